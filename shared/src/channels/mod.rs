@@ -1,0 +1,5 @@
+//! The platforms: each module holds its wire types and the mapping of its orders into the domain.
+
+pub mod genstore;
+pub mod google;
+pub mod zonos;

@@ -1,0 +1,25 @@
+//! orderbridge's common crate: the domain model, the unified status, carriers, and each platform's wire
+//! format with its mapping into the domain.
+//!
+//! - [`order`], [`status`], [`carrier`], [`money`], [`ids`], [`channel`], [`personal`]: the domain.
+//! - [`channels`]: one module per platform (`genstore`, `zonos`, `google`) with its wire types and the
+//!   conversion of its orders into [`order::ChannelOrder`]. Platform quirks are absorbed there.
+//! - [`lenient`]: the scalar parsing those wire types share.
+
+pub mod carrier;
+pub mod channel;
+pub mod channels;
+pub mod error;
+pub mod ids;
+pub mod lenient;
+pub mod money;
+pub mod order;
+pub mod personal;
+pub mod status;
+
+pub use carrier::Carrier;
+pub use channel::Channel;
+pub use error::MappingError;
+pub use order::ChannelOrder;
+pub use personal::Personal;
+pub use status::UnifiedStatus;

@@ -1,0 +1,509 @@
+//! A channel order: one order as one channel knows it, in orderbridge's own terms.
+//!
+//! Every platform's order converts into a [`ChannelOrder`]; the order table stores it keyed by channel and
+//! the channel's order id. Personal data (customer contact, addresses) is wrapped in [`Personal`] so it
+//! never prints, and can be erased for the compliance webhooks. Times are UTC; money is decimal.
+
+use crate::carrier::Carrier;
+use crate::channel::Channel;
+use crate::ids::{
+    ChannelOrderId, CustomerId, GenstoreOrderId, LineItemId, MerchantOrderId, ProductId, RefundId,
+    ShipmentId, Sku,
+};
+use crate::money::{CurrencyCode, Money};
+use crate::personal::Personal;
+use crate::status::UnifiedStatus;
+use chrono::{DateTime, SecondsFormat, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One order as one channel knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelOrder {
+    /// The channel the order lives on.
+    pub channel: Channel,
+    /// Its id there.
+    pub order_id: ChannelOrderId,
+    /// The Genstore order it is mirrored as (for a Genstore order: itself).
+    pub genstore_order_id: Option<GenstoreOrderId>,
+    /// The merchant order id the channel records.
+    pub merchant_order_id: Option<MerchantOrderId>,
+    /// For a Genstore order, the channel it came from (`sourceName` / `sourceIdentifier`).
+    pub source: Option<OrderSource>,
+    /// The customer's id on the channel (kept through erasure, to find what to erase).
+    pub customer_id: Option<CustomerId>,
+    /// The customer's name and contact details.
+    pub customer: Option<Personal<Contact>>,
+    /// Where it ships.
+    pub shipping_address: Option<Personal<Address>>,
+    /// Where it bills.
+    pub billing_address: Option<Personal<Address>>,
+    /// What was ordered.
+    pub line_items: Vec<LineItem>,
+    /// The order's money.
+    pub totals: Totals,
+    /// The channel's own status, verbatim.
+    pub raw_status: String,
+    /// The channel's status in orderbridge's terms.
+    pub status: UnifiedStatus,
+    /// Packages sent, with tracking.
+    pub shipments: Vec<Shipment>,
+    /// Money given back.
+    pub refunds: Vec<Refund>,
+    /// A channel test order (Zonos `testOrder`, Google sandbox orders).
+    pub test_order: bool,
+    /// The channel's tags.
+    pub tags: Vec<String>,
+    /// When the customer placed it.
+    pub placed_at: DateTime<Utc>,
+    /// When the channel last changed it (as the channel says, or derived from its dated events).
+    pub updated_at: DateTime<Utc>,
+    /// When it was cancelled.
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// True once personal data was erased on request; later updates must not bring it back.
+    #[serde(default)]
+    pub personal_data_erased: bool,
+}
+
+/// The channel and id an order came from, as Genstore records it (`sourceName`, `sourceIdentifier`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSource {
+    /// `sourceName`, e.g. `zonos`, `google`, `instagram`.
+    pub name: String,
+    /// `sourceIdentifier`: the order's id on that channel.
+    pub identifier: Option<String>,
+}
+
+impl OrderSource {
+    /// The external order this names, when the source is a channel orderbridge syncs.
+    pub fn external_order(&self) -> Option<(Channel, ChannelOrderId)> {
+        let channel: Channel = self.name.parse().ok()?;
+        let id = self.identifier.as_deref()?.trim();
+        (channel.is_external() && !id.is_empty()).then(|| (channel, ChannelOrderId::new(id)))
+    }
+}
+
+/// A person's name and contact details.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Contact {
+    /// Full name.
+    pub name: Option<String>,
+    /// Email address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+}
+
+/// A postal address.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Address {
+    /// Recipient's name.
+    pub name: Option<String>,
+    /// Street lines.
+    pub lines: Vec<String>,
+    /// City or locality.
+    pub city: Option<String>,
+    /// Region, state or province name.
+    pub region: Option<String>,
+    /// Region code (e.g. `ON`).
+    pub region_code: Option<String>,
+    /// Postal code.
+    pub postal_code: Option<String>,
+    /// Country name.
+    pub country: Option<String>,
+    /// ISO country code.
+    pub country_code: Option<String>,
+    /// Phone number at the address.
+    pub phone: Option<String>,
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    /// The line's id on its channel.
+    pub id: LineItemId,
+    /// Stock keeping unit.
+    pub sku: Option<Sku>,
+    /// Product id on the channel.
+    pub product_id: Option<ProductId>,
+    /// Product title.
+    pub title: String,
+    /// How many ordered, shipped, cancelled, delivered.
+    pub quantities: Quantities,
+    /// Price of one unit, in the order's currency.
+    pub unit_price: Decimal,
+}
+
+/// A line's quantities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Quantities {
+    /// Ordered.
+    pub ordered: u32,
+    /// Shipped so far.
+    pub shipped: u32,
+    /// Cancelled.
+    pub cancelled: u32,
+    /// Delivered.
+    pub delivered: u32,
+}
+
+impl Quantities {
+    /// Units still to ship: ordered less shipped less cancelled, never below zero.
+    pub fn left_to_ship(&self) -> u32 {
+        self.ordered
+            .saturating_sub(self.shipped)
+            .saturating_sub(self.cancelled)
+    }
+}
+
+/// The order's money, in one currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Currency of every amount here and of line prices.
+    pub currency: CurrencyCode,
+    /// Sum of the lines before shipping, tax and discounts.
+    pub subtotal: Option<Decimal>,
+    /// Shipping charged.
+    pub shipping: Option<Decimal>,
+    /// Tax (and duties) charged.
+    pub tax: Option<Decimal>,
+    /// Discounts given.
+    pub discounts: Option<Decimal>,
+    /// What the customer pays.
+    pub total: Decimal,
+}
+
+impl Totals {
+    /// The total as money.
+    pub fn total_money(&self) -> Money {
+        Money::new(self.total, self.currency.clone())
+    }
+}
+
+/// Where a package is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShipmentStatus {
+    /// Created, not yet handed to the carrier.
+    Pending,
+    /// With the carrier.
+    Shipped,
+    /// Delivered.
+    Delivered,
+    /// The carrier could not deliver it, or creating it failed.
+    Failed,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl ShipmentStatus {
+    /// True for a shipment that counts towards what was shipped.
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            ShipmentStatus::Pending | ShipmentStatus::Shipped | ShipmentStatus::Delivered
+        )
+    }
+}
+
+/// A package: what it carries and how to track it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shipment {
+    /// The shipment's id on its channel.
+    pub id: ShipmentId,
+    /// The carrier.
+    pub carrier: Option<Carrier>,
+    /// One or more tracking numbers.
+    pub tracking_numbers: Vec<String>,
+    /// A tracking page.
+    pub tracking_url: Option<String>,
+    /// Which lines and how many of each it carries.
+    pub line_items: Vec<ShipmentLine>,
+    /// Where it is.
+    pub status: ShipmentStatus,
+    /// When it was shipped.
+    pub shipped_at: Option<DateTime<Utc>>,
+    /// When it was delivered.
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+/// A quantity of one line in a shipment or refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentLine {
+    /// The line.
+    pub line_item_id: LineItemId,
+    /// How many of it.
+    pub quantity: u32,
+}
+
+/// Money given back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refund {
+    /// The refund's id on its channel, where it has one.
+    pub id: Option<RefundId>,
+    /// How much.
+    pub amount: Option<Money>,
+    /// Which lines, how many of each.
+    pub line_items: Vec<ShipmentLine>,
+    /// Why, as the channel says.
+    pub reason: Option<String>,
+    /// When.
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// Which of two versions of one order is newer: the source's time first, then how far the order has come.
+///
+/// Genstore's `updatedAt` has one-second resolution, so two changes in one second tie on time; the
+/// progress part breaks the tie towards the version that has moved further (more shipped, delivered,
+/// refunded, a later status), which is the one that happened later. Two versions equal in both carry the
+/// same facts, and applying either again is a no-op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SourceVersion {
+    /// The source's `updatedAt` (or the latest dated event of the order).
+    pub updated_at: DateTime<Utc>,
+    /// How far the order has come.
+    pub progress: Progress,
+}
+
+/// Measures of how far an order has come, compared field by field in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Progress {
+    /// The status's progress rank.
+    pub status_rank: u8,
+    /// Units shipped across lines.
+    pub shipped: u32,
+    /// Units delivered across lines.
+    pub delivered: u32,
+    /// Units cancelled across lines.
+    pub cancelled: u32,
+    /// Shipments recorded (tracking added in new packages).
+    pub shipments: u32,
+    /// Refunds recorded.
+    pub refunds: u32,
+}
+
+impl SourceVersion {
+    /// A fixed-width text form whose byte order is the version order, so a database can compare two
+    /// versions in a condition expression: `2024-05-01T10:00:00.000000Z#12#0000000003#…`.
+    pub fn sort_key(&self) -> String {
+        let p = &self.progress;
+        format!(
+            "{}#{:02}#{:010}#{:010}#{:010}#{:010}#{:010}",
+            self.updated_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            p.status_rank,
+            p.shipped,
+            p.delivered,
+            p.cancelled,
+            p.shipments,
+            p.refunds
+        )
+    }
+}
+
+impl fmt::Display for SourceVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.sort_key())
+    }
+}
+
+impl ChannelOrder {
+    /// The version this state of the order represents, for newer-wins writes.
+    pub fn source_version(&self) -> SourceVersion {
+        let sum = |f: fn(&Quantities) -> u32| {
+            self.line_items
+                .iter()
+                .fold(0u32, |acc, l| acc.saturating_add(f(&l.quantities)))
+        };
+        SourceVersion {
+            updated_at: self.updated_at,
+            progress: Progress {
+                status_rank: self.status.progress_rank(),
+                shipped: sum(|q| q.shipped),
+                delivered: sum(|q| q.delivered),
+                cancelled: sum(|q| q.cancelled),
+                shipments: u32::try_from(self.shipments.len()).unwrap_or(u32::MAX),
+                refunds: u32::try_from(self.refunds.len()).unwrap_or(u32::MAX),
+            },
+        }
+    }
+
+    /// Drops the customer's contact details and addresses, for a redaction request. The ids, lines,
+    /// money, status and tracking stay: the order is still the merchant's record.
+    pub fn erase_personal_data(&mut self) {
+        self.customer = None;
+        self.shipping_address = None;
+        self.billing_address = None;
+        self.personal_data_erased = true;
+    }
+
+    /// The line with this id.
+    pub fn line_item(&self, id: &LineItemId) -> Option<&LineItem> {
+        self.line_items.iter().find(|l| &l.id == id)
+    }
+
+    /// True when every ordered unit that was not cancelled has shipped.
+    pub fn fully_shipped(&self) -> bool {
+        !self.line_items.is_empty()
+            && self
+                .line_items
+                .iter()
+                .all(|l| l.quantities.left_to_ship() == 0)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    pub(crate) fn sample() -> ChannelOrder {
+        let at = Utc.with_ymd_and_hms(2024, 5, 1, 10, 0, 0).unwrap();
+        ChannelOrder {
+            channel: Channel::Google,
+            order_id: "G-PLA-1".into(),
+            genstore_order_id: None,
+            merchant_order_id: None,
+            source: None,
+            customer_id: Some("c-1".into()),
+            customer: Some(Personal::new(Contact {
+                name: Some("Bob Bobsen".into()),
+                email: Some("bob@example.com".into()),
+                phone: Some("555-625-1199".into()),
+            })),
+            shipping_address: Some(Personal::new(Address {
+                name: Some("Bob Bobsen".into()),
+                lines: vec!["123 Main St".into()],
+                city: Some("Ottawa".into()),
+                ..Address::default()
+            })),
+            billing_address: None,
+            line_items: vec![LineItem {
+                id: "li-1".into(),
+                sku: Some("SKU-1".into()),
+                product_id: None,
+                title: "Widget".into(),
+                quantities: Quantities {
+                    ordered: 3,
+                    shipped: 1,
+                    cancelled: 1,
+                    delivered: 0,
+                },
+                unit_price: Decimal::new(1000, 2),
+            }],
+            totals: Totals {
+                currency: "USD".parse().unwrap(),
+                subtotal: None,
+                shipping: None,
+                tax: None,
+                discounts: None,
+                total: Decimal::new(3000, 2),
+            },
+            raw_status: "partiallyShipped".into(),
+            status: UnifiedStatus::PartiallyShipped,
+            shipments: vec![],
+            refunds: vec![],
+            test_order: false,
+            tags: vec![],
+            placed_at: at,
+            updated_at: at,
+            cancelled_at: None,
+            personal_data_erased: false,
+        }
+    }
+
+    #[test]
+    fn left_to_ship_never_goes_below_zero() {
+        let q = Quantities {
+            ordered: 3,
+            shipped: 1,
+            cancelled: 1,
+            delivered: 0,
+        };
+        assert_eq!(q.left_to_ship(), 1);
+        let over = Quantities {
+            ordered: 1,
+            shipped: 2,
+            cancelled: 1,
+            delivered: 0,
+        };
+        assert_eq!(over.left_to_ship(), 0);
+    }
+
+    #[test]
+    fn debug_output_of_an_order_holds_no_personal_data() {
+        let printed = format!("{:?}", sample());
+        for secret in [
+            "Bob",
+            "bob@example.com",
+            "555-625-1199",
+            "123 Main St",
+            "Ottawa",
+        ] {
+            assert!(!printed.contains(secret), "{secret} leaked: {printed}");
+        }
+    }
+
+    #[test]
+    fn erasure_drops_contact_and_addresses_but_keeps_the_order() {
+        let mut o = sample();
+        o.erase_personal_data();
+        assert!(
+            o.customer.is_none() && o.shipping_address.is_none() && o.billing_address.is_none()
+        );
+        assert!(o.personal_data_erased);
+        assert_eq!(o.line_items.len(), 1);
+        assert_eq!(o.customer_id, Some("c-1".into()));
+        let json = serde_json::to_string(&o).unwrap();
+        assert!(!json.contains("bob@example.com"));
+    }
+
+    #[test]
+    fn same_second_versions_are_ordered_by_progress() {
+        let before = sample();
+        let mut after = sample();
+        after.line_items[0].quantities.shipped = 2;
+        assert!(after.source_version() > before.source_version());
+        assert!(after.source_version().sort_key() > before.source_version().sort_key());
+        assert_eq!(sample().source_version(), before.source_version());
+    }
+
+    #[test]
+    fn a_later_time_beats_more_progress() {
+        let mut earlier = sample();
+        earlier.status = UnifiedStatus::Delivered;
+        let mut later = sample();
+        later.updated_at += chrono::Duration::seconds(1);
+        assert!(later.source_version() > earlier.source_version());
+        assert!(later.source_version().sort_key() > earlier.source_version().sort_key());
+    }
+
+    #[test]
+    fn the_order_round_trips_through_json() {
+        let o = sample();
+        let back: ChannelOrder = serde_json::from_str(&serde_json::to_string(&o).unwrap()).unwrap();
+        assert_eq!(back, o);
+    }
+
+    #[test]
+    fn a_source_names_an_external_order_only_for_synced_channels() {
+        let zonos = OrderSource {
+            name: "zonos".into(),
+            identifier: Some("999-1".into()),
+        };
+        assert_eq!(
+            zonos.external_order(),
+            Some((Channel::Zonos, "999-1".into()))
+        );
+        let insta = OrderSource {
+            name: "instagram".into(),
+            identifier: Some("X".into()),
+        };
+        assert_eq!(insta.external_order(), None);
+        let blank = OrderSource {
+            name: "google".into(),
+            identifier: Some(" ".into()),
+        };
+        assert_eq!(blank.external_order(), None);
+    }
+}

@@ -1,0 +1,462 @@
+//! The unified order status, every platform's mapping table, and the rule that combines the channels of
+//! one linked order.
+//!
+//! Lifecycle: `placed → paid → in_progress → partially_shipped → shipped → partially_delivered →
+//! delivered`; side states `on_hold`, `cancelled`, `partially_refunded`, `refunded`,
+//! `partially_returned`, `returned`; and `unknown` for a platform status orderbridge has not seen (the raw
+//! text is always kept beside the unified status, so nothing is lost).
+//!
+//! ## Combining channels ([`aggregate`])
+//!
+//! A Genstore order and the external order it mirrors each have a status; the unified status of the pair
+//! (and of Genstore's own three fields) is decided in this order:
+//!
+//! 1. `unknown` is ignored unless every status is unknown.
+//! 2. A terminal side state on any channel wins, strongest first: `cancelled`, `refunded`, `returned`,
+//!    `partially_returned`. Whichever side learnt it first is right; the push makes the other agree.
+//! 3. Otherwise the furthest lifecycle step wins. Genstore says `fulfilled` and Google says
+//!    `partiallyShipped` → `shipped`: the merchant has shipped everything, and Google is behind until the
+//!    tracking push lands.
+//! 4. `on_hold` (fraud review, a hold) on any channel wins over a lifecycle step before anything shipped:
+//!    nothing should ship while one side holds the order. Once goods have shipped, the step wins.
+//! 5. `partially_refunded` wins over `placed` / `paid`; once work has started the step wins (the refund
+//!    stays visible in the order's refunds).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One canonical status for an order, whatever channel it lives on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnifiedStatus {
+    /// Placed, not yet paid or confirmed.
+    Placed,
+    /// Paid or confirmed; nothing prepared yet.
+    Paid,
+    /// The merchant or channel is preparing it.
+    InProgress,
+    /// Some items shipped.
+    PartiallyShipped,
+    /// Every item shipped.
+    Shipped,
+    /// Some shipments delivered.
+    PartiallyDelivered,
+    /// Everything delivered.
+    Delivered,
+    /// Held: fraud review or a hold on the order.
+    OnHold,
+    /// Cancelled (or a cancellation requested by the merchant).
+    Cancelled,
+    /// Part of the money refunded.
+    PartiallyRefunded,
+    /// All of the money refunded.
+    Refunded,
+    /// Some items returned.
+    PartiallyReturned,
+    /// Returned.
+    Returned,
+    /// A platform status orderbridge does not know; the raw status says what it was.
+    Unknown,
+}
+
+impl UnifiedStatus {
+    /// Every status, for tables and tests.
+    pub const ALL: [UnifiedStatus; 14] = [
+        UnifiedStatus::Placed,
+        UnifiedStatus::Paid,
+        UnifiedStatus::InProgress,
+        UnifiedStatus::PartiallyShipped,
+        UnifiedStatus::Shipped,
+        UnifiedStatus::PartiallyDelivered,
+        UnifiedStatus::Delivered,
+        UnifiedStatus::OnHold,
+        UnifiedStatus::Cancelled,
+        UnifiedStatus::PartiallyRefunded,
+        UnifiedStatus::Refunded,
+        UnifiedStatus::PartiallyReturned,
+        UnifiedStatus::Returned,
+        UnifiedStatus::Unknown,
+    ];
+
+    /// The snake_case name used in the table and in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnifiedStatus::Placed => "placed",
+            UnifiedStatus::Paid => "paid",
+            UnifiedStatus::InProgress => "in_progress",
+            UnifiedStatus::PartiallyShipped => "partially_shipped",
+            UnifiedStatus::Shipped => "shipped",
+            UnifiedStatus::PartiallyDelivered => "partially_delivered",
+            UnifiedStatus::Delivered => "delivered",
+            UnifiedStatus::OnHold => "on_hold",
+            UnifiedStatus::Cancelled => "cancelled",
+            UnifiedStatus::PartiallyRefunded => "partially_refunded",
+            UnifiedStatus::Refunded => "refunded",
+            UnifiedStatus::PartiallyReturned => "partially_returned",
+            UnifiedStatus::Returned => "returned",
+            UnifiedStatus::Unknown => "unknown",
+        }
+    }
+
+    /// The position on the main lifecycle, for the states that are on it.
+    pub fn lifecycle_step(self) -> Option<u8> {
+        Some(match self {
+            UnifiedStatus::Placed => 0,
+            UnifiedStatus::Paid => 1,
+            UnifiedStatus::InProgress => 2,
+            UnifiedStatus::PartiallyShipped => 3,
+            UnifiedStatus::Shipped => 4,
+            UnifiedStatus::PartiallyDelivered => 5,
+            UnifiedStatus::Delivered => 6,
+            _ => return None,
+        })
+    }
+
+    /// A rank that only grows as an order moves on, used to order two versions of an order that carry the
+    /// same timestamp. Terminal states rank above the whole lifecycle.
+    pub fn progress_rank(self) -> u8 {
+        match self {
+            UnifiedStatus::Unknown => 0,
+            UnifiedStatus::OnHold => 1,
+            UnifiedStatus::PartiallyRefunded => 8,
+            UnifiedStatus::PartiallyReturned => 9,
+            UnifiedStatus::Returned => 10,
+            UnifiedStatus::Refunded => 11,
+            UnifiedStatus::Cancelled => 12,
+            s => s.lifecycle_step().map_or(0, |step| step + 1),
+        }
+    }
+
+    /// True once nothing more will be shipped for the order.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            UnifiedStatus::Cancelled | UnifiedStatus::Refunded | UnifiedStatus::Returned
+        )
+    }
+}
+
+impl fmt::Display for UnifiedStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Combines statuses (of Genstore's own fields, or of the channels of one linked order) by the rules in
+/// the module documentation.
+pub fn aggregate<I: IntoIterator<Item = UnifiedStatus>>(statuses: I) -> UnifiedStatus {
+    use UnifiedStatus as S;
+    let known: Vec<S> = statuses.into_iter().filter(|s| *s != S::Unknown).collect();
+    if known.is_empty() {
+        return S::Unknown;
+    }
+    for terminal in [S::Cancelled, S::Refunded, S::Returned, S::PartiallyReturned] {
+        if known.contains(&terminal) {
+            return terminal;
+        }
+    }
+    let furthest = known
+        .iter()
+        .filter_map(|s| s.lifecycle_step().map(|step| (step, *s)))
+        .max_by_key(|(step, _)| *step);
+    let step = furthest.map_or(0, |(step, _)| step);
+    if known.contains(&S::OnHold) && step < 3 {
+        return S::OnHold;
+    }
+    if known.contains(&S::PartiallyRefunded) && step <= 1 {
+        return S::PartiallyRefunded;
+    }
+    furthest.map_or(S::Unknown, |(_, s)| s)
+}
+
+/// Normalises a platform's status text for table lookup: case, `_`, `-` and spaces do not matter, so
+/// `partially_refunded`, `partiallyRefunded` and `PARTIALLY-REFUNDED` are one key.
+fn key(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+fn lookup(table: &[(&str, UnifiedStatus)], raw: &str) -> Option<UnifiedStatus> {
+    let k = key(raw);
+    table
+        .iter()
+        .find(|(name, _)| key(name) == k)
+        .map(|(_, s)| *s)
+}
+
+/// Genstore `financialStatus` values.
+pub const GENSTORE_FINANCIAL: &[(&str, UnifiedStatus)] = &[
+    ("pending", UnifiedStatus::Placed),
+    ("authorized", UnifiedStatus::Placed),
+    ("partially_paid", UnifiedStatus::Placed),
+    ("paid", UnifiedStatus::Paid),
+    ("partially_refunded", UnifiedStatus::PartiallyRefunded),
+    ("refunded", UnifiedStatus::Refunded),
+    ("voided", UnifiedStatus::Cancelled),
+    ("expired", UnifiedStatus::Cancelled),
+];
+
+/// Genstore `fulfillmentStatus` values (null / `unfulfilled` mean nothing shipped and add nothing).
+pub const GENSTORE_FULFILLMENT: &[(&str, UnifiedStatus)] = &[
+    ("in_progress", UnifiedStatus::InProgress),
+    ("scheduled", UnifiedStatus::InProgress),
+    ("on_hold", UnifiedStatus::OnHold),
+    ("partial", UnifiedStatus::PartiallyShipped),
+    ("fulfilled", UnifiedStatus::Shipped),
+    ("restocked", UnifiedStatus::Returned),
+];
+
+/// Genstore `fulfillmentStatus` values that say nothing has shipped.
+pub const GENSTORE_UNFULFILLED: &[&str] = &["unfulfilled", "null", ""];
+
+/// Every Zonos order status (Zonos may add more; an unlisted one maps to `unknown`).
+pub const ZONOS: &[(&str, UnifiedStatus)] = &[
+    ("IGLOBAL_FRAUD_REVIEW", UnifiedStatus::OnHold),
+    ("IGLOBAL_ORDER_IN_PROCESS", UnifiedStatus::Paid),
+    ("IGLOBAL_ORDER_ON_HOLD", UnifiedStatus::OnHold),
+    ("IGLOBAL_ORDER_CANCELLED", UnifiedStatus::Cancelled),
+    ("IGLOBAL_ORDER_CANCELED", UnifiedStatus::Cancelled),
+    ("IGLOBAL_LABELS_PROCESSING", UnifiedStatus::InProgress),
+    ("VENDOR_PREPARING_ORDER", UnifiedStatus::InProgress),
+    ("VENDOR_SHIPMENT_READY", UnifiedStatus::InProgress),
+    ("VENDOR_LABELS_PRINTED_DATE", UnifiedStatus::InProgress),
+    ("VENDOR_CANCELLATION_REQUEST", UnifiedStatus::Cancelled),
+    ("VENDOR_END_OF_DAY_COMPLETE", UnifiedStatus::Shipped),
+];
+
+/// Every Google `Order.status`.
+pub const GOOGLE: &[(&str, UnifiedStatus)] = &[
+    ("inProgress", UnifiedStatus::Placed),
+    ("pendingShipment", UnifiedStatus::Paid),
+    ("partiallyShipped", UnifiedStatus::PartiallyShipped),
+    ("shipped", UnifiedStatus::Shipped),
+    ("partiallyDelivered", UnifiedStatus::PartiallyDelivered),
+    ("delivered", UnifiedStatus::Delivered),
+    ("partiallyReturned", UnifiedStatus::PartiallyReturned),
+    ("returned", UnifiedStatus::Returned),
+    ("canceled", UnifiedStatus::Cancelled),
+];
+
+/// How much of a Genstore order's shipments the carrier has delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Deliveries {
+    /// No shipment is delivered (or there are none).
+    #[default]
+    None,
+    /// Some shipments are delivered, some not.
+    Some,
+    /// Every live shipment is delivered.
+    All,
+}
+
+/// Genstore's three status fields (and what its fulfillments say of delivery) as one unified status.
+pub fn from_genstore(
+    financial: Option<&str>,
+    fulfillment: Option<&str>,
+    cancelled: bool,
+    deliveries: Deliveries,
+) -> UnifiedStatus {
+    if cancelled {
+        return UnifiedStatus::Cancelled;
+    }
+    let financial = match financial {
+        Some(raw) => match lookup(GENSTORE_FINANCIAL, raw) {
+            Some(s) => Some(s),
+            None => return UnifiedStatus::Unknown,
+        },
+        None => None,
+    };
+    let fulfillment = match fulfillment {
+        Some(raw) if GENSTORE_UNFULFILLED.contains(&key(raw).as_str()) => None,
+        Some(raw) => match lookup(GENSTORE_FULFILLMENT, raw) {
+            Some(s) => Some(s),
+            None => return UnifiedStatus::Unknown,
+        },
+        None => None,
+    };
+    let delivered = match (fulfillment, deliveries) {
+        (Some(UnifiedStatus::Shipped), Deliveries::All) => Some(UnifiedStatus::Delivered),
+        (
+            Some(UnifiedStatus::Shipped | UnifiedStatus::PartiallyShipped),
+            Deliveries::All | Deliveries::Some,
+        ) => Some(UnifiedStatus::PartiallyDelivered),
+        _ => None,
+    };
+    match (financial, fulfillment, delivered) {
+        (None, None, _) => UnifiedStatus::Placed,
+        (f, g, d) => aggregate(f.into_iter().chain(g).chain(d)),
+    }
+}
+
+/// A Zonos order status as a unified status; an unlisted status is `unknown`, never an error.
+pub fn from_zonos(raw: &str) -> UnifiedStatus {
+    ZONOS
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(raw.trim()))
+        .map_or(UnifiedStatus::Unknown, |(_, s)| *s)
+}
+
+/// A Google `Order.status` as a unified status; an unlisted status is `unknown`.
+pub fn from_google(raw: &str) -> UnifiedStatus {
+    GOOGLE
+        .iter()
+        .find(|(name, _)| *name == raw.trim())
+        .map_or(UnifiedStatus::Unknown, |(_, s)| *s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use UnifiedStatus as S;
+
+    #[test]
+    fn every_zonos_status_has_its_unified_status() {
+        let want = [
+            ("IGLOBAL_FRAUD_REVIEW", S::OnHold),
+            ("IGLOBAL_ORDER_IN_PROCESS", S::Paid),
+            ("IGLOBAL_ORDER_ON_HOLD", S::OnHold),
+            ("IGLOBAL_ORDER_CANCELLED", S::Cancelled),
+            ("IGLOBAL_ORDER_CANCELED", S::Cancelled),
+            ("IGLOBAL_LABELS_PROCESSING", S::InProgress),
+            ("VENDOR_PREPARING_ORDER", S::InProgress),
+            ("VENDOR_SHIPMENT_READY", S::InProgress),
+            ("VENDOR_LABELS_PRINTED_DATE", S::InProgress),
+            ("VENDOR_CANCELLATION_REQUEST", S::Cancelled),
+            ("VENDOR_END_OF_DAY_COMPLETE", S::Shipped),
+        ];
+        assert_eq!(
+            want.len(),
+            ZONOS.len(),
+            "the table and this test list the same statuses"
+        );
+        for (raw, status) in want {
+            assert_eq!(from_zonos(raw), status, "{raw}");
+        }
+        assert_eq!(from_zonos("IGLOBAL_SOMETHING_NEW"), S::Unknown);
+        assert_eq!(from_zonos(""), S::Unknown);
+    }
+
+    #[test]
+    fn every_google_status_in_the_reference_has_its_unified_status() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/fixtures/google/reference-v2.1.json"))
+                .unwrap();
+        let description = schema["schemas"]["Order"]["properties"]["status"]["description"]
+            .as_str()
+            .unwrap();
+        let listed = description.split("Acceptable values are:").nth(1).unwrap();
+        let from_reference: Vec<&str> = listed.split(',').map(str::trim).collect();
+        assert_eq!(from_reference.len(), GOOGLE.len());
+        let want = [
+            ("canceled", S::Cancelled),
+            ("delivered", S::Delivered),
+            ("inProgress", S::Placed),
+            ("partiallyDelivered", S::PartiallyDelivered),
+            ("partiallyReturned", S::PartiallyReturned),
+            ("partiallyShipped", S::PartiallyShipped),
+            ("pendingShipment", S::Paid),
+            ("returned", S::Returned),
+            ("shipped", S::Shipped),
+        ];
+        for (raw, status) in want {
+            assert!(from_reference.contains(&raw), "{raw} is in the reference");
+            assert_eq!(from_google(raw), status, "{raw}");
+        }
+        assert_eq!(from_google("pendingReturn"), S::Unknown);
+    }
+
+    #[test]
+    fn every_genstore_status_combination_has_its_unified_status() {
+        let d = Deliveries::None;
+        let cases = [
+            (Some("pending"), None, S::Placed),
+            (Some("authorized"), None, S::Placed),
+            (Some("partially_paid"), None, S::Placed),
+            (Some("paid"), None, S::Paid),
+            (Some("paid"), Some("unfulfilled"), S::Paid),
+            (Some("paid"), Some("null"), S::Paid),
+            (Some("partially_refunded"), None, S::PartiallyRefunded),
+            (Some("refunded"), None, S::Refunded),
+            (Some("voided"), None, S::Cancelled),
+            (Some("expired"), None, S::Cancelled),
+            (Some("paid"), Some("in_progress"), S::InProgress),
+            (Some("paid"), Some("scheduled"), S::InProgress),
+            (Some("paid"), Some("on_hold"), S::OnHold),
+            (Some("paid"), Some("partial"), S::PartiallyShipped),
+            (Some("paid"), Some("fulfilled"), S::Shipped),
+            (Some("paid"), Some("restocked"), S::Returned),
+            (Some("partially_refunded"), Some("fulfilled"), S::Shipped),
+            (Some("refunded"), Some("fulfilled"), S::Refunded),
+            (Some("partiallyRefunded"), None, S::PartiallyRefunded),
+            (None, Some("fulfilled"), S::Shipped),
+            (None, None, S::Placed),
+            (Some("paid_in_gold"), None, S::Unknown),
+            (Some("paid"), Some("teleported"), S::Unknown),
+        ];
+        for (fin, ful, want) in cases {
+            assert_eq!(from_genstore(fin, ful, false, d), want, "{fin:?} {ful:?}");
+        }
+        for (fin, _) in GENSTORE_FINANCIAL {
+            assert_eq!(
+                from_genstore(Some(fin), Some("fulfilled"), true, d),
+                S::Cancelled
+            );
+        }
+    }
+
+    #[test]
+    fn genstore_deliveries_move_shipped_orders_on() {
+        let shipped = |d| from_genstore(Some("paid"), Some("fulfilled"), false, d);
+        assert_eq!(shipped(Deliveries::None), S::Shipped);
+        assert_eq!(shipped(Deliveries::Some), S::PartiallyDelivered);
+        assert_eq!(shipped(Deliveries::All), S::Delivered);
+        let partial = from_genstore(Some("paid"), Some("partial"), false, Deliveries::All);
+        assert_eq!(partial, S::PartiallyDelivered);
+    }
+
+    #[test]
+    fn aggregation_across_channels() {
+        let cases: &[(&[S], S)] = &[
+            (&[S::Shipped, S::PartiallyShipped], S::Shipped),
+            (&[S::PartiallyShipped, S::Paid], S::PartiallyShipped),
+            (&[S::Delivered, S::Shipped], S::Delivered),
+            (&[S::Shipped, S::Cancelled], S::Cancelled),
+            (&[S::Refunded, S::Cancelled], S::Cancelled),
+            (&[S::Delivered, S::Returned], S::Returned),
+            (&[S::Paid, S::OnHold], S::OnHold),
+            (&[S::InProgress, S::OnHold], S::OnHold),
+            (&[S::Shipped, S::OnHold], S::Shipped),
+            (&[S::Paid, S::PartiallyRefunded], S::PartiallyRefunded),
+            (&[S::Shipped, S::PartiallyRefunded], S::Shipped),
+            (&[S::Unknown, S::Paid], S::Paid),
+            (&[S::Unknown, S::Unknown], S::Unknown),
+            (&[], S::Unknown),
+            (&[S::OnHold], S::OnHold),
+            (&[S::PartiallyRefunded], S::PartiallyRefunded),
+        ];
+        for (input, want) in cases {
+            assert_eq!(aggregate(input.iter().copied()), *want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn aggregation_does_not_depend_on_order() {
+        for a in S::ALL {
+            for b in S::ALL {
+                assert_eq!(aggregate([a, b]), aggregate([b, a]), "{a} {b}");
+                assert_eq!(aggregate([a, a]), aggregate([a]), "{a} is idempotent");
+            }
+        }
+    }
+
+    #[test]
+    fn names_round_trip_through_serde() {
+        for s in S::ALL {
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+            assert_eq!(serde_json::from_str::<S>(&json).unwrap(), s);
+        }
+    }
+}
