@@ -52,6 +52,17 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         MappingError::new(platform, "?", "(body)", format!("is not valid JSON: {e}"))
     })?;
+    if !value.is_object() {
+        return Err(MappingError::new(
+            platform,
+            "?",
+            "(body)",
+            format!(
+                "expected a JSON object, got {}",
+                crate::lenient::json_kind(&value)
+            ),
+        ));
+    }
     let order = find_order_id(&value, order_id_key).unwrap_or_else(|| "?".to_owned());
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();

@@ -147,6 +147,21 @@ pub mod quantity {
     }
 }
 
+/// A required `u32` quantity in any of [`quantity`]'s forms; null forms are an error here.
+pub mod quantity_required {
+    use super::*;
+
+    /// Deserialises a lenient quantity that must be present.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        super::quantity::deserialize(d)?.ok_or_else(|| de::Error::custom("a quantity is required"))
+    }
+
+    /// Serialises a quantity as a number.
+    pub fn serialize<S: Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(*v)
+    }
+}
+
 /// `Option<bool>`: `true`, `"true"`, `"TRUE"`, `"1"` / `1` and their opposites; anything else is an
 /// error. Serialised as `"true"` / `"false"`.
 pub mod flag {
@@ -330,24 +345,47 @@ pub mod timestamp {
 }
 
 /// `Option<T>` for objects where a platform writes `""` or `"null"` instead of leaving the key out.
-/// Serialised as the object itself.
+/// Serialised as the object itself. Streams into `T`, so error paths reach inside the object.
 pub mod object {
     use super::*;
-    use serde::de::DeserializeOwned;
+    use serde::de::value::MapAccessDeserializer;
+    use serde::de::MapAccess;
     use serde::{Deserialize, Serialize};
-    use serde_json::Value;
+    use std::marker::PhantomData;
 
     /// Deserialises an object, treating null, `""` and `"null"` as none.
     pub fn deserialize<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
     where
         D: Deserializer<'de>,
-        T: DeserializeOwned,
+        T: Deserialize<'de>,
     {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(None),
-            Value::String(s) if is_null_text(&s) => Ok(None),
-            v => T::deserialize(v).map(Some).map_err(de::Error::custom),
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Option<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object, null or an empty string")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Some)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                if is_null_text(v) {
+                    Ok(None)
+                } else {
+                    Err(E::invalid_type(Unexpected::Str("(text)"), &self))
+                }
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
         }
+        d.deserialize_any(V(PhantomData))
     }
 
     /// Serialises the object, none as null.
@@ -401,6 +439,27 @@ pub mod string_list {
     }
 }
 
+/// `Option<Personal<String>>`: a lenient string that is personal data (email, phone, name).
+pub mod personal {
+    use super::*;
+    use crate::personal::Personal;
+
+    /// Deserialises a lenient optional string and marks it personal.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Personal<String>>, D::Error> {
+        super::string::deserialize(d).map(|v| v.map(Personal::new))
+    }
+
+    /// Serialises the string itself.
+    pub fn serialize<S: Serializer>(v: &Option<Personal<String>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => s.serialize_str(v.expose()),
+            None => s.serialize_none(),
+        }
+    }
+}
+
 /// Names a JSON value's kind for error messages, never its content (which may be personal data).
 pub fn json_kind(v: &serde_json::Value) -> &'static str {
     match v {
@@ -413,24 +472,51 @@ pub fn json_kind(v: &serde_json::Value) -> &'static str {
     }
 }
 
-/// Deserialises a `Vec<T>` where null, `""` or `"null"` mean an empty list.
+/// `Vec<T>` where null, `""` or `"null"` mean an empty list. Streams into the elements, so error
+/// paths reach inside them.
 pub mod list {
     use super::*;
-    use serde::de::DeserializeOwned;
+    use serde::de::SeqAccess;
     use serde::{Deserialize, Serialize};
-    use serde_json::Value;
+    use std::marker::PhantomData;
 
     /// Deserialises a list, treating the null forms as empty.
     pub fn deserialize<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
     where
         D: Deserializer<'de>,
-        T: DeserializeOwned,
+        T: Deserialize<'de>,
     {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(Vec::new()),
-            Value::String(s) if is_null_text(&s) => Ok(Vec::new()),
-            v => Vec::<T>::deserialize(v).map_err(de::Error::custom),
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Vec<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list, null or an empty string")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                while let Some(item) = seq.next_element()? {
+                    out.push(item);
+                }
+                Ok(out)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                if is_null_text(v) {
+                    Ok(Vec::new())
+                } else {
+                    Err(E::invalid_type(Unexpected::Str("(text)"), &self))
+                }
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
         }
+        d.deserialize_any(V(PhantomData))
     }
 
     /// Serialises the list as a JSON array.

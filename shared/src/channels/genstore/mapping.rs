@@ -1,0 +1,448 @@
+//! Genstore orders into the domain, and external orders into the body that mirrors them in Genstore.
+//!
+//! Quantities: `ordered` is the line's `quantity`; `cancelled` is `quantity - currentQuantity`;
+//! `shipped` and `delivered` are summed from the live fulfillments that list the line. The unified status
+//! comes from `financialStatus`, `fulfillmentStatus`, `cancelledAt` and what the fulfillments say of
+//! delivery. `updatedAt` falls back to `createdAt` (an order never changed since it was made).
+
+use super::wire::{self, Order};
+use crate::carrier::Carrier;
+use crate::channel::Channel;
+use crate::error::MappingError;
+use crate::ids::{GenstoreOrderId, LineItemId, RefundId, ShipmentId};
+use crate::money::{CurrencyCode, Money};
+use crate::order::{
+    Address, ChannelOrder, Contact, LineItem, OrderSource, Quantities, Refund, Shipment,
+    ShipmentLine, ShipmentStatus, Totals,
+};
+use crate::personal::Personal;
+use crate::status::{self, Deliveries};
+use rust_decimal::Decimal;
+
+/// Reads a fulfillment's status and carrier-reported shipment status as one shipment status.
+pub fn shipment_status(
+    status: Option<&str>,
+    shipment_status: Option<&str>,
+) -> Result<ShipmentStatus, String> {
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .map(|c| c.to_ascii_lowercase())
+            .collect::<String>()
+    };
+    let base = match status.map(norm).as_deref() {
+        None | Some("pending" | "open") => ShipmentStatus::Pending,
+        Some("success") => ShipmentStatus::Shipped,
+        Some("cancelled" | "canceled") => ShipmentStatus::Cancelled,
+        Some("failure" | "error") => ShipmentStatus::Failed,
+        Some(_) => {
+            return Err(format!(
+                "unknown fulfillment status {:?} (expected pending, open, success, cancelled, error or failure)",
+                status.unwrap_or_default()
+            ))
+        }
+    };
+    if !base.is_live() {
+        return Ok(base);
+    }
+    Ok(match shipment_status.map(norm).as_deref() {
+        Some("delivered") => ShipmentStatus::Delivered,
+        Some("failure") => ShipmentStatus::Failed,
+        Some("labelprinted" | "labelpurchased" | "confirmed")
+            if base == ShipmentStatus::Pending =>
+        {
+            ShipmentStatus::Pending
+        }
+        Some(_) => ShipmentStatus::Shipped,
+        None => base,
+    })
+}
+
+struct Ctx<'a> {
+    order: &'a str,
+}
+
+impl Ctx<'_> {
+    fn missing(&self, field: impl Into<String>) -> MappingError {
+        MappingError::missing(Channel::Genstore, self.order, field)
+    }
+    fn invalid(&self, field: impl Into<String>, reason: impl Into<String>) -> MappingError {
+        MappingError::new(Channel::Genstore, self.order, field, reason)
+    }
+}
+
+/// A Genstore order in orderbridge's terms.
+pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
+    let order_id = o
+        .order_id
+        .clone()
+        .ok_or_else(|| MappingError::missing(Channel::Genstore, "?", "orderId"))?;
+    let cx = Ctx { order: &order_id };
+
+    let currency: CurrencyCode = o
+        .currency
+        .as_deref()
+        .ok_or_else(|| cx.missing("currency"))?
+        .parse()
+        .map_err(|e: crate::money::InvalidCurrency| cx.invalid("currency", e.to_string()))?;
+    let total = o.total_price.ok_or_else(|| cx.missing("totalPrice"))?;
+    let placed_at = o.created_at.ok_or_else(|| cx.missing("createdAt"))?;
+    let updated_at = o.updated_at.unwrap_or(placed_at);
+
+    let mut shipments = Vec::with_capacity(o.fulfillments.len());
+    for (i, f) in o.fulfillments.iter().enumerate() {
+        shipments.push(to_shipment(&cx, i, f)?);
+    }
+
+    let mut line_items = Vec::with_capacity(o.line_items.len());
+    for (i, l) in o.line_items.iter().enumerate() {
+        let id =
+            l.id.clone()
+                .ok_or_else(|| cx.missing(format!("lineItems[{i}].id")))?;
+        let ordered = l
+            .quantity
+            .ok_or_else(|| cx.missing(format!("lineItems[{i}].quantity")))?;
+        let unit_price = l
+            .price
+            .ok_or_else(|| cx.missing(format!("lineItems[{i}].price")))?;
+        let cancelled = l.current_quantity.map_or(0, |c| ordered.saturating_sub(c));
+        let id = LineItemId::new(id);
+        let count = |wanted: fn(ShipmentStatus) -> bool| {
+            shipments
+                .iter()
+                .filter(|s| wanted(s.status))
+                .flat_map(|s| &s.line_items)
+                .filter(|sl| sl.line_item_id == id)
+                .fold(0u32, |acc, sl| acc.saturating_add(sl.quantity))
+        };
+        let shipped = count(|s| matches!(s, ShipmentStatus::Shipped | ShipmentStatus::Delivered));
+        let delivered = count(|s| s == ShipmentStatus::Delivered);
+        line_items.push(LineItem {
+            id,
+            sku: l.sku.clone().map(Into::into),
+            product_id: l.product_id.clone().map(Into::into),
+            title: l.title.clone().unwrap_or_default(),
+            quantities: Quantities {
+                ordered,
+                shipped,
+                cancelled,
+                delivered,
+            },
+            unit_price,
+        });
+    }
+
+    let live: Vec<&Shipment> = shipments
+        .iter()
+        .filter(|s| {
+            matches!(
+                s.status,
+                ShipmentStatus::Shipped | ShipmentStatus::Delivered
+            )
+        })
+        .collect();
+    let delivered = live
+        .iter()
+        .filter(|s| s.status == ShipmentStatus::Delivered)
+        .count();
+    let deliveries = match delivered {
+        0 => Deliveries::None,
+        n if n == live.len() => Deliveries::All,
+        _ => Deliveries::Some,
+    };
+    let status = status::from_genstore(
+        o.financial_status.as_deref(),
+        o.fulfillment_status.as_deref(),
+        o.cancelled_at.is_some(),
+        deliveries,
+    );
+    let raw_status = format!(
+        "financialStatus={}; fulfillmentStatus={}{}",
+        o.financial_status.as_deref().unwrap_or("null"),
+        o.fulfillment_status.as_deref().unwrap_or("null"),
+        if o.cancelled_at.is_some() {
+            "; cancelled"
+        } else {
+            ""
+        }
+    );
+
+    let mut refunds = Vec::with_capacity(o.refunds.len());
+    for (i, r) in o.refunds.iter().enumerate() {
+        refunds.push(to_refund(r, &currency).map_err(|e| MappingError {
+            field: format!("refunds[{i}].{}", e.field),
+            ..e
+        })?);
+    }
+
+    let shipping = (!o.shipping_lines.is_empty()).then(|| {
+        o.shipping_lines
+            .iter()
+            .filter_map(|s| s.price)
+            .sum::<Decimal>()
+    });
+
+    Ok(ChannelOrder {
+        channel: Channel::Genstore,
+        order_id: order_id.clone().into(),
+        genstore_order_id: Some(GenstoreOrderId::new(order_id.clone())),
+        merchant_order_id: None,
+        source: o.source_name.as_ref().map(|name| OrderSource {
+            name: name.clone(),
+            identifier: o.source_identifier.clone(),
+        }),
+        customer_id: o
+            .customer
+            .as_ref()
+            .and_then(|c| c.id.clone())
+            .map(Into::into),
+        customer: contact(o),
+        shipping_address: o
+            .shipping_address
+            .as_ref()
+            .map(|a| a.clone().map(to_address)),
+        billing_address: o
+            .billing_address
+            .as_ref()
+            .map(|a| a.clone().map(to_address)),
+        line_items,
+        totals: Totals {
+            currency,
+            subtotal: o.subtotal_price,
+            shipping,
+            tax: o.total_tax,
+            discounts: o.total_discounts,
+            total,
+        },
+        raw_status,
+        status,
+        shipments,
+        refunds,
+        test_order: false,
+        tags: o
+            .tags
+            .as_deref()
+            .map(|t| {
+                t.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        placed_at,
+        updated_at,
+        cancelled_at: o.cancelled_at,
+        personal_data_erased: false,
+    })
+}
+
+fn to_shipment(cx: &Ctx<'_>, i: usize, f: &wire::Fulfillment) -> Result<Shipment, MappingError> {
+    let id = f
+        .fulfill_id
+        .clone()
+        .ok_or_else(|| cx.missing(format!("fulfillments[{i}].fulfillId")))?;
+    let status = shipment_status(f.status.as_deref(), f.shipment_status.as_deref())
+        .map_err(|e| cx.invalid(format!("fulfillments[{i}].status"), e))?;
+    let mut lines = Vec::with_capacity(f.line_items.len());
+    for (j, l) in f.line_items.iter().enumerate() {
+        let line_item_id =
+            l.id.clone()
+                .ok_or_else(|| cx.missing(format!("fulfillments[{i}].lineItems[{j}].id")))?;
+        let quantity = l
+            .quantity
+            .ok_or_else(|| cx.missing(format!("fulfillments[{i}].lineItems[{j}].quantity")))?;
+        lines.push(ShipmentLine {
+            line_item_id: line_item_id.into(),
+            quantity,
+        });
+    }
+    let tracking = f.tracking_info.clone().unwrap_or_default();
+    let carrier = tracking
+        .company
+        .as_deref()
+        .and_then(Carrier::from_genstore_company);
+    let tracking_numbers: Vec<String> = tracking.number.into_iter().collect();
+    let tracking_url = tracking.url.or_else(|| {
+        let c = carrier.as_ref()?;
+        c.tracking_url(tracking_numbers.first()?)
+    });
+    Ok(Shipment {
+        id: ShipmentId::new(id),
+        carrier,
+        tracking_numbers,
+        tracking_url,
+        line_items: lines,
+        status,
+        shipped_at: f.created_at,
+        delivered_at: (status == ShipmentStatus::Delivered)
+            .then_some(f.updated_at)
+            .flatten(),
+    })
+}
+
+/// A Genstore refund in orderbridge's terms; `currency` is the order's, used where a transaction names
+/// none.
+pub fn to_refund(r: &wire::Refund, currency: &CurrencyCode) -> Result<Refund, MappingError> {
+    let order = r.order_id.clone().unwrap_or_else(|| "?".to_owned());
+    let mut amount: Option<Decimal> = None;
+    let mut refund_currency = currency.clone();
+    for (i, t) in r.transactions.iter().enumerate() {
+        if let Some(a) = t.amount {
+            amount = Some(amount.unwrap_or_default() + a);
+        }
+        if let Some(c) = t.currency.as_deref() {
+            refund_currency = c.parse().map_err(|e: crate::money::InvalidCurrency| {
+                MappingError::new(
+                    Channel::Genstore,
+                    order.clone(),
+                    format!("transactions[{i}].currency"),
+                    e.to_string(),
+                )
+            })?;
+        }
+    }
+    let mut lines = Vec::with_capacity(r.refund_line_items.len());
+    for (i, l) in r.refund_line_items.iter().enumerate() {
+        let id = l.line_item_id.clone().ok_or_else(|| {
+            MappingError::missing(
+                Channel::Genstore,
+                order.clone(),
+                format!("refundLineItems[{i}].lineItemId"),
+            )
+        })?;
+        lines.push(ShipmentLine {
+            line_item_id: id.into(),
+            quantity: l.quantity.unwrap_or(0),
+        });
+    }
+    Ok(Refund {
+        id: r.refund_id.clone().map(RefundId::new),
+        amount: amount.map(|a| Money::new(a, refund_currency)),
+        line_items: lines,
+        reason: r.note.clone(),
+        created_at: r.created_at,
+    })
+}
+
+fn contact(o: &Order) -> Option<Personal<Contact>> {
+    let customer = o.customer.as_ref();
+    let first = customer
+        .and_then(|c| c.first_name.as_ref())
+        .map(|p| p.expose().as_str());
+    let last = customer
+        .and_then(|c| c.last_name.as_ref())
+        .map(|p| p.expose().as_str());
+    let name = match (first, last) {
+        (None, None) => o
+            .shipping_address
+            .as_ref()
+            .and_then(|a| a.expose().name.clone()),
+        (f, l) => Some([f, l].into_iter().flatten().collect::<Vec<_>>().join(" ")),
+    };
+    let email = o
+        .email
+        .as_ref()
+        .or_else(|| customer.and_then(|c| c.email.as_ref()))
+        .map(|p| p.expose().clone());
+    let phone = o
+        .phone
+        .as_ref()
+        .or_else(|| customer.and_then(|c| c.phone.as_ref()))
+        .map(|p| p.expose().clone());
+    (name.is_some() || email.is_some() || phone.is_some())
+        .then(|| Personal::new(Contact { name, email, phone }))
+}
+
+fn to_address(a: wire::Address) -> Address {
+    let name = a.name.or_else(|| {
+        let joined = [a.first_name, a.last_name]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        (!joined.is_empty()).then_some(joined)
+    });
+    Address {
+        name,
+        lines: [a.address1, a.address2].into_iter().flatten().collect(),
+        city: a.city,
+        region: a.province,
+        region_code: a.province_code,
+        postal_code: a.zip,
+        country: a.country,
+        country_code: a.country_code,
+        phone: a.phone,
+    }
+}
+
+fn from_address(a: &Address) -> wire::Address {
+    let mut lines = a.lines.iter().cloned();
+    wire::Address {
+        name: a.name.clone(),
+        address1: lines.next(),
+        address2: {
+            let rest: Vec<String> = lines.collect();
+            (!rest.is_empty()).then(|| rest.join(", "))
+        },
+        city: a.city.clone(),
+        province: a.region.clone(),
+        province_code: a.region_code.clone(),
+        country: a.country.clone(),
+        country_code: a.country_code.clone(),
+        zip: a.postal_code.clone(),
+        phone: a.phone.clone(),
+        ..wire::Address::default()
+    }
+}
+
+/// The body that creates an external order's mirror in Genstore: `sourceName` = the channel,
+/// `sourceIdentifier` = its order id, its lines, shipping address and totals.
+pub fn mirror_request(order: &ChannelOrder) -> wire::CreateOrderRequest {
+    wire::CreateOrderRequest {
+        order: wire::NewOrder {
+            source_name: order.channel.as_str().to_owned(),
+            source_identifier: order.order_id.as_str().to_owned(),
+            currency: order.totals.currency.as_str().to_owned(),
+            line_items: order
+                .line_items
+                .iter()
+                .map(|l| wire::NewLineItem {
+                    title: l.title.clone(),
+                    sku: l.sku.as_ref().map(|s| s.as_str().to_owned()),
+                    product_id: l.product_id.as_ref().map(|p| p.as_str().to_owned()),
+                    quantity: l.quantities.ordered.saturating_sub(l.quantities.cancelled),
+                    price: l.unit_price,
+                })
+                .filter(|l| l.quantity > 0)
+                .collect(),
+            financial_status: Some("paid".to_owned()),
+            total_price: Some(order.totals.total),
+            total_tax: order.totals.tax,
+            shipping_lines: order
+                .totals
+                .shipping
+                .map(|price| wire::ShippingLine {
+                    title: Some(format!("{} shipping", order.channel)),
+                    code: None,
+                    price: Some(price),
+                })
+                .into_iter()
+                .collect(),
+            email: order
+                .customer
+                .as_ref()
+                .and_then(|c| c.expose().email.clone())
+                .map(Personal::new),
+            shipping_address: order
+                .shipping_address
+                .as_ref()
+                .map(|a| Personal::new(from_address(a.expose()))),
+            tags: Some(format!("orderbridge, {}", order.channel)),
+            note: Some(format!(
+                "Imported by orderbridge from {} order {}",
+                order.channel, order.order_id
+            )),
+        },
+    }
+}

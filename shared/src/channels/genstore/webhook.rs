@@ -1,0 +1,347 @@
+//! The Genstore webhook envelope: topic, shop, webhook id, trigger time and the parsed body.
+//!
+//! Signature verification happens before this, on the raw bytes; this module reads what a verified
+//! delivery says. Every error names what is wrong without echoing the body.
+
+use super::wire::{ComplianceRequest, Order, Refund};
+use crate::channel::Channel;
+use crate::error::{parse_body, MappingError};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// Header naming the topic.
+pub const TOPIC_HEADER: &str = "x-genstore-topic";
+/// Header carrying the HMAC-SHA256 signature of the raw body.
+pub const HMAC_HEADER: &str = "x-genstore-hmac-sha256";
+/// Header naming the shop.
+pub const SHOP_DOMAIN_HEADER: &str = "x-genstore-shop-domain";
+/// Header carrying the delivery's unique id (the same on every retry of one event).
+pub const WEBHOOK_ID_HEADER: &str = "x-genstore-webhook-id";
+/// Header carrying when the event was triggered.
+pub const TRIGGERED_AT_HEADER: &str = "x-genstore-triggered-at";
+
+/// A webhook topic.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// `orders/create`
+    OrdersCreate,
+    /// `orders/paid`
+    OrdersPaid,
+    /// `orders/update`
+    OrdersUpdate,
+    /// `orders/fulfilled`
+    OrdersFulfilled,
+    /// `orders/partiallyFulfilled`
+    OrdersPartiallyFulfilled,
+    /// `orders/cancelled`
+    OrdersCancelled,
+    /// `refunds/create`
+    RefundsCreate,
+    /// `customers/data_request` (compliance)
+    CustomersDataRequest,
+    /// `customers/redact` (compliance)
+    CustomersRedact,
+    /// `shop/redact` (compliance)
+    ShopRedact,
+    /// A topic orderbridge does not handle, kept as sent.
+    Other(String),
+}
+
+impl Topic {
+    /// Every topic orderbridge handles.
+    pub const KNOWN: [Topic; 10] = [
+        Topic::OrdersCreate,
+        Topic::OrdersPaid,
+        Topic::OrdersUpdate,
+        Topic::OrdersFulfilled,
+        Topic::OrdersPartiallyFulfilled,
+        Topic::OrdersCancelled,
+        Topic::RefundsCreate,
+        Topic::CustomersDataRequest,
+        Topic::CustomersRedact,
+        Topic::ShopRedact,
+    ];
+
+    /// Reads a topic header.
+    pub fn parse(raw: &str) -> Topic {
+        let t = raw.trim();
+        Self::KNOWN
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(t))
+            .unwrap_or_else(|| Topic::Other(t.to_owned()))
+    }
+
+    /// The topic as Genstore writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Topic::OrdersCreate => "orders/create",
+            Topic::OrdersPaid => "orders/paid",
+            Topic::OrdersUpdate => "orders/update",
+            Topic::OrdersFulfilled => "orders/fulfilled",
+            Topic::OrdersPartiallyFulfilled => "orders/partiallyFulfilled",
+            Topic::OrdersCancelled => "orders/cancelled",
+            Topic::RefundsCreate => "refunds/create",
+            Topic::CustomersDataRequest => "customers/data_request",
+            Topic::CustomersRedact => "customers/redact",
+            Topic::ShopRedact => "shop/redact",
+            Topic::Other(s) => s,
+        }
+    }
+
+    /// True for the topics whose body is an order.
+    pub fn carries_order(&self) -> bool {
+        matches!(
+            self,
+            Topic::OrdersCreate
+                | Topic::OrdersPaid
+                | Topic::OrdersUpdate
+                | Topic::OrdersFulfilled
+                | Topic::OrdersPartiallyFulfilled
+                | Topic::OrdersCancelled
+        )
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A webhook's body, parsed by its topic.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookBody {
+    /// The order, for `orders/*`.
+    Order(Box<Order>),
+    /// The refund, for `refunds/create`.
+    Refund(Refund),
+    /// The request, for the compliance topics.
+    Compliance(ComplianceRequest),
+    /// An unhandled topic: the body is not read.
+    Unread,
+}
+
+/// The headers a delivery carries, as found (lookup is the caller's: header names are case-insensitive).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WebhookHeaders<'a> {
+    /// `X-Genstore-Topic`.
+    pub topic: Option<&'a str>,
+    /// `X-Genstore-Shop-Domain`.
+    pub shop_domain: Option<&'a str>,
+    /// `X-Genstore-Webhook-Id`.
+    pub webhook_id: Option<&'a str>,
+    /// `X-Genstore-Triggered-At`.
+    pub triggered_at: Option<&'a str>,
+}
+
+/// A verified delivery, read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Webhook {
+    /// The topic.
+    pub topic: Topic,
+    /// The shop it came from.
+    pub shop_domain: String,
+    /// The delivery's id, when Genstore sent one.
+    pub webhook_id: Option<String>,
+    /// When the event was triggered.
+    pub triggered_at: Option<DateTime<Utc>>,
+    /// The body.
+    pub body: WebhookBody,
+    dedupe_key: String,
+}
+
+/// What is wrong with a delivery; each is the sender's fault (a 400).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WebhookError {
+    /// A required header is absent or blank.
+    #[error("missing header {0}")]
+    MissingHeader(&'static str),
+    /// A header is present but unreadable.
+    #[error("header {header}: {reason}")]
+    InvalidHeader {
+        /// Which header.
+        header: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The body does not fit the topic's shape.
+    #[error("{0}")]
+    InvalidBody(MappingError),
+}
+
+fn present(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl Webhook {
+    /// Reads a delivery whose signature was already verified.
+    pub fn parse(headers: WebhookHeaders<'_>, body: &[u8]) -> Result<Webhook, WebhookError> {
+        let topic = present(headers.topic)
+            .map(Topic::parse)
+            .ok_or(WebhookError::MissingHeader(TOPIC_HEADER))?;
+        let shop_domain = present(headers.shop_domain)
+            .ok_or(WebhookError::MissingHeader(SHOP_DOMAIN_HEADER))?
+            .to_owned();
+        let triggered_at = match present(headers.triggered_at) {
+            None => None,
+            Some(raw) => crate::lenient::timestamp::parse_text(raw).map_err(|reason| {
+                WebhookError::InvalidHeader {
+                    header: TRIGGERED_AT_HEADER,
+                    reason,
+                }
+            })?,
+        };
+        let webhook_id = present(headers.webhook_id).map(str::to_owned);
+        let body_parsed = match &topic {
+            t if t.carries_order() => {
+                let order: Order = parse_body(Channel::Genstore, "orderId", body)
+                    .map_err(WebhookError::InvalidBody)?;
+                if order.order_id.is_none() {
+                    return Err(WebhookError::InvalidBody(MappingError::missing(
+                        Channel::Genstore,
+                        "?",
+                        "orderId",
+                    )));
+                }
+                WebhookBody::Order(Box::new(order))
+            }
+            Topic::RefundsCreate => {
+                let refund: Refund = parse_body(Channel::Genstore, "orderId", body)
+                    .map_err(WebhookError::InvalidBody)?;
+                if refund.order_id.is_none() {
+                    return Err(WebhookError::InvalidBody(MappingError::missing(
+                        Channel::Genstore,
+                        "?",
+                        "orderId",
+                    )));
+                }
+                WebhookBody::Refund(refund)
+            }
+            Topic::CustomersDataRequest | Topic::CustomersRedact | Topic::ShopRedact => {
+                WebhookBody::Compliance(
+                    parse_body(Channel::Genstore, "shopDomain", body)
+                        .map_err(WebhookError::InvalidBody)?,
+                )
+            }
+            _ => WebhookBody::Unread,
+        };
+        let dedupe_key = match &webhook_id {
+            Some(id) => format!("genstore-webhook#{id}"),
+            None => {
+                let mut h = Sha256::new();
+                h.update(topic.as_str().as_bytes());
+                h.update([0u8]);
+                h.update(body);
+                let digest = h.finalize();
+                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                format!("genstore-body#{hex}")
+            }
+        };
+        Ok(Webhook {
+            topic,
+            shop_domain,
+            webhook_id,
+            triggered_at,
+            body: body_parsed,
+            dedupe_key,
+        })
+    }
+
+    /// The key that identifies this event across redeliveries: the webhook id when Genstore sent one,
+    /// else a hash of topic and body.
+    pub fn dedupe_key(&self) -> &str {
+        &self.dedupe_key
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(topic: &str) -> WebhookHeaders<'_> {
+        WebhookHeaders {
+            topic: Some(topic),
+            shop_domain: Some("demo.genmystore.com"),
+            webhook_id: Some("wh-1"),
+            triggered_at: Some("2024-05-01T10:00:00.123Z"),
+        }
+    }
+
+    #[test]
+    fn topics_parse_and_print_as_genstore_writes_them() {
+        for t in Topic::KNOWN {
+            assert_eq!(Topic::parse(t.as_str()), t);
+        }
+        assert_eq!(
+            Topic::parse("products/update"),
+            Topic::Other("products/update".into())
+        );
+    }
+
+    #[test]
+    fn an_order_topic_carries_an_order() {
+        let w = Webhook::parse(
+            headers("orders/paid"),
+            br#"{"orderId":"1001","financialStatus":"paid"}"#,
+        )
+        .unwrap();
+        assert_eq!(w.topic, Topic::OrdersPaid);
+        assert_eq!(w.dedupe_key(), "genstore-webhook#wh-1");
+        assert!(w.triggered_at.is_some());
+        match w.body {
+            WebhookBody::Order(o) => assert_eq!(o.order_id.as_deref(), Some("1001")),
+            other => panic!("expected an order, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_headers_and_bad_bodies_are_named() {
+        let body = br#"{"orderId":"1"}"#;
+        let no_topic = WebhookHeaders {
+            topic: Some(" "),
+            ..headers("x")
+        };
+        assert_eq!(
+            Webhook::parse(no_topic, body),
+            Err(WebhookError::MissingHeader(TOPIC_HEADER))
+        );
+        let no_shop = WebhookHeaders {
+            shop_domain: None,
+            ..headers("orders/create")
+        };
+        assert_eq!(
+            Webhook::parse(no_shop, body),
+            Err(WebhookError::MissingHeader(SHOP_DOMAIN_HEADER))
+        );
+        let err = Webhook::parse(
+            headers("orders/create"),
+            br#"{"orderId":"1","lineItems":[{"quantity":"two"}]}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("lineItems[0].quantity"), "{err}");
+        assert!(Webhook::parse(headers("orders/create"), b"{not json").is_err());
+        assert!(Webhook::parse(headers("orders/create"), br#"{"note":"no id"}"#).is_err());
+        assert!(Webhook::parse(headers("orders/create"), br#"[1,2]"#).is_err());
+    }
+
+    #[test]
+    fn without_a_webhook_id_the_body_hash_dedupes() {
+        let h = WebhookHeaders {
+            webhook_id: None,
+            ..headers("orders/update")
+        };
+        let a = Webhook::parse(h, br#"{"orderId":"1"}"#).unwrap();
+        let b = Webhook::parse(h, br#"{"orderId":"1"}"#).unwrap();
+        let c = Webhook::parse(h, br#"{"orderId":"2"}"#).unwrap();
+        assert_eq!(a.dedupe_key(), b.dedupe_key());
+        assert_ne!(a.dedupe_key(), c.dedupe_key());
+    }
+
+    #[test]
+    fn unknown_topics_are_not_read() {
+        let w = Webhook::parse(headers("products/update"), b"garbage").unwrap();
+        assert_eq!(w.body, WebhookBody::Unread);
+    }
+}

@@ -1,0 +1,1108 @@
+//! Genstore's JSON exactly as it travels: orders, line items, fulfillments, refunds, webhook bodies and
+//! the request bodies orderbridge sends (API version `202412`).
+//!
+//! Genstore writes numbers and booleans as strings or natively, `"null"` for null and `""` for a missing
+//! object; every scalar here goes through [`crate::lenient`], and serialises back in Genstore's string
+//! form (seed 001). Unknown keys are ignored: Genstore may add fields at any time.
+//!
+//! **Decisions** (the public docs are silent; see `platforms.md`): fulfillments mirror Shopify's shape in
+//! camelCase; a fulfillment may carry `shipmentStatus` (`inTransit`, `delivered`, …) as the carrier
+//! reports it, which is how Genstore says a package was delivered; order bodies of `orders/*` webhooks
+//! are the order object itself; a refund is `{refundId, orderId, createdAt, note, refundLineItems,
+//! transactions}`.
+
+use crate::lenient;
+use crate::personal::Personal;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// A Genstore order (`GET /orders/{orderId}` → `{"order": …}`, and every `orders/*` webhook body).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    /// The order id.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub order_id: Option<String>,
+    /// Merchant's note.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub note: Option<String>,
+    /// The channel the order came from (`instagram`, `zonos`, `google`).
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub source_name: Option<String>,
+    /// The order's id on that channel.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub source_identifier: Option<String>,
+    /// Payment state: `pending`, `authorized`, `paid`, `partially_refunded`, `refunded`, `voided`, ….
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub financial_status: Option<String>,
+    /// Shipping state: null / `unfulfilled`, `partial`, `fulfilled`, `restocked`.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fulfillment_status: Option<String>,
+    /// Shop currency.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub currency: Option<String>,
+    /// Currency shown to the customer.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub presentment_currency: Option<String>,
+    /// Total price.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_price: Option<Decimal>,
+    /// Subtotal (lines after discounts, before shipping and tax).
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub subtotal_price: Option<Decimal>,
+    /// Sum of line prices.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_line_items_price: Option<Decimal>,
+    /// Total tax.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_tax: Option<Decimal>,
+    /// Total discounts.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_discounts: Option<Decimal>,
+    /// Amount still owed.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_outstanding: Option<Decimal>,
+    /// Current total after edits.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_total_price: Option<Decimal>,
+    /// Current subtotal after edits.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_subtotal_price: Option<Decimal>,
+    /// Current tax after edits.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_total_tax: Option<Decimal>,
+    /// Current discounts after edits.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_total_discounts: Option<Decimal>,
+    /// Total weight in grams.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_weight: Option<Decimal>,
+    /// Whether prices include tax.
+    #[serde(
+        default,
+        with = "lenient::flag",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub taxes_included: Option<bool>,
+    /// Whether duties are included.
+    #[serde(
+        default,
+        with = "lenient::flag",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub duties_included: Option<bool>,
+    /// Whether the buyer accepts marketing.
+    #[serde(
+        default,
+        with = "lenient::flag",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub buyer_accepts_marketing: Option<bool>,
+    /// Payment gateways used (an array, or an array encoded in a string).
+    #[serde(
+        default,
+        with = "lenient::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub payment_gateway_names: Vec<String>,
+    /// Payment terms.
+    #[serde(
+        default,
+        with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub payment_terms: Option<PaymentTerms>,
+    /// Discount codes applied.
+    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    pub discount_codes: Vec<DiscountCode>,
+    /// Shipping charged, by method.
+    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    pub shipping_lines: Vec<ShippingLine>,
+    /// Comma-separated tags.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tags: Option<String>,
+    /// Why it was cancelled.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cancel_reason: Option<String>,
+    /// Created.
+    #[serde(
+        default,
+        with = "lenient::timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last changed (one-second resolution).
+    #[serde(
+        default,
+        with = "lenient::timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Cancelled (`"null"` when not).
+    #[serde(
+        default,
+        with = "lenient::timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub cancelled_at: Option<DateTime<Utc>>,
+    /// Closed.
+    #[serde(
+        default,
+        with = "lenient::timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Buyer's email.
+    #[serde(
+        default,
+        with = "lenient::personal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub email: Option<Personal<String>>,
+    /// Buyer's phone.
+    #[serde(
+        default,
+        with = "lenient::personal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub phone: Option<Personal<String>>,
+    /// Lines.
+    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    pub line_items: Vec<LineItem>,
+    /// Fulfillments (packages).
+    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    pub fulfillments: Vec<Fulfillment>,
+    /// Refunds.
+    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<Refund>,
+    /// Where it ships.
+    #[serde(
+        default,
+        with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub shipping_address: Option<Personal<Address>>,
+    /// Where it bills.
+    #[serde(
+        default,
+        with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub billing_address: Option<Personal<Address>>,
+    /// The customer.
+    #[serde(
+        default,
+        with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer: Option<Customer>,
+}
+
+/// An order line.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineItem {
+    /// Line id.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub id: Option<String>,
+    /// Product title.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub title: Option<String>,
+    /// Variant title.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub variant_title: Option<String>,
+    /// SKU.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sku: Option<String>,
+    /// Product id.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub product_id: Option<String>,
+    /// Variant id.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub variant_id: Option<String>,
+    /// Ordered quantity.
+    #[serde(
+        default,
+        with = "lenient::quantity",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub quantity: Option<u32>,
+    /// Quantity after removals (ordered less cancelled).
+    #[serde(
+        default,
+        with = "lenient::quantity",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub current_quantity: Option<u32>,
+    /// Quantity still to fulfill.
+    #[serde(
+        default,
+        with = "lenient::quantity",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fulfillable_quantity: Option<u32>,
+    /// The line's fulfillment state.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fulfillment_status: Option<String>,
+    /// Unit price.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub price: Option<Decimal>,
+    /// Discount on the line.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_discount: Option<Decimal>,
+    /// Weight in grams.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub grams: Option<Decimal>,
+    /// Taxable.
+    #[serde(
+        default,
+        with = "lenient::flag",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub taxable: Option<bool>,
+    /// Needs shipping.
+    #[serde(
+        default,
+        with = "lenient::flag",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub requires_shipping: Option<bool>,
+    /// A gift card.
+    #[serde(
+        default,
+        with = "lenient::flag",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub gift_card: Option<bool>,
+}
+
+/// A fulfillment: one package with its lines and tracking.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fulfillment {
+    /// Fulfillment id.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub fulfill_id: Option<String>,
+    /// The order it belongs to.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub order_id: Option<String>,
+    /// `pending`, `open`, `success`, `cancelled`, `error`, `failure`.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub status: Option<String>,
+    /// The carrier's view: `labelPrinted`, `inTransit`, `outForDelivery`, `delivered`, `failure`, ….
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub shipment_status: Option<String>,
+    /// Lines and quantities in the package.
+    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    pub line_items: Vec<LineQuantity>,
+    /// Tracking.
+    #[serde(
+        default,
+        with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tracking_info: Option<TrackingInfo>,
+    /// Created.
+    #[serde(
+        default,
+        with = "lenient::timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last changed.
+    #[serde(
+        default,
+        with = "lenient::timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// A line and a quantity of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineQuantity {
+    /// The order line's id.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub id: Option<String>,
+    /// How many.
+    #[serde(
+        default,
+        with = "lenient::quantity",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub quantity: Option<u32>,
+}
+
+/// Tracking of a fulfillment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackingInfo {
+    /// Tracking number.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub number: Option<String>,
+    /// Carrier name.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub company: Option<String>,
+    /// Tracking page.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub url: Option<String>,
+}
+
+/// A postal address (personal data as a whole).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Address {
+    /// Full name.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub name: Option<String>,
+    /// First name.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_name: Option<String>,
+    /// Street line 1.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub address1: Option<String>,
+    /// Street line 2.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub address2: Option<String>,
+    /// City.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub city: Option<String>,
+    /// Province or state.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub province: Option<String>,
+    /// Province code.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub province_code: Option<String>,
+    /// Country.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub country: Option<String>,
+    /// ISO country code.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub country_code: Option<String>,
+    /// Postal code.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub zip: Option<String>,
+    /// Phone.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub phone: Option<String>,
+    /// Latitude.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub latitude: Option<Decimal>,
+    /// Longitude.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub longitude: Option<Decimal>,
+}
+
+/// The buyer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    /// Customer id.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub id: Option<String>,
+    /// First name.
+    #[serde(
+        default,
+        with = "lenient::personal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub first_name: Option<Personal<String>>,
+    /// Last name.
+    #[serde(
+        default,
+        with = "lenient::personal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_name: Option<Personal<String>>,
+    /// Email.
+    #[serde(
+        default,
+        with = "lenient::personal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub email: Option<Personal<String>>,
+    /// Phone.
+    #[serde(
+        default,
+        with = "lenient::personal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub phone: Option<Personal<String>>,
+    /// Note about the customer.
+    #[serde(
+        default,
+        with = "lenient::personal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub note: Option<Personal<String>>,
+    /// Account state.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub state: Option<String>,
+    /// Tags.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tags: Option<String>,
+    /// Customer currency.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub currency: Option<String>,
+    /// Tax exempt.
+    #[serde(
+        default,
+        with = "lenient::flag",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tax_exempt: Option<bool>,
+    /// Tax exemptions.
+    #[serde(
+        default,
+        with = "lenient::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub tax_exemptions: Vec<String>,
+    /// Email verified.
+    #[serde(
+        default,
+        with = "lenient::flag",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub verified_email: Option<bool>,
+    /// Created.
+    #[serde(
+        default,
+        with = "lenient::timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Last changed.
+    #[serde(
+        default,
+        with = "lenient::timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Default address (`""` when there is none).
+    #[serde(
+        default,
+        with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub default_address: Option<Personal<Address>>,
+}
+
+/// Payment terms.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentTerms {
+    /// Amount.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub amount: Option<Decimal>,
+    /// Currency.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub currency: Option<String>,
+}
+
+/// A discount code applied to the order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiscountCode {
+    /// The code.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub code: Option<String>,
+    /// Amount.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub amount: Option<Decimal>,
+    /// `fixed_amount`, `percentage`, `shipping`.
+    #[serde(
+        default,
+        rename = "type",
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kind: Option<String>,
+}
+
+/// Shipping charged for one method.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShippingLine {
+    /// Method title.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub title: Option<String>,
+    /// Method code (a carrier service level, for mirrored orders).
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub code: Option<String>,
+    /// Price charged.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub price: Option<Decimal>,
+}
+
+/// A refund (`refunds/create` webhook body; also listed in an order's `refunds`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refund {
+    /// Refund id.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub refund_id: Option<String>,
+    /// The order refunded.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub order_id: Option<String>,
+    /// When.
+    #[serde(
+        default,
+        with = "lenient::timestamp",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub created_at: Option<DateTime<Utc>>,
+    /// Why.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub note: Option<String>,
+    /// Lines refunded.
+    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    pub refund_line_items: Vec<RefundLineItem>,
+    /// Money moved.
+    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    pub transactions: Vec<RefundTransaction>,
+}
+
+/// A line refunded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundLineItem {
+    /// The order line.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub line_item_id: Option<String>,
+    /// How many.
+    #[serde(
+        default,
+        with = "lenient::quantity",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub quantity: Option<u32>,
+    /// Amount for the line.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub subtotal: Option<Decimal>,
+}
+
+/// Money moved by a refund.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundTransaction {
+    /// Amount.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub amount: Option<Decimal>,
+    /// Currency.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub currency: Option<String>,
+}
+
+/// The body of the compliance topics `customers/data_request`, `customers/redact` and `shop/redact`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComplianceRequest {
+    /// The shop.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub shop_domain: Option<String>,
+    /// The customer concerned (absent for `shop/redact`).
+    #[serde(
+        default,
+        with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub customer: Option<ComplianceCustomer>,
+    /// Orders whose personal data must go.
+    #[serde(
+        default,
+        with = "lenient::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub orders_to_redact: Vec<String>,
+}
+
+/// The customer named by a compliance request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComplianceCustomer {
+    /// Customer id.
+    #[serde(
+        default,
+        with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub id: Option<String>,
+    /// Email.
+    #[serde(
+        default,
+        with = "lenient::personal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub email: Option<Personal<String>>,
+    /// Phone.
+    #[serde(
+        default,
+        with = "lenient::personal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub phone: Option<Personal<String>>,
+}
+
+/// `{"order": …}`: the body of get order and of create order's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderEnvelope {
+    /// The order.
+    pub order: Order,
+}
+
+/// `{"orders": […]}`: a page of the order list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrderList {
+    /// The orders on this page.
+    #[serde(default, with = "lenient::list")]
+    pub orders: Vec<Order>,
+}
+
+/// `{"fulfillment": …}`: create fulfillment's and update tracking's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FulfillmentEnvelope {
+    /// The fulfillment.
+    pub fulfillment: Fulfillment,
+}
+
+/// `{"fulfillments": […]}`: an order's fulfillments.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FulfillmentList {
+    /// The fulfillments.
+    #[serde(default, with = "lenient::list")]
+    pub fulfillments: Vec<Fulfillment>,
+}
+
+/// `POST /orders` body: `{"order": …}` with the order to create (mirroring an external order).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateOrderRequest {
+    /// The new order.
+    pub order: NewOrder,
+}
+
+/// An order to create in Genstore.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewOrder {
+    /// The channel it comes from (`zonos`, `google`).
+    pub source_name: String,
+    /// Its id there.
+    pub source_identifier: String,
+    /// Currency of the prices.
+    pub currency: String,
+    /// Lines.
+    pub line_items: Vec<NewLineItem>,
+    /// Payment state to record (`paid` for checkout-paid channel orders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub financial_status: Option<String>,
+    /// Total price.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_price: Option<Decimal>,
+    /// Total tax.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub total_tax: Option<Decimal>,
+    /// Shipping charged.
+    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    pub shipping_lines: Vec<ShippingLine>,
+    /// Buyer's email.
+    #[serde(
+        default,
+        with = "lenient::personal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub email: Option<Personal<String>>,
+    /// Where it ships.
+    #[serde(
+        default,
+        with = "lenient::object",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub shipping_address: Option<Personal<Address>>,
+    /// Tags (`orderbridge, zonos`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<String>,
+    /// A note for the merchant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A line of an order to create.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewLineItem {
+    /// Title.
+    pub title: String,
+    /// SKU.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<String>,
+    /// Product id on the source channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    /// Quantity.
+    #[serde(with = "lenient::quantity_required")]
+    pub quantity: u32,
+    /// Unit price.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub price: Decimal,
+}
+
+/// `POST /fulfillments` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateFulfillmentRequest {
+    /// The fulfillment to create.
+    pub fulfillment: NewFulfillment,
+}
+
+/// A fulfillment to create. Omitted `lineItems` means everything still fulfillable.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewFulfillment {
+    /// The order.
+    pub order_id: String,
+    /// Lines and quantities in the package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_items: Vec<LineQuantity>,
+    /// Tracking.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_info: Option<TrackingInfo>,
+    /// Whether Genstore emails the customer.
+    #[serde(default)]
+    pub notify_customer: bool,
+}
+
+/// `PUT /fulfillments/{id}/update_tracking` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateTrackingRequest {
+    /// The new tracking.
+    pub fulfillment: TrackingUpdate,
+}
+
+/// New tracking for a fulfillment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrackingUpdate {
+    /// Tracking.
+    pub tracking_info: TrackingInfo,
+    /// Whether Genstore emails the customer.
+    #[serde(default)]
+    pub notify_customer: bool,
+}
+
+/// Any non-2xx answer: `{"error": "…"}` (an object or list in `error` is kept as its JSON text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What Genstore said.
+    pub error: serde_json::Value,
+}
+
+impl ErrorBody {
+    /// The message as text.
+    pub fn message(&self) -> String {
+        match &self.error {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+}
