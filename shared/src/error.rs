@@ -52,6 +52,15 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
         MappingError::new(platform, "?", "(body)", format!("is not valid JSON: {e}"))
     })?;
+    parse_value(platform, order_id_key, value)
+}
+
+/// [`parse_body`] for a body already read as JSON.
+pub fn parse_value<T: serde::de::DeserializeOwned>(
+    platform: Channel,
+    order_id_key: &str,
+    value: serde_json::Value,
+) -> Result<T, MappingError> {
     if !value.is_object() {
         return Err(MappingError::new(
             platform,

@@ -15,6 +15,7 @@ pub mod lenient;
 pub mod money;
 pub mod order;
 pub mod personal;
+pub mod secret;
 pub mod status;
 
 pub use carrier::Carrier;
