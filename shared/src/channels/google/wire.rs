@@ -1,0 +1,615 @@
+//! Google Content API for Shopping, Orders v2.1: the JSON as it travels (per
+//! `reference/google-content-orders-v2.1.json`).
+//!
+//! Google types its JSON natively (quantities are numbers, prices are `{value, currency}` with a decimal
+//! string). Fields orderbridge does not use are left out and ignored on read. Every write carries an
+//! `operationId`, unique per order; the answer's `executionStatus` is `executed` or `duplicate`, and a
+//! duplicate is a success (the write was applied before).
+
+use crate::lenient;
+use crate::personal::Personal;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// An amount with its currency: `{"value": "20.00", "currency": "USD"}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Price {
+    /// The amount as decimal text.
+    #[serde(
+        default,
+        with = "lenient::decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub value: Option<Decimal>,
+    /// ISO currency code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+}
+
+/// An order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Order {
+    /// `content#order`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The order's REST id, globally unique.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The merchant account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_id: Option<String>,
+    /// The merchant's own order id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_order_id: Option<String>,
+    /// Whether the order was acknowledged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<bool>,
+    /// `inProgress`, `pendingShipment`, `partiallyShipped`, `shipped`, `partiallyDelivered`,
+    /// `delivered`, `partiallyReturned`, `returned`, `canceled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `paymentCaptured`, `paymentRejected`, `paymentSecured`, `pendingAuthorization`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_status: Option<String>,
+    /// When it was placed (ISO 8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placed_date: Option<String>,
+    /// `marketplaceFacilitator` or `merchant`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_collector: Option<String>,
+    /// The buyer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<Customer>,
+    /// Delivery address and phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_details: Option<Personal<DeliveryDetails>>,
+    /// Billing address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub billing_address: Option<Personal<Address>>,
+    /// Lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_items: Vec<LineItem>,
+    /// Shipments.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shipments: Vec<Shipment>,
+    /// Refunds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refunds: Vec<Refund>,
+    /// Net amount (price part), after refunds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_price_amount: Option<Price>,
+    /// Net tax, after refunds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_tax_amount: Option<Price>,
+    /// Shipping charged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_cost: Option<Price>,
+    /// Tax on shipping.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_cost_tax: Option<Price>,
+}
+
+/// The buyer (`OrderCustomer`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Customer {
+    /// Full name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_name: Option<Personal<String>>,
+    /// Where invoices go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_receiving_email: Option<Personal<String>>,
+}
+
+/// `OrderDeliveryDetails`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryDetails {
+    /// Address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
+    /// Phone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_number: Option<String>,
+}
+
+/// `OrderAddress`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Address {
+    /// Recipient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_name: Option<String>,
+    /// Street lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub street_address: Vec<String>,
+    /// City.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    /// Region.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Postal code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    /// CLDR country code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// The whole address, line by line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub full_address: Vec<String>,
+    /// A post office box.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_post_office_box: Option<bool>,
+}
+
+/// `OrderLineItem`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineItem {
+    /// Line id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<Product>,
+    /// Total price of the line (2 × $10 = $20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
+    /// Tax of the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<Price>,
+    /// Ordered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity_ordered: Option<u32>,
+    /// Shipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity_shipped: Option<u32>,
+    /// Delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity_delivered: Option<u32>,
+    /// Cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity_canceled: Option<u32>,
+    /// Pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity_pending: Option<u32>,
+    /// Returned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity_returned: Option<u32>,
+    /// Undeliverable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity_undeliverable: Option<u32>,
+    /// Cancellations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancellations: Vec<Cancellation>,
+    /// Shipping details.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping_details: Option<ShippingDetails>,
+}
+
+/// `OrderLineItemProduct`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Product {
+    /// REST id in the products service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The merchant's offer id (the merchant's SKU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_id: Option<String>,
+    /// Title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Brand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    /// GTIN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gtin: Option<String>,
+    /// MPN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mpn: Option<String>,
+    /// Condition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// Content language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_language: Option<String>,
+    /// Target country.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_country: Option<String>,
+    /// Unit price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<Price>,
+    /// Image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_link: Option<String>,
+}
+
+/// `OrderLineItemShippingDetails`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShippingDetails {
+    /// Ship by (ISO 8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ship_by_date: Option<String>,
+    /// Deliver by (ISO 8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_by_date: Option<String>,
+    /// `delivery` or `pickup`.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<ShippingMethod>,
+}
+
+/// `OrderLineItemShippingDetailsMethod`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShippingMethod {
+    /// Carrier code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    /// Method name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method_name: Option<String>,
+    /// Fewest days in transit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_days_in_transit: Option<u32>,
+    /// Most days in transit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_days_in_transit: Option<u32>,
+}
+
+/// `OrderCancellation`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cancellation {
+    /// Who cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// When (ISO 8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<String>,
+    /// How many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u32>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Why, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_text: Option<String>,
+}
+
+/// `OrderRefund`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refund {
+    /// Who refunded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// How much.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Price>,
+    /// When (ISO 8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<String>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Why, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_text: Option<String>,
+}
+
+/// `OrderShipment`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shipment {
+    /// Shipment id (the merchant's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Carrier code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    /// Tracking id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_id: Option<String>,
+    /// `shipped`, `delivered`, `undeliverable`, `readyForPickup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Created (ISO 8601).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_date: Option<String>,
+    /// Delivered (ISO 8601), only when delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_date: Option<String>,
+    /// Shipment group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipment_group_id: Option<String>,
+    /// Lines and quantities.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_items: Vec<LineItemShipment>,
+}
+
+/// `OrderShipmentLineItemShipment`: a line (by `lineItemId` or `productId`) and a quantity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineItemShipment {
+    /// The line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_item_id: Option<String>,
+    /// Or the product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    /// How many.
+    pub quantity: u32,
+}
+
+/// `OrdersListResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrdersListResponse {
+    /// `content#ordersListResponse`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Token of the next page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
+    /// The orders.
+    #[serde(default)]
+    pub resources: Vec<Order>,
+}
+
+/// `OrdersGetByMerchantOrderIdResponse`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GetByMerchantOrderIdResponse {
+    /// `content#ordersGetByMerchantOrderIdResponse`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The order.
+    pub order: Order,
+}
+
+/// `OrdersAcknowledgeRequest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AcknowledgeRequest {
+    /// Operation id, unique per order.
+    pub operation_id: String,
+}
+
+/// `OrdersUpdateMerchantOrderIdRequest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateMerchantOrderIdRequest {
+    /// Operation id, unique per order.
+    pub operation_id: String,
+    /// The merchant order id; unique per merchant.
+    pub merchant_order_id: String,
+}
+
+/// `OrdersShipLineItemsRequest`: several `shipmentInfos` when one line ships in several packages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShipLineItemsRequest {
+    /// Operation id, unique per order.
+    pub operation_id: String,
+    /// Lines and quantities shipped.
+    pub line_items: Vec<LineItemShipment>,
+    /// Shipment group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipment_group_id: Option<String>,
+    /// One entry per package.
+    pub shipment_infos: Vec<ShipmentInfo>,
+}
+
+/// `OrdersCustomBatchRequestEntryShipLineItemsShipmentInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShipmentInfo {
+    /// Shipment id, the merchant's, unique per shipment.
+    pub shipment_id: String,
+    /// Carrier code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    /// Tracking id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_id: Option<String>,
+}
+
+/// `OrdersUpdateShipmentRequest`; fields left out are not changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateShipmentRequest {
+    /// Operation id, unique per order.
+    pub operation_id: String,
+    /// Which shipment.
+    pub shipment_id: String,
+    /// `delivered`, `undeliverable` or `readyForPickup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// New carrier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+    /// New tracking id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_id: Option<String>,
+    /// When delivered (only with `delivered`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_date: Option<String>,
+}
+
+/// `OrdersCancelLineItemRequest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelLineItemRequest {
+    /// Operation id, unique per order.
+    pub operation_id: String,
+    /// The line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_item_id: Option<String>,
+    /// Or the product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    /// How many.
+    pub quantity: u32,
+    /// `customerInitiatedCancel`, `noInventory`, `other`, ….
+    pub reason: String,
+    /// Why, in words.
+    pub reason_text: String,
+}
+
+/// `OrdersRefundItemRequest`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundItemRequest {
+    /// Operation id, unique per order.
+    pub operation_id: String,
+    /// Lines refunded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<RefundItem>,
+    /// Shipping refunded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shipping: Option<RefundShipping>,
+    /// Why.
+    pub reason: String,
+    /// Why, in words.
+    pub reason_text: String,
+}
+
+/// `OrdersCustomBatchRequestEntryRefundItemItem`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundItem {
+    /// The line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line_item_id: Option<String>,
+    /// Or the product.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    /// How many.
+    pub quantity: u32,
+    /// Total amount refunded for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<MonetaryAmount>,
+    /// Refund them in full (amount ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_refund: Option<bool>,
+}
+
+/// `OrdersCustomBatchRequestEntryRefundItemShipping`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundShipping {
+    /// Amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Price>,
+    /// Refund shipping in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_refund: Option<bool>,
+}
+
+/// `MonetaryAmount`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MonetaryAmount {
+    /// Price part.
+    pub price_amount: Price,
+    /// Tax part, where prices exclude tax.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax_amount: Option<Price>,
+}
+
+/// Whether a write was applied now or before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ExecutionStatus {
+    /// Applied by this request.
+    Executed,
+    /// Applied by an earlier request with the same operation id: a success.
+    Duplicate,
+}
+
+/// The answer of every write (`OrdersAcknowledgeResponse`, `OrdersShipLineItemsResponse`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionResponse {
+    /// e.g. `content#ordersAcknowledgeResponse`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Executed or duplicate.
+    pub execution_status: ExecutionStatus,
+}
+
+/// `OrdersCreateTestOrderRequest` (sandbox).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateTestOrderRequest {
+    /// `template1`, `template1a`, `template1b`, `template2`, `template3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_name: Option<String>,
+    /// `US` or `FR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+}
+
+/// `OrdersCreateTestOrderResponse` (sandbox).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateTestOrderResponse {
+    /// `content#ordersCreateTestOrderResponse`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The new order's id.
+    pub order_id: String,
+}
+
+/// `OrdersCancelTestOrderByCustomerRequest` (sandbox).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelTestOrderByCustomerRequest {
+    /// `changedMind`, `orderedWrongItem`, `other`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The error body: `{"error": {"code", "message", "errors": [{"domain", "reason", "message"}]}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The error's detail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// HTTP status of the first error.
+    #[serde(default)]
+    pub code: u16,
+    /// Message.
+    #[serde(default)]
+    pub message: String,
+    /// The errors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ErrorItem>,
+}
+
+/// One error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorItem {
+    /// Domain, e.g. `global`.
+    #[serde(default)]
+    pub domain: String,
+    /// Reason, e.g. `invalid`, `notFound`, `rateLimitExceeded`.
+    #[serde(default)]
+    pub reason: String,
+    /// Message.
+    #[serde(default)]
+    pub message: String,
+}
