@@ -266,3 +266,30 @@ fn garbage_is_reported_with_the_field() {
         "shipments[1].status"
     );
 }
+
+#[test]
+fn every_seed_003_example_parses_under_v2_1_except_the_v2_ship_body() {
+    let _: wire::CreateTestOrderRequest = round_trip("seed003-createtestorder-request.json");
+    let created: wire::CreateTestOrderResponse =
+        round_trip("seed003-createtestorder-response.json");
+    assert_eq!(created.order_id, "G-PLA-7877-86-2240");
+    assert_eq!(
+        fixture("seed003-advancetestorder-request.json")["orderId"],
+        "G-PLA-7877-86-2240"
+    );
+    let ack: wire::AcknowledgeRequest = round_trip("seed003-acknowledge-request.json");
+    assert_eq!(ack.operation_id, "operation-1");
+    let umo: wire::UpdateMerchantOrderIdRequest =
+        round_trip("seed003-updatemerchantorderid-request.json");
+    assert_eq!(umo.merchant_order_id, "unique_value_within_mc_account");
+    let upd: wire::UpdateShipmentRequest = round_trip("seed003-updateshipment-request.json");
+    assert_eq!(
+        (upd.shipment_id.as_str(), upd.status.as_deref()),
+        ("shipment-1", Some("delivered"))
+    );
+    // The seed walks through v2, whose shipLineItems put carrier and trackingId at the top. v2.1 moved
+    // them into shipmentInfos[], so the v2 body is not a v2.1 request.
+    let v2 = fixture("seed003-shiplineitems-request-v2.json");
+    assert!(v2["carrier"].is_string());
+    assert!(serde_json::from_value::<wire::ShipLineItemsRequest>(v2).is_err());
+}
