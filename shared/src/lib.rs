@@ -9,14 +9,17 @@
 pub mod carrier;
 pub mod channel;
 pub mod channels;
+pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod jobs;
 pub mod lenient;
 pub mod money;
 pub mod order;
 pub mod personal;
 pub mod secret;
 pub mod status;
+pub mod store;
 
 pub use carrier::Carrier;
 pub use channel::Channel;

@@ -1,0 +1,189 @@
+//! The jobs on the sync queue: every outbound write orderbridge performs, as typed messages.
+//!
+//! One job is one JSON body: `{"v": 1, "kind": "mirror_order", "channel": "zonos", "order_id": "999-1"}`.
+//! `v` is the schema version; a consumer refuses a version it does not know instead of guessing.
+//! Jobs name orders, not their content: the consumer reads the current state from the order table, so a
+//! job delivered late or twice acts on the newest facts.
+
+use crate::channel::Channel;
+use crate::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A job on the sync queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncJob {
+    /// Schema version of the body.
+    pub v: u32,
+    /// What to do.
+    #[serde(flatten)]
+    pub job: Job,
+}
+
+/// What a job does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Job {
+    /// Create the external order's mirror in Genstore (never twice) and store the link.
+    MirrorOrder {
+        /// The external channel.
+        channel: Channel,
+        /// Its order id.
+        order_id: ChannelOrderId,
+    },
+    /// Write the Genstore order id back as the channel's merchant order id.
+    WriteMerchantOrderId {
+        /// The external channel.
+        channel: Channel,
+        /// Its order id.
+        order_id: ChannelOrderId,
+        /// The Genstore order it is mirrored as.
+        genstore_order_id: GenstoreOrderId,
+    },
+    /// Push Genstore's shipments and tracking to the external channel.
+    PushTrackingToChannel {
+        /// The external channel.
+        channel: Channel,
+        /// Its order id.
+        order_id: ChannelOrderId,
+        /// The Genstore order whose fulfillments to push.
+        genstore_order_id: GenstoreOrderId,
+    },
+    /// Push the external channel's tracking into Genstore as fulfillments.
+    PushTrackingToGenstore {
+        /// The external channel.
+        channel: Channel,
+        /// Its order id.
+        order_id: ChannelOrderId,
+        /// The Genstore order to fulfill.
+        genstore_order_id: GenstoreOrderId,
+    },
+    /// Push a cancellation to the side that does not know yet.
+    PushCancellation {
+        /// The channel whose order was cancelled.
+        from: Channel,
+        /// The channel to tell.
+        to: Channel,
+        /// The external order of the linked pair.
+        order_id: ChannelOrderId,
+        /// The Genstore order of the linked pair.
+        genstore_order_id: GenstoreOrderId,
+    },
+    /// Push a Genstore refund to the external channel.
+    PushRefund {
+        /// The external channel.
+        channel: Channel,
+        /// Its order id.
+        order_id: ChannelOrderId,
+        /// The Genstore order refunded.
+        genstore_order_id: GenstoreOrderId,
+        /// The Genstore refund.
+        refund_id: RefundId,
+    },
+}
+
+impl Job {
+    /// The job's kind, as in its body.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::MirrorOrder { .. } => "mirror_order",
+            Job::WriteMerchantOrderId { .. } => "write_merchant_order_id",
+            Job::PushTrackingToChannel { .. } => "push_tracking_to_channel",
+            Job::PushTrackingToGenstore { .. } => "push_tracking_to_genstore",
+            Job::PushCancellation { .. } => "push_cancellation",
+            Job::PushRefund { .. } => "push_refund",
+        }
+    }
+}
+
+impl From<Job> for SyncJob {
+    fn from(job: Job) -> Self {
+        SyncJob {
+            v: SCHEMA_VERSION,
+            job,
+        }
+    }
+}
+
+/// A queue body that is not a job this build can do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobError {
+    /// Not JSON, or not a known job's shape.
+    #[error("not a sync job: {0}")]
+    Malformed(String),
+    /// A schema version this build does not know.
+    #[error("sync job schema version {0} is not supported (this build reads {SCHEMA_VERSION})")]
+    UnsupportedVersion(u32),
+}
+
+impl SyncJob {
+    /// The message body.
+    pub fn to_body(&self) -> String {
+        // A job holds only strings and enums: serialising it cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Reads a message body.
+    pub fn from_body(body: &str) -> Result<SyncJob, JobError> {
+        #[derive(Deserialize)]
+        struct Version {
+            v: Option<u32>,
+        }
+        let version: Version =
+            serde_json::from_str(body).map_err(|e| JobError::Malformed(e.to_string()))?;
+        match version.v {
+            Some(SCHEMA_VERSION) => {}
+            Some(other) => return Err(JobError::UnsupportedVersion(other)),
+            None => return Err(JobError::Malformed("missing schema version `v`".into())),
+        }
+        serde_json::from_str(body).map_err(|e| JobError::Malformed(e.to_string()))
+    }
+}
+
+impl fmt::Display for SyncJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.job.kind())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_is_one_versioned_json_body() {
+        let job = SyncJob::from(Job::MirrorOrder {
+            channel: Channel::Zonos,
+            order_id: "999-1".into(),
+        });
+        let body = job.to_body();
+        assert_eq!(
+            body,
+            r#"{"v":1,"kind":"mirror_order","channel":"zonos","order_id":"999-1"}"#
+        );
+        assert_eq!(SyncJob::from_body(&body).unwrap(), job);
+    }
+
+    #[test]
+    fn unknown_versions_and_shapes_are_refused() {
+        assert_eq!(
+            SyncJob::from_body(r#"{"v":2,"kind":"mirror_order"}"#),
+            Err(JobError::UnsupportedVersion(2))
+        );
+        assert!(matches!(
+            SyncJob::from_body(r#"{"kind":"mirror_order"}"#),
+            Err(JobError::Malformed(_))
+        ));
+        assert!(matches!(
+            SyncJob::from_body(r#"{"v":1,"kind":"launch_rockets"}"#),
+            Err(JobError::Malformed(_))
+        ));
+        assert!(matches!(
+            SyncJob::from_body("not json"),
+            Err(JobError::Malformed(_))
+        ));
+    }
+}

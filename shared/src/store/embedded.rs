@@ -1,0 +1,906 @@
+//! The order table and the sync queue on SQLite, for running everything on one machine: durable across
+//! restarts (one file, WAL), with the DynamoDB/SQS adapters' semantics — conditional writes, newer-wins,
+//! expiry by the injected clock, and a queue with visibility timeouts, receive counts and a dead-letter
+//! queue after N receives.
+//!
+//! Each call runs on tokio's blocking pool; every conditional write is one `IMMEDIATE` transaction, so
+//! two processes sharing the file cannot interleave a check and its write.
+
+use super::{
+    AuditEntry, AuditLog, Claim, Cursor, CursorStore, DedupeStore, Expected, FailedSend,
+    IdempotencyError, IdempotencyStore, IdempotencyTtl, Lease, OrderKey, OrderStore, Page,
+    PageRequest, ReceivedMessage, SendReport, StoreError, StoredOrder, SyncQueue, Update, Upsert,
+    SQS_BATCH_LIMIT,
+};
+use crate::channel::Channel;
+use crate::clock::Clock;
+use crate::ids::{CustomerId, GenstoreOrderId};
+use crate::jobs::SyncJob;
+use crate::order::ChannelOrder;
+use crate::status::UnifiedStatus;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS orders (
+    pk TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    source_version TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    status TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    genstore_id TEXT,
+    customer_key TEXT
+);
+CREATE INDEX IF NOT EXISTS orders_by_genstore ON orders(genstore_id);
+CREATE INDEX IF NOT EXISTS orders_by_status ON orders(status, updated_at, pk);
+CREATE INDEX IF NOT EXISTS orders_by_customer ON orders(customer_key);
+CREATE TABLE IF NOT EXISTS audit (pk TEXT NOT NULL, sk TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (pk, sk));
+CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, until_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    result TEXT,
+    in_progress_until_ms INTEGER NOT NULL,
+    until_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    visible_at_ms INTEGER NOT NULL,
+    receipt TEXT,
+    sent_at_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, visible_at_ms, seq);
+";
+
+/// One SQLite database holding the table and the queues.
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+fn sql(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy => {
+            StoreError::Unavailable(format!("sqlite busy: {f}"))
+        }
+        other => StoreError::Refused(format!("sqlite: {other}")),
+    }
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file at `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Db, StoreError> {
+        let path = path.as_ref();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Refused(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let conn = Connection::open(path).map_err(sql)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(sql)?;
+        Self::init(conn)
+    }
+
+    /// A database in memory (gone when the last handle drops).
+    pub fn in_memory() -> Result<Db, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(sql)?)
+    }
+
+    fn init(conn: Connection) -> Result<Db, StoreError> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql)?;
+        conn.execute_batch(SCHEMA).map_err(sql)?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` on the blocking pool with the connection.
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("storage task failed: {e}")))?
+    }
+}
+
+/// The order table on SQLite.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Db,
+    clock: Arc<dyn Clock>,
+}
+
+impl EmbeddedStore {
+    /// The table in `db`, telling time by `clock`.
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
+        EmbeddedStore { db, clock }
+    }
+}
+
+fn order_pk(key: &OrderKey) -> String {
+    format!("ORDER#{}#{}", key.channel, key.order_id)
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn read_doc(pk: &str, doc: &str, version: i64) -> Result<StoredOrder, StoreError> {
+    let order: ChannelOrder =
+        serde_json::from_str(doc).map_err(|e| StoreError::Corrupt(format!("{pk}: {e}")))?;
+    let version = u64::try_from(version)
+        .map_err(|_| StoreError::Corrupt(format!("{pk}: version {version}")))?;
+    Ok(StoredOrder { order, version })
+}
+
+struct OrderRow {
+    pk: String,
+    doc: String,
+    sv: String,
+    status: String,
+    updated_at: String,
+    genstore: Option<String>,
+    customer: Option<String>,
+}
+
+fn order_row(order: &ChannelOrder) -> Result<OrderRow, StoreError> {
+    let key = OrderKey::of(order);
+    Ok(OrderRow {
+        pk: order_pk(&key),
+        doc: serde_json::to_string(order)
+            .map_err(|e| StoreError::Corrupt(format!("order {key}: {e}")))?,
+        sv: order.source_version().sort_key(),
+        status: order.status.as_str().to_owned(),
+        updated_at: ts(order.updated_at),
+        genstore: order
+            .genstore_order_id
+            .as_ref()
+            .map(|g| g.as_str().to_owned()),
+        customer: order
+            .customer_id
+            .as_ref()
+            .map(|c| format!("{}#{c}", order.channel)),
+    })
+}
+
+fn write_order(
+    conn: &Connection,
+    row: &OrderRow,
+    key: &OrderKey,
+    version: u64,
+    insert: bool,
+) -> Result<(), StoreError> {
+    let sql_text = if insert {
+        "INSERT INTO orders (pk, channel, order_id, version, source_version, doc, status, updated_at, genstore_id, customer_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    } else {
+        "UPDATE orders SET channel = ?2, order_id = ?3, version = ?4, source_version = ?5, doc = ?6, status = ?7,
+         updated_at = ?8, genstore_id = ?9, customer_key = ?10 WHERE pk = ?1"
+    };
+    conn.execute(
+        sql_text,
+        params![
+            row.pk,
+            key.channel.as_str(),
+            key.order_id.as_str(),
+            i64::try_from(version).unwrap_or(i64::MAX),
+            row.sv,
+            row.doc,
+            row.status,
+            row.updated_at,
+            row.genstore,
+            row.customer
+        ],
+    )
+    .map_err(sql)?;
+    Ok(())
+}
+
+fn query_orders(
+    conn: &Connection,
+    sql_text: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<(String, StoredOrder)>, StoreError> {
+    let mut stmt = conn.prepare(sql_text).map_err(sql)?;
+    let rows = stmt
+        .query_map(args, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .map_err(sql)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (pk, doc, version, updated_at) = row.map_err(sql)?;
+        let stored = read_doc(&pk, &doc, version)?;
+        out.push((format!("{updated_at}|{pk}"), stored));
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl OrderStore for EmbeddedStore {
+    async fn get(&self, key: &OrderKey) -> Result<Option<StoredOrder>, StoreError> {
+        let pk = order_pk(key);
+        self.db
+            .run(move |c| {
+                let row: Option<(String, i64)> = c
+                    .query_row(
+                        "SELECT doc, version FROM orders WHERE pk = ?1",
+                        params![pk],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                row.map(|(doc, v)| read_doc(&pk, &doc, v)).transpose()
+            })
+            .await
+    }
+
+    async fn upsert_if_newer(
+        &self,
+        order: &ChannelOrder,
+        expected: Expected,
+    ) -> Result<Upsert, StoreError> {
+        let row = order_row(order)?;
+        let key = OrderKey::of(order);
+        self.db
+            .run(move |c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql)?;
+                let current: Option<(i64, String)> = tx
+                    .query_row(
+                        "SELECT version, source_version FROM orders WHERE pk = ?1",
+                        params![row.pk],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let outcome = match (expected, current) {
+                    (_, Some((_, stored_sv))) if stored_sv >= row.sv => Upsert::Stale,
+                    (Expected::Absent, None) => {
+                        write_order(&tx, &row, &key, 1, true)?;
+                        Upsert::Applied { version: 1 }
+                    }
+                    (Expected::Version(v), Some((stored, _)))
+                        if u64::try_from(stored).ok() == Some(v) =>
+                    {
+                        write_order(&tx, &row, &key, v + 1, false)?;
+                        Upsert::Applied { version: v + 1 }
+                    }
+                    _ => Upsert::Conflict,
+                };
+                tx.commit().map_err(sql)?;
+                Ok(outcome)
+            })
+            .await
+    }
+
+    async fn update(&self, order: &ChannelOrder, expected: u64) -> Result<Update, StoreError> {
+        let row = order_row(order)?;
+        let key = OrderKey::of(order);
+        self.db
+            .run(move |c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql)?;
+                let stored: Option<i64> = tx
+                    .query_row(
+                        "SELECT version FROM orders WHERE pk = ?1",
+                        params![row.pk],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let outcome = if stored.and_then(|v| u64::try_from(v).ok()) == Some(expected) {
+                    write_order(&tx, &row, &key, expected + 1, false)?;
+                    Update::Applied {
+                        version: expected + 1,
+                    }
+                } else {
+                    Update::Conflict
+                };
+                tx.commit().map_err(sql)?;
+                Ok(outcome)
+            })
+            .await
+    }
+
+    async fn find_by_genstore_id(
+        &self,
+        id: &GenstoreOrderId,
+    ) -> Result<Vec<StoredOrder>, StoreError> {
+        let id = id.as_str().to_owned();
+        self.db
+            .run(move |c| {
+                let rows = query_orders(
+                    c,
+                    "SELECT pk, doc, version, updated_at FROM orders WHERE genstore_id = ?1 ORDER BY pk",
+                    &[&id],
+                )?;
+                Ok(rows.into_iter().map(|(_, o)| o).collect())
+            })
+            .await
+    }
+
+    async fn find_by_customer(
+        &self,
+        channel: Channel,
+        id: &CustomerId,
+    ) -> Result<Vec<StoredOrder>, StoreError> {
+        let key = format!("{channel}#{id}");
+        self.db
+            .run(move |c| {
+                let rows = query_orders(
+                    c,
+                    "SELECT pk, doc, version, updated_at FROM orders WHERE customer_key = ?1 ORDER BY pk",
+                    &[&key],
+                )?;
+                Ok(rows.into_iter().map(|(_, o)| o).collect())
+            })
+            .await
+    }
+
+    async fn list_by_status(
+        &self,
+        status: UnifiedStatus,
+        page: PageRequest,
+    ) -> Result<Page<StoredOrder>, StoreError> {
+        let limit = page.effective_limit();
+        let status = status.as_str().to_owned();
+        let (after_t, after_pk) = match page.token.as_deref() {
+            None => (None, None),
+            Some(t) => match t.split_once('|') {
+                Some((a, b)) => (Some(a.to_owned()), Some(b.to_owned())),
+                None => {
+                    return Err(StoreError::Refused(
+                        "the page token is not one this store issued".into(),
+                    ))
+                }
+            },
+        };
+        self.db
+            .run(move |c| {
+                let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+                let mut rows = match (&after_t, &after_pk) {
+                    (Some(t), Some(pk)) => query_orders(
+                        c,
+                        "SELECT pk, doc, version, updated_at FROM orders
+                         WHERE status = ?1 AND (updated_at, pk) < (?2, ?3)
+                         ORDER BY updated_at DESC, pk DESC LIMIT ?4",
+                        &[&status, t, pk, &fetch],
+                    )?,
+                    _ => query_orders(
+                        c,
+                        "SELECT pk, doc, version, updated_at FROM orders WHERE status = ?1
+                         ORDER BY updated_at DESC, pk DESC LIMIT ?2",
+                        &[&status, &fetch],
+                    )?,
+                };
+                let next = (rows.len() > limit).then(|| {
+                    rows.truncate(limit);
+                    rows.last().map(|(t, _)| t.clone())
+                });
+                Ok(Page {
+                    items: rows.into_iter().map(|(_, o)| o).collect(),
+                    next: next.flatten(),
+                })
+            })
+            .await
+    }
+
+    async fn scan(&self, page: PageRequest) -> Result<Page<StoredOrder>, StoreError> {
+        let limit = page.effective_limit();
+        let after = page.token.unwrap_or_default();
+        self.db
+            .run(move |c| {
+                let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+                let mut rows = query_orders(
+                    c,
+                    "SELECT pk, doc, version, pk FROM orders WHERE pk > ?1 ORDER BY pk LIMIT ?2",
+                    &[&after, &fetch],
+                )?;
+                let next = (rows.len() > limit).then(|| {
+                    rows.truncate(limit);
+                    rows.last().map(|(_, o)| order_pk(&OrderKey::of(&o.order)))
+                });
+                Ok(Page {
+                    items: rows.into_iter().map(|(_, o)| o).collect(),
+                    next: next.flatten(),
+                })
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl DedupeStore for EmbeddedStore {
+    async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let (key, now_ms, until_ms) = (
+            key.to_owned(),
+            now.timestamp_millis(),
+            (now + ttl).timestamp_millis(),
+        );
+        self.db
+            .run(move |c| {
+                let changed = c
+                    .execute(
+                        "INSERT INTO dedupe (key, until_ms) VALUES (?1, ?2)
+                         ON CONFLICT(key) DO UPDATE SET until_ms = excluded.until_ms WHERE dedupe.until_ms < ?3",
+                        params![key, until_ms, now_ms],
+                    )
+                    .map_err(sql)?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+}
+
+const IN_PROGRESS: &str = "IN_PROGRESS";
+const COMPLETED: &str = "COMPLETED";
+
+#[async_trait]
+impl IdempotencyStore for EmbeddedStore {
+    async fn claim(
+        &self,
+        key: &str,
+        payload_hash: &str,
+        ttl: IdempotencyTtl,
+    ) -> Result<Claim, IdempotencyError> {
+        let now = self.clock.now();
+        let (key, hash) = (key.to_owned(), payload_hash.to_owned());
+        let now_ms = now.timestamp_millis();
+        let ipu = (now + ttl.in_progress).timestamp_millis();
+        let until = (now + ttl.record).timestamp_millis();
+        self.db
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+                let current: Option<(String, String, Option<String>, i64, i64)> = tx
+                    .query_row(
+                        "SELECT state, payload_hash, result, in_progress_until_ms, until_ms FROM idempotency WHERE key = ?1",
+                        params![key],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let claimable = match &current {
+                    None => true,
+                    Some((state, _, _, in_progress_until, record_until)) => {
+                        *record_until < now_ms || (state == IN_PROGRESS && *in_progress_until < now_ms)
+                    }
+                };
+                if claimable {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO idempotency (key, state, payload_hash, result, in_progress_until_ms, until_ms)
+                         VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+                        params![key, IN_PROGRESS, hash, ipu, until],
+                    )
+                    .map_err(sql)?;
+                    tx.commit().map_err(sql)?;
+                    return Ok(Ok(Claim::Acquired));
+                }
+                tx.commit().map_err(sql)?;
+                let Some((state, stored_hash, result, in_progress_until, _)) = current else {
+                    return Ok(Ok(Claim::Acquired));
+                };
+                if stored_hash != hash {
+                    return Ok(Err(IdempotencyError::PayloadMismatch { key }));
+                }
+                if state == COMPLETED {
+                    let value = result
+                        .map(|r| serde_json::from_str(&r))
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(format!("idempotency {key}: {e}")))?
+                        .unwrap_or(serde_json::Value::Null);
+                    return Ok(Ok(Claim::Completed(value)));
+                }
+                let until = DateTime::<Utc>::from_timestamp_millis(in_progress_until).unwrap_or(now);
+                Ok(Ok(Claim::InProgress { until }))
+            })
+            .await?
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        result: &serde_json::Value,
+        ttl: IdempotencyTtl,
+    ) -> Result<(), StoreError> {
+        let until = (self.clock.now() + ttl.record).timestamp_millis();
+        let (key, result) = (key.to_owned(), result.to_string());
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "UPDATE idempotency SET state = ?2, result = ?3, until_ms = ?4 WHERE key = ?1",
+                    params![key, COMPLETED, result, until],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "DELETE FROM idempotency WHERE key = ?1 AND state = ?2",
+                    params![key, IN_PROGRESS],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditLog for EmbeddedStore {
+    async fn append(&self, key: &OrderKey, entry: &AuditEntry) -> Result<(), StoreError> {
+        let pk = order_pk(key);
+        let sk = format!("AUDIT#{}#{}", ts(entry.at), entry.operation_id);
+        let body = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "INSERT OR REPLACE INTO audit (pk, sk, entry) VALUES (?1, ?2, ?3)",
+                    params![pk, sk, body],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn entries(&self, key: &OrderKey) -> Result<Vec<AuditEntry>, StoreError> {
+        let pk = order_pk(key);
+        self.db
+            .run(move |c| {
+                let mut stmt = c
+                    .prepare("SELECT entry FROM audit WHERE pk = ?1 ORDER BY sk")
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![pk], |r| r.get::<_, String>(0))
+                    .map_err(sql)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let body = row.map_err(sql)?;
+                    out.push(
+                        serde_json::from_str(&body)
+                            .map_err(|e| StoreError::Corrupt(format!("audit entry: {e}")))?,
+                    );
+                }
+                Ok(out)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl CursorStore for EmbeddedStore {
+    async fn read(&self, name: &str) -> Result<Option<Cursor>, StoreError> {
+        let name = name.to_owned();
+        self.db
+            .run(move |c| {
+                let row: Option<(String, String)> = c
+                    .query_row(
+                        "SELECT value, updated_at FROM cursors WHERE name = ?1",
+                        params![name],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                row.map(|(value, t)| {
+                    let updated_at = DateTime::parse_from_rfc3339(&t)
+                        .map(|t| t.with_timezone(&Utc))
+                        .map_err(|e| StoreError::Corrupt(format!("cursor {name}: {e}")))?;
+                    Ok(Cursor { value, updated_at })
+                })
+                .transpose()
+            })
+            .await
+    }
+
+    async fn advance(
+        &self,
+        name: &str,
+        expected: Option<&str>,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let (name, expected, new, now) = (
+            name.to_owned(),
+            expected.map(str::to_owned),
+            new.to_owned(),
+            ts(self.clock.now()),
+        );
+        self.db
+            .run(move |c| {
+                let changed = match expected {
+                    None => c
+                        .execute(
+                            "INSERT INTO cursors (name, value, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO NOTHING",
+                            params![name, new, now],
+                        )
+                        .map_err(sql)?,
+                    Some(exp) => c
+                        .execute(
+                            "UPDATE cursors SET value = ?2, updated_at = ?3 WHERE name = ?1 AND value = ?4",
+                            params![name, new, now, exp],
+                        )
+                        .map_err(sql)?,
+                };
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Lease, StoreError> {
+        let now = self.clock.now();
+        let until = now + ttl;
+        let (name, owner) = (name.to_owned(), owner.to_owned());
+        let (now_ms, until_ms) = (now.timestamp_millis(), until.timestamp_millis());
+        self.db
+            .run(move |c| {
+                let changed = c
+                    .execute(
+                        "INSERT INTO leases (name, owner, until_ms) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms
+                         WHERE leases.until_ms < ?4 OR leases.owner = excluded.owner",
+                        params![name, owner, until_ms, now_ms],
+                    )
+                    .map_err(sql)?;
+                if changed == 1 {
+                    return Ok(Lease::Acquired { until });
+                }
+                let (holder, held_until): (String, i64) = c
+                    .query_row("SELECT owner, until_ms FROM leases WHERE name = ?1", params![name], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .map_err(sql)?;
+                Ok(Lease::Held {
+                    owner: holder,
+                    until: DateTime::<Utc>::from_timestamp_millis(held_until).unwrap_or(until),
+                })
+            })
+            .await
+    }
+
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        let (name, owner) = (name.to_owned(), owner.to_owned());
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "DELETE FROM leases WHERE name = ?1 AND owner = ?2",
+                    params![name, owner],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// Where a queue's messages go after too many receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The dead-letter queue's name.
+    pub queue: String,
+    /// A message is moved there when it would be received more often than this.
+    pub max_receives: u32,
+}
+
+/// A queue in the SQLite database, with SQS's semantics.
+#[derive(Clone)]
+pub struct EmbeddedQueue {
+    db: Db,
+    name: String,
+    dead_letter: Option<DeadLetter>,
+    clock: Arc<dyn Clock>,
+}
+
+impl EmbeddedQueue {
+    /// The queue `name` in `db`; with `dead_letter`, messages received too often move there.
+    pub fn new(
+        db: Db,
+        name: impl Into<String>,
+        dead_letter: Option<DeadLetter>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        EmbeddedQueue {
+            db,
+            name: name.into(),
+            dead_letter,
+            clock,
+        }
+    }
+
+    /// The queue's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn insert(&self, bodies: Vec<String>) -> Result<usize, StoreError> {
+        let now = self.clock.now().timestamp_millis();
+        let queue = self.name.clone();
+        self.db
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+                for body in &bodies {
+                    tx.execute(
+                        "INSERT INTO messages (queue, message_id, body, receive_count, visible_at_ms, sent_at_ms)
+                         VALUES (?1, ?2, ?3, 0, ?4, ?4)",
+                        params![queue, uuid::Uuid::new_v4().to_string(), body, now],
+                    )
+                    .map_err(sql)?;
+                }
+                tx.commit().map_err(sql)?;
+                Ok(bodies.len())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl SyncQueue for EmbeddedQueue {
+    async fn send(&self, jobs: &[SyncJob]) -> Result<SendReport, StoreError> {
+        let bodies: Vec<String> = jobs.iter().map(SyncJob::to_body).collect();
+        match self.insert(bodies).await {
+            Ok(sent) => Ok(SendReport {
+                sent,
+                requests: jobs.len().div_ceil(SQS_BATCH_LIMIT),
+                failed: Vec::new(),
+            }),
+            Err(e) if e.retryable() => Ok(SendReport {
+                sent: 0,
+                requests: jobs.len().div_ceil(SQS_BATCH_LIMIT),
+                failed: jobs
+                    .iter()
+                    .map(|j| FailedSend {
+                        job: j.clone(),
+                        reason: e.to_string(),
+                    })
+                    .collect(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn receive(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedMessage>, StoreError> {
+        let now = self.clock.now();
+        let now_ms = now.timestamp_millis();
+        let hidden_until = (now + visibility).timestamp_millis();
+        let queue = self.name.clone();
+        let dead_letter = self.dead_letter.clone();
+        let max = i64::try_from(max.clamp(1, SQS_BATCH_LIMIT)).unwrap_or(10);
+        self.db
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+                let mut out = Vec::new();
+                loop {
+                    let candidates: Vec<(i64, String, String, i64)> = {
+                        let mut stmt = tx
+                            .prepare(
+                                "SELECT seq, message_id, body, receive_count FROM messages
+                                 WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY seq LIMIT ?3",
+                            )
+                            .map_err(sql)?;
+                        let rows = stmt
+                            .query_map(params![queue, now_ms, max - i64::try_from(out.len()).unwrap_or(0)], |r| {
+                                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                            })
+                            .map_err(sql)?;
+                        rows.collect::<Result<_, _>>().map_err(sql)?
+                    };
+                    if candidates.is_empty() {
+                        break;
+                    }
+                    for (seq, message_id, body, count) in candidates {
+                        let count = u32::try_from(count + 1).unwrap_or(u32::MAX);
+                        match &dead_letter {
+                            Some(dl) if count > dl.max_receives => {
+                                tx.execute(
+                                    "UPDATE messages SET queue = ?2, receive_count = 0, visible_at_ms = ?3, receipt = NULL
+                                     WHERE seq = ?1",
+                                    params![seq, dl.queue, now_ms],
+                                )
+                                .map_err(sql)?;
+                            }
+                            _ => {
+                                let receipt = uuid::Uuid::new_v4().to_string();
+                                tx.execute(
+                                    "UPDATE messages SET receive_count = ?2, visible_at_ms = ?3, receipt = ?4 WHERE seq = ?1",
+                                    params![seq, count, hidden_until, receipt],
+                                )
+                                .map_err(sql)?;
+                                out.push(ReceivedMessage {
+                                    message_id,
+                                    receipt,
+                                    receive_count: count,
+                                    body,
+                                });
+                            }
+                        }
+                    }
+                    if i64::try_from(out.len()).unwrap_or(max) >= max {
+                        break;
+                    }
+                }
+                tx.commit().map_err(sql)?;
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), StoreError> {
+        let (queue, receipt) = (self.name.clone(), receipt.to_owned());
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "DELETE FROM messages WHERE queue = ?1 AND receipt = ?2",
+                    params![queue, receipt],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn send_raw(&self, bodies: &[String]) -> Result<usize, StoreError> {
+        self.insert(bodies.to_vec()).await
+    }
+
+    async fn depth(&self) -> Result<u64, StoreError> {
+        let queue = self.name.clone();
+        self.db
+            .run(move |c| {
+                let n: i64 = c
+                    .query_row(
+                        "SELECT COUNT(*) FROM messages WHERE queue = ?1",
+                        params![queue],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql)?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            })
+            .await
+    }
+}

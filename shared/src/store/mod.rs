@@ -1,0 +1,461 @@
+//! Ports: what the functions need from storage and queues, as small traits. Handlers never name AWS.
+//!
+//! Adapters: [`dynamo`] and [`sqs`] (feature `aws`), [`embedded`] (feature `embedded`, SQLite), with
+//! the same semantics, proven by one contract suite (`shared/tests/contract.rs`).
+//!
+//! Every write is conditional. Orders carry a store `version` (bumped by every write, for optimistic
+//! concurrency) and the source's [`SourceVersion`](crate::order::SourceVersion) (an older source update
+//! never overwrites a newer one). Expiry of dedupe keys, idempotency records and leases is checked in code
+//! against the injected [`Clock`](crate::clock::Clock); TTL only cleans up.
+
+pub mod orders;
+pub mod provision;
+
+#[cfg(feature = "aws")]
+pub mod dynamo;
+#[cfg(feature = "embedded")]
+pub mod embedded;
+#[cfg(feature = "aws")]
+pub mod sqs;
+
+use crate::channel::Channel;
+use crate::ids::{ChannelOrderId, CustomerId, GenstoreOrderId};
+use crate::jobs::{JobError, SyncJob};
+use crate::order::ChannelOrder;
+use crate::status::UnifiedStatus;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A storage or queue failure, and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The backend is unreachable, throttling, or timed out: try again later.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// An item would exceed the backend's size limit (DynamoDB: 400 KB).
+    #[error("item too large: {bytes} bytes (limit {limit})")]
+    TooLarge {
+        /// The item's size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Stored data that does not read back (a bug or a manual edit): not retryable.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// The backend refused the request for a reason retrying will not fix.
+    #[error("storage refused the request: {0}")]
+    Refused(String),
+}
+
+impl StoreError {
+    /// Whether the same call may succeed later.
+    pub fn retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// An order's key in the table: channel and the channel's order id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OrderKey {
+    /// The channel.
+    pub channel: Channel,
+    /// The order's id there.
+    pub order_id: ChannelOrderId,
+}
+
+impl OrderKey {
+    /// The key of an order.
+    pub fn new(channel: Channel, order_id: impl Into<ChannelOrderId>) -> Self {
+        OrderKey {
+            channel,
+            order_id: order_id.into(),
+        }
+    }
+
+    /// The key of this order.
+    pub fn of(order: &ChannelOrder) -> Self {
+        OrderKey::new(order.channel, order.order_id.clone())
+    }
+}
+
+impl fmt::Display for OrderKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.channel, self.order_id)
+    }
+}
+
+/// An order as stored, with its store version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredOrder {
+    /// The order.
+    pub order: ChannelOrder,
+    /// The store's version: 1 on creation, bumped by every write.
+    pub version: u64,
+}
+
+/// What a conditional write expects to find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expected {
+    /// No order under the key.
+    Absent,
+    /// The order at this store version.
+    Version(u64),
+}
+
+impl Expected {
+    /// What a writer that read `stored` expects.
+    pub fn from_read(stored: Option<&StoredOrder>) -> Self {
+        stored.map_or(Expected::Absent, |s| Expected::Version(s.version))
+    }
+}
+
+/// The outcome of [`OrderStore::upsert_if_newer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    /// Written; the order is now at this store version.
+    Applied {
+        /// The new store version.
+        version: u64,
+    },
+    /// The stored order is as new or newer (by source version): nothing written.
+    Stale,
+    /// Another writer changed the order since it was read: read again and retry.
+    Conflict,
+}
+
+/// The outcome of [`OrderStore::update`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Update {
+    /// Written; the order is now at this store version.
+    Applied {
+        /// The new store version.
+        version: u64,
+    },
+    /// The order is not at the expected version: read again and retry.
+    Conflict,
+}
+
+/// A page request for listings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    /// The token from the previous page.
+    pub token: Option<String>,
+    /// At most this many (0 means the backend's default, 50).
+    pub limit: usize,
+}
+
+impl PageRequest {
+    /// The first page of `limit` items.
+    pub fn first(limit: usize) -> Self {
+        PageRequest { token: None, limit }
+    }
+
+    /// The page size to use.
+    pub fn effective_limit(&self) -> usize {
+        match self.limit {
+            0 => 50,
+            n => n.min(1000),
+        }
+    }
+}
+
+/// A page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// The token of the next page, if there is one.
+    pub next: Option<String>,
+}
+
+/// The order table.
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// The order under a key.
+    async fn get(&self, key: &OrderKey) -> Result<Option<StoredOrder>, StoreError>;
+
+    /// Writes `order` if the store still holds what the caller read (`expected`) and the order's source
+    /// version is newer than the stored one.
+    async fn upsert_if_newer(
+        &self,
+        order: &ChannelOrder,
+        expected: Expected,
+    ) -> Result<Upsert, StoreError>;
+
+    /// Writes `order` if the store holds version `expected` (for changes that are orderbridge's own, such
+    /// as the Genstore link or an erasure, which do not change the source version).
+    async fn update(&self, order: &ChannelOrder, expected: u64) -> Result<Update, StoreError>;
+
+    /// Every order linked to a Genstore order: the Genstore order itself and the external orders it
+    /// mirrors.
+    async fn find_by_genstore_id(
+        &self,
+        id: &GenstoreOrderId,
+    ) -> Result<Vec<StoredOrder>, StoreError>;
+
+    /// Every order of a customer on a channel.
+    async fn find_by_customer(
+        &self,
+        channel: Channel,
+        id: &CustomerId,
+    ) -> Result<Vec<StoredOrder>, StoreError>;
+
+    /// Orders with a unified status, most recently updated first.
+    async fn list_by_status(
+        &self,
+        status: UnifiedStatus,
+        page: PageRequest,
+    ) -> Result<Page<StoredOrder>, StoreError>;
+
+    /// Every order, in no particular order (for a shop-wide erasure and for operators).
+    async fn scan(&self, page: PageRequest) -> Result<Page<StoredOrder>, StoreError>;
+}
+
+/// Remembers keys (webhook ids) so an event is acted on once.
+#[async_trait]
+pub trait DedupeStore: Send + Sync {
+    /// Claims `key` for `ttl`. True the first time (or once an earlier claim expired); false for a
+    /// duplicate.
+    async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
+}
+
+/// The state of an idempotency record after [`IdempotencyStore::claim`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller holds the claim: do the work, then complete or release.
+    Acquired,
+    /// Another run holds an unexpired claim: try later.
+    InProgress {
+        /// When that claim expires.
+        until: DateTime<Utc>,
+    },
+    /// Already done: the stored result.
+    Completed(serde_json::Value),
+}
+
+/// Errors of idempotency claims.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdempotencyError {
+    /// The key was claimed with a different payload: the same key must mean the same work.
+    #[error("idempotency key {key} was used for a different payload")]
+    PayloadMismatch {
+        /// The key.
+        key: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How long idempotency records and their in-progress claims live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdempotencyTtl {
+    /// An in-progress claim expires after this, so a crashed run does not block retries for long.
+    pub in_progress: Duration,
+    /// A completed record is kept this long.
+    pub record: Duration,
+}
+
+impl Default for IdempotencyTtl {
+    fn default() -> Self {
+        IdempotencyTtl {
+            in_progress: Duration::seconds(60),
+            record: Duration::days(7),
+        }
+    }
+}
+
+/// Idempotency records for outbound writes, with AWS Powertools' semantics.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` for a payload with hash `payload_hash`.
+    async fn claim(
+        &self,
+        key: &str,
+        payload_hash: &str,
+        ttl: IdempotencyTtl,
+    ) -> Result<Claim, IdempotencyError>;
+    /// Marks the claim done and stores its result.
+    async fn complete(
+        &self,
+        key: &str,
+        result: &serde_json::Value,
+        ttl: IdempotencyTtl,
+    ) -> Result<(), StoreError>;
+    /// Gives up the claim after a failure, so a retry can claim at once.
+    async fn release(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// What an outbound write came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum AuditOutcome {
+    /// Applied now.
+    Executed,
+    /// Applied before (the platform said duplicate, or orderbridge found it done).
+    Duplicate,
+    /// Deliberately not done.
+    Skipped {
+        /// Why.
+        reason: String,
+    },
+    /// Failed.
+    Failed {
+        /// Why.
+        reason: String,
+        /// Whether it will be retried.
+        retryable: bool,
+    },
+}
+
+/// One entry of an order's audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// The operation's idempotency key / platform operation id.
+    pub operation_id: String,
+    /// The platform written to.
+    pub target: Channel,
+    /// What was done, e.g. `shipLineItems`.
+    pub action: String,
+    /// How it ended.
+    pub outcome: AuditOutcome,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Each order's trail of outbound writes.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Appends an entry to an order's trail.
+    async fn append(&self, key: &OrderKey, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// An order's trail, oldest first.
+    async fn entries(&self, key: &OrderKey) -> Result<Vec<AuditEntry>, StoreError>;
+}
+
+/// A stored cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// Its value.
+    pub value: String,
+    /// When it last moved.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The outcome of a lease request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lease {
+    /// The caller holds the lease until then.
+    Acquired {
+        /// Expiry.
+        until: DateTime<Utc>,
+    },
+    /// Someone else holds it.
+    Held {
+        /// Who.
+        owner: String,
+        /// Until when.
+        until: DateTime<Utc>,
+    },
+}
+
+/// Per-channel cursors and the leases that keep two poller runs off one channel.
+#[async_trait]
+pub trait CursorStore: Send + Sync {
+    /// A cursor's value.
+    async fn read(&self, name: &str) -> Result<Option<Cursor>, StoreError>;
+    /// Moves a cursor to `new` only if it still holds `expected` (none: not yet set). False if it moved.
+    async fn advance(
+        &self,
+        name: &str,
+        expected: Option<&str>,
+        new: &str,
+    ) -> Result<bool, StoreError>;
+    /// Takes the lease `name` for `ttl`, unless another owner holds an unexpired one. The same owner
+    /// may renew its own lease.
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Lease, StoreError>;
+    /// Gives up a lease the owner holds (no effect otherwise).
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError>;
+}
+
+/// A job that could not be sent, kept so it is not lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedSend {
+    /// The job.
+    pub job: SyncJob,
+    /// Why it failed.
+    pub reason: String,
+}
+
+/// What a send did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendReport {
+    /// Jobs sent.
+    pub sent: usize,
+    /// Batch requests made (SQS takes at most 10 messages a request).
+    pub requests: usize,
+    /// Jobs that could not be sent after retries.
+    pub failed: Vec<FailedSend>,
+}
+
+impl SendReport {
+    /// True when every job was sent.
+    pub fn all_sent(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+/// A message taken from a queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceivedMessage {
+    /// The message's id.
+    pub message_id: String,
+    /// The handle to delete it with.
+    pub receipt: String,
+    /// How many times it has been received, this time included.
+    pub receive_count: u32,
+    /// The raw body.
+    pub body: String,
+}
+
+impl ReceivedMessage {
+    /// The body as a job.
+    pub fn job(&self) -> Result<SyncJob, JobError> {
+        SyncJob::from_body(&self.body)
+    }
+}
+
+/// The most messages one SQS batch request carries.
+pub const SQS_BATCH_LIMIT: usize = 10;
+
+/// The sync queue (and, with another address, its dead-letter queue).
+#[async_trait]
+pub trait SyncQueue: Send + Sync {
+    /// Sends jobs, in batches of at most ten; failed entries are retried, and what still fails is
+    /// reported, never dropped.
+    async fn send(&self, jobs: &[SyncJob]) -> Result<SendReport, StoreError>;
+    /// Takes up to `max` messages, hiding them for `visibility`.
+    async fn receive(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedMessage>, StoreError>;
+    /// Deletes a received message.
+    async fn delete(&self, receipt: &str) -> Result<(), StoreError>;
+    /// Sends raw bodies as they are (replaying dead letters), reporting how many were sent.
+    async fn send_raw(&self, bodies: &[String]) -> Result<usize, StoreError>;
+    /// How many messages wait (approximately, on SQS).
+    async fn depth(&self) -> Result<u64, StoreError>;
+}
+
+/// Everything the functions need from storage, in one handle.
+pub trait Storage: OrderStore + DedupeStore + IdempotencyStore + AuditLog + CursorStore {}
+
+impl<T: OrderStore + DedupeStore + IdempotencyStore + AuditLog + CursorStore> Storage for T {}

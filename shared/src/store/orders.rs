@@ -1,0 +1,249 @@
+//! The order table's rules, over any [`OrderStore`]: save a newer source state without losing
+//! orderbridge's own facts, link an external order to its Genstore order, erase personal data.
+//!
+//! orderbridge's own facts on an order are the Genstore link and an erasure. A channel's update never
+//! carries them, so saving keeps them: the link stays, and erased personal data does not come back.
+//! Every change is a conditional write; a conflict means another writer got there first, so the helper
+//! reads again and retries (a bounded number of times).
+
+use super::{Expected, OrderKey, OrderStore, PageRequest, StoreError, StoredOrder, Update, Upsert};
+use crate::channel::Channel;
+use crate::ids::{CustomerId, GenstoreOrderId};
+use crate::order::ChannelOrder;
+
+/// How often a helper retries after a conflict before giving up with [`StoreError::Unavailable`].
+pub const MAX_CONFLICT_RETRIES: usize = 16;
+
+/// What saving an order did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Saved {
+    /// A new order was stored.
+    Created {
+        /// Its store version.
+        version: u64,
+    },
+    /// A newer state replaced the stored one.
+    Updated {
+        /// The new store version.
+        version: u64,
+        /// The state it replaced.
+        previous: Box<ChannelOrder>,
+    },
+    /// The stored state is as new or newer: nothing changed (a replay or an out-of-order delivery).
+    Unchanged,
+}
+
+impl Saved {
+    /// True when something was written.
+    pub fn changed(&self) -> bool {
+        !matches!(self, Saved::Unchanged)
+    }
+}
+
+/// Carries orderbridge's own facts from the stored order into an incoming channel state.
+pub fn keep_own_facts(stored: &ChannelOrder, incoming: &mut ChannelOrder) {
+    if incoming.genstore_order_id.is_none() {
+        incoming.genstore_order_id = stored.genstore_order_id.clone();
+    }
+    if stored.personal_data_erased {
+        incoming.erase_personal_data();
+    }
+}
+
+/// Stores `incoming` if it is newer than what the table holds (by source version), keeping the stored
+/// link and erasure. Safe to call with replays and out-of-order deliveries.
+pub async fn save_newer(
+    store: &dyn OrderStore,
+    incoming: ChannelOrder,
+) -> Result<Saved, StoreError> {
+    let key = OrderKey::of(&incoming);
+    for _ in 0..MAX_CONFLICT_RETRIES {
+        let stored = store.get(&key).await?;
+        let mut order = incoming.clone();
+        if let Some(s) = &stored {
+            keep_own_facts(&s.order, &mut order);
+        }
+        match store
+            .upsert_if_newer(&order, Expected::from_read(stored.as_ref()))
+            .await?
+        {
+            Upsert::Applied { version } => {
+                return Ok(match stored {
+                    None => Saved::Created { version },
+                    Some(s) => Saved::Updated {
+                        version,
+                        previous: Box::new(s.order),
+                    },
+                })
+            }
+            Upsert::Stale => return Ok(Saved::Unchanged),
+            Upsert::Conflict => continue,
+        }
+    }
+    Err(StoreError::Unavailable(format!(
+        "order {key} kept changing under concurrent writers"
+    )))
+}
+
+/// What [`modify`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modified {
+    /// The change was written.
+    Applied(StoredOrder),
+    /// The change had nothing to do.
+    Unchanged(StoredOrder),
+    /// No such order.
+    NotFound,
+}
+
+/// Applies `change` to the stored order and writes it back conditionally, retrying on conflict.
+/// `change` returns false when there is nothing to change.
+pub async fn modify<F>(
+    store: &dyn OrderStore,
+    key: &OrderKey,
+    mut change: F,
+) -> Result<Modified, StoreError>
+where
+    F: FnMut(&mut ChannelOrder) -> bool + Send,
+{
+    for _ in 0..MAX_CONFLICT_RETRIES {
+        let Some(stored) = store.get(key).await? else {
+            return Ok(Modified::NotFound);
+        };
+        let mut order = stored.order.clone();
+        if !change(&mut order) {
+            return Ok(Modified::Unchanged(stored));
+        }
+        match store.update(&order, stored.version).await? {
+            Update::Applied { version } => {
+                return Ok(Modified::Applied(StoredOrder { order, version }))
+            }
+            Update::Conflict => continue,
+        }
+    }
+    Err(StoreError::Unavailable(format!(
+        "order {key} kept changing under concurrent writers"
+    )))
+}
+
+/// What linking an external order to a Genstore order came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Link {
+    /// Linked now.
+    Linked,
+    /// Already linked to the same Genstore order.
+    AlreadyLinked,
+    /// Linked to another Genstore order; nothing changed. Someone must look.
+    LinkedElsewhere(GenstoreOrderId),
+    /// No such order.
+    NotFound,
+}
+
+/// Links an external order to the Genstore order that mirrors it; a link never moves.
+pub async fn link_to_genstore(
+    store: &dyn OrderStore,
+    key: &OrderKey,
+    genstore_id: &GenstoreOrderId,
+) -> Result<Link, StoreError> {
+    let mut elsewhere = None;
+    let outcome = modify(store, key, |o| match &o.genstore_order_id {
+        Some(existing) if existing == genstore_id => false,
+        Some(existing) => {
+            elsewhere = Some(existing.clone());
+            false
+        }
+        None => {
+            o.genstore_order_id = Some(genstore_id.clone());
+            true
+        }
+    })
+    .await?;
+    Ok(match (outcome, elsewhere) {
+        (Modified::NotFound, _) => Link::NotFound,
+        (Modified::Applied(_), _) => Link::Linked,
+        (Modified::Unchanged(_), Some(other)) => Link::LinkedElsewhere(other),
+        (Modified::Unchanged(_), None) => Link::AlreadyLinked,
+    })
+}
+
+/// Whose personal data to erase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErasureTarget {
+    /// A customer (`customers/redact`): their orders on `channel`, the named Genstore orders, and the
+    /// external orders linked to those.
+    Customer {
+        /// The channel of the customer id.
+        channel: Channel,
+        /// The customer.
+        customer_id: Option<CustomerId>,
+        /// Orders named for redaction.
+        genstore_order_ids: Vec<GenstoreOrderId>,
+    },
+    /// Every order of the shop (`shop/redact`).
+    Shop,
+}
+
+/// Erases personal data from every order the target names; returns how many orders changed.
+/// Erasing twice changes nothing the second time.
+pub async fn erase_personal_data(
+    store: &dyn OrderStore,
+    target: &ErasureTarget,
+) -> Result<usize, StoreError> {
+    let mut keys: Vec<OrderKey> = Vec::new();
+    match target {
+        ErasureTarget::Customer {
+            channel,
+            customer_id,
+            genstore_order_ids,
+        } => {
+            if let Some(id) = customer_id {
+                keys.extend(
+                    store
+                        .find_by_customer(*channel, id)
+                        .await?
+                        .iter()
+                        .map(|s| OrderKey::of(&s.order)),
+                );
+            }
+            for gid in genstore_order_ids {
+                keys.extend(
+                    store
+                        .find_by_genstore_id(gid)
+                        .await?
+                        .iter()
+                        .map(|s| OrderKey::of(&s.order)),
+                );
+            }
+        }
+        ErasureTarget::Shop => {
+            let mut page = PageRequest::first(200);
+            loop {
+                let p = store.scan(page.clone()).await?;
+                keys.extend(p.items.iter().map(|s| OrderKey::of(&s.order)));
+                match p.next {
+                    Some(t) => page.token = Some(t),
+                    None => break,
+                }
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    let mut erased = 0;
+    for key in &keys {
+        let outcome = modify(store, key, |o| {
+            let has_personal =
+                o.customer.is_some() || o.shipping_address.is_some() || o.billing_address.is_some();
+            if o.personal_data_erased && !has_personal {
+                return false;
+            }
+            o.erase_personal_data();
+            true
+        })
+        .await?;
+        if matches!(outcome, Modified::Applied(_)) {
+            erased += 1;
+        }
+    }
+    Ok(erased)
+}
