@@ -466,7 +466,7 @@ fn expiry_attrs(until: DateTime<Utc>) -> [(String, AttributeValue); 2] {
 
 #[async_trait]
 impl DedupeStore for DynamoStore {
-    async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+    async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
         let now = self.now();
         let mut item: Item = HashMap::from([
             (PK.to_owned(), s(format!("DEDUPE#{key}"))),

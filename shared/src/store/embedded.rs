@@ -443,7 +443,7 @@ impl OrderStore for EmbeddedStore {
 
 #[async_trait]
 impl DedupeStore for EmbeddedStore {
-    async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+    async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let (key, now_ms, until_ms) = (
             key.to_owned(),

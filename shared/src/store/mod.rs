@@ -219,7 +219,7 @@ pub trait OrderStore: Send + Sync {
 pub trait DedupeStore: Send + Sync {
     /// Claims `key` for `ttl`. True the first time (or once an earlier claim expired); false for a
     /// duplicate.
-    async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
+    async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
 }
 
 /// The state of an idempotency record after [`IdempotencyStore::claim`].
