@@ -846,3 +846,84 @@ async fn the_embedded_store_survives_a_restart() {
     let q = EmbeddedQueue::new(db, "sync", None, clock);
     assert_eq!(q.depth().await.unwrap(), 1);
 }
+
+#[tokio::test]
+async fn provisioning_twice_is_harmless_and_creates_the_declared_shapes() {
+    use orderbridge::store::dynamo::sdk_config;
+    use orderbridge::store::provision::{self, GSIS, PK, QUEUE, SK, TTL_ATTRIBUTE};
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "run scripts/test, which starts moto"
+    );
+    let conf = sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let (table, queue) = (format!("orders-{suffix}"), format!("sync-{suffix}"));
+    let first = provision::provision(&ddb, &sqs, &table, &queue)
+        .await
+        .unwrap();
+    let second = provision::provision(&ddb, &sqs, &table, &queue)
+        .await
+        .unwrap();
+    assert_eq!(first, second);
+
+    let t = ddb
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    let t = t.table().unwrap();
+    let keys: Vec<&str> = t.key_schema().iter().map(|k| k.attribute_name()).collect();
+    assert_eq!(keys, vec![PK, SK]);
+    let mut indexes: Vec<(&str, Vec<&str>)> = t
+        .global_secondary_indexes()
+        .iter()
+        .map(|g| {
+            (
+                g.index_name().unwrap(),
+                g.key_schema().iter().map(|k| k.attribute_name()).collect(),
+            )
+        })
+        .collect();
+    indexes.sort();
+    let mut want: Vec<(&str, Vec<&str>)> =
+        GSIS.iter().map(|g| (g.name, vec![g.pk, g.sk])).collect();
+    want.sort();
+    assert_eq!(indexes, want);
+    let ttl = ddb
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description()
+            .and_then(|d| d.attribute_name()),
+        Some(TTL_ATTRIBUTE)
+    );
+
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&first.queue_url)
+        .attribute_names(A::All)
+        .send()
+        .await
+        .unwrap();
+    let attrs = attrs.attributes().unwrap();
+    assert_eq!(
+        attrs[&A::VisibilityTimeout],
+        QUEUE.visibility_timeout_secs.to_string()
+    );
+    let redrive: serde_json::Value = serde_json::from_str(&attrs[&A::RedrivePolicy]).unwrap();
+    assert_eq!(
+        redrive["maxReceiveCount"].to_string().trim_matches('"'),
+        "5"
+    );
+    assert!(redrive["deadLetterTargetArn"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("sync-{suffix}-dlq")));
+}
