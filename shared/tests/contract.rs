@@ -688,6 +688,33 @@ mod cases {
         }
     }
 
+    pub async fn a_job_the_queue_refuses_is_reported_and_the_rest_are_sent(b: &Backend) {
+        let mut jobs: Vec<SyncJob> = (0..25).map(job).collect();
+        jobs[12] = SyncJob::from(Job::MirrorOrder {
+            channel: Channel::Zonos,
+            order_id: "9".repeat(300 * 1024).into(),
+        });
+        let report = b.queue.send(&jobs).await.unwrap();
+        // The queue refuses a message over 256 KiB (SQS refuses the batch carrying it); whatever it
+        // refuses is named, and every other batch still goes out.
+        assert!(
+            report.failed.iter().any(|f| f.job == jobs[12]),
+            "{} failed",
+            report.failed.len()
+        );
+        assert!(
+            report.failed.len() <= 10,
+            "only the batch with the oversized job"
+        );
+        assert_eq!(report.sent + report.failed.len(), 25);
+        let depth = b.queue.depth().await.unwrap();
+        assert_eq!(
+            usize::try_from(depth).unwrap(),
+            report.sent,
+            "sent means on the queue"
+        );
+    }
+
     pub async fn the_queue_delivers_every_job_and_redelivers_after_the_visibility_timeout(
         b: &Backend,
     ) {
@@ -806,6 +833,7 @@ macro_rules! contract {
             case!(a_second_lease_is_refused_until_the_first_expires);
             case!(too_large_an_order_is_refused_with_a_clear_error);
             case!(a_send_of_25_jobs_goes_out_as_3_requests);
+            case!(a_job_the_queue_refuses_is_reported_and_the_rest_are_sent);
             case!(the_queue_delivers_every_job_and_redelivers_after_the_visibility_timeout);
             case!(a_message_is_dead_lettered_after_five_receives);
         }

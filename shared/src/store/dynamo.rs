@@ -596,19 +596,18 @@ impl IdempotencyStore for DynamoStore {
 impl AuditLog for DynamoStore {
     async fn append(&self, key: &OrderKey, entry: &AuditEntry) -> Result<(), StoreError> {
         let body = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item(PK, s(order_pk(key)))
-            .item(
-                SK,
+        let item: Item = HashMap::from([
+            (PK.to_owned(), s(order_pk(key))),
+            (
+                SK.to_owned(),
                 s(format!("AUDIT#{}#{}", ts(entry.at), entry.operation_id)),
-            )
-            .item("entry", s(body))
-            .send()
+            ),
+            ("entry".to_owned(), s(body)),
+        ]);
+        // An entry is written once; the same entry written again (a retried append) is already there.
+        self.put_conditional(item, "attribute_not_exists(#sk)", &[("#sk", SK)], vec![])
             .await
-            .map_err(|e| classify("PutItem", e))?;
-        Ok(())
+            .map(|_| ())
     }
 
     async fn entries(&self, key: &OrderKey) -> Result<Vec<AuditEntry>, StoreError> {

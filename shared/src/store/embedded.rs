@@ -573,7 +573,7 @@ impl AuditLog for EmbeddedStore {
         self.db
             .run(move |c| {
                 c.execute(
-                    "INSERT OR REPLACE INTO audit (pk, sk, entry) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO audit (pk, sk, entry) VALUES (?1, ?2, ?3) ON CONFLICT(pk, sk) DO NOTHING",
                     params![pk, sk, body],
                 )
                 .map_err(sql)?;
@@ -715,6 +715,9 @@ impl CursorStore for EmbeddedStore {
     }
 }
 
+/// The largest message body, as on SQS (256 KiB).
+pub const MAX_MESSAGE_BYTES: usize = super::provision::QUEUE.max_message_bytes as usize;
+
 /// Where a queue's messages go after too many receives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
@@ -778,24 +781,41 @@ impl EmbeddedQueue {
 #[async_trait]
 impl SyncQueue for EmbeddedQueue {
     async fn send(&self, jobs: &[SyncJob]) -> Result<SendReport, StoreError> {
-        let bodies: Vec<String> = jobs.iter().map(SyncJob::to_body).collect();
-        match self.insert(bodies).await {
+        let requests = jobs.len().div_ceil(SQS_BATCH_LIMIT);
+        let mut failed = Vec::new();
+        let mut accepted = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let body = job.to_body();
+            if body.len() > MAX_MESSAGE_BYTES {
+                failed.push(FailedSend {
+                    job: job.clone(),
+                    reason: format!(
+                        "message of {} bytes is over the {MAX_MESSAGE_BYTES}-byte limit",
+                        body.len()
+                    ),
+                });
+            } else {
+                accepted.push((job, body));
+            }
+        }
+        let (ok_jobs, ok_bodies): (Vec<&SyncJob>, Vec<String>) = accepted.into_iter().unzip();
+        match self.insert(ok_bodies).await {
             Ok(sent) => Ok(SendReport {
                 sent,
-                requests: jobs.len().div_ceil(SQS_BATCH_LIMIT),
-                failed: Vec::new(),
+                requests,
+                failed,
             }),
-            Err(e) if e.retryable() => Ok(SendReport {
-                sent: 0,
-                requests: jobs.len().div_ceil(SQS_BATCH_LIMIT),
-                failed: jobs
-                    .iter()
-                    .map(|j| FailedSend {
-                        job: j.clone(),
-                        reason: e.to_string(),
-                    })
-                    .collect(),
-            }),
+            Err(e) if e.retryable() => {
+                failed.extend(ok_jobs.into_iter().map(|j| FailedSend {
+                    job: j.clone(),
+                    reason: e.to_string(),
+                }));
+                Ok(SendReport {
+                    sent: 0,
+                    requests,
+                    failed,
+                })
+            }
             Err(e) => Err(e),
         }
     }

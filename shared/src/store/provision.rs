@@ -71,6 +71,8 @@ pub struct QueueSpec {
     pub visibility_timeout_secs: u32,
     /// How long the dead-letter queue keeps messages (14 days, SQS's maximum).
     pub dlq_retention_secs: u32,
+    /// The largest message body (SQS's maximum, 256 KiB; set explicitly so every endpoint enforces it).
+    pub max_message_bytes: u32,
 }
 
 /// The sync queue as deployed: five receives, 6 × fulfillment-push's 60 s timeout, 14 days in the DLQ.
@@ -78,6 +80,7 @@ pub const QUEUE: QueueSpec = QueueSpec {
     max_receive_count: 5,
     visibility_timeout_secs: 360,
     dlq_retention_secs: 14 * 24 * 3600,
+    max_message_bytes: 256 * 1024,
 };
 
 /// The dead-letter queue's name for a queue.
@@ -306,6 +309,10 @@ mod aws {
                 (
                     QueueAttributeName::VisibilityTimeout,
                     QUEUE.visibility_timeout_secs.to_string(),
+                ),
+                (
+                    QueueAttributeName::MaximumMessageSize,
+                    QUEUE.max_message_bytes.to_string(),
                 ),
                 (QueueAttributeName::RedrivePolicy, redrive),
             ],

@@ -95,11 +95,13 @@ impl SqsQueue {
                     }
                     Err(e) => {
                         let err = classify("SendMessageBatch", e);
-                        if !err.retryable() {
-                            return Err(err);
-                        }
                         for i in &pending {
                             last_reason[*i] = err.to_string();
+                        }
+                        if !err.retryable() {
+                            // This batch was refused whole; the others still go, and the caller learns
+                            // exactly which jobs did not.
+                            break;
                         }
                     }
                 }
