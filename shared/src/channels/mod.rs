@@ -2,4 +2,5 @@
 
 pub mod genstore;
 pub mod google;
+pub mod http;
 pub mod zonos;

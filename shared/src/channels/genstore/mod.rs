@@ -7,6 +7,7 @@
 
 pub mod link;
 pub mod mapping;
+pub mod signature;
 pub mod webhook;
 pub mod wire;
 

@@ -1,0 +1,366 @@
+//! HTTP plumbing shared by the platform clients: one `reqwest` client per platform (rustls), connect and
+//! total timeouts, a token-bucket rate limiter (`governor`), retries with exponential backoff and jitter
+//! (`backon`) that honour `Retry-After`, typed errors, and one log line per attempt.
+//!
+//! A call is retried only where repeating it is safe: reads, PUTs and writes that carry an operation id
+//! ([`Repeat::Safe`]) on 429, 5xx and timeouts; a plain create ([`Repeat::OnlyIfUnprocessed`]) only on
+//! 429 and failed connections, where the platform certainly did not act.
+
+use crate::channel::Channel;
+use backon::{ExponentialBuilder, Retryable};
+use bytes::Bytes;
+use governor::clock::DefaultClock;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Quota, RateLimiter};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{RequestBuilder, StatusCode};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A platform's request budget: a bucket of `burst` tokens refilled at `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Tokens refilled per second.
+    pub per_second: NonZeroU32,
+    /// Bucket size.
+    pub burst: NonZeroU32,
+}
+
+impl RateLimit {
+    /// `per_second` requests a second, bursting to `burst`. Zero is read as one.
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        RateLimit {
+            per_second: NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN),
+            burst: NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN),
+        }
+    }
+
+    /// The time one token takes to refill.
+    pub fn refill_interval(&self) -> Duration {
+        Duration::from_secs_f64(1.0 / f64::from(self.per_second.get()))
+    }
+}
+
+/// How a platform is called.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HttpSettings {
+    /// Connection timeout.
+    pub connect_timeout: Duration,
+    /// Timeout of one attempt, from sending to the last byte.
+    pub timeout: Duration,
+    /// Attempts per call, the first included.
+    pub max_attempts: usize,
+    /// First backoff delay.
+    pub min_delay: Duration,
+    /// Longest backoff delay (a `Retry-After` may ask for longer, up to [`HttpSettings::max_retry_after`]).
+    pub max_delay: Duration,
+    /// The longest `Retry-After` honoured; a longer one ends the call with a retryable error instead.
+    pub max_retry_after: Duration,
+    /// The request budget.
+    pub rate: RateLimit,
+}
+
+impl HttpSettings {
+    /// Defaults with a platform's rate limit.
+    pub fn with_rate(rate: RateLimit) -> Self {
+        HttpSettings {
+            connect_timeout: Duration::from_secs(3),
+            timeout: Duration::from_secs(10),
+            max_attempts: 4,
+            min_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            max_retry_after: Duration::from_secs(30),
+            rate,
+        }
+    }
+}
+
+/// Whether a call may be sent again after an unclear outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Repeating changes nothing (reads, PUTs, writes with an operation id): retry 429, 5xx, timeouts.
+    Safe,
+    /// Repeating could apply it twice: retry only 429 and failed connections.
+    OnlyIfUnprocessed,
+}
+
+/// What went wrong with a platform call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// No answer: connection failed or timed out.
+    Transport,
+    /// A non-2xx answer.
+    Status,
+    /// A 2xx answer whose body says it failed (Zonos' 200 with `error`).
+    Platform,
+    /// An answer that does not parse as the call's response.
+    Decode,
+    /// orderbridge refused to send it (for example a Zonos status that blocks vendor updates).
+    Refused,
+    /// Configuration or credentials are wrong.
+    Config,
+}
+
+/// A failed platform call: which platform, which call, the status, the platform's own message, and
+/// whether trying again can help. Never carries tokens, secrets or personal data.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{platform} {call}: {}{message}", status.map(|s| format!("HTTP {s}: ")).unwrap_or_default())]
+pub struct ClientError {
+    /// The platform.
+    pub platform: Channel,
+    /// The call, e.g. `shipLineItems`.
+    pub call: &'static str,
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// The HTTP status, where there was one.
+    pub status: Option<u16>,
+    /// The platform's message, or what orderbridge saw.
+    pub message: String,
+    /// Whether the same call may succeed later.
+    pub retryable: bool,
+}
+
+impl ClientError {
+    /// An error of a call.
+    pub fn new(
+        platform: Channel,
+        call: &'static str,
+        kind: ErrorKind,
+        message: impl Into<String>,
+        retryable: bool,
+    ) -> Self {
+        ClientError {
+            platform,
+            call,
+            kind,
+            status: None,
+            message: message.into(),
+            retryable,
+        }
+    }
+
+    /// The same error with an HTTP status.
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// A body that did not parse as the call's response; retried, then dead-lettered.
+    pub fn decode(
+        platform: Channel,
+        call: &'static str,
+        status: u16,
+        e: impl std::fmt::Display,
+    ) -> Self {
+        ClientError::new(
+            platform,
+            call,
+            ErrorKind::Decode,
+            format!("unexpected response: {e}"),
+            true,
+        )
+        .with_status(status)
+    }
+}
+
+/// A platform's answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Response {
+    /// The body as JSON of type `T`, or a decode error for `call`.
+    pub fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        platform: Channel,
+        call: &'static str,
+    ) -> Result<T, ClientError> {
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ClientError::decode(platform, call, self.status.as_u16(), e))
+    }
+}
+
+type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
+
+/// One platform's HTTP client, limiter and retry policy; cheap to clone.
+#[derive(Clone)]
+pub struct PlatformHttp {
+    platform: Channel,
+    client: reqwest::Client,
+    limiter: Arc<Limiter>,
+    settings: HttpSettings,
+}
+
+/// Why one attempt failed, and how long the platform asked us to wait.
+#[derive(Debug)]
+struct Attempt {
+    error: ClientError,
+    retry_after: Option<Duration>,
+}
+
+/// Reads `Retry-After` as seconds or an HTTP date.
+pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = raw.parse::<f64>() {
+        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(raw).ok()?;
+    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+impl PlatformHttp {
+    /// A client for `platform`, built once (per cold start).
+    pub fn new(platform: Channel, settings: HttpSettings) -> Result<Self, ClientError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.timeout)
+            .user_agent(concat!("orderbridge/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                ClientError::new(platform, "client", ErrorKind::Config, e.to_string(), false)
+            })?;
+        let quota = Quota::per_second(settings.rate.per_second).allow_burst(settings.rate.burst);
+        Ok(PlatformHttp {
+            platform,
+            client,
+            limiter: Arc::new(RateLimiter::direct(quota)),
+            settings,
+        })
+    }
+
+    /// The platform.
+    pub fn platform(&self) -> Channel {
+        self.platform
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &HttpSettings {
+        &self.settings
+    }
+
+    /// Sends a request built by `build` (called once per attempt), paced by the rate limit and retried
+    /// per `repeat`. Any status comes back as a [`Response`] unless it is retryable and attempts remain;
+    /// the caller decides what a non-2xx means for its call.
+    pub async fn send<F>(
+        &self,
+        call: &'static str,
+        repeat: Repeat,
+        build: F,
+    ) -> Result<Response, ClientError>
+    where
+        F: Fn(&reqwest::Client) -> RequestBuilder,
+    {
+        let attempt_no = AtomicU32::new(0);
+        let once = || async {
+            let attempt = attempt_no.fetch_add(1, Ordering::SeqCst) + 1;
+            self.limiter.until_ready().await;
+            let started = Instant::now();
+            let result = build(&self.client).send().await;
+            let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            match result {
+                Err(e) => {
+                    let timeout = e.is_timeout();
+                    let unsent = e.is_connect();
+                    tracing::warn!(platform = %self.platform, call, attempt, latency_ms, timeout, "platform call failed");
+                    let retryable = unsent
+                        || (timeout && repeat == Repeat::Safe)
+                        || (repeat == Repeat::Safe && e.is_request());
+                    let what = if timeout {
+                        "timed out"
+                    } else if unsent {
+                        "could not connect"
+                    } else {
+                        "transport error"
+                    };
+                    Err(Attempt {
+                        error: ClientError::new(
+                            self.platform,
+                            call,
+                            ErrorKind::Transport,
+                            what,
+                            retryable,
+                        ),
+                        retry_after: None,
+                    })
+                }
+                Ok(resp) => {
+                    let status = resp.status();
+                    let headers = resp.headers().clone();
+                    let body = resp.bytes().await.map_err(|e| Attempt {
+                        error: ClientError::new(
+                            self.platform,
+                            call,
+                            ErrorKind::Transport,
+                            format!(
+                                "reading the answer failed: {}",
+                                if e.is_timeout() {
+                                    "timed out"
+                                } else {
+                                    "transport error"
+                                }
+                            ),
+                            repeat == Repeat::Safe,
+                        )
+                        .with_status(status.as_u16()),
+                        retry_after: None,
+                    })?;
+                    tracing::info!(platform = %self.platform, call, status = status.as_u16(), attempt, latency_ms, "platform call");
+                    let throttled = status == StatusCode::TOO_MANY_REQUESTS;
+                    let retry = throttled || (status.is_server_error() && repeat == Repeat::Safe);
+                    if retry {
+                        let retry_after = parse_retry_after(&headers)
+                            .or_else(|| throttled.then(|| self.settings.rate.refill_interval()));
+                        return Err(Attempt {
+                            error: ClientError::new(
+                                self.platform,
+                                call,
+                                ErrorKind::Status,
+                                if throttled {
+                                    "rate limited"
+                                } else {
+                                    "server error"
+                                },
+                                true,
+                            )
+                            .with_status(status.as_u16()),
+                            retry_after,
+                        });
+                    }
+                    Ok(Response {
+                        status,
+                        headers,
+                        body,
+                    })
+                }
+            }
+        };
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(self.settings.min_delay)
+            .with_max_delay(self.settings.max_delay)
+            .with_max_times(self.settings.max_attempts.saturating_sub(1))
+            .with_jitter();
+        let max_retry_after = self.settings.max_retry_after;
+        once.retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|a: &Attempt| {
+                a.error.retryable && a.retry_after.is_none_or(|d| d <= max_retry_after)
+            })
+            .adjust(|a: &Attempt, planned| match (a.retry_after, planned) {
+                // The platform said when: wait at least that long. No planned delay means the attempts
+                // are used up, and that stays final.
+                (Some(wait), Some(p)) => Some(wait.max(p)),
+                (_, p) => p,
+            })
+            .await
+            .map_err(|a| a.error)
+    }
+}
