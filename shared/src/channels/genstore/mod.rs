@@ -5,6 +5,7 @@
 //! - [`link`]: the `Link` pagination header.
 //! - [`mapping`]: Genstore orders into the domain; external orders into mirror bodies.
 
+pub mod client;
 pub mod link;
 pub mod mapping;
 pub mod signature;

@@ -6,8 +6,11 @@
 //! - [`wire`]: request and response bodies.
 //! - [`mapping`]: Google orders into the domain.
 
+pub mod auth;
+pub mod client;
 pub mod mapping;
 pub mod wire;
 
+pub use client::operation_id;
 pub use mapping::to_channel_order;
 pub use wire::Order;

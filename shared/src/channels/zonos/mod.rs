@@ -5,6 +5,7 @@
 //! - [`status`]: the order statuses and the vendor-update blocking rule.
 //! - [`mapping`]: Zonos orders into the domain.
 
+pub mod client;
 pub mod mapping;
 pub mod status;
 pub mod wire;

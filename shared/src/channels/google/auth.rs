@@ -1,0 +1,190 @@
+//! Google credentials: a static access token, or a service-account key whose signed JWT assertion is
+//! exchanged at the key's own `token_uri` (scope `https://www.googleapis.com/auth/content`). The token
+//! is cached until shortly before it expires, and dropped at once when Google answers 401.
+
+use crate::channel::Channel;
+use crate::channels::http::{
+    ClientError, ErrorKind, HttpSettings, PlatformHttp, RateLimit, Repeat,
+};
+use crate::secret::Secret;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+/// The OAuth scope of the Content API.
+pub const SCOPE: &str = "https://www.googleapis.com/auth/content";
+
+/// The fields of a service-account key file orderbridge uses.
+#[derive(Clone, Deserialize)]
+pub struct ServiceAccountKey {
+    /// The service account.
+    pub client_email: String,
+    /// The RSA private key, PEM.
+    pub private_key: Secret,
+    /// The key's id (sent as the JWT `kid`).
+    #[serde(default)]
+    pub private_key_id: Option<String>,
+    /// Where to exchange the assertion.
+    pub token_uri: String,
+}
+
+impl std::fmt::Debug for ServiceAccountKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceAccountKey")
+            .field("client_email", &self.client_email)
+            .field("token_uri", &self.token_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceAccountKey {
+    /// Reads a key file's JSON.
+    pub fn from_json(json: &str) -> Result<Self, ClientError> {
+        serde_json::from_str(json).map_err(|e| {
+            // serde's message names the field, never the value.
+            ClientError::new(
+                Channel::Google,
+                "credentials",
+                ErrorKind::Config,
+                format!("service-account key: {e}"),
+                false,
+            )
+        })
+    }
+}
+
+/// How orderbridge proves itself to Google.
+#[derive(Debug, Clone)]
+pub enum GoogleCredentials {
+    /// A ready access token (tests, short jobs).
+    AccessToken(Secret),
+    /// A service-account key.
+    ServiceAccount(ServiceAccountKey),
+}
+
+#[derive(Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+#[derive(Clone)]
+struct Cached {
+    token: Secret,
+    refresh_at: Instant,
+}
+
+/// Hands out access tokens, fetching and caching them as needed.
+#[derive(Clone)]
+pub struct TokenSource {
+    credentials: GoogleCredentials,
+    http: PlatformHttp,
+    cache: Arc<Mutex<Option<Cached>>>,
+}
+
+/// When to refresh a token that lives `lifetime`: a minute before it expires, or halfway for short ones.
+fn refresh_margin(lifetime: Duration) -> Duration {
+    if lifetime > Duration::from_secs(120) {
+        Duration::from_secs(60)
+    } else {
+        lifetime / 2
+    }
+}
+
+impl TokenSource {
+    /// A token source for `credentials`.
+    pub fn new(credentials: GoogleCredentials) -> Result<Self, ClientError> {
+        Ok(TokenSource {
+            credentials,
+            http: PlatformHttp::new(
+                Channel::Google,
+                HttpSettings::with_rate(RateLimit::new(5, 5)),
+            )?,
+            cache: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// A valid access token.
+    pub async fn token(&self) -> Result<Secret, ClientError> {
+        let key = match &self.credentials {
+            GoogleCredentials::AccessToken(t) => return Ok(t.clone()),
+            GoogleCredentials::ServiceAccount(k) => k,
+        };
+        let mut cache = self.cache.lock().await;
+        if let Some(c) = cache.as_ref().filter(|c| Instant::now() < c.refresh_at) {
+            return Ok(c.token.clone());
+        }
+        let fresh = self.exchange(key).await?;
+        *cache = Some(fresh.clone());
+        Ok(fresh.token)
+    }
+
+    /// Forgets the cached token (after a 401).
+    pub async fn invalidate(&self) {
+        *self.cache.lock().await = None;
+    }
+
+    /// True when a fetched token can be replaced (static tokens cannot).
+    pub fn can_refresh(&self) -> bool {
+        matches!(self.credentials, GoogleCredentials::ServiceAccount(_))
+    }
+
+    async fn exchange(&self, key: &ServiceAccountKey) -> Result<Cached, ClientError> {
+        const CALL: &str = "token";
+        let config =
+            |m: String| ClientError::new(Channel::Google, CALL, ErrorKind::Config, m, false);
+        let now = chrono::Utc::now().timestamp();
+        let claims = serde_json::json!({
+            "iss": key.client_email,
+            "scope": SCOPE,
+            "aud": key.token_uri,
+            "iat": now,
+            "exp": now + 3600,
+        });
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = key.private_key_id.clone();
+        let signing_key = jsonwebtoken::EncodingKey::from_rsa_pem(
+            key.private_key.expose().as_bytes(),
+        )
+        .map_err(|e| {
+            config(format!(
+                "the service-account private key is not an RSA PEM key: {e}"
+            ))
+        })?;
+        let assertion = jsonwebtoken::encode(&header, &claims, &signing_key)
+            .map_err(|e| config(format!("signing the token request failed: {e}")))?;
+        let form = [
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("assertion", assertion.as_str()),
+        ];
+        let resp = self
+            .http
+            .send(CALL, Repeat::Safe, |c| c.post(&key.token_uri).form(&form))
+            .await?;
+        if !resp.status.is_success() {
+            let status = resp.status.as_u16();
+            let retryable = resp.status.is_server_error() || status == 429;
+            let kind = if retryable {
+                ErrorKind::Status
+            } else {
+                ErrorKind::Config
+            };
+            return Err(ClientError::new(
+                Channel::Google,
+                CALL,
+                kind,
+                "the token exchange was refused",
+                retryable,
+            )
+            .with_status(status));
+        }
+        let token: TokenResponse = resp.json(Channel::Google, CALL)?;
+        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
+        Ok(Cached {
+            token: Secret::new(token.access_token),
+            refresh_at: Instant::now() + lifetime - refresh_margin(lifetime),
+        })
+    }
+}
