@@ -18,6 +18,7 @@ pub mod money;
 pub mod order;
 pub mod personal;
 pub mod secret;
+pub mod secrets;
 pub mod status;
 pub mod store;
 

@@ -1,0 +1,1125 @@
+//! The platform clients against HTTP mocks (wiremock): every call, pagination, pacing and retries,
+//! Zonos' 200-with-error answers, Google duplicates and token refresh, secret references.
+
+use orderbridge::channel::Channel;
+use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings, OrderQuery};
+use orderbridge::channels::genstore::wire as gw;
+use orderbridge::channels::google::auth::{GoogleCredentials, ServiceAccountKey};
+use orderbridge::channels::google::client::{GoogleClient, GoogleSettings, ListQuery};
+use orderbridge::channels::google::wire as ggw;
+use orderbridge::channels::http::{ErrorKind, HttpSettings, RateLimit};
+use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
+use orderbridge::channels::zonos::wire::Credentials;
+use orderbridge::channels::zonos::{OrderSelector, ZonosStatus};
+use orderbridge::secret::Secret;
+use orderbridge::secrets::SecretResolver;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+fn fixture(platform: &str, name: &str) -> Value {
+    let p = format!(
+        "{}/tests/fixtures/{platform}/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))).unwrap()
+}
+
+fn fast(rate: RateLimit) -> HttpSettings {
+    HttpSettings {
+        connect_timeout: Duration::from_millis(500),
+        timeout: Duration::from_millis(800),
+        max_attempts: 4,
+        min_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(40),
+        max_retry_after: Duration::from_secs(5),
+        rate,
+    }
+}
+
+fn requests_to(reqs: &[Request], p: &str) -> usize {
+    reqs.iter().filter(|r| r.url.path() == p).count()
+}
+
+// ---------------------------------------------------------------- Genstore
+
+const TOKEN: &str = "shpat_test_token_123";
+
+fn genstore(server: &MockServer) -> GenstoreClient {
+    let mut s = GenstoreSettings::new(server.uri(), Secret::new(TOKEN));
+    s.http = fast(orderbridge::channels::genstore::client::rate_limit());
+    GenstoreClient::new(s).unwrap()
+}
+
+fn g_order(id: &str) -> Value {
+    json!({"orderId": id, "currency": "USD", "totalPrice": "10.00", "createdAt": "2024-05-01T00:00:00Z"})
+}
+
+#[tokio::test]
+async fn genstore_pagination_follows_link_across_three_pages_with_only_limit_and_token() {
+    let server = MockServer::start().await;
+    let link = |t: &str| {
+        format!(
+            "<{}/api/202412/orders?limit=2&pageToken={t}>; rel=\"next\"",
+            server.uri()
+        )
+    };
+    Mock::given(method("GET"))
+        .and(path("/api/202412/orders"))
+        .and(query_param("sinceId", "1000"))
+        .and(header("X-Genstore-Access-Token", TOKEN))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Link", link("p2").as_str())
+                .set_body_json(json!({"orders": [g_order("1001"), g_order("1002")]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/202412/orders"))
+        .and(query_param("pageToken", "p2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Link", link("p3").as_str())
+                .set_body_json(json!({"orders": [g_order("1003"), g_order("1004")]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/202412/orders"))
+        .and(query_param("pageToken", "p3"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"orders": [g_order("1005")]})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let query = OrderQuery {
+        limit: Some(2),
+        since_id: Some("1000".into()),
+        ..OrderQuery::default()
+    };
+    let orders = genstore(&server).list_all_orders(&query).await.unwrap();
+    let ids: Vec<_> = orders.iter().map(|o| o.order_id.clone().unwrap()).collect();
+    assert_eq!(ids, ["1001", "1002", "1003", "1004", "1005"]);
+    for r in server.received_requests().await.unwrap() {
+        let keys: Vec<String> = r.url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        if keys.contains(&"pageToken".to_string()) {
+            let mut keys = keys.clone();
+            keys.sort();
+            assert_eq!(
+                keys,
+                ["limit", "pageToken"],
+                "a page request carries nothing else"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn genstore_get_create_and_fulfillment_calls() {
+    let server = MockServer::start().await;
+    let mut full = g_order("1001");
+    full["fulfillments"] = json!([{"fulfillId": "f1", "status": "success"}]);
+    Mock::given(method("GET"))
+        .and(path("/api/202412/orders/1001"))
+        .and(header("X-Genstore-Access-Token", TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"order": full})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/202412/orders/404"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": "Not Found"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/202412/orders"))
+        .and(body_partial_json(
+            json!({"order": {"sourceName": "zonos", "sourceIdentifier": "999-1"}}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"order": g_order("5001")})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/202412/orders/1001/fulfillments"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"fulfillments": [{"fulfillId": "f1"}]})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/202412/fulfillments"))
+        .and(body_partial_json(json!({"fulfillment": {"orderId": "1001", "trackingInfo": {"number": "1Z1", "company": "UPS"}}})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"fulfillment": {"fulfillId": "f2", "status": "success"}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/202412/fulfillments/f2/update_tracking"))
+        .and(body_partial_json(
+            json!({"fulfillment": {"trackingInfo": {"number": "1Z2"}}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"fulfillment": {"fulfillId": "f2"}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/202412/fulfillments/f2/cancel"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"fulfillment": {"fulfillId": "f2", "status": "cancelled"}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let c = genstore(&server);
+    let got = c.get_order("1001").await.unwrap().unwrap();
+    assert_eq!(got.fulfillments[0].fulfill_id.as_deref(), Some("f1"));
+    assert_eq!(c.get_order("404").await.unwrap(), None);
+    let created = c
+        .create_order(&gw::NewOrder {
+            source_name: "zonos".into(),
+            source_identifier: "999-1".into(),
+            currency: "USD".into(),
+            ..gw::NewOrder::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(created.order_id.as_deref(), Some("5001"));
+    assert_eq!(c.list_fulfillments("1001").await.unwrap().len(), 1);
+    let f = c
+        .create_fulfillment(&gw::NewFulfillment {
+            order_id: "1001".into(),
+            tracking_info: Some(gw::TrackingInfo {
+                number: Some("1Z1".into()),
+                company: Some("UPS".into()),
+                url: None,
+            }),
+            ..gw::NewFulfillment::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(f.fulfill_id.as_deref(), Some("f2"));
+    c.update_tracking(
+        "f2",
+        &gw::TrackingUpdate {
+            tracking_info: gw::TrackingInfo {
+                number: Some("1Z2".into()),
+                ..gw::TrackingInfo::default()
+            },
+            notify_customer: false,
+        },
+    )
+    .await
+    .unwrap();
+    let cancelled = c.cancel_fulfillment("f2").await.unwrap();
+    assert_eq!(cancelled.status.as_deref(), Some("cancelled"));
+}
+
+#[tokio::test]
+async fn a_429_with_retry_after_is_waited_out_and_retried_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "1")
+                .set_body_json(json!({"error": "slow down"})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"order": g_order("1001")})))
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    let got = genstore(&server).get_order("1001").await.unwrap();
+    assert!(got.is_some());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited as told: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_429_without_retry_after_is_paced_at_the_refill_rate() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(429).set_body_json(json!({"error": "Too Many Requests"})),
+        )
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"order": g_order("1001")})))
+        .mount(&server)
+        .await;
+    let started = Instant::now();
+    assert!(genstore(&server).get_order("1001").await.unwrap().is_some());
+    // Genstore refills 2 tokens a second: each retry waits at least half a second.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_429_that_never_ends_gives_up_with_a_retryable_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .mount(&server)
+        .await;
+    let err = genstore(&server).get_order("1").await.unwrap_err();
+    assert_eq!(
+        (err.status, err.retryable, err.platform),
+        (Some(429), true, Channel::Genstore)
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        4,
+        "max_attempts, then stop"
+    );
+}
+
+#[tokio::test]
+async fn a_5xx_then_success_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"orders": []})))
+        .mount(&server)
+        .await;
+    let orders = genstore(&server)
+        .list_all_orders(&OrderQuery::default())
+        .await
+        .unwrap();
+    assert!(orders.is_empty());
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_timeout_then_success_is_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(Duration::from_secs(3))
+                .set_body_json(json!({"orders": []})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"orders": [g_order("7")]})))
+        .mount(&server)
+        .await;
+    let orders = genstore(&server)
+        .list_all_orders(&OrderQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_400_is_not_retried_and_carries_genstores_message() {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": "trackingInfo.number is required"})),
+        )
+        .mount(&server)
+        .await;
+    let err = genstore(&server)
+        .update_tracking("f1", &gw::TrackingUpdate::default())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.status, err.retryable, err.kind),
+        (Some(400), false, ErrorKind::Status)
+    );
+    assert_eq!(err.call, "updateTracking");
+    assert!(
+        err.to_string().contains("trackingInfo.number is required"),
+        "{err}"
+    );
+    assert!(!err.to_string().contains(TOKEN));
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_create_is_not_repeated_after_a_server_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let err = genstore(&server)
+        .create_order(&gw::NewOrder::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, Some(500));
+    assert!(
+        err.retryable,
+        "the job may be retried later, after looking for the order"
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "never sent twice blindly"
+    );
+}
+
+#[tokio::test]
+async fn a_create_is_repeated_after_a_429_because_genstore_did_not_act() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"order": g_order("5001")})))
+        .mount(&server)
+        .await;
+    assert!(genstore(&server)
+        .create_order(&gw::NewOrder::default())
+        .await
+        .is_ok());
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+// ---------------------------------------------------------------- Zonos
+
+fn zonos(server: &MockServer) -> ZonosClient {
+    let mut s = ZonosSettings::new(
+        server.uri(),
+        Credentials {
+            store: 999,
+            secret: Secret::new("f5bde245-f55e-414d-b722-80b25161c12c"),
+        },
+    );
+    s.http = fast(RateLimit::new(50, 50));
+    ZonosClient::new(s).unwrap()
+}
+
+async fn zonos_mock(server: &MockServer, p: &str, body: Value) {
+    Mock::given(method("POST"))
+        .and(path(p))
+        .and(header("Accept", "application/json"))
+        .and(header("Content-Type", "application/json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn zonos_order_numbers_sends_each_selector_with_credentials_and_both_headers() {
+    let server = MockServer::start().await;
+    zonos_mock(
+        &server,
+        "/v1/orderNumbers",
+        fixture("zonos", "order-numbers-response-with-statuses.json"),
+    )
+    .await;
+    let c = zonos(&server);
+    let selectors = [
+        (
+            OrderSelector::since_order_id("999-99990").unwrap(),
+            json!({"sinceOrderId": "999-99990"}),
+        ),
+        (
+            OrderSelector::since_date(
+                chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap(),
+                chrono::NaiveDate::from_ymd_opt(2015, 6, 1),
+            )
+            .unwrap(),
+            json!({"sinceDate": "20150101", "throughDate": "20150601"}),
+        ),
+        (
+            OrderSelector::MissingMerchantOrderId,
+            json!({"missingMerchantOrderId": true}),
+        ),
+    ];
+    for (selector, _) in &selectors {
+        let resp = c.order_numbers(selector.clone(), true).await.unwrap();
+        assert_eq!(resp.orders.len(), 2);
+    }
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(reqs.len(), 3);
+    for (r, (_, want)) in reqs.iter().zip(&selectors) {
+        let body: Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(body["store"], 999);
+        assert_eq!(body["secret"], "f5bde245-f55e-414d-b722-80b25161c12c");
+        assert_eq!(body["statuses"], true);
+        for (k, v) in want.as_object().unwrap() {
+            assert_eq!(&body[k], v, "{k}");
+        }
+        let selectors_sent = ["sinceOrderId", "sinceDate", "missingMerchantOrderId"]
+            .iter()
+            .filter(|k| body.get(**k).is_some())
+            .count();
+        assert_eq!(selectors_sent, 1);
+    }
+}
+
+#[tokio::test]
+async fn zonos_detail_and_writes() {
+    let server = MockServer::start().await;
+    zonos_mock(
+        &server,
+        "/v2/orderDetail",
+        fixture("zonos", "order-detail.json"),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/updateMerchantOrderId"))
+        .and(body_partial_json(
+            json!({"orderId": "999-99991", "merchantOrderId": "5001", "store": 999}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"success": "Updated Order: 999-99991"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/setShipmentTracking"))
+        .and(body_partial_json(
+            json!({"trackingList": [{"number": "1Z1"}, {"number": "1Z2"}]}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": "ok"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/updateVendorOrderStatus"))
+        .and(body_partial_json(
+            json!({"orderStatus": "VENDOR_SHIPMENT_READY"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": "ok"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = zonos(&server);
+    let detail = c.order_detail("999-99991").await.unwrap();
+    assert_eq!(
+        detail.order_status.as_deref(),
+        Some("IGLOBAL_ORDER_IN_PROCESS")
+    );
+    c.update_merchant_order_id("999-99991", "5001")
+        .await
+        .unwrap();
+    c.set_shipment_tracking("999-99991", &["1Z1".into(), " ".into(), "1Z2".into()])
+        .await
+        .unwrap();
+    c.update_vendor_order_status("999-99991", &ZonosStatus::VendorShipmentReady)
+        .await
+        .unwrap();
+    assert!(
+        c.set_shipment_tracking("999-99991", &[]).await.is_err(),
+        "nothing to send is refused here"
+    );
+}
+
+#[tokio::test]
+async fn zonos_vendor_status_is_refused_locally_when_the_current_status_blocks_it() {
+    let server = MockServer::start().await;
+    let mut detail = fixture("zonos", "order-detail.json");
+    detail["order"]["orderStatus"] = json!("IGLOBAL_FRAUD_REVIEW");
+    zonos_mock(&server, "/v2/orderDetail", detail).await;
+    Mock::given(method("POST"))
+        .and(path("/v1/updateVendorOrderStatus"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": "ok"})))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let c = zonos(&server);
+    let err = c
+        .update_vendor_order_status("999-99991", &ZonosStatus::VendorShipmentReady)
+        .await
+        .unwrap_err();
+    assert_eq!((err.kind, err.retryable), (ErrorKind::Refused, false));
+    assert!(err.message.contains("IGLOBAL_FRAUD_REVIEW"), "{err}");
+    let err = c
+        .update_vendor_order_status("999-99991", &ZonosStatus::OrderOnHold)
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("not a status a vendor may set"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn every_zonos_200_with_error_is_an_error_with_zonos_message() {
+    let cases = [
+        ("error-couldnt-find-order.json", ErrorKind::Platform, false),
+        (
+            "error-could-not-parse-input.json",
+            ErrorKind::Platform,
+            false,
+        ),
+        ("error-invalid-order-id.json", ErrorKind::Platform, false),
+        ("error-order-id-required.json", ErrorKind::Platform, false),
+        (
+            "error-order-id-and-reference-id.json",
+            ErrorKind::Platform,
+            false,
+        ),
+        (
+            "error-cannot-process-order-detail.json",
+            ErrorKind::Platform,
+            true,
+        ),
+        ("error-invalid-credentials.json", ErrorKind::Config, false),
+    ];
+    for (name, kind, retryable) in cases {
+        let server = MockServer::start().await;
+        let body = fixture("zonos", name);
+        zonos_mock(&server, "/v2/orderDetail", body.clone()).await;
+        let err = zonos(&server).order_detail("999-1").await.unwrap_err();
+        assert_eq!(
+            (err.kind, err.retryable, err.status),
+            (kind, retryable, Some(200)),
+            "{name}"
+        );
+        assert_eq!(err.message, body["error"].as_str().unwrap(), "{name}");
+        let expected_requests = if retryable { 4 } else { 1 };
+        assert!(
+            server.received_requests().await.unwrap().len() <= expected_requests,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn zonos_406_and_415_are_explained_as_header_problems() {
+    for (status, file, word) in [
+        (406, "error-406.html", "Accept"),
+        (415, "error-415.html", "Content-Type"),
+    ] {
+        let server = MockServer::start().await;
+        let html = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/zonos/{file}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(status).set_body_raw(html, "text/html"))
+            .mount(&server)
+            .await;
+        let err = zonos(&server).order_detail("999-1").await.unwrap_err();
+        assert_eq!(
+            (err.kind, err.retryable, err.status),
+            (ErrorKind::Config, false, Some(status))
+        );
+        assert!(err.message.contains(word), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_zonos_answer_that_is_not_json_fails_that_call_retryably() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"))
+        .mount(&server)
+        .await;
+    let err = zonos(&server).order_detail("999-1").await.unwrap_err();
+    assert_eq!((err.kind, err.retryable), (ErrorKind::Decode, true));
+}
+
+// ---------------------------------------------------------------- Google
+
+fn google_with(server: &MockServer, credentials: GoogleCredentials) -> GoogleClient {
+    let mut s = GoogleSettings::new(
+        format!("{}/content/v2.1", server.uri()),
+        "123456789",
+        credentials,
+    );
+    s.http = fast(RateLimit::new(50, 50));
+    GoogleClient::new(s).unwrap()
+}
+
+fn google(server: &MockServer) -> GoogleClient {
+    google_with(
+        server,
+        GoogleCredentials::AccessToken(Secret::new("ya29.static")),
+    )
+}
+
+const BASE: &str = "/content/v2.1/123456789";
+
+#[tokio::test]
+async fn google_lists_every_page_of_unacknowledged_orders() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/orders")))
+        .and(query_param("acknowledged", "false"))
+        .and(query_param("maxResults", "250"))
+        .and(query_param("pageToken", "page-2"))
+        .and(header("Authorization", "Bearer ya29.static"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("google", "list-page-2.json")),
+        )
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/orders")))
+        .and(query_param("acknowledged", "false"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("google", "list-page-1.json")),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let query = ListQuery {
+        acknowledged: Some(false),
+        ..ListQuery::default()
+    };
+    let orders = google(&server).list_all_orders(&query).await.unwrap();
+    let ids: Vec<_> = orders.iter().map(|o| o.id.clone().unwrap()).collect();
+    assert_eq!(ids, ["G-PLA-7877-86-2240", "TEST-1001"]);
+}
+
+#[tokio::test]
+async fn google_gets_by_id_and_merchant_order_id() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/orders/G-PLA-7877-86-2240")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(fixture("google", "order-two-shipments.json")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/ordersbymerchantid/5001")))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(fixture("google", "response-get-by-merchant-order-id.json")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/ordersbymerchantid/none")))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": {"code": 404, "message": "not found"}})),
+        )
+        .mount(&server)
+        .await;
+    let c = google(&server);
+    assert_eq!(
+        c.get_order("G-PLA-7877-86-2240")
+            .await
+            .unwrap()
+            .unwrap()
+            .shipments
+            .len(),
+        2
+    );
+    assert_eq!(
+        c.get_by_merchant_order_id("5001")
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+            .as_deref(),
+        Some("TEST-1001")
+    );
+    assert_eq!(c.get_by_merchant_order_id("none").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn every_google_write_sends_its_operation_id_and_duplicate_is_success() {
+    let server = MockServer::start().await;
+    let cases: Vec<(&str, &str)> = vec![
+        ("acknowledge", "request-acknowledge.json"),
+        (
+            "updateMerchantOrderId",
+            "request-update-merchant-order-id.json",
+        ),
+        ("shipLineItems", "request-ship-line-items.json"),
+        ("updateShipment", "request-update-shipment.json"),
+        ("cancelLineItem", "request-cancel-line-item.json"),
+        ("refunditem", "request-refund-item.json"),
+    ];
+    for (call, file) in &cases {
+        Mock::given(method("POST"))
+            .and(path(format!("{BASE}/orders/G-1/{call}")))
+            .and(body_json(fixture("google", file)))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"executionStatus": "executed"})),
+            )
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(format!("{BASE}/orders/G-1/{call}")))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"executionStatus": "duplicate"})),
+            )
+            .mount(&server)
+            .await;
+    }
+    let c = google(&server);
+    let ship: ggw::ShipLineItemsRequest =
+        serde_json::from_value(fixture("google", "request-ship-line-items.json")).unwrap();
+    let upd: ggw::UpdateShipmentRequest =
+        serde_json::from_value(fixture("google", "request-update-shipment.json")).unwrap();
+    let cancel: ggw::CancelLineItemRequest =
+        serde_json::from_value(fixture("google", "request-cancel-line-item.json")).unwrap();
+    let refund: ggw::RefundItemRequest =
+        serde_json::from_value(fixture("google", "request-refund-item.json")).unwrap();
+    for expected in [
+        ggw::ExecutionStatus::Executed,
+        ggw::ExecutionStatus::Duplicate,
+    ] {
+        assert_eq!(c.acknowledge("G-1", "operation-1").await.unwrap(), expected);
+        assert_eq!(
+            c.update_merchant_order_id("G-1", "operation-2", "unique_value_within_mc_account")
+                .await
+                .unwrap(),
+            expected
+        );
+        assert_eq!(c.ship_line_items("G-1", &ship).await.unwrap(), expected);
+        assert_eq!(c.update_shipment("G-1", &upd).await.unwrap(), expected);
+        assert_eq!(c.cancel_line_item("G-1", &cancel).await.unwrap(), expected);
+        assert_eq!(c.refund_item("G-1", &refund).await.unwrap(), expected);
+    }
+}
+
+#[tokio::test]
+async fn a_google_error_body_is_parsed_and_a_write_is_retried_on_5xx() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{BASE}/orders/G-1/shipLineItems")))
+        .respond_with(ResponseTemplate::new(400).set_body_json(fixture("google", "error-400.json")))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{BASE}/orders/G-1/acknowledge")))
+        .respond_with(ResponseTemplate::new(502))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{BASE}/orders/G-1/acknowledge")))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"executionStatus": "executed"})),
+        )
+        .mount(&server)
+        .await;
+    let c = google(&server);
+    let ship: ggw::ShipLineItemsRequest =
+        serde_json::from_value(fixture("google", "request-ship-line-items.json")).unwrap();
+    let err = c.ship_line_items("G-1", &ship).await.unwrap_err();
+    assert_eq!((err.status, err.retryable), (Some(400), false));
+    assert!(
+        err.message.contains("shipping more than ordered") && err.message.contains("invalid"),
+        "{err}"
+    );
+    assert_eq!(
+        c.acknowledge("G-1", "op").await.unwrap(),
+        ggw::ExecutionStatus::Executed,
+        "same operation id, safe to repeat"
+    );
+    let reqs = server.received_requests().await.unwrap();
+    assert_eq!(
+        requests_to(&reqs, &format!("{BASE}/orders/G-1/shipLineItems")),
+        1
+    );
+    assert_eq!(
+        requests_to(&reqs, &format!("{BASE}/orders/G-1/acknowledge")),
+        2
+    );
+}
+
+fn service_account(server: &MockServer) -> ServiceAccountKey {
+    let mut key = fixture("google", "test-service-account.json");
+    key["token_uri"] = json!(format!("{}/token", server.uri()));
+    ServiceAccountKey::from_json(&key.to_string()).unwrap()
+}
+
+fn assertion_claims(req: &Request, token_uri: &str) -> Value {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&req.body)
+        .into_owned()
+        .collect();
+    let grant = form.iter().find(|(k, _)| k == "grant_type").unwrap();
+    assert_eq!(grant.1, "urn:ietf:params:oauth:grant-type:jwt-bearer");
+    let assertion = &form.iter().find(|(k, _)| k == "assertion").unwrap().1;
+    let public = std::fs::read(format!(
+        "{}/tests/fixtures/google/test-service-account-public.pem",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[token_uri]);
+    let data = jsonwebtoken::decode::<Value>(
+        assertion,
+        &jsonwebtoken::DecodingKey::from_rsa_pem(&public).unwrap(),
+        &validation,
+    )
+    .unwrap_or_else(|e| {
+        let payload = assertion.split('.').nth(1).unwrap_or_default();
+        panic!("the assertion is signed with the service account's key: {e}; payload {payload}")
+    });
+    assert_eq!(data.header.kid.as_deref(), Some("test-key-1"));
+    data.claims
+}
+
+#[tokio::test]
+async fn a_service_account_token_is_fetched_once_cached_and_refreshed_on_expiry() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "tok-1", "expires_in": 2, "token_type": "Bearer"}),
+        ))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "tok-2", "expires_in": 3600, "token_type": "Bearer"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!("{BASE}/orders/G-1")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "G-1"})))
+        .mount(&server)
+        .await;
+    let c = google_with(
+        &server,
+        GoogleCredentials::ServiceAccount(service_account(&server)),
+    );
+    c.get_order("G-1").await.unwrap();
+    c.get_order("G-1").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    c.get_order("G-1").await.unwrap();
+    let reqs = server.received_requests().await.unwrap();
+    let tokens: Vec<&Request> = reqs.iter().filter(|r| r.url.path() == "/token").collect();
+    assert_eq!(
+        tokens.len(),
+        2,
+        "cached for the first two calls, refreshed before expiry for the third"
+    );
+    let claims = assertion_claims(tokens[0], &format!("{}/token", server.uri()));
+    assert_eq!(
+        claims["iss"],
+        "orderbridge-test@orderbridge-test.iam.gserviceaccount.com"
+    );
+    assert_eq!(claims["scope"], "https://www.googleapis.com/auth/content");
+    let bearers: Vec<String> = reqs
+        .iter()
+        .filter(|r| r.url.path().ends_with("/orders/G-1"))
+        .map(|r| {
+            r.headers
+                .get("authorization")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(bearers, ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]);
+}
+
+#[tokio::test]
+async fn a_401_drops_the_token_and_tries_once_more_with_a_fresh_one() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "tok-revoked", "expires_in": 3600})),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": "tok-good", "expires_in": 3600})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("Authorization", "Bearer tok-revoked"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"error": {"code": 401, "message": "Invalid Credentials"}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("Authorization", "Bearer tok-good"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "G-1"})))
+        .mount(&server)
+        .await;
+    let c = google_with(
+        &server,
+        GoogleCredentials::ServiceAccount(service_account(&server)),
+    );
+    assert!(c.get_order("G-1").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_refused_token_exchange_is_a_configuration_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})))
+        .mount(&server)
+        .await;
+    let c = google_with(
+        &server,
+        GoogleCredentials::ServiceAccount(service_account(&server)),
+    );
+    let err = c.get_order("G-1").await.unwrap_err();
+    assert_eq!(
+        (err.kind, err.retryable, err.call),
+        (ErrorKind::Config, false, "token")
+    );
+    assert!(ServiceAccountKey::from_json("{\"client_email\": 1}").is_err());
+}
+
+#[tokio::test]
+async fn google_test_order_calls() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("{BASE}/testorders")))
+        .and(body_json(json!({"templateName": "template1"})))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(fixture("google", "seed003-createtestorder-response.json")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "{BASE}/testorders/G-PLA-7877-86-2240/advance"
+        )))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"kind": "content#ordersAdvanceTestOrderResponse"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!(
+            "{BASE}/testorders/G-PLA-7877-86-2240/cancelByCustomer"
+        )))
+        .and(body_json(json!({"reason": "changedMind"})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = google(&server);
+    let id = c
+        .create_test_order(&ggw::CreateTestOrderRequest {
+            template_name: Some("template1".into()),
+            country: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(id, "G-PLA-7877-86-2240");
+    c.advance_test_order(&id).await.unwrap();
+    c.cancel_test_order_by_customer(&id, "changedMind")
+        .await
+        .unwrap();
+}
+
+// ---------------------------------------------------------------- Secrets
+
+#[tokio::test]
+async fn secret_references_resolve_through_the_extension_once() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/systemsmanager/parameters/get"))
+        .and(query_param("name", "/orderbridge/genstore-token"))
+        .and(query_param("withDecryption", "true"))
+        .and(header("X-Aws-Parameters-Secrets-Token", "session-token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Parameter": {"Name": "/orderbridge/genstore-token", "Value": "shpat_from_ssm"}})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/secretsmanager/get"))
+        .and(query_param("secretId", "orderbridge/zonos"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"Name": "orderbridge/zonos", "SecretString": "guid-from-sm"}),
+            ),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/secretsmanager/get"))
+        .and(query_param("secretId", "missing"))
+        .respond_with(ResponseTemplate::new(400))
+        .mount(&server)
+        .await;
+    let r = SecretResolver::new(server.uri(), Some(Secret::new("session-token")));
+    for _ in 0..2 {
+        assert_eq!(
+            r.resolve("ssm:/orderbridge/genstore-token")
+                .await
+                .unwrap()
+                .expose(),
+            "shpat_from_ssm"
+        );
+        assert_eq!(
+            r.resolve("secretsmanager:orderbridge/zonos")
+                .await
+                .unwrap()
+                .expose(),
+            "guid-from-sm"
+        );
+    }
+    assert_eq!(
+        r.resolve("plain-value").await.unwrap().expose(),
+        "plain-value"
+    );
+    let err = r.resolve("secretsmanager:missing").await.unwrap_err();
+    assert!(
+        err.to_string().contains("secretsmanager:missing") && err.to_string().contains("400"),
+        "{err}"
+    );
+}
