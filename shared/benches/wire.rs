@@ -8,7 +8,10 @@ use orderbridge::secret::Secret;
 const SEED_ORDER: &[u8] = include_bytes!("../tests/fixtures/genstore/order-seed-001.json");
 
 fn bench(c: &mut Criterion) {
-    let secrets = [Secret::new("current-webhook-secret"), Secret::new("previous-webhook-secret")];
+    let secrets = [
+        Secret::new("current-webhook-secret"),
+        Secret::new("previous-webhook-secret"),
+    ];
     let order_body = genstore::parse_order_envelope(SEED_ORDER)
         .map(|o| serde_json::to_vec(&o).unwrap())
         .unwrap();
@@ -18,10 +21,22 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("webhook");
     g.throughput(Throughput::Bytes(order_body.len() as u64));
     g.bench_function("verify signature (current secret)", |b| {
-        b.iter(|| signature::verify(black_box(&order_body), Some(black_box(&sig_first)), &secrets))
+        b.iter(|| {
+            signature::verify(
+                black_box(&order_body),
+                Some(black_box(&sig_first)),
+                &secrets,
+            )
+        })
     });
     g.bench_function("verify signature (rotated-out secret)", |b| {
-        b.iter(|| signature::verify(black_box(&order_body), Some(black_box(&sig_second)), &secrets))
+        b.iter(|| {
+            signature::verify(
+                black_box(&order_body),
+                Some(black_box(&sig_second)),
+                &secrets,
+            )
+        })
     });
     g.bench_function("parse seed 001 order", |b| {
         b.iter(|| genstore::parse_order_envelope(black_box(SEED_ORDER)).unwrap())
