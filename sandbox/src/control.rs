@@ -1,0 +1,411 @@
+//! The control and inspection API under `/_sandbox`, for tests, the local runner and the demo:
+//!
+//! | call | what it does |
+//! |---|---|
+//! | `GET /_sandbox/counters` | requests per endpoint; writes executed vs duplicate; faults; webhooks |
+//! | `POST /_sandbox/reset` | forgets every order and counter (subscriptions stay) |
+//! | `PUT /_sandbox/faults/{platform}` | [`Faults`] for `genstore`, `zonos` or `google` |
+//! | `POST /_sandbox/genstore/webhooks` | subscribe `{address, secret}` |
+//! | `PUT /_sandbox/genstore/webhook-mode` | [`WebhookMode`]: duplicate, delay, reorder, suppress |
+//! | `POST /_sandbox/genstore/webhooks/flush` | send held (reordered) deliveries, newest first |
+//! | `GET/POST /_sandbox/genstore/orders` | list; create a merchant-native order (`NewOrder` body) |
+//! | `POST /_sandbox/genstore/orders/{id}/fulfill` | the merchant fulfills: `{lineItems?, tracking?}` |
+//! | `POST /_sandbox/genstore/fulfillments/{id}/deliver` | the carrier delivers a package |
+//! | `POST /_sandbox/genstore/orders/{id}/cancel` / `.../refund` | cancel; refund `{lineItems, note}` |
+//! | `GET/POST /_sandbox/zonos/orders` | list; create `{items, testOrder?, status?, count?}` |
+//! | `POST /_sandbox/zonos/orders/{id}/status` | Zonos changes an order's status `{status}` |
+//! | `GET/POST /_sandbox/google/orders` | list; create `{template?, count?, advance?}` test orders |
+//! | `POST /_sandbox/google/orders/{id}/advance` / `.../cancel-by-customer` | move a test order on |
+
+use crate::genstore::LineQty;
+use crate::webhooks::{Subscription, WebhookMode};
+use crate::zonos::NewZonosOrder;
+use crate::{Counters, Faults, Sandbox};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use orderbridge::channel::Channel;
+use orderbridge::channels::genstore::wire as gw;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The control routes, below `/_sandbox`.
+pub fn routes() -> Router<Sandbox> {
+    Router::new()
+        .route("/counters", get(counters))
+        .route("/reset", post(reset))
+        .route("/faults/{platform}", put(set_faults))
+        .route("/genstore/webhooks", post(subscribe))
+        .route("/genstore/webhook-mode", put(webhook_mode))
+        .route("/genstore/webhooks/flush", post(flush))
+        .route(
+            "/genstore/orders",
+            get(genstore_orders).post(genstore_create),
+        )
+        .route("/genstore/orders/{id}/fulfill", post(genstore_fulfill))
+        .route(
+            "/genstore/fulfillments/{id}/deliver",
+            post(genstore_deliver),
+        )
+        .route("/genstore/orders/{id}/cancel", post(genstore_cancel))
+        .route("/genstore/orders/{id}/refund", post(genstore_refund))
+        .route("/zonos/orders", get(zonos_orders).post(zonos_create))
+        .route("/zonos/orders/{id}/status", post(zonos_status))
+        .route("/google/orders", get(google_orders).post(google_create))
+        .route("/google/orders/{id}/{action}", post(google_action))
+}
+
+fn refused(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({"error": message.into()}))).into_response()
+}
+
+async fn counters(State(sb): State<Sandbox>) -> Json<Counters> {
+    Json(sb.counters())
+}
+
+async fn reset(State(sb): State<Sandbox>) -> StatusCode {
+    let mut st = sb.lock();
+    st.genstore = Default::default();
+    st.zonos = Default::default();
+    st.google = Default::default();
+    st.faults.clear();
+    st.counters = Counters::default();
+    StatusCode::NO_CONTENT
+}
+
+async fn set_faults(
+    State(sb): State<Sandbox>,
+    Path(platform): Path<String>,
+    Json(f): Json<Faults>,
+) -> Response {
+    let Ok(channel) = platform.parse::<Channel>() else {
+        return refused(StatusCode::NOT_FOUND, format!("no platform {platform}"));
+    };
+    let rates = [
+        f.error_rate,
+        f.throttle_rate,
+        f.timeout_rate,
+        f.slow_after_apply_rate,
+    ];
+    if rates.iter().any(|r| !(0.0..=1.0).contains(r)) || rates.iter().sum::<f64>() > 1.0 {
+        return refused(
+            StatusCode::BAD_REQUEST,
+            "rates are probabilities and may add up to 1 at most",
+        );
+    }
+    sb.set_faults(channel, f);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn subscribe(State(sb): State<Sandbox>, Json(s): Json<Subscription>) -> StatusCode {
+    sb.webhooks.subscribe(s);
+    StatusCode::NO_CONTENT
+}
+
+async fn webhook_mode(State(sb): State<Sandbox>, Json(m): Json<WebhookMode>) -> StatusCode {
+    sb.webhooks.set_mode(m);
+    StatusCode::NO_CONTENT
+}
+
+async fn flush(State(sb): State<Sandbox>) -> Json<Value> {
+    Json(json!({"sent": sb.webhooks.flush()}))
+}
+
+fn outcome<T: serde::Serialize>(
+    sb: &Sandbox,
+    result: Result<(T, Vec<crate::genstore::Event>), crate::genstore::Refusal>,
+) -> Response {
+    match result {
+        Ok((v, events)) => {
+            sb.webhooks.emit_all(events);
+            Json(v).into_response()
+        }
+        Err((status, m)) => refused(status, m),
+    }
+}
+
+async fn genstore_orders(State(sb): State<Sandbox>) -> Json<Vec<gw::Order>> {
+    Json(sb.lock().genstore.orders.values().cloned().collect())
+}
+
+async fn genstore_create(State(sb): State<Sandbox>, Json(new): Json<gw::NewOrder>) -> Response {
+    let r = sb.lock().genstore.create_order(&new);
+    outcome(&sb, r)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct Fulfill {
+    line_items: Vec<LineQtyBody>,
+    tracking: Option<gw::TrackingInfo>,
+    shipment_status: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct LineQtyBody {
+    id: String,
+    quantity: u32,
+}
+
+async fn genstore_fulfill(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    body: Option<Json<Fulfill>>,
+) -> Response {
+    let f = body.map(|Json(f)| f).unwrap_or_default();
+    let lines: Vec<LineQty> = f
+        .line_items
+        .into_iter()
+        .map(|l| LineQty {
+            id: l.id,
+            quantity: l.quantity,
+        })
+        .collect();
+    let r = sb.lock().genstore.create_fulfillment(
+        &id,
+        Some(lines),
+        f.tracking,
+        f.shipment_status.or_else(|| Some("inTransit".into())),
+    );
+    outcome(&sb, r)
+}
+
+async fn genstore_deliver(State(sb): State<Sandbox>, Path(id): Path<String>) -> Response {
+    let r = sb.lock().genstore.change_fulfillment(&id, |f| {
+        f.shipment_status = Some("delivered".into());
+        Ok(())
+    });
+    outcome(&sb, r)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Cancel {
+    reason: Option<String>,
+}
+
+async fn genstore_cancel(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    body: Option<Json<Cancel>>,
+) -> Response {
+    let reason = body
+        .and_then(|Json(c)| c.reason)
+        .unwrap_or_else(|| "customer".into());
+    let r = sb.lock().genstore.cancel_order(&id, &reason);
+    outcome(&sb, r)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct RefundBody {
+    line_items: Vec<LineQtyBody>,
+    note: Option<String>,
+}
+
+async fn genstore_refund(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    Json(b): Json<RefundBody>,
+) -> Response {
+    let lines: Vec<LineQty> = b
+        .line_items
+        .into_iter()
+        .map(|l| LineQty {
+            id: l.id,
+            quantity: l.quantity,
+        })
+        .collect();
+    let r = sb
+        .lock()
+        .genstore
+        .refund(&id, &lines, b.note.as_deref().unwrap_or("refund"));
+    outcome(&sb, r)
+}
+
+async fn zonos_orders(
+    State(sb): State<Sandbox>,
+) -> Json<Vec<orderbridge::channels::zonos::wire::Order>> {
+    Json(
+        sb.lock()
+            .zonos
+            .orders
+            .iter()
+            .map(|o| o.order.clone())
+            .collect(),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateZonos {
+    #[serde(flatten)]
+    order: NewZonosOrder,
+    #[serde(default)]
+    count: Option<usize>,
+}
+
+async fn zonos_create(State(sb): State<Sandbox>, Json(c): Json<CreateZonos>) -> Json<Value> {
+    let store = sb.config.zonos_store;
+    let mut st = sb.lock();
+    let ids: Vec<String> = (0..c.count.unwrap_or(1).max(1))
+        .map(|_| st.zonos.create(store, &c.order))
+        .collect();
+    Json(json!({"orderIds": ids}))
+}
+
+#[derive(Debug, Deserialize)]
+struct StatusBody {
+    status: String,
+}
+
+async fn zonos_status(
+    State(sb): State<Sandbox>,
+    Path(id): Path<String>,
+    Json(b): Json<StatusBody>,
+) -> Response {
+    let store = sb.config.zonos_store;
+    let mut st = sb.lock();
+    match st.zonos.find(store, &id) {
+        Some(i) => {
+            st.zonos.set_status(i, &b.status);
+            Json(json!({"order": st.zonos.orders[i].order})).into_response()
+        }
+        None => refused(StatusCode::NOT_FOUND, "no such order"),
+    }
+}
+
+async fn google_orders(
+    State(sb): State<Sandbox>,
+) -> Json<Vec<orderbridge::channels::google::wire::Order>> {
+    Json(
+        sb.lock()
+            .google
+            .orders
+            .values()
+            .map(|o| o.order.clone())
+            .collect(),
+    )
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CreateGoogle {
+    template: Option<String>,
+    count: Option<usize>,
+    advance: bool,
+}
+
+async fn google_create(State(sb): State<Sandbox>, body: Option<Json<CreateGoogle>>) -> Response {
+    let c = body.map(|Json(c)| c).unwrap_or_default();
+    let template = c.template.unwrap_or_else(|| "template1".into());
+    let merchant = sb.config.google_merchant_id.clone();
+    let mut st = sb.lock();
+    let mut ids = Vec::new();
+    for _ in 0..c.count.unwrap_or(1).max(1) {
+        let Some(id) = st
+            .google
+            .create_test_order(&merchant, &template, chrono::Utc::now())
+        else {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                format!("unknown template {template}"),
+            );
+        };
+        if c.advance {
+            if let Some(o) = st.google.orders.get_mut(&id) {
+                o.order.status = Some("pendingShipment".into());
+            }
+        }
+        ids.push(id);
+    }
+    Json(json!({"orderIds": ids})).into_response()
+}
+
+async fn google_action(
+    State(sb): State<Sandbox>,
+    Path((id, action)): Path<(String, String)>,
+) -> Response {
+    let mut st = sb.lock();
+    let Some(o) = st.google.orders.get_mut(&id) else {
+        return refused(StatusCode::NOT_FOUND, "no such order");
+    };
+    match action.as_str() {
+        "advance" if o.order.status.as_deref() == Some("inProgress") => {
+            o.order.status = Some("pendingShipment".into());
+        }
+        "advance" => return refused(StatusCode::BAD_REQUEST, "only inProgress orders advance"),
+        "cancel-by-customer" => {
+            for l in &mut o.order.line_items {
+                l.quantity_canceled = Some(
+                    l.quantity_ordered
+                        .unwrap_or(0)
+                        .saturating_sub(l.quantity_shipped.unwrap_or(0)),
+                );
+                l.quantity_pending = Some(0);
+            }
+            o.order.status = Some("canceled".into());
+        }
+        _ => return refused(StatusCode::NOT_FOUND, format!("no action {action}")),
+    }
+    Json(json!({"order": o.order})).into_response()
+}
+
+/// Fills a fresh sandbox with a few orders on every platform, so a standalone sandbox has something to
+/// show: two Zonos orders (one a test order), two Google test orders ready to ship, one Genstore order.
+pub fn seed(sb: &Sandbox) {
+    use orderbridge::channels::zonos::wire::Item;
+    let store = sb.config.zonos_store;
+    let merchant = sb.config.google_merchant_id.clone();
+    let events = {
+        let mut st = sb.lock();
+        for test_order in [false, true] {
+            st.zonos.create(
+                store,
+                &NewZonosOrder {
+                    items: vec![Item {
+                        sku: Some("SKU-MUG".into()),
+                        product_id: Some("p-mug".into()),
+                        description: Some("Mug".into()),
+                        quantity: Some(2),
+                        unit_price: Some(rust_decimal::Decimal::new(1000, 2)),
+                    }],
+                    test_order,
+                    status: None,
+                    shipping_carrier_service_level: Some("DHL_EXPRESS_WORLDWIDE".into()),
+                    placed_hours_ago: 2,
+                },
+            );
+        }
+        for _ in 0..2 {
+            if let Some(id) =
+                st.google
+                    .create_test_order(&merchant, "template1", chrono::Utc::now())
+            {
+                if let Some(o) = st.google.orders.get_mut(&id) {
+                    o.order.status = Some("pendingShipment".into());
+                }
+            }
+        }
+        st.genstore
+            .create_order(&gw::NewOrder {
+                source_name: "web".into(),
+                source_identifier: String::new(),
+                currency: "USD".into(),
+                line_items: vec![gw::NewLineItem {
+                    title: "Teapot".into(),
+                    sku: Some("SKU-TEAPOT".into()),
+                    product_id: None,
+                    quantity: 1,
+                    price: rust_decimal::Decimal::new(3500, 2),
+                }],
+                financial_status: Some("paid".into()),
+                ..gw::NewOrder::default()
+            })
+            .map(|(_, e)| e)
+            .unwrap_or_default()
+    };
+    sb.webhooks.emit_all(events);
+}
