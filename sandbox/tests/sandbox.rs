@@ -1,0 +1,1209 @@
+//! The sandbox's contract rules: one test per rejection it must make, the happy paths (driven through
+//! orderbridge's own clients where they exist), the webhook sender, and fault rates over many requests.
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings, OrderQuery};
+use orderbridge::channels::genstore::signature;
+use orderbridge::channels::genstore::wire as gw;
+use orderbridge::channels::google::auth::{GoogleCredentials, ServiceAccountKey};
+use orderbridge::channels::google::client::{GoogleClient, GoogleSettings, ListQuery};
+use orderbridge::channels::google::wire as g;
+use orderbridge::channels::http::{ErrorKind, HttpSettings, RateLimit};
+use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
+use orderbridge::channels::zonos::wire::Credentials;
+use orderbridge::channels::zonos::{OrderSelector, ZonosStatus};
+use orderbridge::secret::Secret;
+use orderbridge_sandbox::webhooks::WebhookMode;
+use orderbridge_sandbox::{spawn, Faults, Sandbox, SandboxConfig};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+async fn sandbox() -> (Sandbox, String) {
+    spawn(SandboxConfig::default()).await.unwrap()
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+fn settings() -> HttpSettings {
+    HttpSettings {
+        max_attempts: 1,
+        ..HttpSettings::with_rate(RateLimit::new(1000, 1000))
+    }
+}
+
+fn genstore(base: &str) -> GenstoreClient {
+    let mut s = GenstoreSettings::new(
+        format!("{base}/genstore"),
+        Secret::new(SandboxConfig::default().genstore_token),
+    );
+    s.http = HttpSettings {
+        rate: orderbridge::channels::genstore::client::rate_limit(),
+        ..settings()
+    };
+    GenstoreClient::new(s).unwrap()
+}
+
+fn zonos(base: &str) -> ZonosClient {
+    let c = SandboxConfig::default();
+    let mut s = ZonosSettings::new(
+        format!("{base}/zonos"),
+        Credentials {
+            store: c.zonos_store,
+            secret: Secret::new(c.zonos_secret),
+        },
+    );
+    s.http = settings();
+    ZonosClient::new(s).unwrap()
+}
+
+fn google(base: &str) -> GoogleClient {
+    let c = SandboxConfig::default();
+    let mut s = GoogleSettings::new(
+        format!("{base}/google/content/v2.1"),
+        c.google_merchant_id,
+        GoogleCredentials::AccessToken(Secret::new(c.google_token)),
+    );
+    s.http = settings();
+    GoogleClient::new(s).unwrap()
+}
+
+fn new_order(source: &str, id: &str, lines: &[(&str, u32)]) -> gw::NewOrder {
+    gw::NewOrder {
+        source_name: source.into(),
+        source_identifier: id.into(),
+        currency: "USD".into(),
+        line_items: lines
+            .iter()
+            .map(|(sku, q)| gw::NewLineItem {
+                title: (*sku).into(),
+                sku: Some((*sku).into()),
+                product_id: None,
+                quantity: *q,
+                price: Decimal::new(1000, 2),
+            })
+            .collect(),
+        financial_status: Some("paid".into()),
+        ..gw::NewOrder::default()
+    }
+}
+
+/// A local webhook receiver that records every delivery.
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<(HeaderMap, Bytes)>>>);
+
+impl Received {
+    async fn serve(&self) -> String {
+        let me = self.clone();
+        let app = axum::Router::new().route(
+            "/hooks",
+            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+                let me = me.clone();
+                async move {
+                    me.0.lock().unwrap().push((headers, body));
+                    axum::http::StatusCode::OK
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}/hooks")
+    }
+
+    async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, Bytes)> {
+        for _ in 0..100 {
+            if self.0.lock().unwrap().len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.0.lock().unwrap().clone()
+    }
+
+    fn topics(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(h, _)| h["x-genstore-topic"].to_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+async fn subscribe(base: &str, address: &str) {
+    http()
+        .post(format!("{base}/_sandbox/genstore/webhooks"))
+        .json(&json!({"address": address, "secret": "hook-secret"}))
+        .send()
+        .await
+        .unwrap();
+}
+
+// ------------------------------------------------------------------ Genstore
+
+#[tokio::test]
+async fn genstore_refuses_a_missing_or_wrong_token() {
+    let (_, base) = sandbox().await;
+    for token in [None, Some("wrong")] {
+        let mut req = http().get(format!("{base}/genstore/api/202412/orders"));
+        if let Some(t) = token {
+            req = req.header("X-Genstore-Access-Token", t);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+        let body: Value = resp.json().await.unwrap();
+        assert!(body["error"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn genstore_refuses_a_limit_over_250_and_a_page_token_with_other_parameters() {
+    let (_, base) = sandbox().await;
+    let get = |q: &str| {
+        http()
+            .get(format!("{base}/genstore/api/202412/orders?{q}"))
+            .header("X-Genstore-Access-Token", "sandbox-genstore-token")
+            .send()
+    };
+    assert_eq!(get("limit=251").await.unwrap().status(), 400);
+    assert_eq!(get("limit=0").await.unwrap().status(), 400);
+    assert_eq!(get("limit=250").await.unwrap().status(), 200);
+    let resp = get("limit=10&pageToken=abc&sinceId=5").await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("pageToken"));
+    assert_eq!(
+        get("pageToken=unknown").await.unwrap().status(),
+        400,
+        "tokens are the sandbox's own"
+    );
+}
+
+#[tokio::test]
+async fn genstore_paginates_by_link_and_every_order_comes_once() {
+    let (sb, base) = sandbox().await;
+    for i in 0..7 {
+        sb.lock()
+            .genstore
+            .create_order(&new_order("web", &format!("w{i}"), &[("A", 1)]))
+            .unwrap();
+    }
+    let c = genstore(&base);
+    let all = c
+        .list_all_orders(&OrderQuery {
+            limit: Some(3),
+            ..OrderQuery::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<String> = all.iter().map(|o| o.order_id.clone().unwrap()).collect();
+    assert_eq!(
+        ids,
+        ["1001", "1002", "1003", "1004", "1005", "1006", "1007"]
+    );
+    let since = c
+        .list_all_orders(&OrderQuery {
+            limit: Some(2),
+            since_id: Some("1005".into()),
+            ..OrderQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(since.len(), 2);
+    assert_eq!(
+        sb.counters().requests["GET /genstore/api/202412/orders"],
+        3 + 1
+    );
+}
+
+#[tokio::test]
+async fn genstore_answers_429_once_the_40_token_bucket_is_empty() {
+    let (_, base) = sandbox().await;
+    let mut statuses = Vec::new();
+    for _ in 0..45 {
+        let r = http()
+            .get(format!("{base}/genstore/api/202412/orders/1"))
+            .header("X-Genstore-Access-Token", "sandbox-genstore-token")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    assert!(
+        statuses[..40].iter().all(|s| *s == 404),
+        "the first 40 are served"
+    );
+    assert!(throttled >= 3, "then 429: {statuses:?}");
+}
+
+#[tokio::test]
+async fn genstore_creates_orders_with_their_source_and_signs_the_webhook() {
+    let (_, base) = sandbox().await;
+    let rx = Received::default();
+    subscribe(&base, &rx.serve().await).await;
+    let created = genstore(&base)
+        .create_order(&new_order("zonos", "999-10001", &[("A", 2)]))
+        .await
+        .unwrap();
+    assert_eq!(created.source_name.as_deref(), Some("zonos"));
+    assert_eq!(created.source_identifier.as_deref(), Some("999-10001"));
+    let got = genstore(&base)
+        .get_order(created.order_id.as_deref().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.line_items[0].quantity, Some(2));
+    let deliveries = rx.wait_for(2).await;
+    assert_eq!(rx.topics(), ["orders/create", "orders/paid"]);
+    for (h, body) in &deliveries {
+        let sig = h["x-genstore-hmac-sha256"].to_str().unwrap();
+        assert_eq!(
+            signature::verify(body, Some(sig), &[Secret::new("hook-secret")]),
+            Ok(())
+        );
+        assert_eq!(h["x-genstore-shop-domain"], "sandbox.genmystore.com");
+        assert!(
+            h.contains_key("x-genstore-webhook-id") && h.contains_key("x-genstore-triggered-at")
+        );
+        let order = orderbridge::channels::genstore::parse_order(body).unwrap();
+        assert_eq!(order.order_id, created.order_id);
+    }
+}
+
+#[tokio::test]
+async fn genstore_refuses_an_empty_or_malformed_order() {
+    let (_, base) = sandbox().await;
+    let err = genstore(&base)
+        .create_order(&new_order("zonos", "1", &[]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status, Some(422));
+    let resp = http()
+        .post(format!("{base}/genstore/api/202412/orders"))
+        .header("X-Genstore-Access-Token", "sandbox-genstore-token")
+        .body("{\"order\": {\"lineItems\": \"lots\"}}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+}
+
+#[tokio::test]
+async fn genstore_fulfillments_move_the_order_to_partial_then_fulfilled_and_refuse_overshipping() {
+    let (_, base) = sandbox().await;
+    let rx = Received::default();
+    subscribe(&base, &rx.serve().await).await;
+    let c = genstore(&base);
+    let o = c
+        .create_order(&new_order("google", "G-1", &[("A", 2), ("B", 1)]))
+        .await
+        .unwrap();
+    let id = o.order_id.clone().unwrap();
+    let a = o.line_items[0].id.clone().unwrap();
+    let b = o.line_items[1].id.clone().unwrap();
+    let fulfill = |lines: Vec<(String, u32)>| gw::NewFulfillment {
+        order_id: id.clone(),
+        line_items: lines
+            .into_iter()
+            .map(|(id, q)| gw::LineQuantity {
+                id: Some(id),
+                quantity: Some(q),
+            })
+            .collect(),
+        tracking_info: Some(gw::TrackingInfo {
+            number: Some("1Z1".into()),
+            company: Some("UPS".into()),
+            url: None,
+        }),
+        notify_customer: false,
+    };
+    let over = c
+        .create_fulfillment(&fulfill(vec![(a.clone(), 3)]))
+        .await
+        .unwrap_err();
+    assert_eq!(over.status, Some(422));
+    let unknown = c
+        .create_fulfillment(&fulfill(vec![("nope".into(), 1)]))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.status, Some(422));
+    c.create_fulfillment(&fulfill(vec![(a.clone(), 1)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.get_order(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .fulfillment_status
+            .as_deref(),
+        Some("partial")
+    );
+    let f2 = c
+        .create_fulfillment(&fulfill(vec![(a.clone(), 1), (b.clone(), 1)]))
+        .await
+        .unwrap();
+    let after = c.get_order(&id).await.unwrap().unwrap();
+    assert_eq!(after.fulfillment_status.as_deref(), Some("fulfilled"));
+    assert_eq!(after.fulfillments.len(), 2);
+    assert_eq!(c.list_fulfillments(&id).await.unwrap().len(), 2);
+    let f2_id = f2.fulfill_id.unwrap();
+    c.update_tracking(
+        &f2_id,
+        &gw::TrackingUpdate {
+            tracking_info: gw::TrackingInfo {
+                number: Some("1Z2".into()),
+                company: Some("UPS".into()),
+                url: None,
+            },
+            notify_customer: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        c.cancel_fulfillment(&f2_id)
+            .await
+            .unwrap()
+            .status
+            .as_deref(),
+        Some("cancelled")
+    );
+    assert_eq!(
+        c.get_order(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .fulfillment_status
+            .as_deref(),
+        Some("partial")
+    );
+    rx.wait_for(6).await;
+    assert_eq!(
+        rx.topics(),
+        [
+            "orders/create",
+            "orders/paid",
+            "orders/partiallyFulfilled",
+            "orders/fulfilled",
+            "orders/update",
+            "orders/update"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn webhooks_can_be_duplicated_suppressed_and_reordered() {
+    let (_, base) = sandbox().await;
+    let rx = Received::default();
+    subscribe(&base, &rx.serve().await).await;
+    let mode = |m: WebhookMode| {
+        http()
+            .put(format!("{base}/_sandbox/genstore/webhook-mode"))
+            .json(&m)
+            .send()
+    };
+    let control_order = |sku: &str| {
+        http()
+            .post(format!("{base}/_sandbox/genstore/orders"))
+            .json(&new_order("web", sku, &[(sku, 1)]))
+            .send()
+    };
+
+    mode(WebhookMode {
+        duplicate: true,
+        ..WebhookMode::default()
+    })
+    .await
+    .unwrap();
+    control_order("D").await.unwrap();
+    let got = rx.wait_for(4).await;
+    assert_eq!(got.len(), 4, "create and paid, twice each");
+    assert_eq!(
+        got[0].0["x-genstore-webhook-id"], got[1].0["x-genstore-webhook-id"],
+        "a redelivery keeps its id"
+    );
+
+    mode(WebhookMode {
+        suppress: true,
+        ..WebhookMode::default()
+    })
+    .await
+    .unwrap();
+    control_order("S").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        rx.0.lock().unwrap().len(),
+        4,
+        "suppressed deliveries never arrive"
+    );
+
+    rx.0.lock().unwrap().clear();
+    mode(WebhookMode {
+        reorder: true,
+        ..WebhookMode::default()
+    })
+    .await
+    .unwrap();
+    control_order("R").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(rx.0.lock().unwrap().is_empty(), "held until flushed");
+    let flushed: Value = http()
+        .post(format!("{base}/_sandbox/genstore/webhooks/flush"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(flushed["sent"], 2);
+    rx.wait_for(2).await;
+    assert_eq!(
+        rx.topics(),
+        ["orders/paid", "orders/create"],
+        "newest first"
+    );
+}
+
+// ------------------------------------------------------------------ Zonos
+
+async fn zonos_raw(
+    base: &str,
+    path: &str,
+    accept: &str,
+    content_type: &str,
+    body: Value,
+) -> (u16, String) {
+    let r = http()
+        .post(format!("{base}/zonos{path}"))
+        .header("Accept", accept)
+        .header("Content-Type", content_type)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+fn creds(extra: Value) -> Value {
+    let mut v = json!({"store": 999, "secret": "f5bde245-f55e-414d-b722-80b25161c12c"});
+    v.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    v
+}
+
+#[tokio::test]
+async fn zonos_refuses_wrong_accept_with_406_and_wrong_content_type_with_415_in_html() {
+    let (_, base) = sandbox().await;
+    let body = creds(json!({"sinceDate": "20200101"}));
+    let (s, text) = zonos_raw(
+        &base,
+        "/v1/orderNumbers",
+        "text/html",
+        "application/json",
+        body.clone(),
+    )
+    .await;
+    assert_eq!(s, 406);
+    assert!(text.starts_with("<html>"));
+    let (s, text) = zonos_raw(
+        &base,
+        "/v1/orderNumbers",
+        "application/json",
+        "text/plain",
+        body.clone(),
+    )
+    .await;
+    assert_eq!(s, 415);
+    assert!(text.starts_with("<html>"));
+    let (s, _) = zonos_raw(
+        &base,
+        "/v1/orderNumbers",
+        "application/json",
+        "application/json",
+        body,
+    )
+    .await;
+    assert_eq!(s, 200);
+}
+
+#[tokio::test]
+async fn zonos_answers_every_documented_error_as_200_with_error() {
+    let (sb, base) = sandbox().await;
+    sb.lock().zonos.create(999, &zonos_order(false));
+    let j = "application/json";
+    let cases = [
+        (
+            "/v1/orderNumbers",
+            json!({"store": 999, "secret": "nope", "sinceDate": "20200101"}),
+            "Invalid security credentials",
+        ),
+        (
+            "/v1/orderNumbers",
+            creds(json!({"sinceDate": "20200101", "sinceOrderId": "999-1"})),
+            "cannot be sent together",
+        ),
+        (
+            "/v1/orderNumbers",
+            creds(json!({"sinceOrderId": "999-55555"})),
+            "Couldn't find order for sinceOrderId: 999-55555",
+        ),
+        (
+            "/v1/orderNumbers",
+            creds(json!({"throughDate": "20200101"})),
+            "throughDate must be sent with sinceDate",
+        ),
+        (
+            "/v2/orderDetail",
+            creds(json!({})),
+            "orderId or referenceId parameter is required.",
+        ),
+        (
+            "/v2/orderDetail",
+            creds(json!({"orderId": "999-10001", "referenceId": "x"})),
+            "Cannot specify both orderId and referenceId parameters.",
+        ),
+        (
+            "/v2/orderDetail",
+            creds(json!({"orderId": "abc"})),
+            "orderId: abc is not a valid orderId",
+        ),
+        (
+            "/v1/updateMerchantOrderId",
+            creds(json!({"orderId": "999-77777", "merchantOrderId": "1"})),
+            "orderId: 999-77777 is not a valid orderId",
+        ),
+    ];
+    for (path, body, want) in cases {
+        let (status, text) = zonos_raw(&base, path, j, j, body).await;
+        assert_eq!(status, 200, "{path} {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert!(
+            v["error"].as_str().unwrap().contains(want),
+            "{path}: {text}"
+        );
+    }
+    let r = http()
+        .post(format!("{base}/zonos/v1/orderNumbers"))
+        .header("Accept", j)
+        .header("Content-Type", j)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "could not parse input"
+    );
+    let (status, text) = zonos_raw(
+        &base,
+        "/v2/orderDetail",
+        j,
+        j,
+        creds(json!({"orderId": "999-44444"})),
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "orderDetail's documented errors are 400: {text}"
+    );
+}
+
+fn zonos_order(test_order: bool) -> orderbridge_sandbox::zonos::NewZonosOrder {
+    serde_json::from_value(json!({
+        "items": [{"sku": "SKU-1", "productId": "p1", "description": "Mug", "quantity": 2, "unitPrice": "10.00"}],
+        "test_order": test_order,
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn zonos_order_numbers_follow_each_selector_with_and_without_statuses() {
+    let (sb, base) = sandbox().await;
+    {
+        let mut st = sb.lock();
+        let old = orderbridge_sandbox::zonos::NewZonosOrder {
+            placed_hours_ago: 24 * 20,
+            ..zonos_order(false)
+        };
+        st.zonos.create(999, &old);
+        st.zonos.create(999, &zonos_order(false));
+        st.zonos.create(999, &zonos_order(true));
+        st.zonos.create(999, &zonos_order(false));
+    }
+    let c = zonos(&base);
+    let since = c
+        .order_numbers(OrderSelector::since_order_id("999-10002").unwrap(), false)
+        .await
+        .unwrap();
+    assert_eq!(
+        since
+            .orders
+            .iter()
+            .map(|o| o.id.as_str())
+            .collect::<Vec<_>>(),
+        ["999-10003", "999-10004"]
+    );
+    assert_eq!(
+        (since.total_count, since.order_count, since.test_order_count),
+        (2, 1, 1)
+    );
+    assert!(since.orders.iter().all(|o| o.status.is_none()));
+    let short = c
+        .order_numbers(OrderSelector::since_order_id("10002").unwrap(), true)
+        .await
+        .unwrap();
+    assert_eq!(
+        short.orders.len(),
+        2,
+        "the id works without its store prefix"
+    );
+    assert!(short.orders.iter().all(|o| o.status.is_some()));
+
+    c.update_merchant_order_id("999-10002", "5001")
+        .await
+        .unwrap();
+    let missing = c
+        .order_numbers(OrderSelector::MissingMerchantOrderId, true)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = missing.orders.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["999-10003", "999-10004"],
+        "two weeks only, and not those with a merchant order id"
+    );
+
+    let today = chrono::Utc::now().date_naive();
+    let recent = c
+        .order_numbers(
+            OrderSelector::since_date(today - chrono::Duration::days(1), Some(today)).unwrap(),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(recent.orders.len(), 3);
+}
+
+#[tokio::test]
+async fn zonos_writes_store_tracking_and_count_repeats_as_duplicates() {
+    let (sb, base) = sandbox().await;
+    let id = sb.lock().zonos.create(999, &zonos_order(false));
+    let c = zonos(&base);
+    for _ in 0..2 {
+        c.update_merchant_order_id(&id, "5001").await.unwrap();
+        c.set_shipment_tracking(&id, &["1Z1".into(), "1Z2".into()])
+            .await
+            .unwrap();
+    }
+    let detail = c.order_detail(&id).await.unwrap();
+    assert_eq!(detail.merchant_order_id.as_deref(), Some("5001"));
+    assert_eq!(detail.tracking_list.len(), 2);
+    let counters = sb.counters();
+    assert_eq!(
+        counters.writes["zonos.updateMerchantOrderId"],
+        orderbridge_sandbox::WriteCount {
+            executed: 1,
+            duplicate: 1
+        }
+    );
+    assert_eq!(
+        counters.writes["zonos.setShipmentTracking"],
+        orderbridge_sandbox::WriteCount {
+            executed: 1,
+            duplicate: 1
+        }
+    );
+}
+
+#[tokio::test]
+async fn zonos_refuses_vendor_updates_while_the_status_blocks_them() {
+    let (sb, base) = sandbox().await;
+    let id = sb.lock().zonos.create(999, &zonos_order(false));
+    let c = zonos(&base);
+    c.update_vendor_order_status(&id, &ZonosStatus::VendorPreparingOrder)
+        .await
+        .unwrap();
+    for blocking in [
+        "IGLOBAL_FRAUD_REVIEW",
+        "IGLOBAL_ORDER_ON_HOLD",
+        "IGLOBAL_ORDER_CANCELLED",
+        "IGLOBAL_LABELS_PROCESSING",
+    ] {
+        let idx = sb.lock().zonos.find(999, &id).unwrap();
+        sb.lock().zonos.set_status(idx, blocking);
+        // The sandbox refuses it as Zonos does...
+        let (status, text) = zonos_raw(
+            &base,
+            "/v1/updateVendorOrderStatus",
+            "application/json",
+            "application/json",
+            creds(json!({"orderId": id, "orderStatus": "VENDOR_SHIPMENT_READY"})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(
+            text.contains("cannot be changed") && text.contains(blocking),
+            "{text}"
+        );
+        // ...and the client refuses before asking.
+        let err = c
+            .update_vendor_order_status(&id, &ZonosStatus::VendorShipmentReady)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Refused);
+    }
+    let (_, text) = zonos_raw(
+        &base,
+        "/v1/updateVendorOrderStatus",
+        "application/json",
+        "application/json",
+        creds(json!({"orderId": id, "orderStatus": "IGLOBAL_ORDER_IN_PROCESS"})),
+    )
+    .await;
+    assert!(text.contains("Invalid order status"), "{text}");
+}
+
+// ------------------------------------------------------------------ Google
+
+#[tokio::test]
+async fn google_refuses_missing_tokens_other_merchants_and_oversized_pages() {
+    let (_, base) = sandbox().await;
+    let url = |m: &str, q: &str| format!("{base}/google/content/v2.1/{m}/orders{q}");
+    assert_eq!(
+        http()
+            .get(url("123456789", ""))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let r = http()
+        .get(url("123456789", ""))
+        .bearer_auth("forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], 401);
+    let r = http()
+        .get(url("999", ""))
+        .bearer_auth("sandbox-google-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http()
+        .get(url("123456789", "?maxResults=251"))
+        .bearer_auth("sandbox-google-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = http()
+        .get(url("123456789", "?statuses=SOMETIMES"))
+        .bearer_auth("sandbox-google-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn google_lists_unacknowledged_orders_over_pages_and_acknowledge_takes_them_off() {
+    let (sb, base) = sandbox().await;
+    let ids: Vec<String> = (0..30)
+        .map(|_| {
+            sb.lock()
+                .google
+                .create_test_order("123456789", "template1", chrono::Utc::now())
+                .unwrap()
+        })
+        .collect();
+    let c = google(&base);
+    let q = ListQuery {
+        acknowledged: Some(false),
+        max_results: Some(25),
+        ..ListQuery::default()
+    };
+    let all = c.list_all_orders(&q).await.unwrap();
+    assert_eq!(all.len(), 30);
+    assert_eq!(
+        sb.counters().requests["GET /google/content/v2.1/{merchant}/orders"],
+        2
+    );
+    for id in &ids[..10] {
+        assert_eq!(
+            c.acknowledge(id, &format!("ack-{id}")).await.unwrap(),
+            g::ExecutionStatus::Executed
+        );
+    }
+    assert_eq!(c.list_all_orders(&q).await.unwrap().len(), 20);
+    let active = ListQuery {
+        statuses: vec!["IN_PROGRESS".into()],
+        ..ListQuery::default()
+    };
+    assert_eq!(c.list_all_orders(&active).await.unwrap().len(), 30);
+    let future = ListQuery {
+        placed_date_start: Some("2100-01-01T00:00:00Z".into()),
+        ..ListQuery::default()
+    };
+    assert!(c.list_all_orders(&future).await.unwrap().is_empty());
+}
+
+fn ship(op: &str, line: &str, qty: u32, packages: &[&str]) -> g::ShipLineItemsRequest {
+    g::ShipLineItemsRequest {
+        operation_id: op.into(),
+        line_items: vec![g::LineItemShipment {
+            line_item_id: Some(line.into()),
+            product_id: None,
+            quantity: qty,
+        }],
+        shipment_group_id: None,
+        shipment_infos: packages
+            .iter()
+            .map(|p| g::ShipmentInfo {
+                shipment_id: (*p).into(),
+                carrier: Some("ups".into()),
+                tracking_id: Some(format!("1Z-{p}")),
+            })
+            .collect(),
+    }
+}
+
+#[tokio::test]
+async fn google_ships_partially_then_fully_refuses_overshipping_and_dedupes_operations() {
+    let (sb, base) = sandbox().await;
+    let c = google(&base);
+    let id = c
+        .create_test_order(&g::CreateTestOrderRequest {
+            template_name: Some("template1a".into()),
+            country: None,
+        })
+        .await
+        .unwrap();
+    let line = format!("{id}-L1");
+    let early = c
+        .ship_line_items(&id, &ship("op-0", &line, 1, &["s0"]))
+        .await
+        .unwrap_err();
+    assert_eq!(early.status, Some(400), "an inProgress order cannot ship");
+    c.advance_test_order(&id).await.unwrap();
+    // template1a is one line of one unit: widen it to three for the partial path.
+    {
+        let mut st = sb.lock();
+        let o = &mut st.google.orders.get_mut(&id).unwrap().order;
+        o.line_items[0].quantity_ordered = Some(3);
+    }
+    let over = c
+        .ship_line_items(&id, &ship("op-1", &line, 4, &["s1"]))
+        .await
+        .unwrap_err();
+    assert_eq!(over.status, Some(400));
+    assert_eq!(
+        c.ship_line_items(&id, &ship("op-2", &line, 1, &["s1"]))
+            .await
+            .unwrap(),
+        g::ExecutionStatus::Executed
+    );
+    assert_eq!(
+        c.get_order(&id).await.unwrap().unwrap().status.as_deref(),
+        Some("partiallyShipped")
+    );
+    assert_eq!(
+        c.ship_line_items(&id, &ship("op-2", &line, 1, &["s1"]))
+            .await
+            .unwrap(),
+        g::ExecutionStatus::Duplicate
+    );
+    let reused = c
+        .ship_line_items(&id, &ship("op-3", &line, 1, &["s1"]))
+        .await
+        .unwrap_err();
+    assert_eq!(reused.status, Some(400), "a shipment id is used once");
+    assert_eq!(
+        c.ship_line_items(&id, &ship("op-4", &line, 2, &["s2", "s3"]))
+            .await
+            .unwrap(),
+        g::ExecutionStatus::Executed
+    );
+    let shipped = c.get_order(&id).await.unwrap().unwrap();
+    assert_eq!(shipped.status.as_deref(), Some("shipped"));
+    assert_eq!(shipped.shipments.len(), 3, "one shipment per package");
+    assert_eq!(shipped.line_items[0].quantity_shipped, Some(3));
+    let counters = sb.counters();
+    assert_eq!(
+        counters.writes["google.shipLineItems"],
+        orderbridge_sandbox::WriteCount {
+            executed: 2,
+            duplicate: 1
+        }
+    );
+
+    for s in ["s1", "s2"] {
+        let upd = g::UpdateShipmentRequest {
+            operation_id: format!("deliver-{s}"),
+            shipment_id: s.into(),
+            status: Some("delivered".into()),
+            carrier: None,
+            tracking_id: None,
+            delivery_date: None,
+        };
+        c.update_shipment(&id, &upd).await.unwrap();
+    }
+    assert_eq!(
+        c.get_order(&id).await.unwrap().unwrap().status.as_deref(),
+        Some("delivered")
+    );
+    let bad = g::UpdateShipmentRequest {
+        operation_id: "deliver-nope".into(),
+        shipment_id: "nope".into(),
+        status: Some("delivered".into()),
+        carrier: None,
+        tracking_id: None,
+        delivery_date: None,
+    };
+    assert_eq!(
+        c.update_shipment(&id, &bad).await.unwrap_err().status,
+        Some(400)
+    );
+}
+
+#[tokio::test]
+async fn google_keeps_merchant_order_ids_unique_cancels_lines_and_refunds() {
+    let (sb, base) = sandbox().await;
+    let (a, b) = {
+        let mut st = sb.lock();
+        let a = st
+            .google
+            .create_test_order("123456789", "template1", chrono::Utc::now())
+            .unwrap();
+        let b = st
+            .google
+            .create_test_order("123456789", "template1", chrono::Utc::now())
+            .unwrap();
+        for id in [&a, &b] {
+            st.google.orders.get_mut(id).unwrap().order.status = Some("pendingShipment".into());
+        }
+        (a, b)
+    };
+    let c = google(&base);
+    c.update_merchant_order_id(&a, "op-m1", "5001")
+        .await
+        .unwrap();
+    let taken = c
+        .update_merchant_order_id(&b, "op-m2", "5001")
+        .await
+        .unwrap_err();
+    assert_eq!(taken.status, Some(400));
+    assert_eq!(
+        c.get_by_merchant_order_id("5001")
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+            .as_deref(),
+        Some(a.as_str())
+    );
+    let cancel = g::CancelLineItemRequest {
+        operation_id: "op-c1".into(),
+        line_item_id: Some(format!("{b}-L2")),
+        product_id: None,
+        quantity: 1,
+        reason: "noInventory".into(),
+        reason_text: "out of stock".into(),
+    };
+    c.cancel_line_item(&b, &cancel).await.unwrap();
+    let too_many = g::CancelLineItemRequest {
+        operation_id: "op-c2".into(),
+        quantity: 1,
+        ..cancel.clone()
+    };
+    assert_eq!(
+        c.cancel_line_item(&b, &too_many).await.unwrap_err().status,
+        Some(400)
+    );
+    let refund = g::RefundItemRequest {
+        operation_id: "op-r1".into(),
+        items: vec![g::RefundItem {
+            line_item_id: Some(format!("{b}-L1")),
+            product_id: None,
+            quantity: 1,
+            amount: None,
+            full_refund: Some(true),
+        }],
+        shipping: None,
+        reason: "productArrivedDamaged".into(),
+        reason_text: "broken".into(),
+    };
+    c.refund_item(&b, &refund).await.unwrap();
+    let order = c.get_order(&b).await.unwrap().unwrap();
+    assert_eq!(order.line_items[1].quantity_canceled, Some(1));
+    assert_eq!(order.refunds.len(), 1);
+    c.cancel_test_order_by_customer(&a, "changedMind")
+        .await
+        .unwrap();
+    assert_eq!(
+        c.get_order(&a).await.unwrap().unwrap().status.as_deref(),
+        Some("canceled")
+    );
+}
+
+#[tokio::test]
+async fn google_issues_tokens_for_service_account_keys() {
+    let (_, base) = sandbox().await;
+    let mut key: Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/tests/fixtures/google/test-service-account.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    key["token_uri"] = json!(format!("{base}/google/token"));
+    let mut s = GoogleSettings::new(
+        format!("{base}/google/content/v2.1"),
+        "123456789",
+        GoogleCredentials::ServiceAccount(ServiceAccountKey::from_json(&key.to_string()).unwrap()),
+    );
+    s.http = settings();
+    let c = GoogleClient::new(s).unwrap();
+    assert!(c
+        .list_all_orders(&ListQuery::default())
+        .await
+        .unwrap()
+        .is_empty());
+    let r = http()
+        .post(format!("{base}/google/token"))
+        .form(&[("grant_type", "password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+// ------------------------------------------------------------------ Faults
+
+async fn observed(base: &str, platform: &str, faults: Faults, n: usize) -> Vec<u16> {
+    http()
+        .put(format!("{base}/_sandbox/faults/{platform}"))
+        .json(&faults)
+        .send()
+        .await
+        .unwrap();
+    let mut statuses = Vec::with_capacity(n);
+    for _ in 0..n {
+        let r = http()
+            .get(format!("{base}/google/content/v2.1/123456789/orders/none"))
+            .bearer_auth("sandbox-google-token")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    statuses
+}
+
+#[tokio::test]
+async fn injected_fault_rates_are_observed_within_tolerance() {
+    let (sb, base) = sandbox().await;
+    let n = 600;
+    let statuses = observed(
+        &base,
+        "google",
+        Faults {
+            error_rate: 0.2,
+            throttle_rate: 0.1,
+            ..Faults::default()
+        },
+        n,
+    )
+    .await;
+    let rate = |code: u16| statuses.iter().filter(|s| **s == code).count() as f64 / n as f64;
+    assert!((0.14..=0.26).contains(&rate(503)), "5xx rate {}", rate(503));
+    assert!((0.05..=0.15).contains(&rate(429)), "429 rate {}", rate(429));
+    assert!(
+        (0.6..=0.8).contains(&rate(404)),
+        "served rate {}",
+        rate(404)
+    );
+    let c = sb.counters();
+    assert_eq!(
+        c.faults["google.error"] as usize,
+        statuses.iter().filter(|s| **s == 503).count()
+    );
+}
+
+#[tokio::test]
+async fn timeouts_and_slow_answers_after_applying_are_injected() {
+    let (sb, base) = sandbox().await;
+    sb.set_faults(
+        orderbridge::channel::Channel::Zonos,
+        Faults {
+            slow_after_apply_rate: 1.0,
+            hang_ms: 1500,
+            ..Faults::default()
+        },
+    );
+    let id = sb.lock().zonos.create(999, &zonos_order(false));
+    let mut s = ZonosSettings::new(
+        format!("{base}/zonos"),
+        Credentials {
+            store: 999,
+            secret: Secret::new("f5bde245-f55e-414d-b722-80b25161c12c"),
+        },
+    );
+    s.http = HttpSettings {
+        timeout: Duration::from_millis(300),
+        ..settings()
+    };
+    let err = ZonosClient::new(s)
+        .unwrap()
+        .update_merchant_order_id(&id, "5001")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Transport, "the client timed out");
+    let idx = sb.lock().zonos.find(999, &id).unwrap();
+    assert_eq!(
+        sb.lock().zonos.orders[idx]
+            .order
+            .merchant_order_id
+            .as_deref(),
+        Some("5001"),
+        "yet the write was applied"
+    );
+    sb.set_faults(
+        orderbridge::channel::Channel::Zonos,
+        Faults {
+            timeout_rate: 1.0,
+            hang_ms: 1500,
+            ..Faults::default()
+        },
+    );
+    let r = http()
+        .post(format!("{base}/zonos/v1/orderNumbers"))
+        .timeout(Duration::from_millis(300))
+        .send()
+        .await;
+    assert!(r.unwrap_err().is_timeout());
+    let bad = http()
+        .put(format!("{base}/_sandbox/faults/google"))
+        .json(&json!({"error_rate": 1.5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+}
