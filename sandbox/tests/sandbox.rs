@@ -1207,3 +1207,173 @@ async fn timeouts_and_slow_answers_after_applying_are_injected() {
         .unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+// ------------------------------------------------------------------ Control API
+
+#[tokio::test]
+async fn the_control_api_fulfills_delivers_cancels_and_refunds_genstore_orders_with_webhooks() {
+    let (_, base) = sandbox().await;
+    let rx = Received::default();
+    subscribe(&base, &rx.serve().await).await;
+    let post = |path: String, body: Value| {
+        http()
+            .post(format!("{base}/_sandbox{path}"))
+            .json(&body)
+            .send()
+    };
+    let order: gw::Order = post(
+        "/genstore/orders".into(),
+        serde_json::to_value(new_order("web", "", &[("A", 2)])).unwrap(),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = order.order_id.clone().unwrap();
+    let line = order.line_items[0].id.clone().unwrap();
+    let f: gw::Fulfillment = post(
+        format!("/genstore/orders/{id}/fulfill"),
+        json!({"lineItems": [{"id": line, "quantity": 2}], "tracking": {"number": "1Z9", "company": "UPS"}}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let fid = f.fulfill_id.unwrap();
+    post(format!("/genstore/fulfillments/{fid}/deliver"), json!({}))
+        .await
+        .unwrap();
+    let refund = post(
+        format!("/genstore/orders/{id}/refund"),
+        json!({"lineItems": [{"id": line, "quantity": 1}], "note": "dented"}),
+    )
+    .await
+    .unwrap();
+    assert!(refund.status().is_success());
+    post(
+        format!("/genstore/orders/{id}/cancel"),
+        json!({"reason": "fraud"}),
+    )
+    .await
+    .unwrap();
+    rx.wait_for(7).await;
+    assert_eq!(
+        rx.topics(),
+        [
+            "orders/create",
+            "orders/paid",
+            "orders/fulfilled",
+            "orders/update",
+            "refunds/create",
+            "orders/update",
+            "orders/cancelled"
+        ]
+    );
+    let latest = rx.0.lock().unwrap().last().unwrap().1.clone();
+    let domain = orderbridge::channels::genstore::to_channel_order(
+        &orderbridge::channels::genstore::parse_order(&latest).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(domain.status, orderbridge::UnifiedStatus::Cancelled);
+    assert_eq!(
+        domain.shipments[0].status,
+        orderbridge::order::ShipmentStatus::Delivered
+    );
+    assert_eq!(domain.refunds.len(), 1);
+    let missing = post("/genstore/orders/9999/fulfill".into(), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn webhook_delay_holds_each_delivery_back() {
+    let (_, base) = sandbox().await;
+    let rx = Received::default();
+    subscribe(&base, &rx.serve().await).await;
+    http()
+        .put(format!("{base}/_sandbox/genstore/webhook-mode"))
+        .json(&WebhookMode {
+            delay_ms: 400,
+            ..WebhookMode::default()
+        })
+        .send()
+        .await
+        .unwrap();
+    http()
+        .post(format!("{base}/_sandbox/genstore/orders"))
+        .json(&new_order("web", "", &[("A", 1)]))
+        .send()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(rx.0.lock().unwrap().is_empty(), "not yet delivered");
+    assert_eq!(rx.wait_for(2).await.len(), 2);
+}
+
+#[tokio::test]
+async fn injected_latency_delays_every_request() {
+    let (sb, base) = sandbox().await;
+    sb.set_faults(
+        orderbridge::channel::Channel::Genstore,
+        Faults {
+            latency_ms: 250,
+            ..Faults::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    let r = http()
+        .get(format!("{base}/genstore/api/202412/orders"))
+        .header("X-Genstore-Access-Token", "sandbox-genstore-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(250));
+}
+
+#[tokio::test]
+async fn the_seed_gives_every_platform_orders_and_the_counters_start_clean() {
+    let (sb, base) = sandbox().await;
+    orderbridge_sandbox::control::seed(&sb);
+    let zonos_orders = zonos(&base)
+        .order_numbers(OrderSelector::MissingMerchantOrderId, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        (zonos_orders.order_count, zonos_orders.test_order_count),
+        (1, 1)
+    );
+    let google_orders = google(&base)
+        .list_all_orders(&ListQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(google_orders.len(), 2);
+    assert!(google_orders
+        .iter()
+        .all(|o| o.status.as_deref() == Some("pendingShipment")));
+    assert_eq!(
+        genstore(&base)
+            .list_all_orders(&OrderQuery::default())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        sb.counters().writes.is_empty(),
+        "seeding writes nothing through the API"
+    );
+    http()
+        .post(format!("{base}/_sandbox/reset"))
+        .send()
+        .await
+        .unwrap();
+    assert!(genstore(&base)
+        .list_all_orders(&OrderQuery::default())
+        .await
+        .unwrap()
+        .is_empty());
+}
