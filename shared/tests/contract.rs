@@ -466,33 +466,23 @@ mod cases {
     }
 
     pub async fn a_dedupe_key_is_claimed_once_until_it_expires(b: &Backend) {
-        assert!(b
-            .store
-            .claim_once("wh-1", Duration::hours(1))
-            .await
-            .unwrap());
-        assert!(!b
-            .store
-            .claim_once("wh-1", Duration::hours(1))
-            .await
-            .unwrap());
-        assert!(b
-            .store
-            .claim_once("wh-2", Duration::hours(1))
-            .await
-            .unwrap());
+        let s = &*b.store;
+        let hour = Duration::hours(1);
+        assert!(!s.seen("wh-1").await.unwrap());
+        assert!(s.claim_once("wh-1", hour).await.unwrap());
+        assert!(s.seen("wh-1").await.unwrap(), "a claim is seen");
+        assert!(!s.claim_once("wh-1", hour).await.unwrap());
+        assert!(s.claim_once("wh-2", hour).await.unwrap());
         b.clock.advance(Duration::hours(2));
         assert!(
-            b.store
-                .claim_once("wh-1", Duration::hours(1))
-                .await
-                .unwrap(),
+            !s.seen("wh-1").await.unwrap(),
+            "an expired claim is not seen"
+        );
+        assert!(
+            s.claim_once("wh-1", hour).await.unwrap(),
             "an expired key can be claimed again"
         );
-        let (x, y) = tokio::join!(
-            b.store.claim_once("wh-3", Duration::hours(1)),
-            b.store.claim_once("wh-3", Duration::hours(1))
-        );
+        let (x, y) = tokio::join!(s.claim_once("wh-3", hour), s.claim_once("wh-3", hour));
         assert_eq!([x.unwrap(), y.unwrap()].iter().filter(|w| **w).count(), 1);
     }
 

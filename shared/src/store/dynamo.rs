@@ -481,6 +481,15 @@ impl DedupeStore for DynamoStore {
         )
         .await
     }
+
+    async fn seen(&self, key: &str) -> Result<bool, StoreError> {
+        let now = self.now().timestamp_millis();
+        Ok(self
+            .get_item(&format!("DEDUPE#{key}"), "DEDUPE")
+            .await?
+            .and_then(|item| get_n(&item, "until"))
+            .is_some_and(|until| until >= now))
+    }
 }
 
 const IN_PROGRESS: &str = "IN_PROGRESS";

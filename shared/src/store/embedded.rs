@@ -463,6 +463,23 @@ impl DedupeStore for EmbeddedStore {
             })
             .await
     }
+
+    async fn seen(&self, key: &str) -> Result<bool, StoreError> {
+        let (key, now_ms) = (key.to_owned(), self.clock.now().timestamp_millis());
+        self.db
+            .run(move |c| {
+                let until: Option<i64> = c
+                    .query_row(
+                        "SELECT until_ms FROM dedupe WHERE key = ?1",
+                        params![key],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                Ok(until.is_some_and(|u| u >= now_ms))
+            })
+            .await
+    }
 }
 
 const IN_PROGRESS: &str = "IN_PROGRESS";

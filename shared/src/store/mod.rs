@@ -220,6 +220,8 @@ pub trait DedupeStore: Send + Sync {
     /// Claims `key` for `ttl`. True the first time (or once an earlier claim expired); false for a
     /// duplicate.
     async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError>;
+    /// True while an unexpired claim on `key` exists (a read; claims nothing).
+    async fn seen(&self, key: &str) -> Result<bool, StoreError>;
 }
 
 /// The state of an idempotency record after [`IdempotencyStore::claim`].
