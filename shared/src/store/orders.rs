@@ -61,6 +61,10 @@ pub async fn save_newer(
         let stored = store.get(&key).await?;
         let mut order = incoming.clone();
         if let Some(s) = &stored {
+            // Already as new or newer: the conditional write would only fail; spare the request.
+            if s.order.source_version() >= incoming.source_version() {
+                return Ok(Saved::Unchanged);
+            }
             keep_own_facts(&s.order, &mut order);
         }
         match store

@@ -1,0 +1,233 @@
+//! webhook-ingest's costs per event:
+//! - handler time excluding I/O (verify + parse + map: [`webhook_ingest::prepare`]), with criterion;
+//! - AWS requests per event, counted on the wire against moto (run through `scripts/with-moto`):
+//!   `scripts/with-moto cargo bench -p webhook-ingest --all-features --bench ingest`.
+
+use criterion::{black_box, Criterion};
+use orderbridge::channels::genstore::signature;
+use orderbridge::secret::Secret;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use webhook_ingest::{handle, prepare, Deps, Inbound};
+
+const SECRET: &str = "bench-secret";
+
+fn order(id: &str, extra: Value) -> Value {
+    let mut o = json!({
+        "orderId": id, "currency": "USD", "totalPrice": "30.00", "financialStatus": "paid",
+        "createdAt": "2026-11-22T10:00:00Z", "updatedAt": "2026-11-22T10:00:00Z",
+        "lineItems": [{"id": "l1", "sku": "SKU-A", "title": "Mug", "quantity": "3", "price": "10.00"}]
+    });
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        o[k] = v.clone();
+    }
+    o
+}
+
+fn inbound(topic: &str, body: &Value, webhook_id: &str) -> Inbound {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    Inbound {
+        method: "POST".into(),
+        path: "/webhooks/genstore".into(),
+        headers: vec![
+            ("x-genstore-topic".into(), topic.into()),
+            (
+                "x-genstore-shop-domain".into(),
+                "demo.genmystore.com".into(),
+            ),
+            ("x-genstore-webhook-id".into(), webhook_id.into()),
+            (
+                "x-genstore-hmac-sha256".into(),
+                signature::sign(&bytes, &Secret::new(SECRET)),
+            ),
+        ],
+        body: bytes.into(),
+    }
+}
+
+fn seed_order() -> Value {
+    let text = include_str!("../../../shared/tests/fixtures/genstore/order-seed-001.json");
+    serde_json::from_str::<Value>(text)
+        .map(|v| v["order"].clone())
+        .unwrap_or_default()
+}
+
+fn cpu(c: &mut Criterion) {
+    let secrets = [Secret::new(SECRET)];
+    let create = inbound("orders/create", &order("1001", json!({})), "wh-1");
+    let seed = inbound("orders/update", &seed_order(), "wh-2");
+    let fulfilled = inbound(
+        "orders/partiallyFulfilled",
+        &order(
+            "1001",
+            json!({"fulfillmentStatus": "partial", "fulfillments": [{"fulfillId": "f1", "status": "success",
+                "lineItems": [{"id": "l1", "quantity": 1}], "trackingInfo": {"number": "1Z1", "company": "UPS"}}]}),
+        ),
+        "wh-3",
+    );
+    let mut g = c.benchmark_group("webhook-ingest prepare (verify + parse + map, no I/O)");
+    g.bench_function("orders/create, small order", |b| {
+        b.iter(|| {
+            prepare(
+                black_box(&create),
+                &secrets,
+                webhook_ingest::DEFAULT_MAX_BODY,
+            )
+            .is_ok()
+        })
+    });
+    g.bench_function("orders/update, seed 001 order", |b| {
+        b.iter(|| prepare(black_box(&seed), &secrets, webhook_ingest::DEFAULT_MAX_BODY).is_ok())
+    });
+    g.bench_function("orders/partiallyFulfilled", |b| {
+        b.iter(|| {
+            prepare(
+                black_box(&fulfilled),
+                &secrets,
+                webhook_ingest::DEFAULT_MAX_BODY,
+            )
+            .is_ok()
+        })
+    });
+    g.finish();
+}
+
+#[derive(Debug)]
+struct Count(Arc<AtomicUsize>);
+
+impl aws_sdk_dynamodb::config::Intercept for Count {
+    fn name(&self) -> &'static str {
+        "Count"
+    }
+    fn read_before_transmit(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Builds the `i`th event of a scenario.
+type MakeEvent = Box<dyn Fn(usize) -> Inbound>;
+
+async fn requests_per_event() {
+    if std::env::var("AWS_ENDPOINT_URL").is_err() {
+        println!("AWS requests per event: skipped (run through scripts/with-moto to count them)");
+        return;
+    }
+    let conf = orderbridge::store::dynamo::sdk_config().await;
+    let ddb_count = Arc::new(AtomicUsize::new(0));
+    let sqs_count = Arc::new(AtomicUsize::new(0));
+    let ddb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&conf)
+            .interceptor(Count(ddb_count.clone()))
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&conf)
+            .interceptor(CountSqs(sqs_count.clone()))
+            .build(),
+    );
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let p = orderbridge::store::provision::provision(
+        &ddb,
+        &sqs,
+        &format!("bench-{suffix}"),
+        &format!("bench-{suffix}"),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("provisioning on moto failed: {e}"));
+    let clock: Arc<dyn orderbridge::clock::Clock> = Arc::new(orderbridge::clock::SystemClock);
+    let deps = Deps {
+        store: Arc::new(orderbridge::store::dynamo::DynamoStore::new(
+            ddb,
+            p.table.clone(),
+            clock,
+        )),
+        queue: Arc::new(orderbridge::store::sqs::SqsQueue::new(
+            sqs,
+            p.queue_url.clone(),
+        )),
+        secrets: vec![Secret::new(SECRET)],
+        max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
+        dedupe_ttl: chrono::Duration::days(7),
+    };
+    let n = 20;
+    let scenarios: Vec<(&str, MakeEvent)> = vec![
+        (
+            "orders/create, native order",
+            Box::new(|i| {
+                inbound(
+                    "orders/create",
+                    &order(&format!("{}", 10_000 + i), json!({})),
+                    &format!("a{i}"),
+                )
+            }),
+        ),
+        (
+            "same webhook again (duplicate)",
+            Box::new(|i| {
+                inbound(
+                    "orders/create",
+                    &order(&format!("{}", 10_000 + i), json!({})),
+                    &format!("a{i}"),
+                )
+            }),
+        ),
+        (
+            "orders/update, older state (stale)",
+            Box::new(|i| {
+                inbound(
+                    "orders/update",
+                    &order(
+                        &format!("{}", 10_000 + i),
+                        json!({"updatedAt": "2026-11-22T09:00:00Z"}),
+                    ),
+                    &format!("b{i}"),
+                )
+            }),
+        ),
+    ];
+    println!("AWS requests per event (moto), {n} events each:");
+    for (name, make) in scenarios {
+        ddb_count.store(0, Ordering::SeqCst);
+        sqs_count.store(0, Ordering::SeqCst);
+        for i in 0..n {
+            let out = handle(&deps, make(i)).await;
+            assert_eq!(out.status, 200, "{name}: {out:?}");
+        }
+        let d = ddb_count.load(Ordering::SeqCst) as f64 / n as f64;
+        let s = sqs_count.load(Ordering::SeqCst) as f64 / n as f64;
+        println!("  {name:<40} DynamoDB {d:.1}  SQS {s:.1}");
+    }
+}
+
+#[derive(Debug)]
+struct CountSqs(Arc<AtomicUsize>);
+
+impl aws_sdk_sqs::config::Intercept for CountSqs {
+    fn name(&self) -> &'static str {
+        "CountSqs"
+    }
+    fn read_before_transmit(
+        &self,
+        _: &aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _: &aws_sdk_sqs::config::RuntimeComponents,
+        _: &mut aws_sdk_sqs::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sqs::error::BoxError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    cpu(&mut c);
+    c.final_summary();
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("no runtime: {e}"));
+    rt.block_on(requests_per_event());
+}

@@ -1,0 +1,459 @@
+//! webhook-ingest: Genstore webhooks in through API Gateway (HTTP API, payload 2.0).
+//!
+//! Genstore disables a subscription after 8 failed deliveries and redelivers slow ones, so this answers
+//! fast and never loses or double-applies an event. In order:
+//!
+//! 1. route: `POST /webhooks/genstore` (other paths 404, other methods 405);
+//! 2. size: over the limit (1 MiB) → 413;
+//! 3. signature on the raw body, current or previous secret → 401 if missing or wrong;
+//! 4. topic and shop headers, then the body → 400 naming what is wrong;
+//! 5. dedupe on the webhook id: already processed → 200, nothing changes;
+//! 6. the topic's effect on the order table (newer source state wins, whatever the arrival order);
+//! 7. follow-up jobs on the sync queue, only when there is work for another channel;
+//! 8. the webhook id is claimed, then 200.
+//!
+//! The id is claimed only after the effect and the jobs are safe: a run that dies half-way is redone by
+//! Genstore's redelivery rather than swallowed as a duplicate. Redoing is harmless — the upsert is
+//! newer-wins and every job is idempotent. Every non-2xx answer is `{"error": "…"}` without internals.
+//! One JSON log line per event: topic, order id, outcome, latency; never personal data or bodies.
+
+pub mod config;
+pub mod lambda;
+
+use bytes::Bytes;
+use orderbridge::channel::Channel;
+use orderbridge::channels::genstore::signature::{self, SignatureError};
+use orderbridge::channels::genstore::webhook::{
+    Topic, Webhook, WebhookBody, WebhookError, WebhookHeaders, HMAC_HEADER, SHOP_DOMAIN_HEADER,
+    TOPIC_HEADER, TRIGGERED_AT_HEADER, WEBHOOK_ID_HEADER,
+};
+use orderbridge::channels::genstore::{self, wire as gw};
+use orderbridge::ids::{GenstoreOrderId, RefundId};
+use orderbridge::jobs::{Job, SyncJob};
+use orderbridge::order::ChannelOrder;
+use orderbridge::secret::Secret;
+use orderbridge::store::orders::{self, ErasureTarget, Link, Modified, Saved};
+use orderbridge::store::{OrderKey, Storage, StoreError, SyncQueue};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The one route this function serves.
+pub const ROUTE: &str = "/webhooks/genstore";
+/// The default body limit, 1 MiB.
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+
+/// What the handler works with, built once per cold start.
+#[derive(Clone)]
+pub struct Deps {
+    /// The order table.
+    pub store: Arc<dyn Storage>,
+    /// The sync queue.
+    pub queue: Arc<dyn SyncQueue>,
+    /// The webhook secrets: the current one and, while rotating, the previous one.
+    pub secrets: Vec<Secret>,
+    /// The largest body accepted.
+    pub max_body_bytes: usize,
+    /// How long a processed webhook id is remembered.
+    pub dedupe_ttl: chrono::Duration,
+}
+
+/// An HTTP request as the handler sees it, whoever hosts it (API Gateway, the local runner).
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// `POST`, `GET`, ….
+    pub method: String,
+    /// The path.
+    pub path: String,
+    /// Header names (any case) and values.
+    pub headers: Vec<(String, String)>,
+    /// The raw body, exactly as signed.
+    pub body: Bytes,
+}
+
+impl Inbound {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outbound {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON body.
+    pub body: serde_json::Value,
+}
+
+impl Outbound {
+    fn ok(outcome: &str) -> Self {
+        Outbound {
+            status: 200,
+            body: json!({ "outcome": outcome }),
+        }
+    }
+
+    fn error(status: u16, message: impl Into<String>) -> Self {
+        Outbound {
+            status,
+            body: json!({ "error": message.into() }),
+        }
+    }
+}
+
+/// Why a request was turned away before any state was touched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rejection {
+    /// Not `/webhooks/genstore`.
+    NotFound,
+    /// Not `POST`.
+    MethodNotAllowed,
+    /// Over the body limit.
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// Signature missing or wrong.
+    Signature(SignatureError),
+    /// Headers or body unreadable.
+    Invalid(String),
+}
+
+impl Rejection {
+    fn respond(&self) -> Outbound {
+        match self {
+            Rejection::NotFound => Outbound::error(404, "not found"),
+            Rejection::MethodNotAllowed => Outbound::error(405, "method not allowed: use POST"),
+            Rejection::TooLarge { limit } => {
+                Outbound::error(413, format!("body is larger than {limit} bytes"))
+            }
+            Rejection::Signature(SignatureError::NoSecret) => {
+                Outbound::error(401, "webhook signatures cannot be checked")
+            }
+            Rejection::Signature(e) => Outbound::error(401, e.to_string()),
+            Rejection::Invalid(m) => Outbound::error(400, m.clone()),
+        }
+    }
+}
+
+/// A verified, parsed delivery, its order already mapped into the domain: everything the handler does
+/// before any I/O.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The delivery.
+    pub webhook: Webhook,
+    /// For `orders/*` topics, the order in orderbridge's terms.
+    pub order: Option<ChannelOrder>,
+}
+
+/// Steps 1 to 4: route, size, signature, headers and body. Pure: no I/O.
+pub fn prepare(req: &Inbound, secrets: &[Secret], max_body: usize) -> Result<Prepared, Rejection> {
+    let path = req.path.trim_end_matches('/');
+    if path != ROUTE && !path.ends_with(ROUTE) {
+        return Err(Rejection::NotFound);
+    }
+    if !req.method.eq_ignore_ascii_case("POST") {
+        return Err(Rejection::MethodNotAllowed);
+    }
+    if req.body.len() > max_body {
+        return Err(Rejection::TooLarge { limit: max_body });
+    }
+    signature::verify(&req.body, req.header(HMAC_HEADER), secrets).map_err(Rejection::Signature)?;
+    let headers = WebhookHeaders {
+        topic: req.header(TOPIC_HEADER),
+        shop_domain: req.header(SHOP_DOMAIN_HEADER),
+        webhook_id: req.header(WEBHOOK_ID_HEADER),
+        triggered_at: req.header(TRIGGERED_AT_HEADER),
+    };
+    let webhook = Webhook::parse(headers, &req.body).map_err(|e| match e {
+        WebhookError::InvalidBody(m) => Rejection::Invalid(format!("invalid body: {m}")),
+        other => Rejection::Invalid(other.to_string()),
+    })?;
+    let order = match &webhook.body {
+        WebhookBody::Order(o) => Some(
+            genstore::to_channel_order(o)
+                .map_err(|e| Rejection::Invalid(format!("invalid body: {e}")))?,
+        ),
+        _ => None,
+    };
+    Ok(Prepared { webhook, order })
+}
+
+/// A failure after the request was accepted: Genstore should redeliver.
+#[derive(Debug)]
+struct Failure(String);
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+/// Handles one delivery.
+pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
+    let started = Instant::now();
+    let prepared = match prepare(&req, &deps.secrets, deps.max_body_bytes) {
+        Ok(p) => p,
+        Err(r) => {
+            let out = r.respond();
+            tracing::warn!(status = out.status, reason = ?rejection_kind(&r), latency_ms = ms(started), "webhook rejected");
+            return out;
+        }
+    };
+    let topic = prepared.webhook.topic.as_str().to_owned();
+    let order_id = event_order_id(&prepared);
+    let result = process(deps, prepared).await;
+    match result {
+        Ok(outcome) => {
+            tracing::info!(
+                topic,
+                order_id,
+                outcome,
+                latency_ms = ms(started),
+                "webhook"
+            );
+            Outbound::ok(outcome)
+        }
+        Err(Failure(reason)) => {
+            tracing::error!(
+                topic,
+                order_id,
+                outcome = "failed",
+                reason,
+                latency_ms = ms(started),
+                "webhook"
+            );
+            Outbound::error(
+                503,
+                "temporarily unable to process the webhook; it will be redelivered",
+            )
+        }
+    }
+}
+
+fn ms(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+fn rejection_kind(r: &Rejection) -> &'static str {
+    match r {
+        Rejection::NotFound => "not_found",
+        Rejection::MethodNotAllowed => "method",
+        Rejection::TooLarge { .. } => "too_large",
+        Rejection::Signature(_) => "signature",
+        Rejection::Invalid(_) => "invalid",
+    }
+}
+
+fn event_order_id(p: &Prepared) -> String {
+    match &p.webhook.body {
+        WebhookBody::Order(o) => o.order_id.clone().unwrap_or_default(),
+        WebhookBody::Refund(r) => r.order_id.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// Steps 5 to 8.
+async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
+    let key = p.webhook.dedupe_key().to_owned();
+    if deps.store.seen(&key).await? {
+        return Ok("duplicate");
+    }
+    let (outcome, jobs) = match (&p.webhook.topic, p.order) {
+        (t, Some(order)) if t.carries_order() => order_event(deps, t, order).await?,
+        (Topic::RefundsCreate, _) => match &p.webhook.body {
+            WebhookBody::Refund(r) => refund_event(deps, r).await?,
+            _ => ("ignored", Vec::new()),
+        },
+        (Topic::CustomersRedact | Topic::ShopRedact, _) => match &p.webhook.body {
+            WebhookBody::Compliance(c) => redact(deps, &p.webhook.topic, c).await?,
+            _ => ("ignored", Vec::new()),
+        },
+        (Topic::CustomersDataRequest, _) => {
+            // orderbridge holds no data beyond the merchant's own orders; the request is acknowledged.
+            tracing::info!(
+                topic = "customers/data_request",
+                "data request acknowledged"
+            );
+            ("acknowledged", Vec::new())
+        }
+        (other, _) => {
+            tracing::warn!(
+                topic = other.as_str(),
+                "unhandled webhook topic; acknowledged and ignored"
+            );
+            ("ignored", Vec::new())
+        }
+    };
+    if !jobs.is_empty() {
+        let report = deps.queue.send(&jobs).await?;
+        if !report.all_sent() {
+            let reasons: Vec<String> = report
+                .failed
+                .iter()
+                .map(|f| format!("{}: {}", f.job, f.reason))
+                .collect();
+            return Err(Failure(format!("could not enqueue {}", reasons.join("; "))));
+        }
+    }
+    deps.store.claim_once(&key, deps.dedupe_ttl).await?;
+    Ok(outcome)
+}
+
+/// `orders/*`: store the newer state; link a mirror to its external order; push what changed.
+async fn order_event(
+    deps: &Deps,
+    topic: &Topic,
+    order: ChannelOrder,
+) -> Result<(&'static str, Vec<SyncJob>), Failure> {
+    let genstore_id = GenstoreOrderId::new(order.order_id.as_str());
+    let external = order.source.as_ref().and_then(|s| s.external_order());
+    let saved = orders::save_newer(&*deps.store, order).await?;
+    let outcome = match &saved {
+        Saved::Created { .. } => "created",
+        Saved::Updated { .. } => "updated",
+        Saved::Unchanged => "stale",
+    };
+    let Some((channel, external_id)) = external else {
+        return Ok((outcome, Vec::new()));
+    };
+    let ext_key = OrderKey::new(channel, external_id.clone());
+    let mut jobs = Vec::new();
+    match orders::link_to_genstore(&*deps.store, &ext_key, &genstore_id).await? {
+        Link::Linked => jobs.push(Job::WriteMerchantOrderId {
+            channel,
+            order_id: external_id.clone(),
+            genstore_order_id: genstore_id.clone(),
+        }),
+        Link::AlreadyLinked => {}
+        Link::NotFound => {
+            // The channel's order is not in the table (yet): the poller imports it and links it then.
+            tracing::warn!(channel = %channel, "mirror of an external order orderbridge has not imported");
+            return Ok((outcome, Vec::new()));
+        }
+        Link::LinkedElsewhere(other) => {
+            tracing::error!(channel = %channel, linked_to = %other, "external order is linked to another Genstore order");
+            return Ok(("conflict", Vec::new()));
+        }
+    }
+    let current = deps
+        .store
+        .get(&OrderKey::new(Channel::Genstore, genstore_id.as_str()))
+        .await?
+        .map(|s| s.order);
+    let previous = match &saved {
+        Saved::Updated { previous, .. } => Some(previous.as_ref()),
+        _ => None,
+    };
+    if let Some(now) = &current {
+        let shipments_changed = previous.is_none_or(|p| p.shipments != now.shipments);
+        let tracking_topic = matches!(
+            topic,
+            Topic::OrdersFulfilled | Topic::OrdersPartiallyFulfilled | Topic::OrdersUpdate
+        );
+        if tracking_topic && !now.shipments.is_empty() && shipments_changed {
+            jobs.push(Job::PushTrackingToChannel {
+                channel,
+                order_id: external_id.clone(),
+                genstore_order_id: genstore_id.clone(),
+            });
+        }
+        let newly_cancelled =
+            now.cancelled_at.is_some() && previous.is_none_or(|p| p.cancelled_at.is_none());
+        if newly_cancelled {
+            jobs.push(Job::PushCancellation {
+                from: Channel::Genstore,
+                to: channel,
+                order_id: external_id.clone(),
+                genstore_order_id: genstore_id.clone(),
+            });
+        }
+    }
+    Ok((outcome, jobs.into_iter().map(SyncJob::from).collect()))
+}
+
+/// `refunds/create`: record the refund on the Genstore order; push it to a linked channel.
+async fn refund_event(
+    deps: &Deps,
+    refund: &gw::Refund,
+) -> Result<(&'static str, Vec<SyncJob>), Failure> {
+    let order_id = refund.order_id.clone().unwrap_or_default();
+    let key = OrderKey::new(Channel::Genstore, order_id.as_str());
+    let Some(stored) = deps.store.get(&key).await? else {
+        // The order has not arrived yet; reconciliation records its refunds with it.
+        return Ok(("deferred", Vec::new()));
+    };
+    let domain = match genstore::mapping::to_refund(refund, &stored.order.totals.currency) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "refund could not be read; ignored");
+            return Ok(("ignored", Vec::new()));
+        }
+    };
+    let refund_id = domain.id.clone();
+    let modified = orders::modify(&*deps.store, &key, |o| {
+        if o.refunds
+            .iter()
+            .any(|r| r.id.is_some() && r.id == domain.id)
+        {
+            return false;
+        }
+        o.refunds.push(domain.clone());
+        true
+    })
+    .await?;
+    let outcome = match modified {
+        Modified::Applied(_) => "recorded",
+        _ => "unchanged",
+    };
+    let external = stored
+        .order
+        .source
+        .as_ref()
+        .and_then(|s| s.external_order());
+    let jobs = match (external, refund_id) {
+        (Some((channel, order_id)), Some(refund_id)) => vec![SyncJob::from(Job::PushRefund {
+            channel,
+            order_id,
+            genstore_order_id: GenstoreOrderId::new(key.order_id.as_str()),
+            refund_id: RefundId::new(refund_id.as_str()),
+        })],
+        _ => Vec::new(),
+    };
+    Ok((outcome, jobs))
+}
+
+/// `customers/redact`, `shop/redact`: erase the named personal data.
+async fn redact(
+    deps: &Deps,
+    topic: &Topic,
+    c: &gw::ComplianceRequest,
+) -> Result<(&'static str, Vec<SyncJob>), Failure> {
+    let target = match topic {
+        Topic::ShopRedact => ErasureTarget::Shop,
+        _ => ErasureTarget::Customer {
+            channel: Channel::Genstore,
+            customer_id: c
+                .customer
+                .as_ref()
+                .and_then(|x| x.id.clone())
+                .map(Into::into),
+            genstore_order_ids: c
+                .orders_to_redact
+                .iter()
+                .map(|o| GenstoreOrderId::new(o.as_str()))
+                .collect(),
+        },
+    };
+    let erased = orders::erase_personal_data(&*deps.store, &target).await?;
+    tracing::info!(
+        topic = topic.as_str(),
+        orders_erased = erased,
+        "personal data erased"
+    );
+    Ok(("erased", Vec::new()))
+}

@@ -1,0 +1,44 @@
+//! webhook-ingest on AWS Lambda: wiring only. The handler is [`webhook_ingest::handle`].
+
+use lambda_http::{run, service_fn, Error, Request};
+use orderbridge::clock::SystemClock;
+use orderbridge::secrets::SecretResolver;
+use orderbridge::store::dynamo::{sdk_config, DynamoStore};
+use orderbridge::store::sqs::SqsQueue;
+use std::sync::Arc;
+use webhook_ingest::config::Config;
+use webhook_ingest::{handle, lambda, Deps};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .init();
+    let config = Config::from_env(&SecretResolver::from_env()).await?;
+    let aws = sdk_config().await;
+    let deps = Deps {
+        store: Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            config.orders_table.clone(),
+            Arc::new(SystemClock),
+        )),
+        queue: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&aws),
+            config.sync_queue_url.clone(),
+        )),
+        secrets: config.webhook_secrets.clone(),
+        max_body_bytes: config.max_body_bytes,
+        dedupe_ttl: chrono::Duration::days(7),
+    };
+    run(service_fn(|req: Request| {
+        let deps = deps.clone();
+        async move { Ok::<_, Error>(lambda::response(handle(&deps, lambda::inbound(req)).await)) }
+    }))
+    .await
+}

@@ -1,0 +1,820 @@
+//! webhook-ingest driven with real API Gateway HTTP API (v2) events, against the DynamoDB/SQS adapters
+//! on moto (`scripts/test` starts it) and the embedded SQLite twin: every topic's effect on the table and
+//! the queue, signatures, redelivery, arrival order, and every way a request is refused.
+
+use chrono::{Duration, TimeZone, Utc};
+use orderbridge::channel::Channel;
+use orderbridge::channels::genstore::signature;
+use orderbridge::clock::{Clock, ManualClock};
+use orderbridge::jobs::{Job, SyncJob};
+use orderbridge::order::{ChannelOrder, Totals};
+use orderbridge::secret::Secret;
+use orderbridge::status::UnifiedStatus;
+use orderbridge::store::orders;
+use orderbridge::store::{OrderKey, PageRequest, Storage, SyncQueue};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use webhook_ingest::{handle, lambda, Deps, Inbound, Outbound};
+
+const SECRET: &str = "current-secret";
+const OLD_SECRET: &str = "previous-secret";
+
+struct Backend {
+    deps: Deps,
+    _dir: Option<TempDir>,
+}
+
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn deps(store: Arc<dyn Storage>, queue: Arc<dyn SyncQueue>) -> Deps {
+    Deps {
+        store,
+        queue,
+        secrets: vec![Secret::new(SECRET), Secret::new(OLD_SECRET)],
+        max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
+        dedupe_ttl: Duration::days(7),
+    }
+}
+
+async fn embedded() -> Backend {
+    use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
+    let dir = std::env::temp_dir().join(format!("ingest-{}", uuid::Uuid::new_v4()));
+    let db = Db::open(dir.join("db.sqlite3")).unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(Utc::now()));
+    Backend {
+        deps: deps(
+            Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+            Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
+        ),
+        _dir: Some(TempDir(dir)),
+    }
+}
+
+async fn aws() -> Backend {
+    use orderbridge::store::dynamo::{sdk_config, DynamoStore};
+    use orderbridge::store::sqs::SqsQueue;
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "run scripts/test, which starts moto"
+    );
+    let conf = sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let table = format!("ingest-{suffix}");
+    let p =
+        orderbridge::store::provision::provision(&ddb, &sqs, &table, &format!("ingest-{suffix}"))
+            .await
+            .unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(orderbridge::clock::SystemClock);
+    Backend {
+        deps: deps(
+            Arc::new(DynamoStore::new(ddb, table, clock)),
+            Arc::new(SqsQueue::new(sqs, p.queue_url)),
+        ),
+        _dir: None,
+    }
+}
+
+/// A delivery, as Genstore would send it through API Gateway.
+struct Delivery {
+    topic: String,
+    body: Vec<u8>,
+    webhook_id: Option<String>,
+    signature: Option<String>,
+    drop_headers: Vec<&'static str>,
+    method: &'static str,
+    path: &'static str,
+}
+
+impl Delivery {
+    fn new(topic: &str, body: &Value) -> Self {
+        let body = serde_json::to_vec(body).unwrap();
+        Delivery {
+            topic: topic.into(),
+            signature: Some(signature::sign(&body, &Secret::new(SECRET))),
+            body,
+            webhook_id: Some(uuid::Uuid::new_v4().to_string()),
+            drop_headers: vec![],
+            method: "POST",
+            path: "/webhooks/genstore",
+        }
+    }
+
+    fn raw(topic: &str, body: Vec<u8>) -> Self {
+        let mut d = Delivery::new(topic, &json!({}));
+        d.signature = Some(signature::sign(&body, &Secret::new(SECRET)));
+        d.body = body;
+        d
+    }
+
+    /// The API Gateway v2 event, from the fixture file.
+    fn event(&self) -> String {
+        let template = include_str!("fixtures/apigw-v2-webhook.json");
+        let mut e: Value = serde_json::from_str(template).unwrap();
+        let h = e["headers"].as_object_mut().unwrap();
+        h.insert("x-genstore-topic".into(), json!(self.topic));
+        h.insert("content-length".into(), json!(self.body.len().to_string()));
+        match &self.signature {
+            Some(s) => h.insert("x-genstore-hmac-sha256".into(), json!(s)),
+            None => h.remove("x-genstore-hmac-sha256"),
+        };
+        match &self.webhook_id {
+            Some(id) => h.insert("x-genstore-webhook-id".into(), json!(id)),
+            None => h.remove("x-genstore-webhook-id"),
+        };
+        for name in &self.drop_headers {
+            h.remove(*name);
+        }
+        e["rawPath"] = json!(self.path);
+        e["requestContext"]["http"]["path"] = json!(self.path);
+        e["requestContext"]["http"]["method"] = json!(self.method);
+        match std::str::from_utf8(&self.body) {
+            Ok(text) => {
+                e["body"] = json!(text);
+                e["isBase64Encoded"] = json!(false);
+            }
+            Err(_) => {
+                use std::io::Write;
+                let mut enc = Vec::new();
+                write!(enc, "{}", base64_encode(&self.body)).unwrap();
+                e["body"] = json!(String::from_utf8(enc).unwrap());
+                e["isBase64Encoded"] = json!(true);
+            }
+        }
+        e.to_string()
+    }
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, x)| acc | (u32::from(*x) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+async fn deliver(b: &Backend, d: &Delivery) -> Outbound {
+    let req = lambda_http::request::from_str(&d.event()).expect("a valid API Gateway v2 event");
+    handle(&b.deps, lambda::inbound(req)).await
+}
+
+fn at(secs: i64) -> String {
+    (Utc.with_ymd_and_hms(2026, 11, 22, 10, 0, 0).unwrap() + Duration::seconds(secs)).to_rfc3339()
+}
+
+/// A Genstore order body.
+fn gs_order(id: &str, updated: i64, financial: &str, extra: Value) -> Value {
+    let mut o = json!({
+        "orderId": id, "currency": "USD", "totalPrice": "30.00", "financialStatus": financial,
+        "createdAt": at(0), "updatedAt": at(updated),
+        "email": "buyer@example.com",
+        "customer": {"id": "c-77", "firstName": "Pat", "lastName": "Doe", "email": "buyer@example.com"},
+        "shippingAddress": {"name": "Pat Doe", "address1": "1 Main St", "city": "Ottawa", "countryCode": "CA"},
+        "lineItems": [{"id": "l1", "sku": "SKU-A", "title": "Mug", "quantity": "3", "currentQuantity": "3", "price": "10.00"}]
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        o[k] = v.clone();
+    }
+    o
+}
+
+async fn jobs(b: &Backend) -> Vec<SyncJob> {
+    let mut out = Vec::new();
+    for _ in 0..5 {
+        let batch = b
+            .deps
+            .queue
+            .receive(10, Duration::seconds(60))
+            .await
+            .unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        for m in batch {
+            out.push(m.job().unwrap());
+        }
+    }
+    out
+}
+
+async fn stored(b: &Backend, channel: Channel, id: &str) -> Option<ChannelOrder> {
+    b.deps
+        .store
+        .get(&OrderKey::new(channel, id))
+        .await
+        .unwrap()
+        .map(|s| s.order)
+}
+
+/// An external order as the poller would have stored it.
+async fn external(b: &Backend, channel: Channel, id: &str) {
+    let mut o = orderbridge::channels::genstore::to_channel_order(
+        &orderbridge::channels::genstore::parse_order(
+            &serde_json::to_vec(&gs_order("x", 0, "paid", json!({}))).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    o.channel = channel;
+    o.order_id = id.into();
+    o.genstore_order_id = None;
+    o.totals = Totals { ..o.totals };
+    orders::save_newer(&*b.deps.store, o).await.unwrap();
+}
+
+async fn table_dump(b: &Backend) -> Vec<(String, u64)> {
+    let page = b.deps.store.scan(PageRequest::first(1000)).await.unwrap();
+    let mut v: Vec<(String, u64)> = page
+        .items
+        .iter()
+        .map(|s| {
+            (
+                format!("{}:{}", s.order.channel, s.order.order_id),
+                s.version,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+mod cases {
+    use super::*;
+
+    pub async fn a_native_order_is_stored_and_needs_no_follow_up(b: &Backend) {
+        let out = deliver(
+            b,
+            &Delivery::new("orders/create", &gs_order("1001", 0, "pending", json!({}))),
+        )
+        .await;
+        assert_eq!(
+            out,
+            Outbound {
+                status: 200,
+                body: json!({"outcome": "created"})
+            }
+        );
+        let o = stored(b, Channel::Genstore, "1001").await.unwrap();
+        assert_eq!(o.status, UnifiedStatus::Placed);
+        assert!(jobs(b).await.is_empty());
+    }
+
+    pub async fn a_mirror_links_its_external_order_and_writes_the_merchant_id_back(b: &Backend) {
+        external(b, Channel::Zonos, "999-10001").await;
+        let body = gs_order(
+            "5001",
+            0,
+            "paid",
+            json!({"sourceName": "zonos", "sourceIdentifier": "999-10001"}),
+        );
+        assert_eq!(
+            deliver(b, &Delivery::new("orders/create", &body))
+                .await
+                .status,
+            200
+        );
+        let z = stored(b, Channel::Zonos, "999-10001").await.unwrap();
+        assert_eq!(
+            z.genstore_order_id.as_ref().map(|g| g.as_str()),
+            Some("5001")
+        );
+        assert_eq!(
+            jobs(b).await,
+            vec![SyncJob::from(Job::WriteMerchantOrderId {
+                channel: Channel::Zonos,
+                order_id: "999-10001".into(),
+                genstore_order_id: "5001".into()
+            })]
+        );
+        // orders/paid for the same mirror: already linked, nothing more to do.
+        let paid = gs_order(
+            "5001",
+            5,
+            "paid",
+            json!({"sourceName": "zonos", "sourceIdentifier": "999-10001", "note": "paid"}),
+        );
+        assert_eq!(
+            deliver(b, &Delivery::new("orders/paid", &paid))
+                .await
+                .status,
+            200
+        );
+        assert!(jobs(b).await.is_empty());
+    }
+
+    pub async fn fulfillments_record_tracking_per_line_and_push_it_to_the_channel(b: &Backend) {
+        external(b, Channel::Google, "G-1").await;
+        let base = json!({"sourceName": "google", "sourceIdentifier": "G-1"});
+        deliver(
+            b,
+            &Delivery::new("orders/create", &gs_order("5002", 0, "paid", base.clone())),
+        )
+        .await;
+        jobs(b).await;
+        let mut partial = base.clone();
+        partial["fulfillmentStatus"] = json!("partial");
+        partial["fulfillments"] = json!([{"fulfillId": "f1", "status": "success", "lineItems": [{"id": "l1", "quantity": 2}],
+            "trackingInfo": {"number": "1Z999", "company": "UPS"}, "createdAt": at(10), "updatedAt": at(10)}]);
+        let out = deliver(
+            b,
+            &Delivery::new(
+                "orders/partiallyFulfilled",
+                &gs_order("5002", 10, "paid", partial),
+            ),
+        )
+        .await;
+        assert_eq!(out.body, json!({"outcome": "updated"}));
+        let o = stored(b, Channel::Genstore, "5002").await.unwrap();
+        assert_eq!(o.status, UnifiedStatus::PartiallyShipped);
+        assert_eq!(
+            o.line_items[0].quantities.shipped, 2,
+            "partial quantities kept"
+        );
+        assert_eq!(o.shipments[0].tracking_numbers, vec!["1Z999"]);
+        assert_eq!(o.shipments[0].carrier, Some(orderbridge::Carrier::Ups));
+        let push = SyncJob::from(Job::PushTrackingToChannel {
+            channel: Channel::Google,
+            order_id: "G-1".into(),
+            genstore_order_id: "5002".into(),
+        });
+        assert_eq!(jobs(b).await, vec![push.clone()]);
+
+        // The rest ships in a second package: orders/fulfilled.
+        let mut full = json!({"sourceName": "google", "sourceIdentifier": "G-1", "fulfillmentStatus": "fulfilled"});
+        full["fulfillments"] = json!([
+            {"fulfillId": "f1", "status": "success", "lineItems": [{"id": "l1", "quantity": 2}],
+             "trackingInfo": {"number": "1Z999", "company": "UPS"}, "createdAt": at(10), "updatedAt": at(10)},
+            {"fulfillId": "f2", "status": "success", "lineItems": [{"id": "l1", "quantity": 1}],
+             "trackingInfo": {"number": "9400111", "company": "USPS"}, "createdAt": at(40), "updatedAt": at(40)}]);
+        deliver(
+            b,
+            &Delivery::new("orders/fulfilled", &gs_order("5002", 40, "paid", full)),
+        )
+        .await;
+        let o = stored(b, Channel::Genstore, "5002").await.unwrap();
+        assert_eq!(o.status, UnifiedStatus::Shipped);
+        assert_eq!(o.line_items[0].quantities.shipped, 3);
+        assert_eq!(o.shipments[1].carrier, Some(orderbridge::Carrier::Usps));
+        assert_eq!(jobs(b).await, vec![push]);
+    }
+
+    pub async fn a_cancellation_is_recorded_and_pushed(b: &Backend) {
+        external(b, Channel::Zonos, "999-3").await;
+        let base = json!({"sourceName": "zonos", "sourceIdentifier": "999-3"});
+        deliver(
+            b,
+            &Delivery::new("orders/create", &gs_order("5003", 0, "paid", base.clone())),
+        )
+        .await;
+        jobs(b).await;
+        let mut cancelled = base;
+        cancelled["cancelledAt"] = json!(at(20));
+        cancelled["cancelReason"] = json!("customer");
+        deliver(
+            b,
+            &Delivery::new(
+                "orders/cancelled",
+                &gs_order("5003", 20, "voided", cancelled),
+            ),
+        )
+        .await;
+        assert_eq!(
+            stored(b, Channel::Genstore, "5003").await.unwrap().status,
+            UnifiedStatus::Cancelled
+        );
+        assert_eq!(
+            jobs(b).await,
+            vec![SyncJob::from(Job::PushCancellation {
+                from: Channel::Genstore,
+                to: Channel::Zonos,
+                order_id: "999-3".into(),
+                genstore_order_id: "5003".into()
+            })]
+        );
+    }
+
+    pub async fn a_refund_is_recorded_once_and_pushed(b: &Backend) {
+        external(b, Channel::Google, "G-4").await;
+        deliver(
+            b,
+            &Delivery::new(
+                "orders/create",
+                &gs_order(
+                    "5004",
+                    0,
+                    "paid",
+                    json!({"sourceName": "google", "sourceIdentifier": "G-4"}),
+                ),
+            ),
+        )
+        .await;
+        jobs(b).await;
+        let refund = json!({"refundId": "r1", "orderId": "5004", "createdAt": at(30), "note": "dented",
+            "refundLineItems": [{"lineItemId": "l1", "quantity": 1, "subtotal": "10.00"}],
+            "transactions": [{"amount": "10.00", "currency": "USD"}]});
+        let out = deliver(b, &Delivery::new("refunds/create", &refund)).await;
+        assert_eq!(out.body, json!({"outcome": "recorded"}));
+        let o = stored(b, Channel::Genstore, "5004").await.unwrap();
+        assert_eq!(o.refunds.len(), 1);
+        assert_eq!(
+            o.refunds[0].amount.as_ref().unwrap().amount,
+            rust_decimal::Decimal::new(1000, 2)
+        );
+        assert_eq!(
+            jobs(b).await,
+            vec![SyncJob::from(Job::PushRefund {
+                channel: Channel::Google,
+                order_id: "G-4".into(),
+                genstore_order_id: "5004".into(),
+                refund_id: "r1".into()
+            })]
+        );
+        // The same refund under a new webhook id (Genstore re-sent the event): recorded once.
+        let again = deliver(b, &Delivery::new("refunds/create", &refund)).await;
+        assert_eq!(again.body, json!({"outcome": "unchanged"}));
+        assert_eq!(
+            stored(b, Channel::Genstore, "5004")
+                .await
+                .unwrap()
+                .refunds
+                .len(),
+            1
+        );
+        // A refund for an order not yet seen is deferred to reconciliation, not refused.
+        let unknown = json!({"refundId": "r9", "orderId": "7777", "transactions": []});
+        assert_eq!(
+            deliver(b, &Delivery::new("refunds/create", &unknown))
+                .await
+                .body,
+            json!({"outcome": "deferred"})
+        );
+    }
+
+    pub async fn compliance_topics_erase_personal_data(b: &Backend) {
+        deliver(
+            b,
+            &Delivery::new("orders/create", &gs_order("6001", 0, "paid", json!({}))),
+        )
+        .await;
+        deliver(
+            b,
+            &Delivery::new(
+                "orders/create",
+                &gs_order(
+                    "6002",
+                    0,
+                    "paid",
+                    json!({"customer": {"id": "c-other", "email": "x@example.com"}}),
+                ),
+            ),
+        )
+        .await;
+        let data_request = json!({"shopDomain": "demo.genmystore.com", "customer": {"id": "c-77", "email": "buyer@example.com"}, "ordersRequested": ["6001"]});
+        let before = table_dump(b).await;
+        assert_eq!(
+            deliver(b, &Delivery::new("customers/data_request", &data_request))
+                .await
+                .body,
+            json!({"outcome": "acknowledged"})
+        );
+        assert_eq!(
+            table_dump(b).await,
+            before,
+            "a data request changes nothing"
+        );
+        let redact = json!({"shopDomain": "demo.genmystore.com", "customer": {"id": "c-77", "email": "buyer@example.com"}, "ordersToRedact": ["6001"]});
+        assert_eq!(
+            deliver(b, &Delivery::new("customers/redact", &redact))
+                .await
+                .body,
+            json!({"outcome": "erased"})
+        );
+        let erased = stored(b, Channel::Genstore, "6001").await.unwrap();
+        assert!(
+            erased.customer.is_none()
+                && erased.shipping_address.is_none()
+                && erased.personal_data_erased
+        );
+        assert!(
+            stored(b, Channel::Genstore, "6002")
+                .await
+                .unwrap()
+                .customer
+                .is_some(),
+            "other customers keep theirs"
+        );
+        deliver(
+            b,
+            &Delivery::new("shop/redact", &json!({"shopDomain": "demo.genmystore.com"})),
+        )
+        .await;
+        assert!(stored(b, Channel::Genstore, "6002")
+            .await
+            .unwrap()
+            .customer
+            .is_none());
+    }
+
+    pub async fn an_unknown_topic_is_acknowledged_and_stores_nothing(b: &Backend) {
+        let out = deliver(
+            b,
+            &Delivery::raw("products/update", b"{\"id\": 1}".to_vec()),
+        )
+        .await;
+        assert_eq!(
+            out,
+            Outbound {
+                status: 200,
+                body: json!({"outcome": "ignored"})
+            }
+        );
+        assert!(table_dump(b).await.is_empty());
+    }
+
+    pub async fn signatures_forged_missing_and_rotated(b: &Backend) {
+        let body = gs_order("7001", 0, "paid", json!({}));
+        let mut forged = Delivery::new("orders/create", &body);
+        forged.signature = Some(signature::sign(&forged.body, &Secret::new("attacker")));
+        let out = deliver(b, &forged).await;
+        assert_eq!(
+            out,
+            Outbound {
+                status: 401,
+                body: json!({"error": "invalid signature"})
+            }
+        );
+        let mut missing = Delivery::new("orders/create", &body);
+        missing.signature = None;
+        assert_eq!(
+            deliver(b, &missing).await,
+            Outbound {
+                status: 401,
+                body: json!({"error": "missing signature"})
+            }
+        );
+        assert!(
+            table_dump(b).await.is_empty(),
+            "nothing stored from a refused delivery"
+        );
+        let mut rotated = Delivery::new("orders/create", &body);
+        rotated.signature = Some(signature::sign(&rotated.body, &Secret::new(OLD_SECRET)));
+        assert_eq!(
+            deliver(b, &rotated).await.status,
+            200,
+            "the previous secret still works while rotating"
+        );
+        let mut hex = Delivery::new("orders/update", &gs_order("7001", 1, "paid", json!({})));
+        hex.signature = Some(signature::sign_hex(&hex.body, &Secret::new(SECRET)));
+        assert_eq!(deliver(b, &hex).await.status, 200);
+    }
+
+    pub async fn the_same_webhook_three_times_has_one_effect(b: &Backend) {
+        external(b, Channel::Zonos, "999-8").await;
+        let d = Delivery::new(
+            "orders/create",
+            &gs_order(
+                "8001",
+                0,
+                "paid",
+                json!({"sourceName": "zonos", "sourceIdentifier": "999-8"}),
+            ),
+        );
+        let outcomes: Vec<Value> = [
+            deliver(b, &d).await,
+            deliver(b, &d).await,
+            deliver(b, &d).await,
+        ]
+        .into_iter()
+        .map(|o| o.body)
+        .collect();
+        assert_eq!(
+            outcomes,
+            vec![
+                json!({"outcome": "created"}),
+                json!({"outcome": "duplicate"}),
+                json!({"outcome": "duplicate"})
+            ]
+        );
+        assert_eq!(jobs(b).await.len(), 1, "one merchant-id job");
+        assert_eq!(
+            b.deps
+                .store
+                .get(&OrderKey::new(Channel::Genstore, "8001"))
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            1
+        );
+        // Without a webhook id, the topic and body hash dedupe.
+        let mut anon = Delivery::new("orders/update", &gs_order("8001", 9, "paid", json!({})));
+        anon.webhook_id = None;
+        assert_eq!(deliver(b, &anon).await.body, json!({"outcome": "updated"}));
+        assert_eq!(
+            deliver(b, &anon).await.body,
+            json!({"outcome": "duplicate"})
+        );
+    }
+
+    pub async fn paid_before_create_ends_in_the_right_state(b: &Backend) {
+        let paid = gs_order("9001", 5, "paid", json!({}));
+        let create = gs_order("9001", 0, "pending", json!({}));
+        assert_eq!(
+            deliver(b, &Delivery::new("orders/paid", &paid)).await.body,
+            json!({"outcome": "created"})
+        );
+        assert_eq!(
+            deliver(b, &Delivery::new("orders/create", &create))
+                .await
+                .body,
+            json!({"outcome": "stale"})
+        );
+        assert_eq!(
+            stored(b, Channel::Genstore, "9001").await.unwrap().status,
+            UnifiedStatus::Paid
+        );
+    }
+
+    pub async fn an_older_update_after_a_newer_one_is_ignored(b: &Backend) {
+        let newer = gs_order("9101", 60, "paid", json!({"note": "newer"}));
+        let older = gs_order("9101", 30, "pending", json!({"note": "older"}));
+        deliver(b, &Delivery::new("orders/update", &newer)).await;
+        let before = table_dump(b).await;
+        assert_eq!(
+            deliver(b, &Delivery::new("orders/update", &older))
+                .await
+                .body,
+            json!({"outcome": "stale"})
+        );
+        assert_eq!(table_dump(b).await, before);
+        assert_eq!(
+            stored(b, Channel::Genstore, "9101").await.unwrap().status,
+            UnifiedStatus::Paid
+        );
+    }
+
+    pub async fn bad_requests_get_a_json_reason_and_change_nothing(b: &Backend) {
+        deliver(
+            b,
+            &Delivery::new("orders/create", &gs_order("1", 0, "paid", json!({}))),
+        )
+        .await;
+        let before = table_dump(b).await;
+        let big = Delivery::raw("orders/create", vec![b' '; 2 * 1024 * 1024]);
+        assert_eq!(
+            deliver(b, &big).await,
+            Outbound {
+                status: 413,
+                body: json!({"error": "body is larger than 1048576 bytes"})
+            }
+        );
+        let malformed = Delivery::raw("orders/create", b"{\"orderId\": \"2\", ".to_vec());
+        let out = deliver(b, &malformed).await;
+        assert_eq!(out.status, 400);
+        assert!(
+            out.body["error"]
+                .as_str()
+                .unwrap()
+                .contains("not valid JSON"),
+            "{out:?}"
+        );
+        let wrong_type = Delivery::new(
+            "orders/create",
+            &gs_order(
+                "3",
+                0,
+                "paid",
+                json!({"lineItems": [{"id": "l1", "quantity": "three", "price": "1"}]}),
+            ),
+        );
+        let out = deliver(b, &wrong_type).await;
+        assert_eq!(out.status, 400);
+        assert!(
+            out.body["error"]
+                .as_str()
+                .unwrap()
+                .contains("lineItems[0].quantity"),
+            "{out:?}"
+        );
+        let no_currency = Delivery::new(
+            "orders/create",
+            &json!({"orderId": "4", "totalPrice": "1", "createdAt": at(0)}),
+        );
+        let out = deliver(b, &no_currency).await;
+        assert_eq!(out.status, 400);
+        assert!(
+            out.body["error"].as_str().unwrap().contains("currency"),
+            "{out:?}"
+        );
+        for header in ["x-genstore-topic", "x-genstore-shop-domain"] {
+            let mut d = Delivery::new("orders/create", &gs_order("5", 0, "paid", json!({})));
+            d.drop_headers.push(header);
+            let out = deliver(b, &d).await;
+            assert_eq!(out.status, 400);
+            assert!(
+                out.body["error"].as_str().unwrap().contains(header),
+                "{out:?}"
+            );
+        }
+        let mut get = Delivery::new("orders/create", &gs_order("6", 0, "paid", json!({})));
+        get.method = "GET";
+        assert_eq!(deliver(b, &get).await.status, 405);
+        let mut elsewhere = Delivery::new("orders/create", &gs_order("7", 0, "paid", json!({})));
+        elsewhere.path = "/webhooks/shopify";
+        assert_eq!(deliver(b, &elsewhere).await.status, 404);
+        assert_eq!(
+            table_dump(b).await,
+            before,
+            "no refused request changed the table"
+        );
+        assert!(jobs(b).await.is_empty());
+    }
+}
+
+macro_rules! suite {
+    ($backend:ident, $make:path) => {
+        mod $backend {
+            use super::*;
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test]
+                    async fn $name() {
+                        let b = $make().await;
+                        cases::$name(&b).await;
+                    }
+                };
+            }
+            case!(a_native_order_is_stored_and_needs_no_follow_up);
+            case!(a_mirror_links_its_external_order_and_writes_the_merchant_id_back);
+            case!(fulfillments_record_tracking_per_line_and_push_it_to_the_channel);
+            case!(a_cancellation_is_recorded_and_pushed);
+            case!(a_refund_is_recorded_once_and_pushed);
+            case!(compliance_topics_erase_personal_data);
+            case!(an_unknown_topic_is_acknowledged_and_stores_nothing);
+            case!(signatures_forged_missing_and_rotated);
+            case!(the_same_webhook_three_times_has_one_effect);
+            case!(paid_before_create_ends_in_the_right_state);
+            case!(an_older_update_after_a_newer_one_is_ignored);
+            case!(bad_requests_get_a_json_reason_and_change_nothing);
+        }
+    };
+}
+
+suite!(embedded_backend, embedded);
+suite!(dynamodb_sqs, aws);
+
+mod arbitrary_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_body_and_headers_get_a_2xx_or_4xx_and_never_a_panic(
+            body in proptest::collection::vec(any::<u8>(), 0..512),
+            topic in "(orders/create|orders/update|refunds/create|customers/redact|shop/redact|\\PC{0,20})",
+            sign in any::<bool>(),
+            shop in proptest::option::of("\\PC{0,20}"),
+            extra in proptest::collection::vec(("[a-zA-Z-]{1,20}", "\\PC{0,30}"), 0..4),
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let b = embedded().await;
+                let mut headers: Vec<(String, String)> = extra;
+                headers.push(("x-genstore-topic".into(), topic));
+                if let Some(s) = shop {
+                    headers.push(("x-genstore-shop-domain".into(), s));
+                }
+                if sign {
+                    headers.push(("x-genstore-hmac-sha256".into(), signature::sign(&body, &Secret::new(SECRET))));
+                }
+                let req = Inbound { method: "POST".into(), path: "/webhooks/genstore".into(), headers, body: body.into() };
+                let out = handle(&b.deps, req).await;
+                prop_assert!((200..500).contains(&out.status), "{out:?}");
+                if out.status >= 400 {
+                    prop_assert!(out.body["error"].is_string());
+                }
+                Ok(())
+            })?;
+        }
+    }
+}
