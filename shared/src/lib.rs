@@ -10,6 +10,7 @@ pub mod carrier;
 pub mod channel;
 pub mod channels;
 pub mod clock;
+pub mod config;
 pub mod error;
 pub mod ids;
 pub mod jobs;
@@ -21,6 +22,7 @@ pub mod secret;
 pub mod secrets;
 pub mod status;
 pub mod store;
+pub mod sync;
 
 pub use carrier::Carrier;
 pub use channel::Channel;

@@ -32,7 +32,7 @@ use orderbridge::ids::{GenstoreOrderId, RefundId};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::ChannelOrder;
 use orderbridge::secret::Secret;
-use orderbridge::store::orders::{self, ErasureTarget, Link, Modified, Saved};
+use orderbridge::store::orders::{self, ErasureTarget, Modified};
 use orderbridge::store::{OrderKey, Storage, StoreError, SyncQueue};
 use serde_json::json;
 use std::sync::Arc;
@@ -264,7 +264,10 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
         return Ok("duplicate");
     }
     let (outcome, jobs) = match (&p.webhook.topic, p.order) {
-        (t, Some(order)) if t.carries_order() => order_event(deps, t, order).await?,
+        (t, Some(order)) if t.carries_order() => {
+            let applied = orderbridge::sync::apply_genstore_order(&*deps.store, order).await?;
+            (applied.outcome, applied.jobs)
+        }
         (Topic::RefundsCreate, _) => match &p.webhook.body {
             WebhookBody::Refund(r) => refund_event(deps, r).await?,
             _ => ("ignored", Vec::new()),
@@ -302,78 +305,6 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
     }
     deps.store.claim_once(&key, deps.dedupe_ttl).await?;
     Ok(outcome)
-}
-
-/// `orders/*`: store the newer state; link a mirror to its external order; push what changed.
-async fn order_event(
-    deps: &Deps,
-    topic: &Topic,
-    order: ChannelOrder,
-) -> Result<(&'static str, Vec<SyncJob>), Failure> {
-    let genstore_id = GenstoreOrderId::new(order.order_id.as_str());
-    let external = order.source.as_ref().and_then(|s| s.external_order());
-    let saved = orders::save_newer(&*deps.store, order).await?;
-    let outcome = match &saved {
-        Saved::Created { .. } => "created",
-        Saved::Updated { .. } => "updated",
-        Saved::Unchanged => "stale",
-    };
-    let Some((channel, external_id)) = external else {
-        return Ok((outcome, Vec::new()));
-    };
-    let ext_key = OrderKey::new(channel, external_id.clone());
-    let mut jobs = Vec::new();
-    match orders::link_to_genstore(&*deps.store, &ext_key, &genstore_id).await? {
-        Link::Linked => jobs.push(Job::WriteMerchantOrderId {
-            channel,
-            order_id: external_id.clone(),
-            genstore_order_id: genstore_id.clone(),
-        }),
-        Link::AlreadyLinked => {}
-        Link::NotFound => {
-            // The channel's order is not in the table (yet): the poller imports it and links it then.
-            tracing::warn!(channel = %channel, "mirror of an external order orderbridge has not imported");
-            return Ok((outcome, Vec::new()));
-        }
-        Link::LinkedElsewhere(other) => {
-            tracing::error!(channel = %channel, linked_to = %other, "external order is linked to another Genstore order");
-            return Ok(("conflict", Vec::new()));
-        }
-    }
-    let current = deps
-        .store
-        .get(&OrderKey::new(Channel::Genstore, genstore_id.as_str()))
-        .await?
-        .map(|s| s.order);
-    let previous = match &saved {
-        Saved::Updated { previous, .. } => Some(previous.as_ref()),
-        _ => None,
-    };
-    if let Some(now) = &current {
-        let shipments_changed = previous.is_none_or(|p| p.shipments != now.shipments);
-        let tracking_topic = matches!(
-            topic,
-            Topic::OrdersFulfilled | Topic::OrdersPartiallyFulfilled | Topic::OrdersUpdate
-        );
-        if tracking_topic && !now.shipments.is_empty() && shipments_changed {
-            jobs.push(Job::PushTrackingToChannel {
-                channel,
-                order_id: external_id.clone(),
-                genstore_order_id: genstore_id.clone(),
-            });
-        }
-        let newly_cancelled =
-            now.cancelled_at.is_some() && previous.is_none_or(|p| p.cancelled_at.is_none());
-        if newly_cancelled {
-            jobs.push(Job::PushCancellation {
-                from: Channel::Genstore,
-                to: channel,
-                order_id: external_id.clone(),
-                genstore_order_id: genstore_id.clone(),
-            });
-        }
-    }
-    Ok((outcome, jobs.into_iter().map(SyncJob::from).collect()))
 }
 
 /// `refunds/create`: record the refund on the Genstore order; push it to a linked channel.

@@ -1,0 +1,182 @@
+//! The platform half of the configuration contract (`architecture.md`): which channels are enabled and
+//! how to reach them. A channel whose settings are absent is disabled, and [`Platforms::describe`] says so
+//! once at start. Secret values may be `ssm:` / `secretsmanager:` references, resolved once here.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `GENSTORE_API_URL`, `GENSTORE_ACCESS_TOKEN` | Genstore (both needed) |
+//! | `ZONOS_API_URL` (default production), `ZONOS_STORE_ID`, `ZONOS_SECRET` | Zonos |
+//! | `ZONOS_RATE_PER_SECOND` | Zonos pacing (default 5) |
+//! | `GOOGLE_API_URL` (default production), `GOOGLE_MERCHANT_ID`, `GOOGLE_SERVICE_ACCOUNT` or `GOOGLE_ACCESS_TOKEN` | Google |
+//! | `GOOGLE_RATE_PER_SECOND` | Google pacing (default 10) |
+
+use crate::channels::genstore::client::{GenstoreClient, GenstoreSettings};
+use crate::channels::google::auth::{GoogleCredentials, ServiceAccountKey};
+use crate::channels::google::client::{
+    GoogleClient, GoogleSettings, DEFAULT_API_URL as GOOGLE_DEFAULT,
+};
+use crate::channels::http::RateLimit;
+use crate::channels::zonos::client::{
+    ZonosClient, ZonosSettings, DEFAULT_API_URL as ZONOS_DEFAULT,
+};
+use crate::channels::zonos::wire::Credentials;
+use crate::secrets::SecretResolver;
+
+/// A setting that is present but unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Reads one variable: set and not blank.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// Reads a required variable.
+pub fn required(name: &str) -> Result<String, ConfigError> {
+    var(name).ok_or_else(|| ConfigError(format!("{name} is not set")))
+}
+
+/// Reads an optional number.
+pub fn number<T: std::str::FromStr>(name: &str, default: T) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ConfigError(format!("{name} must be a number, not {v:?}"))),
+    }
+}
+
+/// The enabled platforms' settings.
+#[derive(Debug, Clone, Default)]
+pub struct Platforms {
+    /// Genstore, when configured.
+    pub genstore: Option<GenstoreSettings>,
+    /// Zonos, when configured.
+    pub zonos: Option<ZonosSettings>,
+    /// Google, when configured.
+    pub google: Option<GoogleSettings>,
+}
+
+/// The clients of the enabled platforms, built once.
+#[derive(Clone, Default)]
+pub struct Clients {
+    /// Genstore.
+    pub genstore: Option<GenstoreClient>,
+    /// Zonos.
+    pub zonos: Option<ZonosClient>,
+    /// Google.
+    pub google: Option<GoogleClient>,
+}
+
+impl Platforms {
+    /// Reads the environment, resolving secret references.
+    pub async fn from_env(resolver: &SecretResolver) -> Result<Platforms, ConfigError> {
+        let secret = |name: &'static str| async move {
+            match var(name) {
+                None => Ok(None),
+                Some(v) => resolver
+                    .resolve(&v)
+                    .await
+                    .map(Some)
+                    .map_err(|e| ConfigError(e.to_string())),
+            }
+        };
+        let genstore = match (
+            var("GENSTORE_API_URL"),
+            secret("GENSTORE_ACCESS_TOKEN").await?,
+        ) {
+            (Some(url), Some(token)) => Some(GenstoreSettings::new(url, token)),
+            _ => None,
+        };
+        let zonos = match (var("ZONOS_STORE_ID"), secret("ZONOS_SECRET").await?) {
+            (Some(store), Some(s)) => {
+                let store: u64 = store
+                    .parse()
+                    .map_err(|_| ConfigError("ZONOS_STORE_ID must be a number".into()))?;
+                let mut z = ZonosSettings::new(
+                    var("ZONOS_API_URL").unwrap_or_else(|| ZONOS_DEFAULT.into()),
+                    Credentials { store, secret: s },
+                );
+                let rate = number("ZONOS_RATE_PER_SECOND", 5u32)?;
+                z.http.rate = RateLimit::new(rate, rate);
+                Some(z)
+            }
+            _ => None,
+        };
+        let credentials = match (
+            secret("GOOGLE_SERVICE_ACCOUNT").await?,
+            secret("GOOGLE_ACCESS_TOKEN").await?,
+        ) {
+            (Some(key), _) => Some(GoogleCredentials::ServiceAccount(
+                ServiceAccountKey::from_json(key.expose())
+                    .map_err(|e| ConfigError(e.to_string()))?,
+            )),
+            (None, Some(token)) => Some(GoogleCredentials::AccessToken(token)),
+            (None, None) => None,
+        };
+        let google = match (var("GOOGLE_MERCHANT_ID"), credentials) {
+            (Some(merchant), Some(creds)) => {
+                let mut g = GoogleSettings::new(
+                    var("GOOGLE_API_URL").unwrap_or_else(|| GOOGLE_DEFAULT.into()),
+                    merchant,
+                    creds,
+                );
+                let rate = number("GOOGLE_RATE_PER_SECOND", 10u32)?;
+                g.http.rate = RateLimit::new(rate, rate);
+                Some(g)
+            }
+            _ => None,
+        };
+        Ok(Platforms {
+            genstore,
+            zonos,
+            google,
+        })
+    }
+
+    /// One line saying which channels are enabled and which are not (never a secret).
+    pub fn describe(&self) -> String {
+        let state = |on: bool| {
+            if on {
+                "enabled"
+            } else {
+                "disabled (settings absent)"
+            }
+        };
+        format!(
+            "genstore {}, zonos {}, google {}",
+            state(self.genstore.is_some()),
+            state(self.zonos.is_some()),
+            state(self.google.is_some())
+        )
+    }
+
+    /// Builds the clients, once.
+    pub fn clients(&self) -> Result<Clients, ConfigError> {
+        let err = |e: crate::channels::http::ClientError| ConfigError(e.to_string());
+        Ok(Clients {
+            genstore: self
+                .genstore
+                .clone()
+                .map(GenstoreClient::new)
+                .transpose()
+                .map_err(err)?,
+            zonos: self
+                .zonos
+                .clone()
+                .map(ZonosClient::new)
+                .transpose()
+                .map_err(err)?,
+            google: self
+                .google
+                .clone()
+                .map(GoogleClient::new)
+                .transpose()
+                .map_err(err)?,
+        })
+    }
+}

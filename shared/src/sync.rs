@@ -1,0 +1,101 @@
+//! Applying a channel's new state of an order, and deciding what follow-up work it creates. Shared by
+//! webhook-ingest (Genstore's webhooks) and order-poller (reconciliation and imports), so an order reaches
+//! the same end state whichever way it arrives.
+
+use crate::channel::Channel;
+use crate::ids::GenstoreOrderId;
+use crate::jobs::{Job, SyncJob};
+use crate::order::ChannelOrder;
+use crate::store::orders::{self, Link, Saved};
+use crate::store::{OrderKey, OrderStore, StoreError};
+
+/// What applying a Genstore order did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// `created`, `updated`, `stale`, or `conflict` (its external order is linked to another mirror).
+    pub outcome: &'static str,
+    /// Jobs to enqueue for other channels.
+    pub jobs: Vec<SyncJob>,
+}
+
+/// Saves a Genstore order newer-wins; if it mirrors an external order orderbridge knows, links the two
+/// (queuing the merchant-id write-back the first time) and queues the push of new shipments or a new
+/// cancellation to that channel.
+pub async fn apply_genstore_order(
+    store: &dyn OrderStore,
+    order: ChannelOrder,
+) -> Result<Applied, StoreError> {
+    let genstore_id = GenstoreOrderId::new(order.order_id.as_str());
+    let external = order.source.as_ref().and_then(|s| s.external_order());
+    let saved = orders::save_newer(store, order).await?;
+    let outcome = match &saved {
+        Saved::Created { .. } => "created",
+        Saved::Updated { .. } => "updated",
+        Saved::Unchanged => "stale",
+    };
+    let Some((channel, external_id)) = external else {
+        return Ok(Applied {
+            outcome,
+            jobs: Vec::new(),
+        });
+    };
+    let mut jobs = Vec::new();
+    match orders::link_to_genstore(
+        store,
+        &OrderKey::new(channel, external_id.clone()),
+        &genstore_id,
+    )
+    .await?
+    {
+        Link::Linked => jobs.push(Job::WriteMerchantOrderId {
+            channel,
+            order_id: external_id.clone(),
+            genstore_order_id: genstore_id.clone(),
+        }),
+        Link::AlreadyLinked => {}
+        Link::NotFound => {
+            // The channel's order is not in the table yet: the poller imports it and links it then.
+            tracing::warn!(channel = %channel, "mirror of an external order orderbridge has not imported");
+            return Ok(Applied {
+                outcome,
+                jobs: Vec::new(),
+            });
+        }
+        Link::LinkedElsewhere(other) => {
+            tracing::error!(channel = %channel, linked_to = %other, "external order is linked to another Genstore order");
+            return Ok(Applied {
+                outcome: "conflict",
+                jobs: Vec::new(),
+            });
+        }
+    }
+    let previous = match &saved {
+        Saved::Updated { previous, .. } => Some(previous.as_ref()),
+        _ => None,
+    };
+    let current = store
+        .get(&OrderKey::new(Channel::Genstore, genstore_id.as_str()))
+        .await?
+        .map(|s| s.order);
+    if let Some(now) = &current {
+        if !now.shipments.is_empty() && previous.is_none_or(|p| p.shipments != now.shipments) {
+            jobs.push(Job::PushTrackingToChannel {
+                channel,
+                order_id: external_id.clone(),
+                genstore_order_id: genstore_id.clone(),
+            });
+        }
+        if now.cancelled_at.is_some() && previous.is_none_or(|p| p.cancelled_at.is_none()) {
+            jobs.push(Job::PushCancellation {
+                from: Channel::Genstore,
+                to: channel,
+                order_id: external_id,
+                genstore_order_id: genstore_id,
+            });
+        }
+    }
+    Ok(Applied {
+        outcome,
+        jobs: jobs.into_iter().map(SyncJob::from).collect(),
+    })
+}
