@@ -1,0 +1,44 @@
+//! order-poller's settings, from the environment (the configuration contract, plus the poller's own).
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `ORDERS_TABLE`, `SYNC_QUEUE_URL` | the table and the queue |
+//! | platform settings | see `orderbridge::config` (absent settings disable a channel) |
+//! | `POLL_LOOKBACK_DAYS` | first Zonos run and Google change scan (default 7) |
+//! | `POLL_INCLUDE_TEST_ORDERS` | `true` imports Zonos test orders (default false) |
+//! | `POLL_CONCURRENCY` | platform calls in flight per channel (default 4) |
+
+use crate::Settings;
+use orderbridge::config::{number, required, var, ConfigError, Platforms};
+use orderbridge::secrets::SecretResolver;
+
+/// Settings of one deployment.
+pub struct Config {
+    /// `ORDERS_TABLE`.
+    pub orders_table: String,
+    /// `SYNC_QUEUE_URL`.
+    pub sync_queue_url: String,
+    /// The enabled platforms.
+    pub platforms: Platforms,
+    /// The poller's settings.
+    pub settings: Settings,
+}
+
+impl Config {
+    /// Reads the environment, resolving secret references once.
+    pub async fn from_env(resolver: &SecretResolver) -> Result<Config, ConfigError> {
+        let settings = Settings {
+            lookback_days: number("POLL_LOOKBACK_DAYS", 7i64)?,
+            include_test_orders: var("POLL_INCLUDE_TEST_ORDERS")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            concurrency: number("POLL_CONCURRENCY", 4usize)?,
+            ..Settings::default()
+        };
+        Ok(Config {
+            orders_table: required("ORDERS_TABLE")?,
+            sync_queue_url: required("SYNC_QUEUE_URL")?,
+            platforms: Platforms::from_env(resolver).await?,
+            settings,
+        })
+    }
+}

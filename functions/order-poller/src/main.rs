@@ -1,0 +1,68 @@
+//! order-poller on AWS Lambda (EventBridge Scheduler): wiring only. The work is [`order_poller::run`].
+
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use order_poller::config::Config;
+use order_poller::{Deps, PollRequest, RunSummary, Until};
+use orderbridge::clock::SystemClock;
+use orderbridge::secrets::SecretResolver;
+use orderbridge::store::dynamo::{sdk_config, DynamoStore};
+use orderbridge::store::sqs::SqsQueue;
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .without_time()
+        .init();
+    let config = Config::from_env(&SecretResolver::from_env()).await?;
+    tracing::info!(
+        channels = config.platforms.describe(),
+        "order-poller starting"
+    );
+    let clients = config.platforms.clients()?;
+    let aws = sdk_config().await;
+    let deps = Deps {
+        store: Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&aws),
+            config.orders_table.clone(),
+            Arc::new(SystemClock),
+        )),
+        queue: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&aws),
+            config.sync_queue_url.clone(),
+        )),
+        zonos: clients.zonos,
+        google: clients.google,
+        genstore: clients.genstore,
+        settings: config.settings,
+    };
+    run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let deps = deps.clone();
+        async move {
+            let request = PollRequest::from_event(&event.payload).map_err(Error::from)?;
+            let deadline = Until(std::time::Instant::now() + remaining(&event.context));
+            let summary: RunSummary = order_poller::run(&deps, request, &deadline).await;
+            if !summary.ok() {
+                // A failed channel fails the invocation, so the "poller runs that fail" alarm sees it; the
+                // summary says which channel and why.
+                return Err(Error::from(
+                    serde_json::to_string(&summary).unwrap_or_default(),
+                ));
+            }
+            Ok::<_, Error>(summary)
+        }
+    }))
+    .await
+}
+
+/// Time left before the invocation's deadline.
+fn remaining(context: &lambda_runtime::Context) -> std::time::Duration {
+    let deadline_ms = context.deadline;
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}

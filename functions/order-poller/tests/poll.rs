@@ -1,0 +1,603 @@
+//! order-poller against the platform sandbox, on the DynamoDB/SQS adapters (moto, started by
+//! `scripts/test`) and on the embedded SQLite twin.
+
+use order_poller::{Backfill, Deadline, Deps, PollRequest, RunSummary, Settings};
+use orderbridge::channel::Channel;
+use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
+use orderbridge::channels::genstore::wire as gw;
+use orderbridge::channels::google::auth::GoogleCredentials;
+use orderbridge::channels::google::client::{GoogleClient, GoogleSettings};
+use orderbridge::channels::http::{HttpSettings, RateLimit};
+use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
+use orderbridge::channels::zonos::wire::{Credentials, Item};
+use orderbridge::clock::{Clock, SystemClock};
+use orderbridge::jobs::{Job, SyncJob};
+use orderbridge::secret::Secret;
+use orderbridge::store::{OrderKey, Storage, SyncQueue};
+use orderbridge_sandbox::zonos::NewZonosOrder;
+use orderbridge_sandbox::{spawn, Faults, Sandbox, SandboxConfig};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Forever;
+impl Deadline for Forever {
+    fn remaining(&self) -> Duration {
+        Duration::from_secs(3600)
+    }
+}
+
+/// Out of time after `n` checks.
+struct After(AtomicUsize);
+impl Deadline for After {
+    fn remaining(&self) -> Duration {
+        match self.0.fetch_sub(1, Ordering::SeqCst) {
+            0 => {
+                self.0.store(0, Ordering::SeqCst);
+                Duration::ZERO
+            }
+            _ => Duration::from_secs(3600),
+        }
+    }
+}
+
+struct Setup {
+    sandbox: Sandbox,
+    deps: Deps,
+    _dir: Option<std::path::PathBuf>,
+}
+
+fn http() -> HttpSettings {
+    HttpSettings {
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        ..HttpSettings::with_rate(RateLimit::new(2000, 2000))
+    }
+}
+
+async fn setup(aws: bool) -> Setup {
+    let (sandbox, base) = spawn(SandboxConfig::default()).await.unwrap();
+    let c = SandboxConfig::default();
+    let (store, queue, dir): (Arc<dyn Storage>, Arc<dyn SyncQueue>, _) = if aws {
+        use orderbridge::store::dynamo::{sdk_config, DynamoStore};
+        use orderbridge::store::sqs::SqsQueue;
+        assert!(
+            std::env::var("AWS_ENDPOINT_URL").is_ok(),
+            "run scripts/test, which starts moto"
+        );
+        let conf = sdk_config().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        let sqs = aws_sdk_sqs::Client::new(&conf);
+        let suffix = uuid::Uuid::new_v4().simple().to_string();
+        let p = orderbridge::store::provision::provision(
+            &ddb,
+            &sqs,
+            &format!("poll-{suffix}"),
+            &format!("poll-{suffix}"),
+        )
+        .await
+        .unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        (
+            Arc::new(DynamoStore::new(ddb, p.table, clock)),
+            Arc::new(SqsQueue::new(sqs, p.queue_url)),
+            None,
+        )
+    } else {
+        use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
+        let dir = std::env::temp_dir().join(format!("poll-{}", uuid::Uuid::new_v4()));
+        let db = Db::open(dir.join("db.sqlite3")).unwrap();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        (
+            Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+            Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
+            Some(dir),
+        )
+    };
+    let mut z = ZonosSettings::new(
+        format!("{base}/zonos"),
+        Credentials {
+            store: c.zonos_store,
+            secret: Secret::new(c.zonos_secret.clone()),
+        },
+    );
+    z.http = http();
+    let mut g = GoogleSettings::new(
+        format!("{base}/google/content/v2.1"),
+        c.google_merchant_id.clone(),
+        GoogleCredentials::AccessToken(Secret::new(c.google_token.clone())),
+    );
+    g.http = http();
+    let mut s = GenstoreSettings::new(
+        format!("{base}/genstore"),
+        Secret::new(c.genstore_token.clone()),
+    );
+    s.http = HttpSettings {
+        rate: orderbridge::channels::genstore::client::rate_limit(),
+        ..http()
+    };
+    let deps = Deps {
+        store,
+        queue,
+        zonos: Some(ZonosClient::new(z).unwrap()),
+        google: Some(GoogleClient::new(g).unwrap()),
+        genstore: Some(GenstoreClient::new(s).unwrap()),
+        settings: Settings {
+            concurrency: 8,
+            genstore_overlap: 3,
+            ..Settings::default()
+        },
+    };
+    Setup {
+        sandbox,
+        deps,
+        _dir: dir,
+    }
+}
+
+impl Drop for Setup {
+    fn drop(&mut self) {
+        if let Some(d) = &self._dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+fn zonos_order(test_order: bool) -> NewZonosOrder {
+    NewZonosOrder {
+        items: vec![Item {
+            sku: Some("SKU-1".into()),
+            product_id: Some("p1".into()),
+            description: Some("Mug".into()),
+            quantity: Some(2),
+            unit_price: Some(rust_decimal::Decimal::new(1000, 2)),
+        }],
+        test_order,
+        status: None,
+        shipping_carrier_service_level: None,
+        placed_hours_ago: 1,
+    }
+}
+
+fn add_zonos(sb: &Sandbox, n: usize) -> Vec<String> {
+    let mut st = sb.lock();
+    (0..n)
+        .map(|_| st.zonos.create(999, &zonos_order(false)))
+        .collect()
+}
+
+fn add_google(sb: &Sandbox, n: usize) -> Vec<String> {
+    let mut st = sb.lock();
+    (0..n)
+        .map(|_| {
+            let id = st
+                .google
+                .create_test_order("123456789", "template1", chrono::Utc::now())
+                .unwrap();
+            st.google.orders.get_mut(&id).unwrap().order.status = Some("pendingShipment".into());
+            id
+        })
+        .collect()
+}
+
+async fn drain(q: &dyn SyncQueue) -> Vec<SyncJob> {
+    let mut out = Vec::new();
+    loop {
+        let batch = q.receive(10, chrono::Duration::seconds(300)).await.unwrap();
+        if batch.is_empty() {
+            return out;
+        }
+        for m in batch {
+            out.push(m.job().unwrap());
+            q.delete(&m.receipt).await.unwrap();
+        }
+    }
+}
+
+/// Mirror jobs per order.
+fn mirrors(jobs: &[SyncJob]) -> HashMap<String, usize> {
+    let mut m = HashMap::new();
+    for j in jobs {
+        if let Job::MirrorOrder { channel, order_id } = &j.job {
+            *m.entry(format!("{channel}:{order_id}")).or_default() += 1;
+        }
+    }
+    m
+}
+
+async fn poll(s: &Setup) -> RunSummary {
+    order_poller::run(&s.deps, PollRequest::default(), &Forever).await
+}
+
+async fn stored(s: &Setup, channel: Channel, id: &str) -> bool {
+    s.deps
+        .store
+        .get(&OrderKey::new(channel, id))
+        .await
+        .unwrap()
+        .is_some()
+}
+
+mod cases {
+    use super::*;
+
+    pub async fn many_orders_over_several_pages_import_exactly_once(aws: bool, n: usize) {
+        let s = setup(aws).await;
+        let zonos_ids = add_zonos(&s.sandbox, n);
+        let google_ids = add_google(&s.sandbox, n);
+        s.sandbox.lock().zonos.create(999, &zonos_order(true));
+        let first = poll(&s).await;
+        assert!(first.ok(), "{first:?}");
+        let (z, g) = (
+            first.channel("zonos").unwrap(),
+            first.channel("google").unwrap(),
+        );
+        assert_eq!((z.new, z.skipped, z.failed), (n, 1, 0), "{z:?}");
+        assert_eq!((g.new, g.failed), (n, 0), "{g:?}");
+        assert_eq!(
+            z.cursor_after.as_deref(),
+            Some(format!("999-{}", 10_001 + n).as_str()),
+            "past the skipped test order too"
+        );
+        let jobs = drain(&*s.deps.queue).await;
+        let m = mirrors(&jobs);
+        assert_eq!(m.len(), 2 * n);
+        assert!(m.values().all(|c| *c == 1), "one mirror job each");
+        for id in zonos_ids.iter().chain(&google_ids).step_by(97) {
+            let channel = if id.starts_with("TEST") {
+                Channel::Google
+            } else {
+                Channel::Zonos
+            };
+            assert!(stored(&s, channel, id).await, "{id}");
+        }
+        assert!(s
+            .sandbox
+            .lock()
+            .google
+            .orders
+            .values()
+            .all(|o| o.order.acknowledged == Some(true)));
+        assert!(
+            s.sandbox.counters().requests["GET /google/content/v2.1/{merchant}/orders"] >= 3,
+            "several pages"
+        );
+
+        let second = poll(&s).await;
+        assert!(second.ok(), "{second:?}");
+        assert_eq!(second.channel("zonos").unwrap().new, 0);
+        assert_eq!(second.channel("google").unwrap().new, 0);
+        assert!(
+            mirrors(&drain(&*s.deps.queue).await).is_empty(),
+            "a second run imports nothing"
+        );
+    }
+
+    pub async fn a_run_stopped_at_the_deadline_and_resumed_ends_the_same(aws: bool) {
+        let s = setup(aws).await;
+        add_zonos(&s.sandbox, 100);
+        add_google(&s.sandbox, 100);
+        let first =
+            order_poller::run(&s.deps, PollRequest::default(), &After(AtomicUsize::new(2))).await;
+        let z = first.channel("zonos").unwrap();
+        assert!(
+            first.channels.iter().any(|c| c.stopped_at_deadline),
+            "{first:?}"
+        );
+        assert!(z.new < 100, "{z:?}");
+        let cursor = s.deps.store.read("zonos").await.unwrap().map(|c| c.value);
+        assert_eq!(
+            cursor, z.cursor_after,
+            "the cursor sits at the last complete item"
+        );
+        let second = poll(&s).await;
+        assert!(second.ok(), "{second:?}");
+        let total_z = z.new + second.channel("zonos").unwrap().new;
+        let total_g = first.channel("google").unwrap().new + second.channel("google").unwrap().new;
+        assert_eq!((total_z, total_g), (100, 100));
+        let m = mirrors(&drain(&*s.deps.queue).await);
+        assert_eq!(m.len(), 200);
+        assert!(m.values().all(|c| *c == 1));
+    }
+
+    pub async fn a_killed_run_run_again_misses_nothing(aws: bool) {
+        let s = setup(aws).await;
+        add_zonos(&s.sandbox, 60);
+        add_google(&s.sandbox, 60);
+        s.sandbox.set_faults(
+            Channel::Zonos,
+            Faults {
+                latency_ms: 5,
+                ..Faults::default()
+            },
+        );
+        s.sandbox.set_faults(
+            Channel::Google,
+            Faults {
+                latency_ms: 5,
+                ..Faults::default()
+            },
+        );
+        let deps = s.deps.clone();
+        let task = tokio::spawn(async move {
+            order_poller::run(&deps, PollRequest::default(), &Forever).await
+        });
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        task.abort();
+        let _ = task.await;
+        // The killed run's leases are still held; they expire. Here a new owner takes over at once.
+        let mut deps = s.deps.clone();
+        deps.settings.lease_ttl = chrono::Duration::minutes(15);
+        for ch in ["zonos", "google", "genstore"] {
+            s.deps
+                .store
+                .release_lease(&format!("poll:{ch}"), &s.deps.settings.owner)
+                .await
+                .unwrap();
+        }
+        let again = order_poller::run(&deps, PollRequest::default(), &Forever).await;
+        assert!(again.ok(), "{again:?}");
+        let m = mirrors(&drain(&*s.deps.queue).await);
+        assert_eq!(m.len(), 120, "every order has its mirror job");
+        for ch in ["zonos", "google"] {
+            let c = again.channel(ch).unwrap();
+            assert!(c.new + c.unchanged >= 1 || c.seen == 0, "{c:?}");
+        }
+        assert!(s
+            .sandbox
+            .lock()
+            .google
+            .orders
+            .values()
+            .all(|o| o.order.acknowledged == Some(true)));
+    }
+
+    pub async fn throttling_and_server_errors_are_survived(aws: bool) {
+        let s = setup(aws).await;
+        add_zonos(&s.sandbox, 80);
+        add_google(&s.sandbox, 80);
+        let flaky = Faults {
+            error_rate: 0.15,
+            throttle_rate: 0.15,
+            ..Faults::default()
+        };
+        s.sandbox.set_faults(Channel::Zonos, flaky.clone());
+        s.sandbox.set_faults(Channel::Google, flaky);
+        let mut jobs = Vec::new();
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            let r = poll(&s).await;
+            jobs.extend(drain(&*s.deps.queue).await);
+            if r.ok() || runs == 8 {
+                assert!(r.ok(), "still failing after {runs} runs: {r:?}");
+                break;
+            }
+        }
+        let counters = s.sandbox.counters();
+        assert!(
+            counters.faults.values().sum::<u64>() > 10,
+            "faults were injected: {:?}",
+            counters.faults
+        );
+        let m = mirrors(&jobs);
+        assert_eq!(m.len(), 160, "every order imported");
+        assert!(s
+            .sandbox
+            .lock()
+            .google
+            .orders
+            .values()
+            .all(|o| o.order.acknowledged == Some(true)));
+    }
+
+    pub async fn a_zonos_error_answer_is_reported_and_the_cursor_holds(aws: bool) {
+        let s = setup(aws).await;
+        add_zonos(&s.sandbox, 3);
+        assert!(s
+            .deps
+            .store
+            .advance("zonos", None, "999-55555")
+            .await
+            .unwrap());
+        let r = poll(&s).await;
+        let z = r.channel("zonos").unwrap();
+        assert!(
+            z.error
+                .as_deref()
+                .unwrap()
+                .contains("Couldn't find order for sinceOrderId"),
+            "{z:?}"
+        );
+        assert_eq!(
+            s.deps.store.read("zonos").await.unwrap().unwrap().value,
+            "999-55555"
+        );
+        assert!(
+            r.channel("google").unwrap().ok(),
+            "a failing channel does not stop the others"
+        );
+    }
+
+    pub async fn a_google_order_is_acknowledged_only_once_stored(aws: bool) {
+        let s = setup(aws).await;
+        let ids = add_google(&s.sandbox, 5);
+        // One order Google sends without a placement date cannot be stored.
+        s.sandbox
+            .lock()
+            .google
+            .orders
+            .get_mut(&ids[2])
+            .unwrap()
+            .order
+            .placed_date = None;
+        let r = poll(&s).await;
+        let g = r.channel("google").unwrap();
+        assert_eq!((g.new, g.failed), (4, 1), "{g:?}");
+        assert!(!stored(&s, Channel::Google, &ids[2]).await);
+        let st = s.sandbox.lock();
+        for id in &ids {
+            let acked = st.google.orders[id].order.acknowledged == Some(true);
+            assert_eq!(acked, id != &ids[2], "{id}: acknowledged only when stored");
+        }
+    }
+
+    pub async fn genstore_orders_whose_webhooks_never_came_are_found(aws: bool) {
+        let s = setup(aws).await;
+        {
+            let mut st = s.sandbox.lock();
+            for i in 0..7 {
+                let new = gw::NewOrder {
+                    source_name: "web".into(),
+                    source_identifier: format!("w{i}"),
+                    currency: "USD".into(),
+                    line_items: vec![gw::NewLineItem {
+                        title: "Mug".into(),
+                        sku: Some("SKU".into()),
+                        product_id: None,
+                        quantity: 1,
+                        price: rust_decimal::Decimal::ONE,
+                    }],
+                    financial_status: Some("paid".into()),
+                    ..gw::NewOrder::default()
+                };
+                st.genstore.create_order(&new).unwrap();
+            }
+        }
+        let r = poll(&s).await;
+        let g = r.channel("genstore").unwrap();
+        assert_eq!((g.seen, g.missed), (7, 7), "{g:?}");
+        assert_eq!(
+            g.cursor_after.as_deref(),
+            Some("1004"),
+            "the window trails the newest by the overlap"
+        );
+        assert!(stored(&s, Channel::Genstore, "1007").await);
+        let again = poll(&s).await;
+        let g2 = again.channel("genstore").unwrap();
+        assert_eq!(
+            (g2.seen, g2.missed),
+            (3, 0),
+            "the overlap is re-read, nothing is missed twice"
+        );
+    }
+
+    pub async fn a_second_run_cannot_work_a_leased_channel(aws: bool) {
+        let s = setup(aws).await;
+        s.deps
+            .store
+            .acquire_lease("poll:zonos", "someone-else", chrono::Duration::minutes(5))
+            .await
+            .unwrap();
+        let r = poll(&s).await;
+        assert!(r
+            .channel("zonos")
+            .unwrap()
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("someone-else"));
+        assert!(r.channel("google").unwrap().ok());
+    }
+
+    pub async fn a_backfill_imports_a_date_range_without_moving_the_cursor(aws: bool) {
+        let s = setup(aws).await;
+        {
+            let mut st = s.sandbox.lock();
+            st.zonos.create(
+                999,
+                &NewZonosOrder {
+                    placed_hours_ago: 24 * 40,
+                    ..zonos_order(false)
+                },
+            );
+            st.zonos.create(
+                999,
+                &NewZonosOrder {
+                    placed_hours_ago: 24 * 39,
+                    ..zonos_order(false)
+                },
+            );
+            st.zonos.create(999, &zonos_order(false));
+        }
+        let today = chrono::Utc::now().date_naive();
+        let req = PollRequest {
+            backfill: Some(Backfill {
+                channel: Channel::Zonos,
+                since: today - chrono::Duration::days(45),
+                through: Some(today - chrono::Duration::days(30)),
+            }),
+        };
+        let r = order_poller::run(&s.deps, req, &Forever).await;
+        assert_eq!(r.channel("zonos").unwrap().new, 2, "{r:?}");
+        assert!(
+            s.deps.store.read("zonos").await.unwrap().is_none(),
+            "the live cursor is untouched"
+        );
+        let parsed = PollRequest::from_event(
+            &serde_json::json!({"detail-type": "Scheduled Event", "detail": {}}),
+        )
+        .unwrap();
+        assert_eq!(parsed, PollRequest::default());
+        let bf = PollRequest::from_event(&serde_json::json!({"detail": {"backfill": {"channel": "google", "since": "2026-01-01"}}})).unwrap();
+        assert_eq!(bf.backfill.unwrap().channel, Channel::Google);
+        assert!(PollRequest::from_event(
+            &serde_json::json!({"detail": {"backfill": {"channel": "ebay"}}})
+        )
+        .is_err());
+    }
+}
+
+macro_rules! suite {
+    ($name:ident, $aws:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn a_run_stopped_at_the_deadline_and_resumed_ends_the_same() {
+                cases::a_run_stopped_at_the_deadline_and_resumed_ends_the_same($aws).await
+            }
+            #[tokio::test]
+            async fn a_killed_run_run_again_misses_nothing() {
+                cases::a_killed_run_run_again_misses_nothing($aws).await
+            }
+            #[tokio::test]
+            async fn throttling_and_server_errors_are_survived() {
+                cases::throttling_and_server_errors_are_survived($aws).await
+            }
+            #[tokio::test]
+            async fn a_zonos_error_answer_is_reported_and_the_cursor_holds() {
+                cases::a_zonos_error_answer_is_reported_and_the_cursor_holds($aws).await
+            }
+            #[tokio::test]
+            async fn a_google_order_is_acknowledged_only_once_stored() {
+                cases::a_google_order_is_acknowledged_only_once_stored($aws).await
+            }
+            #[tokio::test]
+            async fn genstore_orders_whose_webhooks_never_came_are_found() {
+                cases::genstore_orders_whose_webhooks_never_came_are_found($aws).await
+            }
+            #[tokio::test]
+            async fn a_second_run_cannot_work_a_leased_channel() {
+                cases::a_second_run_cannot_work_a_leased_channel($aws).await
+            }
+            #[tokio::test]
+            async fn a_backfill_imports_a_date_range_without_moving_the_cursor() {
+                cases::a_backfill_imports_a_date_range_without_moving_the_cursor($aws).await
+            }
+        }
+    };
+}
+
+suite!(embedded, false);
+suite!(dynamodb_sqs, true);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_hundred_zonos_and_six_hundred_google_orders_import_exactly_once_on_moto() {
+    cases::many_orders_over_several_pages_import_exactly_once(true, 600).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn six_hundred_zonos_and_six_hundred_google_orders_import_exactly_once_embedded() {
+    cases::many_orders_over_several_pages_import_exactly_once(false, 600).await
+}
