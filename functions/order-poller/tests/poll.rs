@@ -549,6 +549,93 @@ mod cases {
     }
 }
 
+mod more_cases {
+    use super::*;
+
+    pub async fn the_sweep_rewrites_merchant_ids_zonos_still_lacks(aws: bool) {
+        let s = setup(aws).await;
+        let ids = add_zonos(&s.sandbox, 2);
+        poll(&s).await;
+        drain(&*s.deps.queue).await;
+        // One order was mirrored (linked) but its merchant-id write never reached Zonos.
+        orderbridge::store::orders::link_to_genstore(
+            &*s.deps.store,
+            &OrderKey::new(Channel::Zonos, ids[0].as_str()),
+            &"5001".into(),
+        )
+        .await
+        .unwrap();
+        let r = poll(&s).await;
+        assert!(r.ok(), "{r:?}");
+        let jobs = drain(&*s.deps.queue).await;
+        assert_eq!(
+            jobs,
+            vec![SyncJob::from(Job::WriteMerchantOrderId {
+                channel: Channel::Zonos,
+                order_id: ids[0].as_str().into(),
+                genstore_order_id: "5001".into()
+            })],
+            "only the mirrored order, once"
+        );
+    }
+
+    pub async fn a_customer_cancellation_on_google_is_picked_up_and_pushed(aws: bool) {
+        let s = setup(aws).await;
+        let ids = add_google(&s.sandbox, 2);
+        poll(&s).await;
+        drain(&*s.deps.queue).await;
+        orderbridge::store::orders::link_to_genstore(
+            &*s.deps.store,
+            &OrderKey::new(Channel::Google, ids[1].as_str()),
+            &"6001".into(),
+        )
+        .await
+        .unwrap();
+        {
+            let mut st = s.sandbox.lock();
+            let o = &mut st.google.orders.get_mut(&ids[1]).unwrap().order;
+            o.status = Some("canceled".into());
+            for l in &mut o.line_items {
+                l.quantity_canceled = l.quantity_ordered;
+                l.cancellations
+                    .push(orderbridge::channels::google::wire::Cancellation {
+                        actor: Some("customer".into()),
+                        creation_date: Some(chrono::Utc::now().to_rfc3339()),
+                        quantity: l.quantity_ordered,
+                        reason: Some("customerInitiatedCancel".into()),
+                        reason_text: None,
+                    });
+            }
+        }
+        let r = poll(&s).await;
+        let g = r.channel("google").unwrap();
+        assert_eq!((g.new, g.changed), (0, 1), "{g:?}");
+        let stored = s
+            .deps
+            .store
+            .get(&OrderKey::new(Channel::Google, ids[1].as_str()))
+            .await
+            .unwrap()
+            .unwrap()
+            .order;
+        assert_eq!(stored.status, orderbridge::UnifiedStatus::Cancelled);
+        assert_eq!(
+            stored.genstore_order_id,
+            Some("6001".into()),
+            "the link stays"
+        );
+        assert_eq!(
+            drain(&*s.deps.queue).await,
+            vec![SyncJob::from(Job::PushCancellation {
+                from: Channel::Google,
+                to: Channel::Genstore,
+                order_id: ids[1].as_str().into(),
+                genstore_order_id: "6001".into()
+            })]
+        );
+    }
+}
+
 macro_rules! suite {
     ($name:ident, $aws:expr) => {
         mod $name {
@@ -580,6 +667,14 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_second_run_cannot_work_a_leased_channel() {
                 cases::a_second_run_cannot_work_a_leased_channel($aws).await
+            }
+            #[tokio::test]
+            async fn the_sweep_rewrites_merchant_ids_zonos_still_lacks() {
+                more_cases::the_sweep_rewrites_merchant_ids_zonos_still_lacks($aws).await
+            }
+            #[tokio::test]
+            async fn a_customer_cancellation_on_google_is_picked_up_and_pushed() {
+                more_cases::a_customer_cancellation_on_google_is_picked_up_and_pushed($aws).await
             }
             #[tokio::test]
             async fn a_backfill_imports_a_date_range_without_moving_the_cursor() {
