@@ -468,6 +468,7 @@ pub fn routes() -> Router<Sandbox> {
         .route("/orders", get(list_orders).post(create_order))
         .route("/orders/{id}", get(get_order))
         .route("/orders/{id}/fulfillments", get(list_fulfillments))
+        .route("/orders/{id}/cancel", post(cancel_order))
         .route("/fulfillments", post(create_fulfillment))
         .route("/fulfillments/{id}/update_tracking", put(update_tracking))
         .route("/fulfillments/{id}/cancel", put(cancel_fulfillment))
@@ -798,6 +799,44 @@ async fn cancel_fulfillment(
         Ok((f, events)) => {
             sb.webhooks.emit_all(events);
             Json(json!({ "fulfillment": to_json(&f) })).into_response()
+        }
+        Err(r) => respond(r),
+    }
+}
+
+async fn cancel_order(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = gate(&sb, &headers) {
+        return r;
+    }
+    let reason = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("reason").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| "other".into());
+    let outcome = {
+        let mut st = sb.lock();
+        let already = st
+            .genstore
+            .order(&id)
+            .is_some_and(|o| o.cancelled_at.is_some());
+        let out = st.genstore.cancel_order(&id, &reason);
+        if out.is_ok() {
+            if already {
+                st.counters.duplicate("genstore.cancelOrder");
+            } else {
+                st.counters.executed("genstore.cancelOrder");
+            }
+        }
+        out.map(|(o, events)| (o, if already { Vec::new() } else { events }))
+    };
+    match outcome {
+        Ok((order, events)) => {
+            sb.webhooks.emit_all(events);
+            Json(json!({ "order": to_json(&order) })).into_response()
         }
         Err(r) => respond(r),
     }

@@ -238,6 +238,22 @@ impl GenstoreClient {
         Ok(Self::decode::<OrderEnvelope>("createOrder", &resp)?.order)
     }
 
+    /// Cancels an order (`POST /orders/{orderId}/cancel`); cancelling a cancelled order changes nothing.
+    pub async fn cancel_order(&self, order_id: &str, reason: &str) -> Result<Order, ClientError> {
+        let body = serde_json::json!({ "reason": reason });
+        let resp = self
+            .call(
+                "cancelOrder",
+                Method::POST,
+                &format!("/orders/{}/cancel", seg(order_id)),
+                &[],
+                Some(&body),
+                Repeat::Safe,
+            )
+            .await?;
+        Ok(Self::decode::<OrderEnvelope>("cancelOrder", &resp)?.order)
+    }
+
     /// An order's fulfillments.
     pub async fn list_fulfillments(&self, order_id: &str) -> Result<Vec<Fulfillment>, ClientError> {
         let resp = self

@@ -1,0 +1,1078 @@
+//! fulfillment-push: performs every outbound write, one sync-queue job at a time.
+//!
+//! The queue delivers at least once, platforms time out after applying a write, and the same job can
+//! arrive three times; the merchant must see each effect once. So:
+//!
+//! - each record is parsed on its own (a bad body fails only that record) and records run concurrently
+//!   with a bound; the failed message ids go back to SQS (`ReportBatchItemFailures`);
+//! - each job claims an idempotency record keyed by what it does (a tracking push: by the Genstore order's
+//!   source version, so new packages push again); a completed job is not done twice;
+//! - Google operation ids derive from the same facts, so a retry after a timeout is answered `duplicate`;
+//!   Genstore does not deduplicate creates, so before creating anything twice the job looks for it first;
+//! - every write appends to the order's audit trail, and the channel's fresh state is saved afterwards;
+//! - a retryable failure goes back to the queue; a permanent one (the platform says the request is
+//!   invalid) completes the idempotency record as failed, is audited and logged, and is reported as a
+//!   failure without calling the platform again, until the queue's redrive moves it to the DLQ.
+
+use futures::stream::{self, StreamExt};
+use orderbridge::carrier::Carrier;
+use orderbridge::channel::Channel;
+use orderbridge::channels::genstore::client::GenstoreClient;
+use orderbridge::channels::genstore::{self, wire as gw};
+use orderbridge::channels::google::client::{operation_id, GoogleClient};
+use orderbridge::channels::google::wire as g;
+use orderbridge::channels::http::{ClientError, ErrorKind};
+use orderbridge::channels::zonos::client::ZonosClient;
+use orderbridge::channels::zonos::ZonosStatus;
+use orderbridge::channels::{google, zonos};
+use orderbridge::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
+use orderbridge::jobs::{Job, SyncJob};
+use orderbridge::order::{ChannelOrder, ShipmentStatus};
+use orderbridge::store::orders::{self, Link};
+use orderbridge::store::{
+    AuditEntry, AuditOutcome, Claim, IdempotencyError, IdempotencyTtl, OrderKey, Storage,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// What the function works with, built once per cold start.
+#[derive(Clone)]
+pub struct Deps {
+    /// The order table (and idempotency, audit, cursors).
+    pub store: Arc<dyn Storage>,
+    /// Genstore, when enabled.
+    pub genstore: Option<GenstoreClient>,
+    /// Zonos, when enabled.
+    pub zonos: Option<ZonosClient>,
+    /// Google, when enabled.
+    pub google: Option<GoogleClient>,
+    /// Records processed at once.
+    pub concurrency: usize,
+    /// Idempotency lifetimes.
+    pub idempotency: IdempotencyTtl,
+}
+
+/// One SQS record.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The message id (what a failure reports).
+    pub message_id: String,
+    /// The body.
+    pub body: String,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done (now or before).
+    Done(String),
+    /// Failed; may succeed later.
+    Retry(String),
+    /// Failed; the same job will fail again.
+    Permanent(String),
+}
+
+/// Processes a batch; returns the ids of the records that failed (never an empty id).
+pub async fn handle_batch(deps: &Deps, records: Vec<Record>) -> Vec<String> {
+    let outcomes: Vec<(String, Outcome)> = stream::iter(records)
+        .map(|r| async move {
+            let outcome = handle_record(deps, &r.body).await;
+            (r.message_id, outcome)
+        })
+        .buffer_unordered(deps.concurrency.max(1))
+        .collect()
+        .await;
+    let mut failed = Vec::new();
+    for (id, outcome) in outcomes {
+        match &outcome {
+            Outcome::Done(what) => tracing::info!(message_id = id, outcome = "done", what, "job"),
+            Outcome::Retry(why) => tracing::warn!(message_id = id, outcome = "retry", why, "job"),
+            Outcome::Permanent(why) => {
+                tracing::error!(message_id = id, outcome = "permanent", why, "job")
+            }
+        }
+        if !matches!(outcome, Outcome::Done(_)) && !id.trim().is_empty() {
+            failed.push(id);
+        }
+    }
+    failed
+}
+
+/// Processes one record's body.
+pub async fn handle_record(deps: &Deps, body: &str) -> Outcome {
+    let job = match SyncJob::from_body(body) {
+        Ok(j) => j,
+        Err(e) => return Outcome::Permanent(e.to_string()),
+    };
+    let key = match idempotency_key(deps, &job.job).await {
+        Ok(k) => k,
+        Err(o) => return o,
+    };
+    let hash = hex(&Sha256::digest(job.to_body().as_bytes()));
+    match deps.store.claim(&key, &hash, deps.idempotency).await {
+        Ok(Claim::Acquired) => {}
+        Ok(Claim::Completed(result)) => {
+            return match result.get("failed").and_then(|f| f.as_str()) {
+                Some(reason) => Outcome::Permanent(format!("failed before: {reason}")),
+                None => Outcome::Done(format!("{} (done before)", job.job.kind())),
+            }
+        }
+        Ok(Claim::InProgress { .. }) => {
+            return Outcome::Retry("another delivery of this job is in progress".into())
+        }
+        Err(IdempotencyError::PayloadMismatch { key }) => {
+            return Outcome::Permanent(format!("idempotency key {key} reused for different work"))
+        }
+        Err(IdempotencyError::Store(e)) => return Outcome::Retry(e.to_string()),
+    }
+    let outcome = run_job(deps, &job.job).await;
+    let settled = match &outcome {
+        Outcome::Done(what) => {
+            deps.store
+                .complete(&key, &json!({ "done": what }), deps.idempotency)
+                .await
+        }
+        Outcome::Permanent(why) => {
+            deps.store
+                .complete(&key, &json!({ "failed": why }), deps.idempotency)
+                .await
+        }
+        Outcome::Retry(_) => deps.store.release(&key).await,
+    };
+    if let Err(e) = settled {
+        tracing::warn!(error = %e, "idempotency record not settled; it expires by itself");
+    }
+    outcome
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The idempotency key of a job: what it does, and for pushes of changing state, which state.
+async fn idempotency_key(deps: &Deps, job: &Job) -> Result<String, Outcome> {
+    Ok(match job {
+        Job::MirrorOrder { channel, order_id } => format!("mirror:{channel}:{order_id}"),
+        Job::WriteMerchantOrderId {
+            channel,
+            order_id,
+            genstore_order_id,
+        } => {
+            format!("merchant-id:{channel}:{order_id}:{genstore_order_id}")
+        }
+        Job::PushTrackingToChannel {
+            channel,
+            order_id,
+            genstore_order_id,
+        } => {
+            let v = version_of(deps, Channel::Genstore, genstore_order_id.as_str()).await?;
+            format!("tracking-to:{channel}:{order_id}:{v}")
+        }
+        Job::PushTrackingToGenstore {
+            channel, order_id, ..
+        } => {
+            let v = version_of(deps, *channel, order_id.as_str()).await?;
+            format!("tracking-from:{channel}:{order_id}:{v}")
+        }
+        Job::PushCancellation {
+            from, to, order_id, ..
+        } => format!("cancel:{from}:{to}:{order_id}"),
+        Job::PushRefund {
+            channel,
+            order_id,
+            refund_id,
+            ..
+        } => format!("refund:{channel}:{order_id}:{refund_id}"),
+    })
+}
+
+async fn version_of(deps: &Deps, channel: Channel, id: &str) -> Result<String, Outcome> {
+    match deps.store.get(&OrderKey::new(channel, id)).await {
+        Ok(Some(s)) => Ok(s.order.source_version().sort_key()),
+        Ok(None) => Err(Outcome::Retry(format!(
+            "order {channel}:{id} is not in the table yet"
+        ))),
+        Err(e) => Err(Outcome::Retry(e.to_string())),
+    }
+}
+
+/// A platform failure as an outcome: permanent when retrying cannot help.
+fn failure(e: ClientError) -> Outcome {
+    if e.retryable {
+        Outcome::Retry(e.to_string())
+    } else {
+        Outcome::Permanent(e.to_string())
+    }
+}
+
+macro_rules! attempt {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(o) => return o,
+        }
+    };
+}
+
+async fn load(deps: &Deps, channel: Channel, id: &str) -> Result<ChannelOrder, Outcome> {
+    match deps.store.get(&OrderKey::new(channel, id)).await {
+        Ok(Some(s)) => Ok(s.order),
+        Ok(None) => Err(Outcome::Retry(format!(
+            "order {channel}:{id} is not in the table yet"
+        ))),
+        Err(e) => Err(Outcome::Retry(e.to_string())),
+    }
+}
+
+async fn audit(
+    deps: &Deps,
+    key: &OrderKey,
+    operation_id: &str,
+    target: Channel,
+    action: &str,
+    outcome: AuditOutcome,
+) {
+    let entry = AuditEntry {
+        operation_id: operation_id.to_owned(),
+        target,
+        action: action.to_owned(),
+        outcome,
+        at: chrono::Utc::now(),
+    };
+    if let Err(e) = deps.store.append(key, &entry).await {
+        tracing::warn!(error = %e, action, "audit entry not written");
+    }
+}
+
+/// Audits a write's result and turns it into a `Result` for `?`.
+async fn audited<T>(
+    deps: &Deps,
+    key: &OrderKey,
+    op: &str,
+    target: Channel,
+    action: &str,
+    result: Result<T, ClientError>,
+    duplicate: impl Fn(&T) -> bool,
+) -> Result<T, Outcome> {
+    match result {
+        Ok(v) => {
+            let outcome = if duplicate(&v) {
+                AuditOutcome::Duplicate
+            } else {
+                AuditOutcome::Executed
+            };
+            audit(deps, key, op, target, action, outcome).await;
+            Ok(v)
+        }
+        Err(e) if e.kind == ErrorKind::Refused => {
+            audit(
+                deps,
+                key,
+                op,
+                target,
+                action,
+                AuditOutcome::Skipped {
+                    reason: e.message.clone(),
+                },
+            )
+            .await;
+            Err(Outcome::Done(format!("{action} skipped: {}", e.message)))
+        }
+        Err(e) => {
+            audit(
+                deps,
+                key,
+                op,
+                target,
+                action,
+                AuditOutcome::Failed {
+                    reason: e.to_string(),
+                    retryable: e.retryable,
+                },
+            )
+            .await;
+            Err(failure(e))
+        }
+    }
+}
+
+fn client<'a, T>(c: &'a Option<T>, name: &str) -> Result<&'a T, Outcome> {
+    c.as_ref()
+        .ok_or_else(|| Outcome::Retry(format!("{name} is not configured")))
+}
+
+async fn run_job(deps: &Deps, job: &Job) -> Outcome {
+    match job {
+        Job::MirrorOrder { channel, order_id } => mirror(deps, *channel, order_id).await,
+        Job::WriteMerchantOrderId {
+            channel,
+            order_id,
+            genstore_order_id,
+        } => {
+            let key = OrderKey::new(*channel, order_id.clone());
+            attempt!(write_merchant_id(deps, &key, genstore_order_id).await);
+            Outcome::Done("merchant order id written".into())
+        }
+        Job::PushTrackingToChannel {
+            channel,
+            order_id,
+            genstore_order_id,
+        } => match channel {
+            Channel::Google => tracking_to_google(deps, order_id, genstore_order_id).await,
+            Channel::Zonos => tracking_to_zonos(deps, order_id, genstore_order_id).await,
+            Channel::Genstore => Outcome::Permanent(
+                "tracking is pushed to an external channel, not to Genstore".into(),
+            ),
+        },
+        Job::PushTrackingToGenstore {
+            channel,
+            order_id,
+            genstore_order_id,
+        } => tracking_to_genstore(deps, *channel, order_id, genstore_order_id).await,
+        Job::PushCancellation {
+            from,
+            to,
+            order_id,
+            genstore_order_id,
+        } => cancellation(deps, *from, *to, order_id, genstore_order_id).await,
+        Job::PushRefund {
+            channel,
+            order_id,
+            genstore_order_id,
+            refund_id,
+        } => refund(deps, *channel, order_id, genstore_order_id, refund_id).await,
+    }
+}
+
+/// Mirrors an external order into Genstore, never twice; links it; writes the merchant id back.
+async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrderId) -> Outcome {
+    let key = OrderKey::new(channel, order_id.clone());
+    let external = attempt!(load(deps, channel, order_id.as_str()).await);
+    let gs = attempt!(client(&deps.genstore, "genstore"));
+    let genstore_id = match &external.genstore_order_id {
+        Some(id) => id.clone(),
+        None => {
+            // A previous attempt may have created it and timed out: look before creating again.
+            let marker = format!("mirror-attempt:{channel}:{order_id}");
+            let attempted = attempt!(deps
+                .store
+                .read(&marker)
+                .await
+                .map_err(|e| Outcome::Retry(e.to_string())));
+            let found = match &attempted {
+                Some(since) => attempt!(find_mirror(gs, channel, order_id, &since.value).await),
+                None => None,
+            };
+            let created = match found {
+                Some(o) => o,
+                None => {
+                    if attempted.is_none() {
+                        let since = attempt!(deps
+                            .store
+                            .read("genstore")
+                            .await
+                            .map_err(|e| Outcome::Retry(e.to_string())))
+                        .map(|c| c.value)
+                        .unwrap_or_else(|| "0".into());
+                        attempt!(deps
+                            .store
+                            .advance(&marker, None, &since)
+                            .await
+                            .map_err(|e| Outcome::Retry(e.to_string())));
+                    }
+                    let body = genstore::mirror_request(&external).order;
+                    let op = format!("mirror:{channel}:{order_id}");
+                    attempt!(
+                        audited(
+                            deps,
+                            &key,
+                            &op,
+                            Channel::Genstore,
+                            "createOrder",
+                            gs.create_order(&body).await,
+                            |_| false
+                        )
+                        .await
+                    )
+                }
+            };
+            let Some(id) = created.order_id.clone() else {
+                return Outcome::Retry("Genstore answered without an order id".into());
+            };
+            let id = GenstoreOrderId::new(id);
+            if let Ok(o) = genstore::to_channel_order(&created) {
+                if let Err(e) = orders::save_newer(&*deps.store, o).await {
+                    return Outcome::Retry(e.to_string());
+                }
+            }
+            match orders::link_to_genstore(&*deps.store, &key, &id).await {
+                Ok(Link::Linked | Link::AlreadyLinked) => {}
+                Ok(Link::LinkedElsewhere(other)) => {
+                    return Outcome::Permanent(format!(
+                        "{key} is already linked to Genstore order {other}"
+                    ))
+                }
+                Ok(Link::NotFound) => return Outcome::Retry(format!("{key} vanished")),
+                Err(e) => return Outcome::Retry(e.to_string()),
+            }
+            id
+        }
+    };
+    attempt!(write_merchant_id(deps, &key, &genstore_id).await);
+    Outcome::Done(format!("mirrored as Genstore order {genstore_id}"))
+}
+
+/// Finds a Genstore order created for an external order since a Genstore order id.
+async fn find_mirror(
+    gs: &GenstoreClient,
+    channel: Channel,
+    order_id: &ChannelOrderId,
+    since: &str,
+) -> Result<Option<gw::Order>, Outcome> {
+    let query = orderbridge::channels::genstore::client::OrderQuery {
+        since_id: Some(since.to_owned()).filter(|s| s != "0"),
+        ..Default::default()
+    };
+    let all = gs.list_all_orders(&query).await.map_err(failure)?;
+    Ok(all.into_iter().find(|o| {
+        o.source_name.as_deref() == Some(channel.as_str())
+            && o.source_identifier.as_deref() == Some(order_id.as_str())
+    }))
+}
+
+/// Writes the Genstore order id as the channel's merchant order id, then records it.
+async fn write_merchant_id(
+    deps: &Deps,
+    key: &OrderKey,
+    genstore_id: &GenstoreOrderId,
+) -> Result<(), Outcome> {
+    let id = key.order_id.as_str();
+    match key.channel {
+        Channel::Zonos => {
+            let z = client(&deps.zonos, "zonos")?;
+            let op = format!("merchant-id:{id}:{genstore_id}");
+            audited(
+                deps,
+                key,
+                &op,
+                Channel::Zonos,
+                "updateMerchantOrderId",
+                z.update_merchant_order_id(id, genstore_id.as_str()).await,
+                |_| false,
+            )
+            .await?;
+        }
+        Channel::Google => {
+            let gc = client(&deps.google, "google")?;
+            let op = operation_id(id, "merchant-id", genstore_id.as_str());
+            audited(
+                deps,
+                key,
+                &op,
+                Channel::Google,
+                "updateMerchantOrderId",
+                gc.update_merchant_order_id(id, &op, genstore_id.as_str())
+                    .await,
+                |s| *s == g::ExecutionStatus::Duplicate,
+            )
+            .await?;
+        }
+        Channel::Genstore => {
+            return Err(Outcome::Permanent(
+                "Genstore orders have no merchant order id to write".into(),
+            ))
+        }
+    }
+    orders::modify(&*deps.store, key, |o| {
+        if o.merchant_order_id.as_ref().map(|m| m.as_str()) == Some(genstore_id.as_str()) {
+            return false;
+        }
+        o.merchant_order_id = Some(genstore_id.as_str().into());
+        true
+    })
+    .await
+    .map_err(|e| Outcome::Retry(e.to_string()))?;
+    Ok(())
+}
+
+/// Saves a channel's fresh state of an order (after a write), keeping the link.
+async fn refresh(deps: &Deps, order: Result<ChannelOrder, String>) {
+    match order {
+        Ok(o) => {
+            if let Err(e) = orders::save_newer(&*deps.store, o).await {
+                tracing::warn!(error = %e, "fresh state not saved; the poller will bring it");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "fresh state not read; the poller will bring it"),
+    }
+}
+
+/// The Google line a Genstore line ships as: same SKU (Google's offer id), else same product id.
+fn google_line<'a>(
+    google: &'a g::Order,
+    sku: Option<&str>,
+    product: Option<&str>,
+) -> Option<&'a g::LineItem> {
+    google.line_items.iter().find(|l| {
+        let p = l.product.as_ref();
+        let offer = p.and_then(|p| p.offer_id.as_deref());
+        let pid = p.and_then(|p| p.id.as_deref());
+        (sku.is_some() && offer == sku) || (product.is_some() && pid == product)
+    })
+}
+
+async fn tracking_to_google(
+    deps: &Deps,
+    order_id: &ChannelOrderId,
+    genstore_id: &GenstoreOrderId,
+) -> Outcome {
+    let gc = attempt!(client(&deps.google, "google"));
+    let key = OrderKey::new(Channel::Google, order_id.clone());
+    let source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
+    let Some(current) = attempt!(gc.get_order(order_id.as_str()).await.map_err(failure)) else {
+        return Outcome::Permanent(format!("Google does not know order {order_id}"));
+    };
+    let mut google = current;
+    let mut done = Vec::new();
+    for s in source.shipments.iter().filter(|s| s.status.is_live()) {
+        let base = format!("gs-{}", s.id);
+        let already = google.shipments.iter().any(|x| {
+            x.id.as_deref()
+                .is_some_and(|i| i == base || i.starts_with(&format!("{base}-")))
+        });
+        if !already {
+            let mut lines = Vec::new();
+            for sl in &s.line_items {
+                let Some(gl) = source.line_item(&sl.line_item_id) else {
+                    continue;
+                };
+                let Some(target) = google_line(
+                    &google,
+                    gl.sku.as_ref().map(|x| x.as_str()),
+                    gl.product_id.as_ref().map(|x| x.as_str()),
+                ) else {
+                    return Outcome::Permanent(format!(
+                        "no Google line for Genstore line {} (sku {:?})",
+                        sl.line_item_id, gl.sku
+                    ));
+                };
+                let left = target
+                    .quantity_ordered
+                    .unwrap_or(0)
+                    .saturating_sub(target.quantity_shipped.unwrap_or(0))
+                    .saturating_sub(target.quantity_canceled.unwrap_or(0));
+                let quantity = sl.quantity.min(left);
+                if quantity > 0 {
+                    lines.push(g::LineItemShipment {
+                        line_item_id: target.id.clone(),
+                        product_id: None,
+                        quantity,
+                    });
+                }
+            }
+            if lines.is_empty() {
+                continue;
+            }
+            let numbers: Vec<&String> = s.tracking_numbers.iter().collect();
+            let infos: Vec<g::ShipmentInfo> = if numbers.len() <= 1 {
+                vec![g::ShipmentInfo {
+                    shipment_id: base.clone(),
+                    carrier: s.carrier.as_ref().map(|c| c.google_code().to_owned()),
+                    tracking_id: numbers.first().map(|n| (*n).clone()),
+                }]
+            } else {
+                numbers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| g::ShipmentInfo {
+                        shipment_id: if i == 0 {
+                            base.clone()
+                        } else {
+                            format!("{base}-{i}")
+                        },
+                        carrier: s.carrier.as_ref().map(|c| c.google_code().to_owned()),
+                        tracking_id: Some((*n).clone()),
+                    })
+                    .collect()
+            };
+            let op = operation_id(order_id.as_str(), "ship", s.id.as_str());
+            let req = g::ShipLineItemsRequest {
+                operation_id: op.clone(),
+                line_items: lines,
+                shipment_group_id: None,
+                shipment_infos: infos,
+            };
+            attempt!(
+                audited(
+                    deps,
+                    &key,
+                    &op,
+                    Channel::Google,
+                    "shipLineItems",
+                    gc.ship_line_items(order_id.as_str(), &req).await,
+                    |x| *x == g::ExecutionStatus::Duplicate
+                )
+                .await
+            );
+            done.push(format!("shipped {}", s.id));
+            google = match gc.get_order(order_id.as_str()).await {
+                Ok(Some(o)) => o,
+                Ok(None) => return Outcome::Retry("Google lost the order".into()),
+                Err(e) => return failure(e),
+            };
+        }
+        if s.status == ShipmentStatus::Delivered {
+            let delivered = google.shipments.iter().any(|x| {
+                x.id.as_deref() == Some(base.as_str()) && x.status.as_deref() == Some("delivered")
+            });
+            let exists = google
+                .shipments
+                .iter()
+                .any(|x| x.id.as_deref() == Some(base.as_str()));
+            if exists && !delivered {
+                let op = operation_id(order_id.as_str(), "deliver", s.id.as_str());
+                let req = g::UpdateShipmentRequest {
+                    operation_id: op.clone(),
+                    shipment_id: base.clone(),
+                    status: Some("delivered".into()),
+                    carrier: None,
+                    tracking_id: None,
+                    delivery_date: s.delivered_at.map(|t| t.format("%Y-%m-%d").to_string()),
+                };
+                attempt!(
+                    audited(
+                        deps,
+                        &key,
+                        &op,
+                        Channel::Google,
+                        "updateShipment",
+                        gc.update_shipment(order_id.as_str(), &req).await,
+                        |x| *x == g::ExecutionStatus::Duplicate
+                    )
+                    .await
+                );
+                done.push(format!("delivered {}", s.id));
+            }
+        }
+    }
+    let fresh = gc.get_order(order_id.as_str()).await;
+    refresh(
+        deps,
+        match fresh {
+            Ok(Some(o)) => google::to_channel_order(&o).map_err(|e| e.to_string()),
+            Ok(None) => Err("order gone".into()),
+            Err(e) => Err(e.to_string()),
+        },
+    )
+    .await;
+    Outcome::Done(if done.is_empty() {
+        "nothing new to push".into()
+    } else {
+        done.join(", ")
+    })
+}
+
+async fn tracking_to_zonos(
+    deps: &Deps,
+    order_id: &ChannelOrderId,
+    genstore_id: &GenstoreOrderId,
+) -> Outcome {
+    let z = attempt!(client(&deps.zonos, "zonos"));
+    let key = OrderKey::new(Channel::Zonos, order_id.clone());
+    let source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
+    let mut numbers: Vec<String> = Vec::new();
+    for s in source.shipments.iter().filter(|s| s.status.is_live()) {
+        for n in &s.tracking_numbers {
+            if !numbers.contains(n) {
+                numbers.push(n.clone());
+            }
+        }
+    }
+    let mut done = Vec::new();
+    if !numbers.is_empty() {
+        let op = format!("tracking:{order_id}:{}", numbers.join(","));
+        attempt!(
+            audited(
+                deps,
+                &key,
+                &op,
+                Channel::Zonos,
+                "setShipmentTracking",
+                z.set_shipment_tracking(order_id.as_str(), &numbers).await,
+                |_| false
+            )
+            .await
+        );
+        done.push(format!("{} tracking numbers", numbers.len()));
+    }
+    if source.fully_shipped() {
+        let status = ZonosStatus::VendorEndOfDayComplete;
+        let op = format!("vendor-status:{order_id}:{status}");
+        match audited(
+            deps,
+            &key,
+            &op,
+            Channel::Zonos,
+            "updateVendorOrderStatus",
+            z.update_vendor_order_status(order_id.as_str(), &status)
+                .await,
+            |_| false,
+        )
+        .await
+        {
+            Ok(_) => done.push(format!("status {status}")),
+            Err(Outcome::Done(skipped)) => done.push(skipped),
+            Err(other) => return other,
+        }
+    }
+    refresh(
+        deps,
+        z.order_detail(order_id.as_str())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|o| zonos::to_channel_order(&o, None).map_err(|e| e.to_string())),
+    )
+    .await;
+    Outcome::Done(if done.is_empty() {
+        "nothing to push".into()
+    } else {
+        done.join(", ")
+    })
+}
+
+async fn tracking_to_genstore(
+    deps: &Deps,
+    channel: Channel,
+    order_id: &ChannelOrderId,
+    genstore_id: &GenstoreOrderId,
+) -> Outcome {
+    let gs = attempt!(client(&deps.genstore, "genstore"));
+    let key = OrderKey::new(Channel::Genstore, genstore_id.as_str());
+    let external = attempt!(load(deps, channel, order_id.as_str()).await);
+    let existing = attempt!(gs
+        .list_fulfillments(genstore_id.as_str())
+        .await
+        .map_err(failure));
+    let known: Vec<&str> = existing
+        .iter()
+        .filter_map(|f| f.tracking_info.as_ref()?.number.as_deref())
+        .collect();
+    let mut done = Vec::new();
+    for s in external.shipments.iter().filter(|s| s.status.is_live()) {
+        for number in &s.tracking_numbers {
+            if known.contains(&number.as_str()) {
+                continue;
+            }
+            let carrier = s
+                .carrier
+                .clone()
+                .unwrap_or_else(|| Carrier::Other("Other".into()));
+            let tracking = gw::TrackingInfo {
+                number: Some(number.clone()),
+                company: Some(carrier.genstore_company().to_owned()),
+                url: s
+                    .tracking_url
+                    .clone()
+                    .or_else(|| carrier.tracking_url(number)),
+            };
+            // Genstore does not deduplicate: an untracked fulfillment is completed, not doubled.
+            let untracked = existing.iter().find(|f| {
+                f.tracking_info
+                    .as_ref()
+                    .and_then(|t| t.number.as_deref())
+                    .is_none()
+                    && f.status.as_deref() != Some("cancelled")
+            });
+            let op = format!("fulfill:{genstore_id}:{number}");
+            match untracked.and_then(|f| f.fulfill_id.clone()) {
+                Some(fid) if done.is_empty() => {
+                    let update = gw::TrackingUpdate {
+                        tracking_info: tracking,
+                        notify_customer: false,
+                    };
+                    attempt!(
+                        audited(
+                            deps,
+                            &key,
+                            &op,
+                            Channel::Genstore,
+                            "updateTracking",
+                            gs.update_tracking(&fid, &update).await,
+                            |_| false
+                        )
+                        .await
+                    );
+                }
+                _ => {
+                    let new = gw::NewFulfillment {
+                        order_id: genstore_id.as_str().to_owned(),
+                        line_items: Vec::new(),
+                        tracking_info: Some(tracking),
+                        notify_customer: true,
+                    };
+                    let lines_left = match gs.get_order(genstore_id.as_str()).await {
+                        Ok(Some(o)) => o
+                            .line_items
+                            .iter()
+                            .any(|l| l.fulfillable_quantity.unwrap_or(0) > 0),
+                        Ok(None) => {
+                            return Outcome::Permanent(format!(
+                                "Genstore does not know order {genstore_id}"
+                            ))
+                        }
+                        Err(e) => return failure(e),
+                    };
+                    if !lines_left {
+                        continue;
+                    }
+                    attempt!(
+                        audited(
+                            deps,
+                            &key,
+                            &op,
+                            Channel::Genstore,
+                            "createFulfillment",
+                            gs.create_fulfillment(&new).await,
+                            |_| false
+                        )
+                        .await
+                    );
+                }
+            }
+            done.push(number.clone());
+        }
+    }
+    refresh(
+        deps,
+        gs.get_order(genstore_id.as_str())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|o| o.ok_or_else(|| "order gone".to_owned()))
+            .and_then(|o| genstore::to_channel_order(&o).map_err(|e| e.to_string())),
+    )
+    .await;
+    Outcome::Done(if done.is_empty() {
+        "nothing new to push".into()
+    } else {
+        format!("tracking {}", done.join(", "))
+    })
+}
+
+async fn cancellation(
+    deps: &Deps,
+    from: Channel,
+    to: Channel,
+    order_id: &ChannelOrderId,
+    genstore_id: &GenstoreOrderId,
+) -> Outcome {
+    match to {
+        Channel::Genstore => {
+            let gs = attempt!(client(&deps.genstore, "genstore"));
+            let key = OrderKey::new(Channel::Genstore, genstore_id.as_str());
+            let op = format!("cancel:{from}:{order_id}");
+            let o = attempt!(
+                audited(
+                    deps,
+                    &key,
+                    &op,
+                    Channel::Genstore,
+                    "cancelOrder",
+                    gs.cancel_order(genstore_id.as_str(), "customer").await,
+                    |_| false
+                )
+                .await
+            );
+            refresh(
+                deps,
+                genstore::to_channel_order(&o).map_err(|e| e.to_string()),
+            )
+            .await;
+            Outcome::Done(format!("cancelled Genstore order {genstore_id}"))
+        }
+        Channel::Google => {
+            let gc = attempt!(client(&deps.google, "google"));
+            let key = OrderKey::new(Channel::Google, order_id.clone());
+            let Some(order) = attempt!(gc.get_order(order_id.as_str()).await.map_err(failure))
+            else {
+                return Outcome::Permanent(format!("Google does not know order {order_id}"));
+            };
+            for l in &order.line_items {
+                let left = l
+                    .quantity_ordered
+                    .unwrap_or(0)
+                    .saturating_sub(l.quantity_shipped.unwrap_or(0))
+                    .saturating_sub(l.quantity_canceled.unwrap_or(0));
+                let Some(line) = l.id.clone() else { continue };
+                if left == 0 {
+                    continue;
+                }
+                let op = operation_id(order_id.as_str(), "cancel", &line);
+                let req = g::CancelLineItemRequest {
+                    operation_id: op.clone(),
+                    line_item_id: Some(line),
+                    product_id: None,
+                    quantity: left,
+                    reason: "customerInitiatedCancel".into(),
+                    reason_text: "Cancelled in the merchant's store".into(),
+                };
+                attempt!(
+                    audited(
+                        deps,
+                        &key,
+                        &op,
+                        Channel::Google,
+                        "cancelLineItem",
+                        gc.cancel_line_item(order_id.as_str(), &req).await,
+                        |x| *x == g::ExecutionStatus::Duplicate
+                    )
+                    .await
+                );
+            }
+            refresh(
+                deps,
+                match gc.get_order(order_id.as_str()).await {
+                    Ok(Some(o)) => google::to_channel_order(&o).map_err(|e| e.to_string()),
+                    Ok(None) => Err("order gone".into()),
+                    Err(e) => Err(e.to_string()),
+                },
+            )
+            .await;
+            Outcome::Done(format!("cancelled on Google {order_id}"))
+        }
+        Channel::Zonos => {
+            let z = attempt!(client(&deps.zonos, "zonos"));
+            let key = OrderKey::new(Channel::Zonos, order_id.clone());
+            let status = ZonosStatus::VendorCancellationRequest;
+            let op = format!("vendor-status:{order_id}:{status}");
+            let result = audited(
+                deps,
+                &key,
+                &op,
+                Channel::Zonos,
+                "updateVendorOrderStatus",
+                z.update_vendor_order_status(order_id.as_str(), &status)
+                    .await,
+                |_| false,
+            )
+            .await;
+            match result {
+                Ok(_) => Outcome::Done(format!("cancellation requested on Zonos {order_id}")),
+                Err(o) => o,
+            }
+        }
+    }
+}
+
+async fn refund(
+    deps: &Deps,
+    channel: Channel,
+    order_id: &ChannelOrderId,
+    genstore_id: &GenstoreOrderId,
+    refund_id: &RefundId,
+) -> Outcome {
+    let source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
+    let Some(r) = source
+        .refunds
+        .iter()
+        .find(|r| r.id.as_ref() == Some(refund_id))
+    else {
+        return Outcome::Retry(format!("refund {refund_id} is not recorded yet"));
+    };
+    let key = OrderKey::new(channel, order_id.clone());
+    match channel {
+        Channel::Google => {
+            let gc = attempt!(client(&deps.google, "google"));
+            let Some(order) = attempt!(gc.get_order(order_id.as_str()).await.map_err(failure))
+            else {
+                return Outcome::Permanent(format!("Google does not know order {order_id}"));
+            };
+            let currency = source.totals.currency.as_str().to_owned();
+            let mut items = Vec::new();
+            for rl in &r.line_items {
+                let Some(gl) = source.line_item(&rl.line_item_id) else {
+                    continue;
+                };
+                let Some(target) = google_line(
+                    &order,
+                    gl.sku.as_ref().map(|x| x.as_str()),
+                    gl.product_id.as_ref().map(|x| x.as_str()),
+                ) else {
+                    return Outcome::Permanent(format!(
+                        "no Google line for Genstore line {}",
+                        rl.line_item_id
+                    ));
+                };
+                let amount = gl.unit_price * rust_decimal::Decimal::from(rl.quantity);
+                items.push(g::RefundItem {
+                    line_item_id: target.id.clone(),
+                    product_id: None,
+                    quantity: rl.quantity,
+                    amount: Some(g::MonetaryAmount {
+                        price_amount: g::Price {
+                            value: Some(amount),
+                            currency: Some(currency.clone()),
+                        },
+                        tax_amount: None,
+                    }),
+                    full_refund: None,
+                });
+            }
+            if items.is_empty() {
+                audit(
+                    deps,
+                    &key,
+                    refund_id.as_str(),
+                    Channel::Google,
+                    "refunditem",
+                    AuditOutcome::Skipped {
+                        reason: "the refund names no line".into(),
+                    },
+                )
+                .await;
+                return Outcome::Done("refund without lines: nothing to push".into());
+            }
+            let op = operation_id(order_id.as_str(), "refund", refund_id.as_str());
+            let req = g::RefundItemRequest {
+                operation_id: op.clone(),
+                items,
+                shipping: None,
+                reason: "customerCancelled".into(),
+                reason_text: r
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "Refunded in the merchant's store".into()),
+            };
+            attempt!(
+                audited(
+                    deps,
+                    &key,
+                    &op,
+                    Channel::Google,
+                    "refunditem",
+                    gc.refund_item(order_id.as_str(), &req).await,
+                    |x| *x == g::ExecutionStatus::Duplicate
+                )
+                .await
+            );
+            Outcome::Done(format!("refund {refund_id} pushed to Google"))
+        }
+        Channel::Zonos => {
+            audit(
+                deps,
+                &key,
+                refund_id.as_str(),
+                Channel::Zonos,
+                "refund",
+                AuditOutcome::Skipped {
+                    reason: "Zonos has no refund call".into(),
+                },
+            )
+            .await;
+            Outcome::Done("Zonos has no refund call: recorded".into())
+        }
+        Channel::Genstore => {
+            Outcome::Permanent("refunds are pushed from Genstore, not to it".into())
+        }
+    }
+}
