@@ -1,1 +1,852 @@
-//! placeholder
+//! fulfillment-push against the platform sandbox, on moto (DynamoDB; `scripts/test` starts it) and on
+//! the embedded SQLite twin: each job's effect, each write executed once however often the job arrives.
+
+use fulfillment_push::{handle_batch, handle_record, Deps, Outcome, Record};
+use orderbridge::channel::Channel;
+use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
+use orderbridge::channels::google::auth::GoogleCredentials;
+use orderbridge::channels::google::client::{GoogleClient, GoogleSettings};
+use orderbridge::channels::http::{HttpSettings, RateLimit};
+use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
+use orderbridge::channels::zonos::wire::{Credentials, Item};
+use orderbridge::channels::{genstore, google, zonos};
+use orderbridge::clock::{Clock, SystemClock};
+use orderbridge::jobs::{Job, SyncJob};
+use orderbridge::secret::Secret;
+use orderbridge::store::orders;
+use orderbridge::store::{AuditOutcome, IdempotencyTtl, OrderKey, Storage};
+use orderbridge_sandbox::genstore::LineQty;
+use orderbridge_sandbox::{spawn, Faults, Sandbox, SandboxConfig};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Setup {
+    sandbox: Sandbox,
+    deps: Deps,
+    base: String,
+}
+
+fn http(timeout_ms: u64) -> HttpSettings {
+    HttpSettings {
+        timeout: Duration::from_millis(timeout_ms),
+        min_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        ..HttpSettings::with_rate(RateLimit::new(2000, 2000))
+    }
+}
+
+async fn setup(aws: bool) -> Setup {
+    setup_with(aws, 5000).await
+}
+
+async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
+    let (sandbox, base) = spawn(SandboxConfig::default()).await.unwrap();
+    let c = SandboxConfig::default();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn Storage> = if aws {
+        use orderbridge::store::dynamo::{sdk_config, DynamoStore};
+        assert!(
+            std::env::var("AWS_ENDPOINT_URL").is_ok(),
+            "run scripts/test, which starts moto"
+        );
+        let conf = sdk_config().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&conf);
+        let table = format!("push-{}", uuid::Uuid::new_v4().simple());
+        orderbridge::store::provision::provision_table(&ddb, &table)
+            .await
+            .unwrap();
+        Arc::new(DynamoStore::new(ddb, table, clock))
+    } else {
+        let dir = std::env::temp_dir().join(format!("push-{}", uuid::Uuid::new_v4()));
+        let db = orderbridge::store::embedded::Db::open(dir.join("db.sqlite3")).unwrap();
+        Arc::new(orderbridge::store::embedded::EmbeddedStore::new(db, clock))
+    };
+    let mut z = ZonosSettings::new(
+        format!("{base}/zonos"),
+        Credentials {
+            store: c.zonos_store,
+            secret: Secret::new(c.zonos_secret.clone()),
+        },
+    );
+    z.http = http(timeout_ms);
+    let mut g = GoogleSettings::new(
+        format!("{base}/google/content/v2.1"),
+        c.google_merchant_id.clone(),
+        GoogleCredentials::AccessToken(Secret::new(c.google_token.clone())),
+    );
+    g.http = http(timeout_ms);
+    let mut s = GenstoreSettings::new(
+        format!("{base}/genstore"),
+        Secret::new(c.genstore_token.clone()),
+    );
+    s.http = HttpSettings {
+        rate: RateLimit::new(2000, 2000),
+        ..http(timeout_ms)
+    };
+    let deps = Deps {
+        store,
+        genstore: Some(GenstoreClient::new(s).unwrap()),
+        zonos: Some(ZonosClient::new(z).unwrap()),
+        google: Some(GoogleClient::new(g).unwrap()),
+        concurrency: 4,
+        idempotency: IdempotencyTtl::default(),
+    };
+    Setup {
+        sandbox,
+        deps,
+        base,
+    }
+}
+
+fn record(id: &str, job: Job) -> Record {
+    Record {
+        message_id: id.into(),
+        body: SyncJob::from(job).to_body(),
+    }
+}
+
+/// Creates a Zonos order in the sandbox and stores it as the poller would.
+async fn zonos_order(s: &Setup, qty: u32) -> String {
+    let id = s.sandbox.lock().zonos.create(
+        999,
+        &orderbridge_sandbox::zonos::NewZonosOrder {
+            items: vec![Item {
+                sku: Some("SKU-MUG".into()),
+                product_id: Some("p-mug".into()),
+                description: Some("Mug".into()),
+                quantity: Some(qty),
+                unit_price: Some(rust_decimal::Decimal::new(1000, 2)),
+            }],
+            test_order: false,
+            status: None,
+            shipping_carrier_service_level: Some("UPS_EXPEDITED".into()),
+            placed_hours_ago: 1,
+        },
+    );
+    let detail = s
+        .deps
+        .zonos
+        .as_ref()
+        .unwrap()
+        .order_detail(&id)
+        .await
+        .unwrap();
+    orders::save_newer(
+        &*s.deps.store,
+        zonos::to_channel_order(&detail, None).unwrap(),
+    )
+    .await
+    .unwrap();
+    id
+}
+
+/// Creates a Google order (template1a widened to three mugs), ready to ship, stored as the poller would.
+async fn google_order(s: &Setup) -> String {
+    let id = {
+        let mut st = s.sandbox.lock();
+        let id = st
+            .google
+            .create_test_order("123456789", "template1a", chrono::Utc::now())
+            .unwrap();
+        let o = &mut st.google.orders.get_mut(&id).unwrap().order;
+        o.status = Some("pendingShipment".into());
+        o.line_items[0].quantity_ordered = Some(3);
+        o.line_items[0].quantity_pending = Some(3);
+        id
+    };
+    let o = s
+        .deps
+        .google
+        .as_ref()
+        .unwrap()
+        .get_order(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    orders::save_newer(&*s.deps.store, google::to_channel_order(&o).unwrap())
+        .await
+        .unwrap();
+    id
+}
+
+/// Stores Genstore's current state of an order, as its webhook would.
+async fn sync_genstore(s: &Setup, id: &str) -> orderbridge::order::ChannelOrder {
+    let o = s
+        .deps
+        .genstore
+        .as_ref()
+        .unwrap()
+        .get_order(id)
+        .await
+        .unwrap()
+        .unwrap();
+    let domain = genstore::to_channel_order(&o).unwrap();
+    orderbridge::sync::apply_genstore_order(&*s.deps.store, domain.clone())
+        .await
+        .unwrap();
+    s.deps
+        .store
+        .get(&OrderKey::new(Channel::Genstore, id))
+        .await
+        .unwrap()
+        .unwrap()
+        .order
+}
+
+async fn stored(s: &Setup, channel: Channel, id: &str) -> orderbridge::order::ChannelOrder {
+    s.deps
+        .store
+        .get(&OrderKey::new(channel, id))
+        .await
+        .unwrap()
+        .unwrap()
+        .order
+}
+
+fn executed(s: &Setup, write: &str) -> u64 {
+    s.sandbox.counters().executed_count(write)
+}
+
+async fn mirror(s: &Setup, channel: Channel, id: &str) -> String {
+    let out = handle_record(
+        &s.deps,
+        &SyncJob::from(Job::MirrorOrder {
+            channel,
+            order_id: id.into(),
+        })
+        .to_body(),
+    )
+    .await;
+    assert!(matches!(out, Outcome::Done(_)), "{out:?}");
+    stored(s, channel, id)
+        .await
+        .genstore_order_id
+        .unwrap()
+        .to_string()
+}
+
+/// Fulfills lines of a Genstore order in the sandbox, as the merchant would.
+fn fulfill(s: &Setup, genstore_id: &str, qty: u32, number: &str, carrier: &str) {
+    let line = s
+        .sandbox
+        .lock()
+        .genstore
+        .order(genstore_id)
+        .unwrap()
+        .line_items[0]
+        .id
+        .clone()
+        .unwrap();
+    s.sandbox
+        .lock()
+        .genstore
+        .create_fulfillment(
+            genstore_id,
+            Some(vec![LineQty {
+                id: line,
+                quantity: qty,
+            }]),
+            Some(orderbridge::channels::genstore::wire::TrackingInfo {
+                number: Some(number.into()),
+                company: Some(carrier.into()),
+                url: None,
+            }),
+            Some("inTransit".into()),
+        )
+        .unwrap();
+}
+
+mod cases {
+    use super::*;
+
+    pub async fn a_mirror_is_created_once_linked_and_written_back_even_if_delivered_three_times(
+        aws: bool,
+    ) {
+        let s = setup(aws).await;
+        let z = zonos_order(&s, 2).await;
+        let g = google_order(&s).await;
+        let batch = || {
+            vec![
+                record(
+                    "m1",
+                    Job::MirrorOrder {
+                        channel: Channel::Zonos,
+                        order_id: z.as_str().into(),
+                    },
+                ),
+                record(
+                    "m2",
+                    Job::MirrorOrder {
+                        channel: Channel::Google,
+                        order_id: g.as_str().into(),
+                    },
+                ),
+            ]
+        };
+        for _ in 0..3 {
+            assert!(handle_batch(&s.deps, batch()).await.is_empty());
+        }
+        assert_eq!(
+            executed(&s, "genstore.createOrder"),
+            2,
+            "one Genstore order per external order"
+        );
+        assert_eq!(executed(&s, "zonos.updateMerchantOrderId"), 1);
+        assert_eq!(executed(&s, "google.updateMerchantOrderId"), 1);
+        let zg = stored(&s, Channel::Zonos, &z)
+            .await
+            .genstore_order_id
+            .unwrap();
+        let mirror_order = s
+            .sandbox
+            .lock()
+            .genstore
+            .order(zg.as_str())
+            .cloned()
+            .unwrap();
+        assert_eq!(mirror_order.source_name.as_deref(), Some("zonos"));
+        assert_eq!(mirror_order.source_identifier.as_deref(), Some(z.as_str()));
+        assert_eq!(mirror_order.line_items[0].quantity, Some(2));
+        let zonos_side = s
+            .deps
+            .zonos
+            .as_ref()
+            .unwrap()
+            .order_detail(&z)
+            .await
+            .unwrap();
+        assert_eq!(zonos_side.merchant_order_id.as_deref(), Some(zg.as_str()));
+        assert_eq!(
+            stored(&s, Channel::Zonos, &z)
+                .await
+                .merchant_order_id
+                .unwrap()
+                .as_str(),
+            zg.as_str()
+        );
+        let gg = stored(&s, Channel::Google, &g)
+            .await
+            .genstore_order_id
+            .unwrap();
+        let google_side = s
+            .deps
+            .google
+            .as_ref()
+            .unwrap()
+            .get_by_merchant_order_id(gg.as_str())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(google_side.id.as_deref(), Some(g.as_str()));
+        let trail = s
+            .deps
+            .store
+            .entries(&OrderKey::new(Channel::Zonos, z.as_str()))
+            .await
+            .unwrap();
+        let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            ["createOrder", "updateMerchantOrderId"],
+            "each write audited once"
+        );
+    }
+
+    pub async fn a_create_that_timed_out_after_genstore_applied_it_is_not_repeated(aws: bool) {
+        let s = setup_with(aws, 400).await;
+        let z = zonos_order(&s, 1).await;
+        s.sandbox.set_faults(
+            Channel::Genstore,
+            Faults {
+                slow_after_apply_rate: 1.0,
+                hang_ms: 1500,
+                ..Faults::default()
+            },
+        );
+        let job = SyncJob::from(Job::MirrorOrder {
+            channel: Channel::Zonos,
+            order_id: z.as_str().into(),
+        })
+        .to_body();
+        let first = handle_record(&s.deps, &job).await;
+        assert!(
+            matches!(first, Outcome::Retry(_)),
+            "the create timed out: {first:?}"
+        );
+        assert_eq!(
+            executed(&s, "genstore.createOrder"),
+            1,
+            "yet Genstore applied it"
+        );
+        s.sandbox.set_faults(Channel::Genstore, Faults::default());
+        let second = handle_record(&s.deps, &job).await;
+        assert!(matches!(second, Outcome::Done(_)), "{second:?}");
+        assert_eq!(
+            executed(&s, "genstore.createOrder"),
+            1,
+            "found, not created again"
+        );
+        assert!(stored(&s, Channel::Zonos, &z)
+            .await
+            .genstore_order_id
+            .is_some());
+    }
+
+    pub async fn a_malformed_record_fails_only_itself(aws: bool) {
+        let s = setup(aws).await;
+        let z = zonos_order(&s, 1).await;
+        // The same job twice in one batch: one runs, the other finds it in progress and comes back later.
+        let twice = vec![
+            record(
+                "a",
+                Job::MirrorOrder {
+                    channel: Channel::Zonos,
+                    order_id: z.as_str().into(),
+                },
+            ),
+            record(
+                "b",
+                Job::MirrorOrder {
+                    channel: Channel::Zonos,
+                    order_id: z.as_str().into(),
+                },
+            ),
+        ];
+        assert_eq!(handle_batch(&s.deps, twice).await.len(), 1);
+        let failed = handle_batch(
+            &s.deps,
+            vec![
+                record(
+                    "good",
+                    Job::MirrorOrder {
+                        channel: Channel::Zonos,
+                        order_id: z.as_str().into(),
+                    },
+                ),
+                Record {
+                    message_id: "bad".into(),
+                    body: "{\"v\": 1, \"kind\": \"launch\"".into(),
+                },
+                Record {
+                    message_id: "old".into(),
+                    body: "{\"v\": 9, \"kind\": \"mirror_order\"}".into(),
+                },
+            ],
+        )
+        .await;
+        let mut failed = failed;
+        failed.sort();
+        assert_eq!(failed, ["bad", "old"]);
+        assert_eq!(executed(&s, "genstore.createOrder"), 1);
+    }
+
+    pub async fn google_ships_partially_then_fully_in_two_shipments_and_is_delivered(aws: bool) {
+        let s = setup(aws).await;
+        let g = google_order(&s).await;
+        let gid = mirror(&s, Channel::Google, &g).await;
+        fulfill(&s, &gid, 1, "1Z001", "UPS");
+        sync_genstore(&s, &gid).await;
+        let push = || {
+            record(
+                "t",
+                Job::PushTrackingToChannel {
+                    channel: Channel::Google,
+                    order_id: g.as_str().into(),
+                    genstore_order_id: gid.as_str().into(),
+                },
+            )
+        };
+        for _ in 0..3 {
+            assert!(handle_batch(&s.deps, vec![push()]).await.is_empty());
+        }
+        let after_first = s
+            .deps
+            .google
+            .as_ref()
+            .unwrap()
+            .get_order(&g)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(after_first.status.as_deref(), Some("partiallyShipped"));
+        assert_eq!(
+            stored(&s, Channel::Google, &g).await.status,
+            orderbridge::UnifiedStatus::PartiallyShipped,
+            "the table follows"
+        );
+        fulfill(&s, &gid, 2, "9400111", "USPS");
+        sync_genstore(&s, &gid).await;
+        for _ in 0..2 {
+            assert!(handle_batch(&s.deps, vec![push()]).await.is_empty());
+        }
+        let shipped = s
+            .deps
+            .google
+            .as_ref()
+            .unwrap()
+            .get_order(&g)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(shipped.status.as_deref(), Some("shipped"));
+        assert_eq!(shipped.shipments.len(), 2);
+        assert_eq!(shipped.shipments[1].carrier.as_deref(), Some("usps"));
+        assert_eq!(shipped.shipments[1].tracking_id.as_deref(), Some("9400111"));
+        assert_eq!(
+            executed(&s, "google.shipLineItems"),
+            2,
+            "one per package, whatever the redeliveries"
+        );
+        // The carrier delivers both packages; Genstore reports it; Google hears it.
+        let fids: Vec<String> = s
+            .sandbox
+            .lock()
+            .genstore
+            .order(&gid)
+            .unwrap()
+            .fulfillments
+            .iter()
+            .map(|f| f.fulfill_id.clone().unwrap())
+            .collect();
+        for fid in &fids {
+            s.sandbox
+                .lock()
+                .genstore
+                .change_fulfillment(fid, |f| {
+                    f.shipment_status = Some("delivered".into());
+                    Ok(())
+                })
+                .unwrap();
+        }
+        sync_genstore(&s, &gid).await;
+        assert!(handle_batch(&s.deps, vec![push()]).await.is_empty());
+        let delivered = s
+            .deps
+            .google
+            .as_ref()
+            .unwrap()
+            .get_order(&g)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(delivered.status.as_deref(), Some("delivered"));
+        assert_eq!(
+            stored(&s, Channel::Google, &g).await.status,
+            orderbridge::UnifiedStatus::Delivered
+        );
+    }
+
+    pub async fn zonos_gets_every_tracking_number_and_a_blocked_vendor_status_is_skipped_and_recorded(
+        aws: bool,
+    ) {
+        let s = setup(aws).await;
+        let z = zonos_order(&s, 2).await;
+        let gid = mirror(&s, Channel::Zonos, &z).await;
+        let idx = s.sandbox.lock().zonos.find(999, &z).unwrap();
+        s.sandbox
+            .lock()
+            .zonos
+            .set_status(idx, "IGLOBAL_FRAUD_REVIEW");
+        fulfill(&s, &gid, 1, "1Z-A", "UPS");
+        fulfill(&s, &gid, 1, "1Z-B", "UPS");
+        sync_genstore(&s, &gid).await;
+        let job = record(
+            "t",
+            Job::PushTrackingToChannel {
+                channel: Channel::Zonos,
+                order_id: z.as_str().into(),
+                genstore_order_id: gid.as_str().into(),
+            },
+        );
+        assert!(handle_batch(&s.deps, vec![job]).await.is_empty());
+        let detail = s
+            .deps
+            .zonos
+            .as_ref()
+            .unwrap()
+            .order_detail(&z)
+            .await
+            .unwrap();
+        let numbers: Vec<&str> = detail
+            .tracking_list
+            .iter()
+            .map(|t| t.number.as_str())
+            .collect();
+        assert_eq!(numbers, ["1Z-A", "1Z-B"]);
+        assert_eq!(
+            detail.order_status.as_deref(),
+            Some("IGLOBAL_FRAUD_REVIEW"),
+            "the vendor status was not touched"
+        );
+        assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 0);
+        let trail = s
+            .deps
+            .store
+            .entries(&OrderKey::new(Channel::Zonos, z.as_str()))
+            .await
+            .unwrap();
+        let skipped = trail
+            .iter()
+            .find(|e| e.action == "updateVendorOrderStatus")
+            .unwrap();
+        match &skipped.outcome {
+            AuditOutcome::Skipped { reason } => {
+                assert!(reason.contains("IGLOBAL_FRAUD_REVIEW"), "{reason}")
+            }
+            other => panic!("expected a skip, got {other:?}"),
+        }
+    }
+
+    pub async fn a_permanent_error_is_audited_and_not_retried_against_the_platform(aws: bool) {
+        let s = setup(aws).await;
+        let g = google_order(&s).await;
+        // Another Google order already holds this merchant order id: Google refuses the write (400).
+        let other = google_order(&s).await;
+        let c = s.deps.google.as_ref().unwrap();
+        c.update_merchant_order_id(&other, "op-x", "5555")
+            .await
+            .unwrap();
+        let job = SyncJob::from(Job::WriteMerchantOrderId {
+            channel: Channel::Google,
+            order_id: g.as_str().into(),
+            genstore_order_id: "5555".into(),
+        })
+        .to_body();
+        let first = handle_record(&s.deps, &job).await;
+        assert!(matches!(first, Outcome::Permanent(_)), "{first:?}");
+        let requests_after_first = s.sandbox.counters().requests.values().sum::<u64>();
+        for _ in 0..3 {
+            assert!(matches!(
+                handle_record(&s.deps, &job).await,
+                Outcome::Permanent(_)
+            ));
+        }
+        assert_eq!(
+            s.sandbox.counters().requests.values().sum::<u64>(),
+            requests_after_first,
+            "Google is not asked again"
+        );
+        let trail = s
+            .deps
+            .store
+            .entries(&OrderKey::new(Channel::Google, g.as_str()))
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                trail[0].outcome,
+                AuditOutcome::Failed {
+                    retryable: false,
+                    ..
+                }
+            ),
+            "{trail:?}"
+        );
+        let failed = handle_batch(
+            &s.deps,
+            vec![Record {
+                message_id: "p".into(),
+                body: job,
+            }],
+        )
+        .await;
+        assert_eq!(
+            failed,
+            ["p"],
+            "reported, so the redrive moves it to the DLQ"
+        );
+    }
+
+    pub async fn cancellations_refunds_and_channel_tracking_reach_the_other_side(aws: bool) {
+        let s = setup(aws).await;
+        // Genstore → Google: a refund, then a cancellation of what is left.
+        let g = google_order(&s).await;
+        let gid = mirror(&s, Channel::Google, &g).await;
+        let line = s.sandbox.lock().genstore.order(&gid).unwrap().line_items[0]
+            .id
+            .clone()
+            .unwrap();
+        let (refund, _) = s
+            .sandbox
+            .lock()
+            .genstore
+            .refund(
+                &gid,
+                &[LineQty {
+                    id: line,
+                    quantity: 1,
+                }],
+                "dented",
+            )
+            .unwrap();
+        sync_genstore(&s, &gid).await;
+        orders::modify(
+            &*s.deps.store,
+            &OrderKey::new(Channel::Genstore, gid.as_str()),
+            |o| {
+                let r = orderbridge::channels::genstore::mapping::to_refund(
+                    &refund,
+                    &o.totals.currency,
+                )
+                .unwrap();
+                if o.refunds.iter().any(|x| x.id == r.id) {
+                    return false;
+                }
+                o.refunds.push(r);
+                true
+            },
+        )
+        .await
+        .unwrap();
+        let rid = refund.refund_id.clone().unwrap();
+        let jobs = vec![
+            record(
+                "r",
+                Job::PushRefund {
+                    channel: Channel::Google,
+                    order_id: g.as_str().into(),
+                    genstore_order_id: gid.as_str().into(),
+                    refund_id: rid.as_str().into(),
+                },
+            ),
+            record(
+                "c",
+                Job::PushCancellation {
+                    from: Channel::Genstore,
+                    to: Channel::Google,
+                    order_id: g.as_str().into(),
+                    genstore_order_id: gid.as_str().into(),
+                },
+            ),
+        ];
+        assert!(handle_batch(&s.deps, jobs.clone()).await.is_empty());
+        assert!(handle_batch(&s.deps, jobs).await.is_empty());
+        let google_side = s
+            .deps
+            .google
+            .as_ref()
+            .unwrap()
+            .get_order(&g)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(google_side.refunds.len(), 1);
+        assert_eq!(google_side.status.as_deref(), Some("canceled"));
+        assert_eq!(executed(&s, "google.refunditem"), 1);
+        assert_eq!(executed(&s, "google.cancelLineItem"), 1);
+
+        // Zonos → Genstore: Zonos cancels; the mirror is cancelled in Genstore once.
+        let z = zonos_order(&s, 1).await;
+        let zg = mirror(&s, Channel::Zonos, &z).await;
+        let cancel = record(
+            "zc",
+            Job::PushCancellation {
+                from: Channel::Zonos,
+                to: Channel::Genstore,
+                order_id: z.as_str().into(),
+                genstore_order_id: zg.as_str().into(),
+            },
+        );
+        for _ in 0..2 {
+            assert!(handle_batch(&s.deps, vec![cancel.clone()]).await.is_empty());
+        }
+        assert!(s
+            .sandbox
+            .lock()
+            .genstore
+            .order(&zg)
+            .unwrap()
+            .cancelled_at
+            .is_some());
+        assert_eq!(executed(&s, "genstore.cancelOrder"), 1);
+        assert_eq!(
+            stored(&s, Channel::Genstore, &zg).await.status,
+            orderbridge::UnifiedStatus::Cancelled
+        );
+
+        // Zonos tracking (set by Zonos' labels) → a Genstore fulfillment, once.
+        let z2 = zonos_order(&s, 1).await;
+        let zg2 = mirror(&s, Channel::Zonos, &z2).await;
+        s.deps
+            .zonos
+            .as_ref()
+            .unwrap()
+            .set_shipment_tracking(&z2, &["1ZZONOS".into()])
+            .await
+            .unwrap();
+        let detail = s
+            .deps
+            .zonos
+            .as_ref()
+            .unwrap()
+            .order_detail(&z2)
+            .await
+            .unwrap();
+        orders::save_newer(
+            &*s.deps.store,
+            zonos::to_channel_order(&detail, None).unwrap(),
+        )
+        .await
+        .unwrap();
+        let to_genstore = record(
+            "tg",
+            Job::PushTrackingToGenstore {
+                channel: Channel::Zonos,
+                order_id: z2.as_str().into(),
+                genstore_order_id: zg2.as_str().into(),
+            },
+        );
+        assert!(handle_batch(&s.deps, vec![to_genstore.clone()])
+            .await
+            .is_empty());
+        assert!(handle_batch(&s.deps, vec![to_genstore]).await.is_empty());
+        let gs_order = s.sandbox.lock().genstore.order(&zg2).cloned().unwrap();
+        assert_eq!(gs_order.fulfillments.len(), 1);
+        let t = gs_order.fulfillments[0].tracking_info.clone().unwrap();
+        assert_eq!(
+            (t.number.as_deref(), t.company.as_deref()),
+            (Some("1ZZONOS"), Some("UPS"))
+        );
+        assert!(t.url.unwrap().contains("ups.com"));
+        let _ = &s.base;
+    }
+}
+
+macro_rules! suite {
+    ($name:ident, $aws:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test]
+            async fn a_mirror_is_created_once_linked_and_written_back_even_if_delivered_three_times() {
+                cases::a_mirror_is_created_once_linked_and_written_back_even_if_delivered_three_times($aws).await
+            }
+            #[tokio::test]
+            async fn a_create_that_timed_out_after_genstore_applied_it_is_not_repeated() {
+                cases::a_create_that_timed_out_after_genstore_applied_it_is_not_repeated($aws).await
+            }
+            #[tokio::test]
+            async fn a_malformed_record_fails_only_itself() {
+                cases::a_malformed_record_fails_only_itself($aws).await
+            }
+            #[tokio::test]
+            async fn google_ships_partially_then_fully_in_two_shipments_and_is_delivered() {
+                cases::google_ships_partially_then_fully_in_two_shipments_and_is_delivered($aws).await
+            }
+            #[tokio::test]
+            async fn zonos_gets_every_tracking_number_and_a_blocked_vendor_status_is_skipped_and_recorded() {
+                cases::zonos_gets_every_tracking_number_and_a_blocked_vendor_status_is_skipped_and_recorded($aws).await
+            }
+            #[tokio::test]
+            async fn a_permanent_error_is_audited_and_not_retried_against_the_platform() {
+                cases::a_permanent_error_is_audited_and_not_retried_against_the_platform($aws).await
+            }
+            #[tokio::test]
+            async fn cancellations_refunds_and_channel_tracking_reach_the_other_side() {
+                cases::cancellations_refunds_and_channel_tracking_reach_the_other_side($aws).await
+            }
+        }
+    };
+}
+
+suite!(embedded, false);
+suite!(dynamodb, true);

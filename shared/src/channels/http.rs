@@ -199,10 +199,14 @@ pub struct PlatformHttp {
     settings: HttpSettings,
 }
 
-/// Why one attempt failed, and how long the platform asked us to wait.
+/// Why one attempt failed, whether to send it again now, and how long the platform asked us to wait.
+///
+/// `retry_now` is this call's own decision (never for an unclear create); `error.retryable` says whether
+/// the *work* may succeed later (a timed-out create may, once the caller has looked for what it made).
 #[derive(Debug)]
 struct Attempt {
     error: ClientError,
+    retry_now: bool,
     retry_after: Option<Duration>,
 }
 
@@ -271,9 +275,8 @@ impl PlatformHttp {
                     let timeout = e.is_timeout();
                     let unsent = e.is_connect();
                     tracing::warn!(platform = %self.platform, call, attempt, latency_ms, timeout, "platform call failed");
-                    let retryable = unsent
-                        || (timeout && repeat == Repeat::Safe)
-                        || (repeat == Repeat::Safe && e.is_request());
+                    let retry_now =
+                        unsent || (repeat == Repeat::Safe && (timeout || e.is_request()));
                     let what = if timeout {
                         "timed out"
                     } else if unsent {
@@ -287,8 +290,9 @@ impl PlatformHttp {
                             call,
                             ErrorKind::Transport,
                             what,
-                            retryable,
+                            true,
                         ),
+                        retry_now,
                         retry_after: None,
                     })
                 }
@@ -308,9 +312,10 @@ impl PlatformHttp {
                                     "transport error"
                                 }
                             ),
-                            repeat == Repeat::Safe,
+                            true,
                         )
                         .with_status(status.as_u16()),
+                        retry_now: repeat == Repeat::Safe,
                         retry_after: None,
                     })?;
                     tracing::info!(platform = %self.platform, call, status = status.as_u16(), attempt, latency_ms, "platform call");
@@ -332,6 +337,7 @@ impl PlatformHttp {
                                 true,
                             )
                             .with_status(status.as_u16()),
+                            retry_now: true,
                             retry_after,
                         });
                     }
@@ -351,9 +357,7 @@ impl PlatformHttp {
         let max_retry_after = self.settings.max_retry_after;
         once.retry(backoff)
             .sleep(tokio::time::sleep)
-            .when(|a: &Attempt| {
-                a.error.retryable && a.retry_after.is_none_or(|d| d <= max_retry_after)
-            })
+            .when(|a: &Attempt| a.retry_now && a.retry_after.is_none_or(|d| d <= max_retry_after))
             .adjust(|a: &Attempt, planned| match (a.retry_after, planned) {
                 // The platform said when: wait at least that long. No planned delay means the attempts
                 // are used up, and that stays final.
