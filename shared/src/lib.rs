@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod status;
 pub mod store;
 pub mod sync;
+pub mod telemetry;
 
 pub use carrier::Carrier;
 pub use channel::Channel;

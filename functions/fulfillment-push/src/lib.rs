@@ -508,6 +508,16 @@ async fn refresh(deps: &Deps, order: Result<ChannelOrder, String>) {
     }
 }
 
+/// Saves Google's fresh state of an order after a write.
+async fn refresh_google(deps: &Deps, gc: &GoogleClient, order_id: &ChannelOrderId) {
+    let fresh = match gc.get_order(order_id.as_str()).await {
+        Ok(Some(o)) => google::to_channel_order(&o).map_err(|e| e.to_string()),
+        Ok(None) => Err("order gone".into()),
+        Err(e) => Err(e.to_string()),
+    };
+    refresh(deps, fresh).await;
+}
+
 /// The Google line a Genstore line ships as: same SKU (Google's offer id), else same product id.
 fn google_line<'a>(
     google: &'a g::Order,
@@ -656,16 +666,7 @@ async fn tracking_to_google(
             }
         }
     }
-    let fresh = gc.get_order(order_id.as_str()).await;
-    refresh(
-        deps,
-        match fresh {
-            Ok(Some(o)) => google::to_channel_order(&o).map_err(|e| e.to_string()),
-            Ok(None) => Err("order gone".into()),
-            Err(e) => Err(e.to_string()),
-        },
-    )
-    .await;
+    refresh_google(deps, gc, order_id).await;
     Outcome::Done(if done.is_empty() {
         "nothing new to push".into()
     } else {
@@ -929,15 +930,7 @@ async fn cancellation(
                     .await
                 );
             }
-            refresh(
-                deps,
-                match gc.get_order(order_id.as_str()).await {
-                    Ok(Some(o)) => google::to_channel_order(&o).map_err(|e| e.to_string()),
-                    Ok(None) => Err("order gone".into()),
-                    Err(e) => Err(e.to_string()),
-                },
-            )
-            .await;
+            refresh_google(deps, gc, order_id).await;
             Outcome::Done(format!("cancelled on Google {order_id}"))
         }
         Channel::Zonos => {

@@ -11,14 +11,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .without_time()
-        .init();
+    orderbridge::telemetry::init_lambda_logging();
     let config = Config::from_env(&SecretResolver::from_env()).await?;
     tracing::info!(
         channels = config.platforms.describe(),

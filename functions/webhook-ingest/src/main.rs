@@ -11,15 +11,7 @@ use webhook_ingest::{handle, lambda, Deps};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_current_span(false)
-        .without_time()
-        .init();
+    orderbridge::telemetry::init_lambda_logging();
     let config = Config::from_env(&SecretResolver::from_env()).await?;
     let aws = sdk_config().await;
     let deps = Deps {
