@@ -1,0 +1,29 @@
+//! The sample event in `infra/events/` (for `cargo lambda invoke --data-file`) is accepted.
+
+use orderbridge::clock::{Clock, SystemClock};
+use orderbridge::secret::Secret;
+use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
+use std::sync::Arc;
+use webhook_ingest::{handle, lambda, Deps};
+
+#[tokio::test]
+async fn the_sample_webhook_event_is_accepted() {
+    let event = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/events/webhook-orders-create.json"
+    ))
+    .unwrap();
+    let db = Db::in_memory().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let deps = Deps {
+        store: Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+        queue: Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
+        secrets: vec![Secret::new("sample-webhook-secret")],
+        max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
+        dedupe_ttl: chrono::Duration::days(7),
+    };
+    let req = lambda_http::request::from_str(&event).unwrap();
+    let out = handle(&deps, lambda::inbound(req)).await;
+    assert_eq!(out.status, 200, "{out:?}");
+    assert_eq!(out.body["outcome"], "created");
+}

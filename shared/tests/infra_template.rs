@@ -1,0 +1,224 @@
+//! The SAM template declares exactly the table and queues the provisioning code creates, and the
+//! functions as the design card says (cargo-lambda, provided.al2023, arm64, the SQS settings).
+
+use orderbridge::store::provision::{GSIS, PK, QUEUE, SK, TTL_ATTRIBUTE};
+use serde_yaml_ng::Value;
+
+fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// A key schema: attribute and key type, in order.
+type Keys = Vec<(String, String)>;
+
+/// An index: name, keys, projection.
+type Index = (String, Keys, String);
+
+fn keys(schema: &Value) -> Keys {
+    schema
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["AttributeName"].as_str().unwrap().to_owned(),
+                k["KeyType"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_table_matches_what_provisioning_creates() {
+    let t = template();
+    let table = &t["Resources"]["OrdersTable"]["Properties"];
+    assert_eq!(
+        keys(&table["KeySchema"]),
+        vec![
+            (PK.to_owned(), "HASH".to_owned()),
+            (SK.to_owned(), "RANGE".to_owned())
+        ]
+    );
+    let mut declared: Vec<Index> = table["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["IndexName"].as_str().unwrap().to_owned(),
+                keys(&g["KeySchema"]),
+                g["Projection"]["ProjectionType"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    declared.sort();
+    let mut wanted: Vec<Index> = GSIS
+        .iter()
+        .map(|g| {
+            (
+                g.name.to_owned(),
+                vec![
+                    (g.pk.to_owned(), "HASH".to_owned()),
+                    (g.sk.to_owned(), "RANGE".to_owned()),
+                ],
+                "ALL".to_owned(),
+            )
+        })
+        .collect();
+    wanted.sort();
+    assert_eq!(declared, wanted);
+    let mut attrs: Vec<&str> = table["AttributeDefinitions"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a["AttributeName"].as_str().unwrap())
+        .collect();
+    attrs.sort();
+    let mut want_attrs = vec![PK, SK];
+    for g in GSIS {
+        want_attrs.extend([g.pk, g.sk]);
+    }
+    want_attrs.sort();
+    assert_eq!(attrs, want_attrs);
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"].as_str(),
+        Some(TTL_ATTRIBUTE)
+    );
+    assert_eq!(
+        table["TimeToLiveSpecification"]["Enabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(table["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(
+        table["SSESpecification"]["SSEEnabled"].as_bool(),
+        Some(true)
+    );
+}
+
+#[test]
+fn the_queues_match_what_provisioning_creates() {
+    let t = template();
+    let q = &t["Resources"]["SyncQueue"]["Properties"];
+    let dlq = &t["Resources"]["SyncDeadLetterQueue"]["Properties"];
+    assert_eq!(
+        q["VisibilityTimeout"].as_u64(),
+        Some(u64::from(QUEUE.visibility_timeout_secs))
+    );
+    assert_eq!(
+        q["MaximumMessageSize"].as_u64(),
+        Some(u64::from(QUEUE.max_message_bytes))
+    );
+    assert_eq!(
+        q["RedrivePolicy"]["maxReceiveCount"].as_u64(),
+        Some(u64::from(QUEUE.max_receive_count))
+    );
+    assert_eq!(
+        dlq["MessageRetentionPeriod"].as_u64(),
+        Some(u64::from(QUEUE.dlq_retention_secs))
+    );
+    let push = &t["Resources"]["FulfillmentPushFunction"]["Properties"];
+    let timeout = push["Timeout"].as_u64().unwrap();
+    assert!(
+        u64::from(QUEUE.visibility_timeout_secs) >= 6 * timeout,
+        "visibility at least 6x the consumer's timeout"
+    );
+    let source = &push["Events"]["SyncQueue"]["Properties"];
+    assert_eq!(
+        source["FunctionResponseTypes"][0].as_str(),
+        Some("ReportBatchItemFailures")
+    );
+    assert!(source["BatchSize"].as_u64().unwrap() <= 10);
+    assert!(
+        source["ScalingConfig"]["MaximumConcurrency"]
+            .as_u64()
+            .is_some(),
+        "bounded concurrency"
+    );
+}
+
+#[test]
+fn the_functions_are_built_with_cargo_lambda_for_arm64() {
+    let t = template();
+    let globals = &t["Globals"]["Function"];
+    assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
+    assert_eq!(globals["Architectures"][0].as_str(), Some("arm64"));
+    for (resource, binary) in [
+        ("WebhookIngestFunction", "webhook-ingest"),
+        ("OrderPollerFunction", "order-poller"),
+        ("FulfillmentPushFunction", "fulfillment-push"),
+    ] {
+        let f = &t["Resources"][resource];
+        assert_eq!(
+            f["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{resource}"
+        );
+        assert_eq!(
+            f["Metadata"]["BuildProperties"]["Binary"].as_str(),
+            Some(binary),
+            "{resource}"
+        );
+        assert!(
+            f["Properties"]["Role"].is_mapping(),
+            "{resource} has its own role"
+        );
+    }
+    // The configuration contract's names, as the functions read them.
+    let env = &globals["Environment"]["Variables"];
+    for name in [
+        "ORDERS_TABLE",
+        "SYNC_QUEUE_URL",
+        "GENSTORE_API_URL",
+        "GENSTORE_ACCESS_TOKEN",
+        "ZONOS_STORE_ID",
+        "ZONOS_SECRET",
+        "GOOGLE_MERCHANT_ID",
+        "GOOGLE_SERVICE_ACCOUNT",
+    ] {
+        assert!(!env[name].is_null(), "{name} is set");
+    }
+}
+
+#[test]
+fn no_role_grants_every_action_or_a_secret_in_plain_text() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../infra/template.yaml"
+    ))
+    .unwrap();
+    let t = template();
+    for (name, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"].as_str() != Some("AWS::IAM::Role") {
+            continue;
+        }
+        for policy in r["Properties"]["Policies"].as_sequence().unwrap() {
+            for st in policy["PolicyDocument"]["Statement"].as_sequence().unwrap() {
+                for action in st["Action"].as_sequence().unwrap() {
+                    let a = action.as_str().unwrap();
+                    assert!(!a.contains('*'), "{name:?}: wildcard action {a}");
+                }
+                assert_ne!(
+                    st["Resource"].as_str(),
+                    Some("*"),
+                    "{name:?}: every resource"
+                );
+            }
+        }
+    }
+    for secret in ["GenstoreAccessToken", "GenstoreWebhookSecrets"] {
+        let pattern = t["Parameters"][secret]["AllowedPattern"].as_str().unwrap();
+        assert!(
+            pattern.contains("ssm:") && pattern.contains("secretsmanager:"),
+            "{secret} takes references only"
+        );
+    }
+    assert!(!text.contains("NoEcho: false"));
+}
