@@ -1,0 +1,287 @@
+//! orderbridge on one machine: the three functions' handlers in one process, over the embedded store and
+//! queue, against the in-process platform sandbox (or real endpoints).
+//!
+//! [`start`] hosts webhook-ingest behind a local HTTP endpoint (the same handler API Gateway calls),
+//! runs order-poller on an interval, and feeds the sync queue to fulfillment-push with SQS semantics:
+//! batches of ten, a visibility timeout, failed records left to reappear, dead-lettering after five
+//! receives.
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
+use orderbridge::channels::google::auth::GoogleCredentials;
+use orderbridge::channels::google::client::{GoogleClient, GoogleSettings};
+use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
+use orderbridge::channels::zonos::wire::Credentials;
+use orderbridge::clock::{Clock, SystemClock};
+use orderbridge::config::{Clients, Platforms};
+use orderbridge::secret::Secret;
+use orderbridge::store::embedded::{Db, DeadLetter, EmbeddedQueue, EmbeddedStore};
+use orderbridge::store::{IdempotencyTtl, SyncQueue};
+use orderbridge_sandbox::webhooks::Subscription;
+use orderbridge_sandbox::{Sandbox, SandboxConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct DevConfig {
+    /// Where the embedded database lives.
+    pub data_dir: PathBuf,
+    /// The webhook endpoint's port (0: any free port).
+    pub port: u16,
+    /// Time between poller runs.
+    pub poll_interval: Duration,
+    /// The webhook secret the endpoint verifies (and the sandbox signs with).
+    pub webhook_secret: String,
+    /// Serve the platform sandbox in-process (else the platform settings come from the environment).
+    pub sandbox: bool,
+    /// Seed the sandbox with a few orders.
+    pub seed: bool,
+}
+
+impl Default for DevConfig {
+    fn default() -> Self {
+        DevConfig {
+            data_dir: PathBuf::from(".data"),
+            port: 8080,
+            poll_interval: Duration::from_secs(10),
+            webhook_secret: "dev-webhook-secret".into(),
+            sandbox: true,
+            seed: true,
+        }
+    }
+}
+
+/// A running pipeline.
+pub struct Running {
+    /// Where webhooks go.
+    pub webhook_url: String,
+    /// The sandbox and its base URL, when in-process.
+    pub sandbox: Option<(Sandbox, String)>,
+    /// The order table.
+    pub store: Arc<EmbeddedStore>,
+    /// The sync queue.
+    pub queue: Arc<EmbeddedQueue>,
+    /// Its dead-letter queue.
+    pub dead_letters: Arc<EmbeddedQueue>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops every loop and the endpoint, and waits for them.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
+
+/// The queue's dead-lettering, as on SQS.
+pub const MAX_RECEIVES: u32 = 5;
+
+/// Clients for the in-process sandbox, with each platform's real pacing.
+pub fn sandbox_clients(base: &str, config: &SandboxConfig) -> Result<Clients, String> {
+    let e = |e: orderbridge::channels::http::ClientError| e.to_string();
+    Ok(Clients {
+        genstore: Some(
+            GenstoreClient::new(GenstoreSettings::new(
+                format!("{base}/genstore"),
+                Secret::new(config.genstore_token.clone()),
+            ))
+            .map_err(e)?,
+        ),
+        zonos: Some(
+            ZonosClient::new(ZonosSettings::new(
+                format!("{base}/zonos"),
+                Credentials {
+                    store: config.zonos_store,
+                    secret: Secret::new(config.zonos_secret.clone()),
+                },
+            ))
+            .map_err(e)?,
+        ),
+        google: Some(
+            GoogleClient::new(GoogleSettings::new(
+                format!("{base}/google/content/v2.1"),
+                config.google_merchant_id.clone(),
+                GoogleCredentials::AccessToken(Secret::new(config.google_token.clone())),
+            ))
+            .map_err(e)?,
+        ),
+    })
+}
+
+/// Starts the pipeline.
+pub async fn start(cfg: DevConfig) -> Result<Running, String> {
+    let db = Db::open(cfg.data_dir.join("orderbridge.sqlite3")).map_err(|e| e.to_string())?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = Arc::new(EmbeddedStore::new(db.clone(), clock.clone()));
+    let queue = Arc::new(EmbeddedQueue::new(
+        db.clone(),
+        "sync",
+        Some(DeadLetter {
+            queue: "sync-dlq".into(),
+            max_receives: MAX_RECEIVES,
+        }),
+        clock.clone(),
+    ));
+    let dead_letters = Arc::new(EmbeddedQueue::new(db, "sync-dlq", None, clock));
+
+    let (sandbox, clients) = if cfg.sandbox {
+        let sc = SandboxConfig::default();
+        let (sb, base) = orderbridge_sandbox::spawn(sc.clone())
+            .await
+            .map_err(|e| format!("sandbox: {e}"))?;
+        if cfg.seed {
+            orderbridge_sandbox::control::seed(&sb);
+        }
+        let clients = sandbox_clients(&base, &sc)?;
+        (Some((sb, base)), clients)
+    } else {
+        let platforms = Platforms::from_env(&orderbridge::secrets::SecretResolver::from_env())
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(channels = platforms.describe(), "platforms");
+        (None, platforms.clients().map_err(|e| e.to_string())?)
+    };
+
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = Vec::new();
+
+    // webhook-ingest behind a local endpoint.
+    let ingest = webhook_ingest::Deps {
+        store: store.clone(),
+        queue: queue.clone(),
+        secrets: vec![Secret::new(cfg.webhook_secret.clone())],
+        max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
+        dedupe_ttl: chrono::Duration::days(7),
+    };
+    let app = axum::Router::new().fallback(
+        move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let deps = ingest.clone();
+            async move {
+                let req = webhook_ingest::Inbound {
+                    method: method.as_str().to_owned(),
+                    path: uri.path().to_owned(),
+                    headers: headers
+                        .iter()
+                        .filter_map(|(k, v)| {
+                            Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned()))
+                        })
+                        .collect(),
+                    body,
+                };
+                let out = webhook_ingest::handle(&deps, req).await;
+                let status =
+                    StatusCode::from_u16(out.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                (status, axum::Json(out.body)).into_response()
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], cfg.port)))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", cfg.port))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let webhook_url = format!("http://{addr}{}", webhook_ingest::ROUTE);
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "webhook endpoint stopped");
+        }
+    }));
+    if let Some((sb, _)) = &sandbox {
+        sb.webhooks.subscribe(Subscription {
+            address: webhook_url.clone(),
+            secret: cfg.webhook_secret.clone(),
+        });
+    }
+
+    // order-poller on an interval.
+    let poller = order_poller::Deps {
+        store: store.clone(),
+        queue: queue.clone(),
+        zonos: clients.zonos.clone(),
+        google: clients.google.clone(),
+        genstore: clients.genstore.clone(),
+        settings: order_poller::Settings {
+            include_test_orders: true,
+            genstore_overlap: 5,
+            ..order_poller::Settings::default()
+        },
+    };
+    let interval = cfg.poll_interval;
+    let mut poll_stop = stopped.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            let deadline = order_poller::Until(std::time::Instant::now() + Duration::from_secs(60));
+            // The run logs its own summary, one line per channel.
+            order_poller::run(&poller, order_poller::PollRequest::default(), &deadline).await;
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = poll_stop.changed() => return,
+            }
+        }
+    }));
+
+    // fulfillment-push fed from the queue with SQS semantics.
+    let push = fulfillment_push::Deps {
+        store: store.clone(),
+        genstore: clients.genstore,
+        zonos: clients.zonos,
+        google: clients.google,
+        concurrency: 4,
+        idempotency: IdempotencyTtl::default(),
+    };
+    let consumer_queue = queue.clone();
+    let mut push_stop = stopped;
+    tasks.push(tokio::spawn(async move {
+        loop {
+            let batch = match consumer_queue.receive(10, chrono::Duration::seconds(30)).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "queue receive failed");
+                    Vec::new()
+                }
+            };
+            if batch.is_empty() {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(250)) => continue,
+                    _ = push_stop.changed() => return,
+                }
+            }
+            let records: Vec<fulfillment_push::Record> = batch
+                .iter()
+                .map(|m| fulfillment_push::Record {
+                    message_id: m.message_id.clone(),
+                    body: m.body.clone(),
+                })
+                .collect();
+            let failed = fulfillment_push::handle_batch(&push, records).await;
+            for m in &batch {
+                if !failed.contains(&m.message_id) {
+                    if let Err(e) = consumer_queue.delete(&m.receipt).await {
+                        tracing::warn!(error = %e, "delete failed; the job will run again, harmlessly");
+                    }
+                }
+            }
+        }
+    }));
+
+    Ok(Running {
+        webhook_url,
+        sandbox,
+        store,
+        queue,
+        dead_letters,
+        stop,
+        tasks,
+    })
+}

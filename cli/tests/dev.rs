@@ -1,0 +1,124 @@
+//! The whole pipeline on one machine (embedded store and queue, in-process sandbox): an order placed on
+//! Zonos and one on Google are polled in, mirrored into Genstore, linked, their merchant ids written
+//! back, and the mirrors' Genstore webhooks come back through the local endpoint.
+
+use orderbridge::channel::Channel;
+use orderbridge::channels::zonos::wire::Item;
+use orderbridge::store::{OrderKey, OrderStore};
+use orderbridge_cli::{start, DevConfig};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_orders_are_imported_mirrored_linked_and_written_back() {
+    let dir = std::env::temp_dir().join(format!("obdev-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let running = start(DevConfig {
+        data_dir: dir.clone(),
+        port: 0,
+        poll_interval: Duration::from_secs(1),
+        seed: false,
+        ..DevConfig::default()
+    })
+    .await
+    .unwrap();
+    let (sb, _) = running.sandbox.as_ref().unwrap();
+    let (zonos_id, google_id) = {
+        let mut st = sb.lock();
+        let z = st.zonos.create(
+            999,
+            &orderbridge_sandbox::zonos::NewZonosOrder {
+                items: vec![Item {
+                    sku: Some("SKU-MUG".into()),
+                    product_id: Some("p-mug".into()),
+                    description: Some("Mug".into()),
+                    quantity: Some(2),
+                    unit_price: Some(rust_decimal::Decimal::new(1000, 2)),
+                }],
+                test_order: false,
+                status: None,
+                shipping_carrier_service_level: Some("UPS_EXPEDITED".into()),
+                placed_hours_ago: 1,
+            },
+        );
+        let g = st
+            .google
+            .create_test_order("123456789", "template1", chrono::Utc::now())
+            .unwrap();
+        st.google.orders.get_mut(&g).unwrap().order.status = Some("pendingShipment".into());
+        (z, g)
+    };
+
+    let mut linked = (None, None);
+    for _ in 0..120 {
+        let z = running
+            .store
+            .get(&OrderKey::new(Channel::Zonos, zonos_id.as_str()))
+            .await
+            .unwrap();
+        let g = running
+            .store
+            .get(&OrderKey::new(Channel::Google, google_id.as_str()))
+            .await
+            .unwrap();
+        linked = (
+            z.and_then(|s| s.order.merchant_order_id.map(|m| m.to_string())),
+            g.and_then(|s| s.order.merchant_order_id.map(|m| m.to_string())),
+        );
+        if linked.0.is_some() && linked.1.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (Some(zg), Some(gg)) = linked else {
+        panic!("not mirrored and written back in time: {linked:?}");
+    };
+    {
+        let st = sb.lock();
+        let mirror = st.genstore.order(&zg).unwrap();
+        assert_eq!(mirror.source_identifier.as_deref(), Some(zonos_id.as_str()));
+        assert_eq!(
+            st.zonos.orders[st.zonos.find(999, &zonos_id).unwrap()]
+                .order
+                .merchant_order_id
+                .as_deref(),
+            Some(zg.as_str())
+        );
+        assert_eq!(
+            st.google.orders[&google_id]
+                .order
+                .merchant_order_id
+                .as_deref(),
+            Some(gg.as_str())
+        );
+        assert_eq!(st.google.orders[&google_id].order.acknowledged, Some(true));
+    }
+    let counters = sb.counters();
+    assert_eq!(
+        counters.executed_count("genstore.createOrder"),
+        2,
+        "one mirror each"
+    );
+    // The mirrors' orders/create webhooks came back signed and were stored.
+    for _ in 0..40 {
+        if running
+            .store
+            .get(&OrderKey::new(Channel::Genstore, zg.as_str()))
+            .await
+            .unwrap()
+            .is_some()
+            && counters.webhooks_ok > 0
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(sb.counters().webhooks_ok >= 2, "{:?}", sb.counters());
+    assert!(running
+        .store
+        .get(&OrderKey::new(Channel::Genstore, gg.as_str()))
+        .await
+        .unwrap()
+        .is_some());
+    running.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
