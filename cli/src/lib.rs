@@ -6,6 +6,8 @@
 //! batches of ten, a visibility timeout, failed records left to reappear, dead-lettering after five
 //! receives.
 
+pub mod ops;
+
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;

@@ -1,19 +1,46 @@
-//! `orderbridge`: run the whole pipeline on one machine.
+//! `orderbridge`: the whole pipeline on one machine, and the operator's commands.
 //!
 //! ```text
 //! orderbridge dev [--port 8080] [--data-dir .data] [--poll-seconds 10] [--real-platforms]
+//! orderbridge orders list [--status shipped] [--json]      orderbridge orders show zonos:999-10001 [--json]
+//! orderbridge dlq list [--json]                            orderbridge dlq replay
+//! orderbridge backfill --channel zonos --since 2026-11-01 [--through 2026-11-15]
+//! orderbridge provision [--table orderbridge-orders] [--queue orderbridge-sync]
 //! ```
+//! The operator commands read the embedded database under `--data-dir`, or with `--aws` the deployed
+//! table and queues (`ORDERS_TABLE`, `SYNC_QUEUE_URL`, `SYNC_DLQ_URL`; `AWS_ENDPOINT_URL` for an emulator).
 
-use clap::{Parser, Subcommand};
-use orderbridge_cli::{start, DevConfig};
+use clap::{Args, Parser, Subcommand};
+use orderbridge::clock::{Clock, SystemClock};
+use orderbridge::status::UnifiedStatus;
+use orderbridge::store::embedded::{Db, DeadLetter, EmbeddedQueue, EmbeddedStore};
+use orderbridge::store::{Storage, SyncQueue};
+use orderbridge_cli::{ops, start, DevConfig, MAX_RECEIVES};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "orderbridge", about = "orderbridge on one machine")]
+#[command(
+    name = "orderbridge",
+    about = "orderbridge on one machine, and the operator's commands"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Backend {
+    /// The embedded database's folder.
+    #[arg(long, default_value = ".data", global = true)]
+    data_dir: PathBuf,
+    /// Use the deployed DynamoDB table and SQS queues instead.
+    #[arg(long, global = true)]
+    aws: bool,
+    /// Print JSON for scripts.
+    #[arg(long, global = true)]
+    json: bool,
 }
 
 #[derive(Subcommand)]
@@ -34,6 +61,121 @@ enum Command {
         #[arg(long)]
         real_platforms: bool,
     },
+    /// Looks at orders: the unified view and the trail of writes.
+    Orders {
+        #[command(subcommand)]
+        command: OrdersCommand,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// The dead-letter queue: what failed for good, and sending it back.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// Imports a channel's history for a date range, without touching the live cursor.
+    Backfill {
+        /// zonos, google or genstore.
+        #[arg(long)]
+        channel: String,
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        since: String,
+        /// Last day, YYYY-MM-DD (default today).
+        #[arg(long)]
+        through: Option<String>,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// Creates the table and the queues (DynamoDB and SQS at AWS_ENDPOINT_URL or the account).
+    Provision {
+        /// The table's name.
+        #[arg(long, default_value = orderbridge::store::provision::DEFAULT_TABLE)]
+        table: String,
+        /// The sync queue's name (its dead-letter queue is named after it).
+        #[arg(long, default_value = orderbridge::store::provision::DEFAULT_QUEUE)]
+        queue: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrdersCommand {
+    /// Orders, newest first.
+    List {
+        /// Only this unified status (placed, paid, shipped, cancelled, ...).
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One order (channel:order-id) with its linked orders and the writes made for it.
+    Show { order: String },
+}
+
+#[derive(Subcommand)]
+enum DlqCommand {
+    /// Lists the dead letters.
+    List,
+    /// Sends every dead letter back to the sync queue.
+    Replay,
+}
+
+struct Handles {
+    store: Arc<dyn Storage>,
+    queue: Arc<dyn SyncQueue>,
+    dlq: Arc<dyn SyncQueue>,
+}
+
+async fn handles(b: &Backend) -> Result<Handles, String> {
+    if b.aws {
+        use orderbridge::config::required;
+        use orderbridge::store::dynamo::{sdk_config, DynamoStore};
+        use orderbridge::store::sqs::SqsQueue;
+        let conf = sdk_config().await;
+        let sqs = aws_sdk_sqs::Client::new(&conf);
+        return Ok(Handles {
+            store: Arc::new(DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(&conf),
+                required("ORDERS_TABLE").map_err(|e| e.to_string())?,
+                Arc::new(SystemClock),
+            )),
+            queue: Arc::new(SqsQueue::new(
+                sqs.clone(),
+                required("SYNC_QUEUE_URL").map_err(|e| e.to_string())?,
+            )),
+            dlq: Arc::new(SqsQueue::new(
+                sqs,
+                required("SYNC_DLQ_URL").map_err(|e| e.to_string())?,
+            )),
+        });
+    }
+    let db = Db::open(b.data_dir.join("orderbridge.sqlite3")).map_err(|e| e.to_string())?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    Ok(Handles {
+        store: Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+        queue: Arc::new(EmbeddedQueue::new(
+            db.clone(),
+            "sync",
+            Some(DeadLetter {
+                queue: "sync-dlq".into(),
+                max_receives: MAX_RECEIVES,
+            }),
+            clock.clone(),
+        )),
+        dlq: Arc::new(EmbeddedQueue::new(db, "sync-dlq", None, clock)),
+    })
+}
+
+fn fail(e: impl std::fmt::Display) -> ! {
+    eprintln!("orderbridge: {e}");
+    std::process::exit(1)
+}
+
+fn print_json(v: &serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
 #[tokio::main]
@@ -44,6 +186,7 @@ async fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_target(false)
+        .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
         Command::Dev {
@@ -59,13 +202,7 @@ async fn main() {
                 sandbox: !real_platforms,
                 ..DevConfig::default()
             };
-            let running = match start(cfg).await {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("orderbridge dev: {e}");
-                    std::process::exit(1);
-                }
-            };
+            let running = start(cfg).await.unwrap_or_else(|e| fail(e));
             println!("orderbridge dev: webhooks on {}", running.webhook_url);
             if let Some((_, base)) = &running.sandbox {
                 println!("orderbridge dev: platform sandbox on {base} (counters: {base}/_sandbox/counters)");
@@ -74,6 +211,130 @@ async fn main() {
             let _ = tokio::signal::ctrl_c().await;
             running.stop().await;
             println!("orderbridge dev: stopped");
+        }
+        Command::Orders { command, backend } => {
+            let h = handles(&backend).await.unwrap_or_else(|e| fail(e));
+            match command {
+                OrdersCommand::List { status, limit } => {
+                    let status = status
+                        .map(|s| {
+                            serde_json::from_value::<UnifiedStatus>(serde_json::Value::String(
+                                s.clone(),
+                            ))
+                            .map_err(|_| format!("unknown status {s:?}"))
+                        })
+                        .transpose()
+                        .unwrap_or_else(|e| fail(e));
+                    let rows = ops::list_orders(&*h.store, status, limit)
+                        .await
+                        .unwrap_or_else(|e| fail(e));
+                    if backend.json {
+                        print_json(&serde_json::Value::Array(rows));
+                    } else {
+                        println!(
+                            "{:<32} {:<20} {:<12} updated",
+                            "order", "status", "genstore"
+                        );
+                        for r in rows {
+                            println!(
+                                "{:<32} {:<20} {:<12} {}",
+                                r["order"].as_str().unwrap_or(""),
+                                r["status"].as_str().unwrap_or(""),
+                                r["genstore_order_id"].as_str().unwrap_or("-"),
+                                r["updated_at"].as_str().unwrap_or("")
+                            );
+                        }
+                    }
+                }
+                OrdersCommand::Show { order } => {
+                    let key = ops::parse_key(&order).unwrap_or_else(|e| fail(e));
+                    match ops::order_view(&*h.store, &key)
+                        .await
+                        .unwrap_or_else(|e| fail(e))
+                    {
+                        Some(v) if backend.json => print_json(&v),
+                        Some(v) => print!("{}", ops::render_order(&v)),
+                        None => fail(format!("no order {order}")),
+                    }
+                }
+            }
+        }
+        Command::Dlq { command, backend } => {
+            let h = handles(&backend).await.unwrap_or_else(|e| fail(e));
+            match command {
+                DlqCommand::List => {
+                    let rows = ops::list_dead_letters(&*h.dlq)
+                        .await
+                        .unwrap_or_else(|e| fail(e));
+                    if backend.json {
+                        print_json(&serde_json::Value::Array(rows));
+                    } else if rows.is_empty() {
+                        println!("no dead letters");
+                    } else {
+                        for r in rows {
+                            println!(
+                                "{}  {}",
+                                r["message_id"].as_str().unwrap_or(""),
+                                r["job"].as_str().unwrap_or("")
+                            );
+                        }
+                    }
+                }
+                DlqCommand::Replay => {
+                    let n = ops::replay_dead_letters(&*h.dlq, &*h.queue)
+                        .await
+                        .unwrap_or_else(|e| fail(e));
+                    println!("{n} dead letters sent back to the sync queue");
+                }
+            }
+        }
+        Command::Backfill {
+            channel,
+            since,
+            through,
+            backend,
+        } => {
+            let h = handles(&backend).await.unwrap_or_else(|e| fail(e));
+            let request: order_poller::PollRequest = serde_json::from_value(serde_json::json!({
+                "backfill": {"channel": channel, "since": since, "through": through}
+            }))
+            .unwrap_or_else(|e| fail(format!("invalid backfill: {e}")));
+            let platforms = orderbridge::config::Platforms::from_env(
+                &orderbridge::secrets::SecretResolver::from_env(),
+            )
+            .await
+            .unwrap_or_else(|e| fail(e));
+            let clients = platforms.clients().unwrap_or_else(|e| fail(e));
+            let deps = order_poller::Deps {
+                store: h.store,
+                queue: h.queue,
+                zonos: clients.zonos,
+                google: clients.google,
+                genstore: clients.genstore,
+                settings: order_poller::Settings::default(),
+            };
+            let deadline =
+                order_poller::Until(std::time::Instant::now() + Duration::from_secs(3600));
+            let summary = order_poller::run(&deps, request, &deadline).await;
+            print_json(&serde_json::to_value(&summary).unwrap_or_default());
+            if !summary.ok() {
+                std::process::exit(1);
+            }
+        }
+        Command::Provision { table, queue } => {
+            let conf = orderbridge::store::dynamo::sdk_config().await;
+            let p = orderbridge::store::provision::provision(
+                &aws_sdk_dynamodb::Client::new(&conf),
+                &aws_sdk_sqs::Client::new(&conf),
+                &table,
+                &queue,
+            )
+            .await
+            .unwrap_or_else(|e| fail(e));
+            println!(
+                "table       {}\nqueue       {}\ndead letters {}",
+                p.table, p.queue_url, p.dlq_url
+            );
         }
     }
 }

@@ -122,3 +122,37 @@ async fn external_orders_are_imported_mirrored_linked_and_written_back() {
     running.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn dead_letters_are_listed_and_replayed() {
+    use orderbridge::clock::{Clock, SystemClock};
+    use orderbridge::jobs::{Job, SyncJob};
+    use orderbridge::store::embedded::{Db, EmbeddedQueue};
+    use orderbridge::store::SyncQueue;
+    use std::sync::Arc;
+    let db = Db::in_memory().unwrap();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let queue = EmbeddedQueue::new(db.clone(), "sync", None, clock.clone());
+    let dlq = EmbeddedQueue::new(db, "sync-dlq", None, clock);
+    let job = SyncJob::from(Job::MirrorOrder {
+        channel: Channel::Zonos,
+        order_id: "999-1".into(),
+    });
+    dlq.send(&[job.clone()]).await.unwrap();
+    dlq.send_raw(&["not a job".to_owned()]).await.unwrap();
+    let listed = orderbridge_cli::ops::list_dead_letters(&dlq).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().any(|l| l["job"] == "mirror_order"));
+    assert!(listed
+        .iter()
+        .any(|l| l["job"].as_str().unwrap().starts_with("unreadable")));
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        orderbridge_cli::ops::replay_dead_letters(&dlq, &queue)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(dlq.depth().await.unwrap(), 0);
+    assert_eq!(queue.depth().await.unwrap(), 2);
+}

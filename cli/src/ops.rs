@@ -1,0 +1,202 @@
+//! Operator commands over the order table and the queues: what an engineer on call needs to look inside.
+//! Output is for people by default; `--json` gives the same facts to scripts.
+
+use orderbridge::channel::Channel;
+use orderbridge::order::ChannelOrder;
+use orderbridge::status::{self, UnifiedStatus};
+use orderbridge::store::{OrderKey, OrderStore, PageRequest, ReceivedMessage, Storage, SyncQueue};
+use serde_json::{json, Value};
+
+/// An order for display: its own facts, the orders linked to it, the combined status, its audit trail.
+pub async fn order_view(store: &dyn Storage, key: &OrderKey) -> Result<Option<Value>, String> {
+    let Some(stored) = store.get(key).await.map_err(|e| e.to_string())? else {
+        return Ok(None);
+    };
+    let o = stored.order;
+    let linked: Vec<ChannelOrder> = match &o.genstore_order_id {
+        Some(g) => store
+            .find_by_genstore_id(g)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|s| s.order)
+            .collect(),
+        None => vec![o.clone()],
+    };
+    let unified = status::aggregate(linked.iter().map(|l| l.status));
+    let mut audit = Vec::new();
+    for l in &linked {
+        for e in store
+            .entries(&OrderKey::of(l))
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            audit.push(json!({
+                "order": format!("{}:{}", l.channel, l.order_id), "at": e.at, "target": e.target,
+                "action": e.action, "operation_id": e.operation_id, "outcome": e.outcome,
+            }));
+        }
+    }
+    audit.sort_by(|a, b| a["at"].as_str().cmp(&b["at"].as_str()));
+    Ok(Some(json!({
+        "order": format!("{}:{}", o.channel, o.order_id),
+        "unified_status": unified,
+        "version": stored.version,
+        "channels": linked.iter().map(|l| json!({
+            "channel": l.channel, "order_id": l.order_id, "status": l.status, "raw_status": l.raw_status,
+            "merchant_order_id": l.merchant_order_id, "genstore_order_id": l.genstore_order_id,
+            "total": l.totals.total_money().to_string(), "updated_at": l.updated_at,
+            "lines": l.line_items.iter().map(|li| json!({
+                "id": li.id, "sku": li.sku, "ordered": li.quantities.ordered, "shipped": li.quantities.shipped,
+                "delivered": li.quantities.delivered, "cancelled": li.quantities.cancelled,
+            })).collect::<Vec<_>>(),
+            "shipments": l.shipments.iter().map(|s| json!({
+                "id": s.id, "status": s.status, "carrier": s.carrier.as_ref().map(|c| c.to_string()),
+                "tracking": s.tracking_numbers,
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "audit": audit,
+    })))
+}
+
+/// Renders an order view for a person.
+pub fn render_order(v: &Value) -> String {
+    let mut out = format!(
+        "{}  unified status: {}\n",
+        v["order"].as_str().unwrap_or("?"),
+        v["unified_status"].as_str().unwrap_or("?")
+    );
+    for c in v["channels"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "  {:<9} {:<22} {:<20} raw {:<45} merchant id {}\n",
+            c["channel"].as_str().unwrap_or(""),
+            c["order_id"].as_str().unwrap_or(""),
+            c["status"].as_str().unwrap_or(""),
+            c["raw_status"].as_str().unwrap_or(""),
+            c["merchant_order_id"].as_str().unwrap_or("-"),
+        ));
+        for s in c["shipments"].as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "            shipment {} {} {} {}\n",
+                s["id"].as_str().unwrap_or(""),
+                s["status"].as_str().unwrap_or(""),
+                s["carrier"].as_str().unwrap_or("-"),
+                s["tracking"]
+                    .as_array()
+                    .map(|t| t
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    let audit = v["audit"].as_array().cloned().unwrap_or_default();
+    if !audit.is_empty() {
+        out.push_str("  writes:\n");
+        for a in audit {
+            out.push_str(&format!(
+                "    {} {:<8} {:<24} {}\n",
+                a["at"].as_str().unwrap_or(""),
+                a["target"].as_str().unwrap_or(""),
+                a["action"].as_str().unwrap_or(""),
+                a["outcome"]["result"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    out
+}
+
+/// Orders, newest first: those with a status, or all of them.
+pub async fn list_orders(
+    store: &dyn OrderStore,
+    status: Option<UnifiedStatus>,
+    limit: usize,
+) -> Result<Vec<Value>, String> {
+    let page = PageRequest::first(limit);
+    let items = match status {
+        Some(s) => store.list_by_status(s, page).await,
+        None => store.scan(page).await,
+    }
+    .map_err(|e| e.to_string())?
+    .items;
+    let mut rows: Vec<Value> = items
+        .into_iter()
+        .map(|s| {
+            json!({
+                "order": format!("{}:{}", s.order.channel, s.order.order_id),
+                "status": s.order.status, "raw_status": s.order.raw_status,
+                "genstore_order_id": s.order.genstore_order_id, "updated_at": s.order.updated_at,
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| b["updated_at"].as_str().cmp(&a["updated_at"].as_str()));
+    Ok(rows)
+}
+
+/// Reads `channel:id`.
+pub fn parse_key(text: &str) -> Result<OrderKey, String> {
+    let (c, id) = text
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?}: expected channel:order-id, e.g. zonos:999-10001"))?;
+    let channel: Channel = c
+        .parse()
+        .map_err(|e: orderbridge::channel::UnknownChannel| e.to_string())?;
+    Ok(OrderKey::new(channel, id))
+}
+
+/// The dead letters, without taking them off the queue for long.
+pub async fn list_dead_letters(dlq: &dyn SyncQueue) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let batch: Vec<ReceivedMessage> = dlq
+            .receive(10, chrono::Duration::seconds(2))
+            .await
+            .map_err(|e| e.to_string())?;
+        let fresh: Vec<ReceivedMessage> = batch
+            .into_iter()
+            .filter(|m| seen.insert(m.message_id.clone()))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(out);
+        }
+        for m in fresh {
+            let job = m
+                .job()
+                .map(|j| j.to_string())
+                .unwrap_or_else(|e| format!("unreadable: {e}"));
+            out.push(json!({"message_id": m.message_id, "job": job, "body": m.body}));
+        }
+    }
+}
+
+/// Moves every dead letter back to the sync queue; returns how many.
+pub async fn replay_dead_letters(
+    dlq: &dyn SyncQueue,
+    queue: &dyn SyncQueue,
+) -> Result<usize, String> {
+    let mut moved = 0;
+    loop {
+        let batch = dlq
+            .receive(10, chrono::Duration::seconds(60))
+            .await
+            .map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            return Ok(moved);
+        }
+        let bodies: Vec<String> = batch.iter().map(|m| m.body.clone()).collect();
+        let sent = queue.send_raw(&bodies).await.map_err(|e| e.to_string())?;
+        if sent != bodies.len() {
+            return Err(format!(
+                "only {sent} of {} dead letters could be sent back; the rest stay",
+                bodies.len()
+            ));
+        }
+        for m in &batch {
+            dlq.delete(&m.receipt).await.map_err(|e| e.to_string())?;
+        }
+        moved += batch.len();
+    }
+}
