@@ -138,7 +138,7 @@ async fn dead_letters_are_listed_and_replayed() {
         channel: Channel::Zonos,
         order_id: "999-1".into(),
     });
-    dlq.send(&[job.clone()]).await.unwrap();
+    dlq.send(&[job]).await.unwrap();
     dlq.send_raw(&["not a job".to_owned()]).await.unwrap();
     let listed = orderbridge_cli::ops::list_dead_letters(&dlq).await.unwrap();
     assert_eq!(listed.len(), 2);
