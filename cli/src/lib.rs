@@ -6,6 +6,7 @@
 //! batches of ten, a visibility timeout, failed records left to reappear, dead-lettering after five
 //! receives.
 
+pub mod demo;
 pub mod ops;
 
 use axum::body::Bytes;

@@ -61,6 +61,12 @@ enum Command {
         #[arg(long)]
         real_platforms: bool,
     },
+    /// Runs the pipeline through a scripted scenario against the sandbox; exits 0 only if it ends consistent.
+    Demo {
+        /// Where the demo's embedded database lives (emptied first).
+        #[arg(long, default_value = ".data/demo")]
+        data_dir: PathBuf,
+    },
     /// Looks at orders: the unified view and the trail of writes.
     Orders {
         #[command(subcommand)]
@@ -211,6 +217,11 @@ async fn main() {
             let _ = tokio::signal::ctrl_c().await;
             running.stop().await;
             println!("orderbridge dev: stopped");
+        }
+        Command::Demo { data_dir } => {
+            if let Err(e) = orderbridge_cli::demo::run(data_dir).await {
+                fail(e);
+            }
         }
         Command::Orders { command, backend } => {
             let h = handles(&backend).await.unwrap_or_else(|e| fail(e));

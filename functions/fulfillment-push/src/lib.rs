@@ -950,7 +950,15 @@ async fn cancellation(
             )
             .await;
             match result {
-                Ok(_) => Outcome::Done(format!("cancellation requested on Zonos {order_id}")),
+                Ok(_) => {
+                    let fresh = z
+                        .order_detail(order_id.as_str())
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|o| zonos::to_channel_order(&o, None).map_err(|e| e.to_string()));
+                    refresh(deps, fresh).await;
+                    Outcome::Done(format!("cancellation requested on Zonos {order_id}"))
+                }
                 Err(o) => o,
             }
         }

@@ -501,11 +501,67 @@ async fn poll_zonos(deps: &Deps, client: &ZonosClient, deadline: &dyn Deadline) 
     }
     s.cursor_after = at;
     if s.error.is_none() && !s.stopped_at_deadline {
+        if let Err(e) = zonos_changes(deps, client, deadline, &mut s).await {
+            s.error = Some(format!("status changes: {e}"));
+        }
+    }
+    if s.error.is_none() && !s.stopped_at_deadline {
         if let Err(e) = sweep_missing_merchant_ids(deps, client, &mut s).await {
             s.error = Some(format!("missingMerchantOrderId sweep: {e}"));
         }
     }
     s
+}
+
+/// Known orders of the look-back window whose status (or merchant id) Zonos changed — a fraud review
+/// ending, a cancellation — are read again and saved; their jobs (a cancellation's push) are queued.
+/// Orders the table does not know are left to the cursor.
+async fn zonos_changes(
+    deps: &Deps,
+    client: &ZonosClient,
+    deadline: &dyn Deadline,
+    s: &mut ChannelSummary,
+) -> Result<(), String> {
+    let since = (Utc::now() - Duration::days(deps.settings.lookback_days)).date_naive();
+    let listing = client
+        .order_numbers(
+            OrderSelector::SinceDate {
+                since,
+                through: None,
+            },
+            true,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut jobs = Vec::new();
+    for entry in &listing.orders {
+        if out_of_time(deps, deadline) {
+            s.stopped_at_deadline = true;
+            break;
+        }
+        let key = OrderKey::new(Channel::Zonos, entry.id.as_str());
+        if deps
+            .store
+            .get(&key)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            continue;
+        }
+        match import_zonos(deps, client, entry).await {
+            Ok(Imported::Changed(j)) => {
+                s.changed += 1;
+                jobs.extend(j);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                s.failed += 1;
+                s.error = Some(format!("order {}: {e}", entry.id));
+            }
+        }
+    }
+    enqueue(deps, &jobs, s).await
 }
 
 /// Re-queues the merchant-id write for mirrored Zonos orders Zonos still lists without one.

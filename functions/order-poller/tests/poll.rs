@@ -579,6 +579,59 @@ mod more_cases {
         );
     }
 
+    pub async fn a_zonos_status_change_of_a_known_order_is_picked_up_and_pushed(aws: bool) {
+        let s = setup(aws).await;
+        let ids = add_zonos(&s.sandbox, 3);
+        poll(&s).await;
+        drain(&*s.deps.queue).await;
+        orderbridge::store::orders::link_to_genstore(
+            &*s.deps.store,
+            &OrderKey::new(Channel::Zonos, ids[0].as_str()),
+            &"7001".into(),
+        )
+        .await
+        .unwrap();
+        let idx = s.sandbox.lock().zonos.find(999, &ids[0]).unwrap();
+        // As fulfillment-push leaves it: mirrored, and the merchant id written back to Zonos.
+        s.sandbox.lock().zonos.orders[idx].order.merchant_order_id = Some("7001".into());
+        s.sandbox
+            .lock()
+            .zonos
+            .set_status(idx, "IGLOBAL_ORDER_CANCELLED");
+        let r = poll(&s).await;
+        let z = r.channel("zonos").unwrap();
+        assert_eq!((z.new, z.changed), (0, 1), "{z:?}");
+        let stored = s
+            .deps
+            .store
+            .get(&OrderKey::new(Channel::Zonos, ids[0].as_str()))
+            .await
+            .unwrap()
+            .unwrap()
+            .order;
+        assert_eq!(stored.raw_status, "IGLOBAL_ORDER_CANCELLED");
+        assert_eq!(
+            stored.genstore_order_id,
+            Some("7001".into()),
+            "the link stays"
+        );
+        assert_eq!(
+            drain(&*s.deps.queue).await,
+            vec![SyncJob::from(Job::PushCancellation {
+                from: Channel::Zonos,
+                to: Channel::Genstore,
+                order_id: ids[0].as_str().into(),
+                genstore_order_id: "7001".into()
+            })]
+        );
+        let again = poll(&s).await;
+        assert_eq!(
+            again.channel("zonos").unwrap().changed,
+            0,
+            "a change is taken once"
+        );
+    }
+
     pub async fn a_customer_cancellation_on_google_is_picked_up_and_pushed(aws: bool) {
         let s = setup(aws).await;
         let ids = add_google(&s.sandbox, 2);
@@ -671,6 +724,11 @@ macro_rules! suite {
             #[tokio::test]
             async fn the_sweep_rewrites_merchant_ids_zonos_still_lacks() {
                 more_cases::the_sweep_rewrites_merchant_ids_zonos_still_lacks($aws).await
+            }
+            #[tokio::test]
+            async fn a_zonos_status_change_of_a_known_order_is_picked_up_and_pushed() {
+                more_cases::a_zonos_status_change_of_a_known_order_is_picked_up_and_pushed($aws)
+                    .await
             }
             #[tokio::test]
             async fn a_customer_cancellation_on_google_is_picked_up_and_pushed() {

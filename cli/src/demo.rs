@@ -1,0 +1,356 @@
+//! `orderbridge demo`: the pipeline through a scripted scenario, checked as it goes.
+//!
+//! A Google test order and two Zonos orders are placed; the poller brings them in and fulfillment-push
+//! mirrors them into Genstore and writes the merchant order ids back. A Genstore-native order arrives by
+//! webhook. The merchant ships the Google order in two packages and one Zonos order in full; the tracking
+//! reaches Google and Zonos; the carrier delivers the Google packages; the merchant cancels the other Zonos
+//! order. The demo prints each order's unified status and every channel's view, then the sandbox's
+//! counters, and succeeds only if every side ends consistent.
+
+use crate::{start, DevConfig, Running};
+use orderbridge::channel::Channel;
+use orderbridge::channels::genstore::wire as gw;
+use orderbridge::channels::zonos::wire::Item;
+use orderbridge::status;
+use orderbridge::store::{OrderKey, OrderStore};
+use orderbridge_sandbox::genstore::LineQty;
+use orderbridge_sandbox::Sandbox;
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// Waits until `check` holds (up to a minute), printing the step.
+async fn step<F, Fut>(label: &str, mut check: F) -> Result<(), String>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let started = Instant::now();
+    print!("  {label} ... ");
+    while started.elapsed() < Duration::from_secs(60) {
+        if check().await {
+            println!("ok ({:.1}s)", started.elapsed().as_secs_f64());
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("NOT REACHED");
+    Err(format!("step not reached: {label}"))
+}
+
+async fn genstore_id(r: &Running, channel: Channel, id: &str) -> Option<String> {
+    r.store
+        .get(&OrderKey::new(channel, id))
+        .await
+        .ok()
+        .flatten()
+        .and_then(|s| s.order.merchant_order_id.map(|m| m.to_string()))
+}
+
+fn fulfill(
+    sb: &Sandbox,
+    order: &str,
+    qty: Option<u32>,
+    number: &str,
+    carrier: &str,
+) -> Result<String, String> {
+    let lines = qty.map(|q| {
+        let line = sb
+            .lock()
+            .genstore
+            .order(order)
+            .and_then(|o| o.line_items[0].id.clone())
+            .unwrap_or_default();
+        vec![LineQty {
+            id: line,
+            quantity: q,
+        }]
+    });
+    let (f, events) = sb
+        .lock()
+        .genstore
+        .create_fulfillment(
+            order,
+            lines,
+            Some(gw::TrackingInfo {
+                number: Some(number.into()),
+                company: Some(carrier.into()),
+                url: None,
+            }),
+            Some("inTransit".into()),
+        )
+        .map_err(|(_, m)| m)?;
+    sb.webhooks.emit_all(events);
+    Ok(f.fulfill_id.unwrap_or_default())
+}
+
+/// Runs the scenario; `Ok` only if everything ended consistent.
+pub async fn run(data_dir: std::path::PathBuf) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let r = start(DevConfig {
+        data_dir,
+        port: 0,
+        poll_interval: Duration::from_secs(1),
+        seed: false,
+        ..DevConfig::default()
+    })
+    .await?;
+    let result = scenario(&r).await;
+    r.stop().await;
+    result
+}
+
+async fn scenario(r: &Running) -> Result<(), String> {
+    let (sb, base) = r
+        .sandbox
+        .clone()
+        .ok_or("the demo runs against the sandbox")?;
+    println!(
+        "orderbridge demo — sandbox on {base}, webhooks on {}",
+        r.webhook_url
+    );
+
+    println!("1. Orders are placed on Google and Zonos");
+    let (google, zonos_ship, zonos_cancel) = {
+        let mut st = sb.lock();
+        let g = st
+            .google
+            .create_test_order("123456789", "template1", chrono::Utc::now())
+            .ok_or("no template")?;
+        if let Some(o) = st.google.orders.get_mut(&g) {
+            o.order.status = Some("pendingShipment".into());
+            o.order.line_items.truncate(1);
+            o.order.line_items[0].quantity_ordered = Some(3);
+            o.order.line_items[0].quantity_pending = Some(3);
+        }
+        let new = |qty: u32| orderbridge_sandbox::zonos::NewZonosOrder {
+            items: vec![Item {
+                sku: Some("SKU-LAMP".into()),
+                product_id: Some("p-lamp".into()),
+                description: Some("Lamp".into()),
+                quantity: Some(qty),
+                unit_price: Some(rust_decimal::Decimal::new(4000, 2)),
+            }],
+            test_order: true,
+            status: None,
+            shipping_carrier_service_level: Some("DHL_EXPRESS_WORLDWIDE".into()),
+            placed_hours_ago: 0,
+        };
+        (
+            g,
+            st.zonos.create(999, &new(1)),
+            st.zonos.create(999, &new(2)),
+        )
+    };
+    println!("   google {google}, zonos {zonos_ship} and {zonos_cancel}");
+    step(
+        "polled in, mirrored into Genstore, merchant ids written back",
+        || async {
+            genstore_id(r, Channel::Google, &google).await.is_some()
+                && genstore_id(r, Channel::Zonos, &zonos_ship).await.is_some()
+                && genstore_id(r, Channel::Zonos, &zonos_cancel)
+                    .await
+                    .is_some()
+        },
+    )
+    .await?;
+    let mirror_of = |channel: Channel, id: String| async move {
+        genstore_id(r, channel, &id)
+            .await
+            .ok_or_else(|| format!("{channel}:{id} lost its link"))
+    };
+    let g_mirror = mirror_of(Channel::Google, google.clone()).await?;
+    let z_mirror = mirror_of(Channel::Zonos, zonos_ship.clone()).await?;
+    let zc_mirror = mirror_of(Channel::Zonos, zonos_cancel.clone()).await?;
+
+    println!("2. A Genstore order is placed in the store itself");
+    let native = {
+        let (o, events) = sb
+            .lock()
+            .genstore
+            .create_order(&gw::NewOrder {
+                source_name: "web".into(),
+                source_identifier: String::new(),
+                currency: "USD".into(),
+                line_items: vec![gw::NewLineItem {
+                    title: "Teapot".into(),
+                    sku: Some("SKU-TEAPOT".into()),
+                    product_id: None,
+                    quantity: 1,
+                    price: rust_decimal::Decimal::new(3500, 2),
+                }],
+                financial_status: Some("paid".into()),
+                ..gw::NewOrder::default()
+            })
+            .map_err(|(_, m)| m)?;
+        sb.webhooks.emit_all(events);
+        o.order_id.unwrap_or_default()
+    };
+    step(
+        &format!("Genstore order {native} arrived by webhook"),
+        || async {
+            r.store
+                .get(&OrderKey::new(Channel::Genstore, native.as_str()))
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+        },
+    )
+    .await?;
+
+    println!("3. The merchant ships: Google in two packages, one Zonos order in full");
+    let f1 = fulfill(&sb, &g_mirror, Some(1), "1Z999AA10000000001", "UPS")?;
+    step(
+        "Google shows the first package (partiallyShipped)",
+        || async {
+            sb.lock()
+                .google
+                .orders
+                .get(&google)
+                .and_then(|o| o.order.status.clone())
+                .as_deref()
+                == Some("partiallyShipped")
+        },
+    )
+    .await?;
+    let f2 = fulfill(&sb, &g_mirror, Some(2), "1Z999AA10000000002", "UPS")?;
+    fulfill(&sb, &z_mirror, None, "JD014600003828291", "DHL Express")?;
+    step("Google shows both packages (shipped)", || async {
+        let st = sb.lock();
+        let o = st.google.orders.get(&google);
+        o.and_then(|o| o.order.status.clone()).as_deref() == Some("shipped")
+            && o.is_some_and(|o| o.order.shipments.len() == 2)
+    })
+    .await?;
+    step(
+        "Zonos has the tracking number and the shipped status",
+        || async {
+            let st = sb.lock();
+            st.zonos.find(999, &zonos_ship).is_some_and(|i| {
+                let o = &st.zonos.orders[i].order;
+                o.tracking_list
+                    .iter()
+                    .any(|t| t.number == "JD014600003828291")
+                    && o.order_status.as_deref() == Some("VENDOR_END_OF_DAY_COMPLETE")
+            })
+        },
+    )
+    .await?;
+
+    println!("4. The carrier delivers the Google packages");
+    for f in [&f1, &f2] {
+        let (_, events) = sb
+            .lock()
+            .genstore
+            .change_fulfillment(f, |x| {
+                x.shipment_status = Some("delivered".into());
+                Ok(())
+            })
+            .map_err(|(_, m)| m)?;
+        sb.webhooks.emit_all(events);
+    }
+    step("Google marks the order delivered", || async {
+        sb.lock()
+            .google
+            .orders
+            .get(&google)
+            .and_then(|o| o.order.status.clone())
+            .as_deref()
+            == Some("delivered")
+    })
+    .await?;
+
+    println!("5. The merchant cancels the other Zonos order");
+    let (_, events) = sb
+        .lock()
+        .genstore
+        .cancel_order(&zc_mirror, "customer")
+        .map_err(|(_, m)| m)?;
+    sb.webhooks.emit_all(events);
+    step("Zonos hears the cancellation", || async {
+        let st = sb.lock();
+        st.zonos.find(999, &zonos_cancel).is_some_and(|i| {
+            st.zonos.orders[i].order.order_status.as_deref() == Some("VENDOR_CANCELLATION_REQUEST")
+        })
+    })
+    .await?;
+    // Let the last status reads settle into the table.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    println!();
+    println!("{:<24} {:<20} channel views", "order", "unified status");
+    let mut consistent = true;
+    for (channel, id, want) in [
+        (
+            Channel::Google,
+            google.as_str(),
+            status::UnifiedStatus::Delivered,
+        ),
+        (
+            Channel::Zonos,
+            zonos_ship.as_str(),
+            status::UnifiedStatus::Shipped,
+        ),
+        (
+            Channel::Zonos,
+            zonos_cancel.as_str(),
+            status::UnifiedStatus::Cancelled,
+        ),
+        (
+            Channel::Genstore,
+            native.as_str(),
+            status::UnifiedStatus::Paid,
+        ),
+    ] {
+        let view = crate::ops::order_view(&*r.store, &OrderKey::new(channel, id))
+            .await?
+            .ok_or("order missing")?;
+        let unified = view["unified_status"].as_str().unwrap_or("?").to_owned();
+        let views: Vec<String> = view["channels"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                format!(
+                    "{} {}={}",
+                    c["channel"].as_str().unwrap_or(""),
+                    c["order_id"].as_str().unwrap_or(""),
+                    c["raw_status"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        let ok = unified == want.as_str();
+        consistent &= ok;
+        println!(
+            "{:<24} {:<20} {}{}",
+            format!("{channel}:{id}"),
+            unified,
+            views.join(" | "),
+            if ok { "" } else { "   <- expected different" }
+        );
+    }
+    let counters = sb.counters();
+    println!();
+    println!(
+        "{:<36} {:>9} {:>10}",
+        "sandbox writes", "executed", "duplicate"
+    );
+    for (write, c) in &counters.writes {
+        println!("{write:<36} {:>9} {:>10}", c.executed, c.duplicate);
+    }
+    println!(
+        "webhooks delivered: {} of {}",
+        counters.webhooks_ok, counters.webhooks_sent
+    );
+    let created = counters.executed_count("genstore.createOrder");
+    if created != 3 {
+        consistent = false;
+        println!("expected 3 mirrors in Genstore, found {created}");
+    }
+    if consistent {
+        println!("\nconsistent: every channel agrees, and every write was executed once");
+        Ok(())
+    } else {
+        Err("the channels do not agree".into())
+    }
+}
