@@ -32,7 +32,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// How to run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DevConfig {
     /// Where the embedded database lives.
     pub data_dir: PathBuf,
@@ -46,6 +46,12 @@ pub struct DevConfig {
     pub sandbox: bool,
     /// Seed the sandbox with a few orders.
     pub seed: bool,
+    /// Reuse a sandbox that is already serving (a restarted pipeline keeps its platforms).
+    pub existing_sandbox: Option<(Sandbox, String)>,
+    /// How long a received job stays hidden (SQS's visibility timeout).
+    pub visibility: Duration,
+    /// How long a job's in-progress claim blocks a retry after a crash.
+    pub in_progress_ttl: Duration,
 }
 
 impl Default for DevConfig {
@@ -57,6 +63,9 @@ impl Default for DevConfig {
             webhook_secret: "dev-webhook-secret".into(),
             sandbox: true,
             seed: true,
+            existing_sandbox: None,
+            visibility: Duration::from_secs(30),
+            in_progress_ttl: Duration::from_secs(60),
         }
     }
 }
@@ -139,7 +148,10 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     ));
     let dead_letters = Arc::new(EmbeddedQueue::new(db, "sync-dlq", None, clock));
 
-    let (sandbox, clients) = if cfg.sandbox {
+    let (sandbox, clients) = if let Some((sb, base)) = cfg.existing_sandbox.clone() {
+        let clients = sandbox_clients(&base, &SandboxConfig::default())?;
+        (Some((sb, base)), clients)
+    } else if cfg.sandbox {
         let sc = SandboxConfig::default();
         let (sb, base) = orderbridge_sandbox::spawn(sc.clone())
             .await
@@ -215,6 +227,8 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         google: clients.google.clone(),
         genstore: clients.genstore.clone(),
         settings: order_poller::Settings {
+            // A stable owner: a restarted `dev` takes its own leases back at once instead of waiting.
+            owner: "orderbridge-dev".into(),
             include_test_orders: true,
             genstore_overlap: 5,
             ..order_poller::Settings::default()
@@ -241,13 +255,19 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         zonos: clients.zonos,
         google: clients.google,
         concurrency: 4,
-        idempotency: IdempotencyTtl::default(),
+        idempotency: IdempotencyTtl {
+            in_progress: chrono::Duration::from_std(cfg.in_progress_ttl)
+                .unwrap_or(chrono::Duration::seconds(60)),
+            ..IdempotencyTtl::default()
+        },
     };
+    let visibility =
+        chrono::Duration::from_std(cfg.visibility).unwrap_or(chrono::Duration::seconds(30));
     let consumer_queue = queue.clone();
     let mut push_stop = stopped;
     tasks.push(tokio::spawn(async move {
         loop {
-            let batch = match consumer_queue.receive(10, chrono::Duration::seconds(30)).await {
+            let batch = match consumer_queue.receive(10, visibility).await {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::warn!(error = %e, "queue receive failed");
