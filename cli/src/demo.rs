@@ -12,7 +12,7 @@ use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::wire as gw;
 use orderbridge::channels::zonos::wire::Item;
 use orderbridge::status;
-use orderbridge::store::{OrderKey, OrderStore};
+use orderbridge::store::OrderKey;
 use orderbridge_sandbox::genstore::LineQty;
 use orderbridge_sandbox::Sandbox;
 use std::future::Future;
@@ -83,15 +83,25 @@ fn fulfill(
     Ok(f.fulfill_id.unwrap_or_default())
 }
 
-/// Runs the scenario; `Ok` only if everything ended consistent.
+/// Runs the scenario on the embedded backend under `data_dir`; `Ok` only if everything ended consistent.
 pub async fn run(data_dir: std::path::PathBuf) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&data_dir);
-    let r = start(DevConfig {
+    run_with(DevConfig {
         data_dir,
+        ..DevConfig::default()
+    })
+    .await
+}
+
+/// Runs the scenario with a pipeline configured as given (the sandbox is always fresh and unseeded).
+pub async fn run_with(cfg: DevConfig) -> Result<(), String> {
+    let r = start(DevConfig {
         port: 0,
         poll_interval: Duration::from_secs(1),
         seed: false,
-        ..DevConfig::default()
+        sandbox: true,
+        existing_sandbox: None,
+        ..cfg
     })
     .await?;
     let result = scenario(&r).await;

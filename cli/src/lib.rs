@@ -21,7 +21,7 @@ use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::config::{Clients, Platforms};
 use orderbridge::secret::Secret;
 use orderbridge::store::embedded::{Db, DeadLetter, EmbeddedQueue, EmbeddedStore};
-use orderbridge::store::{IdempotencyTtl, SyncQueue};
+use orderbridge::store::{IdempotencyTtl, Storage, SyncQueue};
 use orderbridge_sandbox::webhooks::Subscription;
 use orderbridge_sandbox::{Sandbox, SandboxConfig};
 use std::net::SocketAddr;
@@ -52,6 +52,23 @@ pub struct DevConfig {
     pub visibility: Duration,
     /// How long a job's in-progress claim blocks a retry after a crash.
     pub in_progress_ttl: Duration,
+    /// The order table and queues: the embedded database under `data_dir`, or DynamoDB and SQS.
+    pub storage: StorageChoice,
+}
+
+/// Where the order table and the queues live.
+#[derive(Clone, Debug, Default)]
+pub enum StorageChoice {
+    /// SQLite under the data directory.
+    #[default]
+    Embedded,
+    /// DynamoDB and SQS (at `AWS_ENDPOINT_URL`, or the account), provisioned with these names first.
+    Aws {
+        /// The table's name.
+        table: String,
+        /// The sync queue's name.
+        queue: String,
+    },
 }
 
 impl Default for DevConfig {
@@ -66,6 +83,7 @@ impl Default for DevConfig {
             existing_sandbox: None,
             visibility: Duration::from_secs(30),
             in_progress_ttl: Duration::from_secs(60),
+            storage: StorageChoice::Embedded,
         }
     }
 }
@@ -77,11 +95,11 @@ pub struct Running {
     /// The sandbox and its base URL, when in-process.
     pub sandbox: Option<(Sandbox, String)>,
     /// The order table.
-    pub store: Arc<EmbeddedStore>,
+    pub store: Arc<dyn Storage>,
     /// The sync queue.
-    pub queue: Arc<EmbeddedQueue>,
+    pub queue: Arc<dyn SyncQueue>,
     /// Its dead-letter queue.
-    pub dead_letters: Arc<EmbeddedQueue>,
+    pub dead_letters: Arc<dyn SyncQueue>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -134,19 +152,45 @@ pub fn sandbox_clients(base: &str, config: &SandboxConfig) -> Result<Clients, St
 
 /// Starts the pipeline.
 pub async fn start(cfg: DevConfig) -> Result<Running, String> {
-    let db = Db::open(cfg.data_dir.join("orderbridge.sqlite3")).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Arc::new(EmbeddedStore::new(db.clone(), clock.clone()));
-    let queue = Arc::new(EmbeddedQueue::new(
-        db.clone(),
-        "sync",
-        Some(DeadLetter {
-            queue: "sync-dlq".into(),
-            max_receives: MAX_RECEIVES,
-        }),
-        clock.clone(),
-    ));
-    let dead_letters = Arc::new(EmbeddedQueue::new(db, "sync-dlq", None, clock));
+    let (store, queue, dead_letters): (Arc<dyn Storage>, Arc<dyn SyncQueue>, Arc<dyn SyncQueue>) =
+        match &cfg.storage {
+            StorageChoice::Embedded => {
+                let db = Db::open(cfg.data_dir.join("orderbridge.sqlite3"))
+                    .map_err(|e| e.to_string())?;
+                (
+                    Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+                    Arc::new(EmbeddedQueue::new(
+                        db.clone(),
+                        "sync",
+                        Some(DeadLetter {
+                            queue: "sync-dlq".into(),
+                            max_receives: MAX_RECEIVES,
+                        }),
+                        clock.clone(),
+                    )),
+                    Arc::new(EmbeddedQueue::new(db, "sync-dlq", None, clock)),
+                )
+            }
+            StorageChoice::Aws { table, queue } => {
+                let conf = orderbridge::store::dynamo::sdk_config().await;
+                let ddb = aws_sdk_dynamodb::Client::new(&conf);
+                let sqs = aws_sdk_sqs::Client::new(&conf);
+                let p = orderbridge::store::provision::provision(&ddb, &sqs, table, queue)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                (
+                    Arc::new(orderbridge::store::dynamo::DynamoStore::new(
+                        ddb, p.table, clock,
+                    )),
+                    Arc::new(orderbridge::store::sqs::SqsQueue::new(
+                        sqs.clone(),
+                        p.queue_url,
+                    )),
+                    Arc::new(orderbridge::store::sqs::SqsQueue::new(sqs, p.dlq_url)),
+                )
+            }
+        };
 
     let (sandbox, clients) = if let Some((sb, base)) = cfg.existing_sandbox.clone() {
         let clients = sandbox_clients(&base, &SandboxConfig::default())?;

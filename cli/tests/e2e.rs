@@ -5,8 +5,8 @@
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::wire as gw;
 use orderbridge::channels::zonos::wire::Item;
-use orderbridge::store::{OrderKey, OrderStore};
-use orderbridge_cli::{start, DevConfig, Running};
+use orderbridge::store::OrderKey;
+use orderbridge_cli::{start, DevConfig, Running, StorageChoice};
 use orderbridge_sandbox::genstore::LineQty;
 use orderbridge_sandbox::webhooks::WebhookMode;
 use orderbridge_sandbox::{Faults, Sandbox};
@@ -28,6 +28,22 @@ fn config(data_dir: std::path::PathBuf) -> DevConfig {
         visibility: Duration::from_secs(2),
         in_progress_ttl: Duration::from_secs(3),
         ..DevConfig::default()
+    }
+}
+
+/// The same pipeline on DynamoDB and SQS (moto, started by `scripts/test`), with fresh names.
+fn on_moto(cfg: DevConfig, name: &str) -> DevConfig {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "run scripts/test, which starts moto"
+    );
+    let suffix = format!("{name}-{}", std::process::id());
+    DevConfig {
+        storage: StorageChoice::Aws {
+            table: format!("e2e-{suffix}"),
+            queue: format!("e2e-{suffix}"),
+        },
+        ..cfg
     }
 }
 
@@ -112,10 +128,14 @@ fn ship(sb: &Sandbox, order: &str, qty: u32, number: &str) -> String {
     f.fulfill_id.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn duplicate_and_reordered_webhooks_apply_each_write_once() {
-    let d = dir("webhooks");
-    let r = start(config(d.clone())).await.unwrap();
+async fn duplicate_and_reordered_webhooks_apply_each_write_once(aws: bool) {
+    let d = dir(if aws { "webhooks-moto" } else { "webhooks" });
+    let cfg = if aws {
+        on_moto(config(d.clone()), "webhooks")
+    } else {
+        config(d.clone())
+    };
+    let r = start(cfg).await.unwrap();
     let sb = r.sandbox.clone().unwrap().0;
     sb.webhooks.set_mode(WebhookMode {
         duplicate: true,
@@ -173,10 +193,14 @@ async fn duplicate_and_reordered_webhooks_apply_each_write_once() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn platform_faults_are_survived_without_double_writes() {
-    let d = dir("faults");
-    let r = start(config(d.clone())).await.unwrap();
+async fn platform_faults_are_survived_without_double_writes(aws: bool) {
+    let d = dir(if aws { "faults-moto" } else { "faults" });
+    let cfg = if aws {
+        on_moto(config(d.clone()), "faults")
+    } else {
+        config(d.clone())
+    };
+    let r = start(cfg).await.unwrap();
     let sb = r.sandbox.clone().unwrap().0;
     let flaky = Faults {
         error_rate: 0.15,
@@ -211,10 +235,14 @@ async fn platform_faults_are_survived_without_double_writes() {
     let _ = std::fs::remove_dir_all(&d);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_consumer_restart_in_the_middle_loses_nothing_and_repeats_nothing() {
-    let d = dir("restart");
-    let first = start(config(d.clone())).await.unwrap();
+async fn a_consumer_restart_in_the_middle_loses_nothing_and_repeats_nothing(aws: bool) {
+    let d = dir(if aws { "restart-moto" } else { "restart" });
+    let cfg = if aws {
+        on_moto(config(d.clone()), "restart")
+    } else {
+        config(d.clone())
+    };
+    let first = start(cfg.clone()).await.unwrap();
     let (sb, base) = first.sandbox.clone().unwrap();
     // Genstore answers slowly, so the six mirrors cannot all be done when the import is: the restart
     // lands while work is in flight.
@@ -270,3 +298,41 @@ async fn a_consumer_restart_in_the_middle_loses_nothing_and_repeats_nothing() {
     second.stop().await;
     let _ = std::fs::remove_dir_all(&d);
 }
+
+async fn the_demo_scenario(aws: bool) {
+    let d = dir(if aws { "demo-moto" } else { "demo" });
+    let cfg = DevConfig {
+        data_dir: d.clone(),
+        ..DevConfig::default()
+    };
+    let cfg = if aws { on_moto(cfg, "demo") } else { cfg };
+    assert_eq!(orderbridge_cli::demo::run_with(cfg).await, Ok(()));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+macro_rules! backend {
+    ($name:ident, $aws:expr) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn the_demo_scenario_ends_consistent() {
+                super::the_demo_scenario($aws).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn duplicate_and_reordered_webhooks_apply_each_write_once() {
+                super::duplicate_and_reordered_webhooks_apply_each_write_once($aws).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn platform_faults_are_survived_without_double_writes() {
+                super::platform_faults_are_survived_without_double_writes($aws).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_consumer_restart_in_the_middle_loses_nothing_and_repeats_nothing() {
+                super::a_consumer_restart_in_the_middle_loses_nothing_and_repeats_nothing($aws)
+                    .await
+            }
+        }
+    };
+}
+
+backend!(embedded, false);
+backend!(dynamodb_sqs, true);
