@@ -1,7 +1,8 @@
 //! `orderbridge`: the whole pipeline on one machine, and the operator's commands.
 //!
 //! ```text
-//! orderbridge dev [--port 8080] [--data-dir .data] [--poll-seconds 10] [--real-platforms]
+//! orderbridge demo
+//! orderbridge dev [--port 8080] [--data-dir .data] [--poll-seconds 10] [--real-platforms] [--aws]
 //! orderbridge orders list [--status shipped] [--json]      orderbridge orders show zonos:999-10001 [--json]
 //! orderbridge dlq list [--json]                            orderbridge dlq replay
 //! orderbridge backfill --channel zonos --since 2026-11-01 [--through 2026-11-15]
@@ -60,6 +61,16 @@ enum Command {
         /// Use the platform settings of the environment instead of the in-process sandbox.
         #[arg(long)]
         real_platforms: bool,
+        /// Use DynamoDB and SQS (at AWS_ENDPOINT_URL, or the account) instead of the embedded database,
+        /// creating the table and queues first if they are missing.
+        #[arg(long)]
+        aws: bool,
+        /// The table's name, with --aws.
+        #[arg(long, default_value = orderbridge::store::provision::DEFAULT_TABLE)]
+        table: String,
+        /// The sync queue's name, with --aws.
+        #[arg(long, default_value = orderbridge::store::provision::DEFAULT_QUEUE)]
+        queue: String,
     },
     /// Runs the pipeline through a scripted scenario against the sandbox; exits 0 only if it ends consistent.
     Demo {
@@ -200,12 +211,20 @@ async fn main() {
             data_dir,
             poll_seconds,
             real_platforms,
+            aws,
+            table,
+            queue,
         } => {
             let cfg = DevConfig {
                 data_dir,
                 port,
                 poll_interval: Duration::from_secs(poll_seconds.max(1)),
                 sandbox: !real_platforms,
+                storage: if aws {
+                    orderbridge_cli::StorageChoice::Aws { table, queue }
+                } else {
+                    orderbridge_cli::StorageChoice::Embedded
+                },
                 ..DevConfig::default()
             };
             let running = start(cfg).await.unwrap_or_else(|e| fail(e));
