@@ -118,6 +118,7 @@ async fn scenario(r: &Running) -> Result<(), String> {
         "orderbridge demo — sandbox on {base}, webhooks on {}",
         r.webhook_url
     );
+    println!("(the functions' own logs: RUST_LOG=info)");
 
     println!("1. Orders are placed on Google and Zonos");
     let (google, zonos_ship, zonos_cancel) = {

@@ -197,15 +197,23 @@ fn print_json(v: &serde_json::Value) {
 
 #[tokio::main]
 async fn main() {
+    let cli = Cli::parse();
+    // `dev` is watched through its logs; the demo prints its own progress, and the operator commands
+    // their answers, so they log only what went wrong. RUST_LOG overrides.
+    let default_level = match cli.command {
+        Command::Dev { .. } => "info",
+        Command::Demo { .. } => "error",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_target(false)
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Dev {
             port,
             data_dir,
