@@ -127,32 +127,55 @@ async fn external_orders_are_imported_mirrored_linked_and_written_back() {
 async fn dead_letters_are_listed_and_replayed() {
     use orderbridge::clock::{Clock, SystemClock};
     use orderbridge::jobs::{Job, SyncJob};
-    use orderbridge::store::embedded::{Db, EmbeddedQueue};
-    use orderbridge::store::SyncQueue;
+    use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
+    use orderbridge::store::{Claim, IdempotencyStore, IdempotencyTtl, SyncQueue};
+    use serde_json::json;
     use std::sync::Arc;
     let db = Db::in_memory().unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = EmbeddedStore::new(db.clone(), clock.clone());
     let queue = EmbeddedQueue::new(db.clone(), "sync", None, clock.clone());
     let dlq = EmbeddedQueue::new(db, "sync-dlq", None, clock);
     let job = SyncJob::from(Job::MirrorOrder {
         channel: Channel::Zonos,
         order_id: "999-1".into(),
     });
-    dlq.send(&[job]).await.unwrap();
+    let done = SyncJob::from(Job::MirrorOrder {
+        channel: Channel::Zonos,
+        order_id: "999-2".into(),
+    });
+    // The first failed for good (the platform refused it); the second was done.
+    let ttl = IdempotencyTtl::default();
+    for (key, result) in [
+        ("mirror:zonos:999-1", json!({"failed": "Genstore said 422"})),
+        ("mirror:zonos:999-2", json!({"done": "mirror_order"})),
+    ] {
+        assert_eq!(store.claim(key, "h", ttl).await.unwrap(), Claim::Acquired);
+        store.complete(key, &result, ttl).await.unwrap();
+    }
+    dlq.send(&[job, done]).await.unwrap();
     dlq.send_raw(&["not a job".to_owned()]).await.unwrap();
     let listed = orderbridge_cli::ops::list_dead_letters(&dlq).await.unwrap();
-    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.len(), 3);
     assert!(listed.iter().any(|l| l["job"] == "mirror_order"));
     assert!(listed
         .iter()
         .any(|l| l["job"].as_str().unwrap().starts_with("unreadable")));
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    assert_eq!(
-        orderbridge_cli::ops::replay_dead_letters(&dlq, &queue)
-            .await
-            .unwrap(),
-        2
-    );
+    let replayed = orderbridge_cli::ops::replay_dead_letters(&store, &dlq, &queue)
+        .await
+        .unwrap();
+    assert_eq!(replayed.sent, 3);
+    assert_eq!(replayed.forgotten, 1, "only the failure is forgotten");
     assert_eq!(dlq.depth().await.unwrap(), 0);
-    assert_eq!(queue.depth().await.unwrap(), 2);
+    assert_eq!(queue.depth().await.unwrap(), 3);
+    assert_eq!(
+        store.claim("mirror:zonos:999-1", "h", ttl).await.unwrap(),
+        Claim::Acquired,
+        "the failed job runs again"
+    );
+    assert!(matches!(
+        store.claim("mirror:zonos:999-2", "h", ttl).await.unwrap(),
+        Claim::Completed(_)
+    ));
 }

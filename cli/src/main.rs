@@ -319,10 +319,17 @@ async fn main() {
                     }
                 }
                 DlqCommand::Replay => {
-                    let n = ops::replay_dead_letters(&*h.dlq, &*h.queue)
+                    let r = ops::replay_dead_letters(&*h.store, &*h.dlq, &*h.queue)
                         .await
                         .unwrap_or_else(|e| fail(e));
-                    println!("{n} dead letters sent back to the sync queue");
+                    if backend.json {
+                        print_json(&serde_json::json!({"sent": r.sent, "forgotten": r.forgotten}));
+                    } else {
+                        println!(
+                            "{} dead letters sent back to the sync queue ({} had failed for good and run again)",
+                            r.sent, r.forgotten
+                        );
+                    }
                 }
             }
         }

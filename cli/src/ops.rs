@@ -172,19 +172,36 @@ pub async fn list_dead_letters(dlq: &dyn SyncQueue) -> Result<Vec<Value>, String
     }
 }
 
-/// Moves every dead letter back to the sync queue; returns how many.
+/// What a replay did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Replayed {
+    /// Dead letters sent back to the sync queue.
+    pub sent: usize,
+    /// Of those, jobs whose failure was recorded for good and was forgotten, so they run again.
+    pub forgotten: usize,
+}
+
+/// Moves every dead letter back to the sync queue. A job that failed for good (the platform refused it)
+/// has that failure forgotten first, so it runs again now that its cause is presumably fixed; work that
+/// succeeded stays done.
 pub async fn replay_dead_letters(
+    store: &dyn Storage,
     dlq: &dyn SyncQueue,
     queue: &dyn SyncQueue,
-) -> Result<usize, String> {
-    let mut moved = 0;
+) -> Result<Replayed, String> {
+    let mut done = Replayed::default();
     loop {
         let batch = dlq
             .receive(10, chrono::Duration::seconds(60))
             .await
             .map_err(|e| e.to_string())?;
         if batch.is_empty() {
-            return Ok(moved);
+            return Ok(done);
+        }
+        for m in &batch {
+            if fulfillment_push::forget_failure(store, &m.body).await? {
+                done.forgotten += 1;
+            }
         }
         let bodies: Vec<String> = batch.iter().map(|m| m.body.clone()).collect();
         let sent = queue.send_raw(&bodies).await.map_err(|e| e.to_string())?;
@@ -197,6 +214,6 @@ pub async fn replay_dead_letters(
         for m in &batch {
             dlq.delete(&m.receipt).await.map_err(|e| e.to_string())?;
         }
-        moved += batch.len();
+        done.sent += batch.len();
     }
 }

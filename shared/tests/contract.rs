@@ -514,6 +514,31 @@ mod cases {
             "release keeps done work"
         );
 
+        // A failure recorded for good is forgotten on request (a replay), and only a failure.
+        assert!(!s.forget_failure("op-1").await.unwrap(), "a success stays");
+        assert_eq!(
+            s.claim("op-1", "h1", ttl).await.unwrap(),
+            Claim::Completed(serde_json::json!({"genstore_order_id": "5001"}))
+        );
+        assert_eq!(s.claim("op-4", "h4", ttl).await.unwrap(), Claim::Acquired);
+        assert!(
+            !s.forget_failure("op-4").await.unwrap(),
+            "work in progress stays"
+        );
+        assert!(matches!(
+            s.claim("op-4", "h4", ttl).await.unwrap(),
+            Claim::InProgress { .. }
+        ));
+        let failed = serde_json::json!({"failed": "Google said 400"});
+        s.complete("op-4", &failed, ttl).await.unwrap();
+        assert_eq!(
+            s.claim("op-4", "h4", ttl).await.unwrap(),
+            Claim::Completed(failed)
+        );
+        assert!(s.forget_failure("op-4").await.unwrap());
+        assert_eq!(s.claim("op-4", "h4", ttl).await.unwrap(), Claim::Acquired);
+        assert!(!s.forget_failure("no-such-op").await.unwrap());
+
         // A failed run releases: the retry claims at once.
         assert_eq!(s.claim("op-2", "h2", ttl).await.unwrap(), Claim::Acquired);
         s.release("op-2").await.unwrap();

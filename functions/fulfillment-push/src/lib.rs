@@ -12,7 +12,8 @@
 //! - every write appends to the order's audit trail, and the channel's fresh state is saved afterwards;
 //! - a retryable failure goes back to the queue; a permanent one (the platform says the request is
 //!   invalid) completes the idempotency record as failed, is audited and logged, and is reported as a
-//!   failure without calling the platform again, until the queue's redrive moves it to the DLQ.
+//!   failure without calling the platform again, until the queue's redrive moves it to the DLQ. A replay
+//!   from the DLQ ([`forget_failure`]) forgets that record, so the job runs again once its cause is fixed.
 
 use futures::stream::{self, StreamExt};
 use orderbridge::carrier::Carrier;
@@ -105,7 +106,7 @@ pub async fn handle_record(deps: &Deps, body: &str) -> Outcome {
         Ok(j) => j,
         Err(e) => return Outcome::Permanent(e.to_string()),
     };
-    let key = match idempotency_key(deps, &job.job).await {
+    let key = match idempotency_key(&*deps.store, &job.job).await {
         Ok(k) => k,
         Err(o) => return o,
     };
@@ -150,8 +151,24 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Lets a dead-lettered job run again: forgets the failure its idempotency record keeps, so the replayed
+/// job calls the platform instead of answering "failed before". True if there was one; work that
+/// succeeded stays done. A body that is not a job, or names an order the table lacks, has no record.
+/// An error only if the store could not be read or written.
+pub async fn forget_failure(store: &dyn Storage, body: &str) -> Result<bool, String> {
+    let Ok(job) = SyncJob::from_body(body) else {
+        return Ok(false);
+    };
+    let key = match idempotency_key(store, &job.job).await {
+        Ok(k) => k,
+        Err(Outcome::Retry(why)) if why.ends_with("is not in the table yet") => return Ok(false),
+        Err(Outcome::Done(why) | Outcome::Retry(why) | Outcome::Permanent(why)) => return Err(why),
+    };
+    store.forget_failure(&key).await.map_err(|e| e.to_string())
+}
+
 /// The idempotency key of a job: what it does, and for pushes of changing state, which state.
-async fn idempotency_key(deps: &Deps, job: &Job) -> Result<String, Outcome> {
+async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Outcome> {
     Ok(match job {
         Job::MirrorOrder { channel, order_id } => format!("mirror:{channel}:{order_id}"),
         Job::WriteMerchantOrderId {
@@ -166,13 +183,13 @@ async fn idempotency_key(deps: &Deps, job: &Job) -> Result<String, Outcome> {
             order_id,
             genstore_order_id,
         } => {
-            let v = version_of(deps, Channel::Genstore, genstore_order_id.as_str()).await?;
+            let v = version_of(store, Channel::Genstore, genstore_order_id.as_str()).await?;
             format!("tracking-to:{channel}:{order_id}:{v}")
         }
         Job::PushTrackingToGenstore {
             channel, order_id, ..
         } => {
-            let v = version_of(deps, *channel, order_id.as_str()).await?;
+            let v = version_of(store, *channel, order_id.as_str()).await?;
             format!("tracking-from:{channel}:{order_id}:{v}")
         }
         Job::PushCancellation {
@@ -187,8 +204,8 @@ async fn idempotency_key(deps: &Deps, job: &Job) -> Result<String, Outcome> {
     })
 }
 
-async fn version_of(deps: &Deps, channel: Channel, id: &str) -> Result<String, Outcome> {
-    match deps.store.get(&OrderKey::new(channel, id)).await {
+async fn version_of(store: &dyn Storage, channel: Channel, id: &str) -> Result<String, Outcome> {
+    match store.get(&OrderKey::new(channel, id)).await {
         Ok(Some(s)) => Ok(s.order.source_version().sort_key()),
         Ok(None) => Err(Outcome::Retry(format!(
             "order {channel}:{id} is not in the table yet"

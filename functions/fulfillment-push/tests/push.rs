@@ -1,7 +1,7 @@
 //! fulfillment-push against the platform sandbox, on moto (DynamoDB; `scripts/test` starts it) and on
 //! the embedded SQLite twin: each job's effect, each write executed once however often the job arrives.
 
-use fulfillment_push::{handle_batch, handle_record, Deps, Outcome, Record};
+use fulfillment_push::{forget_failure, handle_batch, handle_record, Deps, Outcome, Record};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
 use orderbridge::channels::google::auth::GoogleCredentials;
@@ -646,7 +646,7 @@ mod cases {
             &s.deps,
             vec![Record {
                 message_id: "p".into(),
-                body: job,
+                body: job.clone(),
             }],
         )
         .await;
@@ -655,6 +655,36 @@ mod cases {
             ["p"],
             "reported, so the redrive moves it to the DLQ"
         );
+
+        // The merchant frees the id; a replay from the DLQ forgets the failure and the write happens.
+        c.update_merchant_order_id(&other, "op-y", "6666")
+            .await
+            .unwrap();
+        assert!(forget_failure(&*s.deps.store, &job).await.unwrap());
+        assert!(
+            !forget_failure(&*s.deps.store, &job).await.unwrap(),
+            "nothing left to forget"
+        );
+        let replayed = handle_record(&s.deps, &job).await;
+        assert!(matches!(replayed, Outcome::Done(_)), "{replayed:?}");
+        assert_eq!(
+            s.sandbox
+                .lock()
+                .google
+                .orders
+                .get(g.as_str())
+                .and_then(|o| o.order.merchant_order_id.clone())
+                .as_deref(),
+            Some("5555")
+        );
+        assert!(
+            !forget_failure(&*s.deps.store, &job).await.unwrap(),
+            "a success is never forgotten"
+        );
+        assert!(matches!(
+            handle_record(&s.deps, &job).await,
+            Outcome::Done(ref what) if what.contains("done before")
+        ));
     }
 
     pub async fn cancellations_refunds_and_channel_tracking_reach_the_other_side(aws: bool) {

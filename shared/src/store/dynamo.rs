@@ -599,6 +599,38 @@ impl IdempotencyStore for DynamoStore {
             Err(e) => Err(classify("DeleteItem", e)),
         }
     }
+
+    async fn forget_failure(&self, key: &str) -> Result<bool, StoreError> {
+        let pk = format!("IDEMPOTENCY#{key}");
+        let Some(current) = self.get_item(&pk, "IDEMPOTENCY").await? else {
+            return Ok(false);
+        };
+        let Some(result) = get_s(&current, "result") else {
+            return Ok(false);
+        };
+        if get_s(&current, "state") != Some(COMPLETED) || !super::is_failure_result(result) {
+            return Ok(false);
+        }
+        // Deleted only as read: a record that changed meanwhile is someone else's.
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(&pk))
+            .key(SK, s("IDEMPOTENCY"))
+            .condition_expression("#state = :completed AND #result = :result")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#result", "result")
+            .expression_attribute_values(":completed", s(COMPLETED))
+            .expression_attribute_values(":result", s(result))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(classify("DeleteItem", e)),
+        }
+    }
 }
 
 #[async_trait]

@@ -579,6 +579,34 @@ impl IdempotencyStore for EmbeddedStore {
             })
             .await
     }
+
+    async fn forget_failure(&self, key: &str) -> Result<bool, StoreError> {
+        let key = key.to_owned();
+        self.db
+            .run(move |c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql)?;
+                let result: Option<Option<String>> = tx
+                    .query_row(
+                        "SELECT result FROM idempotency WHERE key = ?1 AND state = ?2",
+                        params![key, COMPLETED],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let failed = result
+                    .flatten()
+                    .is_some_and(|r| super::is_failure_result(&r));
+                if failed {
+                    tx.execute("DELETE FROM idempotency WHERE key = ?1", params![key])
+                        .map_err(sql)?;
+                }
+                tx.commit().map_err(sql)?;
+                Ok(failed)
+            })
+            .await
+    }
 }
 
 #[async_trait]

@@ -289,6 +289,16 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Gives up the claim after a failure, so a retry can claim at once.
     async fn release(&self, key: &str) -> Result<(), StoreError>;
+    /// Deletes a completed record whose result says the work failed for good (a result object with a
+    /// `failed` member), so the work can be claimed again once its cause is fixed (a replay from the DLQ).
+    /// True if one was deleted; a record in progress, one that succeeded, or none at all is left alone.
+    async fn forget_failure(&self, key: &str) -> Result<bool, StoreError>;
+}
+
+/// Whether a completed record's result (as stored) says the work failed; see
+/// [`IdempotencyStore::forget_failure`].
+pub fn is_failure_result(stored: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(stored).is_ok_and(|v| v.get("failed").is_some())
 }
 
 /// What an outbound write came to.
