@@ -161,7 +161,8 @@ async fn dead_letters_are_listed_and_replayed() {
     assert!(listed
         .iter()
         .any(|l| l["job"].as_str().unwrap().starts_with("unreadable")));
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // Listing leaves them in place, ready for a replay at once.
+    assert_eq!(dlq.depth().await.unwrap(), 3);
     let replayed = orderbridge_cli::ops::replay_dead_letters(&store, &dlq, &queue)
         .await
         .unwrap();

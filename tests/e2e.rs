@@ -306,6 +306,58 @@ async fn a_consumer_restart_in_the_middle_loses_nothing_and_repeats_nothing(aws:
     let _ = std::fs::remove_dir_all(&d);
 }
 
+async fn an_order_zonos_cannot_read_is_parked_dead_lettered_and_replayed(aws: bool) {
+    let d = dir(if aws { "parked-moto" } else { "parked" });
+    let cfg = if aws {
+        on_moto(config(d.clone()), "parked")
+    } else {
+        config(d.clone())
+    };
+    let r = start(cfg).await.unwrap();
+    let sb = r.sandbox.clone().unwrap().0;
+    let zonos: Vec<String> = (0..3).map(|_| zonos_order(&sb, 1)).collect();
+    let garbled = sb.lock().zonos.find(999, &zonos[1]).unwrap();
+    sb.lock().zonos.orders[garbled].garbled = true;
+    // The orders around the unreadable one are not kept waiting behind it.
+    until("the readable orders mirrored", || async {
+        mirror_of(&r, Channel::Zonos, &zonos[0]).await.is_some()
+            && mirror_of(&r, Channel::Zonos, &zonos[2]).await.is_some()
+    })
+    .await;
+    // Its import job is retried until the queue gives up and dead-letters it, where the operator sees it.
+    until("the parked import dead-lettered", || async {
+        r.dead_letters.depth().await.unwrap_or(0) > 0
+    })
+    .await;
+    let letters = orderbridge_cli::ops::list_dead_letters(&*r.dead_letters)
+        .await
+        .unwrap();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0]["job"], "import_order");
+    assert!(r
+        .store
+        .get(&OrderKey::new(Channel::Zonos, zonos[1].as_str()))
+        .await
+        .unwrap()
+        .is_none());
+    // Zonos is fixed; the operator replays; the order arrives like any other.
+    sb.lock().zonos.orders[garbled].garbled = false;
+    let replayed =
+        orderbridge_cli::ops::replay_dead_letters(&*r.store, &*r.dead_letters, &*r.queue)
+            .await
+            .unwrap();
+    assert_eq!(replayed.sent, 1);
+    until("the replayed order mirrored and written back", || async {
+        mirror_of(&r, Channel::Zonos, &zonos[1]).await.is_some()
+    })
+    .await;
+    let c = sb.counters();
+    assert_eq!(c.executed_count("genstore.createOrder"), 3);
+    assert_eq!(c.executed_count("zonos.updateMerchantOrderId"), 3);
+    r.stop().await;
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 async fn the_demo_scenario(aws: bool) {
     let d = dir(if aws { "demo-moto" } else { "demo" });
     let cfg = DevConfig {
@@ -331,6 +383,10 @@ macro_rules! backend {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn platform_faults_are_survived_without_double_writes() {
                 super::platform_faults_are_survived_without_double_writes($aws).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn an_order_zonos_cannot_read_is_parked_dead_lettered_and_replayed() {
+                super::an_order_zonos_cannot_read_is_parked_dead_lettered_and_replayed($aws).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_consumer_restart_in_the_middle_loses_nothing_and_repeats_nothing() {

@@ -295,6 +295,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     // fulfillment-push fed from the queue with SQS semantics.
     let push = fulfillment_push::Deps {
         store: store.clone(),
+        queue: queue.clone(),
         genstore: clients.genstore,
         zonos: clients.zonos,
         google: clients.google,

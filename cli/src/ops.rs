@@ -146,21 +146,24 @@ pub fn parse_key(text: &str) -> Result<OrderKey, String> {
     Ok(OrderKey::new(channel, id))
 }
 
-/// The dead letters, without taking them off the queue for long.
+/// The dead letters, left where they are: each is read once, then made visible again, so a replay can
+/// follow at once.
 pub async fn list_dead_letters(dlq: &dyn SyncQueue) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    loop {
-        let batch: Vec<ReceivedMessage> = dlq
-            .receive(10, chrono::Duration::seconds(2))
-            .await
-            .map_err(|e| e.to_string())?;
+    let mut receipts = Vec::new();
+    let listed = loop {
+        let batch: Vec<ReceivedMessage> = match dlq.receive(10, chrono::Duration::seconds(30)).await
+        {
+            Ok(b) => b,
+            Err(e) => break Err(e.to_string()),
+        };
         let fresh: Vec<ReceivedMessage> = batch
             .into_iter()
             .filter(|m| seen.insert(m.message_id.clone()))
             .collect();
         if fresh.is_empty() {
-            return Ok(out);
+            break Ok(());
         }
         for m in fresh {
             let job = m
@@ -168,8 +171,16 @@ pub async fn list_dead_letters(dlq: &dyn SyncQueue) -> Result<Vec<Value>, String
                 .map(|j| j.to_string())
                 .unwrap_or_else(|e| format!("unreadable: {e}"));
             out.push(json!({"message_id": m.message_id, "job": job, "body": m.body}));
+            receipts.push(m.receipt);
+        }
+    };
+    for r in &receipts {
+        // Should this fail, the letter reappears by itself when its 30 s are up.
+        if let Err(e) = dlq.unhide(r).await {
+            tracing::warn!(error = %e, "a listed dead letter stays hidden until its visibility timeout");
         }
     }
+    listed.map(|()| out)
 }
 
 /// What a replay did.

@@ -29,6 +29,9 @@ pub struct ZonosOrder {
     pub placed_at: DateTime<Utc>,
     /// When its status last changed.
     pub status_at: DateTime<Utc>,
+    /// `orderDetail` answers this order with a body that is not JSON (a platform answering garbage),
+    /// for tests of what orderbridge does with one order it cannot read.
+    pub garbled: bool,
 }
 
 /// Zonos' orders, in placement order.
@@ -124,6 +127,7 @@ impl ZonosState {
             order,
             placed_at,
             status_at: placed_at,
+            garbled: false,
         });
         id
     }
@@ -291,6 +295,11 @@ async fn order_detail(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes
     };
     let st = sb.lock();
     match st.zonos.find(sb.config.zonos_store, &req.order_id) {
+        Some(i) if st.zonos.orders[i].garbled => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            "<html>502 Bad Gateway</html>",
+        )
+            .into_response(),
         Some(i) => Json(json!({ "order": st.zonos.orders[i].order })).into_response(),
         None => (
             StatusCode::BAD_REQUEST,

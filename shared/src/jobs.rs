@@ -1,4 +1,5 @@
-//! The jobs on the sync queue: every outbound write orderbridge performs, as typed messages.
+//! The jobs on the sync queue: every outbound write orderbridge performs, as typed messages, and the
+//! imports a poll parked.
 //!
 //! One job is one JSON body: `{"v": 1, "kind": "mirror_order", "channel": "zonos", "order_id": "999-1"}`.
 //! `v` is the schema version; a consumer refuses a version it does not know instead of guessing.
@@ -6,6 +7,7 @@
 //! job delivered late or twice acts on the newest facts.
 
 use crate::channel::Channel;
+use crate::channels::zonos::wire::OrderNumber;
 use crate::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -72,6 +74,19 @@ pub enum Job {
         /// The Genstore order of the linked pair.
         genstore_order_id: GenstoreOrderId,
     },
+    /// Read an order again that a poll could not (its detail failed while the rest of the listing did
+    /// not), save it, then do what its state calls for, usually mirroring it. The poller parks such an
+    /// order here instead of letting it hold the channel's cursor: the queue retries it, and its DLQ
+    /// keeps it if it keeps failing.
+    ImportOrder {
+        /// The channel.
+        channel: Channel,
+        /// Its order id.
+        order_id: ChannelOrderId,
+        /// Zonos: the order's `orderNumbers` entry, which fills in what `orderDetail` leaves out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        listing: Option<OrderNumber>,
+    },
     /// Push a Genstore refund to the external channel.
     PushRefund {
         /// The external channel.
@@ -95,6 +110,7 @@ impl Job {
             Job::PushTrackingToGenstore { .. } => "push_tracking_to_genstore",
             Job::PushCancellation { .. } => "push_cancellation",
             Job::PushRefund { .. } => "push_refund",
+            Job::ImportOrder { .. } => "import_order",
         }
     }
 }

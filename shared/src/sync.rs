@@ -6,6 +6,7 @@ use crate::channel::Channel;
 use crate::ids::GenstoreOrderId;
 use crate::jobs::{Job, SyncJob};
 use crate::order::ChannelOrder;
+use crate::status::UnifiedStatus;
 use crate::store::orders::{self, Link, Saved};
 use crate::store::{OrderKey, OrderStore, StoreError};
 
@@ -98,4 +99,60 @@ pub async fn apply_genstore_order(
         outcome,
         jobs: jobs.into_iter().map(SyncJob::from).collect(),
     })
+}
+
+/// Saves an external channel's order newer-wins and works out the jobs its state calls for.
+/// `outcome` is `created`, `updated` or `stale` (already stored as it is).
+pub async fn apply_external_order(
+    store: &dyn OrderStore,
+    order: ChannelOrder,
+) -> Result<Applied, StoreError> {
+    let key = OrderKey::of(&order);
+    let saved = orders::save_newer(store, order).await?;
+    let now = store
+        .get(&key)
+        .await?
+        .map(|s| s.order)
+        .ok_or_else(|| StoreError::Corrupt(format!("order {key} vanished after its write")))?;
+    let (outcome, previous) = match &saved {
+        Saved::Created { .. } => ("created", None),
+        Saved::Updated { previous, .. } => ("updated", Some(previous.as_ref())),
+        Saved::Unchanged => ("stale", None),
+    };
+    Ok(Applied {
+        outcome,
+        jobs: external_jobs(previous, &now),
+    })
+}
+
+/// The jobs an external order's state calls for: its mirror while it has none; then a cancellation's
+/// push and new shipments' push to Genstore. Derived from the state, not only from what changed
+/// (`previous` is the state before this save, if it changed), so a run killed between saving an order
+/// and queuing its jobs queues them on the next run; the jobs are idempotent, so a repeat costs nothing.
+pub fn external_jobs(previous: Option<&ChannelOrder>, now: &ChannelOrder) -> Vec<SyncJob> {
+    let Some(g) = now.genstore_order_id.clone() else {
+        return vec![SyncJob::from(Job::MirrorOrder {
+            channel: now.channel,
+            order_id: now.order_id.clone(),
+        })];
+    };
+    let mut jobs = Vec::new();
+    if now.status == UnifiedStatus::Cancelled
+        && previous.is_none_or(|p| p.status != UnifiedStatus::Cancelled)
+    {
+        jobs.push(Job::PushCancellation {
+            from: now.channel,
+            to: Channel::Genstore,
+            order_id: now.order_id.clone(),
+            genstore_order_id: g.clone(),
+        });
+    }
+    if !now.shipments.is_empty() && previous.is_none_or(|p| p.shipments != now.shipments) {
+        jobs.push(Job::PushTrackingToGenstore {
+            channel: now.channel,
+            order_id: now.order_id.clone(),
+            genstore_order_id: g,
+        });
+    }
+    jobs.into_iter().map(SyncJob::from).collect()
 }

@@ -775,7 +775,17 @@ mod cases {
         assert_eq!(again.len(), 1, "redelivered after the visibility timeout");
         assert_eq!(again[0].message_id, first[0].message_id);
         assert_eq!(again[0].receive_count, 2);
-        b.queue.delete(&again[0].receipt).await.unwrap();
+
+        // A reader that only looked hands the message back at once.
+        b.queue.unhide(&again[0].receipt).await.unwrap();
+        let back = b.queue.receive(10, Duration::seconds(30)).await.unwrap();
+        assert_eq!(
+            back.len(),
+            1,
+            "visible again without waiting out the timeout"
+        );
+        assert_eq!(back[0].message_id, first[0].message_id);
+        b.queue.delete(&back[0].receipt).await.unwrap();
     }
 
     pub async fn a_message_is_dead_lettered_after_five_receives(b: &Backend) {

@@ -26,7 +26,13 @@ async fn main() {
     let dir = std::env::temp_dir().join(format!("push-bench-{}", uuid::Uuid::new_v4()));
     let db = orderbridge::store::embedded::Db::open(dir.join("db.sqlite3")).expect("db");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Arc::new(orderbridge::store::embedded::EmbeddedStore::new(db, clock));
+    let store = Arc::new(orderbridge::store::embedded::EmbeddedStore::new(
+        db.clone(),
+        clock.clone(),
+    ));
+    let queue = Arc::new(orderbridge::store::embedded::EmbeddedQueue::new(
+        db, "sync", None, clock,
+    ));
     let fast = HttpSettings::with_rate(RateLimit::new(1000, 1000));
     let mut z = ZonosSettings::new(
         format!("{base}/zonos"),
@@ -88,6 +94,7 @@ async fn main() {
         }
         let deps = Deps {
             store: store.clone(),
+            queue: queue.clone(),
             genstore: Some(GenstoreClient::new(g.clone()).expect("client")),
             zonos: Some(zonos.clone()),
             google: None,

@@ -31,7 +31,7 @@ use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::{ChannelOrder, ShipmentStatus};
 use orderbridge::store::orders::{self, Link};
 use orderbridge::store::{
-    AuditEntry, AuditOutcome, Claim, IdempotencyError, IdempotencyTtl, OrderKey, Storage,
+    AuditEntry, AuditOutcome, Claim, IdempotencyError, IdempotencyTtl, OrderKey, Storage, SyncQueue,
 };
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -42,6 +42,8 @@ use std::sync::Arc;
 pub struct Deps {
     /// The order table (and idempotency, audit, cursors).
     pub store: Arc<dyn Storage>,
+    /// The sync queue, for the follow-up jobs of a parked import.
+    pub queue: Arc<dyn SyncQueue>,
     /// Genstore, when enabled.
     pub genstore: Option<GenstoreClient>,
     /// Zonos, when enabled.
@@ -106,6 +108,15 @@ pub async fn handle_record(deps: &Deps, body: &str) -> Outcome {
         Ok(j) => j,
         Err(e) => return Outcome::Permanent(e.to_string()),
     };
+    if let Job::ImportOrder {
+        channel,
+        order_id,
+        listing,
+    } = &job.job
+    {
+        // A read and a newer-wins save, then jobs with their own idempotency: safe to repeat as is.
+        return import(deps, *channel, order_id, listing.as_ref()).await;
+    }
     let key = match idempotency_key(&*deps.store, &job.job).await {
         Ok(k) => k,
         Err(o) => return o,
@@ -159,6 +170,9 @@ pub async fn forget_failure(store: &dyn Storage, body: &str) -> Result<bool, Str
     let Ok(job) = SyncJob::from_body(body) else {
         return Ok(false);
     };
+    if matches!(job.job, Job::ImportOrder { .. }) {
+        return Ok(false);
+    }
     let key = match idempotency_key(store, &job.job).await {
         Ok(k) => k,
         Err(Outcome::Retry(why)) if why.ends_with("is not in the table yet") => return Ok(false),
@@ -201,6 +215,9 @@ async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Outco
             refund_id,
             ..
         } => format!("refund:{channel}:{order_id}:{refund_id}"),
+        Job::ImportOrder {
+            channel, order_id, ..
+        } => format!("import:{channel}:{order_id}"),
     })
 }
 
@@ -359,7 +376,66 @@ async fn run_job(deps: &Deps, job: &Job) -> Outcome {
             genstore_order_id,
             refund_id,
         } => refund(deps, *channel, order_id, genstore_order_id, refund_id).await,
+        Job::ImportOrder {
+            channel,
+            order_id,
+            listing,
+        } => import(deps, *channel, order_id, listing.as_ref()).await,
     }
+}
+
+/// A parked import: reads the order from its channel, saves it newer-wins, and queues what its state
+/// calls for (its mirror, usually), exactly as the poll would have.
+async fn import(
+    deps: &Deps,
+    channel: Channel,
+    order_id: &ChannelOrderId,
+    listing: Option<&zonos::wire::OrderNumber>,
+) -> Outcome {
+    let unreadable = |e: orderbridge::error::MappingError| Outcome::Permanent(e.to_string());
+    let gone = || Outcome::Permanent(format!("{channel} has no order {order_id}"));
+    let order = match channel {
+        Channel::Zonos => {
+            let c = attempt!(client(&deps.zonos, "zonos"));
+            let detail = attempt!(c.order_detail(order_id.as_str()).await.map_err(failure));
+            attempt!(zonos::to_channel_order(&detail, listing).map_err(unreadable))
+        }
+        Channel::Google => {
+            let c = attempt!(client(&deps.google, "google"));
+            let o = attempt!(c.get_order(order_id.as_str()).await.map_err(failure));
+            attempt!(google::to_channel_order(&attempt!(o.ok_or_else(gone))).map_err(unreadable))
+        }
+        Channel::Genstore => {
+            let c = attempt!(client(&deps.genstore, "genstore"));
+            let o = attempt!(c.get_order(order_id.as_str()).await.map_err(failure));
+            attempt!(genstore::to_channel_order(&attempt!(o.ok_or_else(gone))).map_err(unreadable))
+        }
+    };
+    let applied = match channel {
+        Channel::Genstore => orderbridge::sync::apply_genstore_order(&*deps.store, order).await,
+        _ => orderbridge::sync::apply_external_order(&*deps.store, order).await,
+    };
+    let applied = attempt!(applied.map_err(|e| Outcome::Retry(e.to_string())));
+    let kinds: Vec<&str> = applied.jobs.iter().map(|j| j.job.kind()).collect();
+    if !applied.jobs.is_empty() {
+        let report = attempt!(deps
+            .queue
+            .send(&applied.jobs)
+            .await
+            .map_err(|e| Outcome::Retry(e.to_string())));
+        if !report.all_sent() {
+            // Saved; a retry finds it stored and queues its jobs again (they are idempotent).
+            return Outcome::Retry(format!(
+                "{channel} order {order_id} saved, but {} of its jobs could not be queued",
+                report.failed.len()
+            ));
+        }
+    }
+    Outcome::Done(format!(
+        "imported {channel} order {order_id} ({}); queued [{}]",
+        applied.outcome,
+        kinds.join(", ")
+    ))
 }
 
 /// Mirrors an external order into Genstore, never twice; links it; writes the merchant id back.

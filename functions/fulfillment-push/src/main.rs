@@ -8,6 +8,7 @@ use orderbridge::clock::SystemClock;
 use orderbridge::config::{number, required, Platforms};
 use orderbridge::secrets::SecretResolver;
 use orderbridge::store::dynamo::{sdk_config, DynamoStore};
+use orderbridge::store::sqs::SqsQueue;
 use orderbridge::store::IdempotencyTtl;
 use std::sync::Arc;
 
@@ -23,6 +24,10 @@ async fn main() -> Result<(), Error> {
             aws_sdk_dynamodb::Client::new(&aws),
             required("ORDERS_TABLE")?,
             Arc::new(SystemClock),
+        )),
+        queue: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&aws),
+            required("SYNC_QUEUE_URL")?,
         )),
         genstore: clients.genstore,
         zonos: clients.zonos,

@@ -14,7 +14,7 @@ use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::secret::Secret;
 use orderbridge::store::orders;
-use orderbridge::store::{AuditOutcome, IdempotencyTtl, OrderKey, Storage};
+use orderbridge::store::{AuditOutcome, IdempotencyTtl, OrderKey, Storage, SyncQueue};
 use orderbridge_sandbox::genstore::LineQty;
 use orderbridge_sandbox::{spawn, Faults, Sandbox, SandboxConfig};
 use std::sync::Arc;
@@ -43,23 +43,32 @@ async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
     let (sandbox, base) = spawn(SandboxConfig::default()).await.unwrap();
     let c = SandboxConfig::default();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn Storage> = if aws {
+    let (store, queue): (Arc<dyn Storage>, Arc<dyn SyncQueue>) = if aws {
         use orderbridge::store::dynamo::{sdk_config, DynamoStore};
+        use orderbridge::store::sqs::SqsQueue;
         assert!(
             std::env::var("AWS_ENDPOINT_URL").is_ok(),
             "run scripts/test, which starts moto"
         );
         let conf = sdk_config().await;
         let ddb = aws_sdk_dynamodb::Client::new(&conf);
-        let table = format!("push-{}", uuid::Uuid::new_v4().simple());
-        orderbridge::store::provision::provision_table(&ddb, &table)
+        let sqs = aws_sdk_sqs::Client::new(&conf);
+        let name = format!("push-{}", uuid::Uuid::new_v4().simple());
+        let p = orderbridge::store::provision::provision(&ddb, &sqs, &name, &name)
             .await
             .unwrap();
-        Arc::new(DynamoStore::new(ddb, table, clock))
+        (
+            Arc::new(DynamoStore::new(ddb, p.table, clock)),
+            Arc::new(SqsQueue::new(sqs, p.queue_url)),
+        )
     } else {
+        use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
         let dir = std::env::temp_dir().join(format!("push-{}", uuid::Uuid::new_v4()));
-        let db = orderbridge::store::embedded::Db::open(dir.join("db.sqlite3")).unwrap();
-        Arc::new(orderbridge::store::embedded::EmbeddedStore::new(db, clock))
+        let db = Db::open(dir.join("db.sqlite3")).unwrap();
+        (
+            Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+            Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
+        )
     };
     let mut z = ZonosSettings::new(
         format!("{base}/zonos"),
@@ -85,6 +94,7 @@ async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
     };
     let deps = Deps {
         store,
+        queue,
         genstore: Some(GenstoreClient::new(s).unwrap()),
         zonos: Some(ZonosClient::new(z).unwrap()),
         google: Some(GoogleClient::new(g).unwrap()),
@@ -842,6 +852,146 @@ mod cases {
     }
 }
 
+mod import_cases {
+    use super::*;
+    use orderbridge::channels::zonos::wire::OrderSelector;
+
+    async fn queued(s: &Setup) -> Vec<Job> {
+        let mut out = Vec::new();
+        loop {
+            let batch = s
+                .deps
+                .queue
+                .receive(10, chrono::Duration::seconds(300))
+                .await
+                .unwrap();
+            if batch.is_empty() {
+                return out;
+            }
+            for m in batch {
+                out.push(m.job().unwrap().job);
+                s.deps.queue.delete(&m.receipt).await.unwrap();
+            }
+        }
+    }
+
+    pub async fn a_parked_import_is_read_saved_and_its_mirror_queued(aws: bool) {
+        let s = setup(aws).await;
+        let id = s.sandbox.lock().zonos.create(
+            999,
+            &orderbridge_sandbox::zonos::NewZonosOrder {
+                items: vec![Item {
+                    sku: Some("SKU-MUG".into()),
+                    product_id: None,
+                    description: Some("Mug".into()),
+                    quantity: Some(2),
+                    unit_price: Some(rust_decimal::Decimal::new(1000, 2)),
+                }],
+                test_order: false,
+                status: None,
+                shipping_carrier_service_level: None,
+                placed_hours_ago: 1,
+            },
+        );
+        let listing = s
+            .deps
+            .zonos
+            .as_ref()
+            .unwrap()
+            .order_numbers(
+                OrderSelector::SinceDate {
+                    since: (chrono::Utc::now() - chrono::Duration::days(1)).date_naive(),
+                    through: None,
+                },
+                true,
+            )
+            .await
+            .unwrap()
+            .orders
+            .into_iter()
+            .find(|o| o.id == id)
+            .unwrap();
+        let idx = s.sandbox.lock().zonos.find(999, &id).unwrap();
+        let job = SyncJob::from(Job::ImportOrder {
+            channel: Channel::Zonos,
+            order_id: id.as_str().into(),
+            listing: Some(listing),
+        })
+        .to_body();
+        let key = OrderKey::new(Channel::Zonos, id.as_str());
+
+        // Zonos still answers garbage: a retry, nothing saved, nothing queued.
+        s.sandbox.lock().zonos.orders[idx].garbled = true;
+        let first = handle_record(&s.deps, &job).await;
+        assert!(matches!(first, Outcome::Retry(_)), "{first:?}");
+        assert!(s.deps.store.get(&key).await.unwrap().is_none());
+        assert!(queued(&s).await.is_empty());
+
+        // Zonos recovers: the order is saved and its mirror queued; a repeat changes nothing.
+        s.sandbox.lock().zonos.orders[idx].garbled = false;
+        for _ in 0..2 {
+            let done = handle_record(&s.deps, &job).await;
+            assert!(matches!(done, Outcome::Done(_)), "{done:?}");
+            assert_eq!(
+                queued(&s).await,
+                vec![Job::MirrorOrder {
+                    channel: Channel::Zonos,
+                    order_id: id.as_str().into()
+                }]
+            );
+        }
+        let stored = s.deps.store.get(&key).await.unwrap().unwrap();
+        assert_eq!(stored.version, 1, "saved once");
+        assert_eq!(stored.order.line_items[0].quantities.ordered, 2);
+    }
+
+    pub async fn an_import_that_can_never_succeed_fails_for_good(aws: bool) {
+        let s = setup(aws).await;
+        let body = |channel: Channel, id: &str| {
+            SyncJob::from(Job::ImportOrder {
+                channel,
+                order_id: id.into(),
+                listing: None,
+            })
+            .to_body()
+        };
+        let missing = handle_record(&s.deps, &body(Channel::Google, "G-NOPE")).await;
+        assert!(
+            matches!(&missing, Outcome::Permanent(why) if why.contains("no order")),
+            "{missing:?}"
+        );
+        // A Genstore order whose data does not map.
+        let gid = {
+            let mut st = s.sandbox.lock();
+            let o = st
+                .genstore
+                .create_order(&genstore::wire::NewOrder {
+                    source_name: "web".into(),
+                    source_identifier: "x1".into(),
+                    currency: "USD".into(),
+                    line_items: vec![genstore::wire::NewLineItem {
+                        title: "Mug".into(),
+                        sku: None,
+                        product_id: None,
+                        quantity: 1,
+                        price: rust_decimal::Decimal::ONE,
+                    }],
+                    ..genstore::wire::NewOrder::default()
+                })
+                .unwrap();
+            let id: u64 = o.0.order_id.clone().unwrap().parse().unwrap();
+            st.genstore.orders.get_mut(&id).unwrap().currency = None;
+            id.to_string()
+        };
+        let unmappable = handle_record(&s.deps, &body(Channel::Genstore, &gid)).await;
+        assert!(
+            matches!(&unmappable, Outcome::Permanent(why) if why.contains("currency")),
+            "{unmappable:?}"
+        );
+        assert!(queued(&s).await.is_empty());
+    }
+}
+
 macro_rules! suite {
     ($name:ident, $aws:expr) => {
         mod $name {
@@ -869,6 +1019,14 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_permanent_error_is_audited_and_not_retried_against_the_platform() {
                 cases::a_permanent_error_is_audited_and_not_retried_against_the_platform($aws).await
+            }
+            #[tokio::test]
+            async fn a_parked_import_is_read_saved_and_its_mirror_queued() {
+                import_cases::a_parked_import_is_read_saved_and_its_mirror_queued($aws).await
+            }
+            #[tokio::test]
+            async fn an_import_that_can_never_succeed_fails_for_good() {
+                import_cases::an_import_that_can_never_succeed_fails_for_good($aws).await
             }
             #[tokio::test]
             async fn cancellations_refunds_and_channel_tracking_reach_the_other_side() {

@@ -4,7 +4,7 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use fulfillment_push::{handle_batch, Deps, Record};
 use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::jobs::SyncJob;
-use orderbridge::store::embedded::{Db, EmbeddedStore};
+use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
 use orderbridge::store::IdempotencyTtl;
 use std::sync::Arc;
 
@@ -28,11 +28,11 @@ async fn the_sample_sqs_batch_is_accepted() {
     for r in &records {
         SyncJob::from_body(&r.body).unwrap();
     }
+    let db = Db::in_memory().unwrap();
+    let clock = Arc::new(SystemClock) as Arc<dyn Clock>;
     let deps = Deps {
-        store: Arc::new(EmbeddedStore::new(
-            Db::in_memory().unwrap(),
-            Arc::new(SystemClock) as Arc<dyn Clock>,
-        )),
+        store: Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+        queue: Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
         genstore: None,
         zonos: None,
         google: None,

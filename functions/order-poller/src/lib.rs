@@ -11,13 +11,16 @@
 //!   number of days), `orderDetail` for each new or changed order, upsert, and the mirror job for new
 //!   ones; a changed status of a known order is upserted (a cancellation queues its push to Genstore).
 //!   Then a `missingMerchantOrderId` sweep re-queues the merchant-id write for orders already mirrored.
-//!   Test orders are skipped unless configured otherwise.
+//!   Test orders are skipped unless configured otherwise. An order whose detail keeps failing while the
+//!   orders after it import (or that can never map) is parked: queued as an import job, which the sync
+//!   queue retries and finally dead-letters, so the cursor moves on instead of every later order waiting.
 //! - **Google**: `orders.list?acknowledged=false`, every page; each order is stored and its mirror job
 //!   queued, and only then acknowledged (with a deterministic operation id). Recent acknowledged orders
 //!   are listed too, to pick up changes such as customer cancellations without importing them again.
 //! - **Genstore**: orders since the cursor (`sinceId`), in overlapping windows (the cursor trails the
 //!   newest order by a few, so late changes to recent orders are seen again); whatever the webhooks
-//!   missed is applied as a webhook would have, and counted.
+//!   missed is applied as a webhook would have, and counted. An order that does not map is parked like a
+//!   Zonos one.
 //!
 //! A backfill (a date range for one channel, in the event) imports history without touching the live
 //! cursor.
@@ -35,8 +38,7 @@ use orderbridge::channels::zonos::OrderSelector;
 use orderbridge::channels::{genstore, google, zonos};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::ChannelOrder;
-use orderbridge::status::UnifiedStatus;
-use orderbridge::store::orders::{self, Saved};
+
 use orderbridge::store::{Lease, OrderKey, Storage, SyncQueue};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -71,6 +73,10 @@ pub struct Settings {
     pub concurrency: usize,
     /// How many of the newest Genstore orders each reconciliation window re-reads.
     pub genstore_overlap: usize,
+    /// After holding the Zonos cursor on this many runs in a row, an order that keeps failing for
+    /// reasons that may pass (timeouts, garbled answers) is parked on the sync queue, so the orders after
+    /// it are not kept waiting. One that can never succeed as it is parks at once.
+    pub park_after_runs: u32,
     /// This run's name, for leases.
     pub owner: String,
 }
@@ -84,6 +90,7 @@ impl Default for Settings {
             deadline_margin: std::time::Duration::from_secs(20),
             concurrency: 4,
             genstore_overlap: 50,
+            park_after_runs: 3,
             owner: format!("poller-{}", uuid::Uuid::new_v4().simple()),
         }
     }
@@ -156,6 +163,9 @@ pub struct ChannelSummary {
     pub skipped: usize,
     /// Orders that failed (left for the next run).
     pub failed: usize,
+    /// Orders that kept failing, handed to the sync queue as import jobs (retried there, then
+    /// dead-lettered) so the cursor could move past them.
+    pub parked: usize,
     /// Genstore orders the webhooks had missed.
     pub missed: usize,
     /// Jobs queued.
@@ -241,6 +251,7 @@ pub async fn run(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunS
             unchanged = c.unchanged,
             skipped = c.skipped,
             failed = c.failed,
+            parked = c.parked,
             missed = c.missed,
             jobs = c.jobs,
             cursor_before = c.cursor_before.as_deref().unwrap_or(""),
@@ -311,41 +322,6 @@ async fn enqueue(
     }
 }
 
-/// The jobs an external order's state calls for. Derived from the state, not only from what changed, so
-/// a run killed between saving an order and queuing its jobs queues them on the next run; the jobs are
-/// idempotent, so a repeat costs nothing.
-fn external_jobs(saved: &Saved, now: &ChannelOrder) -> Vec<SyncJob> {
-    let Some(g) = now.genstore_order_id.clone() else {
-        return vec![SyncJob::from(Job::MirrorOrder {
-            channel: now.channel,
-            order_id: now.order_id.clone(),
-        })];
-    };
-    let previous = match saved {
-        Saved::Updated { previous, .. } => Some(previous.as_ref()),
-        _ => None,
-    };
-    let mut jobs = Vec::new();
-    if now.status == UnifiedStatus::Cancelled
-        && previous.is_none_or(|p| p.status != UnifiedStatus::Cancelled)
-    {
-        jobs.push(Job::PushCancellation {
-            from: now.channel,
-            to: Channel::Genstore,
-            order_id: now.order_id.clone(),
-            genstore_order_id: g.clone(),
-        });
-    }
-    if !now.shipments.is_empty() && previous.is_none_or(|p| p.shipments != now.shipments) {
-        jobs.push(Job::PushTrackingToGenstore {
-            channel: now.channel,
-            order_id: now.order_id.clone(),
-            genstore_order_id: g,
-        });
-    }
-    jobs.into_iter().map(SyncJob::from).collect()
-}
-
 enum Imported {
     New(Vec<SyncJob>),
     Changed(Vec<SyncJob>),
@@ -356,22 +332,13 @@ enum Imported {
 
 /// Saves an external order's state and works out its jobs.
 async fn save_external(deps: &Deps, order: ChannelOrder) -> Result<Imported, String> {
-    let key = OrderKey::of(&order);
-    let saved = orders::save_newer(&*deps.store, order)
+    let applied = orderbridge::sync::apply_external_order(&*deps.store, order)
         .await
         .map_err(|e| e.to_string())?;
-    let now = deps
-        .store
-        .get(&key)
-        .await
-        .map_err(|e| e.to_string())?
-        .map(|s| s.order)
-        .ok_or_else(|| format!("order {key} vanished"))?;
-    let jobs = external_jobs(&saved, &now);
-    Ok(match saved {
-        Saved::Created { .. } => Imported::New(jobs),
-        Saved::Updated { .. } => Imported::Changed(jobs),
-        Saved::Unchanged => Imported::Unchanged(jobs),
+    Ok(match applied.outcome {
+        "created" => Imported::New(applied.jobs),
+        "updated" => Imported::Changed(applied.jobs),
+        _ => Imported::Unchanged(applied.jobs),
     })
 }
 
@@ -396,21 +363,21 @@ async fn import_zonos(
     deps: &Deps,
     client: &ZonosClient,
     entry: &OrderNumber,
-) -> Result<Imported, String> {
+) -> Result<Imported, ItemError> {
     if entry.test_order && !deps.settings.include_test_orders {
         return Ok(Imported::Skipped);
     }
     let key = OrderKey::new(Channel::Zonos, entry.id.as_str());
     if let (Some(stored), Some(status)) = (
-        deps.store.get(&key).await.map_err(|e| e.to_string())?,
+        deps.store.get(&key).await.map_err(ItemError::store)?,
         &entry.status,
     ) {
         let same_status = stored.order.raw_status == status.order_status;
         let same_merchant_id = stored.order.merchant_order_id.as_ref().map(|m| m.as_str())
             == status.merchant_order_id.as_deref();
         if same_status && same_merchant_id {
-            return Ok(Imported::Unchanged(external_jobs(
-                &Saved::Unchanged,
+            return Ok(Imported::Unchanged(orderbridge::sync::external_jobs(
+                None,
                 &stored.order,
             )));
         }
@@ -418,9 +385,84 @@ async fn import_zonos(
     let detail = client
         .order_detail(&entry.id)
         .await
-        .map_err(|e| e.to_string())?;
-    let order = zonos::to_channel_order(&detail, Some(entry)).map_err(|e| e.to_string())?;
-    save_external(deps, order).await
+        .map_err(|e| ItemError {
+            order_at_fault: !e.retryable,
+            message: e.to_string(),
+        })?;
+    let order = zonos::to_channel_order(&detail, Some(entry)).map_err(|e| ItemError {
+        message: e.to_string(),
+        order_at_fault: true,
+    })?;
+    save_external(deps, order).await.map_err(ItemError::store)
+}
+
+/// Why one order could not be imported.
+#[derive(Debug)]
+struct ItemError {
+    message: String,
+    /// The order itself is at fault (its data does not map, or the platform refused it for good); not
+    /// the platform's or the table's passing trouble.
+    order_at_fault: bool,
+}
+
+impl ItemError {
+    fn store(e: impl std::fmt::Display) -> Self {
+        ItemError {
+            message: e.to_string(),
+            order_at_fault: false,
+        }
+    }
+}
+
+impl std::fmt::Display for ItemError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The cursor-store entry that remembers which order held a channel's cursor, and on how many runs.
+fn held_name(channel: &str) -> String {
+    format!("{channel}:held")
+}
+
+/// Reads `"<order id> <runs>"`.
+fn parse_held(value: &str) -> Option<(&str, u32)> {
+    let (id, runs) = value.rsplit_once(' ')?;
+    Some((id, runs.parse().ok()?))
+}
+
+/// Records that `order_id` held the cursor on one more run. Best effort: losing it only delays parking.
+async fn note_held(deps: &Deps, channel: &str, before: Option<&str>, order_id: &str) {
+    let runs = match before.and_then(parse_held) {
+        Some((id, runs)) if id == order_id => runs.saturating_add(1),
+        _ => 1,
+    };
+    let now = format!("{order_id} {runs}");
+    if let Err(e) = deps.store.advance(&held_name(channel), before, &now).await {
+        tracing::warn!(channel, error = %e, "could not record which order holds the cursor");
+    }
+}
+
+/// The import job that takes a failing order off the poll's path.
+fn park(
+    s: &mut ChannelSummary,
+    channel: Channel,
+    order_id: &str,
+    listing: Option<OrderNumber>,
+    why: &str,
+) -> SyncJob {
+    s.parked += 1;
+    tracing::warn!(
+        channel = %channel,
+        order_id,
+        why,
+        "order parked on the sync queue as an import job; the cursor moves past it"
+    );
+    SyncJob::from(Job::ImportOrder {
+        channel,
+        order_id: order_id.into(),
+        listing,
+    })
 }
 
 async fn poll_zonos(deps: &Deps, client: &ZonosClient, deadline: &dyn Deadline) -> ChannelSummary {
@@ -448,21 +490,38 @@ async fn poll_zonos(deps: &Deps, client: &ZonosClient, deadline: &dyn Deadline) 
             return s;
         }
     };
+    let held = match deps.store.read(&held_name("zonos")).await {
+        Ok(h) => h.map(|h| h.value),
+        Err(e) => {
+            s.error = Some(format!("cursor: {e}"));
+            return s;
+        }
+    };
+    let held_runs = |id: &str| match held.as_deref().and_then(parse_held) {
+        Some((held_id, runs)) if held_id == id => runs,
+        _ => 0,
+    };
     let mut at = cursor;
     'chunks: for chunk in listing.chunks(deps.settings.concurrency.max(1) * 4) {
         if out_of_time(deps, deadline) {
             s.stopped_at_deadline = true;
             break;
         }
-        let results: Vec<Result<Imported, String>> = stream::iter(chunk.iter().cloned())
+        let results: Vec<Result<Imported, ItemError>> = stream::iter(chunk.iter().cloned())
             .map(|e| async move { import_zonos(deps, client, &e).await })
             .buffered(deps.settings.concurrency.max(1))
             .collect()
             .await;
+        // Whether an order after each one was imported: then Zonos and the table work, and a failure
+        // before it is that order's own.
+        let mut later_ok = vec![false; results.len()];
+        for i in (0..results.len().saturating_sub(1)).rev() {
+            later_ok[i] = later_ok[i + 1] || results[i + 1].is_ok();
+        }
         let mut jobs = Vec::new();
         let mut done = None;
         let mut failure = None;
-        for (entry, r) in chunk.iter().zip(results) {
+        for (i, (entry, r)) in chunk.iter().zip(results).enumerate() {
             s.seen += 1;
             match r {
                 Ok(imported) => {
@@ -470,9 +529,23 @@ async fn poll_zonos(deps: &Deps, client: &ZonosClient, deadline: &dyn Deadline) 
                     jobs.extend(jobs_of(imported));
                     done = Some(entry.id.clone());
                 }
+                Err(e)
+                    if e.order_at_fault
+                        || later_ok[i]
+                        || held_runs(&entry.id) >= deps.settings.park_after_runs =>
+                {
+                    jobs.push(park(
+                        &mut s,
+                        Channel::Zonos,
+                        &entry.id,
+                        Some(entry.clone()),
+                        &e.message,
+                    ));
+                    done = Some(entry.id.clone());
+                }
                 Err(e) => {
                     s.failed += 1;
-                    failure = Some(format!("order {}: {e}", entry.id));
+                    failure = Some((entry.id.clone(), format!("order {}: {e}", entry.id)));
                     break;
                 }
             }
@@ -494,7 +567,8 @@ async fn poll_zonos(deps: &Deps, client: &ZonosClient, deadline: &dyn Deadline) 
                 }
             }
         }
-        if let Some(f) = failure {
+        if let Some((id, f)) = failure {
+            note_held(deps, "zonos", held.as_deref(), &id).await;
             s.error = Some(f);
             break;
         }
@@ -759,13 +833,23 @@ async fn reconcile_genstore(
         for o in &page.orders {
             s.seen += 1;
             let id = o.order_id.clone().unwrap_or_default();
-            let applied = match genstore::to_channel_order(o) {
-                Ok(order) => orderbridge::sync::apply_genstore_order(&*deps.store, order)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
+            let order = match genstore::to_channel_order(o) {
+                Ok(order) => order,
+                // An order whose data does not map holds nothing up: the sync queue retries it, and
+                // its DLQ keeps it for a look. Without an id there is nothing to retry by.
+                Err(e) if !id.is_empty() => {
+                    jobs.push(park(&mut s, Channel::Genstore, &id, None, &e.to_string()));
+                    seen_ids.push(id);
+                    continue;
+                }
+                Err(e) => {
+                    s.failed += 1;
+                    s.error = Some(format!("an order without an id: {e}"));
+                    seen_ids.push(id);
+                    continue;
+                }
             };
-            match applied {
+            match orderbridge::sync::apply_genstore_order(&*deps.store, order).await {
                 Ok(a) => {
                     match a.outcome {
                         "created" | "updated" => s.missed += 1,

@@ -381,8 +381,22 @@ mod cases {
             "faults were injected: {:?}",
             counters.faults
         );
-        let m = mirrors(&jobs);
-        assert_eq!(m.len(), 160, "every order imported");
+        // Every order is imported (its mirror queued), or, when its own detail failed while later
+        // ones read fine, parked on the queue as an import job; none is lost.
+        let mut m = mirrors(&jobs);
+        for j in &jobs {
+            if let Job::ImportOrder {
+                channel, order_id, ..
+            } = &j.job
+            {
+                assert!(
+                    !stored(&s, *channel, order_id.as_str()).await,
+                    "parked, so not imported by the poll"
+                );
+                *m.entry(format!("{channel}:{order_id}")).or_default() += 1;
+            }
+        }
+        assert_eq!(m.len(), 160, "every order imported or parked");
         assert!(s
             .sandbox
             .lock()
@@ -689,6 +703,121 @@ mod more_cases {
     }
 }
 
+mod parking_cases {
+    use super::*;
+
+    fn imports(jobs: &[SyncJob]) -> Vec<(Channel, String, bool)> {
+        jobs.iter()
+            .filter_map(|j| match &j.job {
+                Job::ImportOrder {
+                    channel,
+                    order_id,
+                    listing,
+                } => Some((*channel, order_id.to_string(), listing.is_some())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn zonos_index(s: &Setup, id: &str) -> usize {
+        s.sandbox.lock().zonos.find(999, id).unwrap()
+    }
+
+    pub async fn a_zonos_order_that_cannot_be_read_is_parked_and_the_cursor_moves_on(aws: bool) {
+        let s = setup(aws).await;
+        let ids = add_zonos(&s.sandbox, 4);
+        {
+            let (garbled, unmappable) = (zonos_index(&s, &ids[1]), zonos_index(&s, &ids[3]));
+            let mut st = s.sandbox.lock();
+            // Garbage from Zonos for one order, while the orders after it read fine.
+            st.zonos.orders[garbled].garbled = true;
+            // And one whose detail can never map (no currency), last in the listing.
+            st.zonos.orders[unmappable].order.currency_code = None;
+        }
+        let r = poll(&s).await;
+        let z = r.channel("zonos").unwrap();
+        assert_eq!((z.new, z.parked, z.failed), (2, 2, 0), "{z:?}");
+        assert_eq!(z.cursor_after.as_deref(), Some(ids[3].as_str()), "{z:?}");
+        assert!(z.error.is_none(), "{z:?}");
+        let jobs = drain(&*s.deps.queue).await;
+        assert_eq!(
+            imports(&jobs),
+            vec![
+                (Channel::Zonos, ids[1].clone(), true),
+                (Channel::Zonos, ids[3].clone(), true)
+            ]
+        );
+        let m = mirrors(&jobs);
+        assert_eq!(m.get(&format!("zonos:{}", ids[0])), Some(&1));
+        assert_eq!(m.get(&format!("zonos:{}", ids[2])), Some(&1));
+        assert!(!stored(&s, Channel::Zonos, &ids[1]).await);
+
+        // The next run starts after them: nothing is parked or imported twice.
+        let again = poll(&s).await;
+        let z2 = again.channel("zonos").unwrap();
+        assert_eq!((z2.new, z2.parked, z2.failed), (0, 0, 0), "{z2:?}");
+        assert!(imports(&drain(&*s.deps.queue).await).is_empty());
+    }
+
+    pub async fn an_order_failing_alone_holds_the_cursor_a_few_runs_then_is_parked(aws: bool) {
+        let s = setup(aws).await;
+        let ids = add_zonos(&s.sandbox, 2);
+        let last = zonos_index(&s, &ids[1]);
+        s.sandbox.lock().zonos.orders[last].garbled = true;
+        // Nothing after it succeeds: it may be Zonos' passing trouble, so the cursor waits for it...
+        for run in 1..=3 {
+            let r = poll(&s).await;
+            let z = r.channel("zonos").unwrap();
+            assert_eq!((z.failed, z.parked), (1, 0), "run {run}: {z:?}");
+            assert_eq!(z.cursor_after.as_deref(), Some(ids[0].as_str()));
+        }
+        // ...for `park_after_runs` runs; then it is parked and the cursor moves past it.
+        let r = poll(&s).await;
+        let z = r.channel("zonos").unwrap();
+        assert_eq!((z.failed, z.parked), (0, 1), "{z:?}");
+        assert_eq!(z.cursor_after.as_deref(), Some(ids[1].as_str()));
+        let parked = imports(&drain(&*s.deps.queue).await);
+        assert_eq!(parked, vec![(Channel::Zonos, ids[1].clone(), true)]);
+    }
+
+    pub async fn a_genstore_order_that_does_not_map_is_parked(aws: bool) {
+        let s = setup(aws).await;
+        {
+            let mut st = s.sandbox.lock();
+            for i in 0..3 {
+                let new = gw::NewOrder {
+                    source_name: "web".into(),
+                    source_identifier: format!("p{i}"),
+                    currency: "USD".into(),
+                    line_items: vec![gw::NewLineItem {
+                        title: "Mug".into(),
+                        sku: Some("SKU".into()),
+                        product_id: None,
+                        quantity: 1,
+                        price: rust_decimal::Decimal::ONE,
+                    }],
+                    financial_status: Some("paid".into()),
+                    ..gw::NewOrder::default()
+                };
+                st.genstore.create_order(&new).unwrap();
+            }
+            st.genstore.orders.get_mut(&1002).unwrap().currency = None;
+        }
+        let r = poll(&s).await;
+        let g = r.channel("genstore").unwrap();
+        assert_eq!(
+            (g.seen, g.missed, g.parked, g.failed),
+            (3, 2, 1, 0),
+            "{g:?}"
+        );
+        assert!(stored(&s, Channel::Genstore, "1003").await);
+        assert_eq!(
+            imports(&drain(&*s.deps.queue).await),
+            vec![(Channel::Genstore, "1002".to_owned(), false)]
+        );
+    }
+}
+
 macro_rules! suite {
     ($name:ident, $aws:expr) => {
         mod $name {
@@ -733,6 +862,24 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_customer_cancellation_on_google_is_picked_up_and_pushed() {
                 more_cases::a_customer_cancellation_on_google_is_picked_up_and_pushed($aws).await
+            }
+            #[tokio::test]
+            async fn a_zonos_order_that_cannot_be_read_is_parked_and_the_cursor_moves_on() {
+                parking_cases::a_zonos_order_that_cannot_be_read_is_parked_and_the_cursor_moves_on(
+                    $aws,
+                )
+                .await
+            }
+            #[tokio::test]
+            async fn an_order_failing_alone_holds_the_cursor_a_few_runs_then_is_parked() {
+                parking_cases::an_order_failing_alone_holds_the_cursor_a_few_runs_then_is_parked(
+                    $aws,
+                )
+                .await
+            }
+            #[tokio::test]
+            async fn a_genstore_order_that_does_not_map_is_parked() {
+                parking_cases::a_genstore_order_that_does_not_map_is_parked($aws).await
             }
             #[tokio::test]
             async fn a_backfill_imports_a_date_range_without_moving_the_cursor() {

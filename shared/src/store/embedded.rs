@@ -949,6 +949,21 @@ impl SyncQueue for EmbeddedQueue {
             .await
     }
 
+    async fn unhide(&self, receipt: &str) -> Result<(), StoreError> {
+        let (queue, receipt) = (self.name.clone(), receipt.to_owned());
+        let now = self.clock.now().timestamp_millis();
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "UPDATE messages SET visible_at_ms = ?3 WHERE queue = ?1 AND receipt = ?2",
+                    params![queue, receipt, now],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
     async fn send_raw(&self, bodies: &[String]) -> Result<usize, StoreError> {
         self.insert(bodies.to_vec()).await
     }

@@ -461,6 +461,9 @@ pub trait SyncQueue: Send + Sync {
     ) -> Result<Vec<ReceivedMessage>, StoreError>;
     /// Deletes a received message.
     async fn delete(&self, receipt: &str) -> Result<(), StoreError>;
+    /// Makes a received message visible again at once (SQS `ChangeMessageVisibility` to 0), for a
+    /// reader that only looked.
+    async fn unhide(&self, receipt: &str) -> Result<(), StoreError>;
     /// Sends raw bodies as they are (replaying dead letters), reporting how many were sent.
     async fn send_raw(&self, bodies: &[String]) -> Result<usize, StoreError>;
     /// How many messages wait (approximately, on SQS).

@@ -205,6 +205,18 @@ impl SyncQueue for SqsQueue {
         Ok(())
     }
 
+    async fn unhide(&self, receipt: &str) -> Result<(), StoreError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(|e| classify("ChangeMessageVisibility", e))?;
+        Ok(())
+    }
+
     async fn send_raw(&self, bodies: &[String]) -> Result<usize, StoreError> {
         let (_, failed) = self.send_bodies(bodies).await?;
         Ok(bodies.len() - failed.len())
