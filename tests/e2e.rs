@@ -334,6 +334,7 @@ async fn an_order_zonos_cannot_read_is_parked_dead_lettered_and_replayed(aws: bo
         .unwrap();
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert_eq!(letters[0]["job"], "import_order");
+    assert_eq!(letters[0]["order"], format!("zonos:{}", zonos[1]));
     assert!(r
         .store
         .get(&OrderKey::new(Channel::Zonos, zonos[1].as_str()))

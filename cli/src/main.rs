@@ -309,13 +309,16 @@ async fn main() {
                     } else if rows.is_empty() {
                         println!("no dead letters");
                     } else {
+                        println!("{:<38} {:<26} order", "message", "job");
                         for r in rows {
                             println!(
-                                "{}  {}",
+                                "{:<38} {:<26} {}",
                                 r["message_id"].as_str().unwrap_or(""),
-                                r["job"].as_str().unwrap_or("")
+                                r["job"].as_str().unwrap_or(""),
+                                r["order"].as_str().unwrap_or("-")
                             );
                         }
+                        println!("(a write's platform answer: orderbridge orders show <order>; the rest: the logs)");
                     }
                 }
                 DlqCommand::Replay => {

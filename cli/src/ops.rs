@@ -166,11 +166,13 @@ pub async fn list_dead_letters(dlq: &dyn SyncQueue) -> Result<Vec<Value>, String
             break Ok(());
         }
         for m in fresh {
-            let job = m
-                .job()
-                .map(|j| j.to_string())
-                .unwrap_or_else(|e| format!("unreadable: {e}"));
-            out.push(json!({"message_id": m.message_id, "job": job, "body": m.body}));
+            let (job, order) = match m.job() {
+                Ok(j) => (j.to_string(), Some(j.job.order())),
+                Err(e) => (format!("unreadable: {e}"), None),
+            };
+            out.push(
+                json!({"message_id": m.message_id, "job": job, "order": order, "body": m.body}),
+            );
             receipts.push(m.receipt);
         }
     };

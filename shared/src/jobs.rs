@@ -101,6 +101,35 @@ pub enum Job {
 }
 
 impl Job {
+    /// The order the job is about, as `channel:order-id` (what `orderbridge orders show` takes): the
+    /// external order of a linked pair.
+    pub fn order(&self) -> String {
+        match self {
+            Job::MirrorOrder { channel, order_id }
+            | Job::WriteMerchantOrderId {
+                channel, order_id, ..
+            }
+            | Job::PushTrackingToChannel {
+                channel, order_id, ..
+            }
+            | Job::PushTrackingToGenstore {
+                channel, order_id, ..
+            }
+            | Job::PushRefund {
+                channel, order_id, ..
+            }
+            | Job::ImportOrder {
+                channel, order_id, ..
+            } => format!("{channel}:{order_id}"),
+            Job::PushCancellation {
+                from, to, order_id, ..
+            } => {
+                let external = if *from == Channel::Genstore { to } else { from };
+                format!("{external}:{order_id}")
+            }
+        }
+    }
+
     /// The job's kind, as in its body.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -181,6 +210,30 @@ mod tests {
             r#"{"v":1,"kind":"mirror_order","channel":"zonos","order_id":"999-1"}"#
         );
         assert_eq!(SyncJob::from_body(&body).unwrap(), job);
+    }
+
+    #[test]
+    fn a_job_names_its_external_order() {
+        let cancel = |from, to| Job::PushCancellation {
+            from,
+            to,
+            order_id: "999-1".into(),
+            genstore_order_id: "1001".into(),
+        };
+        assert_eq!(
+            cancel(Channel::Genstore, Channel::Zonos).order(),
+            "zonos:999-1"
+        );
+        assert_eq!(
+            cancel(Channel::Google, Channel::Genstore).order(),
+            "google:999-1"
+        );
+        let import = Job::ImportOrder {
+            channel: Channel::Genstore,
+            order_id: "1002".into(),
+            listing: None,
+        };
+        assert_eq!(import.order(), "genstore:1002");
     }
 
     #[test]
