@@ -328,10 +328,13 @@ async fn main() {
                     if backend.json {
                         print_json(&serde_json::json!({"sent": r.sent, "forgotten": r.forgotten}));
                     } else {
-                        println!(
-                            "{} dead letters sent back to the sync queue ({} had failed for good and run again)",
-                            r.sent, r.forgotten
-                        );
+                        println!("{} dead letters sent back to the sync queue", r.sent);
+                        if r.forgotten > 0 {
+                            println!(
+                                "{} of them had failed for good; that failure is forgotten, so they run again",
+                                r.forgotten
+                            );
+                        }
                     }
                 }
             }
