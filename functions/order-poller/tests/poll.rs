@@ -167,6 +167,28 @@ fn add_zonos(sb: &Sandbox, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Merchant-native Genstore orders (no webhook sent), ids from 1001.
+fn add_genstore(sb: &Sandbox, n: usize) {
+    let mut st = sb.lock();
+    for i in 0..n {
+        let new = gw::NewOrder {
+            source_name: "web".into(),
+            source_identifier: format!("w{i}"),
+            currency: "USD".into(),
+            line_items: vec![gw::NewLineItem {
+                title: "Mug".into(),
+                sku: Some("SKU".into()),
+                product_id: None,
+                quantity: 1,
+                price: rust_decimal::Decimal::ONE,
+            }],
+            financial_status: Some("paid".into()),
+            ..gw::NewOrder::default()
+        };
+        st.genstore.create_order(&new).unwrap();
+    }
+}
+
 fn add_google(sb: &Sandbox, n: usize) -> Vec<String> {
     let mut st = sb.lock();
     (0..n)
@@ -459,26 +481,7 @@ mod cases {
 
     pub async fn genstore_orders_whose_webhooks_never_came_are_found(aws: bool) {
         let s = setup(aws).await;
-        {
-            let mut st = s.sandbox.lock();
-            for i in 0..7 {
-                let new = gw::NewOrder {
-                    source_name: "web".into(),
-                    source_identifier: format!("w{i}"),
-                    currency: "USD".into(),
-                    line_items: vec![gw::NewLineItem {
-                        title: "Mug".into(),
-                        sku: Some("SKU".into()),
-                        product_id: None,
-                        quantity: 1,
-                        price: rust_decimal::Decimal::ONE,
-                    }],
-                    financial_status: Some("paid".into()),
-                    ..gw::NewOrder::default()
-                };
-                st.genstore.create_order(&new).unwrap();
-            }
-        }
+        add_genstore(&s.sandbox, 7);
         let r = poll(&s).await;
         let g = r.channel("genstore").unwrap();
         assert_eq!((g.seen, g.missed), (7, 7), "{g:?}");
@@ -782,27 +785,14 @@ mod parking_cases {
 
     pub async fn a_genstore_order_that_does_not_map_is_parked(aws: bool) {
         let s = setup(aws).await;
-        {
-            let mut st = s.sandbox.lock();
-            for i in 0..3 {
-                let new = gw::NewOrder {
-                    source_name: "web".into(),
-                    source_identifier: format!("p{i}"),
-                    currency: "USD".into(),
-                    line_items: vec![gw::NewLineItem {
-                        title: "Mug".into(),
-                        sku: Some("SKU".into()),
-                        product_id: None,
-                        quantity: 1,
-                        price: rust_decimal::Decimal::ONE,
-                    }],
-                    financial_status: Some("paid".into()),
-                    ..gw::NewOrder::default()
-                };
-                st.genstore.create_order(&new).unwrap();
-            }
-            st.genstore.orders.get_mut(&1002).unwrap().currency = None;
-        }
+        add_genstore(&s.sandbox, 3);
+        s.sandbox
+            .lock()
+            .genstore
+            .orders
+            .get_mut(&1002)
+            .unwrap()
+            .currency = None;
         let r = poll(&s).await;
         let g = r.channel("genstore").unwrap();
         assert_eq!(
