@@ -7,6 +7,7 @@
 //! | `POLL_LOOKBACK_DAYS` | first Zonos run and Google change scan (default 7) |
 //! | `POLL_INCLUDE_TEST_ORDERS` | `true` imports Zonos test orders (default false) |
 //! | `POLL_CONCURRENCY` | platform calls in flight per channel (default 4) |
+//! | `POLL_PARK_AFTER_RUNS` | runs a Zonos order failing alone may hold the cursor before it is parked (default 3) |
 
 use crate::Settings;
 use orderbridge::config::{number, required, var, ConfigError, Platforms};
@@ -32,6 +33,7 @@ impl Config {
             include_test_orders: var("POLL_INCLUDE_TEST_ORDERS")
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
             concurrency: number("POLL_CONCURRENCY", 4usize)?,
+            park_after_runs: number("POLL_PARK_AFTER_RUNS", 3u32)?,
             ..Settings::default()
         };
         Ok(Config {
