@@ -8,22 +8,62 @@ use crate::jobs::{Job, SyncJob};
 use crate::order::ChannelOrder;
 use crate::status::UnifiedStatus;
 use crate::store::orders::{self, Link, Saved};
-use crate::store::{OrderKey, OrderStore, StoreError};
+use crate::store::{DedupeStore, OrderKey, OrderStore, Storage, StoreError};
+use chrono::Duration;
 
-/// What applying a Genstore order did.
+/// What applying an order did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
     /// `created`, `updated`, `stale`, or `conflict` (its external order is linked to another mirror).
     pub outcome: &'static str,
     /// Jobs to enqueue for other channels.
     pub jobs: Vec<SyncJob>,
+    /// Once `jobs` are on the queue, hand this to [`mark_queued`]: a later delivery of the same state
+    /// (a second webhook topic for one change, a reconciliation re-reading it) then queues nothing again.
+    pub queued_marker: Option<String>,
+}
+
+impl Applied {
+    fn nothing(outcome: &'static str) -> Self {
+        Applied {
+            outcome,
+            jobs: Vec::new(),
+            queued_marker: None,
+        }
+    }
+}
+
+/// How long a "this state's jobs are queued" marker is kept. Past it, a re-read of the same state queues
+/// its jobs once more, which the consumer's idempotency absorbs.
+pub const QUEUED_MARKER_TTL_DAYS: i64 = 14;
+
+/// The marker of an order state whose jobs are queued.
+fn queued_marker(order: &ChannelOrder) -> String {
+    format!(
+        "jobs-queued:{}:{}:{}",
+        order.channel,
+        order.order_id,
+        order.source_version().sort_key()
+    )
+}
+
+/// Records that an applied state's jobs are on the queue. Best effort: without the marker the next
+/// delivery of that state queues them again, and the consumer finds them done.
+pub async fn mark_queued(store: &dyn DedupeStore, marker: &str) {
+    if let Err(e) = store
+        .claim_once(marker, Duration::days(QUEUED_MARKER_TTL_DAYS))
+        .await
+    {
+        tracing::warn!(error = %e, "could not record that an order's jobs are queued");
+    }
 }
 
 /// Saves a Genstore order newer-wins; if it mirrors an external order orderbridge knows, links the two
 /// (queuing the merchant-id write-back the first time) and queues the push of new shipments or a new
-/// cancellation to that channel.
+/// cancellation to that channel. A state seen before whose jobs were not recorded as queued (a run that
+/// died between saving and queuing) queues them now.
 pub async fn apply_genstore_order(
-    store: &dyn OrderStore,
+    store: &dyn Storage,
     order: ChannelOrder,
 ) -> Result<Applied, StoreError> {
     let genstore_id = GenstoreOrderId::new(order.order_id.as_str());
@@ -35,10 +75,7 @@ pub async fn apply_genstore_order(
         Saved::Unchanged => "stale",
     };
     let Some((channel, external_id)) = external else {
-        return Ok(Applied {
-            outcome,
-            jobs: Vec::new(),
-        });
+        return Ok(Applied::nothing(outcome));
     };
     let mut jobs = Vec::new();
     match orders::link_to_genstore(
@@ -57,46 +94,44 @@ pub async fn apply_genstore_order(
         Link::NotFound => {
             // The channel's order is not in the table yet: the poller imports it and links it then.
             tracing::warn!(channel = %channel, "mirror of an external order orderbridge has not imported");
-            return Ok(Applied {
-                outcome,
-                jobs: Vec::new(),
-            });
+            return Ok(Applied::nothing(outcome));
         }
         Link::LinkedElsewhere(other) => {
             tracing::error!(channel = %channel, linked_to = %other, "external order is linked to another Genstore order");
-            return Ok(Applied {
-                outcome: "conflict",
-                jobs: Vec::new(),
-            });
+            return Ok(Applied::nothing("conflict"));
         }
     }
-    let previous = match &saved {
-        Saved::Updated { previous, .. } => Some(previous.as_ref()),
-        _ => None,
-    };
-    let current = store
+    let Some(now) = store
         .get(&OrderKey::new(Channel::Genstore, genstore_id.as_str()))
         .await?
-        .map(|s| s.order);
-    if let Some(now) = &current {
-        if !now.shipments.is_empty() && previous.is_none_or(|p| p.shipments != now.shipments) {
-            jobs.push(Job::PushTrackingToChannel {
-                channel,
-                order_id: external_id.clone(),
-                genstore_order_id: genstore_id.clone(),
-            });
-        }
-        if now.cancelled_at.is_some() && previous.is_none_or(|p| p.cancelled_at.is_none()) {
-            jobs.push(Job::PushCancellation {
-                from: Channel::Genstore,
-                to: channel,
-                order_id: external_id,
-                genstore_order_id: genstore_id,
-            });
-        }
+        .map(|s| s.order)
+    else {
+        return Ok(Applied::nothing(outcome));
+    };
+    let marker = queued_marker(&now);
+    let previous = match &saved {
+        Saved::Updated { previous, .. } => Some(previous.as_ref()),
+        Saved::Unchanged if store.seen(&marker).await? => Some(&now),
+        _ => None,
+    };
+    if !now.shipments.is_empty() && previous.is_none_or(|p| p.shipments != now.shipments) {
+        jobs.push(Job::PushTrackingToChannel {
+            channel,
+            order_id: external_id.clone(),
+            genstore_order_id: genstore_id.clone(),
+        });
+    }
+    if now.cancelled_at.is_some() && previous.is_none_or(|p| p.cancelled_at.is_none()) {
+        jobs.push(Job::PushCancellation {
+            from: Channel::Genstore,
+            to: channel,
+            order_id: external_id,
+            genstore_order_id: genstore_id,
+        });
     }
     Ok(Applied {
         outcome,
+        queued_marker: (!jobs.is_empty()).then_some(marker),
         jobs: jobs.into_iter().map(SyncJob::from).collect(),
     })
 }
@@ -122,6 +157,7 @@ pub async fn apply_external_order(
     Ok(Applied {
         outcome,
         jobs: external_jobs(previous, &now),
+        queued_marker: None,
     })
 }
 

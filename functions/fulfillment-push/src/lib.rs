@@ -430,6 +430,9 @@ async fn import(
                 report.failed.len()
             ));
         }
+        if let Some(m) = &applied.queued_marker {
+            orderbridge::sync::mark_queued(&*deps.store, m).await;
+        }
     }
     Outcome::Done(format!(
         "imported {channel} order {order_id} ({}); queued [{}]",

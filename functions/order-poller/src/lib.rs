@@ -830,6 +830,7 @@ async fn reconcile_genstore(
             }
         };
         let mut jobs = Vec::new();
+        let mut markers = Vec::new();
         for o in &page.orders {
             s.seen += 1;
             let id = o.order_id.clone().unwrap_or_default();
@@ -856,6 +857,7 @@ async fn reconcile_genstore(
                         _ => s.unchanged += 1,
                     }
                     jobs.extend(a.jobs);
+                    markers.extend(a.queued_marker);
                 }
                 Err(e) => {
                     s.failed += 1;
@@ -869,6 +871,9 @@ async fn reconcile_genstore(
             s.error = Some(e);
             first_failure.get_or_insert(0);
             break;
+        }
+        for m in &markers {
+            orderbridge::sync::mark_queued(&*deps.store, m).await;
         }
         match page.links.next {
             Some(next) if Some(&next) != token.as_ref() => token = Some(next),
@@ -1025,6 +1030,9 @@ async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> Channel
                             if let Err(e) = enqueue(deps, &a.jobs, &mut s).await {
                                 s.error = Some(e);
                                 break;
+                            }
+                            if let Some(m) = &a.queued_marker {
+                                orderbridge::sync::mark_queued(&*deps.store, m).await;
                             }
                         }
                         Err(e) => {

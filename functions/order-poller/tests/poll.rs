@@ -783,6 +783,68 @@ mod parking_cases {
         assert_eq!(parked, vec![(Channel::Zonos, ids[1].clone(), true)]);
     }
 
+    pub async fn reconciliation_queues_a_missed_push_once_not_on_every_overlap(aws: bool) {
+        let s = setup(aws).await;
+        let ids = add_zonos(&s.sandbox, 1);
+        poll(&s).await;
+        drain(&*s.deps.queue).await;
+        // The mirror is created and shipped in Genstore, and every webhook about it is lost.
+        {
+            let mut st = s.sandbox.lock();
+            let (o, _) = st
+                .genstore
+                .create_order(&gw::NewOrder {
+                    source_name: "zonos".into(),
+                    source_identifier: ids[0].clone(),
+                    currency: "USD".into(),
+                    line_items: vec![gw::NewLineItem {
+                        title: "Mug".into(),
+                        sku: Some("SKU".into()),
+                        product_id: None,
+                        quantity: 1,
+                        price: rust_decimal::Decimal::ONE,
+                    }],
+                    financial_status: Some("paid".into()),
+                    ..gw::NewOrder::default()
+                })
+                .unwrap();
+            let gid = o.order_id.unwrap();
+            st.genstore
+                .create_fulfillment(
+                    &gid,
+                    None,
+                    Some(gw::TrackingInfo {
+                        number: Some("1Z1".into()),
+                        company: Some("UPS".into()),
+                        url: None,
+                    }),
+                    Some("inTransit".into()),
+                )
+                .unwrap();
+        }
+        let r = poll(&s).await;
+        let g = r.channel("genstore").unwrap();
+        assert_eq!(
+            (g.missed, g.jobs),
+            (1, 2),
+            "link written back, tracking pushed: {g:?}"
+        );
+        let pushes = |jobs: &[SyncJob]| {
+            jobs.iter()
+                .filter(|j| j.job.kind() == "push_tracking_to_channel")
+                .count()
+        };
+        assert_eq!(pushes(&drain(&*s.deps.queue).await), 1);
+        // The overlap re-reads it on every run; its jobs are on the queue already. (Zonos' own sweep
+        // keeps asking for the merchant id until the consumer writes it; no consumer runs here.)
+        for _ in 0..2 {
+            let again = poll(&s).await;
+            let g = again.channel("genstore").unwrap();
+            assert_eq!((g.unchanged, g.jobs), (1, 0), "{g:?}");
+        }
+        assert_eq!(pushes(&drain(&*s.deps.queue).await), 0);
+    }
+
     pub async fn a_genstore_order_that_does_not_map_is_parked(aws: bool) {
         let s = setup(aws).await;
         add_genstore(&s.sandbox, 3);
@@ -866,6 +928,11 @@ macro_rules! suite {
                     $aws,
                 )
                 .await
+            }
+            #[tokio::test]
+            async fn reconciliation_queues_a_missed_push_once_not_on_every_overlap() {
+                parking_cases::reconciliation_queues_a_missed_push_once_not_on_every_overlap($aws)
+                    .await
             }
             #[tokio::test]
             async fn a_genstore_order_that_does_not_map_is_parked() {

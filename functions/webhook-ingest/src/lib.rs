@@ -263,9 +263,11 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
     if deps.store.seen(&key).await? {
         return Ok("duplicate");
     }
+    let mut marker = None;
     let (outcome, jobs) = match (&p.webhook.topic, p.order) {
         (t, Some(order)) if t.carries_order() => {
             let applied = orderbridge::sync::apply_genstore_order(&*deps.store, order).await?;
+            marker = applied.queued_marker;
             (applied.outcome, applied.jobs)
         }
         (Topic::RefundsCreate, _) => match &p.webhook.body {
@@ -302,6 +304,9 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
                 .collect();
             return Err(Failure(format!("could not enqueue {}", reasons.join("; "))));
         }
+    }
+    if let Some(m) = &marker {
+        orderbridge::sync::mark_queued(&*deps.store, m).await;
     }
     deps.store.claim_once(&key, deps.dedupe_ttl).await?;
     Ok(outcome)

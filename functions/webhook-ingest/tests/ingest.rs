@@ -747,6 +747,65 @@ mod cases {
         );
         assert!(jobs(b).await.is_empty());
     }
+
+    pub async fn one_change_announced_by_two_topics_queues_its_push_once(b: &Backend) {
+        external(b, Channel::Google, "G-9").await;
+        let base = json!({"sourceName": "google", "sourceIdentifier": "G-9"});
+        deliver(
+            b,
+            &Delivery::new("orders/create", &gs_order("5009", 0, "paid", base.clone())),
+        )
+        .await;
+        jobs(b).await;
+        let mut shipped = base.clone();
+        shipped["fulfillmentStatus"] = json!("fulfilled");
+        shipped["fulfillments"] = json!([{"fulfillId": "f9", "status": "success", "lineItems": [{"id": "l1", "quantity": 3}],
+            "trackingInfo": {"number": "1Z9", "company": "UPS"}, "createdAt": at(20), "updatedAt": at(20)}]);
+        let state = gs_order("5009", 20, "paid", shipped);
+        // Genstore announces one change under two topics, each its own delivery.
+        let first = deliver(b, &Delivery::new("orders/fulfilled", &state)).await;
+        let second = deliver(b, &Delivery::new("orders/update", &state)).await;
+        assert_eq!(first.body, json!({"outcome": "updated"}));
+        assert_eq!(second.body, json!({"outcome": "stale"}));
+        assert_eq!(
+            jobs(b).await,
+            vec![SyncJob::from(Job::PushTrackingToChannel {
+                channel: Channel::Google,
+                order_id: "G-9".into(),
+                genstore_order_id: "5009".into(),
+            })],
+            "queued once"
+        );
+    }
+
+    pub async fn a_state_saved_by_a_run_that_died_before_queuing_is_queued_by_the_next_delivery(
+        b: &Backend,
+    ) {
+        external(b, Channel::Zonos, "999-9").await;
+        let mut cancelled = json!({"sourceName": "zonos", "sourceIdentifier": "999-9"});
+        cancelled["cancelledAt"] = json!(at(30));
+        let state = gs_order("5010", 30, "paid", cancelled);
+        // The run saved the order and linked it, then died: nothing queued, nothing marked.
+        let order = orderbridge::channels::genstore::to_channel_order(
+            &orderbridge::channels::genstore::parse_order(&serde_json::to_vec(&state).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        orders::save_newer(&*b.deps.store, order).await.unwrap();
+        let out = deliver(b, &Delivery::new("orders/cancelled", &state)).await;
+        assert_eq!(out.body, json!({"outcome": "stale"}));
+        let queued = jobs(b).await;
+        assert!(
+            queued.iter().any(|j| matches!(
+                &j.job,
+                Job::PushCancellation { to: Channel::Zonos, order_id, .. } if order_id.as_str() == "999-9"
+            )),
+            "{queued:?}"
+        );
+        // Once queued, a further delivery of that state queues nothing more.
+        deliver(b, &Delivery::new("orders/update", &state)).await;
+        assert!(jobs(b).await.is_empty());
+    }
 }
 
 macro_rules! suite {
@@ -774,6 +833,8 @@ macro_rules! suite {
             case!(paid_before_create_ends_in_the_right_state);
             case!(an_older_update_after_a_newer_one_is_ignored);
             case!(bad_requests_get_a_json_reason_and_change_nothing);
+            case!(one_change_announced_by_two_topics_queues_its_push_once);
+            case!(a_state_saved_by_a_run_that_died_before_queuing_is_queued_by_the_next_delivery);
         }
     };
 }
