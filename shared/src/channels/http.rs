@@ -147,7 +147,9 @@ impl ClientError {
         self
     }
 
-    /// A body that did not parse as the call's response; retried, then dead-lettered.
+    /// A body that did not parse as the call's response; retried, then dead-lettered. The parser's
+    /// message keeps its shape (what was expected, where) but not the values it quotes, which may be a
+    /// customer's name or email: this message goes to logs and audit trails.
     pub fn decode(
         platform: Channel,
         call: &'static str,
@@ -158,10 +160,67 @@ impl ClientError {
             platform,
             call,
             ErrorKind::Decode,
-            format!("unexpected response: {e}"),
+            format!(
+                "unexpected response: {}",
+                without_quoted_values(&e.to_string())
+            ),
             true,
         )
         .with_status(status)
+    }
+}
+
+/// Replaces every double-quoted value in a parser message with `"…"` (serde quotes values with `"`
+/// and names fields with backticks, which stay).
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find('"') {
+        out.push_str(&rest[..start]);
+        out.push_str("\"…\"");
+        let after = &rest[start + 1..];
+        // An unterminated quote hides everything after it.
+        match after.find('"') {
+            Some(end) => rest = &after[end + 1..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod decode_tests {
+    use super::*;
+
+    #[test]
+    fn a_decode_error_names_the_problem_but_not_the_values() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Shape {
+            count: u32,
+            name: String,
+        }
+        let e = serde_json::from_str::<Shape>(r#"{"count": "pat@example.com", "name": "x"}"#)
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("pat@example.com"),
+            "the raw error quotes it"
+        );
+        let c = ClientError::decode(Channel::Google, "get", 200, e);
+        assert!(!c.message.contains("pat@example.com"), "{}", c.message);
+        assert!(c.message.contains("invalid type"), "{}", c.message);
+        let missing = serde_json::from_str::<Shape>(r#"{"count": 1}"#).unwrap_err();
+        let c = ClientError::decode(Channel::Google, "get", 200, missing);
+        assert!(
+            c.message.contains("`name`"),
+            "field names stay: {}",
+            c.message
+        );
+        assert_eq!(
+            without_quoted_values(r#"a "b" c "unterminated d"#),
+            r#"a "…" c "…""#
+        );
     }
 }
 
