@@ -11,11 +11,51 @@ use crate::store::orders::{self, Link, Saved};
 use crate::store::{DedupeStore, OrderKey, OrderStore, Storage, StoreError};
 use chrono::Duration;
 
+/// What saving an order's state came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The order was new.
+    Created,
+    /// A newer state replaced the stored one.
+    Updated,
+    /// The stored state was as new or newer (a replay, or an out-of-order delivery).
+    Stale,
+    /// A Genstore mirror names an external order that is linked to another mirror: nothing was done.
+    Conflict,
+}
+
+impl Outcome {
+    /// The outcome as webhook-ingest answers it and logs say it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Updated => "updated",
+            Outcome::Stale => "stale",
+            Outcome::Conflict => "conflict",
+        }
+    }
+
+    /// True when the store took a new state.
+    pub fn changed(self) -> bool {
+        matches!(self, Outcome::Created | Outcome::Updated)
+    }
+}
+
+impl From<&Saved> for Outcome {
+    fn from(saved: &Saved) -> Self {
+        match saved {
+            Saved::Created { .. } => Outcome::Created,
+            Saved::Updated { .. } => Outcome::Updated,
+            Saved::Unchanged => Outcome::Stale,
+        }
+    }
+}
+
 /// What applying an order did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
-    /// `created`, `updated`, `stale`, or `conflict` (its external order is linked to another mirror).
-    pub outcome: &'static str,
+    /// What the save came to.
+    pub outcome: Outcome,
     /// Jobs to enqueue for other channels.
     pub jobs: Vec<SyncJob>,
     /// Once `jobs` are on the queue, hand this to [`mark_queued`]: a later delivery of the same state
@@ -24,7 +64,7 @@ pub struct Applied {
 }
 
 impl Applied {
-    fn nothing(outcome: &'static str) -> Self {
+    fn nothing(outcome: Outcome) -> Self {
         Applied {
             outcome,
             jobs: Vec::new(),
@@ -69,11 +109,7 @@ pub async fn apply_genstore_order(
     let genstore_id = GenstoreOrderId::new(order.order_id.as_str());
     let external = order.source.as_ref().and_then(|s| s.external_order());
     let saved = orders::save_newer(store, order).await?;
-    let outcome = match &saved {
-        Saved::Created { .. } => "created",
-        Saved::Updated { .. } => "updated",
-        Saved::Unchanged => "stale",
-    };
+    let outcome = Outcome::from(&saved);
     let Some((channel, external_id)) = external else {
         return Ok(Applied::nothing(outcome));
     };
@@ -98,7 +134,7 @@ pub async fn apply_genstore_order(
         }
         Link::LinkedElsewhere(other) => {
             tracing::error!(channel = %channel, linked_to = %other, "external order is linked to another Genstore order");
-            return Ok(Applied::nothing("conflict"));
+            return Ok(Applied::nothing(Outcome::Conflict));
         }
     }
     let Some(now) = store
@@ -137,7 +173,6 @@ pub async fn apply_genstore_order(
 }
 
 /// Saves an external channel's order newer-wins and works out the jobs its state calls for.
-/// `outcome` is `created`, `updated` or `stale` (already stored as it is).
 pub async fn apply_external_order(
     store: &dyn OrderStore,
     order: ChannelOrder,
@@ -149,13 +184,12 @@ pub async fn apply_external_order(
         .await?
         .map(|s| s.order)
         .ok_or_else(|| StoreError::Corrupt(format!("order {key} vanished after its write")))?;
-    let (outcome, previous) = match &saved {
-        Saved::Created { .. } => ("created", None),
-        Saved::Updated { previous, .. } => ("updated", Some(previous.as_ref())),
-        Saved::Unchanged => ("stale", None),
+    let previous = match &saved {
+        Saved::Updated { previous, .. } => Some(previous.as_ref()),
+        _ => None,
     };
     Ok(Applied {
-        outcome,
+        outcome: Outcome::from(&saved),
         jobs: external_jobs(previous, &now),
         queued_marker: None,
     })

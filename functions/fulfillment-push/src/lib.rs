@@ -436,7 +436,7 @@ async fn import(
     }
     Outcome::Done(format!(
         "imported {channel} order {order_id} ({}); queued [{}]",
-        applied.outcome,
+        applied.outcome.as_str(),
         kinds.join(", ")
     ))
 }

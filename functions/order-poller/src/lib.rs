@@ -38,6 +38,7 @@ use orderbridge::channels::zonos::OrderSelector;
 use orderbridge::channels::{genstore, google, zonos};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::ChannelOrder;
+use orderbridge::sync::Outcome;
 
 use orderbridge::store::{Lease, OrderKey, Storage, SyncQueue};
 use serde::{Deserialize, Serialize};
@@ -336,9 +337,9 @@ async fn save_external(deps: &Deps, order: ChannelOrder) -> Result<Imported, Str
         .await
         .map_err(|e| e.to_string())?;
     Ok(match applied.outcome {
-        "created" => Imported::New(applied.jobs),
-        "updated" => Imported::Changed(applied.jobs),
-        _ => Imported::Unchanged(applied.jobs),
+        Outcome::Created => Imported::New(applied.jobs),
+        Outcome::Updated => Imported::Changed(applied.jobs),
+        Outcome::Stale | Outcome::Conflict => Imported::Unchanged(applied.jobs),
     })
 }
 
@@ -852,9 +853,10 @@ async fn reconcile_genstore(
             };
             match orderbridge::sync::apply_genstore_order(&*deps.store, order).await {
                 Ok(a) => {
-                    match a.outcome {
-                        "created" | "updated" => s.missed += 1,
-                        _ => s.unchanged += 1,
+                    if a.outcome.changed() {
+                        s.missed += 1;
+                    } else {
+                        s.unchanged += 1;
                     }
                     jobs.extend(a.jobs);
                     markers.extend(a.queued_marker);
@@ -1023,9 +1025,10 @@ async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> Channel
                     };
                     match applied {
                         Ok(a) => {
-                            match a.outcome {
-                                "created" | "updated" => s.missed += 1,
-                                _ => s.unchanged += 1,
+                            if a.outcome.changed() {
+                                s.missed += 1;
+                            } else {
+                                s.unchanged += 1;
                             }
                             if let Err(e) = enqueue(deps, &a.jobs, &mut s).await {
                                 s.error = Some(e);

@@ -268,7 +268,7 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
         (t, Some(order)) if t.carries_order() => {
             let applied = orderbridge::sync::apply_genstore_order(&*deps.store, order).await?;
             marker = applied.queued_marker;
-            (applied.outcome, applied.jobs)
+            (applied.outcome.as_str(), applied.jobs)
         }
         (Topic::RefundsCreate, _) => match &p.webhook.body {
             WebhookBody::Refund(r) => refund_event(deps, r).await?,
