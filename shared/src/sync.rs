@@ -108,7 +108,7 @@ pub async fn apply_genstore_order(
 ) -> Result<Applied, StoreError> {
     let genstore_id = GenstoreOrderId::new(order.order_id.as_str());
     let external = order.source.as_ref().and_then(|s| s.external_order());
-    let saved = orders::save_newer(store, order).await?;
+    let (saved, now) = orders::save_newer_state(store, order).await?;
     let outcome = Outcome::from(&saved);
     let Some((channel, external_id)) = external else {
         return Ok(Applied::nothing(outcome));
@@ -137,13 +137,6 @@ pub async fn apply_genstore_order(
             return Ok(Applied::nothing(Outcome::Conflict));
         }
     }
-    let Some(now) = store
-        .get(&OrderKey::new(Channel::Genstore, genstore_id.as_str()))
-        .await?
-        .map(|s| s.order)
-    else {
-        return Ok(Applied::nothing(outcome));
-    };
     let marker = queued_marker(&now);
     let previous = match &saved {
         Saved::Updated { previous, .. } => Some(previous.as_ref()),
@@ -177,13 +170,7 @@ pub async fn apply_external_order(
     store: &dyn OrderStore,
     order: ChannelOrder,
 ) -> Result<Applied, StoreError> {
-    let key = OrderKey::of(&order);
-    let saved = orders::save_newer(store, order).await?;
-    let now = store
-        .get(&key)
-        .await?
-        .map(|s| s.order)
-        .ok_or_else(|| StoreError::Corrupt(format!("order {key} vanished after its write")))?;
+    let (saved, now) = orders::save_newer_state(store, order).await?;
     let previous = match &saved {
         Saved::Updated { previous, .. } => Some(previous.as_ref()),
         _ => None,

@@ -240,6 +240,26 @@ mod cases {
             Saved::Unchanged
         );
         assert_eq!(b.store.get(&key).await.unwrap().unwrap().version, 1);
+
+        // Saving answers the state the table now holds: the newer one kept, or the one written.
+        let mut late = older.clone();
+        late.order_id = "1001".into();
+        let (saved, now) = orders::save_newer_state(&*b.store, late).await.unwrap();
+        assert_eq!(saved, Saved::Unchanged);
+        assert_eq!(now, b.store.get(&key).await.unwrap().unwrap().order);
+        let mut fresh = older.clone();
+        fresh.order_id = "1003".into();
+        let (saved, now) = orders::save_newer_state(&*b.store, fresh).await.unwrap();
+        assert!(matches!(saved, Saved::Created { .. }));
+        assert_eq!(
+            now,
+            b.store
+                .get(&OrderKey::new(Channel::Genstore, "1003"))
+                .await
+                .unwrap()
+                .unwrap()
+                .order
+        );
     }
 
     pub async fn two_concurrent_writers_one_wins_the_other_conflicts(b: &Backend) {

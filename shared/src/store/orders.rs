@@ -56,14 +56,25 @@ pub async fn save_newer(
     store: &dyn OrderStore,
     incoming: ChannelOrder,
 ) -> Result<Saved, StoreError> {
+    save_newer_state(store, incoming)
+        .await
+        .map(|(saved, _)| saved)
+}
+
+/// [`save_newer`], also answering the state the table now holds for the order (what was written, or the
+/// newer state that was kept), so a caller that goes on with it need not read it again.
+pub async fn save_newer_state(
+    store: &dyn OrderStore,
+    incoming: ChannelOrder,
+) -> Result<(Saved, ChannelOrder), StoreError> {
     let key = OrderKey::of(&incoming);
     for _ in 0..MAX_CONFLICT_RETRIES {
         let stored = store.get(&key).await?;
         let mut order = incoming.clone();
-        if let Some(s) = &stored {
+        if let Some(s) = stored.as_ref() {
             // Already as new or newer: the conditional write would only fail; spare the request.
             if s.order.source_version() >= incoming.source_version() {
-                return Ok(Saved::Unchanged);
+                return Ok((Saved::Unchanged, s.order.clone()));
             }
             keep_own_facts(&s.order, &mut order);
         }
@@ -72,15 +83,21 @@ pub async fn save_newer(
             .await?
         {
             Upsert::Applied { version } => {
-                return Ok(match stored {
+                let saved = match stored {
                     None => Saved::Created { version },
                     Some(s) => Saved::Updated {
                         version,
                         previous: Box::new(s.order),
                     },
-                })
+                };
+                return Ok((saved, order));
             }
-            Upsert::Stale => return Ok(Saved::Unchanged),
+            // A newer state landed between the read and the write: that one is what the table holds.
+            Upsert::Stale => {
+                if let Some(now) = store.get(&key).await? {
+                    return Ok((Saved::Unchanged, now.order));
+                }
+            }
             Upsert::Conflict => continue,
         }
     }
