@@ -7,6 +7,7 @@
 //! | `POLL_LOOKBACK_DAYS` | first Zonos run and Google change scan (default 7) |
 //! | `POLL_INCLUDE_TEST_ORDERS` | `true` imports Zonos test orders (default false) |
 //! | `POLL_CONCURRENCY` | platform calls in flight per channel (default 4) |
+//! | `POLL_GENSTORE_RECHECK` | open Genstore mirrors read again per run, in rotation (default 20) |
 //! | `POLL_PARK_AFTER_RUNS` | runs a Zonos order failing alone may hold the cursor before it is parked (default 3) |
 
 use crate::Settings;
@@ -34,6 +35,7 @@ impl Config {
                 .is_some_and(|v| v.eq_ignore_ascii_case("true")),
             concurrency: number("POLL_CONCURRENCY", 4usize)?,
             park_after_runs: number("POLL_PARK_AFTER_RUNS", 3u32)?,
+            genstore_recheck: number("POLL_GENSTORE_RECHECK", 20usize)?,
             ..Settings::default()
         };
         Ok(Config {

@@ -20,7 +20,8 @@
 //! - **Genstore**: orders since the cursor (`sinceId`), in overlapping windows (the cursor trails the
 //!   newest order by a few, so late changes to recent orders are seen again); whatever the webhooks
 //!   missed is applied as a webhook would have, and counted. An order that does not map is parked like a
-//!   Zonos one.
+//!   Zonos one. Then a few open mirrors older than the window are read again, in rotation through the
+//!   table, so a late fulfillment or cancellation whose webhooks were lost still reaches its channel.
 //!
 //! A backfill (a date range for one channel, in the event) imports history without touching the live
 //! cursor.
@@ -40,7 +41,8 @@ use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::ChannelOrder;
 use orderbridge::sync::Outcome;
 
-use orderbridge::store::{Lease, OrderKey, Storage, SyncQueue};
+use orderbridge::status::UnifiedStatus;
+use orderbridge::store::{Lease, OrderKey, PageRequest, Storage, SyncQueue};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -74,6 +76,9 @@ pub struct Settings {
     pub concurrency: usize,
     /// How many of the newest Genstore orders each reconciliation window re-reads.
     pub genstore_overlap: usize,
+    /// How many open Genstore mirrors each run reads again, in rotation, to catch changes to orders
+    /// older than the window whose webhooks were lost (Genstore stops delivering after 8 failures).
+    pub genstore_recheck: usize,
     /// After holding the Zonos cursor on this many runs in a row, an order that keeps failing for
     /// reasons that may pass (timeouts, garbled answers) is parked on the sync queue, so the orders after
     /// it are not kept waiting. One that can never succeed as it is parks at once.
@@ -91,6 +96,7 @@ impl Default for Settings {
             deadline_margin: std::time::Duration::from_secs(20),
             concurrency: 4,
             genstore_overlap: 50,
+            genstore_recheck: 20,
             park_after_runs: 3,
             owner: format!("poller-{}", uuid::Uuid::new_v4().simple()),
         }
@@ -169,6 +175,8 @@ pub struct ChannelSummary {
     pub parked: usize,
     /// Genstore orders the webhooks had missed.
     pub missed: usize,
+    /// Open Genstore mirrors read again in rotation (see [`Settings::genstore_recheck`]).
+    pub rechecked: usize,
     /// Jobs queued.
     pub jobs: usize,
     /// The cursor before the run.
@@ -254,6 +262,7 @@ pub async fn run(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunS
             failed = c.failed,
             parked = c.parked,
             missed = c.missed,
+            rechecked = c.rechecked,
             jobs = c.jobs,
             cursor_before = c.cursor_before.as_deref().unwrap_or(""),
             cursor_after = c.cursor_after.as_deref().unwrap_or(""),
@@ -903,7 +912,136 @@ async fn reconcile_genstore(
             }
         }
     }
+    if s.error.is_none() && !out_of_time(deps, deadline) {
+        if let Err(e) = recheck_open_mirrors(deps, client, deadline, &mut s).await {
+            s.error = Some(format!("recheck: {e}"));
+        }
+    }
     s
+}
+
+/// The unified statuses of mirrors that may still change in ways another channel must hear of.
+const OPEN: [UnifiedStatus; 9] = [
+    UnifiedStatus::Placed,
+    UnifiedStatus::Paid,
+    UnifiedStatus::InProgress,
+    UnifiedStatus::OnHold,
+    UnifiedStatus::PartiallyShipped,
+    UnifiedStatus::Shipped,
+    UnifiedStatus::PartiallyDelivered,
+    UnifiedStatus::PartiallyRefunded,
+    UnifiedStatus::Unknown,
+];
+
+/// Where the rotation through open mirrors stands: an index into [`OPEN`] and the table's page token.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct RecheckPosition {
+    status: usize,
+    token: Option<String>,
+}
+
+/// Reads a few open Genstore mirrors again each run, in rotation through the table, and applies what
+/// changed as a webhook would have. The window re-reads only the newest orders; this catches a late
+/// fulfillment or cancellation of an older order whose webhooks were lost.
+async fn recheck_open_mirrors(
+    deps: &Deps,
+    client: &GenstoreClient,
+    deadline: &dyn Deadline,
+    s: &mut ChannelSummary,
+) -> Result<(), String> {
+    let budget = deps.settings.genstore_recheck;
+    if budget == 0 {
+        return Ok(());
+    }
+    let stored = deps
+        .store
+        .read("genstore-recheck")
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|c| c.value);
+    let mut at: RecheckPosition = stored
+        .as_deref()
+        .and_then(|v| serde_json::from_str(v).ok())
+        .unwrap_or_default();
+    if at.status >= OPEN.len() {
+        at = RecheckPosition::default();
+    }
+    let (mut jobs, mut markers) = (Vec::new(), Vec::new());
+    // An order read here may move to a status later in the lap: read each once per run.
+    let mut visited = std::collections::HashSet::new();
+    // At most one lap through the statuses per run, so a small table ends the run at once.
+    let mut statuses_left = OPEN.len();
+    while s.rechecked < budget && statuses_left > 0 && !out_of_time(deps, deadline) {
+        let page = deps
+            .store
+            .list_by_status(
+                OPEN[at.status],
+                PageRequest {
+                    token: at.token.clone(),
+                    limit: budget,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        for stored in page.items {
+            let o = stored.order;
+            let mirror = o.source.as_ref().and_then(|x| x.external_order()).is_some();
+            if o.channel != Channel::Genstore || !mirror || !visited.insert(o.order_id.clone()) {
+                continue;
+            }
+            s.rechecked += 1;
+            let Some(fresh) = client
+                .get_order(o.order_id.as_str())
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                continue; // Past Genstore's 60 days: nothing more will come.
+            };
+            let order = match genstore::to_channel_order(&fresh) {
+                Ok(order) => order,
+                Err(e) => {
+                    // Stored before, unreadable now: reported every lap until someone looks.
+                    s.failed += 1;
+                    s.error = Some(format!("order {}: {e}", o.order_id));
+                    continue;
+                }
+            };
+            let a = orderbridge::sync::apply_genstore_order(&*deps.store, order)
+                .await
+                .map_err(|e| e.to_string())?;
+            if a.outcome.changed() {
+                s.missed += 1;
+            }
+            jobs.extend(a.jobs);
+            markers.extend(a.queued_marker);
+        }
+        at = match page.next {
+            Some(token) => RecheckPosition {
+                status: at.status,
+                token: Some(token),
+            },
+            None => {
+                statuses_left -= 1;
+                RecheckPosition {
+                    status: (at.status + 1) % OPEN.len(),
+                    token: None,
+                }
+            }
+        };
+    }
+    enqueue(deps, &jobs, s).await?;
+    for m in &markers {
+        orderbridge::sync::mark_queued(&*deps.store, m).await;
+    }
+    let next = serde_json::to_string(&at).map_err(|e| e.to_string())?;
+    match deps
+        .store
+        .advance("genstore-recheck", stored.as_deref(), &next)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("cursor: {e}")),
+    }
 }
 
 async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> ChannelSummary {

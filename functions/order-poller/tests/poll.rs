@@ -167,6 +167,46 @@ fn add_zonos(sb: &Sandbox, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// The Genstore mirror of an external order, as fulfillment-push creates it (no webhook sent).
+fn add_mirror(sb: &Sandbox, source: &str, external_id: &str) -> String {
+    let (o, _) = sb
+        .lock()
+        .genstore
+        .create_order(&gw::NewOrder {
+            source_name: source.into(),
+            source_identifier: external_id.into(),
+            currency: "USD".into(),
+            line_items: vec![gw::NewLineItem {
+                title: "Mug".into(),
+                sku: Some("SKU".into()),
+                product_id: None,
+                quantity: 1,
+                price: rust_decimal::Decimal::ONE,
+            }],
+            financial_status: Some("paid".into()),
+            ..gw::NewOrder::default()
+        })
+        .unwrap();
+    o.order_id.unwrap()
+}
+
+/// The merchant ships a Genstore order in full (no webhook sent).
+fn ship_all(sb: &Sandbox, order_id: &str) {
+    sb.lock()
+        .genstore
+        .create_fulfillment(
+            order_id,
+            None,
+            Some(gw::TrackingInfo {
+                number: Some("1Z1".into()),
+                company: Some("UPS".into()),
+                url: None,
+            }),
+            Some("inTransit".into()),
+        )
+        .unwrap();
+}
+
 /// Merchant-native Genstore orders (no webhook sent), ids from 1001.
 fn add_genstore(sb: &Sandbox, n: usize) {
     let mut st = sb.lock();
@@ -789,39 +829,8 @@ mod parking_cases {
         poll(&s).await;
         drain(&*s.deps.queue).await;
         // The mirror is created and shipped in Genstore, and every webhook about it is lost.
-        {
-            let mut st = s.sandbox.lock();
-            let (o, _) = st
-                .genstore
-                .create_order(&gw::NewOrder {
-                    source_name: "zonos".into(),
-                    source_identifier: ids[0].clone(),
-                    currency: "USD".into(),
-                    line_items: vec![gw::NewLineItem {
-                        title: "Mug".into(),
-                        sku: Some("SKU".into()),
-                        product_id: None,
-                        quantity: 1,
-                        price: rust_decimal::Decimal::ONE,
-                    }],
-                    financial_status: Some("paid".into()),
-                    ..gw::NewOrder::default()
-                })
-                .unwrap();
-            let gid = o.order_id.unwrap();
-            st.genstore
-                .create_fulfillment(
-                    &gid,
-                    None,
-                    Some(gw::TrackingInfo {
-                        number: Some("1Z1".into()),
-                        company: Some("UPS".into()),
-                        url: None,
-                    }),
-                    Some("inTransit".into()),
-                )
-                .unwrap();
-        }
+        let gid = add_mirror(&s.sandbox, "zonos", &ids[0]);
+        ship_all(&s.sandbox, &gid);
         let r = poll(&s).await;
         let g = r.channel("genstore").unwrap();
         assert_eq!(
@@ -843,6 +852,52 @@ mod parking_cases {
             assert_eq!((g.unchanged, g.jobs), (1, 0), "{g:?}");
         }
         assert_eq!(pushes(&drain(&*s.deps.queue).await), 0);
+    }
+
+    pub async fn a_late_change_to_an_order_older_than_the_window_is_found_by_the_recheck(
+        aws: bool,
+    ) {
+        let s = setup(aws).await;
+        let ids = add_zonos(&s.sandbox, 1);
+        let gid = add_mirror(&s.sandbox, "zonos", &ids[0]);
+        add_genstore(&s.sandbox, 6);
+        poll(&s).await;
+        let first = poll(&s).await;
+        let g = first.channel("genstore").unwrap();
+        let behind = |c: &Option<String>| {
+            c.as_deref()
+                .and_then(|c| c.parse::<u64>().ok())
+                .is_some_and(|c| c > gid.parse::<u64>().unwrap())
+        };
+        assert!(
+            behind(&g.cursor_after),
+            "the window moved past the mirror: {g:?}"
+        );
+        drain(&*s.deps.queue).await;
+
+        // Days later the merchant ships it, and the webhooks are lost.
+        ship_all(&s.sandbox, &gid);
+        let r = poll(&s).await;
+        let g = r.channel("genstore").unwrap();
+        assert!(g.rechecked >= 1, "{g:?}");
+        assert_eq!(g.missed, 1, "{g:?}");
+        let push = SyncJob::from(Job::PushTrackingToChannel {
+            channel: Channel::Zonos,
+            order_id: ids[0].as_str().into(),
+            genstore_order_id: gid.as_str().into(),
+        });
+        let queued = drain(&*s.deps.queue).await;
+        assert_eq!(
+            queued.iter().filter(|j| **j == push).count(),
+            1,
+            "{queued:?}"
+        );
+
+        // Later laps read it again and queue nothing more.
+        for _ in 0..2 {
+            poll(&s).await;
+        }
+        assert!(!drain(&*s.deps.queue).await.contains(&push));
     }
 
     pub async fn a_genstore_order_that_does_not_map_is_parked(aws: bool) {
@@ -933,6 +988,13 @@ macro_rules! suite {
             async fn reconciliation_queues_a_missed_push_once_not_on_every_overlap() {
                 parking_cases::reconciliation_queues_a_missed_push_once_not_on_every_overlap($aws)
                     .await
+            }
+            #[tokio::test]
+            async fn a_late_change_to_an_order_older_than_the_window_is_found_by_the_recheck() {
+                parking_cases::a_late_change_to_an_order_older_than_the_window_is_found_by_the_recheck(
+                    $aws,
+                )
+                .await
             }
             #[tokio::test]
             async fn a_genstore_order_that_does_not_map_is_parked() {
