@@ -275,6 +275,11 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
             owner: "orderbridge-dev".into(),
             include_test_orders: true,
             genstore_overlap: 5,
+            // Deployed, 20 mirrors every 10 minutes; polling far more often here, keep that pace so
+            // the rotation does not spend Genstore's 2 requests a second.
+            genstore_recheck: usize::try_from(cfg.poll_interval.as_secs() * 20 / 600)
+                .unwrap_or(20)
+                .clamp(1, 20),
             ..order_poller::Settings::default()
         },
     };
