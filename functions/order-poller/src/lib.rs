@@ -972,7 +972,7 @@ async fn recheck_open_mirrors(
     // At most one lap through the statuses per run, so a small table ends the run at once.
     let mut statuses_left = OPEN.len();
     while s.rechecked < budget && statuses_left > 0 && !out_of_time(deps, deadline) {
-        let page = deps
+        let listed = deps
             .store
             .list_by_status(
                 OPEN[at.status],
@@ -981,8 +981,18 @@ async fn recheck_open_mirrors(
                     limit: budget,
                 },
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await;
+        let page = match listed {
+            Ok(p) => p,
+            // A position the table no longer takes (another backend, a store upgrade): start that
+            // status over rather than stick.
+            Err(e) if at.token.is_some() => {
+                tracing::warn!(error = %e, "mirror rotation restarts its status");
+                at.token = None;
+                continue;
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         for stored in page.items {
             let o = stored.order;
             let mirror = o.source.as_ref().and_then(|x| x.external_order()).is_some();

@@ -875,6 +875,19 @@ mod parking_cases {
         );
         drain(&*s.deps.queue).await;
 
+        // A rotation position the table does not take (say, from another backend) is started over.
+        let position = s.deps.store.read("genstore-recheck").await.unwrap();
+        assert!(s
+            .deps
+            .store
+            .advance(
+                "genstore-recheck",
+                position.as_ref().map(|p| p.value.as_str()),
+                r#"{"status": 1, "token": "not-a-token"}"#,
+            )
+            .await
+            .unwrap());
+
         // Days later the merchant ships it, and the webhooks are lost.
         ship_all(&s.sandbox, &gid);
         let r = poll(&s).await;
