@@ -13,7 +13,9 @@
 //! - a retryable failure goes back to the queue; a permanent one (the platform says the request is
 //!   invalid) completes the idempotency record as failed, is audited and logged, and is reported as a
 //!   failure without calling the platform again, until the queue's redrive moves it to the DLQ. A replay
-//!   from the DLQ ([`forget_failure`]) forgets that record, so the job runs again once its cause is fixed.
+//!   from the DLQ ([`forget_failure`]) forgets that record, so the job runs again once its cause is fixed;
+//! - an order the poller could not read arrives as an `import_order` job: read, saved newer-wins, and its
+//!   follow-up jobs queued, exactly as the poll would have (a read and an upsert, safe to repeat as is).
 
 use futures::stream::{self, StreamExt};
 use orderbridge::carrier::Carrier;
