@@ -50,7 +50,15 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
     body: &[u8],
 ) -> Result<T, MappingError> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        MappingError::new(platform, "?", "(body)", format!("is not valid JSON: {e}"))
+        MappingError::new(
+            platform,
+            "?",
+            "(body)",
+            format!(
+                "is not valid JSON: {}",
+                crate::channels::scrub::parser_message(&e.to_string())
+            ),
+        )
     })?;
     parse_value(platform, order_id_key, value)
 }
@@ -80,7 +88,12 @@ pub fn parse_value<T: serde::de::DeserializeOwned>(
         } else {
             path
         };
-        MappingError::new(platform, order, field, e.into_inner().to_string())
+        MappingError::new(
+            platform,
+            order,
+            field,
+            crate::channels::scrub::parser_message(&e.into_inner().to_string()),
+        )
     })
 }
 

@@ -6,6 +6,17 @@
 //!   conversion of its orders into [`order::ChannelOrder`]. Platform quirks are absorbed there.
 //! - [`lenient`]: the scalar parsing those wire types share.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 pub mod carrier;
 pub mod channel;
 pub mod channels;

@@ -53,6 +53,17 @@ impl fmt::Display for CurrencyCode {
     }
 }
 
+/// The sum of `amounts`, or `None` when it leaves the decimal range (platform amounts are outside
+/// data: their sum is an error for that order, never a panic).
+pub fn checked_sum(amounts: impl IntoIterator<Item = Decimal>) -> Option<Decimal> {
+    amounts
+        .into_iter()
+        .try_fold(Decimal::ZERO, |acc, a| acc.checked_add(a))
+}
+
+/// The error text for an amount that leaves the decimal range.
+pub const OVERFLOW: &str = "is too large: the amounts overflow";
+
 /// An amount of money in a currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Money {

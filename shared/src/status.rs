@@ -123,7 +123,7 @@ impl UnifiedStatus {
             UnifiedStatus::Returned => 10,
             UnifiedStatus::Refunded => 11,
             UnifiedStatus::Cancelled => 12,
-            s => s.lifecycle_step().map_or(0, |step| step + 1),
+            s => s.lifecycle_step().map_or(0, |step| step.saturating_add(1)),
         }
     }
 

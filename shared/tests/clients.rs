@@ -35,6 +35,7 @@ fn fast(rate: RateLimit) -> HttpSettings {
         max_delay: Duration::from_millis(40),
         max_retry_after: Duration::from_secs(5),
         rate,
+        max_response_bytes: 64 * 1024,
     }
 }
 

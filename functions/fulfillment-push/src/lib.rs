@@ -17,6 +17,17 @@
 //! - an order the poller could not read arrives as an `import_order` job: read, saved newer-wins, and its
 //!   follow-up jobs queued, exactly as the poll would have (a read and an upsert, safe to repeat as is).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 use futures::stream::{self, StreamExt};
 use orderbridge::carrier::Carrier;
 use orderbridge::channel::Channel;
@@ -1102,7 +1113,16 @@ async fn refund(
                         rl.line_item_id
                     ));
                 };
-                let amount = gl.unit_price * rust_decimal::Decimal::from(rl.quantity);
+                let Some(amount) = gl
+                    .unit_price
+                    .checked_mul(rust_decimal::Decimal::from(rl.quantity))
+                else {
+                    return Outcome::Permanent(format!(
+                        "refund of Genstore line {}: {}",
+                        rl.line_item_id,
+                        orderbridge::money::OVERFLOW
+                    ));
+                };
                 items.push(g::RefundItem {
                     line_item_id: target.id.clone(),
                     product_id: None,

@@ -26,6 +26,17 @@
 //! A backfill (a date range for one channel, in the event) imports history without touching the live
 //! cursor.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 pub mod config;
 
 use chrono::{Duration, NaiveDate, Utc};
@@ -320,14 +331,18 @@ async fn enqueue(
         return Ok(());
     }
     let report = deps.queue.send(jobs).await.map_err(|e| e.to_string())?;
-    summary.jobs += report.sent;
+    summary.jobs = summary.jobs.saturating_add(report.sent);
     if report.all_sent() {
         Ok(())
     } else {
         Err(format!(
             "{} jobs could not be queued: {}",
             report.failed.len(),
-            report.failed[0].reason
+            report
+                .failed
+                .first()
+                .map(|f| f.reason.as_str())
+                .unwrap_or_default()
         ))
     }
 }
@@ -354,10 +369,10 @@ async fn save_external(deps: &Deps, order: ChannelOrder) -> Result<Imported, Str
 
 fn count(summary: &mut ChannelSummary, imported: &Imported) {
     match imported {
-        Imported::New(_) => summary.new += 1,
-        Imported::Changed(_) => summary.changed += 1,
-        Imported::Unchanged(_) => summary.unchanged += 1,
-        Imported::Skipped => summary.skipped += 1,
+        Imported::New(_) => summary.new = summary.new.saturating_add(1),
+        Imported::Changed(_) => summary.changed = summary.changed.saturating_add(1),
+        Imported::Unchanged(_) => summary.unchanged = summary.unchanged.saturating_add(1),
+        Imported::Skipped => summary.skipped = summary.skipped.saturating_add(1),
     }
 }
 
@@ -461,7 +476,7 @@ fn park(
     listing: Option<OrderNumber>,
     why: &str,
 ) -> SyncJob {
-    s.parked += 1;
+    s.parked = s.parked.saturating_add(1);
     tracing::warn!(
         channel = %channel,
         order_id,
@@ -489,7 +504,7 @@ async fn poll_zonos(deps: &Deps, client: &ZonosClient, deadline: &dyn Deadline) 
     let selector = match &cursor {
         Some(id) => OrderSelector::SinceOrderId(id.clone()),
         None => OrderSelector::SinceDate {
-            since: (Utc::now() - Duration::days(deps.settings.lookback_days)).date_naive(),
+            since: days_ago(deps.settings.lookback_days).date_naive(),
             through: None,
         },
     };
@@ -512,7 +527,7 @@ async fn poll_zonos(deps: &Deps, client: &ZonosClient, deadline: &dyn Deadline) 
         _ => 0,
     };
     let mut at = cursor;
-    'chunks: for chunk in listing.chunks(deps.settings.concurrency.max(1) * 4) {
+    'chunks: for chunk in listing.chunks(deps.settings.concurrency.max(1).saturating_mul(4)) {
         if out_of_time(deps, deadline) {
             s.stopped_at_deadline = true;
             break;
@@ -525,14 +540,16 @@ async fn poll_zonos(deps: &Deps, client: &ZonosClient, deadline: &dyn Deadline) 
         // Whether an order after each one was imported: then Zonos and the table work, and a failure
         // before it is that order's own.
         let mut later_ok = vec![false; results.len()];
-        for i in (0..results.len().saturating_sub(1)).rev() {
-            later_ok[i] = later_ok[i + 1] || results[i + 1].is_ok();
+        let mut any_later = false;
+        for (slot, r) in later_ok.iter_mut().zip(&results).rev() {
+            *slot = any_later;
+            any_later = any_later || r.is_ok();
         }
         let mut jobs = Vec::new();
         let mut done = None;
         let mut failure = None;
         for (i, (entry, r)) in chunk.iter().zip(results).enumerate() {
-            s.seen += 1;
+            s.seen = s.seen.saturating_add(1);
             match r {
                 Ok(imported) => {
                     count(&mut s, &imported);
@@ -541,7 +558,7 @@ async fn poll_zonos(deps: &Deps, client: &ZonosClient, deadline: &dyn Deadline) 
                 }
                 Err(e)
                     if e.order_at_fault
-                        || later_ok[i]
+                        || later_ok.get(i).copied().unwrap_or(false)
                         || held_runs(&entry.id) >= deps.settings.park_after_runs =>
                 {
                     jobs.push(park(
@@ -554,7 +571,7 @@ async fn poll_zonos(deps: &Deps, client: &ZonosClient, deadline: &dyn Deadline) 
                     done = Some(entry.id.clone());
                 }
                 Err(e) => {
-                    s.failed += 1;
+                    s.failed = s.failed.saturating_add(1);
                     failure = Some((entry.id.clone(), format!("order {}: {e}", entry.id)));
                     break;
                 }
@@ -606,7 +623,7 @@ async fn zonos_changes(
     deadline: &dyn Deadline,
     s: &mut ChannelSummary,
 ) -> Result<(), String> {
-    let since = (Utc::now() - Duration::days(deps.settings.lookback_days)).date_naive();
+    let since = days_ago(deps.settings.lookback_days).date_naive();
     let listing = client
         .order_numbers(
             OrderSelector::SinceDate {
@@ -635,12 +652,12 @@ async fn zonos_changes(
         }
         match import_zonos(deps, client, entry).await {
             Ok(Imported::Changed(j)) => {
-                s.changed += 1;
+                s.changed = s.changed.saturating_add(1);
                 jobs.extend(j);
             }
             Ok(_) => {}
             Err(e) => {
-                s.failed += 1;
+                s.failed = s.failed.saturating_add(1);
                 s.error = Some(format!("order {}: {e}", entry.id));
             }
         }
@@ -697,7 +714,7 @@ async fn poll_google(
             return s;
         }
     };
-    for chunk in orders.chunks(deps.settings.concurrency.max(1) * 4) {
+    for chunk in orders.chunks(deps.settings.concurrency.max(1).saturating_mul(4)) {
         if out_of_time(deps, deadline) {
             s.stopped_at_deadline = true;
             return s;
@@ -710,7 +727,7 @@ async fn poll_google(
         let mut jobs = Vec::new();
         let mut stored = Vec::new();
         for (o, r) in chunk.iter().zip(results) {
-            s.seen += 1;
+            s.seen = s.seen.saturating_add(1);
             match r {
                 Ok(imported) => {
                     count(&mut s, &imported);
@@ -719,7 +736,7 @@ async fn poll_google(
                 }
                 Err(e) => {
                     // Not acknowledged: Google lists it again next run.
-                    s.failed += 1;
+                    s.failed = s.failed.saturating_add(1);
                     s.error = Some(format!("order {}: {e}", o.id.as_deref().unwrap_or("?")));
                 }
             }
@@ -763,8 +780,8 @@ async fn google_changes(
     client: &GoogleClient,
     s: &mut ChannelSummary,
 ) -> Result<(), String> {
-    let since = (Utc::now() - Duration::days(deps.settings.lookback_days))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let since =
+        days_ago(deps.settings.lookback_days).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let recent = ListQuery {
         acknowledged: Some(true),
         placed_date_start: Some(since),
@@ -792,12 +809,12 @@ async fn google_changes(
         }
         match import_google(deps, o).await {
             Ok(Imported::Changed(j)) => {
-                s.changed += 1;
+                s.changed = s.changed.saturating_add(1);
                 jobs.extend(j);
             }
             Ok(_) => {}
             Err(e) => {
-                s.failed += 1;
+                s.failed = s.failed.saturating_add(1);
                 s.error = Some(format!("order {id}: {e}"));
             }
         }
@@ -827,6 +844,7 @@ async fn reconcile_genstore(
     let mut seen_ids: Vec<String> = Vec::new();
     let mut first_failure: Option<usize> = None;
     let mut token: Option<String> = None;
+    let mut paging = orderbridge::channels::http::Paging::new();
     loop {
         if out_of_time(deps, deadline) {
             s.stopped_at_deadline = true;
@@ -842,7 +860,7 @@ async fn reconcile_genstore(
         let mut jobs = Vec::new();
         let mut markers = Vec::new();
         for o in &page.orders {
-            s.seen += 1;
+            s.seen = s.seen.saturating_add(1);
             let id = o.order_id.clone().unwrap_or_default();
             let order = match genstore::to_channel_order(o) {
                 Ok(order) => order,
@@ -854,7 +872,7 @@ async fn reconcile_genstore(
                     continue;
                 }
                 Err(e) => {
-                    s.failed += 1;
+                    s.failed = s.failed.saturating_add(1);
                     s.error = Some(format!("an order without an id: {e}"));
                     seen_ids.push(id);
                     continue;
@@ -863,15 +881,15 @@ async fn reconcile_genstore(
             match orderbridge::sync::apply_genstore_order(&*deps.store, order).await {
                 Ok(a) => {
                     if a.outcome.changed() {
-                        s.missed += 1;
+                        s.missed = s.missed.saturating_add(1);
                     } else {
-                        s.unchanged += 1;
+                        s.unchanged = s.unchanged.saturating_add(1);
                     }
                     jobs.extend(a.jobs);
                     markers.extend(a.queued_marker);
                 }
                 Err(e) => {
-                    s.failed += 1;
+                    s.failed = s.failed.saturating_add(1);
                     s.error = Some(format!("order {id}: {e}"));
                     first_failure.get_or_insert(seen_ids.len());
                 }
@@ -886,16 +904,23 @@ async fn reconcile_genstore(
         for m in &markers {
             orderbridge::sync::mark_queued(&*deps.store, m).await;
         }
-        match page.links.next {
-            Some(next) if Some(&next) != token.as_ref() => token = Some(next),
-            _ => break,
+        match paging.next(Channel::Genstore, "listOrders", page.links.next) {
+            Ok(Some(next)) => token = Some(next),
+            Ok(None) => break,
+            Err(e) => {
+                s.error = Some(e.to_string());
+                break;
+            }
         }
     }
     // The next window starts `overlap` orders back from the newest complete one, and never past a failure.
     let complete = first_failure.unwrap_or(seen_ids.len());
     let keep = complete.saturating_sub(deps.settings.genstore_overlap);
     if keep > 0 {
-        let new_cursor = seen_ids[keep - 1].clone();
+        let new_cursor = seen_ids
+            .get(keep.saturating_sub(1))
+            .cloned()
+            .unwrap_or_default();
         let newer = match (&cursor, new_cursor.parse::<u64>()) {
             (Some(c), Ok(n)) => c.parse::<u64>().map_or(true, |old| n > old),
             _ => true,
@@ -918,6 +943,13 @@ async fn reconcile_genstore(
         }
     }
     s
+}
+
+/// The moment `days` days before now; a lookback too long for the calendar reads as its start.
+fn days_ago(days: i64) -> chrono::DateTime<Utc> {
+    chrono::TimeDelta::try_days(days)
+        .and_then(|d| Utc::now().checked_sub_signed(d))
+        .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC)
 }
 
 /// The unified statuses of mirrors that may still change in ways another channel must hear of.
@@ -966,6 +998,7 @@ async fn recheck_open_mirrors(
     if at.status >= OPEN.len() {
         at = RecheckPosition::default();
     }
+    let status_at = |i: usize| OPEN.get(i).copied().unwrap_or(UnifiedStatus::Placed);
     let (mut jobs, mut markers) = (Vec::new(), Vec::new());
     // An order read here may move to a status later in the lap: read each once per run.
     let mut visited = std::collections::HashSet::new();
@@ -975,7 +1008,7 @@ async fn recheck_open_mirrors(
         let listed = deps
             .store
             .list_by_status(
-                OPEN[at.status],
+                status_at(at.status),
                 PageRequest {
                     token: at.token.clone(),
                     limit: budget,
@@ -999,7 +1032,7 @@ async fn recheck_open_mirrors(
             if o.channel != Channel::Genstore || !mirror || !visited.insert(o.order_id.clone()) {
                 continue;
             }
-            s.rechecked += 1;
+            s.rechecked = s.rechecked.saturating_add(1);
             let Some(fresh) = client
                 .get_order(o.order_id.as_str())
                 .await
@@ -1011,7 +1044,7 @@ async fn recheck_open_mirrors(
                 Ok(order) => order,
                 Err(e) => {
                     // Stored before, unreadable now: reported every lap until someone looks.
-                    s.failed += 1;
+                    s.failed = s.failed.saturating_add(1);
                     s.error = Some(format!("order {}: {e}", o.order_id));
                     continue;
                 }
@@ -1020,7 +1053,7 @@ async fn recheck_open_mirrors(
                 .await
                 .map_err(|e| e.to_string())?;
             if a.outcome.changed() {
-                s.missed += 1;
+                s.missed = s.missed.saturating_add(1);
             }
             jobs.extend(a.jobs);
             markers.extend(a.queued_marker);
@@ -1031,9 +1064,13 @@ async fn recheck_open_mirrors(
                 token: Some(token),
             },
             None => {
-                statuses_left -= 1;
+                statuses_left = statuses_left.saturating_sub(1);
                 RecheckPosition {
-                    status: (at.status + 1) % OPEN.len(),
+                    status: at
+                        .status
+                        .saturating_add(1)
+                        .checked_rem(OPEN.len())
+                        .unwrap_or(0),
                     token: None,
                 }
             }
@@ -1090,7 +1127,7 @@ async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> Channel
                         s.stopped_at_deadline = true;
                         break;
                     }
-                    s.seen += 1;
+                    s.seen = s.seen.saturating_add(1);
                     match import_zonos(deps, client, entry).await {
                         Ok(i) => {
                             count(&mut s, &i);
@@ -1101,7 +1138,7 @@ async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> Channel
                             }
                         }
                         Err(e) => {
-                            s.failed += 1;
+                            s.failed = s.failed.saturating_add(1);
                             s.error = Some(format!("order {}: {e}", entry.id));
                         }
                     }
@@ -1114,7 +1151,10 @@ async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> Channel
                 };
                 let q = ListQuery {
                     placed_date_start: Some(format!("{}T00:00:00Z", b.since)),
-                    placed_date_end: Some(format!("{}T00:00:00Z", through + Duration::days(1))),
+                    placed_date_end: Some(format!(
+                        "{}T00:00:00Z",
+                        through.succ_opt().unwrap_or(through)
+                    )),
                     ..ListQuery::default()
                 };
                 let orders = match client.list_all_orders(&q).await {
@@ -1129,7 +1169,7 @@ async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> Channel
                         s.stopped_at_deadline = true;
                         break;
                     }
-                    s.seen += 1;
+                    s.seen = s.seen.saturating_add(1);
                     match import_google(deps, o).await {
                         Ok(i) => {
                             count(&mut s, &i);
@@ -1140,7 +1180,7 @@ async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> Channel
                             }
                         }
                         Err(e) => {
-                            s.failed += 1;
+                            s.failed = s.failed.saturating_add(1);
                             s.error =
                                 Some(format!("order {}: {e}", o.id.as_deref().unwrap_or("?")));
                         }
@@ -1164,7 +1204,7 @@ async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> Channel
                     if placed.is_none_or(|d| d < b.since || d > through) {
                         continue;
                     }
-                    s.seen += 1;
+                    s.seen = s.seen.saturating_add(1);
                     let applied = match genstore::to_channel_order(o) {
                         Ok(order) => orderbridge::sync::apply_genstore_order(&*deps.store, order)
                             .await
@@ -1174,9 +1214,9 @@ async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> Channel
                     match applied {
                         Ok(a) => {
                             if a.outcome.changed() {
-                                s.missed += 1;
+                                s.missed = s.missed.saturating_add(1);
                             } else {
-                                s.unchanged += 1;
+                                s.unchanged = s.unchanged.saturating_add(1);
                             }
                             if let Err(e) = enqueue(deps, &a.jobs, &mut s).await {
                                 s.error = Some(e);
@@ -1187,7 +1227,7 @@ async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> Channel
                             }
                         }
                         Err(e) => {
-                            s.failed += 1;
+                            s.failed = s.failed.saturating_add(1);
                             s.error = Some(e);
                         }
                     }

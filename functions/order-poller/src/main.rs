@@ -1,5 +1,16 @@
 //! order-poller on AWS Lambda (EventBridge Scheduler): wiring only. The work is [`order_poller::run`].
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::arithmetic_side_effects,
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use order_poller::config::Config;
 use order_poller::{Deps, PollRequest, RunSummary, Until};
@@ -38,7 +49,8 @@ async fn main() -> Result<(), Error> {
         let deps = deps.clone();
         async move {
             let request = PollRequest::from_event(&event.payload).map_err(Error::from)?;
-            let deadline = Until(std::time::Instant::now() + remaining(&event.context));
+            let now = std::time::Instant::now();
+            let deadline = Until(now.checked_add(remaining(&event.context)).unwrap_or(now));
             let summary: RunSummary = order_poller::run(&deps, request, &deadline).await;
             if !summary.ok() {
                 // A failed channel fails the invocation, so the "poller runs that fail" alarm sees it; the

@@ -43,6 +43,68 @@ impl RateLimit {
     }
 }
 
+/// The default cap on one answer: 16 MiB, about 60 times the largest page the platforms document
+/// (250 orders).
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The longest wait a `Retry-After` is read as; a longer one (or a far-future date) is read as this.
+pub const RETRY_AFTER_CEILING: Duration = Duration::from_secs(24 * 3600);
+
+/// The most pages one listing follows before it stops with an error: 250 orders a page makes this
+/// 250,000 orders, beyond any window orderbridge reads in one go.
+pub const MAX_PAGES: usize = 1000;
+
+/// Guards a paging loop: a token seen before (a loop, however long) or more than [`MAX_PAGES`] pages
+/// ends the listing with an error rather than running until the Lambda's deadline.
+#[derive(Debug, Default)]
+pub struct Paging {
+    seen: std::collections::HashSet<String>,
+    pages: usize,
+}
+
+impl Paging {
+    /// A fresh guard.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records one page fetched and reads the next token it gave: `Ok(None)` at the end (no token or an
+    /// empty one), `Ok(Some(token))` to go on, an error for a repeated token or too many pages.
+    pub fn next(
+        &mut self,
+        platform: Channel,
+        call: &'static str,
+        token: Option<String>,
+    ) -> Result<Option<String>, ClientError> {
+        self.pages = self.pages.saturating_add(1);
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        if self.pages >= MAX_PAGES {
+            return Err(ClientError::new(
+                platform,
+                call,
+                ErrorKind::Decode,
+                format!("more than {MAX_PAGES} pages: the listing was stopped"),
+                true,
+            ));
+        }
+        if !self.seen.insert(token.clone()) {
+            return Err(ClientError::new(
+                platform,
+                call,
+                ErrorKind::Decode,
+                format!(
+                    "the platform gave a page token it had given before (after {} pages): the listing loops",
+                    self.pages
+                ),
+                true,
+            ));
+        }
+        Ok(Some(token))
+    }
+}
+
 /// How a platform is called.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HttpSettings {
@@ -60,6 +122,9 @@ pub struct HttpSettings {
     pub max_retry_after: Duration,
     /// The request budget.
     pub rate: RateLimit,
+    /// The largest answer read; a larger one (by its `Content-Length` or as it streams in) fails the
+    /// call with a clear error instead of filling memory.
+    pub max_response_bytes: usize,
 }
 
 impl HttpSettings {
@@ -73,6 +138,7 @@ impl HttpSettings {
             max_delay: Duration::from_secs(5),
             max_retry_after: Duration::from_secs(30),
             rate,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -162,31 +228,12 @@ impl ClientError {
             ErrorKind::Decode,
             format!(
                 "unexpected response: {}",
-                without_quoted_values(&e.to_string())
+                crate::channels::scrub::parser_message(&e.to_string())
             ),
             true,
         )
         .with_status(status)
     }
-}
-
-/// Replaces every double-quoted value in a parser message with `"…"` (serde quotes values with `"`
-/// and names fields with backticks, which stay).
-fn without_quoted_values(message: &str) -> String {
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message;
-    while let Some(start) = rest.find('"') {
-        out.push_str(&rest[..start]);
-        out.push_str("\"…\"");
-        let after = &rest[start + 1..];
-        // An unterminated quote hides everything after it.
-        match after.find('"') {
-            Some(end) => rest = &after[end + 1..],
-            None => return out,
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
@@ -216,10 +263,6 @@ mod decode_tests {
             c.message.contains("`name`"),
             "field names stay: {}",
             c.message
-        );
-        assert_eq!(
-            without_quoted_values(r#"a "b" c "unterminated d"#),
-            r#"a "…" c "…""#
         );
     }
 }
@@ -273,11 +316,49 @@ struct Attempt {
 pub fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     let raw = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = raw.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        if secs.is_nan() || secs < 0.0 {
+            return None;
+        }
+        // Infinite or past the ceiling reads as the ceiling (never a panic on a huge value).
+        return Some(
+            Duration::try_from_secs_f64(secs)
+                .unwrap_or(RETRY_AFTER_CEILING)
+                .min(RETRY_AFTER_CEILING),
+        );
     }
     let at = chrono::DateTime::parse_from_rfc2822(raw).ok()?;
-    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(wait.to_std().unwrap_or(Duration::ZERO))
+    let wait = at
+        .with_timezone(&chrono::Utc)
+        .signed_duration_since(chrono::Utc::now());
+    Some(
+        wait.to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(RETRY_AFTER_CEILING),
+    )
+}
+
+enum ReadError {
+    TooLarge,
+    Transport(reqwest::Error),
+}
+
+/// Reads an answer's body, refusing one larger than `max` bytes: at once when its `Content-Length`
+/// says so, else as soon as the chunks read pass it.
+async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<Bytes, ReadError> {
+    if resp
+        .content_length()
+        .is_some_and(|n| usize::try_from(n).map_or(true, |n| n > max))
+    {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(ReadError::Transport)? {
+        if body.len().saturating_add(chunk.len()) > max {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 impl PlatformHttp {
@@ -324,7 +405,7 @@ impl PlatformHttp {
     {
         let attempt_no = AtomicU32::new(0);
         let once = || async {
-            let attempt = attempt_no.fetch_add(1, Ordering::SeqCst) + 1;
+            let attempt = attempt_no.fetch_add(1, Ordering::SeqCst).saturating_add(1);
             self.limiter.until_ready().await;
             let started = Instant::now();
             let result = build(&self.client).send().await;
@@ -358,25 +439,44 @@ impl PlatformHttp {
                 Ok(resp) => {
                     let status = resp.status();
                     let headers = resp.headers().clone();
-                    let body = resp.bytes().await.map_err(|e| Attempt {
-                        error: ClientError::new(
-                            self.platform,
-                            call,
-                            ErrorKind::Transport,
-                            format!(
-                                "reading the answer failed: {}",
-                                if e.is_timeout() {
-                                    "timed out"
-                                } else {
-                                    "transport error"
-                                }
-                            ),
-                            true,
-                        )
-                        .with_status(status.as_u16()),
-                        retry_now: repeat == Repeat::Safe,
-                        retry_after: None,
-                    })?;
+                    let body = read_capped(resp, self.settings.max_response_bytes)
+                        .await
+                        .map_err(|e| match e {
+                            ReadError::TooLarge => Attempt {
+                                error: ClientError::new(
+                                    self.platform,
+                                    call,
+                                    ErrorKind::Decode,
+                                    format!(
+                                        "the answer is larger than {} bytes",
+                                        self.settings.max_response_bytes
+                                    ),
+                                    true,
+                                )
+                                .with_status(status.as_u16()),
+                                retry_now: false,
+                                retry_after: None,
+                            },
+                            ReadError::Transport(e) => Attempt {
+                                error: ClientError::new(
+                                    self.platform,
+                                    call,
+                                    ErrorKind::Transport,
+                                    format!(
+                                        "reading the answer failed: {}",
+                                        if e.is_timeout() {
+                                            "timed out"
+                                        } else {
+                                            "transport error"
+                                        }
+                                    ),
+                                    true,
+                                )
+                                .with_status(status.as_u16()),
+                                retry_now: repeat == Repeat::Safe,
+                                retry_after: None,
+                            },
+                        })?;
                     tracing::info!(platform = %self.platform, call, status = status.as_u16(), attempt, latency_ms, "platform call");
                     let throttled = status == StatusCode::TOO_MANY_REQUESTS;
                     let retry = throttled || (status.is_server_error() && repeat == Repeat::Safe);

@@ -3,4 +3,5 @@
 pub mod genstore;
 pub mod google;
 pub mod http;
+pub mod scrub;
 pub mod zonos;

@@ -140,13 +140,12 @@ fn ts(t: DateTime<Utc>) -> String {
 fn item_size(item: &Item) -> usize {
     item.iter()
         .map(|(k, v)| {
-            k.len()
-                + match v {
-                    AttributeValue::S(x) | AttributeValue::N(x) => x.len(),
-                    _ => 16,
-                }
+            k.len().saturating_add(match v {
+                AttributeValue::S(x) | AttributeValue::N(x) => x.len(),
+                _ => 16,
+            })
         })
-        .sum()
+        .fold(0, usize::saturating_add)
 }
 
 fn order_item(order: &ChannelOrder, version: u64) -> Result<Item, StoreError> {
@@ -327,9 +326,9 @@ impl OrderStore for DynamoStore {
                 .await?,
             ),
             Expected::Version(v) => (
-                v + 1,
+                v.saturating_add(1),
                 self.put_conditional(
-                    order_item(order, v + 1)?,
+                    order_item(order, v.saturating_add(1))?,
                     "#version = :expected AND #sv < :sv",
                     &[("#version", "version"), ("#sv", "source_version")],
                     vec![(":expected", n(v)), (":sv", s(&sv))],
@@ -355,7 +354,7 @@ impl OrderStore for DynamoStore {
     async fn update(&self, order: &ChannelOrder, expected: u64) -> Result<Update, StoreError> {
         let written = self
             .put_conditional(
-                order_item(order, expected + 1)?,
+                order_item(order, expected.saturating_add(1))?,
                 "#version = :expected",
                 &[("#version", "version")],
                 vec![(":expected", n(expected))],
@@ -363,7 +362,7 @@ impl OrderStore for DynamoStore {
             .await?;
         Ok(if written {
             Update::Applied {
-                version: expected + 1,
+                version: expected.saturating_add(1),
             }
         } else {
             Update::Conflict
@@ -472,7 +471,7 @@ impl DedupeStore for DynamoStore {
             (PK.to_owned(), s(format!("DEDUPE#{key}"))),
             (SK.to_owned(), s("DEDUPE")),
         ]);
-        item.extend(expiry_attrs(now + ttl));
+        item.extend(expiry_attrs(crate::clock::shifted(now, ttl)));
         self.put_conditional(
             item,
             "attribute_not_exists(#pk) OR #until < :now",
@@ -513,10 +512,10 @@ impl IdempotencyStore for DynamoStore {
                 ("payload_hash".to_owned(), s(payload_hash)),
                 (
                     "in_progress_until".to_owned(),
-                    n((now + ttl.in_progress).timestamp_millis()),
+                    n(crate::clock::shifted(now, ttl.in_progress).timestamp_millis()),
                 ),
             ]);
-            item.extend(expiry_attrs(now + ttl.record));
+            item.extend(expiry_attrs(crate::clock::shifted(now, ttl.record)));
             let won = self
                 .put_conditional(
                     item,
@@ -741,7 +740,7 @@ impl CursorStore for DynamoStore {
     ) -> Result<Lease, StoreError> {
         let pk = format!("LEASE#{name}");
         let now = self.now();
-        let until = now + ttl;
+        let until = crate::clock::shifted(now, ttl);
         let mut item: Item = HashMap::from([
             (PK.to_owned(), s(&pk)),
             (SK.to_owned(), s("LEASE")),

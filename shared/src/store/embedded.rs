@@ -293,8 +293,10 @@ impl OrderStore for EmbeddedStore {
                     (Expected::Version(v), Some((stored, _)))
                         if u64::try_from(stored).ok() == Some(v) =>
                     {
-                        write_order(&tx, &row, &key, v + 1, false)?;
-                        Upsert::Applied { version: v + 1 }
+                        write_order(&tx, &row, &key, v.saturating_add(1), false)?;
+                        Upsert::Applied {
+                            version: v.saturating_add(1),
+                        }
                     }
                     _ => Upsert::Conflict,
                 };
@@ -321,9 +323,9 @@ impl OrderStore for EmbeddedStore {
                     .optional()
                     .map_err(sql)?;
                 let outcome = if stored.and_then(|v| u64::try_from(v).ok()) == Some(expected) {
-                    write_order(&tx, &row, &key, expected + 1, false)?;
+                    write_order(&tx, &row, &key, expected.saturating_add(1), false)?;
                     Update::Applied {
-                        version: expected + 1,
+                        version: expected.saturating_add(1),
                     }
                 } else {
                     Update::Conflict
@@ -389,7 +391,7 @@ impl OrderStore for EmbeddedStore {
         };
         self.db
             .run(move |c| {
-                let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+                let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
                 let mut rows = match (&after_t, &after_pk) {
                     (Some(t), Some(pk)) => query_orders(
                         c,
@@ -422,7 +424,7 @@ impl OrderStore for EmbeddedStore {
         let after = page.token.unwrap_or_default();
         self.db
             .run(move |c| {
-                let fetch = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+                let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
                 let mut rows = query_orders(
                     c,
                     "SELECT pk, doc, version, pk FROM orders WHERE pk > ?1 ORDER BY pk LIMIT ?2",
@@ -448,7 +450,7 @@ impl DedupeStore for EmbeddedStore {
         let (key, now_ms, until_ms) = (
             key.to_owned(),
             now.timestamp_millis(),
-            (now + ttl).timestamp_millis(),
+            crate::clock::shifted(now, ttl).timestamp_millis(),
         );
         self.db
             .run(move |c| {
@@ -496,8 +498,8 @@ impl IdempotencyStore for EmbeddedStore {
         let now = self.clock.now();
         let (key, hash) = (key.to_owned(), payload_hash.to_owned());
         let now_ms = now.timestamp_millis();
-        let ipu = (now + ttl.in_progress).timestamp_millis();
-        let until = (now + ttl.record).timestamp_millis();
+        let ipu = crate::clock::shifted(now, ttl.in_progress).timestamp_millis();
+        let until = crate::clock::shifted(now, ttl.record).timestamp_millis();
         self.db
             .run(move |c| {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
@@ -716,7 +718,7 @@ impl CursorStore for EmbeddedStore {
         ttl: Duration,
     ) -> Result<Lease, StoreError> {
         let now = self.clock.now();
-        let until = now + ttl;
+        let until = crate::clock::shifted(now, ttl);
         let (name, owner) = (name.to_owned(), owner.to_owned());
         let (now_ms, until_ms) = (now.timestamp_millis(), until.timestamp_millis());
         self.db
@@ -872,7 +874,7 @@ impl SyncQueue for EmbeddedQueue {
     ) -> Result<Vec<ReceivedMessage>, StoreError> {
         let now = self.clock.now();
         let now_ms = now.timestamp_millis();
-        let hidden_until = (now + visibility).timestamp_millis();
+        let hidden_until = crate::clock::shifted(now, visibility).timestamp_millis();
         let queue = self.name.clone();
         let dead_letter = self.dead_letter.clone();
         let max = i64::try_from(max.clamp(1, SQS_BATCH_LIMIT)).unwrap_or(10);
@@ -889,7 +891,7 @@ impl SyncQueue for EmbeddedQueue {
                             )
                             .map_err(sql)?;
                         let rows = stmt
-                            .query_map(params![queue, now_ms, max - i64::try_from(out.len()).unwrap_or(0)], |r| {
+                            .query_map(params![queue, now_ms, max.saturating_sub(i64::try_from(out.len()).unwrap_or(0))], |r| {
                                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
                             })
                             .map_err(sql)?;
@@ -899,7 +901,7 @@ impl SyncQueue for EmbeddedQueue {
                         break;
                     }
                     for (seq, message_id, body, count) in candidates {
-                        let count = u32::try_from(count + 1).unwrap_or(u32::MAX);
+                        let count = u32::try_from(count.saturating_add(1)).unwrap_or(u32::MAX);
                         match &dead_letter {
                             Some(dl) if count > dl.max_receives => {
                                 tx.execute(

@@ -250,7 +250,7 @@ pub async fn erase_personal_data(
     }
     keys.sort();
     keys.dedup();
-    let mut erased = 0;
+    let mut erased: usize = 0;
     for key in &keys {
         let outcome = modify(store, key, |o| {
             let has_personal =
@@ -263,7 +263,7 @@ pub async fn erase_personal_data(
         })
         .await?;
         if matches!(outcome, Modified::Applied(_)) {
-            erased += 1;
+            erased = erased.saturating_add(1);
         }
     }
     Ok(erased)

@@ -41,12 +41,16 @@ impl SqsQueue {
         &self,
         bodies: &[String],
     ) -> Result<(usize, Vec<(usize, String)>), StoreError> {
-        let mut requests = 0;
+        let mut requests: usize = 0;
         let mut failed = Vec::new();
         for (chunk_no, chunk) in bodies.chunks(SQS_BATCH_LIMIT).enumerate() {
-            let base = chunk_no * SQS_BATCH_LIMIT;
+            let base = chunk_no.saturating_mul(SQS_BATCH_LIMIT);
             let mut pending: Vec<usize> = (0..chunk.len()).collect();
-            let mut last_reason: Vec<String> = vec![String::new(); chunk.len()];
+            let mut last_reason: std::collections::HashMap<usize, String> =
+                std::collections::HashMap::new();
+            let reason_of = |reasons: &std::collections::HashMap<usize, String>, i: usize| {
+                reasons.get(&i).cloned().unwrap_or_default()
+            };
             for attempt in 1..=SEND_ATTEMPTS {
                 if pending.is_empty() {
                     break;
@@ -57,15 +61,16 @@ impl SqsQueue {
                 }
                 let entries = pending
                     .iter()
-                    .map(|i| {
+                    .filter_map(|i| chunk.get(*i).map(|body| (i, body)))
+                    .map(|(i, body)| {
                         SendMessageBatchRequestEntry::builder()
                             .id(i.to_string())
-                            .message_body(&chunk[*i])
+                            .message_body(body)
                             .build()
                             .map_err(|e| StoreError::Refused(e.to_string()))
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                requests += 1;
+                requests = requests.saturating_add(1);
                 let out = self
                     .client
                     .send_message_batch()
@@ -83,10 +88,11 @@ impl SqsQueue {
                             if i >= chunk.len() {
                                 continue;
                             }
-                            last_reason[i] =
+                            let reason =
                                 format!("{}: {}", f.code(), f.message().unwrap_or_default());
+                            last_reason.insert(i, reason.clone());
                             if f.sender_fault() {
-                                failed.push((base + i, last_reason[i].clone()));
+                                failed.push((base.saturating_add(i), reason));
                             } else {
                                 retry.push(i);
                             }
@@ -96,7 +102,7 @@ impl SqsQueue {
                     Err(e) => {
                         let err = classify("SendMessageBatch", e);
                         for i in &pending {
-                            last_reason[*i] = err.to_string();
+                            last_reason.insert(*i, err.to_string());
                         }
                         if !err.retryable() {
                             // This batch was refused whole; the others still go, and the caller learns
@@ -109,7 +115,7 @@ impl SqsQueue {
             failed.extend(
                 pending
                     .into_iter()
-                    .map(|i| (base + i, last_reason[i].clone())),
+                    .map(|i| (base.saturating_add(i), reason_of(&last_reason, i))),
             );
         }
         failed.sort_by_key(|(i, _)| *i);
@@ -148,13 +154,15 @@ impl SyncQueue for SqsQueue {
         let bodies: Vec<String> = jobs.iter().map(SyncJob::to_body).collect();
         let (requests, failed) = self.send_bodies(&bodies).await?;
         Ok(SendReport {
-            sent: jobs.len() - failed.len(),
+            sent: jobs.len().saturating_sub(failed.len()),
             requests,
             failed: failed
                 .into_iter()
-                .map(|(i, reason)| FailedSend {
-                    job: jobs[i].clone(),
-                    reason,
+                .filter_map(|(i, reason)| {
+                    jobs.get(i).map(|job| FailedSend {
+                        job: job.clone(),
+                        reason,
+                    })
                 })
                 .collect(),
         })
@@ -219,7 +227,7 @@ impl SyncQueue for SqsQueue {
 
     async fn send_raw(&self, bodies: &[String]) -> Result<usize, StoreError> {
         let (_, failed) = self.send_bodies(bodies).await?;
-        Ok(bodies.len() - failed.len())
+        Ok(bodies.len().saturating_sub(failed.len()))
     }
 
     async fn depth(&self) -> Result<u64, StoreError> {

@@ -14,7 +14,7 @@ use super::wire::{
 };
 use crate::channel::Channel;
 use crate::channels::http::{
-    ClientError, ErrorKind, HttpSettings, PlatformHttp, RateLimit, Repeat, Response,
+    ClientError, ErrorKind, HttpSettings, Paging, PlatformHttp, RateLimit, Repeat, Response,
 };
 use crate::secret::Secret;
 use reqwest::header::LINK;
@@ -185,12 +185,13 @@ impl GenstoreClient {
     pub async fn list_all_orders(&self, query: &OrderQuery) -> Result<Vec<Order>, ClientError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
+        let mut paging = Paging::new();
         loop {
             let page = self.list_orders_page(query, token.as_deref()).await?;
             out.extend(page.orders);
-            match page.links.next {
-                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
-                _ => return Ok(out),
+            token = paging.next(P, "listOrders", page.links.next)?;
+            if token.is_none() {
+                return Ok(out);
             }
         }
     }
@@ -359,7 +360,7 @@ pub(crate) fn to_value<T: serde::Serialize>(
 fn status_error(call: &'static str, resp: &Response) -> ClientError {
     let status = resp.status.as_u16();
     let message = serde_json::from_slice::<ErrorBody>(&resp.body)
-        .map(|b| b.message())
+        .map(|b| crate::channels::scrub::platform_text(&b.message()))
         .unwrap_or_else(|_| resp.status.canonical_reason().unwrap_or("error").to_owned());
     let kind = if status == 401 || status == 403 {
         ErrorKind::Config

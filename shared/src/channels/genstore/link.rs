@@ -49,20 +49,21 @@ pub fn parse_link_header(value: &str) -> PageLinks {
 /// Splits on the commas between links, not those inside a URL.
 fn split_links(value: &str) -> Vec<&str> {
     let mut parts = Vec::new();
-    let mut depth = 0i32;
+    let mut depth: i64 = 0;
     let mut start = 0;
     for (i, c) in value.char_indices() {
         match c {
-            '<' => depth += 1,
-            '>' => depth -= 1,
+            '<' => depth = depth.saturating_add(1),
+            '>' => depth = depth.saturating_sub(1),
             ',' if depth <= 0 => {
-                parts.push(&value[start..i]);
-                start = i + 1;
+                parts.extend(value.get(start..i));
+                // A comma is one byte.
+                start = i.saturating_add(1);
             }
             _ => {}
         }
     }
-    parts.push(&value[start..]);
+    parts.extend(value.get(start..));
     parts
 }
 

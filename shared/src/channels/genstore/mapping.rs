@@ -175,12 +175,14 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
         })?);
     }
 
-    let shipping = (!o.shipping_lines.is_empty()).then(|| {
-        o.shipping_lines
-            .iter()
-            .filter_map(|s| s.price)
-            .sum::<Decimal>()
-    });
+    let shipping = if o.shipping_lines.is_empty() {
+        None
+    } else {
+        Some(
+            crate::money::checked_sum(o.shipping_lines.iter().filter_map(|s| s.price))
+                .ok_or_else(|| cx.invalid("shippingLines.price", crate::money::OVERFLOW))?,
+        )
+    };
 
     Ok(ChannelOrder {
         channel: Channel::Genstore,
@@ -289,7 +291,14 @@ pub fn to_refund(r: &wire::Refund, currency: &CurrencyCode) -> Result<Refund, Ma
     let mut refund_currency = currency.clone();
     for (i, t) in r.transactions.iter().enumerate() {
         if let Some(a) = t.amount {
-            amount = Some(amount.unwrap_or_default() + a);
+            amount = Some(amount.unwrap_or_default().checked_add(a).ok_or_else(|| {
+                MappingError::new(
+                    Channel::Genstore,
+                    order.clone(),
+                    format!("transactions[{i}].amount"),
+                    crate::money::OVERFLOW,
+                )
+            })?);
         }
         if let Some(c) = t.currency.as_deref() {
             refund_currency = c.parse().map_err(|e: crate::money::InvalidCurrency| {

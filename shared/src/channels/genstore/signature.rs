@@ -30,10 +30,7 @@ pub enum SignatureError {
 fn decode(header: &str) -> Option<Vec<u8>> {
     let h = header.trim();
     if h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return (0..64)
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).ok())
-            .collect();
+        return hex::decode(h).ok();
     }
     let b64 = base64::engine::general_purpose::STANDARD;
     b64.decode(h)

@@ -15,6 +15,9 @@ use tokio::sync::Mutex;
 /// The OAuth scope of the Content API.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/content";
 
+/// The longest a fetched access token is cached, whatever `expires_in` says.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// The fields of a service-account key file orderbridge uses.
 #[derive(Clone, Deserialize)]
 pub struct ServiceAccountKey {
@@ -42,12 +45,24 @@ impl ServiceAccountKey {
     /// Reads a key file's JSON.
     pub fn from_json(json: &str) -> Result<Self, ClientError> {
         serde_json::from_str(json).map_err(|e| {
-            // serde's message names the field, never the value.
+            // Only where and what kind of problem: serde's message can quote the value, which here is
+            // the private key.
+            let what = match e.classify() {
+                serde_json::error::Category::Io | serde_json::error::Category::Eof => "is cut short",
+                serde_json::error::Category::Syntax => "is not valid JSON",
+                serde_json::error::Category::Data => {
+                    "lacks a field (client_email, private_key, token_uri) or has one of the wrong type"
+                }
+            };
             ClientError::new(
                 Channel::Google,
                 "credentials",
                 ErrorKind::Config,
-                format!("service-account key: {e}"),
+                format!(
+                    "service-account key {what} (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
                 false,
             )
         })
@@ -89,7 +104,7 @@ fn refresh_margin(lifetime: Duration) -> Duration {
     if lifetime > Duration::from_secs(120) {
         Duration::from_secs(60)
     } else {
-        lifetime / 2
+        lifetime.checked_div(2).unwrap_or_default()
     }
 }
 
@@ -141,20 +156,16 @@ impl TokenSource {
             "scope": SCOPE,
             "aud": key.token_uri,
             "iat": now,
-            "exp": now + 3600,
+            "exp": now.saturating_add(3600),
         });
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
         header.kid = key.private_key_id.clone();
         let signing_key = jsonwebtoken::EncodingKey::from_rsa_pem(
             key.private_key.expose().as_bytes(),
         )
-        .map_err(|e| {
-            config(format!(
-                "the service-account private key is not an RSA PEM key: {e}"
-            ))
-        })?;
+        .map_err(|_| config("the service-account private key is not an RSA PEM key".to_owned()))?;
         let assertion = jsonwebtoken::encode(&header, &claims, &signing_key)
-            .map_err(|e| config(format!("signing the token request failed: {e}")))?;
+            .map_err(|_| config("signing the token request failed".to_owned()))?;
         let form = [
             ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
             ("assertion", assertion.as_str()),
@@ -181,10 +192,20 @@ impl TokenSource {
             .with_status(status));
         }
         let token: TokenResponse = resp.json(Channel::Google, CALL)?;
-        let lifetime = Duration::from_secs(token.expires_in.unwrap_or(3600));
+        // Decision: a lifetime is read as at most a day (Google's are an hour); a huge `expires_in`
+        // cannot overflow the clock, and a token is never trusted for longer than that.
+        let lifetime = Duration::from_secs(
+            token
+                .expires_in
+                .unwrap_or(3600)
+                .min(MAX_TOKEN_LIFETIME.as_secs()),
+        );
+        let now = Instant::now();
         Ok(Cached {
             token: Secret::new(token.access_token),
-            refresh_at: Instant::now() + lifetime - refresh_margin(lifetime),
+            refresh_at: now
+                .checked_add(lifetime.saturating_sub(refresh_margin(lifetime)))
+                .unwrap_or(now),
         })
     }
 }

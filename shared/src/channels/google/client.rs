@@ -16,7 +16,7 @@ use super::wire::{
 use crate::channel::Channel;
 use crate::channels::genstore::client::seg;
 use crate::channels::http::{
-    ClientError, ErrorKind, HttpSettings, PlatformHttp, RateLimit, Repeat, Response,
+    ClientError, ErrorKind, HttpSettings, Paging, PlatformHttp, RateLimit, Repeat, Response,
 };
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -230,12 +230,13 @@ impl GoogleClient {
     pub async fn list_all_orders(&self, query: &ListQuery) -> Result<Vec<Order>, ClientError> {
         let mut out = Vec::new();
         let mut token: Option<String> = None;
+        let mut paging = Paging::new();
         loop {
             let page = self.list_orders_page(query, token.as_deref()).await?;
             out.extend(page.resources);
-            match page.next_page_token.filter(|t| !t.is_empty()) {
-                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
-                _ => return Ok(out),
+            token = paging.next(P, "listOrders", page.next_page_token)?;
+            if token.is_none() {
+                return Ok(out);
             }
         }
     }
@@ -432,16 +433,15 @@ fn status_error(call: &'static str, resp: &Response) -> ClientError {
     let status = resp.status.as_u16();
     let message = serde_json::from_slice::<ErrorBody>(&resp.body)
         .map(|b| {
-            let reason = b
+            let message = crate::channels::scrub::platform_text(&b.error.message);
+            match b
                 .error
                 .errors
                 .first()
-                .map(|e| e.reason.clone())
-                .unwrap_or_default();
-            if reason.is_empty() {
-                b.error.message
-            } else {
-                format!("{} ({reason})", b.error.message)
+                .and_then(|e| crate::channels::scrub::platform_code(&e.reason))
+            {
+                Some(reason) => format!("{message} ({reason})"),
+                None => message,
             }
         })
         .unwrap_or_else(|_| resp.status.canonical_reason().unwrap_or("error").to_owned());

@@ -95,7 +95,16 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
             l.price.as_ref().and_then(|p| p.value),
         ) {
             (Some(unit), _) => unit,
-            (None, Some(total)) if ordered > 0 => total / Decimal::from(ordered),
+            (None, Some(total)) if ordered > 0 => {
+                total.checked_div(Decimal::from(ordered)).ok_or_else(|| {
+                    MappingError::new(
+                        Channel::Google,
+                        id.clone(),
+                        format!("lineItems[{i}].price"),
+                        crate::money::OVERFLOW,
+                    )
+                })?
+            }
             _ => return Err(missing(format!("lineItems[{i}].product.price"))),
         };
         for (j, c) in l.cancellations.iter().enumerate() {
@@ -203,13 +212,23 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
     let price = |p: &Option<wire::Price>| p.as_ref().and_then(|p| p.value);
     let net_price = price(&o.net_price_amount);
     let net_tax = price(&o.net_tax_amount);
-    let subtotal = o
+    let overflow =
+        |field: &str| MappingError::new(Channel::Google, id.clone(), field, crate::money::OVERFLOW);
+    let line_prices = o
         .line_items
         .iter()
         .map(|l| l.price.as_ref().and_then(|p| p.value))
-        .sum::<Option<Decimal>>();
+        .collect::<Option<Vec<Decimal>>>();
+    let subtotal = match line_prices {
+        Some(prices) => {
+            Some(crate::money::checked_sum(prices).ok_or_else(|| overflow("lineItems.price"))?)
+        }
+        None => None,
+    };
     let total = match (net_price, net_tax) {
-        (Some(p), t) => p + t.unwrap_or_default(),
+        (Some(p), t) => p
+            .checked_add(t.unwrap_or_default())
+            .ok_or_else(|| overflow("netTaxAmount.value"))?,
         (None, _) => return Err(missing("netPriceAmount.value".into())),
     };
 

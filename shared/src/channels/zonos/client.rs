@@ -114,7 +114,14 @@ impl ZonosClient {
                     ErrorKind::Platform
                 };
                 let retryable = e.retryable() || resp.status.is_server_error();
-                Err(ClientError::new(P, call, kind, e.message, retryable).with_status(status))
+                Err(ClientError::new(
+                    P,
+                    call,
+                    kind,
+                    crate::channels::scrub::platform_text(&e.message),
+                    retryable,
+                )
+                .with_status(status))
             }
             (true, Ok(Reply::Ok(v))) => Ok(v),
             (true, Err(e)) => Err(ClientError::decode(P, call, status, e)),

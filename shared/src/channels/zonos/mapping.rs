@@ -82,7 +82,7 @@ pub fn to_channel_order(
             .unit_price
             .ok_or_else(|| missing(&format!("items[{i}].unitPrice")))?;
         line_items.push(LineItem {
-            id: LineItemId::new((i + 1).to_string()),
+            id: LineItemId::new(i.saturating_add(1).to_string()),
             sku: item.sku.clone().map(Into::into),
             product_id: item.product_id.clone().map(Into::into),
             title: item.description.clone().unwrap_or_default(),
@@ -113,7 +113,8 @@ pub fn to_channel_order(
             id: ShipmentId::new(format!("{id}-tracking")),
             tracking_url: carrier
                 .as_ref()
-                .and_then(|c| c.tracking_url(&tracking_numbers[0])),
+                .zip(tracking_numbers.first())
+                .and_then(|(c, n)| c.tracking_url(n)),
             carrier: carrier.clone(),
             tracking_numbers,
             line_items: line_items

@@ -1,0 +1,493 @@
+//! Platform error text made safe to log, audit and store.
+//!
+//! A platform's error message may quote what it was sent: a create that Genstore refuses can name the
+//! customer, their email, phone or address. Those messages end up in logs, audit entries and idempotency
+//! records, which personal data must never reach. So platform text passes through [`platform_text`]
+//! before it becomes part of any error: it keeps what helps an engineer (the words of the message that
+//! belong to a fixed vocabulary of error wording, field names and error codes) and masks everything
+//! else with `…`.
+//!
+//! Decision: this is an allow-list, not a search for personal data. A name cannot be recognised, but it
+//! is not a word of the vocabulary nor shaped like a field name (`orderId`, `line_items`,
+//! `IGLOBAL_ORDER_ON_HOLD`), so it is masked. Anything with a digit or an `@` is masked (phones, postal
+//! codes, house numbers, emails, and also ids: the caller knows which order it was working on).
+
+/// The longest scrubbed message kept, in characters.
+pub const MAX_LEN: usize = 300;
+
+/// Words of error wording that are kept (compared lower-cased). Field-like words (`email`, `address`)
+/// name a field, not a value. No common first name is on the list.
+const VOCABULARY: &[&str] = &[
+    "a",
+    "about",
+    "above",
+    "access",
+    "account",
+    "active",
+    "address",
+    "again",
+    "all",
+    "allowed",
+    "already",
+    "amount",
+    "an",
+    "and",
+    "any",
+    "api",
+    "are",
+    "argument",
+    "as",
+    "at",
+    "auth",
+    "authentication",
+    "authorization",
+    "authorized",
+    "available",
+    "bad",
+    "be",
+    "because",
+    "been",
+    "before",
+    "below",
+    "between",
+    "billing",
+    "blocked",
+    "body",
+    "both",
+    "but",
+    "by",
+    "can",
+    "can't",
+    "cancel",
+    "canceled",
+    "cancellation",
+    "cancelled",
+    "cannot",
+    "carrier",
+    "change",
+    "changed",
+    "characters",
+    "check",
+    "city",
+    "code",
+    "conflict",
+    "contact",
+    "content",
+    "could",
+    "couldn't",
+    "country",
+    "create",
+    "created",
+    "credential",
+    "credentials",
+    "currency",
+    "customer",
+    "data",
+    "date",
+    "deadline",
+    "delivered",
+    "denied",
+    "detail",
+    "details",
+    "did",
+    "does",
+    "doesn't",
+    "don't",
+    "due",
+    "duplicate",
+    "either",
+    "email",
+    "empty",
+    "end",
+    "entity",
+    "equal",
+    "error",
+    "errors",
+    "exceed",
+    "exceeded",
+    "exceeds",
+    "exist",
+    "exists",
+    "expected",
+    "expired",
+    "failed",
+    "failure",
+    "field",
+    "fields",
+    "find",
+    "first",
+    "for",
+    "forbidden",
+    "format",
+    "found",
+    "from",
+    "fulfillable",
+    "fulfilled",
+    "fulfillment",
+    "fulfillments",
+    "greater",
+    "has",
+    "have",
+    "header",
+    "hold",
+    "id",
+    "identifier",
+    "ids",
+    "in",
+    "input",
+    "internal",
+    "invalid",
+    "is",
+    "isn't",
+    "it",
+    "item",
+    "items",
+    "its",
+    "json",
+    "key",
+    "last",
+    "later",
+    "least",
+    "left",
+    "length",
+    "less",
+    "limit",
+    "line",
+    "lines",
+    "list",
+    "long",
+    "malformed",
+    "many",
+    "match",
+    "maximum",
+    "may",
+    "merchant",
+    "method",
+    "minimum",
+    "missing",
+    "more",
+    "must",
+    "name",
+    "negative",
+    "no",
+    "not",
+    "null",
+    "number",
+    "of",
+    "on",
+    "one",
+    "only",
+    "operation",
+    "or",
+    "order",
+    "orders",
+    "out",
+    "over",
+    "page",
+    "parameter",
+    "parameters",
+    "parse",
+    "path",
+    "payload",
+    "permission",
+    "phone",
+    "please",
+    "positive",
+    "postal",
+    "price",
+    "process",
+    "processed",
+    "processing",
+    "product",
+    "province",
+    "quantity",
+    "quota",
+    "rate",
+    "reason",
+    "refund",
+    "refunded",
+    "remaining",
+    "request",
+    "requested",
+    "requests",
+    "required",
+    "resource",
+    "retry",
+    "same",
+    "scope",
+    "security",
+    "server",
+    "service",
+    "ship",
+    "shipment",
+    "shipments",
+    "shipped",
+    "shipping",
+    "shop",
+    "short",
+    "should",
+    "sku",
+    "specified",
+    "specify",
+    "state",
+    "status",
+    "store",
+    "string",
+    "such",
+    "supported",
+    "than",
+    "that",
+    "the",
+    "there",
+    "this",
+    "timed",
+    "timeout",
+    "to",
+    "token",
+    "too",
+    "total",
+    "tracking",
+    "transition",
+    "try",
+    "type",
+    "unable",
+    "unauthorized",
+    "under",
+    "unknown",
+    "unsupported",
+    "update",
+    "updated",
+    "url",
+    "valid",
+    "value",
+    "values",
+    "was",
+    "were",
+    "when",
+    "while",
+    "with",
+    "without",
+    "wrong",
+    "zip",
+];
+
+/// `s` with every word that is neither error wording nor a field name or code masked, shortened to
+/// [`MAX_LEN`] characters. Never quotes a value it cannot place.
+pub fn platform_text(s: &str) -> String {
+    let mut out = String::new();
+    let mut masked_last = false;
+    for word in s.split_whitespace() {
+        let is_core = |c: char| c.is_alphanumeric() || c == '_' || c == '@';
+        let core_start = word.find(is_core).unwrap_or(word.len());
+        let core_end = word
+            .char_indices()
+            .rev()
+            .find(|(_, c)| is_core(*c))
+            .map_or(core_start, |(i, c)| i.saturating_add(c.len_utf8()));
+        let (lead, core, trail) = (
+            word.get(..core_start).unwrap_or_default(),
+            word.get(core_start..core_end).unwrap_or_default(),
+            word.get(core_end..).unwrap_or_default(),
+        );
+        let keep = core.is_empty() || keepable(core);
+        if keep {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(safe_punctuation(lead));
+            out.push_str(core);
+            out.push_str(safe_punctuation(trail));
+            masked_last = false;
+        } else if !masked_last {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push('…');
+            masked_last = true;
+        }
+        if out.chars().count() >= MAX_LEN {
+            break;
+        }
+    }
+    if out.chars().count() > MAX_LEN {
+        out = out.chars().take(MAX_LEN).collect();
+        out.push('…');
+    }
+    out
+}
+
+/// A platform's error code (Google's `reason`, `domain`): kept when it is shaped like a code.
+pub fn platform_code(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty() && s.len() <= 64 && keepable(s)).then(|| s.to_owned())
+}
+
+/// A parser's message (serde's) with the values it quotes masked: `"…"` for every double-quoted value,
+/// and a back-quoted one kept only when it is shaped like a field name (serde back-quotes field names,
+/// and numbers it could not place). Where and what kind of problem stay.
+pub fn parser_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find(['"', '`']) {
+        let (head, tail) = rest.split_at(start);
+        out.push_str(head);
+        let quote = if tail.starts_with('"') { '"' } else { '`' };
+        // Both quotes are one byte.
+        let after = tail.get(1..).unwrap_or_default();
+        // An unterminated quote hides everything after it.
+        let Some(end) = after.find(quote) else {
+            out.push(quote);
+            out.push('…');
+            out.push(quote);
+            return out;
+        };
+        let inner = after.get(..end).unwrap_or_default();
+        out.push(quote);
+        if quote == '`' && (inner.is_empty() || keepable(inner)) {
+            out.push_str(inner);
+        } else {
+            out.push('…');
+        }
+        out.push(quote);
+        rest = after.get(end.saturating_add(1)..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Punctuation around a word stays, unless it could carry a value (quotes are dropped so a masked
+/// value does not look quoted).
+fn safe_punctuation(p: &str) -> &str {
+    if p.chars().all(|c| {
+        matches!(
+            c,
+            ':' | ',' | '.' | ';' | '(' | ')' | '[' | ']' | '`' | '-' | '!' | '?'
+        )
+    }) {
+        p
+    } else {
+        ""
+    }
+}
+
+fn keepable(word: &str) -> bool {
+    if word
+        .chars()
+        .any(|c| c.is_ascii_digit() || c == '@' || !c.is_ascii())
+    {
+        return false;
+    }
+    // A dotted path (`lineItems.quantity`, `trackingInfo.number`): every part must be keepable.
+    if word.contains('.') {
+        return word.split('.').all(|p| !p.is_empty() && keepable(p));
+    }
+    if !word
+        .chars()
+        .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '\'')
+    {
+        return false;
+    }
+    let lower = word.to_ascii_lowercase();
+    if VOCABULARY.binary_search(&lower.as_str()).is_ok() {
+        return true;
+    }
+    identifier_shaped(word)
+}
+
+/// `orderId`, `line_items`, `IGLOBAL_ORDER_ON_HOLD`: a field name or a code, not a person's word.
+/// A word with one capital at the start (`Bob`) or none (`bobsen`) is not.
+fn identifier_shaped(word: &str) -> bool {
+    if word.contains('\'') {
+        return false;
+    }
+    let snake = word.contains('_') && word.len() > 1;
+    let first_lower = word.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    let camel = first_lower && word.chars().skip(1).any(|c| c.is_ascii_uppercase());
+    snake || camel
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_vocabulary_is_sorted_for_binary_search() {
+        let mut sorted = VOCABULARY.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, VOCABULARY);
+    }
+
+    #[test]
+    fn personal_values_are_masked_and_error_wording_stays() {
+        let raw =
+            "Invalid address for customer Bob Bobsen <bob@example.com>, phone +1 (555) 625-1199: \
+                   '123 Amoebobacterieae St', Ottawa K2P0V6";
+        let s = platform_text(raw);
+        for leak in [
+            "Bob",
+            "Bobsen",
+            "bob@example.com",
+            "555",
+            "625",
+            "1199",
+            "Amoebobacterieae",
+            "Ottawa",
+            "K2P0V6",
+            "123",
+        ] {
+            assert!(!s.contains(leak), "{leak} leaked: {s}");
+        }
+        assert!(s.starts_with("Invalid address for customer …"), "{s}");
+    }
+
+    #[test]
+    fn field_names_codes_and_documented_messages_survive() {
+        assert_eq!(
+            platform_text("Invalid security credentials"),
+            "Invalid security credentials"
+        );
+        assert_eq!(
+            platform_text("Couldn't find order for sinceOrderId: 999999"),
+            "Couldn't find order for sinceOrderId: …"
+        );
+        assert_eq!(
+            platform_text("lineItems.quantity must be greater than fulfillableQuantity"),
+            "lineItems.quantity must be greater than fulfillableQuantity"
+        );
+        assert_eq!(
+            platform_text("status IGLOBAL_ORDER_ON_HOLD blocked it"),
+            "status IGLOBAL_ORDER_ON_HOLD blocked it"
+        );
+        assert_eq!(platform_code("notFound").as_deref(), Some("notFound"));
+        assert_eq!(platform_code("Bob"), None);
+        assert_eq!(platform_code("bob@example.com"), None);
+    }
+
+    #[test]
+    fn parser_messages_keep_field_names_but_not_values() {
+        assert_eq!(
+            parser_message(r#"invalid type: string "pat@example.com", expected u32 at line 1"#),
+            r#"invalid type: string "…", expected u32 at line 1"#
+        );
+        assert_eq!(
+            parser_message(
+                "invalid value: integer `5551234`, expected a string; missing field `orderId`"
+            ),
+            "invalid value: integer `…`, expected a string; missing field `orderId`"
+        );
+        assert_eq!(
+            parser_message(r#"a "b" c "unterminated d"#),
+            r#"a "…" c "…""#
+        );
+    }
+
+    #[test]
+    fn long_and_odd_text_is_bounded() {
+        let long = "invalid ".repeat(500);
+        assert!(platform_text(&long).chars().count() <= MAX_LEN + 1);
+        assert_eq!(platform_text("Tham số orderId là bắt buộc"), "… orderId …");
+        assert_eq!(platform_text(""), "");
+        assert_eq!(platform_text("\"quoted\" 'x'"), "…");
+    }
+}
