@@ -213,6 +213,16 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         (None, platforms.clients().map_err(|e| e.to_string())?)
     };
 
+    // The shop webhooks must come from: the sandbox's, or the one the platform settings name.
+    let shop_domain = if sandbox.is_some() {
+        Some(SandboxConfig::default().genstore_shop)
+    } else {
+        webhook_ingest::config::shop_domain(
+            std::env::var("GENSTORE_SHOP_DOMAIN").ok().as_deref(),
+            std::env::var("GENSTORE_API_URL").ok().as_deref(),
+        )
+    };
+
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
 
@@ -223,6 +233,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         secrets: vec![Secret::new(cfg.webhook_secret.clone())],
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
+        shop_domain,
     };
     let app = axum::Router::new().fallback(
         move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {

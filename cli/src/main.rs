@@ -7,6 +7,7 @@
 //! orderbridge dlq list [--json]                            orderbridge dlq replay
 //! orderbridge backfill --channel zonos --since 2026-11-01 [--through 2026-11-15]
 //! orderbridge provision [--table orderbridge-orders] [--queue orderbridge-sync]
+//! orderbridge customer-data --customer 207119551 [--order 1001] [--request wh-1] [--out data.json]
 //! ```
 //! The operator commands read the embedded database under `--data-dir`, or with `--aws` the deployed
 //! table and queues (`ORDERS_TABLE`, `SYNC_QUEUE_URL`, `SYNC_DLQ_URL`; `AWS_ENDPOINT_URL` for an emulator).
@@ -103,6 +104,24 @@ enum Command {
         /// Last day, YYYY-MM-DD (default today).
         #[arg(long)]
         through: Option<String>,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// Produces a customer's stored personal data (for a `customers/data_request`) as JSON, and records
+    /// the export on the trail of each order it covers. Personal data: write it where it belongs.
+    CustomerData {
+        /// The Genstore customer id the request names.
+        #[arg(long)]
+        customer: Option<String>,
+        /// A Genstore order id the request names (repeatable).
+        #[arg(long = "order")]
+        orders: Vec<String>,
+        /// The request's id, for the trail (the webhook id of the data request).
+        #[arg(long, default_value = "operator")]
+        request: String,
+        /// Write the data to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
         #[command(flatten)]
         backend: Backend,
     },
@@ -295,6 +314,38 @@ async fn main() {
                         None => fail(format!("no order {order}")),
                     }
                 }
+            }
+        }
+        Command::CustomerData {
+            customer,
+            orders,
+            request,
+            out,
+            backend,
+        } => {
+            if customer.is_none() && orders.is_empty() {
+                fail("name the customer (--customer) or the orders (--order) of the request");
+            }
+            let h = handles(&backend).await.unwrap_or_else(|e| fail(e));
+            let scope = orderbridge::compliance::Scope {
+                customer_id: customer.map(Into::into),
+                genstore_order_ids: orders.into_iter().map(Into::into).collect(),
+                whole_shop: false,
+            };
+            let data = orderbridge::compliance::export_customer_data(&*h.store, &scope, &request)
+                .await
+                .unwrap_or_else(|e| fail(e));
+            let text = serde_json::to_string_pretty(&data).unwrap_or_else(|e| fail(e));
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text + "\n").unwrap_or_else(|e| fail(e));
+                    eprintln!(
+                        "orderbridge: {} orders' data written to {}",
+                        data.orders.len(),
+                        path.display()
+                    );
+                }
+                None => println!("{text}"),
             }
         }
         Command::Dlq { command, backend } => {

@@ -88,6 +88,7 @@ async fn set_faults(
         f.throttle_rate,
         f.timeout_rate,
         f.slow_after_apply_rate,
+        f.reject_rate,
     ];
     if rates.iter().any(|r| !(0.0..=1.0).contains(r)) || rates.iter().sum::<f64>() > 1.0 {
         return refused(

@@ -82,6 +82,12 @@ pub struct Faults {
     pub latency_ms: u64,
     /// How long a timeout holds a request.
     pub hang_ms: u64,
+    /// Refuse the request without acting, as the platform refuses an invalid one (Genstore and Google:
+    /// 400 with their error body; Zonos: 200 with `{"error": …}`), saying `reject_message`. Platforms
+    /// quote what they were sent in such messages, customers' names and addresses included.
+    pub reject_rate: f64,
+    /// What a refusal says.
+    pub reject_message: Option<String>,
 }
 
 /// Executed versus duplicate for one kind of write.
@@ -251,6 +257,7 @@ enum Draw {
     Throttle,
     Timeout,
     SlowAfterApply,
+    Reject,
 }
 
 async fn inject_faults(
@@ -275,6 +282,8 @@ async fn inject_faults(
             Draw::Timeout
         } else if pick(faults.slow_after_apply_rate) {
             Draw::SlowAfterApply
+        } else if pick(faults.reject_rate) {
+            Draw::Reject
         } else {
             Draw::None
         };
@@ -284,6 +293,7 @@ async fn inject_faults(
             Draw::Throttle => Some("throttle"),
             Draw::Timeout => Some("timeout"),
             Draw::SlowAfterApply => Some("slow_after_apply"),
+            Draw::Reject => Some("reject"),
         };
         if let Some(n) = name {
             *st.counters
@@ -325,6 +335,18 @@ async fn inject_faults(
             let resp = next.run(req).await;
             tokio::time::sleep(hang).await;
             resp
+        }
+        Draw::Reject => {
+            let message = faults
+                .reject_message
+                .as_deref()
+                .unwrap_or("injected fault: invalid request");
+            match platform {
+                Channel::Zonos => {
+                    axum::Json(serde_json::json!({ "error": message })).into_response()
+                }
+                _ => platform_error(platform, StatusCode::BAD_REQUEST, message),
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::channel::Channel;
 use crate::channels::zonos::wire::OrderNumber;
+use crate::compliance::Scope;
 use crate::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -98,6 +99,24 @@ pub enum Job {
         /// The Genstore refund.
         refund_id: RefundId,
     },
+    /// Erase the personal data a compliance request (`customers/redact`, `shop/redact`) names,
+    /// everywhere orderbridge keeps it ([`crate::compliance::redact`]).
+    RedactPersonalData {
+        /// The request's id (its webhook's), for the trail and the idempotency record.
+        request_id: String,
+        /// Whose data.
+        #[serde(flatten)]
+        scope: Scope,
+    },
+    /// Record a customer's data request (`customers/data_request`) on their orders' trails; the data
+    /// itself is produced by `orderbridge customer-data`.
+    RecordDataRequest {
+        /// The request's id (its webhook's).
+        request_id: String,
+        /// Whose data.
+        #[serde(flatten)]
+        scope: Scope,
+    },
 }
 
 impl Job {
@@ -127,6 +146,8 @@ impl Job {
                 let external = if *from == Channel::Genstore { to } else { from };
                 format!("{external}:{order_id}")
             }
+            Job::RedactPersonalData { request_id, .. }
+            | Job::RecordDataRequest { request_id, .. } => format!("compliance:{request_id}"),
         }
     }
 
@@ -140,6 +161,8 @@ impl Job {
             Job::PushCancellation { .. } => "push_cancellation",
             Job::PushRefund { .. } => "push_refund",
             Job::ImportOrder { .. } => "import_order",
+            Job::RedactPersonalData { .. } => "redact_personal_data",
+            Job::RecordDataRequest { .. } => "record_data_request",
         }
     }
 }
@@ -177,14 +200,16 @@ impl SyncJob {
         struct Version {
             v: Option<u32>,
         }
-        let version: Version =
-            serde_json::from_str(body).map_err(|e| JobError::Malformed(e.to_string()))?;
+        let malformed = |e: serde_json::Error| {
+            JobError::Malformed(crate::channels::scrub::parser_message(&e.to_string()))
+        };
+        let version: Version = serde_json::from_str(body).map_err(malformed)?;
         match version.v {
             Some(SCHEMA_VERSION) => {}
             Some(other) => return Err(JobError::UnsupportedVersion(other)),
             None => return Err(JobError::Malformed("missing schema version `v`".into())),
         }
-        serde_json::from_str(body).map_err(|e| JobError::Malformed(e.to_string()))
+        serde_json::from_str(body).map_err(malformed)
     }
 }
 

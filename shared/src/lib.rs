@@ -21,6 +21,7 @@ pub mod carrier;
 pub mod channel;
 pub mod channels;
 pub mod clock;
+pub mod compliance;
 pub mod config;
 pub mod error;
 pub mod ids;

@@ -6,14 +6,15 @@
 use chrono::{Duration, TimeZone, Utc};
 use orderbridge::channel::Channel;
 use orderbridge::clock::ManualClock;
+use orderbridge::compliance::{self, Scope};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::{ChannelOrder, Contact, LineItem, Quantities, Totals};
 use orderbridge::personal::Personal;
 use orderbridge::status::UnifiedStatus;
-use orderbridge::store::orders::{self, ErasureTarget, Link, Saved};
+use orderbridge::store::orders::{self, Link, Saved};
 use orderbridge::store::{
     AuditEntry, AuditOutcome, Claim, Expected, IdempotencyError, IdempotencyTtl, Lease, OrderKey,
-    PageRequest, Storage, StoreError, SyncQueue, Update, Upsert,
+    PageRequest, Storage, StoreError, SyncQueue, Update, Upsert, REDACTED,
 };
 use rust_decimal::Decimal;
 use std::sync::Arc;
@@ -365,21 +366,22 @@ mod cases {
             .unwrap(),
             Link::NotFound
         );
-        let target = ErasureTarget::Customer {
-            channel: Channel::Genstore,
-            customer_id: None,
+        let target = Scope {
             genstore_order_ids: vec!["5001".into()],
+            ..Scope::default()
         };
         assert_eq!(
-            orders::erase_personal_data(&*b.store, &target)
+            compliance::redact(&*b.store, &target, "r-1")
                 .await
-                .unwrap(),
+                .unwrap()
+                .erased,
             1
         );
         assert_eq!(
-            orders::erase_personal_data(&*b.store, &target)
+            compliance::redact(&*b.store, &target, "r-1")
                 .await
-                .unwrap(),
+                .unwrap()
+                .erased,
             0,
             "erasing twice changes nothing"
         );
@@ -470,9 +472,14 @@ mod cases {
             .unwrap();
         assert_eq!(paid.items.len(), 2);
 
-        let erased = orders::erase_personal_data(&*b.store, &ErasureTarget::Shop)
+        let shop = Scope {
+            whole_shop: true,
+            ..Scope::default()
+        };
+        let erased = compliance::redact(&*b.store, &shop, "r-shop")
             .await
-            .unwrap();
+            .unwrap()
+            .erased;
         assert_eq!(erased, 7);
         let mut page = PageRequest::first(3);
         loop {
@@ -626,6 +633,27 @@ mod cases {
             .await
             .unwrap()
             .is_empty());
+
+        // A redaction rewrites the free text, and only that; a second one finds nothing left.
+        assert_eq!(b.store.redact(&key).await.unwrap(), 2);
+        assert_eq!(b.store.redact(&key).await.unwrap(), 0);
+        let redacted = b.store.entries(&key).await.unwrap();
+        assert_eq!(redacted.len(), 4);
+        assert_eq!(
+            redacted[0].outcome,
+            AuditOutcome::Failed {
+                reason: REDACTED.into(),
+                retryable: true
+            }
+        );
+        assert_eq!(redacted[1].outcome, AuditOutcome::Executed);
+        assert_eq!(
+            redacted[3].outcome,
+            AuditOutcome::Skipped {
+                reason: REDACTED.into()
+            }
+        );
+        assert_eq!(redacted[3].operation_id, "ob-ship-3");
     }
 
     pub async fn a_cursor_advances_only_from_the_value_read(b: &Backend) {

@@ -39,6 +39,7 @@ use orderbridge::channels::http::{ClientError, ErrorKind};
 use orderbridge::channels::zonos::client::ZonosClient;
 use orderbridge::channels::zonos::ZonosStatus;
 use orderbridge::channels::{google, zonos};
+use orderbridge::compliance;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::{ChannelOrder, ShipmentStatus};
@@ -231,6 +232,8 @@ async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Outco
         Job::ImportOrder {
             channel, order_id, ..
         } => format!("import:{channel}:{order_id}"),
+        Job::RedactPersonalData { request_id, .. } => format!("redact:{request_id}"),
+        Job::RecordDataRequest { request_id, .. } => format!("data-request:{request_id}"),
     })
 }
 
@@ -394,6 +397,23 @@ async fn run_job(deps: &Deps, job: &Job) -> Outcome {
             order_id,
             listing,
         } => import(deps, *channel, order_id, listing.as_ref()).await,
+        Job::RedactPersonalData { request_id, scope } => {
+            match compliance::redact(&*deps.store, scope, request_id).await {
+                Ok(r) => Outcome::Done(format!(
+                    "personal data erased: {} of {} orders, {} audit entries",
+                    r.erased, r.orders, r.audit_entries
+                )),
+                Err(e) => Outcome::Retry(e.to_string()),
+            }
+        }
+        Job::RecordDataRequest { request_id, scope } => {
+            match compliance::record_data_request(&*deps.store, scope, request_id).await {
+                Ok(n) => Outcome::Done(format!(
+                    "data request recorded on {n} orders; `orderbridge customer-data` produces it"
+                )),
+                Err(e) => Outcome::Retry(e.to_string()),
+            }
+        }
     }
 }
 

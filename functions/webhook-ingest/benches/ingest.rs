@@ -12,6 +12,7 @@ use std::sync::Arc;
 use webhook_ingest::{handle, prepare, Deps, Inbound};
 
 const SECRET: &str = "bench-secret";
+const SHOP: &str = "demo.genmystore.com";
 
 fn order(id: &str, extra: Value) -> Value {
     let mut o = json!({
@@ -32,10 +33,7 @@ fn inbound(topic: &str, body: &Value, webhook_id: &str) -> Inbound {
         path: "/webhooks/genstore".into(),
         headers: vec![
             ("x-genstore-topic".into(), topic.into()),
-            (
-                "x-genstore-shop-domain".into(),
-                "demo.genmystore.com".into(),
-            ),
+            ("x-genstore-shop-domain".into(), SHOP.into()),
             ("x-genstore-webhook-id".into(), webhook_id.into()),
             (
                 "x-genstore-hmac-sha256".into(),
@@ -73,12 +71,21 @@ fn cpu(c: &mut Criterion) {
                 black_box(&create),
                 &secrets,
                 webhook_ingest::DEFAULT_MAX_BODY,
+                Some(SHOP),
             )
             .is_ok()
         })
     });
     g.bench_function("orders/update, seed 001 order", |b| {
-        b.iter(|| prepare(black_box(&seed), &secrets, webhook_ingest::DEFAULT_MAX_BODY).is_ok())
+        b.iter(|| {
+            prepare(
+                black_box(&seed),
+                &secrets,
+                webhook_ingest::DEFAULT_MAX_BODY,
+                Some(SHOP),
+            )
+            .is_ok()
+        })
     });
     g.bench_function("orders/partiallyFulfilled", |b| {
         b.iter(|| {
@@ -86,6 +93,7 @@ fn cpu(c: &mut Criterion) {
                 black_box(&fulfilled),
                 &secrets,
                 webhook_ingest::DEFAULT_MAX_BODY,
+                Some(SHOP),
             )
             .is_ok()
         })
@@ -155,6 +163,7 @@ async fn requests_per_event() {
         secrets: vec![Secret::new(SECRET)],
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
+        shop_domain: Some(SHOP.into()),
     };
     let n = 20;
     let scenarios: Vec<(&str, MakeEvent)> = vec![

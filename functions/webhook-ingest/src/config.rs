@@ -15,6 +15,18 @@ pub struct Config {
     pub webhook_secrets: Vec<Secret>,
     /// `WEBHOOK_MAX_BODY_BYTES` (default 1 MiB).
     pub max_body_bytes: usize,
+    /// The shop served: `GENSTORE_SHOP_DOMAIN`, else the host of `GENSTORE_API_URL`
+    /// (`https://{shop}.genmystore.com`). Neither set: compliance requests are refused.
+    pub shop_domain: Option<String>,
+}
+
+/// The shop a deployment serves, from its settings (see [`Config::shop_domain`]).
+pub fn shop_domain(explicit: Option<&str>, api_url: Option<&str>) -> Option<String> {
+    if let Some(d) = explicit.map(str::trim).filter(|d| !d.is_empty()) {
+        return Some(d.to_ascii_lowercase());
+    }
+    let url = url::Url::parse(api_url?.trim()).ok()?;
+    url.host_str().map(str::to_ascii_lowercase)
 }
 
 /// A setting that is missing or unusable.
@@ -63,6 +75,33 @@ impl Config {
             sync_queue_url: required("SYNC_QUEUE_URL")?,
             webhook_secrets,
             max_body_bytes,
+            shop_domain: shop_domain(
+                std::env::var("GENSTORE_SHOP_DOMAIN").ok().as_deref(),
+                std::env::var("GENSTORE_API_URL").ok().as_deref(),
+            ),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shop_is_named_or_read_from_the_api_url() {
+        assert_eq!(
+            shop_domain(
+                Some(" Demo.genmystore.com "),
+                Some("https://x.genmystore.com")
+            )
+            .as_deref(),
+            Some("demo.genmystore.com")
+        );
+        assert_eq!(
+            shop_domain(None, Some("https://acme.genmystore.com/")).as_deref(),
+            Some("acme.genmystore.com")
+        );
+        assert_eq!(shop_domain(Some(""), Some("not a url")), None);
+        assert_eq!(shop_domain(None, None), None);
     }
 }

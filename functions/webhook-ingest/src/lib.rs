@@ -6,9 +6,12 @@
 //! 1. route: `POST /webhooks/genstore` (other paths 404, other methods 405);
 //! 2. size: over the limit (1 MiB) → 413;
 //! 3. signature on the raw body, current or previous secret → 401 if missing or wrong;
-//! 4. topic and shop headers, then the body → 400 naming what is wrong;
+//! 4. topic and shop headers, then the body → 400 naming what is wrong: the shop must be this
+//!    deployment's, and the body must have its topic's shape and no other's (Genstore signs only the
+//!    body, so a captured order body resent as `shop/redact` must not erase anything);
 //! 5. dedupe on the webhook id: already processed → 200, nothing changes;
-//! 6. the topic's effect on the order table (newer source state wins, whatever the arrival order);
+//! 6. the topic's effect on the order table (newer source state wins, whatever the arrival order); a
+//!    compliance request is queued as a job (carried out by fulfillment-push, not in the webhook's time);
 //! 7. follow-up jobs on the sync queue, only when there is work for another channel;
 //! 8. the webhook id is claimed, then 200.
 //!
@@ -39,11 +42,12 @@ use orderbridge::channels::genstore::webhook::{
     TOPIC_HEADER, TRIGGERED_AT_HEADER, WEBHOOK_ID_HEADER,
 };
 use orderbridge::channels::genstore::{self, wire as gw};
+use orderbridge::compliance::Scope;
 use orderbridge::ids::{GenstoreOrderId, RefundId};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::ChannelOrder;
 use orderbridge::secret::Secret;
-use orderbridge::store::orders::{self, ErasureTarget, Modified};
+use orderbridge::store::orders::{self, Modified};
 use orderbridge::store::{OrderKey, Storage, StoreError, SyncQueue};
 use serde_json::json;
 use std::sync::Arc;
@@ -67,6 +71,10 @@ pub struct Deps {
     pub max_body_bytes: usize,
     /// How long a processed webhook id is remembered.
     pub dedupe_ttl: chrono::Duration,
+    /// The shop this deployment serves (`GENSTORE_SHOP_DOMAIN`, or the host of `GENSTORE_API_URL`).
+    /// A delivery for another shop is refused; without it, compliance requests are refused, since
+    /// whose data they erase cannot be checked.
+    pub shop_domain: Option<String>,
 }
 
 /// An HTTP request as the handler sees it, whoever hosts it (API Gateway, the local runner).
@@ -162,7 +170,12 @@ pub struct Prepared {
 }
 
 /// Steps 1 to 4: route, size, signature, headers and body. Pure: no I/O.
-pub fn prepare(req: &Inbound, secrets: &[Secret], max_body: usize) -> Result<Prepared, Rejection> {
+pub fn prepare(
+    req: &Inbound,
+    secrets: &[Secret],
+    max_body: usize,
+    shop_domain: Option<&str>,
+) -> Result<Prepared, Rejection> {
     let path = req.path.trim_end_matches('/');
     if path != ROUTE && !path.ends_with(ROUTE) {
         return Err(Rejection::NotFound);
@@ -184,6 +197,21 @@ pub fn prepare(req: &Inbound, secrets: &[Secret], max_body: usize) -> Result<Pre
         WebhookError::InvalidBody(m) => Rejection::Invalid(format!("invalid body: {m}")),
         other => Rejection::Invalid(other.to_string()),
     })?;
+    match shop_domain.map(str::trim) {
+        Some(ours) if !ours.eq_ignore_ascii_case(&webhook.shop_domain) => {
+            return Err(Rejection::Invalid(format!(
+                "{SHOP_DOMAIN_HEADER} names another shop than this deployment's"
+            )));
+        }
+        None if matches!(webhook.body, WebhookBody::Compliance(_)) => {
+            return Err(Rejection::Invalid(
+                "compliance requests are refused: this deployment's shop is not configured \
+                 (GENSTORE_SHOP_DOMAIN)"
+                    .into(),
+            ));
+        }
+        _ => {}
+    }
     let order = match &webhook.body {
         WebhookBody::Order(o) => Some(
             genstore::to_channel_order(o)
@@ -207,7 +235,12 @@ impl From<StoreError> for Failure {
 /// Handles one delivery.
 pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
     let started = Instant::now();
-    let prepared = match prepare(&req, &deps.secrets, deps.max_body_bytes) {
+    let prepared = match prepare(
+        &req,
+        &deps.secrets,
+        deps.max_body_bytes,
+        deps.shop_domain.as_deref(),
+    ) {
         Ok(p) => p,
         Err(r) => {
             let out = r.respond();
@@ -285,17 +318,11 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
             WebhookBody::Refund(r) => refund_event(deps, r).await?,
             _ => ("ignored", Vec::new()),
         },
-        (Topic::CustomersRedact | Topic::ShopRedact, _) => match &p.webhook.body {
-            WebhookBody::Compliance(c) => redact(deps, &p.webhook.topic, c).await?,
-            _ => ("ignored", Vec::new()),
-        },
-        (Topic::CustomersDataRequest, _) => {
-            // orderbridge holds no data beyond the merchant's own orders; the request is acknowledged.
-            tracing::info!(
-                topic = "customers/data_request",
-                "data request acknowledged"
-            );
-            ("acknowledged", Vec::new())
+        (topic, _) if matches!(p.webhook.body, WebhookBody::Compliance(_)) => {
+            let WebhookBody::Compliance(c) = &p.webhook.body else {
+                return Ok("ignored");
+            };
+            ("queued", vec![compliance_job(topic, &key, c)])
         }
         (other, _) => {
             tracing::warn!(
@@ -374,33 +401,40 @@ async fn refund_event(
     Ok((outcome, jobs))
 }
 
-/// `customers/redact`, `shop/redact`: erase the named personal data.
-async fn redact(
-    deps: &Deps,
-    topic: &Topic,
-    c: &gw::ComplianceRequest,
-) -> Result<(&'static str, Vec<SyncJob>), Failure> {
-    let target = match topic {
-        Topic::ShopRedact => ErasureTarget::Shop,
-        _ => ErasureTarget::Customer {
-            channel: Channel::Genstore,
-            customer_id: c
-                .customer
-                .as_ref()
-                .and_then(|x| x.id.clone())
-                .map(Into::into),
-            genstore_order_ids: c
-                .orders_to_redact
-                .iter()
-                .map(|o| GenstoreOrderId::new(o.as_str()))
-                .collect(),
-        },
+/// A compliance request as its job: the webhook's dedupe key is the request's id.
+fn compliance_job(topic: &Topic, request_id: &str, c: &gw::ComplianceRequest) -> SyncJob {
+    let ids = |v: &[String]| -> Vec<GenstoreOrderId> {
+        v.iter().map(|o| GenstoreOrderId::new(o.as_str())).collect()
     };
-    let erased = orders::erase_personal_data(&*deps.store, &target).await?;
-    tracing::info!(
-        topic = topic.as_str(),
-        orders_erased = erased,
-        "personal data erased"
-    );
-    Ok(("erased", Vec::new()))
+    let customer_id = c
+        .customer
+        .as_ref()
+        .and_then(|x| x.id.clone())
+        .map(Into::into);
+    let request_id = request_id.to_owned();
+    SyncJob::from(match topic {
+        Topic::ShopRedact => Job::RedactPersonalData {
+            request_id,
+            scope: Scope {
+                whole_shop: true,
+                ..Scope::default()
+            },
+        },
+        Topic::CustomersDataRequest => Job::RecordDataRequest {
+            request_id,
+            scope: Scope {
+                customer_id,
+                genstore_order_ids: ids(&c.orders_requested),
+                whole_shop: false,
+            },
+        },
+        _ => Job::RedactPersonalData {
+            request_id,
+            scope: Scope {
+                customer_id,
+                genstore_order_ids: ids(&c.orders_to_redact),
+                whole_shop: false,
+            },
+        },
+    })
 }

@@ -38,7 +38,11 @@ async fn main() -> Result<(), Error> {
         secrets: config.webhook_secrets.clone(),
         max_body_bytes: config.max_body_bytes,
         dedupe_ttl: chrono::Duration::days(7),
+        shop_domain: config.shop_domain.clone(),
     };
+    if config.shop_domain.is_none() {
+        tracing::warn!("GENSTORE_SHOP_DOMAIN and GENSTORE_API_URL are unset: compliance webhooks will be refused");
+    }
     run(service_fn(|req: Request| {
         let deps = deps.clone();
         async move { Ok::<_, Error>(lambda::response(handle(&deps, lambda::inbound(req)).await)) }

@@ -6,6 +6,7 @@ use chrono::{Duration, TimeZone, Utc};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::signature;
 use orderbridge::clock::{Clock, ManualClock};
+use orderbridge::compliance::{self, Scope};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::{ChannelOrder, Totals};
 use orderbridge::secret::Secret;
@@ -39,8 +40,12 @@ fn deps(store: Arc<dyn Storage>, queue: Arc<dyn SyncQueue>) -> Deps {
         secrets: vec![Secret::new(SECRET), Secret::new(OLD_SECRET)],
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: Duration::days(7),
+        shop_domain: Some(SHOP.into()),
     }
 }
+
+/// The shop the tests' deployment serves (the fixture's `x-genstore-shop-domain`).
+const SHOP: &str = "demo.genmystore.com";
 
 async fn embedded() -> Backend {
     use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
@@ -89,6 +94,7 @@ struct Delivery {
     webhook_id: Option<String>,
     signature: Option<String>,
     drop_headers: Vec<&'static str>,
+    shop: Option<String>,
     method: &'static str,
     path: &'static str,
 }
@@ -102,6 +108,7 @@ impl Delivery {
             body,
             webhook_id: Some(uuid::Uuid::new_v4().to_string()),
             drop_headers: vec![],
+            shop: None,
             method: "POST",
             path: "/webhooks/genstore",
         }
@@ -129,6 +136,9 @@ impl Delivery {
             Some(id) => h.insert("x-genstore-webhook-id".into(), json!(id)),
             None => h.remove("x-genstore-webhook-id"),
         };
+        if let Some(shop) = &self.shop {
+            h.insert("x-genstore-shop-domain".into(), json!(shop));
+        }
         for name in &self.drop_headers {
             h.remove(*name);
         }
@@ -468,69 +478,137 @@ mod cases {
         );
     }
 
-    pub async fn compliance_topics_erase_personal_data(b: &Backend) {
+    pub async fn compliance_topics_are_queued_for_fulfillment_push(b: &Backend) {
         deliver(
             b,
             &Delivery::new("orders/create", &gs_order("6001", 0, "paid", json!({}))),
         )
         .await;
-        deliver(
-            b,
-            &Delivery::new(
-                "orders/create",
-                &gs_order(
-                    "6002",
-                    0,
-                    "paid",
-                    json!({"customer": {"id": "c-other", "email": "x@example.com"}}),
-                ),
-            ),
-        )
-        .await;
-        let data_request = json!({"shopDomain": "demo.genmystore.com", "customer": {"id": "c-77", "email": "buyer@example.com"}, "ordersRequested": ["6001"]});
         let before = table_dump(b).await;
-        assert_eq!(
-            deliver(b, &Delivery::new("customers/data_request", &data_request))
-                .await
-                .body,
-            json!({"outcome": "acknowledged"})
-        );
+        let data_request = json!({"shopDomain": SHOP, "customer": {"id": "c-77", "email": "buyer@example.com"}, "ordersRequested": ["6001"]});
+        let d = Delivery::new("customers/data_request", &data_request);
+        assert_eq!(deliver(b, &d).await.body, json!({"outcome": "queued"}));
+        let redact = json!({"shopDomain": SHOP, "customer": {"id": "c-77", "email": "buyer@example.com"}, "ordersToRedact": ["6001"]});
+        let r = Delivery::new("customers/redact", &redact);
+        assert_eq!(deliver(b, &r).await.body, json!({"outcome": "queued"}));
+        let s = Delivery::new("shop/redact", &json!({"shopDomain": SHOP}));
+        assert_eq!(deliver(b, &s).await.body, json!({"outcome": "queued"}));
         assert_eq!(
             table_dump(b).await,
             before,
-            "a data request changes nothing"
+            "nothing is erased inside the webhook's time"
         );
-        let redact = json!({"shopDomain": "demo.genmystore.com", "customer": {"id": "c-77", "email": "buyer@example.com"}, "ordersToRedact": ["6001"]});
+        let queued: Vec<Job> = jobs(b).await.into_iter().map(|j| j.job).collect();
+        let scope = |customer: Option<&str>, orders: &[&str], whole_shop| Scope {
+            customer_id: customer.map(Into::into),
+            genstore_order_ids: orders.iter().map(|o| (*o).into()).collect(),
+            whole_shop,
+        };
         assert_eq!(
-            deliver(b, &Delivery::new("customers/redact", &redact))
-                .await
-                .body,
-            json!({"outcome": "erased"})
+            queued,
+            vec![
+                Job::RecordDataRequest {
+                    request_id: format!("genstore-webhook#{}", d.webhook_id.clone().unwrap()),
+                    scope: scope(Some("c-77"), &["6001"], false),
+                },
+                Job::RedactPersonalData {
+                    request_id: format!("genstore-webhook#{}", r.webhook_id.clone().unwrap()),
+                    scope: scope(Some("c-77"), &["6001"], false),
+                },
+                Job::RedactPersonalData {
+                    request_id: format!("genstore-webhook#{}", s.webhook_id.clone().unwrap()),
+                    scope: scope(None, &[], true),
+                },
+            ]
         );
+        // What fulfillment-push does with the redaction job erases the customer's order.
+        let Job::RedactPersonalData { request_id, scope } = &queued[1] else {
+            unreachable!()
+        };
+        compliance::redact(&*b.deps.store, scope, request_id)
+            .await
+            .unwrap();
         let erased = stored(b, Channel::Genstore, "6001").await.unwrap();
-        assert!(
-            erased.customer.is_none()
-                && erased.shipping_address.is_none()
-                && erased.personal_data_erased
-        );
-        assert!(
-            stored(b, Channel::Genstore, "6002")
-                .await
-                .unwrap()
-                .customer
-                .is_some(),
-            "other customers keep theirs"
-        );
-        deliver(
-            b,
-            &Delivery::new("shop/redact", &json!({"shopDomain": "demo.genmystore.com"})),
-        )
-        .await;
-        assert!(stored(b, Channel::Genstore, "6002")
+        assert!(erased.customer.is_none() && erased.personal_data_erased);
+    }
+
+    /// Genstore signs only the body: a captured order body, resent under each compliance topic (or as
+    /// a refund) with a fresh webhook id, is refused and erases nothing.
+    pub async fn a_signed_body_resent_under_another_topic_is_refused(b: &Backend) {
+        let order = gs_order("6101", 0, "paid", json!({}));
+        deliver(b, &Delivery::new("orders/create", &order)).await;
+        let refund = json!({"refundId": "r-1", "orderId": "6101", "createdAt": at(5),
+            "refundLineItems": [{"lineItemId": "l1", "quantity": "1", "subtotal": "10.00"}]});
+        let before = table_dump(b).await;
+        let cases: Vec<(&str, &Value)> = vec![
+            ("shop/redact", &order),
+            ("customers/redact", &order),
+            ("customers/data_request", &order),
+            ("refunds/create", &order),
+            ("shop/redact", &refund),
+            ("customers/redact", &refund),
+            ("orders/update", &refund),
+        ];
+        for (topic, body) in cases {
+            let out = deliver(b, &Delivery::new(topic, body)).await;
+            assert_eq!(out.status, 400, "{topic}: {out:?}");
+            let reason = out.body["error"].as_str().unwrap_or_default().to_owned();
+            assert!(reason.contains("is not a"), "{topic}: {reason}");
+        }
+        // A compliance body of another topic's shape, or for another shop, is refused too.
+        let refusals = [
+            (
+                "shop/redact",
+                json!({"shopDomain": SHOP, "customer": {"id": "c-77"}, "ordersToRedact": ["6101"]}),
+            ),
+            ("customers/redact", json!({"shopDomain": SHOP})),
+            (
+                "customers/redact",
+                json!({"shopDomain": "other.genmystore.com", "customer": {"id": "c-77"}}),
+            ),
+            ("shop/redact", json!({"shopDomain": "other.genmystore.com"})),
+        ];
+        for (topic, body) in refusals {
+            let out = deliver(b, &Delivery::new(topic, &body)).await;
+            assert_eq!(out.status, 400, "{topic} {body}: {out:?}");
+        }
+        assert_eq!(table_dump(b).await, before);
+        assert!(jobs(b).await.is_empty(), "nothing was queued");
+        assert!(stored(b, Channel::Genstore, "6101")
             .await
             .unwrap()
             .customer
-            .is_none());
+            .is_some());
+    }
+
+    /// A delivery naming another shop in its header is not this deployment's.
+    pub async fn a_delivery_for_another_shop_is_refused(b: &Backend) {
+        let mut d = Delivery::new("orders/create", &gs_order("6201", 0, "paid", json!({})));
+        d.shop = Some("other.genmystore.com".into());
+        let out = deliver(b, &d).await;
+        assert_eq!(out.status, 400, "{out:?}");
+        assert!(stored(b, Channel::Genstore, "6201").await.is_none());
+        // Without a configured shop, orders still flow but compliance requests are refused.
+        let unconfigured = Backend {
+            deps: Deps {
+                shop_domain: None,
+                ..b.deps.clone()
+            },
+            _dir: None,
+        };
+        let out = deliver(
+            &unconfigured,
+            &Delivery::new("orders/create", &gs_order("6202", 0, "paid", json!({}))),
+        )
+        .await;
+        assert_eq!(out.status, 200, "{out:?}");
+        let out = deliver(
+            &unconfigured,
+            &Delivery::new("shop/redact", &json!({"shopDomain": SHOP})),
+        )
+        .await;
+        assert_eq!(out.status, 400, "{out:?}");
+        assert!(jobs(b).await.is_empty());
     }
 
     pub async fn an_unknown_topic_is_acknowledged_and_stores_nothing(b: &Backend) {
@@ -826,7 +904,9 @@ macro_rules! suite {
             case!(fulfillments_record_tracking_per_line_and_push_it_to_the_channel);
             case!(a_cancellation_is_recorded_and_pushed);
             case!(a_refund_is_recorded_once_and_pushed);
-            case!(compliance_topics_erase_personal_data);
+            case!(compliance_topics_are_queued_for_fulfillment_push);
+            case!(a_signed_body_resent_under_another_topic_is_refused);
+            case!(a_delivery_for_another_shop_is_refused);
             case!(an_unknown_topic_is_acknowledged_and_stores_nothing);
             case!(signatures_forged_missing_and_rotated);
             case!(the_same_webhook_three_times_has_one_effect);

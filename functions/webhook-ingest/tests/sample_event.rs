@@ -21,6 +21,7 @@ async fn the_sample_webhook_event_is_accepted() {
         secrets: vec![Secret::new("sample-webhook-secret")],
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
+        shop_domain: Some("demo.genmystore.com".into()),
     };
     let req = lambda_http::request::from_str(&event).unwrap();
     let out = handle(&deps, lambda::inbound(req)).await;

@@ -683,6 +683,34 @@ impl AuditLog for DynamoStore {
         }
         Ok(out)
     }
+
+    async fn redact(&self, key: &OrderKey) -> Result<usize, StoreError> {
+        let mut changed: usize = 0;
+        for entry in self.entries(key).await? {
+            let Some(redacted) = entry.redacted() else {
+                continue;
+            };
+            let body =
+                serde_json::to_string(&redacted).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            // The same item, its text replaced: the entry must exist (a concurrent erase is harmless).
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(order_pk(key)))
+                .key(
+                    SK,
+                    s(format!("AUDIT#{}#{}", ts(entry.at), entry.operation_id)),
+                )
+                .update_expression("SET #entry = :entry")
+                .expression_attribute_names("#entry", "entry")
+                .expression_attribute_values(":entry", s(body))
+                .send()
+                .await
+                .map_err(|e| classify("UpdateItem", e))?;
+            changed = changed.saturating_add(1);
+        }
+        Ok(changed)
+    }
 }
 
 #[async_trait]

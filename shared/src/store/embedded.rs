@@ -651,6 +651,42 @@ impl AuditLog for EmbeddedStore {
             })
             .await
     }
+
+    async fn redact(&self, key: &OrderKey) -> Result<usize, StoreError> {
+        let pk = order_pk(key);
+        self.db
+            .run(move |c| {
+                let tx = c.transaction().map_err(sql)?;
+                let rows: Vec<(String, String)> = {
+                    let mut stmt = tx
+                        .prepare("SELECT sk, entry FROM audit WHERE pk = ?1")
+                        .map_err(sql)?;
+                    let mapped = stmt
+                        .query_map(params![pk], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .map_err(sql)?;
+                    mapped.collect::<Result<_, _>>().map_err(sql)?
+                };
+                let mut changed: usize = 0;
+                for (sk, body) in rows {
+                    let entry: super::AuditEntry = serde_json::from_str(&body)
+                        .map_err(|e| StoreError::Corrupt(format!("audit entry: {e}")))?;
+                    let Some(redacted) = entry.redacted() else {
+                        continue;
+                    };
+                    let body = serde_json::to_string(&redacted)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    tx.execute(
+                        "UPDATE audit SET entry = ?3 WHERE pk = ?1 AND sk = ?2",
+                        params![pk, sk, body],
+                    )
+                    .map_err(sql)?;
+                    changed = changed.saturating_add(1);
+                }
+                tx.commit().map_err(sql)?;
+                Ok(changed)
+            })
+            .await
+    }
 }
 
 #[async_trait]

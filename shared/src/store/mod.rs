@@ -345,6 +345,35 @@ pub trait AuditLog: Send + Sync {
     async fn append(&self, key: &OrderKey, entry: &AuditEntry) -> Result<(), StoreError>;
     /// An order's trail, oldest first.
     async fn entries(&self, key: &OrderKey) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Rewrites an order's trail for a redaction request: every free-text reason becomes
+    /// [`REDACTED`] (ids, actions, outcomes and times stay). Returns how many entries changed;
+    /// a second call changes none.
+    async fn redact(&self, key: &OrderKey) -> Result<usize, StoreError>;
+}
+
+/// What a redacted audit reason reads.
+pub const REDACTED: &str = "[redacted]";
+
+impl AuditEntry {
+    /// The entry with its free text replaced by [`REDACTED`]; `None` when it has none left to redact.
+    pub fn redacted(&self) -> Option<AuditEntry> {
+        let outcome = match &self.outcome {
+            AuditOutcome::Skipped { reason } if reason != REDACTED => AuditOutcome::Skipped {
+                reason: REDACTED.to_owned(),
+            },
+            AuditOutcome::Failed { reason, retryable } if reason != REDACTED => {
+                AuditOutcome::Failed {
+                    reason: REDACTED.to_owned(),
+                    retryable: *retryable,
+                }
+            }
+            _ => return None,
+        };
+        Some(AuditEntry {
+            outcome,
+            ..self.clone()
+        })
+    }
 }
 
 /// A stored cursor.

@@ -1,14 +1,13 @@
 //! The order table's rules, over any [`OrderStore`]: save a newer source state without losing
-//! orderbridge's own facts, link an external order to its Genstore order, erase personal data.
+//! orderbridge's own facts, link an external order to its Genstore order (erasure: [`crate::compliance`]).
 //!
 //! orderbridge's own facts on an order are the Genstore link and an erasure. A channel's update never
 //! carries them, so saving keeps them: the link stays, and erased personal data does not come back.
 //! Every change is a conditional write; a conflict means another writer got there first, so the helper
 //! reads again and retries (a bounded number of times).
 
-use super::{Expected, OrderKey, OrderStore, PageRequest, StoreError, StoredOrder, Update, Upsert};
-use crate::channel::Channel;
-use crate::ids::{CustomerId, GenstoreOrderId};
+use super::{Expected, OrderKey, OrderStore, StoreError, StoredOrder, Update, Upsert};
+use crate::ids::GenstoreOrderId;
 use crate::order::ChannelOrder;
 
 /// How often a helper retries after a conflict before giving up with [`StoreError::Unavailable`].
@@ -185,86 +184,4 @@ pub async fn link_to_genstore(
         (Modified::Unchanged(_), Some(other)) => Link::LinkedElsewhere(other),
         (Modified::Unchanged(_), None) => Link::AlreadyLinked,
     })
-}
-
-/// Whose personal data to erase.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ErasureTarget {
-    /// A customer (`customers/redact`): their orders on `channel`, the named Genstore orders, and the
-    /// external orders linked to those.
-    Customer {
-        /// The channel of the customer id.
-        channel: Channel,
-        /// The customer.
-        customer_id: Option<CustomerId>,
-        /// Orders named for redaction.
-        genstore_order_ids: Vec<GenstoreOrderId>,
-    },
-    /// Every order of the shop (`shop/redact`).
-    Shop,
-}
-
-/// Erases personal data from every order the target names; returns how many orders changed.
-/// Erasing twice changes nothing the second time.
-pub async fn erase_personal_data(
-    store: &dyn OrderStore,
-    target: &ErasureTarget,
-) -> Result<usize, StoreError> {
-    let mut keys: Vec<OrderKey> = Vec::new();
-    match target {
-        ErasureTarget::Customer {
-            channel,
-            customer_id,
-            genstore_order_ids,
-        } => {
-            if let Some(id) = customer_id {
-                keys.extend(
-                    store
-                        .find_by_customer(*channel, id)
-                        .await?
-                        .iter()
-                        .map(|s| OrderKey::of(&s.order)),
-                );
-            }
-            for gid in genstore_order_ids {
-                keys.extend(
-                    store
-                        .find_by_genstore_id(gid)
-                        .await?
-                        .iter()
-                        .map(|s| OrderKey::of(&s.order)),
-                );
-            }
-        }
-        ErasureTarget::Shop => {
-            let mut page = PageRequest::first(200);
-            loop {
-                let p = store.scan(page.clone()).await?;
-                keys.extend(p.items.iter().map(|s| OrderKey::of(&s.order)));
-                match p.next {
-                    Some(t) => page.token = Some(t),
-                    None => break,
-                }
-            }
-        }
-    }
-    keys.sort();
-    keys.dedup();
-    let mut erased: usize = 0;
-    for key in &keys {
-        let outcome = modify(store, key, |o| {
-            let has_personal =
-                o.customer.is_some() || o.shipping_address.is_some() || o.billing_address.is_some();
-            if o.personal_data_erased && !has_personal {
-                return false;
-            }
-            o.erase_personal_data();
-            true
-        })
-        .await?;
-        if matches!(outcome, Modified::Applied(_)) {
-            erased = erased.saturating_add(1);
-        }
-    }
-    Ok(erased)
 }

@@ -5,7 +5,7 @@
 
 use super::wire::{ComplianceRequest, Order, Refund};
 use crate::channel::Channel;
-use crate::error::{parse_body, MappingError};
+use crate::error::{parse_value, MappingError};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -168,6 +168,119 @@ pub enum WebhookError {
     /// The body does not fit the topic's shape.
     #[error("{0}")]
     InvalidBody(MappingError),
+    /// The body is another topic's: a body signed for one topic cannot act as another.
+    #[error("body is not a {topic} body: {reason}")]
+    WrongShape {
+        /// The topic the headers claim.
+        topic: String,
+        /// What gives it away.
+        reason: String,
+    },
+}
+
+/// Keys only an order has: a body with one of them is an order, whatever topic the headers claim.
+const ORDER_KEYS: &[&str] = &[
+    "lineItems",
+    "financialStatus",
+    "fulfillmentStatus",
+    "fulfillments",
+    "totalPrice",
+    "subtotalPrice",
+    "shippingAddress",
+    "billingAddress",
+    "sourceName",
+    "cancelledAt",
+    "email",
+    "phone",
+];
+/// Keys only a refund has.
+const REFUND_KEYS: &[&str] = &["refundId", "refundLineItems", "transactions"];
+/// Keys only a compliance request has.
+const COMPLIANCE_KEYS: &[&str] = &[
+    "shopDomain",
+    "ordersToRedact",
+    "ordersRequested",
+    "dataRequest",
+];
+
+/// Checks that a body has the shape of `topic`'s bodies and of no other topic's (Genstore signs only
+/// the body, so the topic header of a captured delivery can be changed at will).
+fn check_shape(topic: &Topic, body: &serde_json::Value) -> Result<(), WebhookError> {
+    let wrong = |reason: String| WebhookError::WrongShape {
+        topic: topic.as_str().to_owned(),
+        reason,
+    };
+    let Some(obj) = body.as_object() else {
+        return Ok(()); // the typed parse names it
+    };
+    let has = |k: &str| obj.get(k).is_some_and(|v| !v.is_null());
+    let first_of = |keys: &[&str]| keys.iter().find(|k| has(k)).map(|k| (*k).to_owned());
+    let none_of = |keys: &[&str], kind: &str| match first_of(keys) {
+        Some(k) => Err(wrong(format!("it has the {kind} field `{k}`"))),
+        None => Ok(()),
+    };
+    let non_empty_list = |k: &str| {
+        obj.get(k)
+            .and_then(|v| v.as_array())
+            .is_some_and(|a| !a.is_empty())
+    };
+    let customer_id = obj
+        .get("customer")
+        .and_then(|c| c.get("id"))
+        .is_some_and(|v| v.is_string() || v.is_number());
+    match topic {
+        t if t.carries_order() => {
+            none_of(REFUND_KEYS, "refund")?;
+            none_of(COMPLIANCE_KEYS, "compliance request")
+        }
+        Topic::RefundsCreate => {
+            if first_of(REFUND_KEYS).is_none() {
+                return Err(wrong(format!(
+                    "it has none of the refund fields {}",
+                    REFUND_KEYS.join(", ")
+                )));
+            }
+            none_of(ORDER_KEYS, "order")?;
+            none_of(COMPLIANCE_KEYS, "compliance request")
+        }
+        Topic::CustomersRedact | Topic::CustomersDataRequest | Topic::ShopRedact => {
+            none_of(ORDER_KEYS, "order")?;
+            none_of(REFUND_KEYS, "refund")?;
+            if has("orderId") {
+                return Err(wrong("it has the order field `orderId`".into()));
+            }
+            if !obj.get("shopDomain").is_some_and(|v| v.is_string()) {
+                return Err(wrong("it names no shop (`shopDomain`)".into()));
+            }
+            match topic {
+                Topic::ShopRedact => {
+                    if has("customer") || non_empty_list("ordersToRedact") {
+                        return Err(wrong(
+                            "it names a customer or orders: that is a customers/redact body".into(),
+                        ));
+                    }
+                }
+                Topic::CustomersRedact => {
+                    if !customer_id && !non_empty_list("ordersToRedact") {
+                        return Err(wrong(
+                            "it names neither a customer (`customer.id`) nor `ordersToRedact`"
+                                .into(),
+                        ));
+                    }
+                }
+                _ => {
+                    if !customer_id && !non_empty_list("ordersRequested") {
+                        return Err(wrong(
+                            "it names neither a customer (`customer.id`) nor `ordersRequested`"
+                                .into(),
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn present(v: Option<&str>) -> Option<&str> {
@@ -193,9 +306,27 @@ impl Webhook {
             })?,
         };
         let webhook_id = present(headers.webhook_id).map(str::to_owned);
+        let value = match &topic {
+            Topic::Other(_) => serde_json::Value::Null,
+            _ => {
+                let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+                    WebhookError::InvalidBody(MappingError::new(
+                        Channel::Genstore,
+                        "?",
+                        "(body)",
+                        format!(
+                            "is not valid JSON: {}",
+                            crate::channels::scrub::parser_message(&e.to_string())
+                        ),
+                    ))
+                })?;
+                check_shape(&topic, &value)?;
+                value
+            }
+        };
         let body_parsed = match &topic {
             t if t.carries_order() => {
-                let order: Order = parse_body(Channel::Genstore, "orderId", body)
+                let order: Order = parse_value(Channel::Genstore, "orderId", value)
                     .map_err(WebhookError::InvalidBody)?;
                 if order.order_id.is_none() {
                     return Err(WebhookError::InvalidBody(MappingError::missing(
@@ -207,7 +338,7 @@ impl Webhook {
                 WebhookBody::Order(Box::new(order))
             }
             Topic::RefundsCreate => {
-                let refund: Refund = parse_body(Channel::Genstore, "orderId", body)
+                let refund: Refund = parse_value(Channel::Genstore, "orderId", value)
                     .map_err(WebhookError::InvalidBody)?;
                 if refund.order_id.is_none() {
                     return Err(WebhookError::InvalidBody(MappingError::missing(
@@ -219,10 +350,18 @@ impl Webhook {
                 WebhookBody::Refund(refund)
             }
             Topic::CustomersDataRequest | Topic::CustomersRedact | Topic::ShopRedact => {
-                WebhookBody::Compliance(
-                    parse_body(Channel::Genstore, "shopDomain", body)
-                        .map_err(WebhookError::InvalidBody)?,
-                )
+                let request: ComplianceRequest =
+                    parse_value(Channel::Genstore, "shopDomain", value)
+                        .map_err(WebhookError::InvalidBody)?;
+                // The request must be about the shop that sent it.
+                let named = request.shop_domain.as_deref().map(str::trim);
+                if !named.is_some_and(|d| d.eq_ignore_ascii_case(&shop_domain)) {
+                    return Err(WebhookError::WrongShape {
+                        topic: topic.as_str().to_owned(),
+                        reason: format!("`shopDomain` is not the shop in {SHOP_DOMAIN_HEADER}"),
+                    });
+                }
+                WebhookBody::Compliance(request)
             }
             _ => WebhookBody::Unread,
         };

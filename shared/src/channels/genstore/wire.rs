@@ -908,6 +908,13 @@ pub struct ComplianceRequest {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub orders_to_redact: Vec<String>,
+    /// Orders whose data a `customers/data_request` asks for.
+    #[serde(
+        default,
+        with = "lenient::string_list",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub orders_requested: Vec<String>,
 }
 
 /// The customer named by a compliance request.

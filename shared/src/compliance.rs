@@ -1,0 +1,215 @@
+//! The compliance requests (`customers/redact`, `shop/redact`, `customers/data_request`): whose data
+//! they name, and carrying them out everywhere orderbridge keeps it.
+//!
+//! webhook-ingest only checks a request (signed, for this shop, of its topic's shape) and queues it as a
+//! job; fulfillment-push carries it out, so a shop with thousands of orders is not erased inside the
+//! webhook's few seconds, and a run that dies half-way is simply run again (each step is idempotent).
+//!
+//! Where personal data lives, and what happens to it:
+//! - the order records (contact, addresses): erased, on the named orders and on every order linked to
+//!   them on another channel (a Zonos order and its Genstore mirror hold the same customer), and kept
+//!   erased when the platform sends the order again;
+//! - the audit trail: its free-text reasons are replaced by [`REDACTED`](crate::store::REDACTED)
+//!   (platform error text is scrubbed before it is written, so this covers entries written before that);
+//! - idempotency records hold job descriptions (ids) and scrubbed failure text only, never personal
+//!   data: nothing to erase there (decision: they are keyed by job, not by order, and expire in 7 days).
+//!
+//! A data request is recorded on the trail of each order it concerns; `orderbridge customer-data`
+//! produces the stored data for the merchant and records that too.
+
+use crate::channel::Channel;
+use crate::ids::{CustomerId, GenstoreOrderId};
+use crate::order::{Address, Contact};
+use crate::store::orders::{modify, Modified};
+use crate::store::{AuditEntry, AuditOutcome, OrderKey, PageRequest, Storage, StoreError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Whose data a request names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// The Genstore customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<CustomerId>,
+    /// Genstore orders named by the request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub genstore_order_ids: Vec<GenstoreOrderId>,
+    /// `shop/redact`: every order of the shop.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_shop: bool,
+}
+
+/// Every order the scope reaches: the customer's Genstore orders, the named ones, and every order
+/// linked to those on another channel; for the whole shop, every order. Sorted, without repeats.
+pub async fn orders_in_scope(
+    store: &dyn Storage,
+    scope: &Scope,
+) -> Result<Vec<OrderKey>, StoreError> {
+    let mut keys: Vec<OrderKey> = Vec::new();
+    if scope.whole_shop {
+        let mut page = PageRequest::first(200);
+        loop {
+            let p = store.scan(page.clone()).await?;
+            keys.extend(p.items.iter().map(|s| OrderKey::of(&s.order)));
+            match p.next {
+                Some(t) => page.token = Some(t),
+                None => break,
+            }
+        }
+    } else {
+        let mut genstore_ids: Vec<GenstoreOrderId> = scope.genstore_order_ids.clone();
+        if let Some(id) = &scope.customer_id {
+            for s in store.find_by_customer(Channel::Genstore, id).await? {
+                keys.push(OrderKey::of(&s.order));
+                genstore_ids.extend(s.order.genstore_order_id.clone());
+            }
+        }
+        genstore_ids.sort();
+        genstore_ids.dedup();
+        for gid in &genstore_ids {
+            // The Genstore order itself and every external order mirrored as it.
+            keys.extend(
+                store
+                    .find_by_genstore_id(gid)
+                    .await?
+                    .iter()
+                    .map(|s| OrderKey::of(&s.order)),
+            );
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+/// What a redaction changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Redacted {
+    /// Orders the scope reached.
+    pub orders: usize,
+    /// Orders whose personal data was erased now (the others had none left).
+    pub erased: usize,
+    /// Audit entries whose text was redacted.
+    pub audit_entries: usize,
+}
+
+/// Erases the personal data `scope` names: order records (linked orders too) and audit text, and
+/// records the redaction on each order's trail. Safe to run again: a second run erases nothing more.
+pub async fn redact(
+    store: &dyn Storage,
+    scope: &Scope,
+    request_id: &str,
+) -> Result<Redacted, StoreError> {
+    let keys = orders_in_scope(store, scope).await?;
+    let mut done = Redacted {
+        orders: keys.len(),
+        ..Redacted::default()
+    };
+    for key in &keys {
+        let outcome = modify(store, key, |o| {
+            let has_personal =
+                o.customer.is_some() || o.shipping_address.is_some() || o.billing_address.is_some();
+            if o.personal_data_erased && !has_personal {
+                return false;
+            }
+            o.erase_personal_data();
+            true
+        })
+        .await?;
+        if matches!(outcome, Modified::Applied(_)) {
+            done.erased = done.erased.saturating_add(1);
+        }
+        done.audit_entries = done.audit_entries.saturating_add(store.redact(key).await?);
+        record(store, key, request_id, "redact_personal_data").await?;
+    }
+    Ok(done)
+}
+
+/// Records a customer's data request on the trail of every order it concerns; returns how many.
+pub async fn record_data_request(
+    store: &dyn Storage,
+    scope: &Scope,
+    request_id: &str,
+) -> Result<usize, StoreError> {
+    let keys = orders_in_scope(store, scope).await?;
+    for key in &keys {
+        record(store, key, request_id, "customer_data_request").await?;
+    }
+    Ok(keys.len())
+}
+
+/// One order's personal data, as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderData {
+    /// `channel:order-id`.
+    pub order: String,
+    /// When it was placed.
+    pub placed_at: DateTime<Utc>,
+    /// The customer's contact details, unless erased.
+    pub customer: Option<Contact>,
+    /// The shipping address, unless erased.
+    pub shipping_address: Option<Address>,
+    /// The billing address, unless erased.
+    pub billing_address: Option<Address>,
+    /// True when it was erased on request.
+    pub erased: bool,
+}
+
+/// A customer's stored data, for the merchant to hand over.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CustomerData {
+    /// The request it answers.
+    pub request_id: String,
+    /// Every order the request concerns.
+    pub orders: Vec<OrderData>,
+}
+
+/// Produces the stored data `scope` names and records the export on each order's trail.
+pub async fn export_customer_data(
+    store: &dyn Storage,
+    scope: &Scope,
+    request_id: &str,
+) -> Result<CustomerData, StoreError> {
+    let mut orders = Vec::new();
+    for key in orders_in_scope(store, scope).await? {
+        let Some(stored) = store.get(&key).await? else {
+            continue;
+        };
+        let o = stored.order;
+        orders.push(OrderData {
+            order: key.to_string(),
+            placed_at: o.placed_at,
+            customer: o.customer.map(crate::personal::Personal::into_inner),
+            shipping_address: o
+                .shipping_address
+                .map(crate::personal::Personal::into_inner),
+            billing_address: o.billing_address.map(crate::personal::Personal::into_inner),
+            erased: o.personal_data_erased,
+        });
+        record(store, &key, request_id, "customer_data_export").await?;
+    }
+    Ok(CustomerData {
+        request_id: request_id.to_owned(),
+        orders,
+    })
+}
+
+async fn record(
+    store: &dyn Storage,
+    key: &OrderKey,
+    request_id: &str,
+    action: &str,
+) -> Result<(), StoreError> {
+    store
+        .append(
+            key,
+            &AuditEntry {
+                operation_id: format!("{action}:{request_id}"),
+                target: Channel::Genstore,
+                action: action.to_owned(),
+                outcome: AuditOutcome::Executed,
+                at: Utc::now(),
+            },
+        )
+        .await
+}
