@@ -1033,3 +1033,62 @@ async fn six_hundred_zonos_and_six_hundred_google_orders_import_exactly_once_on_
 async fn six_hundred_zonos_and_six_hundred_google_orders_import_exactly_once_embedded() {
     cases::many_orders_over_several_pages_import_exactly_once(false, 600).await
 }
+
+/// A loopback server that answers every request with `answer` (a whole HTTP response), for platforms
+/// that misbehave in ways the sandbox does not.
+async fn misbehaving(answer: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Google's listing loops on one page token and Genstore claims a 2 GiB answer; Zonos still
+/// completes its poll in the same run, and the two others report a clear error.
+#[tokio::test]
+async fn a_hostile_platform_fails_its_own_poll_and_the_others_complete() {
+    let mut s = setup(false).await;
+    let zonos_ids = add_zonos(&s.sandbox, 3);
+    let page = r#"{"resources": [], "nextPageToken": "again"}"#;
+    let google_url = misbehaving(format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{page}",
+        page.len()
+    ))
+    .await;
+    let genstore_url = misbehaving(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2147483648\r\n\r\n{"
+            .into(),
+    )
+    .await;
+    let mut g = GoogleSettings::new(
+        format!("{google_url}/content/v2.1"),
+        "123456789".to_owned(),
+        GoogleCredentials::AccessToken(Secret::new("t")),
+    );
+    g.http = http();
+    s.deps.google = Some(GoogleClient::new(g).unwrap());
+    let mut gs = GenstoreSettings::new(genstore_url, Secret::new("t"));
+    gs.http = http();
+    s.deps.genstore = Some(GenstoreClient::new(gs).unwrap());
+
+    let run = poll(&s).await;
+    let z = run.channel("zonos").unwrap();
+    assert!(z.ok(), "{z:?}");
+    assert_eq!(z.new, zonos_ids.len());
+    let google = run.channel("google").unwrap();
+    let error = google.error.clone().unwrap_or_default();
+    assert!(error.contains("loops"), "{google:?}");
+    let genstore = run.channel("genstore").unwrap();
+    let error = genstore.error.clone().unwrap_or_default();
+    assert!(error.contains("larger than"), "{genstore:?}");
+}
