@@ -200,7 +200,7 @@ impl GenstoreState {
         let now = now_seconds();
         let order = gw::Order {
             order_id: Some(id.to_string()),
-            note: new.note.clone(),
+            note: new.note.clone().map(orderbridge::Personal::new),
             source_name: Some(new.source_name.clone()).filter(|s| !s.is_empty()),
             source_identifier: Some(new.source_identifier.clone()).filter(|s| !s.is_empty()),
             financial_status: Some(
@@ -423,7 +423,7 @@ impl GenstoreState {
             refund_id: Some(refund_id),
             order_id: Some(id.to_owned()),
             created_at: Some(now),
-            note: Some(note.to_owned()),
+            note: Some(orderbridge::Personal::new(note.to_owned())),
             refund_line_items: refund_lines,
             transactions: vec![gw::RefundTransaction {
                 amount: Some(amount),

@@ -246,8 +246,8 @@ pub struct Refund {
     pub amount: Option<Money>,
     /// Which lines, how many of each.
     pub line_items: Vec<ShipmentLine>,
-    /// Why, as the channel says.
-    pub reason: Option<String>,
+    /// Why, as the channel says: free text (a refund note can name the customer), so personal.
+    pub reason: Option<Personal<String>>,
     /// When.
     pub created_at: Option<DateTime<Utc>>,
 }
@@ -334,6 +334,9 @@ impl ChannelOrder {
         self.customer = None;
         self.shipping_address = None;
         self.billing_address = None;
+        for r in &mut self.refunds {
+            r.reason = None;
+        }
         self.personal_data_erased = true;
     }
 
@@ -447,15 +450,26 @@ pub(crate) mod tests {
     #[test]
     fn erasure_drops_contact_and_addresses_but_keeps_the_order() {
         let mut o = sample();
+        o.refunds.push(Refund {
+            id: None,
+            amount: None,
+            line_items: Vec::new(),
+            reason: Some(Personal::new("Bob moved to 1 Main St".into())),
+            created_at: None,
+        });
         o.erase_personal_data();
         assert!(
             o.customer.is_none() && o.shipping_address.is_none() && o.billing_address.is_none()
+        );
+        assert!(
+            o.refunds.iter().all(|r| r.reason.is_none()),
+            "refund notes too"
         );
         assert!(o.personal_data_erased);
         assert_eq!(o.line_items.len(), 1);
         assert_eq!(o.customer_id, Some("c-1".into()));
         let json = serde_json::to_string(&o).unwrap();
-        assert!(!json.contains("bob@example.com"));
+        assert!(!json.contains("bob@example.com") && !json.contains("Main St"));
     }
 
     #[test]

@@ -30,7 +30,10 @@ fn seed_001_order_parses_to_exactly_its_values() {
     let o = genstore::parse_order_envelope(&fixture("order-seed-001.json")).unwrap();
 
     assert_eq!(o.order_id, some("1001"));
-    assert_eq!(o.note, some("Customer changed their mind."));
+    assert_eq!(
+        o.note.as_ref().map(|n| n.expose().as_str()),
+        Some("Customer changed their mind.")
+    );
     assert_eq!(o.source_identifier, some("ORDERID-123"));
     assert_eq!(o.source_name, some("instagram"));
     assert_eq!(o.total_outstanding, Some(dec("5.00")));

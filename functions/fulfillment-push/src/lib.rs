@@ -1180,6 +1180,7 @@ async fn refund(
                 reason_text: r
                     .reason
                     .clone()
+                    .map(orderbridge::personal::Personal::into_inner)
                     .unwrap_or_else(|| "Refunded in the merchant's store".into()),
             };
             attempt!(

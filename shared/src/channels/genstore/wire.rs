@@ -28,13 +28,13 @@ pub struct Order {
         skip_serializing_if = "Option::is_none"
     )]
     pub order_id: Option<String>,
-    /// Merchant's note.
+    /// Merchant's note: free text that can name the customer, so personal.
     #[serde(
         default,
-        with = "lenient::string",
+        with = "lenient::personal",
         skip_serializing_if = "Option::is_none"
     )]
-    pub note: Option<String>,
+    pub note: Option<Personal<String>>,
     /// The channel the order came from (`instagram`, `zonos`, `google`).
     #[serde(
         default,
@@ -821,13 +821,13 @@ pub struct Refund {
         skip_serializing_if = "Option::is_none"
     )]
     pub created_at: Option<DateTime<Utc>>,
-    /// Why.
+    /// Why: free text that can name the customer, so personal.
     #[serde(
         default,
-        with = "lenient::string",
+        with = "lenient::personal",
         skip_serializing_if = "Option::is_none"
     )]
-    pub note: Option<String>,
+    pub note: Option<Personal<String>>,
     /// Lines refunded.
     #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
     pub refund_line_items: Vec<RefundLineItem>,

@@ -204,7 +204,7 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
             id: None,
             amount,
             line_items: Vec::new(),
-            reason: r.reason.clone(),
+            reason: r.reason.clone().map(crate::personal::Personal::new),
             created_at,
         });
     }
