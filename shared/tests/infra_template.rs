@@ -171,19 +171,28 @@ fn the_functions_are_built_with_cargo_lambda_for_arm64() {
             "{resource} has its own role"
         );
     }
-    // The configuration contract's names, as the functions read them.
-    let env = &globals["Environment"]["Variables"];
-    for name in [
-        "ORDERS_TABLE",
-        "SYNC_QUEUE_URL",
-        "GENSTORE_API_URL",
-        "GENSTORE_ACCESS_TOKEN",
-        "ZONOS_STORE_ID",
-        "ZONOS_SECRET",
-        "GOOGLE_MERCHANT_ID",
-        "GOOGLE_SERVICE_ACCOUNT",
+    // The configuration contract's names, as the functions read them: each function its own.
+    for f in [
+        "WebhookIngestFunction",
+        "OrderPollerFunction",
+        "FulfillmentPushFunction",
     ] {
-        assert!(!env[name].is_null(), "{name} is set");
+        let env = &t["Resources"][f]["Properties"]["Environment"]["Variables"];
+        for name in ["ORDERS_TABLE", "SYNC_QUEUE_URL", "GENSTORE_API_URL"] {
+            assert!(!env[name].is_null(), "{f}: {name} is set");
+        }
+    }
+    for f in ["OrderPollerFunction", "FulfillmentPushFunction"] {
+        let env = &t["Resources"][f]["Properties"]["Environment"]["Variables"];
+        for name in [
+            "GENSTORE_ACCESS_TOKEN",
+            "ZONOS_STORE_ID",
+            "ZONOS_SECRET",
+            "GOOGLE_MERCHANT_ID",
+            "GOOGLE_SERVICE_ACCOUNT",
+        ] {
+            assert!(!env[name].is_null(), "{f}: {name} is set");
+        }
     }
 }
 
@@ -201,6 +210,11 @@ fn no_role_grants_every_action_or_a_secret_in_plain_text() {
         }
         for policy in r["Properties"]["Policies"].as_sequence().unwrap() {
             for st in policy["PolicyDocument"]["Statement"].as_sequence().unwrap() {
+                // A statement under a condition: `Fn::If: [condition, statement, AWS::NoValue]`.
+                let st = match st.get("Fn::If") {
+                    Some(branches) => &branches[1],
+                    None => st,
+                };
                 for action in st["Action"].as_sequence().unwrap() {
                     let a = action.as_str().unwrap();
                     assert!(!a.contains('*'), "{name:?}: wildcard action {a}");
@@ -221,4 +235,95 @@ fn no_role_grants_every_action_or_a_secret_in_plain_text() {
         );
     }
     assert!(!text.contains("NoEcho: false"));
+}
+
+/// Everything a role's policies name, as one text (to look for references in).
+fn policy_text(t: &Value, role: &str) -> String {
+    serde_json::to_string(
+        &serde_json::to_value(&t["Resources"][role]["Properties"]["Policies"]).unwrap(),
+    )
+    .unwrap()
+}
+
+fn environment(t: &Value, function: &str) -> Vec<String> {
+    t["Resources"][function]["Properties"]["Environment"]["Variables"]
+        .as_mapping()
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn each_role_reads_exactly_the_secrets_its_function_uses() {
+    let t = template();
+    let ingest = policy_text(&t, "WebhookIngestRole");
+    let poller = policy_text(&t, "OrderPollerRole");
+    let push = policy_text(&t, "FulfillmentPushRole");
+    // The internet-facing function can read the webhook secrets and nothing else.
+    assert!(ingest.contains("GenstoreWebhookSecrets"), "{ingest}");
+    for other in ["ZonosSecret", "GoogleServiceAccount", "GenstoreAccessToken"] {
+        assert!(!ingest.contains(other), "webhook-ingest may read {other}");
+    }
+    for (name, role) in [("order-poller", &poller), ("fulfillment-push", &push)] {
+        for used in ["ZonosSecret", "GoogleServiceAccount", "GenstoreAccessToken"] {
+            assert!(role.contains(used), "{name} cannot read {used}");
+        }
+        assert!(
+            !role.contains("GenstoreWebhookSecrets"),
+            "{name} may read the webhook secrets"
+        );
+    }
+    // No wildcard over the secrets: each grant names one parameter or secret.
+    for role in [&ingest, &poller, &push] {
+        assert!(!role.contains("parameter/orderbridge/*"), "{role}");
+        assert!(!role.contains("secret:orderbridge/*"), "{role}");
+        assert!(
+            !role.contains("log-group:/aws/lambda/*"),
+            "logs by the group's ARN"
+        );
+    }
+    // Each function's environment carries only its own settings.
+    let ingest_env = environment(&t, "WebhookIngestFunction");
+    for secret in [
+        "ZONOS_SECRET",
+        "GOOGLE_SERVICE_ACCOUNT",
+        "GENSTORE_ACCESS_TOKEN",
+    ] {
+        assert!(!ingest_env.iter().any(|v| v == secret), "{ingest_env:?}");
+    }
+    for f in ["OrderPollerFunction", "FulfillmentPushFunction"] {
+        let env = environment(&t, f);
+        assert!(
+            !env.iter().any(|v| v == "GENSTORE_WEBHOOK_SECRETS"),
+            "{f}: {env:?}"
+        );
+        assert!(env.iter().any(|v| v == "ZONOS_SECRET"), "{f}: {env:?}");
+    }
+    assert!(
+        t["Globals"]["Function"]["Environment"].is_null(),
+        "no shared environment"
+    );
+}
+
+#[test]
+fn every_secret_parameter_takes_a_reference_only() {
+    let t = template();
+    for p in [
+        "GenstoreAccessToken",
+        "GenstoreWebhookSecrets",
+        "ZonosSecret",
+        "GoogleServiceAccount",
+    ] {
+        let pattern = t["Parameters"][p]["AllowedPattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{p} has no AllowedPattern"));
+        assert!(
+            pattern.contains("ssm:/orderbridge/")
+                && pattern.contains("secretsmanager:orderbridge/"),
+            "{p}: {pattern}"
+        );
+    }
 }
