@@ -8,6 +8,7 @@ use orderbridge::channels::genstore::signature;
 use orderbridge::channels::genstore::webhook::{
     HMAC_HEADER, SHOP_DOMAIN_HEADER, TOPIC_HEADER, WEBHOOK_ID_HEADER,
 };
+use orderbridge::compliance::{self, Scope};
 use orderbridge::order::ChannelOrder;
 use orderbridge::secret::Secret;
 use orderbridge::store::{AuditLog, AuditOutcome, OrderKey};
@@ -192,6 +193,49 @@ async fn a_replayed_order_body_erases_nothing_and_a_genuine_redaction_erases_eve
             "{channel}:{id} keeps its customer"
         );
     }
+
+    // A genuine data request is recorded on both sides' trails; the operator's export (what
+    // `orderbridge customer-data` prints) produces the stored data.
+    let shop = SandboxConfig::default().genstore_shop;
+    let ask = serde_json::to_vec(&json!({"shopDomain": shop, "ordersRequested": [gid]})).unwrap();
+    assert_eq!(
+        post(
+            &running.webhook_url,
+            "customers/data_request",
+            &ask,
+            &secret
+        )
+        .await,
+        200
+    );
+    let zkey = OrderKey::new(Channel::Zonos, z.as_str());
+    until("the data request on the trail", || async {
+        running
+            .store
+            .entries(&zkey)
+            .await
+            .unwrap()
+            .iter()
+            .any(|e| e.action == "customer_data_request")
+    })
+    .await;
+    let scope = Scope {
+        genstore_order_ids: vec![gid.as_str().into()],
+        ..Scope::default()
+    };
+    let data = compliance::export_customer_data(&*running.store, &scope, "wh-export")
+        .await
+        .unwrap();
+    assert_eq!(data.orders.len(), 2, "the mirror and the Zonos order");
+    let exported = serde_json::to_string(&data).unwrap();
+    assert!(personal.iter().all(|p| exported.contains(p.as_str())));
+    assert!(running
+        .store
+        .entries(&zkey)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.action == "customer_data_export"));
 
     // A genuine request for this shop erases the customer on both sides of the link.
     let request = json!({

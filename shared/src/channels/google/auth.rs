@@ -48,11 +48,9 @@ impl ServiceAccountKey {
             // Only where and what kind of problem: serde's message can quote the value, which here is
             // the private key.
             let what = match e.classify() {
-                serde_json::error::Category::Io | serde_json::error::Category::Eof => "is cut short",
-                serde_json::error::Category::Syntax => "is not valid JSON",
-                serde_json::error::Category::Data => {
-                    "lacks a field (client_email, private_key, token_uri) or has one of the wrong type"
-                }
+                serde_json::error::Category::Io | serde_json::error::Category::Eof => KEY_ERRORS[0],
+                serde_json::error::Category::Syntax => KEY_ERRORS[1],
+                serde_json::error::Category::Data => KEY_ERRORS[2],
             };
             ClientError::new(
                 Channel::Google,
@@ -66,6 +64,50 @@ impl ServiceAccountKey {
                 false,
             )
         })
+    }
+}
+
+/// What an unreadable key file is said to be; nothing else of it is ever said.
+const KEY_ERRORS: [&str; 3] = [
+    "is cut short",
+    "is not valid JSON",
+    "lacks a field (client_email, private_key, token_uri) or has one of the wrong type",
+];
+
+/// True for a message [`ServiceAccountKey::from_json`] can give: a fixed template and a position.
+pub fn is_key_error_template(message: &str) -> bool {
+    let Some(rest) = message.strip_prefix("service-account key ") else {
+        return false;
+    };
+    KEY_ERRORS.iter().any(|what| {
+        rest.strip_prefix(what)
+            .and_then(|r| r.strip_prefix(" (line "))
+            .and_then(|r| r.strip_suffix(')'))
+            .and_then(|r| r.split_once(", column "))
+            .is_some_and(|(l, c)| l.parse::<usize>().is_ok() && c.parse::<usize>().is_ok())
+    })
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    /// Found by the `key_and_job` fuzz target: an input that is itself an error message.
+    #[test]
+    fn a_key_error_is_a_template_whatever_the_input() {
+        for input in [
+            "service-account key is not valid JSON (line 1, column 1)",
+            r#"{"client_email": "a", "private_key": 5, "token_uri": "x"}"#,
+            r#"{"client_email": "a", "private_key": "-----BEGIN PRIVATE KEY-----"#,
+            "",
+        ] {
+            let e = ServiceAccountKey::from_json(input).unwrap_err();
+            assert!(is_key_error_template(&e.message), "{}", e.message);
+            assert!(!e.message.contains("BEGIN"));
+        }
+        assert!(!is_key_error_template(
+            "service-account key is not valid JSON: x"
+        ));
     }
 }
 
