@@ -3,12 +3,13 @@
 //! the same end state whichever way it arrives.
 
 use crate::channel::Channel;
-use crate::ids::GenstoreOrderId;
+use crate::channels::genstore::{mapping as genstore_mapping, wire as gw};
+use crate::ids::{GenstoreOrderId, RefundId};
 use crate::jobs::{Job, SyncJob};
 use crate::order::ChannelOrder;
 use crate::status::UnifiedStatus;
 use crate::store::orders::{self, Link, Saved};
-use crate::store::{DedupeStore, OrderKey, OrderStore, Storage, StoreError};
+use crate::store::{CursorStore, DedupeStore, OrderKey, OrderStore, Storage, StoreError};
 use chrono::Duration;
 
 /// What saving an order's state came to.
@@ -108,7 +109,13 @@ pub async fn apply_genstore_order(
 ) -> Result<Applied, StoreError> {
     let genstore_id = GenstoreOrderId::new(order.order_id.as_str());
     let external = order.source.as_ref().and_then(|s| s.external_order());
-    let (saved, now) = orders::save_newer_state(store, order).await?;
+    let (saved, mut now) = orders::save_newer_state(store, order).await?;
+    if matches!(saved, Saved::Created { .. }) {
+        // Refunds Genstore announced before the order itself join it now.
+        if let Some(joined) = join_parked_refunds(store, &now).await? {
+            now = joined;
+        }
+    }
     let outcome = Outcome::from(&saved);
     let Some((channel, external_id)) = external else {
         return Ok(Applied::nothing(outcome));
@@ -154,9 +161,24 @@ pub async fn apply_genstore_order(
         jobs.push(Job::PushCancellation {
             from: Channel::Genstore,
             to: channel,
-            order_id: external_id,
-            genstore_order_id: genstore_id,
+            order_id: external_id.clone(),
+            genstore_order_id: genstore_id.clone(),
         });
+    }
+    // Every refund this state shows that the previous one did not: whether it came by `refunds/create`
+    // or only by reconciliation, it reaches the channel (each refund's push is idempotent by its id).
+    let known: Vec<&RefundId> = previous
+        .map(|p| p.refunds.iter().filter_map(|r| r.id.as_ref()).collect())
+        .unwrap_or_default();
+    for id in now.refunds.iter().filter_map(|r| r.id.as_ref()) {
+        if !known.contains(&id) {
+            jobs.push(Job::PushRefund {
+                channel,
+                order_id: external_id.clone(),
+                genstore_order_id: genstore_id.clone(),
+                refund_id: id.clone(),
+            });
+        }
     }
     Ok(Applied {
         outcome,
@@ -212,4 +234,79 @@ pub fn external_jobs(previous: Option<&ChannelOrder>, now: &ChannelOrder) -> Vec
         });
     }
     jobs.into_iter().map(SyncJob::from).collect()
+}
+
+/// Where refunds that arrived before their Genstore order wait for it (a cursor-store record).
+pub fn parked_refunds_name(genstore_order_id: &str) -> String {
+    format!("parked-refunds:{genstore_order_id}")
+}
+
+/// Keeps a `refunds/create` whose order orderbridge has not seen yet, so the refund joins the order
+/// when it arrives (by webhook or reconciliation) instead of being lost. The refund's note is not kept
+/// (it is free text and may name the customer; the order's own copy of the refund brings it back).
+pub async fn park_refund(store: &dyn CursorStore, refund: &gw::Refund) -> Result<(), StoreError> {
+    let order_id = refund.order_id.clone().unwrap_or_default();
+    let name = parked_refunds_name(&order_id);
+    let mut kept = gw::Refund {
+        note: None,
+        ..refund.clone()
+    };
+    kept.order_id = Some(order_id);
+    for _ in 0..5 {
+        let current = store.read(&name).await?.map(|c| c.value);
+        let mut list: Vec<gw::Refund> = current
+            .as_deref()
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        if list
+            .iter()
+            .any(|r| r.refund_id.is_some() && r.refund_id == kept.refund_id)
+        {
+            return Ok(());
+        }
+        list.push(kept.clone());
+        let value = serde_json::to_string(&list).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if store.advance(&name, current.as_deref(), &value).await? {
+            return Ok(());
+        }
+    }
+    Err(StoreError::Unavailable(
+        "parked refunds kept changing under us".into(),
+    ))
+}
+
+/// Adds an order's parked refunds to it; the stored state after, when any joined.
+async fn join_parked_refunds(
+    store: &dyn Storage,
+    order: &ChannelOrder,
+) -> Result<Option<ChannelOrder>, StoreError> {
+    let Some(parked) = store
+        .read(&parked_refunds_name(order.order_id.as_str()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let list: Vec<gw::Refund> = serde_json::from_str(&parked.value).unwrap_or_default();
+    let refunds: Vec<_> = list
+        .iter()
+        .filter_map(|r| genstore_mapping::to_refund(r, &order.totals.currency).ok())
+        .collect();
+    if refunds.is_empty() {
+        return Ok(None);
+    }
+    let modified = orders::modify(store, &OrderKey::of(order), |o| {
+        let mut changed = false;
+        for r in &refunds {
+            if !o.refunds.iter().any(|x| x.id.is_some() && x.id == r.id) {
+                o.refunds.push(r.clone());
+                changed = true;
+            }
+        }
+        changed
+    })
+    .await?;
+    Ok(match modified {
+        orders::Modified::Applied(s) => Some(s.order),
+        _ => None,
+    })
 }

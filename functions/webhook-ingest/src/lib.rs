@@ -358,8 +358,10 @@ async fn refund_event(
     let order_id = refund.order_id.clone().unwrap_or_default();
     let key = OrderKey::new(Channel::Genstore, order_id.as_str());
     let Some(stored) = deps.store.get(&key).await? else {
-        // The order has not arrived yet; reconciliation records its refunds with it.
-        return Ok(("deferred", Vec::new()));
+        // The order has not arrived yet: the refund waits for it and joins it when it does (by webhook
+        // or reconciliation), and its push is queued then.
+        orderbridge::sync::park_refund(&*deps.store, refund).await?;
+        return Ok(("parked", Vec::new()));
     };
     let domain = match genstore::mapping::to_refund(refund, &stored.order.totals.currency) {
         Ok(r) => r,

@@ -468,14 +468,78 @@ mod cases {
                 .len(),
             1
         );
-        // A refund for an order not yet seen is deferred to reconciliation, not refused.
-        let unknown = json!({"refundId": "r9", "orderId": "7777", "transactions": []});
+        // A refund for an order not yet seen waits for it, and is pushed once the mirror arrives.
+        external(b, Channel::Google, "G-7").await;
+        jobs(b).await;
+        let early = json!({"refundId": "r9", "orderId": "7777", "createdAt": at(40), "note": "Pat's parcel",
+            "refundLineItems": [{"lineItemId": "l1", "quantity": 1, "subtotal": "10.00"}],
+            "transactions": [{"amount": "10.00", "currency": "USD"}]});
         assert_eq!(
-            deliver(b, &Delivery::new("refunds/create", &unknown))
+            deliver(b, &Delivery::new("refunds/create", &early))
                 .await
                 .body,
-            json!({"outcome": "deferred"})
+            json!({"outcome": "parked"})
         );
+        assert!(stored(b, Channel::Genstore, "7777").await.is_none());
+        assert!(jobs(b).await.is_empty());
+        deliver(
+            b,
+            &Delivery::new(
+                "orders/create",
+                &gs_order(
+                    "7777",
+                    0,
+                    "paid",
+                    json!({"sourceName": "google", "sourceIdentifier": "G-7"}),
+                ),
+            ),
+        )
+        .await;
+        let o = stored(b, Channel::Genstore, "7777").await.unwrap();
+        assert_eq!(o.refunds.len(), 1, "the parked refund joined its order");
+        assert!(o.refunds[0].reason.is_none(), "its note was not kept");
+        let queued = jobs(b).await;
+        assert!(
+            queued.contains(&SyncJob::from(Job::PushRefund {
+                channel: Channel::Google,
+                order_id: "G-7".into(),
+                genstore_order_id: "7777".into(),
+                refund_id: "r9".into()
+            })),
+            "{queued:?}"
+        );
+    }
+
+    /// Reconciliation (or any order state) showing a refund that was never pushed queues its push.
+    pub async fn a_refund_seen_only_in_the_order_state_is_pushed(b: &Backend) {
+        external(b, Channel::Google, "G-8").await;
+        let linked = json!({"sourceName": "google", "sourceIdentifier": "G-8"});
+        deliver(
+            b,
+            &Delivery::new(
+                "orders/create",
+                &gs_order("5008", 0, "paid", linked.clone()),
+            ),
+        )
+        .await;
+        jobs(b).await;
+        let mut with_refund = gs_order("5008", 60, "partially_refunded", linked);
+        with_refund["refunds"] = json!([{"refundId": "r5", "orderId": "5008", "createdAt": at(50),
+            "refundLineItems": [{"lineItemId": "l1", "quantity": 1, "subtotal": "10.00"}],
+            "transactions": [{"amount": "10.00", "currency": "USD"}]}]);
+        deliver(b, &Delivery::new("orders/update", &with_refund)).await;
+        assert_eq!(
+            jobs(b).await,
+            vec![SyncJob::from(Job::PushRefund {
+                channel: Channel::Google,
+                order_id: "G-8".into(),
+                genstore_order_id: "5008".into(),
+                refund_id: "r5".into()
+            })]
+        );
+        // The same state again queues nothing more.
+        deliver(b, &Delivery::new("orders/update", &with_refund)).await;
+        assert!(jobs(b).await.is_empty());
     }
 
     pub async fn compliance_topics_are_queued_for_fulfillment_push(b: &Backend) {
@@ -904,6 +968,7 @@ macro_rules! suite {
             case!(fulfillments_record_tracking_per_line_and_push_it_to_the_channel);
             case!(a_cancellation_is_recorded_and_pushed);
             case!(a_refund_is_recorded_once_and_pushed);
+            case!(a_refund_seen_only_in_the_order_state_is_pushed);
             case!(compliance_topics_are_queued_for_fulfillment_push);
             case!(a_signed_body_resent_under_another_topic_is_refused);
             case!(a_delivery_for_another_shop_is_refused);
