@@ -88,6 +88,8 @@ pub struct Faults {
     pub reject_rate: f64,
     /// What a refusal says.
     pub reject_message: Option<String>,
+    /// Draw faults for writes only (any method but `GET`); reads are answered normally.
+    pub writes_only: bool,
 }
 
 /// Executed versus duplicate for one kind of write.
@@ -265,9 +267,18 @@ async fn inject_faults(
     req: Request,
     next: Next,
 ) -> Response {
+    let read = req.method() == axum::http::Method::GET;
     let (faults, draw) = {
         let mut st = sb.lock();
         let faults = st.faults.get(&platform).cloned().unwrap_or_default();
+        let faults = if faults.writes_only && read {
+            Faults {
+                latency_ms: faults.latency_ms,
+                ..Faults::default()
+            }
+        } else {
+            faults
+        };
         let r = st.rng.f64();
         let mut edge = 0.0;
         let mut pick = |rate: f64| {

@@ -482,28 +482,32 @@ async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrderId) -> Out
     let genstore_id = match &external.genstore_order_id {
         Some(id) => id.clone(),
         None => {
-            // A previous attempt may have created it and timed out: look before creating again.
+            // Genstore does not deduplicate creates, so look before every create: a previous attempt
+            // may have created it and timed out, another job may have, or the table may have been
+            // restored from a backup older than the mirror. The search starts at the Genstore order
+            // id the first attempt recorded, else at the reconciliation cursor (older than any mirror
+            // this table has not seen); with neither, at the first order.
             let marker = format!("mirror-attempt:{channel}:{order_id}");
             let attempted = attempt!(deps
                 .store
                 .read(&marker)
                 .await
                 .map_err(|e| Outcome::Retry(e.to_string())));
-            let found = match &attempted {
-                Some(since) => attempt!(find_mirror(gs, channel, order_id, &since.value).await),
-                None => None,
+            let since = match &attempted {
+                Some(a) => a.value.clone(),
+                None => attempt!(deps
+                    .store
+                    .read("genstore")
+                    .await
+                    .map_err(|e| Outcome::Retry(e.to_string())))
+                .map(|c| c.value)
+                .unwrap_or_else(|| "0".into()),
             };
+            let found = attempt!(find_mirror(gs, channel, order_id, &since).await);
             let created = match found {
                 Some(o) => o,
                 None => {
                     if attempted.is_none() {
-                        let since = attempt!(deps
-                            .store
-                            .read("genstore")
-                            .await
-                            .map_err(|e| Outcome::Retry(e.to_string())))
-                        .map(|c| c.value)
-                        .unwrap_or_else(|| "0".into());
                         attempt!(deps
                             .store
                             .advance(&marker, None, &since)
@@ -894,83 +898,36 @@ async fn tracking_to_genstore(
             if known.contains(&number.as_str()) {
                 continue;
             }
-            let carrier = s
-                .carrier
-                .clone()
-                .unwrap_or_else(|| Carrier::Other("Other".into()));
-            let tracking = gw::TrackingInfo {
-                number: Some(number.clone()),
-                company: Some(carrier.genstore_company().to_owned()),
-                url: s
-                    .tracking_url
-                    .clone()
-                    .or_else(|| carrier.tracking_url(number)),
-            };
-            // Genstore does not deduplicate: an untracked fulfillment is completed, not doubled.
-            let untracked = existing.iter().find(|f| {
-                f.tracking_info
-                    .as_ref()
-                    .and_then(|t| t.number.as_deref())
-                    .is_none()
-                    && f.status.as_deref() != Some("cancelled")
-            });
-            let op = format!("fulfill:{genstore_id}:{number}");
-            match untracked.and_then(|f| f.fulfill_id.clone()) {
-                Some(fid) if done.is_empty() => {
-                    let update = gw::TrackingUpdate {
-                        tracking_info: tracking,
-                        notify_customer: false,
-                    };
-                    attempt!(
-                        audited(
-                            deps,
-                            &key,
-                            &op,
-                            Channel::Genstore,
-                            "updateTracking",
-                            gs.update_tracking(&fid, &update).await,
-                            |_| false
-                        )
-                        .await
-                    );
+            // One claim per (order, tracking number) across every job and instance: two jobs for two
+            // versions of the order must not both create it (and notify the customer twice).
+            let claim = format!("fulfill:{genstore_id}:{number}");
+            match deps.store.claim(&claim, number, deps.idempotency).await {
+                Ok(Claim::Acquired) => {}
+                Ok(Claim::Completed(_)) => continue,
+                Ok(Claim::InProgress { .. }) => {
+                    return Outcome::Retry(format!(
+                        "tracking {number} is being pushed by another job"
+                    ))
                 }
-                _ => {
-                    let new = gw::NewFulfillment {
-                        order_id: genstore_id.as_str().to_owned(),
-                        line_items: Vec::new(),
-                        tracking_info: Some(tracking),
-                        notify_customer: true,
-                    };
-                    let lines_left = match gs.get_order(genstore_id.as_str()).await {
-                        Ok(Some(o)) => o
-                            .line_items
-                            .iter()
-                            .any(|l| l.fulfillable_quantity.unwrap_or(0) > 0),
-                        Ok(None) => {
-                            return Outcome::Permanent(format!(
-                                "Genstore does not know order {genstore_id}"
-                            ))
-                        }
-                        Err(e) => return failure(e),
-                    };
-                    if !lines_left {
-                        continue;
-                    }
-                    attempt!(
-                        audited(
-                            deps,
-                            &key,
-                            &op,
-                            Channel::Genstore,
-                            "createFulfillment",
-                            gs.create_fulfillment(&new).await,
-                            |_| false
-                        )
-                        .await
-                    );
-                }
+                Err(e) => return Outcome::Retry(e.to_string()),
             }
-            done.push(number.clone());
+            let pushed = push_number(deps, gs, &key, genstore_id, s, number, done.is_empty()).await;
+            let settled = match &pushed {
+                Ok(_) => {
+                    deps.store
+                        .complete(&claim, &json!({ "done": number }), deps.idempotency)
+                        .await
+                }
+                Err(_) => deps.store.release(&claim).await,
+            };
+            if let Err(e) = settled {
+                tracing::warn!(error = %e, "tracking claim not settled; it expires by itself");
+            }
+            match pushed {
+                Ok(true) => done.push(number.clone()),
+                Ok(false) => {}
+                Err(o) => return o,
+            }
         }
     }
     refresh(
@@ -987,6 +944,103 @@ async fn tracking_to_genstore(
     } else {
         format!("tracking {}", done.join(", "))
     })
+}
+
+/// Pushes one tracking number of a channel package into Genstore, the claim for it held: completes an
+/// untracked fulfillment (the first number only) or creates one. Lists the fulfillments afresh, since
+/// another job may have made this one between the caller's listing and its claim. True if it wrote.
+async fn push_number(
+    deps: &Deps,
+    gs: &GenstoreClient,
+    key: &OrderKey,
+    genstore_id: &GenstoreOrderId,
+    s: &orderbridge::order::Shipment,
+    number: &str,
+    first: bool,
+) -> Result<bool, Outcome> {
+    let existing = gs
+        .list_fulfillments(genstore_id.as_str())
+        .await
+        .map_err(failure)?;
+    if existing
+        .iter()
+        .any(|f| f.tracking_info.as_ref().and_then(|t| t.number.as_deref()) == Some(number))
+    {
+        return Ok(false);
+    }
+    let carrier = s
+        .carrier
+        .clone()
+        .unwrap_or_else(|| Carrier::Other("Other".into()));
+    let tracking = gw::TrackingInfo {
+        number: Some(number.to_owned()),
+        company: Some(carrier.genstore_company().to_owned()),
+        url: s
+            .tracking_url
+            .clone()
+            .or_else(|| carrier.tracking_url(number)),
+    };
+    // Genstore does not deduplicate: an untracked fulfillment is completed, not doubled.
+    let untracked = existing.iter().find(|f| {
+        f.tracking_info
+            .as_ref()
+            .and_then(|t| t.number.as_deref())
+            .is_none()
+            && f.status.as_deref() != Some("cancelled")
+    });
+    let op = format!("fulfill:{genstore_id}:{number}");
+    match untracked.and_then(|f| f.fulfill_id.clone()) {
+        Some(fid) if first => {
+            let update = gw::TrackingUpdate {
+                tracking_info: tracking,
+                notify_customer: false,
+            };
+            audited(
+                deps,
+                key,
+                &op,
+                Channel::Genstore,
+                "updateTracking",
+                gs.update_tracking(&fid, &update).await,
+                |_| false,
+            )
+            .await?;
+        }
+        _ => {
+            let new = gw::NewFulfillment {
+                order_id: genstore_id.as_str().to_owned(),
+                line_items: Vec::new(),
+                tracking_info: Some(tracking),
+                notify_customer: true,
+            };
+            let lines_left = match gs.get_order(genstore_id.as_str()).await {
+                Ok(Some(o)) => o
+                    .line_items
+                    .iter()
+                    .any(|l| l.fulfillable_quantity.unwrap_or(0) > 0),
+                Ok(None) => {
+                    return Err(Outcome::Permanent(format!(
+                        "Genstore does not know order {genstore_id}"
+                    )))
+                }
+                Err(e) => return Err(failure(e)),
+            };
+            if !lines_left {
+                return Ok(false);
+            }
+            audited(
+                deps,
+                key,
+                &op,
+                Channel::Genstore,
+                "createFulfillment",
+                gs.create_fulfillment(&new).await,
+                |_| false,
+            )
+            .await?;
+        }
+    }
+    Ok(true)
 }
 
 async fn cancellation(

@@ -35,15 +35,10 @@ fn http(timeout_ms: u64) -> HttpSettings {
     }
 }
 
-async fn setup(aws: bool) -> Setup {
-    setup_with(aws, 5000).await
-}
-
-async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
-    let (sandbox, base) = spawn(SandboxConfig::default()).await.unwrap();
-    let c = SandboxConfig::default();
+/// A fresh order table and sync queue: on moto, or in a new SQLite file.
+async fn stores(aws: bool) -> (Arc<dyn Storage>, Arc<dyn SyncQueue>) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (store, queue): (Arc<dyn Storage>, Arc<dyn SyncQueue>) = if aws {
+    if aws {
         use orderbridge::store::dynamo::{sdk_config, DynamoStore};
         use orderbridge::store::sqs::SqsQueue;
         assert!(
@@ -69,7 +64,17 @@ async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
             Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
             Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
         )
-    };
+    }
+}
+
+async fn setup(aws: bool) -> Setup {
+    setup_with(aws, 5000).await
+}
+
+async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
+    let (sandbox, base) = spawn(SandboxConfig::default()).await.unwrap();
+    let c = SandboxConfig::default();
+    let (store, queue) = stores(aws).await;
     let mut z = ZonosSettings::new(
         format!("{base}/zonos"),
         Credentials {
@@ -370,6 +375,7 @@ mod cases {
             Faults {
                 slow_after_apply_rate: 1.0,
                 hang_ms: 1500,
+                writes_only: true,
                 ..Faults::default()
             },
         );
@@ -695,6 +701,100 @@ mod cases {
             handle_record(&s.deps, &job).await,
             Outcome::Done(ref what) if what.contains("done before")
         ));
+    }
+
+    /// Two tracking jobs for two versions of one order run at once (Genstore slow enough that both
+    /// list before either creates): one fulfillment per tracking number, not two.
+    pub async fn concurrent_tracking_jobs_create_each_fulfillment_once(aws: bool) {
+        let s = setup(aws).await;
+        let z = zonos_order(&s, 1).await;
+        let zg = mirror(&s, Channel::Zonos, &z).await;
+        let zc = s.deps.zonos.as_ref().unwrap();
+        zc.set_shipment_tracking(&z, &["1ZRACE".into()])
+            .await
+            .unwrap();
+        let detail = zc.order_detail(&z).await.unwrap();
+        orders::save_newer(
+            &*s.deps.store,
+            zonos::to_channel_order(&detail, None).unwrap(),
+        )
+        .await
+        .unwrap();
+        s.sandbox.set_faults(
+            Channel::Genstore,
+            Faults {
+                latency_ms: 300,
+                ..Faults::default()
+            },
+        );
+        let body = SyncJob::from(Job::PushTrackingToGenstore {
+            channel: Channel::Zonos,
+            order_id: z.as_str().into(),
+            genstore_order_id: zg.as_str().into(),
+        })
+        .to_body();
+        let first = handle_record(&s.deps, &body);
+        let second = async {
+            // A newer version of the order arrives while the first job waits on Genstore: the second
+            // job is keyed by it, so only the per-number claim can keep them apart.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            orders::modify(
+                &*s.deps.store,
+                &OrderKey::new(Channel::Zonos, z.as_str()),
+                |o| {
+                    o.updated_at += chrono::Duration::seconds(5);
+                    true
+                },
+            )
+            .await
+            .unwrap();
+            handle_record(&s.deps, &body).await
+        };
+        let (a, b) = tokio::join!(first, second);
+        assert!(matches!(a, Outcome::Done(_)), "{a:?}");
+        // The second either saw the first's claim in progress (and will be redelivered) or found it done.
+        if !matches!(b, Outcome::Done(_)) {
+            assert!(matches!(b, Outcome::Retry(_)), "{b:?}");
+            let again = handle_record(&s.deps, &body).await;
+            assert!(matches!(again, Outcome::Done(_)), "{again:?}");
+        }
+        assert_eq!(executed(&s, "genstore.createFulfillment"), 1);
+        assert_eq!(
+            s.sandbox
+                .lock()
+                .genstore
+                .order(&zg)
+                .unwrap()
+                .fulfillments
+                .len(),
+            1
+        );
+    }
+
+    /// The table is restored from a backup older than a mirror: the order is unlinked and the attempt
+    /// marker gone. The mirror job finds the Genstore order it made instead of creating another.
+    pub async fn a_mirror_after_a_table_restore_finds_its_order_instead_of_creating_it_again(
+        aws: bool,
+    ) {
+        let mut s = setup(aws).await;
+        let z = zonos_order(&s, 1).await;
+        let zg = mirror(&s, Channel::Zonos, &z).await;
+        assert_eq!(executed(&s, "genstore.createOrder"), 1);
+        let unlinked = stored(&s, Channel::Zonos, &z).await;
+        let (store, queue) = stores(aws).await;
+        s.deps.store = store;
+        s.deps.queue = queue;
+        orders::save_newer(
+            &*s.deps.store,
+            orderbridge::order::ChannelOrder {
+                genstore_order_id: None,
+                ..unlinked
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(mirror(&s, Channel::Zonos, &z).await, zg);
+        assert_eq!(executed(&s, "genstore.createOrder"), 1, "not created twice");
     }
 
     pub async fn cancellations_refunds_and_channel_tracking_reach_the_other_side(aws: bool) {
@@ -1027,6 +1127,14 @@ macro_rules! suite {
             #[tokio::test]
             async fn an_import_that_can_never_succeed_fails_for_good() {
                 import_cases::an_import_that_can_never_succeed_fails_for_good($aws).await
+            }
+            #[tokio::test]
+            async fn concurrent_tracking_jobs_create_each_fulfillment_once() {
+                cases::concurrent_tracking_jobs_create_each_fulfillment_once($aws).await
+            }
+            #[tokio::test]
+            async fn a_mirror_after_a_table_restore_finds_its_order_instead_of_creating_it_again() {
+                cases::a_mirror_after_a_table_restore_finds_its_order_instead_of_creating_it_again($aws).await
             }
             #[tokio::test]
             async fn cancellations_refunds_and_channel_tracking_reach_the_other_side() {
