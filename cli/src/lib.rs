@@ -213,6 +213,10 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         (None, platforms.clients().map_err(|e| e.to_string())?)
     };
 
+    // One rate budget per platform for the poller and the consumer together, as deployed.
+    let budget: Arc<dyn orderbridge::store::RateBudget> = store.clone();
+    let clients = clients.sharing(budget, 0.0);
+
     // The shop webhooks must come from: the sandbox's, or the one the platform settings name.
     let shop_domain = if sandbox.is_some() {
         Some(SandboxConfig::default().genstore_shop)

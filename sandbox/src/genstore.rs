@@ -39,6 +39,16 @@ pub struct GenstoreState {
     limiter: Limiter,
 }
 
+impl GenstoreState {
+    /// Replaces the app's rate limit (Genstore's is 40 tokens refilling 2 a second), e.g. to run a test
+    /// at a faster clock; the bucket starts full.
+    pub fn set_rate_limit(&mut self, per_second: u32, burst: u32) {
+        let quota = Quota::per_second(NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
+        self.limiter = RateLimiter::direct(quota);
+    }
+}
+
 impl Default for GenstoreState {
     fn default() -> Self {
         let quota = Quota::per_second(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN))
@@ -486,7 +496,18 @@ fn gate(sb: &Sandbox, headers: &HeaderMap) -> Result<(), Response> {
             "[API] Invalid API key or access token (unrecognized login or wrong password)",
         )));
     }
-    if sb.lock().genstore.limiter.check().is_err() {
+    let refused = {
+        let mut st = sb.lock();
+        let refused = st.genstore.limiter.check().is_err();
+        if refused {
+            *st.counters
+                .rate_limited
+                .entry("genstore".into())
+                .or_default() += 1;
+        }
+        refused
+    };
+    if refused {
         return Err(respond(refuse(StatusCode::TOO_MANY_REQUESTS, "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.")));
     }
     Ok(())

@@ -114,6 +114,9 @@ pub struct Counters {
     pub webhooks_sent: u64,
     /// Webhook deliveries answered 2xx.
     pub webhooks_ok: u64,
+    /// Requests a platform's own rate limit refused (429), per platform: not injected faults.
+    #[serde(default)]
+    pub rate_limited: BTreeMap<String, u64>,
 }
 
 impl Counters {

@@ -72,6 +72,27 @@ pub struct Clients {
     pub google: Option<GoogleClient>,
 }
 
+impl Clients {
+    /// The same clients, each paced by the deployment's shared budget for its platform, so every
+    /// function and instance together keeps to each platform's limit. `reserve_share` of each bucket
+    /// is left for others: 0 for live work, a share (say half) for a backfill.
+    pub fn sharing(
+        self,
+        budget: std::sync::Arc<dyn crate::store::RateBudget>,
+        reserve_share: f64,
+    ) -> Clients {
+        Clients {
+            genstore: self
+                .genstore
+                .map(|c| c.with_budget(budget.clone(), reserve_share)),
+            zonos: self
+                .zonos
+                .map(|c| c.with_budget(budget.clone(), reserve_share)),
+            google: self.google.map(|c| c.with_budget(budget, reserve_share)),
+        }
+    }
+}
+
 impl Platforms {
     /// Reads the environment, resolving secret references.
     pub async fn from_env(resolver: &SecretResolver) -> Result<Platforms, ConfigError> {

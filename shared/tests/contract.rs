@@ -13,8 +13,8 @@ use orderbridge::personal::Personal;
 use orderbridge::status::UnifiedStatus;
 use orderbridge::store::orders::{self, Link, Saved};
 use orderbridge::store::{
-    AuditEntry, AuditOutcome, Claim, Expected, IdempotencyError, IdempotencyTtl, Lease, OrderKey,
-    PageRequest, Storage, StoreError, SyncQueue, Update, Upsert, REDACTED,
+    AuditEntry, AuditOutcome, BucketShape, Claim, Expected, IdempotencyError, IdempotencyTtl,
+    Lease, OrderKey, PageRequest, Storage, StoreError, SyncQueue, Update, Upsert, REDACTED,
 };
 use rust_decimal::Decimal;
 use std::sync::Arc;
@@ -656,6 +656,36 @@ mod cases {
         assert_eq!(redacted[3].operation_id, "ob-ship-3");
     }
 
+    pub async fn the_rate_budget_grants_its_burst_then_its_refill_and_keeps_a_reserve(b: &Backend) {
+        let shape = BucketShape {
+            per_second: 2.0,
+            burst: 10.0,
+        };
+        let s = &*b.store;
+        let mut taken = 0;
+        for _ in 0..5 {
+            taken += s.take("genstore", shape, 4, 0.0).await.unwrap().tokens;
+        }
+        assert_eq!(taken, 10, "a full bucket grants its burst, no more");
+        let empty = s.take("genstore", shape, 4, 0.0).await.unwrap();
+        assert_eq!(empty.tokens, 0);
+        assert!(empty.retry_in > std::time::Duration::ZERO);
+        assert!(
+            empty.retry_in <= std::time::Duration::from_millis(500),
+            "{empty:?}"
+        );
+        // Another bucket is another platform's.
+        assert_eq!(s.take("zonos", shape, 1, 0.0).await.unwrap().tokens, 1);
+        // Two seconds refill four tokens.
+        b.clock.advance(Duration::seconds(2));
+        assert_eq!(s.take("genstore", shape, 10, 0.0).await.unwrap().tokens, 4);
+        // A lower-priority taker leaves the reserve alone.
+        b.clock.advance(Duration::seconds(3));
+        assert_eq!(s.take("genstore", shape, 10, 5.0).await.unwrap().tokens, 1);
+        assert_eq!(s.take("genstore", shape, 10, 5.0).await.unwrap().tokens, 0);
+        assert_eq!(s.take("genstore", shape, 10, 0.0).await.unwrap().tokens, 5);
+    }
+
     pub async fn a_cursor_advances_only_from_the_value_read(b: &Backend) {
         let s = &*b.store;
         assert_eq!(s.read("zonos").await.unwrap(), None);
@@ -903,6 +933,7 @@ macro_rules! contract {
             case!(idempotency_claim_complete_release_expiry_and_mismatch);
             case!(the_audit_trail_reads_back_in_order);
             case!(a_cursor_advances_only_from_the_value_read);
+            case!(the_rate_budget_grants_its_burst_then_its_refill_and_keeps_a_reserve);
             case!(a_second_lease_is_refused_until_the_first_expires);
             case!(too_large_an_order_is_refused_with_a_clear_error);
             case!(a_send_of_25_jobs_goes_out_as_3_requests);

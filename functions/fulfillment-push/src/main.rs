@@ -28,14 +28,17 @@ async fn main() -> Result<(), Error> {
     orderbridge::telemetry::init_lambda_logging();
     let platforms = Platforms::from_env(&SecretResolver::from_env()).await?;
     tracing::info!(channels = platforms.describe(), "fulfillment-push starting");
-    let clients = platforms.clients()?;
     let aws = sdk_config().await;
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        required("ORDERS_TABLE")?,
+        Arc::new(SystemClock),
+    ));
+    // Every platform call draws on the deployment's shared budget (with the poller and every other
+    // instance of this function).
+    let clients = platforms.clients()?.sharing(store.clone(), 0.0);
     let deps = Deps {
-        store: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
-            required("ORDERS_TABLE")?,
-            Arc::new(SystemClock),
-        )),
+        store,
         queue: Arc::new(SqsQueue::new(
             aws_sdk_sqs::Client::new(&aws),
             required("SYNC_QUEUE_URL")?,

@@ -20,6 +20,9 @@ use orderbridge::store::dynamo::{sdk_config, DynamoStore};
 use orderbridge::store::sqs::SqsQueue;
 use std::sync::Arc;
 
+/// The share of each platform's bucket a backfill leaves to live work.
+const BACKFILL_RESERVE: f64 = 0.5;
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     orderbridge::telemetry::init_lambda_logging();
@@ -28,27 +31,44 @@ async fn main() -> Result<(), Error> {
         channels = config.platforms.describe(),
         "order-poller starting"
     );
-    let clients = config.platforms.clients()?;
     let aws = sdk_config().await;
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&aws),
+        config.orders_table.clone(),
+        Arc::new(SystemClock),
+    ));
+    // Every platform call draws on the deployment's shared budget; a backfill leaves half of each
+    // bucket to the live poll and the pushes.
+    let live = config.platforms.clients()?.sharing(store.clone(), 0.0);
+    let backfill = config
+        .platforms
+        .clients()?
+        .sharing(store.clone(), BACKFILL_RESERVE);
     let deps = Deps {
-        store: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
-            config.orders_table.clone(),
-            Arc::new(SystemClock),
-        )),
+        store,
         queue: Arc::new(SqsQueue::new(
             aws_sdk_sqs::Client::new(&aws),
             config.sync_queue_url.clone(),
         )),
-        zonos: clients.zonos,
-        google: clients.google,
-        genstore: clients.genstore,
+        zonos: live.zonos,
+        google: live.google,
+        genstore: live.genstore,
         settings: config.settings,
     };
+    let backfill_deps = Deps {
+        zonos: backfill.zonos,
+        google: backfill.google,
+        genstore: backfill.genstore,
+        ..deps.clone()
+    };
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let deps = deps.clone();
+        let request = PollRequest::from_event(&event.payload);
+        let deps = match &request {
+            Ok(r) if r.backfill.is_some() => backfill_deps.clone(),
+            _ => deps.clone(),
+        };
         async move {
-            let request = PollRequest::from_event(&event.payload).map_err(Error::from)?;
+            let request = request.map_err(Error::from)?;
             let now = std::time::Instant::now();
             let deadline = Until(now.checked_add(remaining(&event.context)).unwrap_or(now));
             let summary: RunSummary = order_poller::run(&deps, request, &deadline).await;

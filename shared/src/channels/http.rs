@@ -7,6 +7,7 @@
 //! 429 and failed connections, where the platform certainly did not act.
 
 use crate::channel::Channel;
+use crate::store::{BucketShape, RateBudget};
 use backon::{ExponentialBuilder, Retryable};
 use bytes::Bytes;
 use governor::clock::DefaultClock;
@@ -292,12 +293,85 @@ impl Response {
 
 type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 
+/// The share of a platform's refill rate the shared budget uses.
+const BUDGET_MARGIN: f64 = 0.95;
+
+/// How long leased tokens stay spendable: a lease is for calls about to be made, not a reserve.
+const LEASE_LIFETIME: Duration = Duration::from_secs(1);
+
+/// What paces a client's calls: its own limiter, or the deployment's shared budget.
+#[derive(Clone)]
+enum Pacer {
+    Local(Arc<Limiter>),
+    Shared(Arc<SharedPacer>),
+}
+
+struct Held {
+    tokens: u32,
+    taken: Instant,
+}
+
+struct SharedPacer {
+    budget: Arc<dyn RateBudget>,
+    bucket: String,
+    shape: BucketShape,
+    lease: u32,
+    reserve: f64,
+    held: tokio::sync::Mutex<Held>,
+    /// Local pacing while the budget's table cannot be reached (each instance then keeps to the limit
+    /// on its own: more than the platform allows in total, but calls go on and a 429 is retried).
+    fallback: Arc<Limiter>,
+}
+
+impl Pacer {
+    /// Waits until one call may go.
+    async fn ready(&self) {
+        match self {
+            Pacer::Local(l) => l.until_ready().await,
+            Pacer::Shared(s) => s.ready().await,
+        }
+    }
+}
+
+impl SharedPacer {
+    async fn ready(&self) {
+        // One task of this instance asks the table at a time; the others wait for its lease.
+        let mut held = self.held.lock().await;
+        loop {
+            if held.tokens > 0 && held.taken.elapsed() < LEASE_LIFETIME {
+                held.tokens = held.tokens.saturating_sub(1);
+                return;
+            }
+            match self
+                .budget
+                .take(&self.bucket, self.shape, self.lease, self.reserve)
+                .await
+            {
+                Ok(g) if g.tokens > 0 => {
+                    *held = Held {
+                        tokens: g.tokens.saturating_sub(1),
+                        taken: Instant::now(),
+                    };
+                    return;
+                }
+                Ok(g) => tokio::time::sleep(g.retry_in).await,
+                Err(e) => {
+                    tracing::warn!(bucket = %self.bucket, error = %e, "rate budget unreachable; pacing locally");
+                    drop(held);
+                    self.fallback.until_ready().await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
 /// One platform's HTTP client, limiter and retry policy; cheap to clone.
 #[derive(Clone)]
 pub struct PlatformHttp {
     platform: Channel,
     client: reqwest::Client,
-    limiter: Arc<Limiter>,
+    pacer: Pacer,
     settings: HttpSettings,
 }
 
@@ -376,9 +450,48 @@ impl PlatformHttp {
         Ok(PlatformHttp {
             platform,
             client,
-            limiter: Arc::new(RateLimiter::direct(quota)),
+            pacer: Pacer::Local(Arc::new(RateLimiter::direct(quota))),
             settings,
         })
+    }
+
+    /// Paces this client by the deployment's shared budget for its platform (the `bucket` in the
+    /// table) instead of by itself: every function and instance then stays within one limit together.
+    /// `reserve_share` of the bucket (0 to 1) is left for others: a backfill leaves room for the live
+    /// poll and the pushes.
+    pub fn with_budget(
+        mut self,
+        budget: Arc<dyn RateBudget>,
+        bucket: &str,
+        reserve_share: f64,
+    ) -> Self {
+        let fallback = match &self.pacer {
+            Pacer::Local(l) => l.clone(),
+            Pacer::Shared(s) => s.fallback.clone(),
+        };
+        let rate = self.settings.rate;
+        // Decision: the shared bucket runs a little inside the platform's (one token of burst, 5 % of
+        // rate): calls reach the platform a moment after their tokens are taken, and its bucket counts
+        // by its own clock.
+        let burst = (f64::from(rate.burst.get()) - 1.0).max(1.0);
+        self.pacer = Pacer::Shared(Arc::new(SharedPacer {
+            budget,
+            bucket: bucket.to_owned(),
+            shape: BucketShape {
+                per_second: f64::from(rate.per_second.get()) * BUDGET_MARGIN,
+                burst,
+            },
+            // A lease of about a tenth of the bucket (1 to 4 tokens): a table read and write per lease,
+            // well under one per call, and little left unspent when a run ends.
+            lease: (rate.burst.get() / 10).clamp(1, 4),
+            reserve: (reserve_share.clamp(0.0, 1.0) * burst).min((burst - 1.0).max(0.0)),
+            held: tokio::sync::Mutex::new(Held {
+                tokens: 0,
+                taken: Instant::now(),
+            }),
+            fallback,
+        }));
+        self
     }
 
     /// The platform.
@@ -406,7 +519,7 @@ impl PlatformHttp {
         let attempt_no = AtomicU32::new(0);
         let once = || async {
             let attempt = attempt_no.fetch_add(1, Ordering::SeqCst).saturating_add(1);
-            self.limiter.until_ready().await;
+            self.pacer.ready().await;
             let started = Instant::now();
             let result = build(&self.client).send().await;
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -814,3 +814,59 @@ impl CursorStore for DynamoStore {
         }
     }
 }
+
+/// A bucket's level is stored in millionths of a token (a whole number; DynamoDB numbers are exact).
+const MICRO: f64 = 1_000_000.0;
+
+#[async_trait]
+impl super::RateBudget for DynamoStore {
+    async fn take(
+        &self,
+        bucket: &str,
+        shape: super::BucketShape,
+        want: u32,
+        reserve: f64,
+    ) -> Result<super::Grant, StoreError> {
+        let pk = format!("BUDGET#{bucket}");
+        for _ in 0..20 {
+            let now_ms = self.now().timestamp_millis();
+            let item = self.get_item(&pk, "BUDGET").await?;
+            let (level, at_ms, version) = match &item {
+                Some(i) => (
+                    get_n(i, "level").map_or(shape.burst, |l| l as f64 / MICRO),
+                    get_n(i, "at_ms").unwrap_or(now_ms),
+                    get_n(i, "v"),
+                ),
+                None => (shape.burst, now_ms, None),
+            };
+            let (left, grant) = super::bucket_take(level, at_ms, now_ms, shape, want, reserve);
+            if grant.tokens == 0 {
+                return Ok(grant);
+            }
+            let next = HashMap::from([
+                (PK.to_owned(), s(&pk)),
+                (SK.to_owned(), s("BUDGET")),
+                ("level".to_owned(), n((left * MICRO).round() as i64)),
+                ("at_ms".to_owned(), n(now_ms)),
+                ("v".to_owned(), n(version.unwrap_or(0).saturating_add(1))),
+            ]);
+            let written = match version {
+                Some(v) => {
+                    self.put_conditional(next, "#v = :v", &[("#v", "v")], vec![(":v", n(v))])
+                        .await?
+                }
+                None => {
+                    self.put_conditional(next, "attribute_not_exists(#pk)", &[("#pk", PK)], vec![])
+                        .await?
+                }
+            };
+            if written {
+                return Ok(grant);
+            }
+            // Another instance took tokens between our read and write: read again.
+        }
+        Err(StoreError::Unavailable(format!(
+            "rate budget {bucket}: too much contention"
+        )))
+    }
+}

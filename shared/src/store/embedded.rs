@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
 );
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS budgets (name TEXT PRIMARY KEY, level REAL NOT NULL, at_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS messages (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     queue TEXT NOT NULL,
@@ -1018,6 +1019,48 @@ impl SyncQueue for EmbeddedQueue {
                     )
                     .map_err(sql)?;
                 Ok(u64::try_from(n).unwrap_or(0))
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl super::RateBudget for EmbeddedStore {
+    async fn take(
+        &self,
+        bucket: &str,
+        shape: super::BucketShape,
+        want: u32,
+        reserve: f64,
+    ) -> Result<super::Grant, StoreError> {
+        let name = bucket.to_owned();
+        let now_ms = self.clock.now().timestamp_millis();
+        self.db
+            .run(move |c| {
+                // One writer at a time: the read and the write are one transaction.
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql)?;
+                let current: Option<(f64, i64)> = tx
+                    .query_row(
+                        "SELECT level, at_ms FROM budgets WHERE name = ?1",
+                        params![name],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let (level, at_ms) = current.unwrap_or((shape.burst, now_ms));
+                let (left, grant) = super::bucket_take(level, at_ms, now_ms, shape, want, reserve);
+                if grant.tokens > 0 {
+                    tx.execute(
+                        "INSERT INTO budgets (name, level, at_ms) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(name) DO UPDATE SET level = ?2, at_ms = ?3",
+                        params![name, left, now_ms],
+                    )
+                    .map_err(sql)?;
+                }
+                tx.commit().map_err(sql)?;
+                Ok(grant)
             })
             .await
     }

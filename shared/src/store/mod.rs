@@ -499,7 +499,97 @@ pub trait SyncQueue: Send + Sync {
     async fn depth(&self) -> Result<u64, StoreError>;
 }
 
-/// Everything the functions need from storage, in one handle.
-pub trait Storage: OrderStore + DedupeStore + IdempotencyStore + AuditLog + CursorStore {}
+/// A shared token bucket's shape: how fast it refills and how much it holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BucketShape {
+    /// Tokens added per second.
+    pub per_second: f64,
+    /// The most it holds.
+    pub burst: f64,
+}
 
-impl<T: OrderStore + DedupeStore + IdempotencyStore + AuditLog + CursorStore> Storage for T {}
+/// What a [`RateBudget::take`] got: tokens to spend now, or when to ask again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grant {
+    /// Tokens taken (spend each on one request, soon).
+    pub tokens: u32,
+    /// With no tokens: how long until one is there.
+    pub retry_in: std::time::Duration,
+}
+
+/// One request budget per platform for the whole deployment: every function and instance takes its
+/// tokens from the same bucket in the table, so together they stay within the platform's limit.
+#[async_trait]
+pub trait RateBudget: Send + Sync {
+    /// Takes up to `want` tokens from `bucket` (refilled and capped as `shape` says), leaving at least
+    /// `reserve` in it (for lower-priority work such as a backfill). Grants what is there, at most
+    /// `want`; none with the wait until one is.
+    async fn take(
+        &self,
+        bucket: &str,
+        shape: BucketShape,
+        want: u32,
+        reserve: f64,
+    ) -> Result<Grant, StoreError>;
+}
+
+/// The arithmetic of a bucket, shared by both adapters so they agree to the token: the level after
+/// refilling since `at_ms` and taking what a call may, and the grant.
+pub fn bucket_take(
+    level: f64,
+    at_ms: i64,
+    now_ms: i64,
+    shape: BucketShape,
+    want: u32,
+    reserve: f64,
+) -> (f64, Grant) {
+    let elapsed_ms = now_ms.saturating_sub(at_ms).max(0);
+    #[allow(clippy::cast_precision_loss)] // milliseconds since the last take: far below 2^52
+    let elapsed = elapsed_ms as f64 / 1000.0;
+    let refilled = elapsed
+        .mul_add(shape.per_second, level)
+        .min(shape.burst)
+        .max(0.0);
+    let spendable = (refilled - reserve).floor().clamp(0.0, f64::from(want));
+    // `spendable` is a whole number between 0 and `want`.
+    let granted = (0..=want)
+        .rev()
+        .find(|n| f64::from(*n) <= spendable)
+        .unwrap_or(0);
+    if granted > 0 {
+        (
+            refilled - f64::from(granted),
+            Grant {
+                tokens: granted,
+                retry_in: std::time::Duration::ZERO,
+            },
+        )
+    } else {
+        let missing = (reserve + 1.0 - refilled).max(0.0);
+        let wait = if shape.per_second > 0.0 {
+            missing / shape.per_second
+        } else {
+            1.0
+        };
+        (
+            refilled,
+            Grant {
+                tokens: 0,
+                retry_in: std::time::Duration::try_from_secs_f64(wait)
+                    .unwrap_or(std::time::Duration::from_secs(1))
+                    .max(std::time::Duration::from_millis(5)),
+            },
+        )
+    }
+}
+
+/// Everything the functions need from storage, in one handle.
+pub trait Storage:
+    OrderStore + DedupeStore + IdempotencyStore + AuditLog + CursorStore + RateBudget
+{
+}
+
+impl<T: OrderStore + DedupeStore + IdempotencyStore + AuditLog + CursorStore + RateBudget> Storage
+    for T
+{
+}
