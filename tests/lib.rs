@@ -25,6 +25,13 @@ pub fn config(data_dir: std::path::PathBuf) -> DevConfig {
         // A crash's leftovers (hidden messages, in-progress claims) clear in seconds, not a minute.
         visibility: Duration::from_secs(2),
         in_progress_ttl: Duration::from_secs(3),
+        // The deployed backoff (30 s doubling to 30 min) and breaker (30 s), on a faster clock.
+        backoff: fulfillment_push::Backoff {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(1),
+            min_time_left: Duration::from_millis(100),
+        },
+        breaker: (5, Duration::from_millis(500)),
         ..DevConfig::default()
     }
 }

@@ -54,6 +54,10 @@ pub struct DevConfig {
     pub in_progress_ttl: Duration,
     /// The order table and queues: the embedded database under `data_dir`, or DynamoDB and SQS.
     pub storage: StorageChoice,
+    /// How long a failed job waits before it is tried again (deployed: 30 s doubling to 30 min).
+    pub backoff: fulfillment_push::Backoff,
+    /// Calls in a row a platform fails before its breaker opens, and for how long (0: never).
+    pub breaker: (u32, Duration),
 }
 
 /// Where the order table and the queues live.
@@ -84,6 +88,8 @@ impl Default for DevConfig {
             visibility: Duration::from_secs(30),
             in_progress_ttl: Duration::from_secs(60),
             storage: StorageChoice::Embedded,
+            backoff: fulfillment_push::Backoff::default(),
+            breaker: (5, Duration::from_secs(30)),
         }
     }
 }
@@ -115,36 +121,59 @@ impl Running {
     }
 }
 
-/// The queue's dead-lettering, as on SQS.
-pub const MAX_RECEIVES: u32 = 5;
+/// The queue's dead-lettering, as deployed (the template's redrive): a job that may still succeed is
+/// received at most this often (about 12 hours with the deployed backoff) before the queue keeps it.
+pub const MAX_RECEIVES: u32 = orderbridge::store::provision::QUEUE.max_receive_count;
 
-/// Clients for the in-process sandbox, with each platform's real pacing.
-pub fn sandbox_clients(base: &str, config: &SandboxConfig) -> Result<Clients, String> {
+/// Clients for the in-process sandbox, with each platform's real pacing and the given breaker
+/// (calls in a row that fail before it opens, and for how long).
+pub fn sandbox_clients(
+    base: &str,
+    config: &SandboxConfig,
+    breaker: (u32, Duration),
+) -> Result<Clients, String> {
     let e = |e: orderbridge::channels::http::ClientError| e.to_string();
+    let with_breaker = |mut h: orderbridge::channels::http::HttpSettings| {
+        h.breaker_after = breaker.0;
+        h.breaker_open = breaker.1;
+        h
+    };
     Ok(Clients {
         genstore: Some(
-            GenstoreClient::new(GenstoreSettings::new(
-                format!("{base}/genstore"),
-                Secret::new(config.genstore_token.clone()),
-            ))
+            GenstoreClient::new({
+                let mut s = GenstoreSettings::new(
+                    format!("{base}/genstore"),
+                    Secret::new(config.genstore_token.clone()),
+                );
+                s.http = with_breaker(s.http);
+                s
+            })
             .map_err(e)?,
         ),
         zonos: Some(
-            ZonosClient::new(ZonosSettings::new(
-                format!("{base}/zonos"),
-                Credentials {
-                    store: config.zonos_store,
-                    secret: Secret::new(config.zonos_secret.clone()),
-                },
-            ))
+            ZonosClient::new({
+                let mut s = ZonosSettings::new(
+                    format!("{base}/zonos"),
+                    Credentials {
+                        store: config.zonos_store,
+                        secret: Secret::new(config.zonos_secret.clone()),
+                    },
+                );
+                s.http = with_breaker(s.http);
+                s
+            })
             .map_err(e)?,
         ),
         google: Some(
-            GoogleClient::new(GoogleSettings::new(
-                format!("{base}/google/content/v2.1"),
-                config.google_merchant_id.clone(),
-                GoogleCredentials::AccessToken(Secret::new(config.google_token.clone())),
-            ))
+            GoogleClient::new({
+                let mut s = GoogleSettings::new(
+                    format!("{base}/google/content/v2.1"),
+                    config.google_merchant_id.clone(),
+                    GoogleCredentials::AccessToken(Secret::new(config.google_token.clone())),
+                );
+                s.http = with_breaker(s.http);
+                s
+            })
             .map_err(e)?,
         ),
     })
@@ -193,7 +222,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         };
 
     let (sandbox, clients) = if let Some((sb, base)) = cfg.existing_sandbox.clone() {
-        let clients = sandbox_clients(&base, &SandboxConfig::default())?;
+        let clients = sandbox_clients(&base, &SandboxConfig::default(), cfg.breaker)?;
         (Some((sb, base)), clients)
     } else if cfg.sandbox {
         let sc = SandboxConfig::default();
@@ -203,7 +232,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         if cfg.seed {
             orderbridge_sandbox::control::seed(&sb);
         }
-        let clients = sandbox_clients(&base, &sc)?;
+        let clients = sandbox_clients(&base, &sc, cfg.breaker)?;
         (Some((sb, base)), clients)
     } else {
         let platforms = Platforms::from_env(&orderbridge::secrets::SecretResolver::from_env())
@@ -325,6 +354,8 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
                 .unwrap_or(chrono::Duration::seconds(60)),
             ..IdempotencyTtl::default()
         },
+        dead_letters: Some(dead_letters.clone()),
+        backoff: cfg.backoff,
     };
     let visibility =
         chrono::Duration::from_std(cfg.visibility).unwrap_or(chrono::Duration::seconds(30));
@@ -350,6 +381,8 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
                 .map(|m| fulfillment_push::Record {
                     message_id: m.message_id.clone(),
                     body: m.body.clone(),
+                    receipt: Some(m.receipt.clone()),
+                    receive_count: m.receive_count,
                 })
                 .collect();
             let failed = fulfillment_push::handle_batch(&push, records).await;

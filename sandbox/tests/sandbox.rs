@@ -228,7 +228,8 @@ async fn genstore_paginates_by_link_and_every_order_comes_once() {
 async fn genstore_answers_429_once_the_40_token_bucket_is_empty() {
     let (_, base) = sandbox().await;
     let mut statuses = Vec::new();
-    for _ in 0..45 {
+    let started = std::time::Instant::now();
+    for _ in 0..60 {
         let r = http()
             .get(format!("{base}/genstore/api/202412/orders/1"))
             .header("X-Genstore-Access-Token", "sandbox-genstore-token")
@@ -237,12 +238,18 @@ async fn genstore_answers_429_once_the_40_token_bucket_is_empty() {
             .unwrap();
         statuses.push(r.status().as_u16());
     }
-    let throttled = statuses.iter().filter(|s| **s == 429).count();
+    // The bucket refills 2 a second while the requests go out: a slow machine earns a few more.
+    let refilled = (2.0 * started.elapsed().as_secs_f64()).ceil() as usize;
+    let served = statuses.iter().filter(|s| **s == 404).count();
     assert!(
         statuses[..40].iter().all(|s| *s == 404),
         "the first 40 are served"
     );
-    assert!(throttled >= 3, "then 429: {statuses:?}");
+    assert!(
+        served <= 40 + refilled,
+        "no more than the bucket and its refill: {statuses:?}"
+    );
+    assert!(statuses.contains(&429), "then 429: {statuses:?}");
 }
 
 #[tokio::test]

@@ -36,6 +36,8 @@ fn fast(rate: RateLimit) -> HttpSettings {
         max_retry_after: Duration::from_secs(5),
         rate,
         max_response_bytes: 64 * 1024,
+        breaker_after: 0,
+        breaker_open: Duration::from_secs(1),
     }
 }
 

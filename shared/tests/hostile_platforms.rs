@@ -29,6 +29,8 @@ fn fast() -> HttpSettings {
         max_retry_after: Duration::from_secs(2),
         rate: RateLimit::new(1000, 1000),
         max_response_bytes: CAP,
+        breaker_after: 0,
+        breaker_open: Duration::from_secs(1),
     }
 }
 

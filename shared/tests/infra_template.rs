@@ -124,6 +124,10 @@ fn the_queues_match_what_provisioning_creates() {
         dlq["MessageRetentionPeriod"].as_u64(),
         Some(u64::from(QUEUE.dlq_retention_secs))
     );
+    assert_eq!(
+        q["MessageRetentionPeriod"].as_u64(),
+        Some(u64::from(QUEUE.retention_secs))
+    );
     let push = &t["Resources"]["FulfillmentPushFunction"]["Properties"];
     let timeout = push["Timeout"].as_u64().unwrap();
     assert!(

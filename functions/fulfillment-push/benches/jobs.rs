@@ -100,16 +100,20 @@ async fn main() {
             google: None,
             concurrency,
             idempotency: IdempotencyTtl::default(),
+            dead_letters: None,
+            backoff: fulfillment_push::Backoff::default(),
         };
         let batch: Vec<Record> = ids
             .iter()
-            .map(|id| Record {
-                message_id: format!("m-{id}"),
-                body: SyncJob::from(Job::MirrorOrder {
-                    channel: Channel::Zonos,
-                    order_id: id.as_str().into(),
-                })
-                .to_body(),
+            .map(|id| {
+                Record::new(
+                    format!("m-{id}"),
+                    SyncJob::from(Job::MirrorOrder {
+                        channel: Channel::Zonos,
+                        order_id: id.as_str().into(),
+                    })
+                    .to_body(),
+                )
             })
             .collect();
         let started = Instant::now();

@@ -10,10 +10,16 @@
 //! - Google operation ids derive from the same facts, so a retry after a timeout is answered `duplicate`;
 //!   Genstore does not deduplicate creates, so before creating anything twice the job looks for it first;
 //! - every write appends to the order's audit trail, and the channel's fresh state is saved afterwards;
-//! - a retryable failure goes back to the queue; a permanent one (the platform says the request is
-//!   invalid) completes the idempotency record as failed, is audited and logged, and is reported as a
-//!   failure without calling the platform again, until the queue's redrive moves it to the DLQ. A replay
-//!   from the DLQ ([`forget_failure`]) forgets that record, so the job runs again once its cause is fixed;
+//! - a retryable failure goes back to the queue and waits there, longer each time (its visibility is
+//!   set to an exponential backoff by its receive count, up to [`Backoff::cap`]); a platform failing every
+//!   call opens its breaker, so its jobs wait without calling it. An outage is ridden out, not
+//!   dead-lettered: see [`Backoff`] for the figures;
+//! - a permanent failure (the platform says the request is invalid) completes the idempotency record as
+//!   failed, is audited and logged, and is moved to the DLQ at once (the DLQ holds only what will not
+//!   pass by itself). A replay from the DLQ ([`forget_failure`]) forgets that record, so the job runs
+//!   again once its cause is fixed;
+//! - near the Lambda deadline no record is started, and a running one is cut off with the time left:
+//!   what was not finished goes back to the queue, visible again at once;
 //! - an order the poller could not read arrives as an `import_order` job: read, saved newer-wins, and its
 //!   follow-up jobs queued, exactly as the poll would have (a read and an upsert, safe to repeat as is).
 
@@ -68,6 +74,64 @@ pub struct Deps {
     pub concurrency: usize,
     /// Idempotency lifetimes.
     pub idempotency: IdempotencyTtl,
+    /// Where a job that failed for good goes at once; without it, it stays for the queue's redrive.
+    pub dead_letters: Option<Arc<dyn SyncQueue>>,
+    /// How long a failed job waits before it is tried again.
+    pub backoff: Backoff,
+}
+
+/// How long a job that failed, but may succeed later, waits before it is tried again: `base` after the
+/// first receive, doubling with each receive, at most `cap`, plus up to a tenth more at random so jobs
+/// that failed together do not return together.
+///
+/// Decision (the figures the template is sized by): 30 s doubling to 30 min means a job is received
+/// 7 times in its first hour and twice an hour after that; with the redrive at 30 receives, a job keeps
+/// trying for about 12 hours before the queue dead-letters it. A 6-hour outage of any platform costs
+/// about 18 receives and dead-letters nothing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// The first wait.
+    pub base: std::time::Duration,
+    /// The longest wait.
+    pub cap: std::time::Duration,
+    /// No record is started with less time than this before the deadline.
+    pub min_time_left: std::time::Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            base: std::time::Duration::from_secs(30),
+            cap: std::time::Duration::from_secs(30 * 60),
+            min_time_left: std::time::Duration::from_secs(10),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait after the `receive_count`-th receive failed.
+    pub fn delay(&self, receive_count: u32) -> std::time::Duration {
+        let doublings = receive_count.saturating_sub(1).min(20);
+        let wait = self
+            .base
+            .saturating_mul(1u32.checked_shl(doublings).unwrap_or(u32::MAX))
+            .min(self.cap);
+        let jitter = wait
+            .checked_div(10)
+            .unwrap_or_default()
+            .mul_f64(jitter_fraction());
+        wait.saturating_add(jitter)
+    }
+}
+
+/// A fraction in [0, 1) for jitter (not for anything that needs to be unpredictable).
+fn jitter_fraction() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    #[allow(clippy::cast_precision_loss)] // 53 random bits
+    let bits = (h.finish() >> 11) as f64;
+    bits / 9_007_199_254_740_992.0
 }
 
 /// One SQS record.
@@ -77,6 +141,23 @@ pub struct Record {
     pub message_id: String,
     /// The body.
     pub body: String,
+    /// The receipt handle, to hide the message for its backoff (none: it reappears after the queue's
+    /// visibility timeout).
+    pub receipt: Option<String>,
+    /// How often it was received, this time included (SQS `ApproximateReceiveCount`).
+    pub receive_count: u32,
+}
+
+impl Record {
+    /// A record as first received.
+    pub fn new(message_id: impl Into<String>, body: impl Into<String>) -> Self {
+        Record {
+            message_id: message_id.into(),
+            body: body.into(),
+            receipt: None,
+            receive_count: 1,
+        }
+    }
 }
 
 /// How a job ended.
@@ -90,26 +171,95 @@ pub enum Outcome {
     Permanent(String),
 }
 
-/// Processes a batch; returns the ids of the records that failed (never an empty id).
+/// Processes a batch with no deadline; returns the ids of the records that failed (never an empty id).
 pub async fn handle_batch(deps: &Deps, records: Vec<Record>) -> Vec<String> {
-    let outcomes: Vec<(String, Outcome)> = stream::iter(records)
+    handle_batch_until(deps, records, None).await
+}
+
+/// Processes a batch before `deadline`: no record starts with less than [`Backoff::min_time_left`]
+/// left, and a running one is cut off at the deadline less that margin. Returns the ids of the
+/// records to hand back to the queue. A job that may succeed later is hidden for its backoff first; a
+/// job that failed for good is moved to the dead-letter queue and not handed back.
+pub async fn handle_batch_until(
+    deps: &Deps,
+    records: Vec<Record>,
+    deadline: Option<std::time::Instant>,
+) -> Vec<String> {
+    let margin = deps.backoff.min_time_left;
+    let time_left =
+        move || deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+    let outcomes: Vec<(Record, Outcome, bool)> = stream::iter(records)
         .map(|r| async move {
-            let outcome = handle_record(deps, &r.body).await;
-            (r.message_id, outcome)
+            match time_left() {
+                Some(left) if left <= margin => (
+                    r,
+                    Outcome::Retry("not started: the deadline is near".into()),
+                    false,
+                ),
+                Some(left) => {
+                    let budget = left.saturating_sub(margin);
+                    match tokio::time::timeout(budget, handle_record(deps, &r.body)).await {
+                        Ok(o) => (r, o, true),
+                        Err(_) => (r, Outcome::Retry("cut off at the deadline".into()), false),
+                    }
+                }
+                None => {
+                    let o = handle_record(deps, &r.body).await;
+                    (r, o, true)
+                }
+            }
         })
         .buffer_unordered(deps.concurrency.max(1))
         .collect()
         .await;
     let mut failed = Vec::new();
-    for (id, outcome) in outcomes {
-        match &outcome {
-            Outcome::Done(what) => tracing::info!(message_id = id, outcome = "done", what, "job"),
-            Outcome::Retry(why) => tracing::warn!(message_id = id, outcome = "retry", why, "job"),
-            Outcome::Permanent(why) => {
-                tracing::error!(message_id = id, outcome = "permanent", why, "job")
+    for (record, outcome, ran) in outcomes {
+        let id = record.message_id.clone();
+        let hand_back = match &outcome {
+            Outcome::Done(what) => {
+                tracing::info!(message_id = id, outcome = "done", what, "job");
+                false
             }
-        }
-        if !matches!(outcome, Outcome::Done(_)) && !id.trim().is_empty() {
+            Outcome::Retry(why) => {
+                // A job that ran and failed waits its backoff; one the deadline stopped comes back at once.
+                let wait = if ran {
+                    deps.backoff.delay(record.receive_count)
+                } else {
+                    std::time::Duration::ZERO
+                };
+                tracing::warn!(
+                    message_id = id,
+                    outcome = "retry",
+                    why,
+                    receive_count = record.receive_count,
+                    wait_s = wait.as_secs(),
+                    "job"
+                );
+                if let Some(receipt) = &record.receipt {
+                    if let Err(e) = deps.queue.hide_for(receipt, wait).await {
+                        tracing::warn!(error = %e, "could not set the job's backoff; it returns after the queue's visibility timeout");
+                    }
+                }
+                true
+            }
+            Outcome::Permanent(why) => {
+                tracing::error!(message_id = id, outcome = "permanent", why, "job");
+                match &deps.dead_letters {
+                    Some(dlq) => match dlq.send_raw(std::slice::from_ref(&record.body)).await {
+                        Ok(1) => false,
+                        Ok(_) | Err(_) => {
+                            tracing::warn!(
+                                message_id = id,
+                                "could not move the job to the DLQ; the queue's redrive will"
+                            );
+                            true
+                        }
+                    },
+                    None => true,
+                }
+            }
+        };
+        if hand_back && !id.trim().is_empty() {
             failed.push(id);
         }
     }

@@ -13,7 +13,7 @@
 )]
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use fulfillment_push::{handle_batch, Deps, Record};
+use fulfillment_push::{handle_batch_until, Backoff, Deps, Record};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use orderbridge::clock::SystemClock;
 use orderbridge::config::{number, required, Platforms};
@@ -37,31 +37,43 @@ async fn main() -> Result<(), Error> {
     // Every platform call draws on the deployment's shared budget (with the poller and every other
     // instance of this function).
     let clients = platforms.clients()?.sharing(store.clone(), 0.0);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let dead_letters: Option<Arc<dyn orderbridge::store::SyncQueue>> =
+        match std::env::var("SYNC_DLQ_URL") {
+            Ok(url) if !url.trim().is_empty() => Some(Arc::new(SqsQueue::new(sqs.clone(), url))),
+            _ => None,
+        };
     let deps = Deps {
         store,
-        queue: Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&aws),
-            required("SYNC_QUEUE_URL")?,
-        )),
+        queue: Arc::new(SqsQueue::new(sqs, required("SYNC_QUEUE_URL")?)),
         genstore: clients.genstore,
         zonos: clients.zonos,
         google: clients.google,
         concurrency: number("PUSH_CONCURRENCY", 4usize)?,
         idempotency: IdempotencyTtl::default(),
+        dead_letters,
+        backoff: Backoff::default(),
     };
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let deps = deps.clone();
         async move {
+            let deadline = deadline_of(&event.context);
             let records: Vec<Record> = event
                 .payload
                 .records
                 .into_iter()
                 .map(|r| Record {
+                    receive_count: r
+                        .attributes
+                        .get("ApproximateReceiveCount")
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(1),
+                    receipt: r.receipt_handle,
                     message_id: r.message_id.unwrap_or_default(),
                     body: r.body.unwrap_or_default(),
                 })
                 .collect();
-            let failed = handle_batch(&deps, records).await;
+            let failed = handle_batch_until(&deps, records, Some(deadline)).await;
             let mut response = SqsBatchResponse::default();
             response.batch_item_failures = failed
                 .into_iter()
@@ -75,4 +87,12 @@ async fn main() -> Result<(), Error> {
         }
     }))
     .await
+}
+
+/// The invocation's deadline as an instant (the context gives epoch milliseconds).
+fn deadline_of(context: &lambda_runtime::Context) -> std::time::Instant {
+    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
+    let left = std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms));
+    let now = std::time::Instant::now();
+    now.checked_add(left).unwrap_or(now)
 }

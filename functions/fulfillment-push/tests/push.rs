@@ -105,6 +105,8 @@ async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
         google: Some(GoogleClient::new(g).unwrap()),
         concurrency: 4,
         idempotency: IdempotencyTtl::default(),
+        dead_letters: None,
+        backoff: fulfillment_push::Backoff::default(),
     };
     Setup {
         sandbox,
@@ -114,10 +116,7 @@ async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
 }
 
 fn record(id: &str, job: Job) -> Record {
-    Record {
-        message_id: id.into(),
-        body: SyncJob::from(job).to_body(),
-    }
+    Record::new(id, SyncJob::from(job).to_body())
 }
 
 /// Creates a Zonos order in the sandbox and stores it as the poller would.
@@ -439,14 +438,8 @@ mod cases {
                         order_id: z.as_str().into(),
                     },
                 ),
-                Record {
-                    message_id: "bad".into(),
-                    body: "{\"v\": 1, \"kind\": \"launch\"".into(),
-                },
-                Record {
-                    message_id: "old".into(),
-                    body: "{\"v\": 9, \"kind\": \"mirror_order\"}".into(),
-                },
+                Record::new("bad", "{\"v\": 1, \"kind\": \"launch\""),
+                Record::new("old", "{\"v\": 9, \"kind\": \"mirror_order\"}"),
             ],
         )
         .await;
@@ -658,14 +651,7 @@ mod cases {
             ),
             "{trail:?}"
         );
-        let failed = handle_batch(
-            &s.deps,
-            vec![Record {
-                message_id: "p".into(),
-                body: job.clone(),
-            }],
-        )
-        .await;
+        let failed = handle_batch(&s.deps, vec![Record::new("p", job.clone())]).await;
         assert_eq!(
             failed,
             ["p"],

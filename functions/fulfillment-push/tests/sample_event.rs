@@ -19,10 +19,7 @@ async fn the_sample_sqs_batch_is_accepted() {
     let records: Vec<Record> = event
         .records
         .into_iter()
-        .map(|r| Record {
-            message_id: r.message_id.unwrap(),
-            body: r.body.unwrap(),
-        })
+        .map(|r| Record::new(r.message_id.unwrap(), r.body.unwrap()))
         .collect();
     assert_eq!(records.len(), 2);
     for r in &records {
@@ -38,6 +35,8 @@ async fn the_sample_sqs_batch_is_accepted() {
         google: None,
         concurrency: 2,
         idempotency: IdempotencyTtl::default(),
+        dead_letters: None,
+        backoff: fulfillment_push::Backoff::default(),
     };
     // The orders are not in this empty table: both jobs are handed back for a retry, by their ids.
     let mut failed = handle_batch(&deps, records.clone()).await;

@@ -126,6 +126,11 @@ pub struct HttpSettings {
     /// The largest answer read; a larger one (by its `Content-Length` or as it streams in) fails the
     /// call with a clear error instead of filling memory.
     pub max_response_bytes: usize,
+    /// Calls in a row that failed for want of the platform (no answer, 5xx) before its breaker opens
+    /// and calls fail at once without reaching it; 0 never opens it.
+    pub breaker_after: u32,
+    /// How long an opened breaker stays open (doubling, up to 32 times, while the platform stays down).
+    pub breaker_open: Duration,
 }
 
 impl HttpSettings {
@@ -140,6 +145,8 @@ impl HttpSettings {
             max_retry_after: Duration::from_secs(30),
             rate,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            breaker_after: 5,
+            breaker_open: Duration::from_secs(30),
         }
     }
 }
@@ -168,6 +175,8 @@ pub enum ErrorKind {
     Refused,
     /// Configuration or credentials are wrong.
     Config,
+    /// Not called: the platform failed every recent call, and its breaker is open for a while.
+    Unavailable,
 }
 
 /// A failed platform call: which platform, which call, the status, the platform's own message, and
@@ -299,6 +308,65 @@ const BUDGET_MARGIN: f64 = 0.95;
 /// How long leased tokens stay spendable: a lease is for calls about to be made, not a reserve.
 const LEASE_LIFETIME: Duration = Duration::from_secs(1);
 
+/// A platform's circuit breaker, shared by the clones of one client: after `threshold` calls in a row
+/// that got no usable answer, calls fail at once for a while instead of waiting on a platform that is
+/// down (its jobs back off through the queue meanwhile); the first call after that tries again.
+struct Breaker {
+    threshold: u32,
+    open_for: Duration,
+    state: std::sync::Mutex<BreakerState>,
+}
+
+#[derive(Default)]
+struct BreakerState {
+    failures: u32,
+    opened: u32,
+    open_until: Option<Instant>,
+}
+
+impl Breaker {
+    fn new(threshold: u32, open_for: Duration) -> Self {
+        Breaker {
+            threshold,
+            open_for,
+            state: std::sync::Mutex::new(BreakerState::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BreakerState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How long it stays open, if it is.
+    fn open_for_now(&self) -> Option<Duration> {
+        let until = self.lock().open_until?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    fn succeeded(&self) {
+        *self.lock() = BreakerState::default();
+    }
+
+    fn failed(&self) -> bool {
+        if self.threshold == 0 {
+            return false;
+        }
+        let mut st = self.lock();
+        st.failures = st.failures.saturating_add(1);
+        if st.failures < self.threshold {
+            return false;
+        }
+        let factor = 1u32.checked_shl(st.opened.min(5)).unwrap_or(32);
+        let open_for = self.open_for.saturating_mul(factor);
+        let now = Instant::now();
+        st.open_until = Some(now.checked_add(open_for).unwrap_or(now));
+        st.opened = st.opened.saturating_add(1);
+        // Half-open afterwards: one more failure opens it again.
+        st.failures = self.threshold.saturating_sub(1);
+        true
+    }
+}
+
 /// What paces a client's calls: its own limiter, or the deployment's shared budget.
 #[derive(Clone)]
 enum Pacer {
@@ -372,6 +440,7 @@ pub struct PlatformHttp {
     platform: Channel,
     client: reqwest::Client,
     pacer: Pacer,
+    breaker: Arc<Breaker>,
     settings: HttpSettings,
 }
 
@@ -451,6 +520,7 @@ impl PlatformHttp {
             platform,
             client,
             pacer: Pacer::Local(Arc::new(RateLimiter::direct(quota))),
+            breaker: Arc::new(Breaker::new(settings.breaker_after, settings.breaker_open)),
             settings,
         })
     }
@@ -516,6 +586,18 @@ impl PlatformHttp {
     where
         F: Fn(&reqwest::Client) -> RequestBuilder,
     {
+        if let Some(left) = self.breaker.open_for_now() {
+            return Err(ClientError::new(
+                self.platform,
+                call,
+                ErrorKind::Unavailable,
+                format!(
+                    "not called: the platform failed every recent call (breaker open {} s more)",
+                    left.as_secs().saturating_add(1)
+                ),
+                true,
+            ));
+        }
         let attempt_no = AtomicU32::new(0);
         let once = || async {
             let attempt = attempt_no.fetch_add(1, Ordering::SeqCst).saturating_add(1);
@@ -525,6 +607,9 @@ impl PlatformHttp {
             let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             match result {
                 Err(e) => {
+                    if self.breaker.failed() {
+                        tracing::warn!(platform = %self.platform, "platform breaker opened");
+                    }
                     let timeout = e.is_timeout();
                     let unsent = e.is_connect();
                     tracing::warn!(platform = %self.platform, call, attempt, latency_ms, timeout, "platform call failed");
@@ -591,6 +676,13 @@ impl PlatformHttp {
                             },
                         })?;
                     tracing::info!(platform = %self.platform, call, status = status.as_u16(), attempt, latency_ms, "platform call");
+                    if status.is_server_error() {
+                        if self.breaker.failed() {
+                            tracing::warn!(platform = %self.platform, "platform breaker opened");
+                        }
+                    } else {
+                        self.breaker.succeeded();
+                    }
                     let throttled = status == StatusCode::TOO_MANY_REQUESTS;
                     let retry = throttled || (status.is_server_error() && repeat == Repeat::Safe);
                     if retry {

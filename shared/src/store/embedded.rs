@@ -1003,6 +1003,23 @@ impl SyncQueue for EmbeddedQueue {
             .await
     }
 
+    async fn hide_for(&self, receipt: &str, for_: std::time::Duration) -> Result<(), StoreError> {
+        let (queue, receipt) = (self.name.clone(), receipt.to_owned());
+        let hidden = chrono::Duration::from_std(for_.min(std::time::Duration::from_secs(43_200)))
+            .unwrap_or(chrono::Duration::hours(12));
+        let until = crate::clock::shifted(self.clock.now(), hidden).timestamp_millis();
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "UPDATE messages SET visible_at_ms = ?3 WHERE queue = ?1 AND receipt = ?2",
+                    params![queue, receipt, until],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
     async fn send_raw(&self, bodies: &[String]) -> Result<usize, StoreError> {
         self.insert(bodies.to_vec()).await
     }

@@ -71,15 +71,19 @@ pub struct QueueSpec {
     pub visibility_timeout_secs: u32,
     /// How long the dead-letter queue keeps messages (14 days, SQS's maximum).
     pub dlq_retention_secs: u32,
+    /// How long the sync queue keeps a message (14 days: an outage's backlog waits).
+    pub retention_secs: u32,
     /// The largest message body (SQS's maximum, 256 KiB; set explicitly so every endpoint enforces it).
     pub max_message_bytes: u32,
 }
 
-/// The sync queue as deployed: five receives, 6 × fulfillment-push's 60 s timeout, 14 days in the DLQ.
+/// The sync queue as deployed: thirty receives (about 12 hours of fulfillment-push's backoff; a job
+/// that failed for good goes to the DLQ at once), 6 × fulfillment-push's 60 s timeout, 14 days kept.
 pub const QUEUE: QueueSpec = QueueSpec {
-    max_receive_count: 5,
+    max_receive_count: 30,
     visibility_timeout_secs: 360,
     dlq_retention_secs: 14 * 24 * 3600,
+    retention_secs: 14 * 24 * 3600,
     max_message_bytes: 256 * 1024,
 };
 
@@ -313,6 +317,10 @@ mod aws {
                 (
                     QueueAttributeName::MaximumMessageSize,
                     QUEUE.max_message_bytes.to_string(),
+                ),
+                (
+                    QueueAttributeName::MessageRetentionPeriod,
+                    QUEUE.retention_secs.to_string(),
                 ),
                 (QueueAttributeName::RedrivePolicy, redrive),
             ],
