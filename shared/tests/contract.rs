@@ -12,6 +12,7 @@ use orderbridge::order::{ChannelOrder, Contact, LineItem, Quantities, Totals};
 use orderbridge::personal::Personal;
 use orderbridge::status::UnifiedStatus;
 use orderbridge::store::orders::{self, Link, Saved};
+use orderbridge::store::provision::QUEUE;
 use orderbridge::store::{
     AuditEntry, AuditOutcome, BucketShape, Claim, Expected, IdempotencyError, IdempotencyTtl,
     Lease, OrderKey, PageRequest, Storage, StoreError, SyncQueue, Update, Upsert, REDACTED,
@@ -72,7 +73,7 @@ async fn embedded_backend() -> Backend {
         "sync",
         Some(DeadLetter {
             queue: "sync-dlq".into(),
-            max_receives: 5,
+            max_receives: QUEUE.max_receive_count,
         }),
         c.clone(),
     );
@@ -866,20 +867,21 @@ mod cases {
         b.queue.delete(&back[0].receipt).await.unwrap();
     }
 
-    pub async fn a_message_is_dead_lettered_after_five_receives(b: &Backend) {
+    pub async fn a_message_is_dead_lettered_after_its_receive_limit(b: &Backend) {
         b.queue.send(&[job(7)]).await.unwrap();
         let mut receives = 0;
-        for _ in 0..40 {
+        let limit = usize::try_from(QUEUE.max_receive_count).unwrap();
+        for _ in 0..(limit * 4) {
             let batch = b.queue.receive(10, Duration::seconds(0)).await.unwrap();
             receives += batch.len();
-            if batch.is_empty() && receives >= 5 {
+            if batch.is_empty() && receives >= limit {
                 break;
             }
             if b.real_time_queue {
                 b.pass(Duration::milliseconds(100)).await;
             }
         }
-        assert_eq!(receives, 5, "received five times, then moved");
+        assert_eq!(receives, limit, "received up to the limit, then moved");
         let mut dead = Vec::new();
         for _ in 0..20 {
             dead = b.dlq.receive(10, Duration::seconds(30)).await.unwrap();
@@ -939,7 +941,7 @@ macro_rules! contract {
             case!(a_send_of_25_jobs_goes_out_as_3_requests);
             case!(a_job_the_queue_refuses_is_reported_and_the_rest_are_sent);
             case!(the_queue_delivers_every_job_and_redelivers_after_the_visibility_timeout);
-            case!(a_message_is_dead_lettered_after_five_receives);
+            case!(a_message_is_dead_lettered_after_its_receive_limit);
         }
     };
 }
@@ -982,7 +984,7 @@ async fn the_embedded_store_survives_a_restart() {
 #[tokio::test]
 async fn provisioning_twice_is_harmless_and_creates_the_declared_shapes() {
     use orderbridge::store::dynamo::sdk_config;
-    use orderbridge::store::provision::{self, GSIS, PK, QUEUE, SK, TTL_ATTRIBUTE};
+    use orderbridge::store::provision::{self, GSIS, PK, SK, TTL_ATTRIBUTE};
     assert!(
         std::env::var("AWS_ENDPOINT_URL").is_ok(),
         "run scripts/test, which starts moto"
@@ -1052,7 +1054,7 @@ async fn provisioning_twice_is_harmless_and_creates_the_declared_shapes() {
     let redrive: serde_json::Value = serde_json::from_str(&attrs[&A::RedrivePolicy]).unwrap();
     assert_eq!(
         redrive["maxReceiveCount"].to_string().trim_matches('"'),
-        "5"
+        QUEUE.max_receive_count.to_string()
     );
     assert!(redrive["deadLetterTargetArn"]
         .as_str()
