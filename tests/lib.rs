@@ -84,12 +84,21 @@ pub fn google_order(sb: &Sandbox) -> String {
     g
 }
 
-pub async fn until<F, Fut>(what: &str, mut check: F)
+pub async fn until<F, Fut>(what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    for _ in 0..300 {
+    until_for(what, 30, check).await
+}
+
+/// Waits up to `secs` seconds for `check` to hold, looking every 100 ms; panics naming `what` if not.
+pub async fn until_for<F, Fut>(what: &str, secs: u64, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..(secs * 10) {
         if check().await {
             return;
         }

@@ -265,3 +265,40 @@ fn amounts_that_overflow_are_an_error_for_that_order() {
     assert_eq!(err.platform, Channel::Google);
     assert_eq!(err.reason, orderbridge::money::OVERFLOW, "{err}");
 }
+
+#[tokio::test]
+async fn a_platform_failing_every_call_opens_its_breaker_until_it_recovers() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(3)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    let mut s = GenstoreSettings::new(server.uri(), Secret::new("t"));
+    s.http = HttpSettings {
+        max_attempts: 1,
+        breaker_after: 3,
+        breaker_open: Duration::from_millis(300),
+        ..fast()
+    };
+    let c = GenstoreClient::new(s).unwrap();
+    for _ in 0..3 {
+        let e = c.get_order("1").await.unwrap_err();
+        assert_eq!(e.status, Some(503));
+    }
+    // Open: the call fails at once without reaching the platform.
+    let e = c.get_order("1").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unavailable, "{e}");
+    assert!(e.retryable);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    // After the open period the next call goes through, and a good answer closes the breaker.
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert_eq!(c.get_order("1").await.unwrap(), None);
+    assert_eq!(c.get_order("1").await.unwrap(), None);
+    assert_eq!(server.received_requests().await.unwrap().len(), 5);
+}

@@ -1132,3 +1132,58 @@ macro_rules! suite {
 
 suite!(embedded, false);
 suite!(dynamodb, true);
+
+/// Near the Lambda deadline nothing starts, and what runs is cut off with the time left: both go back
+/// to the queue at once instead of the invocation timing out with the whole batch.
+#[tokio::test]
+async fn near_the_deadline_nothing_starts_and_a_slow_job_is_cut_off() {
+    use fulfillment_push::handle_batch_until;
+    use std::time::Instant;
+    let s = setup(false).await;
+    let z = zonos_order(&s, 1).await;
+    let job = record(
+        "m",
+        Job::MirrorOrder {
+            channel: Channel::Zonos,
+            order_id: z.as_str().into(),
+        },
+    );
+    let before = s.sandbox.counters().requests.values().sum::<u64>();
+    // 5 s left, 10 s needed to start: handed back untouched.
+    let started = Instant::now();
+    let failed = handle_batch_until(
+        &s.deps,
+        vec![job.clone()],
+        Some(Instant::now() + Duration::from_secs(5)),
+    )
+    .await;
+    assert_eq!(failed, vec!["m".to_owned()]);
+    assert!(started.elapsed() < Duration::from_secs(1));
+    assert_eq!(
+        s.sandbox.counters().requests.values().sum::<u64>(),
+        before,
+        "no platform was called"
+    );
+    // 11 s left with Genstore taking 5 s an answer: cut off after about a second.
+    s.sandbox.set_faults(
+        Channel::Genstore,
+        Faults {
+            latency_ms: 5000,
+            ..Faults::default()
+        },
+    );
+    let started = Instant::now();
+    let failed = handle_batch_until(
+        &s.deps,
+        vec![job],
+        Some(Instant::now() + Duration::from_secs(11)),
+    )
+    .await;
+    assert_eq!(failed, vec!["m".to_owned()]);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(executed(&s, "genstore.createOrder"), 0);
+}
