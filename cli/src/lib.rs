@@ -58,6 +58,13 @@ pub struct DevConfig {
     pub backoff: fulfillment_push::Backoff,
     /// Calls in a row a platform fails before its breaker opens, and for how long (0: never).
     pub breaker: (u32, Duration),
+    /// fulfillment-push consumers at once (Lambda runs several instances).
+    pub consumers: usize,
+    /// Each platform's rate limit multiplied by this, in the sandbox and in the clients (a faster
+    /// clock for load runs; 1 is the platforms' real limits).
+    pub rate_scale: u32,
+    /// How long one platform call may take before it is a timeout.
+    pub http_timeout: Duration,
 }
 
 /// Where the order table and the queues live.
@@ -90,6 +97,9 @@ impl Default for DevConfig {
             storage: StorageChoice::Embedded,
             backoff: fulfillment_push::Backoff::default(),
             breaker: (5, Duration::from_secs(30)),
+            consumers: 1,
+            rate_scale: 1,
+            http_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -125,17 +135,23 @@ impl Running {
 /// received at most this often (about 12 hours with the deployed backoff) before the queue keeps it.
 pub const MAX_RECEIVES: u32 = orderbridge::store::provision::QUEUE.max_receive_count;
 
-/// Clients for the in-process sandbox, with each platform's real pacing and the given breaker
-/// (calls in a row that fail before it opens, and for how long).
+/// Clients for the in-process sandbox, with each platform's real pacing (times `cfg.rate_scale`) and
+/// the pipeline's breaker and timeout.
 pub fn sandbox_clients(
     base: &str,
     config: &SandboxConfig,
-    breaker: (u32, Duration),
+    cfg: &DevConfig,
 ) -> Result<Clients, String> {
     let e = |e: orderbridge::channels::http::ClientError| e.to_string();
+    let scale = cfg.rate_scale.max(1);
     let with_breaker = |mut h: orderbridge::channels::http::HttpSettings| {
-        h.breaker_after = breaker.0;
-        h.breaker_open = breaker.1;
+        h.breaker_after = cfg.breaker.0;
+        h.breaker_open = cfg.breaker.1;
+        h.timeout = cfg.http_timeout;
+        h.rate = orderbridge::channels::http::RateLimit::new(
+            h.rate.per_second.get().saturating_mul(scale),
+            h.rate.burst.get().saturating_mul(scale),
+        );
         h
     };
     Ok(Clients {
@@ -222,7 +238,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         };
 
     let (sandbox, clients) = if let Some((sb, base)) = cfg.existing_sandbox.clone() {
-        let clients = sandbox_clients(&base, &SandboxConfig::default(), cfg.breaker)?;
+        let clients = sandbox_clients(&base, &SandboxConfig::default(), &cfg)?;
         (Some((sb, base)), clients)
     } else if cfg.sandbox {
         let sc = SandboxConfig::default();
@@ -232,7 +248,10 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         if cfg.seed {
             orderbridge_sandbox::control::seed(&sb);
         }
-        let clients = sandbox_clients(&base, &sc, cfg.breaker)?;
+        sb.lock()
+            .genstore
+            .set_rate_limit(2 * cfg.rate_scale.max(1), 40 * cfg.rate_scale.max(1));
+        let clients = sandbox_clients(&base, &sc, &cfg)?;
         (Some((sb, base)), clients)
     } else {
         let platforms = Platforms::from_env(&orderbridge::secrets::SecretResolver::from_env())
@@ -359,42 +378,46 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     };
     let visibility =
         chrono::Duration::from_std(cfg.visibility).unwrap_or(chrono::Duration::seconds(30));
-    let consumer_queue = queue.clone();
-    let mut push_stop = stopped;
-    tasks.push(tokio::spawn(async move {
-        loop {
-            let batch = match consumer_queue.receive(10, visibility).await {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(error = %e, "queue receive failed");
-                    Vec::new()
+    // fulfillment-push consumers, each like one Lambda instance polling the queue.
+    for _ in 0..cfg.consumers.max(1) {
+        let push = push.clone();
+        let consumer_queue = queue.clone();
+        let mut push_stop = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let batch = match consumer_queue.receive(10, visibility).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "queue receive failed");
+                        Vec::new()
+                    }
+                };
+                if batch.is_empty() {
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(250)) => continue,
+                        _ = push_stop.changed() => return,
+                    }
                 }
-            };
-            if batch.is_empty() {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(250)) => continue,
-                    _ = push_stop.changed() => return,
-                }
-            }
-            let records: Vec<fulfillment_push::Record> = batch
-                .iter()
-                .map(|m| fulfillment_push::Record {
-                    message_id: m.message_id.clone(),
-                    body: m.body.clone(),
-                    receipt: Some(m.receipt.clone()),
-                    receive_count: m.receive_count,
-                })
-                .collect();
-            let failed = fulfillment_push::handle_batch(&push, records).await;
-            for m in &batch {
-                if !failed.contains(&m.message_id) {
-                    if let Err(e) = consumer_queue.delete(&m.receipt).await {
-                        tracing::warn!(error = %e, "delete failed; the job will run again, harmlessly");
+                let records: Vec<fulfillment_push::Record> = batch
+                    .iter()
+                    .map(|m| fulfillment_push::Record {
+                        message_id: m.message_id.clone(),
+                        body: m.body.clone(),
+                        receipt: Some(m.receipt.clone()),
+                        receive_count: m.receive_count,
+                    })
+                    .collect();
+                let failed = fulfillment_push::handle_batch(&push, records).await;
+                for m in &batch {
+                    if !failed.contains(&m.message_id) {
+                        if let Err(e) = consumer_queue.delete(&m.receipt).await {
+                            tracing::warn!(error = %e, "delete failed; the job will run again, harmlessly");
+                        }
                     }
                 }
             }
-        }
-    }));
+        }));
+    }
 
     Ok(Running {
         webhook_url,

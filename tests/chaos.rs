@@ -1,0 +1,391 @@
+//! The chaos run: many orders across the three channels through the whole pipeline while every
+//! platform fails a fifth of its calls (5xx, 429, timeouts, and writes applied with the answer lost),
+//! webhooks arrive twice and out of order, two fulfillment-push consumers work at once, one is killed
+//! mid-batch and the pipeline restarted, and Google is down for a stretch. Then every write the sandbox
+//! counts equals what the scenario calls for (each exactly once), nothing is dead-lettered, and every
+//! order ends in the state the scenario implies. It prints a table and the number of checks held.
+//!
+//! `CHAOS_ORDERS` sets the size (default 60, what CI runs); `scripts/chaos` runs 1,050.
+
+use orderbridge::channel::Channel;
+use orderbridge::channels::genstore::wire as gw;
+use orderbridge::status::UnifiedStatus;
+use orderbridge::store::OrderKey;
+use orderbridge_cli::{start, DevConfig, Running};
+use orderbridge_e2e::{config, dir, google_order, mirror_of, ship, until_for, zonos_order};
+use orderbridge_sandbox::genstore::LineQty;
+use orderbridge_sandbox::webhooks::WebhookMode;
+use orderbridge_sandbox::{Faults, Sandbox};
+use std::time::{Duration, Instant};
+
+/// A fifth of all calls fail, in every way a platform fails.
+fn a_fifth_faulty() -> Faults {
+    Faults {
+        error_rate: 0.06,
+        throttle_rate: 0.04,
+        timeout_rate: 0.04,
+        slow_after_apply_rate: 0.06,
+        hang_ms: 1200,
+        ..Faults::default()
+    }
+}
+
+fn chaos_config(d: std::path::PathBuf) -> DevConfig {
+    DevConfig {
+        consumers: 2,
+        // Platform limits fifty times faster, so a thousand orders take minutes, not hours.
+        rate_scale: 50,
+        // A hang of 1.2 s is a timeout.
+        http_timeout: Duration::from_millis(800),
+        poll_interval: Duration::from_millis(400),
+        ..config(d)
+    }
+}
+
+/// What the scenario did to each order.
+struct Plan {
+    zonos_shipped: Vec<(String, String)>,
+    zonos_cancelled: Vec<(String, String)>,
+    google_shipped: Vec<(String, String)>,
+    google_delivered: Vec<(String, String)>,
+    google_refunded: Vec<(String, String)>,
+    natives: Vec<String>,
+}
+
+#[derive(Default)]
+struct Checks {
+    held: usize,
+    failed: Vec<String>,
+    rows: Vec<(String, u64, u64)>,
+}
+
+impl Checks {
+    fn count(&mut self, what: &str, expected: u64, actual: u64) {
+        self.rows.push((what.to_owned(), expected, actual));
+        self.check(expected == actual, || {
+            format!("{what}: expected {expected}, got {actual}")
+        });
+    }
+
+    fn check(&mut self, ok: bool, why: impl FnOnce() -> String) {
+        if ok {
+            self.held += 1;
+        } else {
+            self.failed.push(why());
+        }
+    }
+}
+
+fn native_order(sb: &Sandbox, i: usize) -> String {
+    let (o, events) = sb
+        .lock()
+        .genstore
+        .create_order(&gw::NewOrder {
+            source_name: "web".into(),
+            source_identifier: String::new(),
+            currency: "USD".into(),
+            line_items: vec![gw::NewLineItem {
+                title: "Teapot".into(),
+                sku: Some(format!("SKU-TEAPOT-{i}")),
+                product_id: None,
+                quantity: 1,
+                price: rust_decimal::Decimal::new(3500, 2),
+            }],
+            financial_status: Some("paid".into()),
+            ..gw::NewOrder::default()
+        })
+        .unwrap();
+    sb.webhooks.emit_all(events);
+    o.order_id.unwrap()
+}
+
+async fn mirrors(r: &Running, channel: Channel, ids: &[String]) -> Option<Vec<(String, String)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push((id.clone(), mirror_of(r, channel, id).await?));
+    }
+    Some(out)
+}
+
+fn deliver(sb: &Sandbox, fulfill_id: &str) {
+    let (_, events) = sb
+        .lock()
+        .genstore
+        .change_fulfillment(fulfill_id, |f| {
+            f.shipment_status = Some("delivered".into());
+            Ok(())
+        })
+        .unwrap();
+    sb.webhooks.emit_all(events);
+}
+
+async fn stored_status(r: &Running, channel: Channel, id: &str) -> Option<UnifiedStatus> {
+    r.store
+        .get(&OrderKey::new(channel, id))
+        .await
+        .ok()
+        .flatten()
+        .map(|s| s.order.status)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos() {
+    let total: usize = std::env::var("CHAOS_ORDERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    let (nz, ng) = (total * 2 / 5, total * 3 / 10);
+    let nn = total - nz - ng;
+    let started = Instant::now();
+    let d = dir("chaos");
+    let r = start(chaos_config(d.clone())).await.unwrap();
+    let sb = r.sandbox.clone().unwrap().0;
+    for p in [Channel::Genstore, Channel::Zonos, Channel::Google] {
+        sb.set_faults(p, a_fifth_faulty());
+    }
+    sb.webhooks.set_mode(WebhookMode {
+        duplicate: true,
+        ..WebhookMode::default()
+    });
+
+    // Phase 1: orders arrive on every channel.
+    let zonos: Vec<String> = (0..nz).map(|_| zonos_order(&sb, 1)).collect();
+    let google: Vec<String> = (0..ng).map(|_| google_order(&sb)).collect();
+    let natives: Vec<String> = (0..nn).map(|i| native_order(&sb, i)).collect();
+    let wait = 60 + u64::try_from(total).unwrap_or(0) / 2;
+    until_for("every external order mirrored and linked", wait, || async {
+        mirrors(&r, Channel::Zonos, &zonos).await.is_some()
+            && mirrors(&r, Channel::Google, &google).await.is_some()
+    })
+    .await;
+    let zm = mirrors(&r, Channel::Zonos, &zonos).await.unwrap();
+    let gm = mirrors(&r, Channel::Google, &google).await.unwrap();
+    let imported = started.elapsed();
+
+    // Phase 2: the merchant works the orders, webhooks now also reordered; one consumer is killed
+    // mid-batch half-way; Google goes down for a stretch.
+    sb.webhooks.set_mode(WebhookMode {
+        duplicate: true,
+        reorder: true,
+        ..WebhookMode::default()
+    });
+    let mut plan = Plan {
+        zonos_shipped: Vec::new(),
+        zonos_cancelled: Vec::new(),
+        google_shipped: Vec::new(),
+        google_delivered: Vec::new(),
+        google_refunded: Vec::new(),
+        natives,
+    };
+    for (i, (z, g)) in zm.iter().enumerate() {
+        if i % 5 == 0 {
+            let (_, events) = sb.lock().genstore.cancel_order(g, "customer").unwrap();
+            sb.webhooks.emit_all(events);
+            plan.zonos_cancelled.push((z.clone(), g.clone()));
+        } else {
+            ship(&sb, g, 1, &format!("1ZCHAOSZ{i:06}"));
+            plan.zonos_shipped.push((z.clone(), g.clone()));
+        }
+    }
+    sb.webhooks.flush();
+    // The pipeline dies mid-batch and comes back on the same data.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let cfg = DevConfig {
+        existing_sandbox: r.sandbox.clone(),
+        ..chaos_config(d.clone())
+    };
+    r.stop().await;
+    let r = start(cfg).await.unwrap();
+    sb.set_faults(
+        Channel::Google,
+        Faults {
+            error_rate: 1.0,
+            ..Faults::default()
+        },
+    );
+    let mut fulfillments = Vec::new();
+    for (i, (g, gid)) in gm.iter().enumerate() {
+        if i % 5 == 1 {
+            let line = sb.lock().genstore.order(gid).unwrap().line_items[0]
+                .id
+                .clone()
+                .unwrap();
+            let (_, events) = sb
+                .lock()
+                .genstore
+                .refund(
+                    gid,
+                    &[LineQty {
+                        id: line,
+                        quantity: 1,
+                    }],
+                    "damaged",
+                )
+                .unwrap();
+            sb.webhooks.emit_all(events);
+            plan.google_refunded.push((g.clone(), gid.clone()));
+        } else {
+            let f = ship(&sb, gid, 2, &format!("1ZCHAOSG{i:06}"));
+            plan.google_shipped.push((g.clone(), gid.clone()));
+            if i % 2 == 0 {
+                fulfillments.push(f);
+                plan.google_delivered.push((g.clone(), gid.clone()));
+            }
+        }
+    }
+    sb.webhooks.flush();
+    // Google is down for three seconds, then fails a fifth of its calls again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    sb.set_faults(Channel::Google, a_fifth_faulty());
+    for f in &fulfillments {
+        deliver(&sb, f);
+    }
+    sb.webhooks.flush();
+    // Deliveries of held webhooks keep coming in the background while the pipeline catches up.
+    let flusher = {
+        let sb = sb.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                sb.webhooks.flush();
+            }
+        })
+    };
+
+    let expected: Vec<(&str, u64)> = vec![
+        ("genstore.createOrder", (nz + ng) as u64),
+        ("zonos.updateMerchantOrderId", nz as u64),
+        ("google.updateMerchantOrderId", ng as u64),
+        ("google.acknowledge", ng as u64),
+        ("zonos.setShipmentTracking", plan.zonos_shipped.len() as u64),
+        (
+            "zonos.updateVendorOrderStatus",
+            (plan.zonos_shipped.len() + plan.zonos_cancelled.len()) as u64,
+        ),
+        ("google.shipLineItems", plan.google_shipped.len() as u64),
+        ("google.updateShipment", plan.google_delivered.len() as u64),
+        ("google.refunditem", plan.google_refunded.len() as u64),
+    ];
+    until_for("every write the scenario calls for", wait * 3, || async {
+        let c = sb.counters();
+        expected.iter().all(|(w, n)| c.executed_count(w) >= *n)
+    })
+    .await;
+    // Let anything that would write twice do so before counting.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    flusher.abort();
+
+    let mut checks = Checks::default();
+    let c = sb.counters();
+    for (w, n) in &expected {
+        checks.count(w, *n, c.executed_count(w));
+    }
+    let dead = r.dead_letters.depth().await.unwrap();
+    checks.count("dead letters", 0, dead);
+    {
+        let st = sb.lock();
+        let zonos_status = |id: &str| {
+            st.zonos
+                .find(999, id)
+                .and_then(|i| st.zonos.orders[i].order.order_status.clone())
+                .unwrap_or_default()
+        };
+        for (z, _) in &plan.zonos_shipped {
+            let s = zonos_status(z);
+            checks.check(s == "VENDOR_END_OF_DAY_COMPLETE", || {
+                format!("zonos {z}: {s}, not shipped")
+            });
+        }
+        for (z, _) in &plan.zonos_cancelled {
+            let s = zonos_status(z);
+            checks.check(s == "VENDOR_CANCELLATION_REQUEST", || {
+                format!("zonos {z}: {s}, no cancellation request")
+            });
+        }
+        let google_status = |id: &str| {
+            st.google.orders[id]
+                .order
+                .status
+                .clone()
+                .unwrap_or_default()
+        };
+        for (g, _) in &plan.google_shipped {
+            let s = google_status(g);
+            let want = if plan.google_delivered.iter().any(|(d, _)| d == g) {
+                "delivered"
+            } else {
+                "shipped"
+            };
+            checks.check(s == want, || format!("google {g}: {s}, not {want}"));
+        }
+        for (g, _) in &plan.google_refunded {
+            let n = st.google.orders[g].order.refunds.len();
+            checks.check(n == 1, || format!("google {g}: {n} refunds"));
+        }
+    }
+    for (_, gid) in &plan.zonos_shipped {
+        let s = stored_status(&r, Channel::Genstore, gid).await;
+        checks.check(s == Some(UnifiedStatus::Shipped), || {
+            format!("genstore {gid}: {s:?}, not shipped")
+        });
+    }
+    for (_, gid) in &plan.zonos_cancelled {
+        let s = stored_status(&r, Channel::Genstore, gid).await;
+        checks.check(s == Some(UnifiedStatus::Cancelled), || {
+            format!("genstore {gid}: {s:?}, not cancelled")
+        });
+    }
+    for (g, gid) in &plan.google_shipped {
+        let delivered = plan.google_delivered.iter().any(|(d, _)| d == g);
+        let want = if delivered {
+            UnifiedStatus::Delivered
+        } else {
+            UnifiedStatus::Shipped
+        };
+        let s = stored_status(&r, Channel::Genstore, gid).await;
+        checks.check(s == Some(want), || {
+            format!("genstore {gid}: {s:?}, not {want:?}")
+        });
+    }
+    for n in &plan.natives {
+        let s = stored_status(&r, Channel::Genstore, n).await;
+        checks.check(s == Some(UnifiedStatus::Paid), || {
+            format!("native {n}: {s:?}, not paid")
+        });
+    }
+    r.stop().await;
+    let _ = std::fs::remove_dir_all(&d);
+
+    let faults: u64 = c.faults.values().sum();
+    let requests: u64 = c.requests.values().sum();
+    println!("\nchaos: {total} orders ({nz} Zonos, {ng} Google, {nn} Genstore-native)");
+    println!(
+        "  {requests} platform requests, {faults} faults injected ({:.0} %), {} webhook deliveries",
+        100.0 * faults as f64 / requests.max(1) as f64,
+        c.webhooks_sent
+    );
+    println!(
+        "  imported and mirrored in {:.0?}, all done in {:.0?}",
+        imported,
+        started.elapsed()
+    );
+    println!("  {:<34} {:>9} {:>9}", "write", "expected", "executed");
+    for (w, e, a) in &checks.rows {
+        println!("  {w:<34} {e:>9} {a:>9}");
+    }
+    println!(
+        "  {} checks held, {} failed",
+        checks.held,
+        checks.failed.len()
+    );
+    assert!(
+        checks.failed.is_empty(),
+        "{} checks failed: {:#?}",
+        checks.failed.len(),
+        checks.failed.iter().take(20).collect::<Vec<_>>()
+    );
+    assert!(
+        faults * 100 >= requests * 15,
+        "faults were injected into at least a sixth of the calls"
+    );
+}
