@@ -7,6 +7,7 @@
 //! | `GENSTORE_API_URL`, `GENSTORE_ACCESS_TOKEN` | Genstore (both needed) |
 //! | `ZONOS_API_URL` (default production), `ZONOS_STORE_ID`, `ZONOS_SECRET` | Zonos |
 //! | `ZONOS_RATE_PER_SECOND` | Zonos pacing (default 5) |
+//! | `ZONOS_CURRENCY` | the store's currency, for answers that name none (default USD) |
 //! | `GOOGLE_API_URL` (default production), `GOOGLE_MERCHANT_ID`, `GOOGLE_SERVICE_ACCOUNT` or `GOOGLE_ACCESS_TOKEN` | Google |
 //! | `GOOGLE_RATE_PER_SECOND` | Google pacing (default 10) |
 
@@ -124,6 +125,11 @@ impl Platforms {
                 );
                 let rate = number("ZONOS_RATE_PER_SECOND", 5u32)?;
                 z.http.rate = RateLimit::new(rate, rate);
+                if let Some(c) = var("ZONOS_CURRENCY") {
+                    z.currency = c.parse().map_err(|e: crate::money::InvalidCurrency| {
+                        ConfigError(format!("ZONOS_CURRENCY: {e}"))
+                    })?;
+                }
                 Some(z)
             }
             _ => None,

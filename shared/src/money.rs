@@ -16,6 +16,11 @@ pub struct CurrencyCode(String);
 pub struct InvalidCurrency(pub String);
 
 impl CurrencyCode {
+    /// US dollars, the default where a platform names no currency and none is configured.
+    pub fn usd() -> Self {
+        CurrencyCode("USD".to_owned())
+    }
+
     /// The code as text, e.g. `USD`.
     pub fn as_str(&self) -> &str {
         &self.0

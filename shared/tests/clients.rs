@@ -1133,3 +1133,58 @@ async fn secret_references_resolve_through_the_extension_once() {
         "{err}"
     );
 }
+
+/// `orderDetail` answering only what the documents promise (items, shipping name and address, the
+/// carrier service level, totals, merchant order id, test flag, status): no id, no currency, no dates.
+/// The client fills in the order asked for and the store's currency; with the `orderNumbers` entry the
+/// order maps.
+#[tokio::test]
+async fn a_zonos_order_with_only_the_documented_fields_maps_in_the_store_currency() {
+    let server = MockServer::start().await;
+    zonos_mock(
+        &server,
+        "/v2/orderDetail",
+        json!({"order": {
+            "orderStatus": "IGLOBAL_ORDER_IN_PROCESS",
+            "merchantOrderId": null,
+            "testOrder": false,
+            "items": [{"sku": "MUG-1", "productId": "p1", "quantity": 2, "unitPrice": "12.50"}],
+            "shippingCarrierServiceLevel": "UPS_EXPEDITED",
+            "shippingName": "Ana Souza",
+            "shippingAddress1": "Rua Um 10",
+            "shippingCity": "Sao Paulo",
+            "shippingCountry": "BR",
+            "itemsTotal": "25.00",
+            "grandTotal": "25.00"
+        }}),
+    )
+    .await;
+    let listing: orderbridge::channels::zonos::wire::OrderNumber = serde_json::from_value(
+        json!({"id": "999-7", "testOrder": false, "timestamp": "2026-11-01 10:00:00.0"}),
+    )
+    .unwrap();
+    let detail = zonos(&server).order_detail("999-7").await.unwrap();
+    assert_eq!(detail.id.as_deref(), Some("999-7"));
+    let o = orderbridge::channels::zonos::to_channel_order(&detail, Some(&listing)).unwrap();
+    assert_eq!(o.order_id.as_str(), "999-7");
+    assert_eq!(o.totals.currency.as_str(), "USD");
+    assert_eq!(o.line_items.len(), 1);
+
+    // A store in euros says so once, in its settings.
+    let mut s = ZonosSettings::new(
+        server.uri(),
+        Credentials {
+            store: 999,
+            secret: Secret::new("f5bde245-f55e-414d-b722-80b25161c12c"),
+        },
+    );
+    s.http = fast(RateLimit::new(50, 50));
+    s.currency = "EUR".parse().unwrap();
+    let detail = ZonosClient::new(s)
+        .unwrap()
+        .order_detail("999-7")
+        .await
+        .unwrap();
+    let o = orderbridge::channels::zonos::to_channel_order(&detail, Some(&listing)).unwrap();
+    assert_eq!(o.totals.currency.as_str(), "EUR");
+}

@@ -32,6 +32,9 @@ pub struct ZonosSettings {
     pub credentials: Credentials,
     /// HTTP behaviour; the rate defaults to 5 requests a second.
     pub http: HttpSettings,
+    /// The store's currency (`ZONOS_CURRENCY`, default USD). Decision: the documents name no currency
+    /// in `orderDetail`; Zonos amounts are in the store's currency unless an answer names one.
+    pub currency: crate::money::CurrencyCode,
 }
 
 impl ZonosSettings {
@@ -41,6 +44,7 @@ impl ZonosSettings {
             api_url: api_url.into(),
             credentials,
             http: HttpSettings::with_rate(RateLimit::new(5, 5)),
+            currency: crate::money::CurrencyCode::usd(),
         }
     }
 }
@@ -51,6 +55,7 @@ pub struct ZonosClient {
     http: PlatformHttp,
     base: String,
     credentials: Credentials,
+    currency: crate::money::CurrencyCode,
 }
 
 impl ZonosClient {
@@ -71,6 +76,7 @@ impl ZonosClient {
             http: PlatformHttp::new(P, settings.http)?,
             base: settings.api_url.trim_end_matches('/').to_owned(),
             credentials: settings.credentials,
+            currency: settings.currency,
         })
     }
 
@@ -168,7 +174,14 @@ impl ZonosClient {
             order_id: order_id.to_owned(),
         };
         let resp: OrderDetailResponse = self.post("orderDetail", "/v2/orderDetail", &req).await?;
-        Ok(resp.order)
+        // What the documents do not promise, filled from what we know: the order asked for, and the
+        // store's currency.
+        let mut order = resp.order;
+        order.id.get_or_insert_with(|| order_id.to_owned());
+        order
+            .currency_code
+            .get_or_insert_with(|| self.currency.as_str().to_owned());
+        Ok(order)
     }
 
     /// Records the merchant's order id on a Zonos order.

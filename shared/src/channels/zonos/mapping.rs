@@ -33,26 +33,30 @@ pub fn to_channel_order(
         |field: &str, reason: String| MappingError::new(Channel::Zonos, id.clone(), field, reason);
     let missing = |field: &str| MappingError::missing(Channel::Zonos, id.clone(), field);
 
-    let placed_at = match (&o.order_date, listing) {
-        (Some(d), _) => wire::parse_timestamp(d).map_err(|e| err("orderDate", e))?,
-        (None, Some(l)) => l.placed_at().map_err(|e| err("timestamp", e))?,
-        (None, None) => return Err(missing("orderDate")),
-    };
     let status_date = o.order_status_date.or_else(|| {
         listing
             .and_then(|l| l.status.as_ref())
             .map(|s| s.order_status_date)
     });
-    let updated_at = match status_date {
-        Some(ms) => DateTime::<Utc>::from_timestamp_millis(ms).ok_or_else(|| {
-            err(
-                "orderStatusDate",
-                format!("{ms} is not a time in epoch milliseconds"),
-            )
-        })?,
-        None => placed_at,
-    }
-    .max(placed_at);
+    let status_at = status_date
+        .map(|ms| {
+            DateTime::<Utc>::from_timestamp_millis(ms).ok_or_else(|| {
+                err(
+                    "orderStatusDate",
+                    format!("{ms} is not a time in epoch milliseconds"),
+                )
+            })
+        })
+        .transpose()?;
+    // Decision: `orderDetail`'s documented fields name no placement time; the order's own `orderDate`
+    // where it has one, else its `orderNumbers` timestamp, else the time of its status.
+    let placed_at = match (&o.order_date, listing, status_at) {
+        (Some(d), _, _) => wire::parse_timestamp(d).map_err(|e| err("orderDate", e))?,
+        (None, Some(l), _) => l.placed_at().map_err(|e| err("timestamp", e))?,
+        (None, None, Some(t)) => t,
+        (None, None, None) => return Err(missing("orderDate")),
+    };
+    let updated_at = status_at.unwrap_or(placed_at).max(placed_at);
     let raw_status = o
         .order_status
         .clone()
