@@ -164,26 +164,49 @@ impl WebhookSender {
                     tokio::time::sleep(Duration::from_millis(mode.delay_ms)).await;
                 }
                 for s in &subs {
-                    let sig = signature::sign(&d.body, &Secret::new(s.secret.clone()));
-                    let result = client
-                        .post(&s.address)
-                        .header("content-type", "application/json")
-                        .header(TOPIC_HEADER, &d.topic)
-                        .header(HMAC_HEADER, sig)
-                        .header(SHOP_DOMAIN_HEADER, &self.shop)
-                        .header(WEBHOOK_ID_HEADER, &d.webhook_id)
-                        .header(TRIGGERED_AT_HEADER, &d.triggered_at)
-                        .body(d.body.clone())
-                        .send()
-                        .await;
-                    let ok = result.map(|r| r.status().is_success()).unwrap_or(false);
-                    let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-                    st.counters.webhooks_sent += 1;
-                    if ok {
-                        st.counters.webhooks_ok += 1;
+                    if !self.deliver(&client, s, &d).await {
+                        // Genstore redelivers a failed webhook, backing off, and gives up after 8
+                        // failures in a row.
+                        let (this, client, s, d) = (self.clone(), client.clone(), s.clone(), d.clone());
+                        tokio::spawn(async move {
+                            for attempt in 2..=MAX_ATTEMPTS {
+                                tokio::time::sleep(RETRY_STEP * attempt).await;
+                                if this.deliver(&client, &s, &d).await {
+                                    return;
+                                }
+                            }
+                        });
                     }
                 }
             }
         }
     }
+
+    /// One delivery attempt to one subscription; true on a 2xx.
+    async fn deliver(&self, client: &reqwest::Client, s: &Subscription, d: &Delivery) -> bool {
+        let sig = signature::sign(&d.body, &Secret::new(s.secret.clone()));
+        let result = client
+            .post(&s.address)
+            .header("content-type", "application/json")
+            .header(TOPIC_HEADER, &d.topic)
+            .header(HMAC_HEADER, sig)
+            .header(SHOP_DOMAIN_HEADER, &self.shop)
+            .header(WEBHOOK_ID_HEADER, &d.webhook_id)
+            .header(TRIGGERED_AT_HEADER, &d.triggered_at)
+            .body(d.body.clone())
+            .send()
+            .await;
+        let ok = result.map(|r| r.status().is_success()).unwrap_or(false);
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.counters.webhooks_sent += 1;
+        if ok {
+            st.counters.webhooks_ok += 1;
+        }
+        ok
+    }
 }
+
+/// Attempts per delivery, the first included (Genstore gives up after 8 failures).
+const MAX_ATTEMPTS: u32 = 8;
+/// The wait before a redelivery grows by this much each attempt (time-scaled: Genstore waits minutes).
+const RETRY_STEP: Duration = Duration::from_millis(250);
