@@ -190,8 +190,18 @@ async fn chaos() {
     sb.webhooks.flush();
     // The pipeline dies mid-batch and comes back on the same data.
     tokio::time::sleep(Duration::from_millis(700)).await;
+    // It comes back at the same address, as a deployed endpoint would; Genstore redelivers what
+    // failed meanwhile.
+    let port = r
+        .webhook_url
+        .rsplit(':')
+        .next()
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap();
     let cfg = DevConfig {
         existing_sandbox: r.sandbox.clone(),
+        port,
         ..chaos_config(d.clone())
     };
     r.stop().await;
