@@ -167,7 +167,8 @@ impl WebhookSender {
                     if !self.deliver(&client, s, &d).await {
                         // Genstore redelivers a failed webhook, backing off, and gives up after 8
                         // failures in a row.
-                        let (this, client, s, d) = (self.clone(), client.clone(), s.clone(), d.clone());
+                        let (this, client, s, d) =
+                            (self.clone(), client.clone(), s.clone(), d.clone());
                         tokio::spawn(async move {
                             for attempt in 2..=MAX_ATTEMPTS {
                                 tokio::time::sleep(RETRY_STEP * attempt).await;
