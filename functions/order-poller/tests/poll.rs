@@ -774,8 +774,8 @@ mod parking_cases {
             let mut st = s.sandbox.lock();
             // Garbage from Zonos for one order, while the orders after it read fine.
             st.zonos.orders[garbled].garbled = true;
-            // And one whose detail can never map (no currency), last in the listing.
-            st.zonos.orders[unmappable].order.currency_code = None;
+            // And one whose detail can never map (an item without its quantity), last in the listing.
+            st.zonos.orders[unmappable].order.items[0].quantity = None;
         }
         let r = poll(&s).await;
         let z = r.channel("zonos").unwrap();
