@@ -210,6 +210,10 @@ pub async fn apply_external_order(
 /// and queuing its jobs queues them on the next run; the jobs are idempotent, so a repeat costs nothing.
 pub fn external_jobs(previous: Option<&ChannelOrder>, now: &ChannelOrder) -> Vec<SyncJob> {
     let Some(g) = now.genstore_order_id.clone() else {
+        // An order cancelled before it was mirrored is not mirrored: nobody is to ship it.
+        if now.status == UnifiedStatus::Cancelled {
+            return Vec::new();
+        }
         return vec![SyncJob::from(Job::MirrorOrder {
             channel: now.channel,
             order_id: now.order_id.clone(),

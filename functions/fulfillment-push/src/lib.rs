@@ -628,6 +628,15 @@ async fn import(
 async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrderId) -> Outcome {
     let key = OrderKey::new(channel, order_id.clone());
     let external = attempt!(load(deps, channel, order_id.as_str()).await);
+    if external.genstore_order_id.is_none()
+        && external.status == orderbridge::status::UnifiedStatus::Cancelled
+    {
+        // Cancelled on its channel before it was mirrored (after this job was queued): nobody is to
+        // ship it, so it is not mirrored.
+        return Outcome::Done(format!(
+            "{channel} order {order_id} was cancelled before it was mirrored; not mirrored"
+        ));
+    }
     let gs = attempt!(client(&deps.genstore, "genstore"));
     let genstore_id = match &external.genstore_order_id {
         Some(id) => id.clone(),

@@ -1187,3 +1187,35 @@ async fn near_the_deadline_nothing_starts_and_a_slow_job_is_cut_off() {
     );
     assert_eq!(executed(&s, "genstore.createOrder"), 0);
 }
+
+/// A mirror job for an order cancelled on its channel since the job was queued creates nothing.
+#[tokio::test]
+async fn a_mirror_job_for_an_order_cancelled_meanwhile_creates_nothing() {
+    let s = setup(false).await;
+    let z = zonos_order(&s, 1).await;
+    orders::modify(
+        &*s.deps.store,
+        &OrderKey::new(Channel::Zonos, z.as_str()),
+        |o| {
+            o.status = orderbridge::UnifiedStatus::Cancelled;
+            true
+        },
+    )
+    .await
+    .unwrap();
+    let out = handle_record(
+        &s.deps,
+        &SyncJob::from(Job::MirrorOrder {
+            channel: Channel::Zonos,
+            order_id: z.as_str().into(),
+        })
+        .to_body(),
+    )
+    .await;
+    assert!(matches!(out, Outcome::Done(_)), "{out:?}");
+    assert_eq!(executed(&s, "genstore.createOrder"), 0);
+    assert!(stored(&s, Channel::Zonos, &z)
+        .await
+        .genstore_order_id
+        .is_none());
+}

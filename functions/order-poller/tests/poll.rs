@@ -1092,3 +1092,23 @@ async fn a_hostile_platform_fails_its_own_poll_and_the_others_complete() {
     let error = genstore.error.clone().unwrap_or_default();
     assert!(error.contains("larger than"), "{genstore:?}");
 }
+
+/// An order cancelled on its channel before orderbridge mirrored it is stored, and not mirrored.
+#[tokio::test]
+async fn an_order_cancelled_before_it_is_mirrored_is_not_mirrored() {
+    let s = setup(false).await;
+    let live = s.sandbox.lock().zonos.create(999, &zonos_order(false));
+    let cancelled = s.sandbox.lock().zonos.create(
+        999,
+        &NewZonosOrder {
+            status: Some("IGLOBAL_ORDER_CANCELLED".into()),
+            ..zonos_order(false)
+        },
+    );
+    let r = poll(&s).await;
+    assert!(r.ok(), "{r:?}");
+    assert!(stored(&s, Channel::Zonos, &cancelled).await);
+    let m = mirrors(&drain(&*s.deps.queue).await);
+    assert_eq!(m.get(&format!("zonos:{live}")), Some(&1));
+    assert_eq!(m.get(&format!("zonos:{cancelled}")), None, "{m:?}");
+}
