@@ -49,7 +49,12 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
     order_id_key: &str,
     body: &[u8],
 ) -> Result<T, MappingError> {
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+    parse_value(platform, order_id_key, parse_json(platform, body)?)
+}
+
+/// A platform body read as JSON, or an error that says so without quoting it.
+pub fn parse_json(platform: Channel, body: &[u8]) -> Result<serde_json::Value, MappingError> {
+    serde_json::from_slice(body).map_err(|e| {
         MappingError::new(
             platform,
             "?",
@@ -59,8 +64,7 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(
                 crate::channels::scrub::parser_message(&e.to_string())
             ),
         )
-    })?;
-    parse_value(platform, order_id_key, value)
+    })
 }
 
 /// [`parse_body`] for a body already read as JSON.

@@ -309,17 +309,8 @@ impl Webhook {
         let value = match &topic {
             Topic::Other(_) => serde_json::Value::Null,
             _ => {
-                let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-                    WebhookError::InvalidBody(MappingError::new(
-                        Channel::Genstore,
-                        "?",
-                        "(body)",
-                        format!(
-                            "is not valid JSON: {}",
-                            crate::channels::scrub::parser_message(&e.to_string())
-                        ),
-                    ))
-                })?;
+                let value = crate::error::parse_json(Channel::Genstore, body)
+                    .map_err(WebhookError::InvalidBody)?;
                 check_shape(&topic, &value)?;
                 value
             }
