@@ -988,21 +988,6 @@ impl SyncQueue for EmbeddedQueue {
             .await
     }
 
-    async fn unhide(&self, receipt: &str) -> Result<(), StoreError> {
-        let (queue, receipt) = (self.name.clone(), receipt.to_owned());
-        let now = self.clock.now().timestamp_millis();
-        self.db
-            .run(move |c| {
-                c.execute(
-                    "UPDATE messages SET visible_at_ms = ?3 WHERE queue = ?1 AND receipt = ?2",
-                    params![queue, receipt, now],
-                )
-                .map_err(sql)?;
-                Ok(())
-            })
-            .await
-    }
-
     async fn hide_for(&self, receipt: &str, for_: std::time::Duration) -> Result<(), StoreError> {
         let (queue, receipt) = (self.name.clone(), receipt.to_owned());
         let hidden = chrono::Duration::from_std(for_.min(std::time::Duration::from_secs(43_200)))

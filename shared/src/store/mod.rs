@@ -490,12 +490,14 @@ pub trait SyncQueue: Send + Sync {
     ) -> Result<Vec<ReceivedMessage>, StoreError>;
     /// Deletes a received message.
     async fn delete(&self, receipt: &str) -> Result<(), StoreError>;
-    /// Makes a received message visible again at once (SQS `ChangeMessageVisibility` to 0), for a
-    /// reader that only looked.
     /// Hides a received message for `for_` from now (SQS `ChangeMessageVisibility`, at most 12 hours):
     /// how a job backs off before it is tried again.
     async fn hide_for(&self, receipt: &str, for_: std::time::Duration) -> Result<(), StoreError>;
-    async fn unhide(&self, receipt: &str) -> Result<(), StoreError>;
+    /// Makes a received message visible again at once (hidden for no time), for a reader that only
+    /// looked.
+    async fn unhide(&self, receipt: &str) -> Result<(), StoreError> {
+        self.hide_for(receipt, std::time::Duration::ZERO).await
+    }
     /// Sends raw bodies as they are (replaying dead letters), reporting how many were sent.
     async fn send_raw(&self, bodies: &[String]) -> Result<usize, StoreError>;
     /// How many messages wait (approximately, on SQS).

@@ -213,18 +213,6 @@ impl SyncQueue for SqsQueue {
         Ok(())
     }
 
-    async fn unhide(&self, receipt: &str) -> Result<(), StoreError> {
-        self.client
-            .change_message_visibility()
-            .queue_url(&self.url)
-            .receipt_handle(receipt)
-            .visibility_timeout(0)
-            .send()
-            .await
-            .map_err(|e| classify("ChangeMessageVisibility", e))?;
-        Ok(())
-    }
-
     async fn hide_for(&self, receipt: &str, for_: std::time::Duration) -> Result<(), StoreError> {
         // SQS takes whole seconds, 0 to 43,200 (12 hours).
         let secs = i32::try_from(for_.as_secs().min(43_200)).unwrap_or(43_200);
