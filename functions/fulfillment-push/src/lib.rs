@@ -119,19 +119,9 @@ impl Backoff {
         let jitter = wait
             .checked_div(10)
             .unwrap_or_default()
-            .mul_f64(jitter_fraction());
+            .mul_f64(fastrand::f64());
         wait.saturating_add(jitter)
     }
-}
-
-/// A fraction in [0, 1) for jitter (not for anything that needs to be unpredictable).
-fn jitter_fraction() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0);
-    #[allow(clippy::cast_precision_loss)] // 53 random bits
-    let bits = (h.finish() >> 11) as f64;
-    bits / 9_007_199_254_740_992.0
 }
 
 /// One SQS record.
