@@ -187,12 +187,13 @@ pub async fn apply_genstore_order(
     })
 }
 
-/// Saves an external channel's order newer-wins and works out the jobs its state calls for.
+/// Saves an external channel's order newer-wins (a fresh read that ties the stored version with other
+/// packages wins too: [`orders::save_fresh_read`]) and works out the jobs its state calls for.
 pub async fn apply_external_order(
     store: &dyn OrderStore,
     order: ChannelOrder,
 ) -> Result<Applied, StoreError> {
-    let (saved, now) = orders::save_newer_state(store, order).await?;
+    let (saved, now) = orders::save_fresh_read(store, order).await?;
     let previous = match &saved {
         Saved::Updated { previous, .. } => Some(previous.as_ref()),
         _ => None,

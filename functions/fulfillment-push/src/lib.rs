@@ -34,8 +34,9 @@
     )
 )]
 
+mod inbound;
+
 use futures::stream::{self, StreamExt};
-use orderbridge::carrier::Carrier;
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::GenstoreClient;
 use orderbridge::channels::genstore::{self, wire as gw};
@@ -357,8 +358,23 @@ async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Outco
         Job::PushTrackingToGenstore {
             channel, order_id, ..
         } => {
-            let v = version_of(store, *channel, order_id.as_str()).await?;
-            format!("tracking-from:{channel}:{order_id}:{v}")
+            // By version and by packages: a corrected number leaves Google's and Zonos' version as it was.
+            let order = match store.get(&OrderKey::new(*channel, order_id.as_str())).await {
+                Ok(Some(s)) => s.order,
+                Ok(None) => {
+                    return Err(Outcome::Retry(format!(
+                        "order {channel}:{order_id} is not in the table yet"
+                    )))
+                }
+                Err(e) => return Err(Outcome::Retry(e.to_string())),
+            };
+            let packages = serde_json::to_vec(&order.shipments).unwrap_or_default();
+            let digest = hex(&Sha256::digest(&packages));
+            format!(
+                "tracking-from:{channel}:{order_id}:{}:{}",
+                order.source_version().sort_key(),
+                digest.get(..16).unwrap_or(&digest)
+            )
         }
         Job::PushCancellation {
             from, to, order_id, ..
@@ -519,7 +535,7 @@ async fn run_job(deps: &Deps, job: &Job) -> Outcome {
             channel,
             order_id,
             genstore_order_id,
-        } => tracking_to_genstore(deps, *channel, order_id, genstore_order_id).await,
+        } => inbound::tracking_to_genstore(deps, *channel, order_id, genstore_order_id).await,
         Job::PushCancellation {
             from,
             to,
@@ -782,7 +798,12 @@ async fn write_merchant_id(
 async fn refresh(deps: &Deps, order: Result<ChannelOrder, String>) {
     match order {
         Ok(o) => {
-            if let Err(e) = orders::save_newer(&*deps.store, o).await {
+            let saved = if o.channel == Channel::Genstore {
+                orders::save_newer(&*deps.store, o).await.map(|_| ())
+            } else {
+                orders::save_fresh_read(&*deps.store, o).await.map(|_| ())
+            };
+            if let Err(e) = saved {
                 tracing::warn!(error = %e, "fresh state not saved; the poller will bring it");
             }
         }
@@ -1022,174 +1043,6 @@ async fn tracking_to_zonos(
     } else {
         done.join(", ")
     })
-}
-
-async fn tracking_to_genstore(
-    deps: &Deps,
-    channel: Channel,
-    order_id: &ChannelOrderId,
-    genstore_id: &GenstoreOrderId,
-) -> Outcome {
-    let gs = attempt!(client(&deps.genstore, "genstore"));
-    let key = OrderKey::new(Channel::Genstore, genstore_id.as_str());
-    let external = attempt!(load(deps, channel, order_id.as_str()).await);
-    let existing = attempt!(gs
-        .list_fulfillments(genstore_id.as_str())
-        .await
-        .map_err(failure));
-    let known: Vec<&str> = existing
-        .iter()
-        .filter_map(|f| f.tracking_info.as_ref()?.number.as_deref())
-        .collect();
-    let mut done = Vec::new();
-    for s in external.shipments.iter().filter(|s| s.status.is_live()) {
-        for number in &s.tracking_numbers {
-            if known.contains(&number.as_str()) {
-                continue;
-            }
-            // One claim per (order, tracking number) across every job and instance: two jobs for two
-            // versions of the order must not both create it (and notify the customer twice).
-            let claim = format!("fulfill:{genstore_id}:{number}");
-            match deps.store.claim(&claim, number, deps.idempotency).await {
-                Ok(Claim::Acquired) => {}
-                Ok(Claim::Completed(_)) => continue,
-                Ok(Claim::InProgress { .. }) => {
-                    return Outcome::Retry(format!(
-                        "tracking {number} is being pushed by another job"
-                    ))
-                }
-                Err(e) => return Outcome::Retry(e.to_string()),
-            }
-            let pushed = push_number(deps, gs, &key, genstore_id, s, number, done.is_empty()).await;
-            let settled = match &pushed {
-                Ok(_) => {
-                    deps.store
-                        .complete(&claim, &json!({ "done": number }), deps.idempotency)
-                        .await
-                }
-                Err(_) => deps.store.release(&claim).await,
-            };
-            if let Err(e) = settled {
-                tracing::warn!(error = %e, "tracking claim not settled; it expires by itself");
-            }
-            match pushed {
-                Ok(true) => done.push(number.clone()),
-                Ok(false) => {}
-                Err(o) => return o,
-            }
-        }
-    }
-    refresh(
-        deps,
-        gs.get_order(genstore_id.as_str())
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|o| o.ok_or_else(|| "order gone".to_owned()))
-            .and_then(|o| genstore::to_channel_order(&o).map_err(|e| e.to_string())),
-    )
-    .await;
-    Outcome::Done(if done.is_empty() {
-        "nothing new to push".into()
-    } else {
-        format!("tracking {}", done.join(", "))
-    })
-}
-
-/// Pushes one tracking number of a channel package into Genstore, the claim for it held: completes an
-/// untracked fulfillment (the first number only) or creates one. Lists the fulfillments afresh, since
-/// another job may have made this one between the caller's listing and its claim. True if it wrote.
-async fn push_number(
-    deps: &Deps,
-    gs: &GenstoreClient,
-    key: &OrderKey,
-    genstore_id: &GenstoreOrderId,
-    s: &orderbridge::order::Shipment,
-    number: &str,
-    first: bool,
-) -> Result<bool, Outcome> {
-    let existing = gs
-        .list_fulfillments(genstore_id.as_str())
-        .await
-        .map_err(failure)?;
-    if existing
-        .iter()
-        .any(|f| f.tracking_info.as_ref().and_then(|t| t.number.as_deref()) == Some(number))
-    {
-        return Ok(false);
-    }
-    let carrier = s
-        .carrier
-        .clone()
-        .unwrap_or_else(|| Carrier::Other("Other".into()));
-    let tracking = gw::TrackingInfo {
-        number: Some(number.to_owned()),
-        company: Some(carrier.genstore_company().to_owned()),
-        url: s
-            .tracking_url
-            .clone()
-            .or_else(|| carrier.tracking_url(number)),
-    };
-    // Genstore does not deduplicate: an untracked fulfillment is completed, not doubled.
-    let untracked = existing.iter().find(|f| {
-        f.tracking_info
-            .as_ref()
-            .and_then(|t| t.number.as_deref())
-            .is_none()
-            && f.status.as_deref() != Some("cancelled")
-    });
-    let op = format!("fulfill:{genstore_id}:{number}");
-    match untracked.and_then(|f| f.fulfill_id.clone()) {
-        Some(fid) if first => {
-            let update = gw::TrackingUpdate {
-                tracking_info: tracking,
-                notify_customer: false,
-            };
-            audited(
-                deps,
-                key,
-                &op,
-                Channel::Genstore,
-                "updateTracking",
-                gs.update_tracking(&fid, &update).await,
-                |_| false,
-            )
-            .await?;
-        }
-        _ => {
-            let new = gw::NewFulfillment {
-                order_id: genstore_id.as_str().to_owned(),
-                line_items: Vec::new(),
-                tracking_info: Some(tracking),
-                notify_customer: true,
-            };
-            let lines_left = match gs.get_order(genstore_id.as_str()).await {
-                Ok(Some(o)) => o
-                    .line_items
-                    .iter()
-                    .any(|l| l.fulfillable_quantity.unwrap_or(0) > 0),
-                Ok(None) => {
-                    return Err(Outcome::Permanent(format!(
-                        "Genstore does not know order {genstore_id}"
-                    )))
-                }
-                Err(e) => return Err(failure(e)),
-            };
-            if !lines_left {
-                return Ok(false);
-            }
-            audited(
-                deps,
-                key,
-                &op,
-                Channel::Genstore,
-                "createFulfillment",
-                gs.create_fulfillment(&new).await,
-                |_| false,
-            )
-            .await?;
-        }
-    }
-    Ok(true)
 }
 
 async fn cancellation(

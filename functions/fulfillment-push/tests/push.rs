@@ -1078,6 +1078,9 @@ mod import_cases {
     }
 }
 
+#[path = "push/both_ways.rs"]
+mod both_ways;
+
 macro_rules! suite {
     ($name:ident, $aws:expr) => {
         mod $name {
@@ -1121,6 +1124,14 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_mirror_after_a_table_restore_finds_its_order_instead_of_creating_it_again() {
                 cases::a_mirror_after_a_table_restore_finds_its_order_instead_of_creating_it_again($aws).await
+            }
+            #[tokio::test]
+            async fn google_packages_become_their_own_fulfillments_and_a_correction_follows() {
+                both_ways::google_packages_become_their_own_fulfillments_and_a_correction_follows($aws).await
+            }
+            #[tokio::test]
+            async fn every_zonos_number_reaches_genstore_and_a_correction_follows() {
+                both_ways::every_zonos_number_reaches_genstore_and_a_correction_follows($aws).await
             }
             #[tokio::test]
             async fn cancellations_refunds_and_channel_tracking_reach_the_other_side() {

@@ -105,6 +105,48 @@ pub async fn save_newer_state(
     )))
 }
 
+/// Saves a fresh read of an external channel (Google, Zonos): as [`save_newer_state`], and also when the
+/// read ties the stored version but its packages differ.
+///
+/// Decision: neither Google nor Zonos dates a tracking change (Google orders have no update time, and
+/// a Zonos tracking list changes without its status date), so a corrected tracking number leaves the
+/// order's source version as it was. Every state of those channels is read from the channel itself at
+/// the time of the save (they send no webhooks), so on a tie the read in hand is the newer one.
+pub async fn save_fresh_read(
+    store: &dyn OrderStore,
+    incoming: ChannelOrder,
+) -> Result<(Saved, ChannelOrder), StoreError> {
+    let (saved, now) = save_newer_state(store, incoming.clone()).await?;
+    let version = incoming.source_version();
+    if saved.changed() || now.source_version() != version || now.shipments == incoming.shipments {
+        return Ok((saved, now));
+    }
+    let key = OrderKey::of(&incoming);
+    let mut previous = None;
+    let changed = modify(store, &key, |o| {
+        if o.source_version() != version || o.shipments == incoming.shipments {
+            return false;
+        }
+        previous = Some(o.clone());
+        let mut next = incoming.clone();
+        keep_own_facts(o, &mut next);
+        *o = next;
+        true
+    })
+    .await?;
+    Ok(match (changed, previous) {
+        (Modified::Applied(s), Some(p)) => (
+            Saved::Updated {
+                version: s.version,
+                previous: Box::new(p),
+            },
+            s.order,
+        ),
+        (Modified::Applied(s) | Modified::Unchanged(s), _) => (Saved::Unchanged, s.order),
+        (Modified::NotFound, _) => (Saved::Unchanged, now),
+    })
+}
+
 /// What [`modify`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Modified {

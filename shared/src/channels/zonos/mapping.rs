@@ -12,8 +12,7 @@ use crate::error::MappingError;
 use crate::ids::{LineItemId, ShipmentId};
 use crate::money::CurrencyCode;
 use crate::order::{
-    Address, ChannelOrder, Contact, LineItem, Quantities, Shipment, ShipmentLine, ShipmentStatus,
-    Totals,
+    Address, ChannelOrder, Contact, LineItem, Quantities, Shipment, ShipmentStatus, Totals,
 };
 use crate::personal::Personal;
 use crate::status::UnifiedStatus;
@@ -110,29 +109,23 @@ pub fn to_channel_order(
         .map(|t| t.number.trim().to_owned())
         .filter(|n| !n.is_empty())
         .collect();
-    let shipments = if tracking_numbers.is_empty() {
-        Vec::new()
-    } else {
-        vec![Shipment {
-            id: ShipmentId::new(format!("{id}-tracking")),
-            tracking_url: carrier
-                .as_ref()
-                .zip(tracking_numbers.first())
-                .and_then(|(c, n)| c.tracking_url(n)),
+    // Each number on the tracking list is one package. Zonos does not say which lines a package
+    // carries, so a package names none; its id is its place on the list (`{order}-p1`, …), so a
+    // number corrected in place is the same package with a new number.
+    let shipments: Vec<Shipment> = tracking_numbers
+        .into_iter()
+        .enumerate()
+        .map(|(i, number)| Shipment {
+            id: ShipmentId::new(format!("{id}-p{}", i.saturating_add(1))),
+            tracking_url: carrier.as_ref().and_then(|c| c.tracking_url(&number)),
             carrier: carrier.clone(),
-            tracking_numbers,
-            line_items: line_items
-                .iter()
-                .map(|l| ShipmentLine {
-                    line_item_id: l.id.clone(),
-                    quantity: l.quantities.ordered,
-                })
-                .collect(),
+            tracking_numbers: vec![number],
+            line_items: Vec::new(),
             status: ShipmentStatus::Shipped,
             shipped_at: Some(updated_at),
             delivered_at: None,
-        }]
-    };
+        })
+        .collect();
 
     let contact = Contact {
         name: o.shipping_name.as_ref().map(|n| n.expose().clone()),

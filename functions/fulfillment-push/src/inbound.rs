@@ -1,0 +1,461 @@
+//! Channel packages into Genstore: each package a channel reports becomes its own Genstore fulfillment.
+//!
+//! - A package carries the lines and quantities its channel names (Google's shipment line items), matched
+//!   to the mirror's lines by SKU, then product id, then title, and capped at what Genstore still has to
+//!   fulfill.
+//! - Decision: a package that names no lines (Zonos, which never says what is in which package) takes
+//!   what is still to fulfill, less one unit for each later new package of the same kind, so that every
+//!   number Zonos lists becomes a Genstore fulfillment the customer is told about (two mugs and two
+//!   numbers: one mug each; five mugs and two numbers: four and one). Which unit is in which box is a
+//!   guess Zonos leaves us; that every number reaches the customer is not.
+//! - Which Genstore fulfillment a package became is kept in the order table (a record per package,
+//!   `package:{channel}:{order}:{shipment}`), so a later package adds a fulfillment, and a corrected
+//!   tracking number on the same package updates the one it became (`update_tracking`) instead of making
+//!   another.
+//! - A package whose number Genstore already has (one the merchant made, or one orderbridge pushed out to
+//!   the channel and that came back, or one the merchant cancelled since) is that fulfillment: nothing is
+//!   created. Google shipments orderbridge made itself (`gs-…`) are Genstore's own and are skipped.
+//! - One claim per package across every job and instance keeps two jobs for two versions of the order
+//!   from both creating it (and notifying the customer twice).
+//!
+//! Decision (Genstore keeps one tracking number per fulfillment, and a fulfillment must carry at least
+//! one unit): a package arriving when every line it could carry is already fulfilled completes
+//! a fulfillment that has no tracking yet if there is one; otherwise its number cannot be a Genstore
+//! fulfillment, and it is kept on the order's trail (`addPackage`, skipped, with the reason) and in the
+//! channel's order in the table, where `orderbridge orders show` lists it.
+
+use super::{audit, audited, client, failure, load, refresh, Deps, Outcome};
+use orderbridge::carrier::Carrier;
+use orderbridge::channel::Channel;
+use orderbridge::channels::genstore::{self, client::GenstoreClient, wire as gw};
+use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
+use orderbridge::order::{ChannelOrder, Shipment};
+use orderbridge::store::{AuditOutcome, Claim, OrderKey};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// What a channel package became in Genstore.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct PackageRecord {
+    /// The Genstore fulfillment (none: kept on the trail only).
+    fulfillment: Option<String>,
+    /// The tracking number it carries there.
+    number: Option<String>,
+}
+
+fn record_name(channel: Channel, order_id: &ChannelOrderId, shipment: &Shipment) -> String {
+    format!("package:{channel}:{order_id}:{}", shipment.id)
+}
+
+/// The external line's counterpart in the mirror: same SKU, else same product id, else same title.
+fn genstore_line<'a>(
+    external: &ChannelOrder,
+    line_id: &orderbridge::ids::LineItemId,
+    mirror: &'a gw::Order,
+) -> Option<&'a gw::LineItem> {
+    let l = external.line_item(line_id)?;
+    let sku = l.sku.as_ref().map(|s| s.as_str());
+    let product = l.product_id.as_ref().map(|p| p.as_str());
+    let by = |f: &dyn Fn(&gw::LineItem) -> bool| mirror.line_items.iter().find(|g| f(g));
+    sku.and_then(|s| by(&|g| g.sku.as_deref() == Some(s)))
+        .or_else(|| product.and_then(|p| by(&|g| g.product_id.as_deref() == Some(p))))
+        .or_else(|| by(&|g| g.title.as_deref() == Some(l.title.as_str())))
+}
+
+/// The Genstore lines a package carries, capped at what is still to fulfill. A package that names no
+/// lines takes what is left less `reserve` units (one for each later new package), at least one unit.
+fn package_lines(
+    external: &ChannelOrder,
+    package: &Shipment,
+    mirror: &gw::Order,
+    reserve: u32,
+) -> Vec<gw::LineQuantity> {
+    if package.line_items.is_empty() {
+        let left: u32 = mirror
+            .line_items
+            .iter()
+            .map(|l| l.fulfillable_quantity.unwrap_or(0))
+            .fold(0u32, u32::saturating_add);
+        let mut take = left.saturating_sub(reserve).max(1).min(left);
+        let mut out = Vec::new();
+        for l in &mirror.line_items {
+            let q = l.fulfillable_quantity.unwrap_or(0).min(take);
+            if let (Some(id), true) = (l.id.clone(), q > 0) {
+                out.push(gw::LineQuantity {
+                    id: Some(id),
+                    quantity: Some(q),
+                });
+                take = take.saturating_sub(q);
+            }
+        }
+        return out;
+    }
+    let mut out: Vec<gw::LineQuantity> = Vec::new();
+    for sl in &package.line_items {
+        let Some(g) = genstore_line(external, &sl.line_item_id, mirror) else {
+            continue;
+        };
+        let Some(id) = g.id.clone() else { continue };
+        let taken: u32 = out
+            .iter()
+            .filter(|q| q.id.as_deref() == Some(id.as_str()))
+            .filter_map(|q| q.quantity)
+            .fold(0u32, u32::saturating_add);
+        let left = g.fulfillable_quantity.unwrap_or(0).saturating_sub(taken);
+        let quantity = sl.quantity.min(left);
+        if quantity > 0 {
+            out.push(gw::LineQuantity {
+                id: Some(id),
+                quantity: Some(quantity),
+            });
+        }
+    }
+    out
+}
+
+fn tracking_info(package: &Shipment, number: Option<&str>) -> Option<gw::TrackingInfo> {
+    let carrier = package.carrier.clone();
+    if number.is_none() && carrier.is_none() {
+        return None;
+    }
+    let carrier = carrier.unwrap_or_else(|| Carrier::Other("Other".into()));
+    Some(gw::TrackingInfo {
+        number: number.map(str::to_owned),
+        company: Some(carrier.genstore_company().to_owned()),
+        url: package
+            .tracking_url
+            .clone()
+            .or_else(|| number.and_then(|n| carrier.tracking_url(n))),
+    })
+}
+
+fn number_of(f: &gw::Fulfillment) -> Option<&str> {
+    f.tracking_info.as_ref()?.number.as_deref()
+}
+
+/// Pushes the channel's packages into Genstore.
+pub(crate) async fn tracking_to_genstore(
+    deps: &Deps,
+    channel: Channel,
+    order_id: &ChannelOrderId,
+    genstore_id: &GenstoreOrderId,
+) -> Outcome {
+    let gs = match client(&deps.genstore, "genstore") {
+        Ok(c) => c,
+        Err(o) => return o,
+    };
+    let external = match load(deps, channel, order_id.as_str()).await {
+        Ok(o) => o,
+        Err(o) => return o,
+    };
+    let packages: Vec<&Shipment> = external
+        .shipments
+        .iter()
+        .filter(|s| s.status.is_live())
+        // A Google shipment orderbridge made from a Genstore fulfillment is Genstore's own.
+        .filter(|s| !(channel == Channel::Google && s.id.as_str().starts_with("gs-")))
+        .collect();
+    // Which line-less packages are new (not recorded, number not in Genstore), to share units among.
+    let mut new_lineless = Vec::new();
+    if packages.iter().any(|p| p.line_items.is_empty()) {
+        let mirror = match fetch_mirror(gs, genstore_id).await {
+            Ok(m) => m,
+            Err(o) => return o,
+        };
+        for p in &packages {
+            let name = record_name(channel, order_id, p);
+            let recorded = match read_record(deps, &name).await {
+                Ok(r) => r.is_some(),
+                Err(o) => return o,
+            };
+            let known = p.tracking_numbers.first().is_some_and(|n| {
+                mirror
+                    .fulfillments
+                    .iter()
+                    .any(|f| number_of(f) == Some(n.as_str()))
+            });
+            new_lineless.push(p.line_items.is_empty() && !recorded && !known);
+        }
+    }
+    let mut done = Vec::new();
+    for (i, package) in packages.iter().enumerate() {
+        let later = new_lineless.get(i.saturating_add(1)..).unwrap_or_default();
+        let reserve = u32::try_from(later.iter().filter(|n| **n).count()).unwrap_or(u32::MAX);
+        match push_package(deps, gs, &external, genstore_id, package, reserve).await {
+            Ok(Some(what)) => done.push(what),
+            Ok(None) => {}
+            Err(o) => return o,
+        }
+    }
+    refresh(
+        deps,
+        gs.get_order(genstore_id.as_str())
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|o| o.ok_or_else(|| "order gone".to_owned()))
+            .and_then(|o| genstore::to_channel_order(&o).map_err(|e| e.to_string())),
+    )
+    .await;
+    Outcome::Done(if done.is_empty() {
+        "nothing new to push".into()
+    } else {
+        done.join(", ")
+    })
+}
+
+async fn read_record(deps: &Deps, name: &str) -> Result<Option<(String, PackageRecord)>, Outcome> {
+    let raw = deps
+        .store
+        .read(name)
+        .await
+        .map_err(|e| Outcome::Retry(e.to_string()))?;
+    Ok(raw.and_then(|c| {
+        let r = serde_json::from_str::<PackageRecord>(&c.value).ok()?;
+        Some((c.value, r))
+    }))
+}
+
+async fn write_record(
+    deps: &Deps,
+    name: &str,
+    previous: Option<&str>,
+    record: &PackageRecord,
+) -> Result<(), Outcome> {
+    let value = serde_json::to_string(record).map_err(|e| Outcome::Retry(e.to_string()))?;
+    if previous == Some(value.as_str()) {
+        return Ok(());
+    }
+    // A lost race means another job recorded this package meanwhile; its record is as good.
+    deps.store
+        .advance(name, previous, &value)
+        .await
+        .map(|_| ())
+        .map_err(|e| Outcome::Retry(e.to_string()))
+}
+
+/// One package: recorded already (a correction updates it), already in Genstore, or created. Returns
+/// what it wrote.
+async fn push_package(
+    deps: &Deps,
+    gs: &GenstoreClient,
+    external: &ChannelOrder,
+    genstore_id: &GenstoreOrderId,
+    package: &Shipment,
+    reserve: u32,
+) -> Result<Option<String>, Outcome> {
+    let name = record_name(external.channel, &external.order_id, package);
+    let number = package.tracking_numbers.first().map(String::as_str);
+    let recorded = read_record(deps, &name).await?;
+    if let Some((_, r)) = &recorded {
+        if r.number.as_deref() == number || (number.is_none() && r.fulfillment.is_some()) {
+            return Ok(None);
+        }
+    }
+    let mirror = fetch_mirror(gs, genstore_id).await?;
+    if let Some(n) = number {
+        // Genstore already has this number (live or cancelled): that fulfillment is this package.
+        if let Some(f) = mirror.fulfillments.iter().find(|f| number_of(f) == Some(n)) {
+            let r = PackageRecord {
+                fulfillment: f.fulfill_id.clone(),
+                number: Some(n.to_owned()),
+            };
+            write_record(deps, &name, recorded.as_ref().map(|(v, _)| v.as_str()), &r).await?;
+            return Ok(None);
+        }
+    }
+    let key = OrderKey::new(Channel::Genstore, genstore_id.as_str());
+    if let Some((raw, r)) = &recorded {
+        if let Some(fid) = &r.fulfillment {
+            // The channel corrected the package's tracking number: the fulfillment it became follows.
+            let Some(tracking) = tracking_info(package, number) else {
+                return Ok(None);
+            };
+            let op = format!("retrack:{genstore_id}:{fid}:{}", number.unwrap_or("-"));
+            let update = gw::TrackingUpdate {
+                tracking_info: tracking,
+                notify_customer: true,
+            };
+            audited(
+                deps,
+                &key,
+                &op,
+                Channel::Genstore,
+                "updateTracking",
+                gs.update_tracking(fid, &update).await,
+                |_| false,
+            )
+            .await?;
+            let r = PackageRecord {
+                fulfillment: Some(fid.clone()),
+                number: number.map(str::to_owned),
+            };
+            write_record(deps, &name, Some(raw), &r).await?;
+            return Ok(Some(format!(
+                "package {} corrected to {}",
+                package.id,
+                number.unwrap_or("no number")
+            )));
+        }
+    }
+    // New: one claim per package, so two jobs cannot both create it.
+    let claim = format!("fulfill:{genstore_id}:{}:{}", external.channel, package.id);
+    match deps
+        .store
+        .claim(&claim, package.id.as_str(), deps.idempotency)
+        .await
+    {
+        Ok(Claim::Acquired) => {}
+        Ok(Claim::Completed(_)) => return Ok(None),
+        Ok(Claim::InProgress { .. }) => {
+            return Err(Outcome::Retry(format!(
+                "package {} is being pushed by another job",
+                package.id
+            )))
+        }
+        Err(e) => return Err(Outcome::Retry(e.to_string())),
+    }
+    let created = create_package(deps, gs, external, genstore_id, package, &name, reserve).await;
+    let settled = match &created {
+        Ok(_) => {
+            deps.store
+                .complete(
+                    &claim,
+                    &json!({ "done": package.id.as_str() }),
+                    deps.idempotency,
+                )
+                .await
+        }
+        Err(_) => deps.store.release(&claim).await,
+    };
+    if let Err(e) = settled {
+        tracing::warn!(error = %e, "package claim not settled; it expires by itself");
+    }
+    created
+}
+
+async fn fetch_mirror(
+    gs: &GenstoreClient,
+    genstore_id: &GenstoreOrderId,
+) -> Result<gw::Order, Outcome> {
+    match gs.get_order(genstore_id.as_str()).await {
+        Ok(Some(o)) => Ok(o),
+        Ok(None) => Err(Outcome::Permanent(format!(
+            "Genstore does not know order {genstore_id}"
+        ))),
+        Err(e) => Err(failure(e)),
+    }
+}
+
+/// Creates the package's fulfillment, the claim for it held. Reads the mirror afresh: another job may
+/// have made it between the caller's read and its claim.
+async fn create_package(
+    deps: &Deps,
+    gs: &GenstoreClient,
+    external: &ChannelOrder,
+    genstore_id: &GenstoreOrderId,
+    package: &Shipment,
+    name: &str,
+    reserve: u32,
+) -> Result<Option<String>, Outcome> {
+    let number = package.tracking_numbers.first().map(String::as_str);
+    let mirror = fetch_mirror(gs, genstore_id).await?;
+    let recorded = read_record(deps, name).await?;
+    if recorded
+        .as_ref()
+        .is_some_and(|(_, r)| r.number.as_deref() == number)
+    {
+        return Ok(None);
+    }
+    let previous = recorded.as_ref().map(|(v, _)| v.clone());
+    if let Some(n) = number {
+        if let Some(f) = mirror.fulfillments.iter().find(|f| number_of(f) == Some(n)) {
+            let r = PackageRecord {
+                fulfillment: f.fulfill_id.clone(),
+                number: Some(n.to_owned()),
+            };
+            write_record(deps, name, previous.as_deref(), &r).await?;
+            return Ok(None);
+        }
+    }
+    let key = OrderKey::new(Channel::Genstore, genstore_id.as_str());
+    let op = format!("fulfill:{genstore_id}:{}:{}", external.channel, package.id);
+    let lines = package_lines(external, package, &mirror, reserve);
+    let anything_left = !lines.is_empty();
+    let tracking = tracking_info(package, number);
+    if !anything_left {
+        // Every line is fulfilled already. A fulfillment without tracking (the merchant shipped it and
+        // left the number out) is this package; otherwise the number is kept on the trail.
+        let untracked = mirror
+            .fulfillments
+            .iter()
+            .find(|f| number_of(f).is_none() && f.status.as_deref() != Some("cancelled"));
+        if let (Some(f), Some(t)) = (untracked.and_then(|f| f.fulfill_id.clone()), tracking) {
+            let update = gw::TrackingUpdate {
+                tracking_info: t,
+                notify_customer: true,
+            };
+            audited(
+                deps,
+                &key,
+                &op,
+                Channel::Genstore,
+                "updateTracking",
+                gs.update_tracking(&f, &update).await,
+                |_| false,
+            )
+            .await?;
+            let r = PackageRecord {
+                fulfillment: Some(f),
+                number: number.map(str::to_owned),
+            };
+            write_record(deps, name, previous.as_deref(), &r).await?;
+            return Ok(Some(format!("package {} tracked", package.id)));
+        }
+        audit(
+            deps,
+            &key,
+            &op,
+            Channel::Genstore,
+            "addPackage",
+            AuditOutcome::Skipped {
+                reason: format!(
+                    "every line is fulfilled and Genstore keeps one tracking number per fulfillment: {} package {} is kept here",
+                    external.channel, package.id
+                ),
+            },
+        )
+        .await;
+        let r = PackageRecord {
+            fulfillment: None,
+            number: number.map(str::to_owned),
+        };
+        write_record(deps, name, previous.as_deref(), &r).await?;
+        return Ok(None);
+    }
+    let new = gw::NewFulfillment {
+        order_id: genstore_id.as_str().to_owned(),
+        line_items: lines,
+        tracking_info: tracking,
+        notify_customer: true,
+    };
+    let made = audited(
+        deps,
+        &key,
+        &op,
+        Channel::Genstore,
+        "createFulfillment",
+        gs.create_fulfillment(&new).await,
+        |_| false,
+    )
+    .await?;
+    let r = PackageRecord {
+        fulfillment: made.fulfill_id.clone(),
+        number: number.map(str::to_owned),
+    };
+    write_record(deps, name, previous.as_deref(), &r).await?;
+    Ok(Some(format!(
+        "package {} as fulfillment {}",
+        package.id,
+        made.fulfill_id.as_deref().unwrap_or("?")
+    )))
+}

@@ -1,0 +1,310 @@
+//! Both directions complete: packages, corrections, holds, cancellations and refunds (issue 16).
+
+use super::*;
+use orderbridge::channels::google::wire as g;
+
+/// A Google order from a sandbox template, ready to ship, stored as the poller would.
+pub async fn google_template_order(s: &Setup, template: &str) -> String {
+    let id = {
+        let mut st = s.sandbox.lock();
+        let id = st
+            .google
+            .create_test_order("123456789", template, chrono::Utc::now())
+            .unwrap();
+        let o = &mut st.google.orders.get_mut(&id).unwrap().order;
+        o.status = Some("pendingShipment".into());
+        id
+    };
+    save_google(s, &id).await;
+    id
+}
+
+/// Reads a Google order and saves it as the poller does (a fresh read).
+pub async fn save_google(s: &Setup, id: &str) {
+    let o = s
+        .deps
+        .google
+        .as_ref()
+        .unwrap()
+        .get_order(id)
+        .await
+        .unwrap()
+        .unwrap();
+    orderbridge::sync::apply_external_order(&*s.deps.store, google::to_channel_order(&o).unwrap())
+        .await
+        .unwrap();
+}
+
+/// Reads a Zonos order and saves it as the poller does.
+pub async fn save_zonos(s: &Setup, id: &str) {
+    let d = s
+        .deps
+        .zonos
+        .as_ref()
+        .unwrap()
+        .order_detail(id)
+        .await
+        .unwrap();
+    orderbridge::sync::apply_external_order(
+        &*s.deps.store,
+        zonos::to_channel_order(&d, None).unwrap(),
+    )
+    .await
+    .unwrap();
+}
+
+fn google_line(s: &Setup, order: &str, offer: &str) -> String {
+    let st = s.sandbox.lock();
+    let o = &st.google.orders.get(order).unwrap().order;
+    o.line_items
+        .iter()
+        .find(|l| l.product.as_ref().and_then(|p| p.offer_id.as_deref()) == Some(offer))
+        .and_then(|l| l.id.clone())
+        .unwrap()
+}
+
+/// The warehouse ships a Google package itself (Google is told directly, not through orderbridge).
+async fn ship_on_google(
+    s: &Setup,
+    order: &str,
+    shipment: &str,
+    lines: &[(&str, u32)],
+    number: &str,
+) {
+    let req = g::ShipLineItemsRequest {
+        operation_id: format!("wh-{shipment}"),
+        line_items: lines
+            .iter()
+            .map(|(offer, q)| g::LineItemShipment {
+                line_item_id: Some(google_line(s, order, offer)),
+                product_id: None,
+                quantity: *q,
+            })
+            .collect(),
+        shipment_group_id: None,
+        shipment_infos: vec![g::ShipmentInfo {
+            shipment_id: shipment.into(),
+            carrier: Some("ups".into()),
+            tracking_id: Some(number.into()),
+        }],
+    };
+    s.deps
+        .google
+        .as_ref()
+        .unwrap()
+        .ship_line_items(order, &req)
+        .await
+        .unwrap();
+}
+
+/// A Genstore fulfillment as (lines by SKU and quantity, tracking number, status).
+type Seen = (Vec<(String, u32)>, Option<String>, String);
+
+/// The Genstore mirror's fulfillments.
+fn fulfillments(s: &Setup, gid: &str) -> Vec<Seen> {
+    let st = s.sandbox.lock();
+    let o = st.genstore.order(gid).unwrap();
+    o.fulfillments
+        .iter()
+        .map(|f| {
+            let lines = f
+                .line_items
+                .iter()
+                .map(|l| {
+                    let sku = o
+                        .line_items
+                        .iter()
+                        .find(|x| x.id == l.id)
+                        .and_then(|x| x.sku.clone())
+                        .unwrap_or_default();
+                    (sku, l.quantity.unwrap_or(0))
+                })
+                .collect();
+            let number = f.tracking_info.as_ref().and_then(|t| t.number.clone());
+            (lines, number, f.status.clone().unwrap_or_default())
+        })
+        .collect()
+}
+
+fn tracking_job(channel: Channel, order: &str, gid: &str) -> Record {
+    record(
+        "tg",
+        Job::PushTrackingToGenstore {
+            channel,
+            order_id: order.into(),
+            genstore_order_id: gid.into(),
+        },
+    )
+}
+
+async fn trail(s: &Setup, channel: Channel, id: &str) -> Vec<orderbridge::store::AuditEntry> {
+    s.deps
+        .store
+        .entries(&OrderKey::new(channel, id))
+        .await
+        .unwrap()
+}
+
+/// Two Google packages with their own lines become two Genstore fulfillments with those lines; a
+/// number corrected on Google updates the fulfillment it became. Each write once, however often the
+/// job runs.
+pub async fn google_packages_become_their_own_fulfillments_and_a_correction_follows(aws: bool) {
+    let s = setup(aws).await;
+    let g = google_template_order(&s, "template1").await; // 2 mugs, 1 plate
+    let gid = mirror(&s, Channel::Google, &g).await;
+    ship_on_google(
+        &s,
+        &g,
+        "wh-1",
+        &[("SKU-MUG", 1), ("SKU-PLATE", 1)],
+        "1ZG-ONE",
+    )
+    .await;
+    save_google(&s, &g).await;
+    for _ in 0..2 {
+        assert!(
+            handle_batch(&s.deps, vec![tracking_job(Channel::Google, &g, &gid)])
+                .await
+                .is_empty()
+        );
+    }
+    ship_on_google(&s, &g, "wh-2", &[("SKU-MUG", 1)], "1ZG-TWO").await;
+    save_google(&s, &g).await;
+    for _ in 0..2 {
+        assert!(
+            handle_batch(&s.deps, vec![tracking_job(Channel::Google, &g, &gid)])
+                .await
+                .is_empty()
+        );
+    }
+    assert_eq!(
+        fulfillments(&s, &gid),
+        vec![
+            (
+                vec![("SKU-MUG".into(), 1), ("SKU-PLATE".into(), 1)],
+                Some("1ZG-ONE".into()),
+                "success".into()
+            ),
+            (
+                vec![("SKU-MUG".into(), 1)],
+                Some("1ZG-TWO".into()),
+                "success".into()
+            ),
+        ]
+    );
+    assert_eq!(executed(&s, "genstore.createFulfillment"), 2);
+
+    // The carrier corrects the first package's number on Google.
+    let fix = g::UpdateShipmentRequest {
+        operation_id: "wh-fix".into(),
+        shipment_id: "wh-1".into(),
+        status: None,
+        carrier: None,
+        tracking_id: Some("1ZG-FIXED".into()),
+        delivery_date: None,
+    };
+    s.deps
+        .google
+        .as_ref()
+        .unwrap()
+        .update_shipment(&g, &fix)
+        .await
+        .unwrap();
+    save_google(&s, &g).await;
+    for _ in 0..2 {
+        assert!(
+            handle_batch(&s.deps, vec![tracking_job(Channel::Google, &g, &gid)])
+                .await
+                .is_empty()
+        );
+    }
+    let numbers: Vec<Option<String>> = fulfillments(&s, &gid).into_iter().map(|f| f.1).collect();
+    assert_eq!(
+        numbers,
+        [Some("1ZG-FIXED".to_owned()), Some("1ZG-TWO".to_owned())]
+    );
+    assert_eq!(executed(&s, "genstore.createFulfillment"), 2, "no third");
+    assert_eq!(executed(&s, "genstore.updateTracking"), 1);
+    let genstore = sync_genstore(&s, &gid).await;
+    assert_eq!(genstore.status, orderbridge::UnifiedStatus::Shipped);
+    let actions: Vec<String> = trail(&s, Channel::Genstore, &gid)
+        .await
+        .into_iter()
+        .filter(|e| e.target == Channel::Genstore && e.action != "createOrder")
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["createFulfillment", "createFulfillment", "updateTracking"]
+    );
+}
+
+/// Zonos lists two numbers for a two-mug order: two Genstore fulfillments, one mug each; a number
+/// corrected in place on Zonos updates its fulfillment; a third number with nothing left is kept on
+/// the trail, not dropped.
+pub async fn every_zonos_number_reaches_genstore_and_a_correction_follows(aws: bool) {
+    let s = setup(aws).await;
+    let z = zonos_order(&s, 2).await;
+    let gid = mirror(&s, Channel::Zonos, &z).await;
+    let zc = s.deps.zonos.as_ref().unwrap();
+    zc.set_shipment_tracking(&z, &["1ZA".into(), "1ZB".into()])
+        .await
+        .unwrap();
+    save_zonos(&s, &z).await;
+    for _ in 0..2 {
+        assert!(
+            handle_batch(&s.deps, vec![tracking_job(Channel::Zonos, &z, &gid)])
+                .await
+                .is_empty()
+        );
+    }
+    assert_eq!(
+        fulfillments(&s, &gid),
+        vec![
+            (
+                vec![("SKU-MUG".into(), 1)],
+                Some("1ZA".into()),
+                "success".into()
+            ),
+            (
+                vec![("SKU-MUG".into(), 1)],
+                Some("1ZB".into()),
+                "success".into()
+            ),
+        ]
+    );
+    assert_eq!(executed(&s, "genstore.createFulfillment"), 2);
+
+    zc.set_shipment_tracking(&z, &["1ZA".into(), "1ZB-FIXED".into(), "1ZC".into()])
+        .await
+        .unwrap();
+    save_zonos(&s, &z).await;
+    for _ in 0..2 {
+        assert!(
+            handle_batch(&s.deps, vec![tracking_job(Channel::Zonos, &z, &gid)])
+                .await
+                .is_empty()
+        );
+    }
+    let numbers: Vec<Option<String>> = fulfillments(&s, &gid).into_iter().map(|f| f.1).collect();
+    assert_eq!(
+        numbers,
+        [Some("1ZA".to_owned()), Some("1ZB-FIXED".to_owned())]
+    );
+    assert_eq!(executed(&s, "genstore.createFulfillment"), 2);
+    assert_eq!(executed(&s, "genstore.updateTracking"), 1);
+    let kept: Vec<String> = trail(&s, Channel::Genstore, &gid)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "addPackage")
+        .map(|e| match e.outcome {
+            AuditOutcome::Skipped { reason } => reason,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].contains(&format!("{z}-p3")), "{}", kept[0]);
+    // What Genstore pushed back to Zonos (its own numbers) is not brought in again.
+    let genstore = sync_genstore(&s, &gid).await;
+    assert_eq!(genstore.status, orderbridge::UnifiedStatus::Shipped);
+}
