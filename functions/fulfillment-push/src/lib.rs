@@ -503,6 +503,36 @@ async fn audited<T>(
     }
 }
 
+/// Records on the order's trail, once per `what`, that a change cannot be pushed because the platform
+/// has no call for it.
+async fn record_once(
+    deps: &Deps,
+    key: &OrderKey,
+    what: &str,
+    target: Channel,
+    action: &str,
+    reason: String,
+) -> Result<(), Outcome> {
+    let marker = format!("no-call:{key}:{action}:{what}");
+    let first = deps
+        .store
+        .claim_once(&marker, chrono::Duration::days(365))
+        .await
+        .map_err(|e| Outcome::Retry(e.to_string()))?;
+    if first {
+        audit(
+            deps,
+            key,
+            what,
+            target,
+            action,
+            AuditOutcome::Skipped { reason },
+        )
+        .await;
+    }
+    Ok(())
+}
+
 fn client<'a, T>(c: &'a Option<T>, name: &str) -> Result<&'a T, Outcome> {
     c.as_ref()
         .ok_or_else(|| Outcome::Retry(format!("{name} is not configured")))
@@ -935,6 +965,48 @@ async fn tracking_to_google(
                 Err(e) => return failure(e),
             };
         }
+        if already {
+            // A number or carrier corrected in Genstore: Google's shipment follows (`updateShipment`
+            // changes only what it names).
+            let number = s.tracking_numbers.first();
+            let carrier = s.carrier.as_ref().map(|c| c.google_code().to_owned());
+            let theirs = google
+                .shipments
+                .iter()
+                .find(|x| x.id.as_deref() == Some(base.as_str()));
+            if let (Some(x), Some(n)) = (theirs, number) {
+                let stale_number = x.tracking_id.as_deref() != Some(n.as_str());
+                let stale_carrier = carrier.is_some() && x.carrier != carrier;
+                if stale_number || stale_carrier {
+                    let op = operation_id(
+                        order_id.as_str(),
+                        "retrack",
+                        &format!("{}:{n}:{}", s.id, carrier.as_deref().unwrap_or("")),
+                    );
+                    let req = g::UpdateShipmentRequest {
+                        operation_id: op.clone(),
+                        shipment_id: base.clone(),
+                        status: None,
+                        carrier: carrier.clone(),
+                        tracking_id: Some(n.clone()),
+                        delivery_date: None,
+                    };
+                    attempt!(
+                        audited(
+                            deps,
+                            &key,
+                            &op,
+                            Channel::Google,
+                            "updateShipment",
+                            gc.update_shipment(order_id.as_str(), &req).await,
+                            |x| *x == g::ExecutionStatus::Duplicate
+                        )
+                        .await
+                    );
+                    done.push(format!("corrected {}", s.id));
+                }
+            }
+        }
         if s.status == ShipmentStatus::Delivered {
             let delivered = google.shipments.iter().any(|x| {
                 x.id.as_deref() == Some(base.as_str()) && x.status.as_deref() == Some("delivered")
@@ -969,6 +1041,34 @@ async fn tracking_to_google(
             }
         }
     }
+    for s in source
+        .shipments
+        .iter()
+        .filter(|s| s.status == ShipmentStatus::Cancelled)
+    {
+        let base = format!("gs-{}", s.id);
+        if google
+            .shipments
+            .iter()
+            .any(|x| x.id.as_deref() == Some(base.as_str()))
+        {
+            let reason = format!(
+                "Genstore fulfillment {} was cancelled; Google has no call to withdraw its shipment",
+                s.id
+            );
+            attempt!(
+                record_once(
+                    deps,
+                    &key,
+                    &base,
+                    Channel::Google,
+                    "withdrawShipment",
+                    reason
+                )
+                .await
+            );
+        }
+    }
     refresh_google(deps, gc, order_id).await;
     Outcome::Done(if done.is_empty() {
         "nothing new to push".into()
@@ -994,6 +1094,23 @@ async fn tracking_to_zonos(
         }
     }
     let mut done = Vec::new();
+    let theirs = attempt!(load(deps, Channel::Zonos, order_id.as_str()).await);
+    if numbers.is_empty() && !theirs.shipments.is_empty() {
+        // Every fulfillment that carried a number was cancelled in Genstore.
+        let reason = "every Genstore fulfillment with tracking was cancelled; Zonos has no call to withdraw tracking".to_owned();
+        let what = format!("withdraw:{order_id}:{}", source.source_version().sort_key());
+        attempt!(
+            record_once(
+                deps,
+                &key,
+                &what,
+                Channel::Zonos,
+                "setShipmentTracking",
+                reason
+            )
+            .await
+        );
+    }
     if !numbers.is_empty() {
         let op = format!("tracking:{order_id}:{}", numbers.join(","));
         attempt!(

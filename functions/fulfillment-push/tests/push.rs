@@ -1134,6 +1134,14 @@ macro_rules! suite {
                 both_ways::every_zonos_number_reaches_genstore_and_a_correction_follows($aws).await
             }
             #[tokio::test]
+            async fn a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is_recorded() {
+                both_ways::a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is_recorded($aws).await
+            }
+            #[tokio::test]
+            async fn a_genstore_correction_and_cancellation_reach_zonos() {
+                both_ways::a_genstore_correction_and_cancellation_reach_zonos($aws).await
+            }
+            #[tokio::test]
             async fn cancellations_refunds_and_channel_tracking_reach_the_other_side() {
                 cases::cancellations_refunds_and_channel_tracking_reach_the_other_side($aws).await
             }

@@ -308,3 +308,169 @@ pub async fn every_zonos_number_reaches_genstore_and_a_correction_follows(aws: b
     let genstore = sync_genstore(&s, &gid).await;
     assert_eq!(genstore.status, orderbridge::UnifiedStatus::Shipped);
 }
+
+fn to_channel_job(channel: Channel, order: &str, gid: &str) -> Record {
+    record(
+        "tc",
+        Job::PushTrackingToChannel {
+            channel,
+            order_id: order.into(),
+            genstore_order_id: gid.into(),
+        },
+    )
+}
+
+/// Changes a Genstore fulfillment as the merchant would, a second after the last change (Genstore's
+/// `updatedAt` has one-second resolution), and delivers the order's new state.
+async fn change_fulfillment(
+    s: &Setup,
+    gid: &str,
+    index: usize,
+    change: impl FnOnce(&mut orderbridge::channels::genstore::wire::Fulfillment),
+) {
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let fid = s.sandbox.lock().genstore.order(gid).unwrap().fulfillments[index]
+        .fulfill_id
+        .clone()
+        .unwrap();
+    s.sandbox
+        .lock()
+        .genstore
+        .change_fulfillment(&fid, |f| {
+            change(f);
+            Ok(())
+        })
+        .unwrap();
+    sync_genstore(s, gid).await;
+}
+
+fn renumber(
+    number: &str,
+) -> impl FnOnce(&mut orderbridge::channels::genstore::wire::Fulfillment) + '_ {
+    move |f| {
+        if let Some(t) = f.tracking_info.as_mut() {
+            t.number = Some(number.to_owned());
+        }
+    }
+}
+
+fn cancel(f: &mut orderbridge::channels::genstore::wire::Fulfillment) {
+    f.status = Some("cancelled".into());
+}
+
+/// A number corrected in Genstore reaches Google's shipment (`updateShipment`, once); a fulfillment
+/// cancelled in Genstore, which Google has no call for, is recorded once on the Google order's trail.
+pub async fn a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is_recorded(
+    aws: bool,
+) {
+    let s = setup(aws).await;
+    let g = google_template_order(&s, "template1a").await;
+    let gid = mirror(&s, Channel::Google, &g).await;
+    fulfill(&s, &gid, 1, "1Z-OLD", "UPS");
+    sync_genstore(&s, &gid).await;
+    assert!(
+        handle_batch(&s.deps, vec![to_channel_job(Channel::Google, &g, &gid)])
+            .await
+            .is_empty()
+    );
+    assert_eq!(executed(&s, "google.shipLineItems"), 1);
+
+    change_fulfillment(&s, &gid, 0, renumber("1Z-NEW")).await;
+    for _ in 0..2 {
+        assert!(
+            handle_batch(&s.deps, vec![to_channel_job(Channel::Google, &g, &gid)])
+                .await
+                .is_empty()
+        );
+    }
+    let google_side = s
+        .deps
+        .google
+        .as_ref()
+        .unwrap()
+        .get_order(&g)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(google_side.shipments.len(), 1);
+    assert_eq!(
+        google_side.shipments[0].tracking_id.as_deref(),
+        Some("1Z-NEW")
+    );
+    assert_eq!(google_side.shipments[0].carrier.as_deref(), Some("ups"));
+    assert_eq!(executed(&s, "google.updateShipment"), 1);
+    assert_eq!(executed(&s, "google.shipLineItems"), 1);
+
+    change_fulfillment(&s, &gid, 0, cancel).await;
+    for _ in 0..2 {
+        assert!(
+            handle_batch(&s.deps, vec![to_channel_job(Channel::Google, &g, &gid)])
+                .await
+                .is_empty()
+        );
+    }
+    let withdrawn: Vec<_> = trail(&s, Channel::Google, &g)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "withdrawShipment")
+        .collect();
+    assert_eq!(withdrawn.len(), 1, "{withdrawn:?}");
+    assert!(
+        matches!(&withdrawn[0].outcome, AuditOutcome::Skipped { reason } if reason.contains("no call")),
+        "{withdrawn:?}"
+    );
+    assert_eq!(
+        executed(&s, "google.updateShipment"),
+        1,
+        "nothing more was sent"
+    );
+}
+
+/// Zonos takes the whole tracking list each time: a corrected number and a cancelled fulfillment
+/// change the list it holds; when no number is left, the trail says Zonos has no call to withdraw.
+pub async fn a_genstore_correction_and_cancellation_reach_zonos(aws: bool) {
+    let s = setup(aws).await;
+    let z = zonos_order(&s, 2).await;
+    let gid = mirror(&s, Channel::Zonos, &z).await;
+    fulfill(&s, &gid, 1, "1Z-A", "UPS");
+    fulfill(&s, &gid, 1, "1Z-B", "UPS");
+    sync_genstore(&s, &gid).await;
+    let push = || handle_batch(&s.deps, vec![to_channel_job(Channel::Zonos, &z, &gid)]);
+    assert!(push().await.is_empty());
+    let list = |s: &Setup| {
+        let st = s.sandbox.lock();
+        let i = st.zonos.find(999, &z).unwrap();
+        st.zonos.orders[i]
+            .order
+            .tracking_list
+            .iter()
+            .map(|t| t.number.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(list(&s), ["1Z-A", "1Z-B"]);
+
+    change_fulfillment(&s, &gid, 1, renumber("1Z-B2")).await;
+    assert!(push().await.is_empty());
+    assert!(push().await.is_empty());
+    assert_eq!(list(&s), ["1Z-A", "1Z-B2"]);
+
+    change_fulfillment(&s, &gid, 0, cancel).await;
+    assert!(push().await.is_empty());
+    assert_eq!(list(&s), ["1Z-B2"]);
+    assert_eq!(executed(&s, "zonos.setShipmentTracking"), 3);
+
+    change_fulfillment(&s, &gid, 1, cancel).await;
+    assert!(push().await.is_empty());
+    assert!(push().await.is_empty());
+    assert_eq!(
+        executed(&s, "zonos.setShipmentTracking"),
+        3,
+        "no empty list is sent"
+    );
+    let recorded: Vec<_> = trail(&s, Channel::Zonos, &z)
+        .await
+        .into_iter()
+        .filter(|e| matches!(&e.outcome, AuditOutcome::Skipped { reason } if reason.contains("withdraw")))
+        .collect();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+}
