@@ -9,7 +9,7 @@ use crate::jobs::{Job, SyncJob};
 use crate::order::ChannelOrder;
 use crate::status::UnifiedStatus;
 use crate::store::orders::{self, Link, Saved};
-use crate::store::{CursorStore, DedupeStore, OrderKey, OrderStore, Storage, StoreError};
+use crate::store::{CursorStore, DedupeStore, OrderKey, Storage, StoreError};
 use chrono::Duration;
 
 /// What saving an order's state came to.
@@ -188,9 +188,10 @@ pub async fn apply_genstore_order(
 }
 
 /// Saves an external channel's order newer-wins (a fresh read that ties the stored version with other
-/// packages wins too: [`orders::save_fresh_read`]) and works out the jobs its state calls for.
+/// packages wins too: [`orders::save_fresh_read`]) and works out the jobs its state calls for. A new
+/// state that no longer blocks the jobs waiting on the order ([`park_waiting`]) queues them again.
 pub async fn apply_external_order(
-    store: &dyn OrderStore,
+    store: &dyn Storage,
     order: ChannelOrder,
 ) -> Result<Applied, StoreError> {
     let (saved, now) = orders::save_fresh_read(store, order).await?;
@@ -198,11 +199,111 @@ pub async fn apply_external_order(
         Saved::Updated { previous, .. } => Some(previous.as_ref()),
         _ => None,
     };
+    let mut jobs = external_jobs(previous, &now);
+    if saved.changed() && !blocks_for_now(&now) {
+        for job in waiting(store, now.channel, now.order_id.as_str()).await? {
+            if !jobs.contains(&job) {
+                jobs.push(job);
+            }
+        }
+    }
     Ok(Applied {
         outcome: Outcome::from(&saved),
-        jobs: external_jobs(previous, &now),
+        jobs,
         queued_marker: None,
     })
+}
+
+/// True while the order's channel status holds back the writes that wait on it (Zonos: fraud review,
+/// on hold, labels processing).
+fn blocks_for_now(order: &ChannelOrder) -> bool {
+    order.channel == Channel::Zonos
+        && crate::channels::zonos::ZonosStatus::parse(&order.raw_status)
+            .blocks_vendor_updates_for_now()
+}
+
+/// Where the jobs that wait for an order's status to move on are kept (a cursor-store record).
+pub fn waiting_name(channel: Channel, order_id: &str) -> String {
+    format!("waiting:{channel}:{order_id}")
+}
+
+/// The jobs waiting on an order.
+pub async fn waiting(
+    store: &dyn CursorStore,
+    channel: Channel,
+    order_id: &str,
+) -> Result<Vec<SyncJob>, StoreError> {
+    let Some(c) = store.read(&waiting_name(channel, order_id)).await? else {
+        return Ok(Vec::new());
+    };
+    let bodies: Vec<String> = serde_json::from_str(&c.value).unwrap_or_default();
+    Ok(bodies
+        .iter()
+        .filter_map(|b| SyncJob::from_body(b).ok())
+        .collect())
+}
+
+/// Changes the list of jobs waiting on an order with `change` (compare-and-set, retried).
+async fn change_waiting(
+    store: &dyn CursorStore,
+    channel: Channel,
+    order_id: &str,
+    change: impl Fn(&mut Vec<String>) -> bool,
+) -> Result<(), StoreError> {
+    let name = waiting_name(channel, order_id);
+    for _ in 0..5 {
+        let current = store.read(&name).await?.map(|c| c.value);
+        let mut list: Vec<String> = current
+            .as_deref()
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        if !change(&mut list) {
+            return Ok(());
+        }
+        let value = serde_json::to_string(&list).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if store.advance(&name, current.as_deref(), &value).await? {
+            return Ok(());
+        }
+    }
+    Err(StoreError::Unavailable(
+        "waiting jobs kept changing under us".into(),
+    ))
+}
+
+/// Keeps a job that the order's channel status blocks for now (a Zonos vendor status during fraud
+/// review): the next state of the order that no longer blocks it queues it again
+/// ([`apply_external_order`]), instead of the job being dropped or retried blindly for days.
+pub async fn park_waiting(
+    store: &dyn CursorStore,
+    channel: Channel,
+    order_id: &str,
+    job: &SyncJob,
+) -> Result<(), StoreError> {
+    let body = job.to_body();
+    change_waiting(store, channel, order_id, |list| {
+        if list.contains(&body) {
+            return false;
+        }
+        list.push(body.clone());
+        true
+    })
+    .await
+}
+
+/// Forgets a waiting job once it ran (done, or failed for good).
+pub async fn unpark_waiting(
+    store: &dyn CursorStore,
+    channel: Channel,
+    order_id: &str,
+    job: &SyncJob,
+) -> Result<(), StoreError> {
+    let body = job.to_body();
+    change_waiting(store, channel, order_id, |list| {
+        let before = list.len();
+        list.retain(|b| b != &body);
+        list.len() != before
+    })
+    .await
 }
 
 /// The jobs an external order's state calls for: its mirror while it has none; then a cancellation's

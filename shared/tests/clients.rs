@@ -567,7 +567,7 @@ async fn zonos_vendor_status_is_refused_locally_when_the_current_status_blocks_i
         .update_vendor_order_status("999-99991", &ZonosStatus::VendorShipmentReady)
         .await
         .unwrap_err();
-    assert_eq!((err.kind, err.retryable), (ErrorKind::Refused, false));
+    assert_eq!((err.kind, err.retryable), (ErrorKind::Blocked, false));
     assert!(err.message.contains("IGLOBAL_FRAUD_REVIEW"), "{err}");
     let err = c
         .update_vendor_order_status("999-99991", &ZonosStatus::OrderOnHold)

@@ -160,6 +160,10 @@ pub enum Outcome {
     Retry(String),
     /// Failed; the same job will fail again.
     Permanent(String),
+    /// Not done yet: the order's state on its channel blocks it until the channel moves it on (a Zonos
+    /// vendor status during fraud review). The job is kept on the order and queued again by the first
+    /// state that no longer blocks it ([`orderbridge::sync::park_waiting`]).
+    Waiting(String),
 }
 
 /// Processes a batch with no deadline; returns the ids of the records that failed (never an empty id).
@@ -209,6 +213,10 @@ pub async fn handle_batch_until(
         let hand_back = match &outcome {
             Outcome::Done(what) => {
                 tracing::info!(message_id = id, outcome = "done", what, "job");
+                false
+            }
+            Outcome::Waiting(why) => {
+                tracing::info!(message_id = id, outcome = "waiting", why, "job");
                 false
             }
             Outcome::Retry(why) => {
@@ -293,7 +301,28 @@ pub async fn handle_record(deps: &Deps, body: &str) -> Outcome {
         }
         Err(IdempotencyError::Store(e)) => return Outcome::Retry(e.to_string()),
     }
-    let outcome = run_job(deps, &job.job).await;
+    let mut outcome = run_job(deps, &job.job).await;
+    if let Some((channel, order_id)) = waits_on(&job.job) {
+        let kept = match &outcome {
+            Outcome::Waiting(_) => {
+                orderbridge::sync::park_waiting(&*deps.store, channel, order_id.as_str(), &job)
+                    .await
+            }
+            Outcome::Done(_) | Outcome::Permanent(_) => {
+                orderbridge::sync::unpark_waiting(&*deps.store, channel, order_id.as_str(), &job)
+                    .await
+            }
+            Outcome::Retry(_) => Ok(()),
+        };
+        if let Err(e) = kept {
+            if matches!(outcome, Outcome::Waiting(_)) {
+                // Not kept: the queue must keep it instead.
+                outcome = Outcome::Retry(format!("waiting job not kept: {e}"));
+            } else {
+                tracing::warn!(error = %e, "waiting job not forgotten; it runs once more and finds its work done");
+            }
+        }
+    }
     let settled = match &outcome {
         Outcome::Done(what) => {
             deps.store
@@ -305,7 +334,7 @@ pub async fn handle_record(deps: &Deps, body: &str) -> Outcome {
                 .complete(&key, &json!({ "failed": why }), deps.idempotency)
                 .await
         }
-        Outcome::Retry(_) => deps.store.release(&key).await,
+        Outcome::Retry(_) | Outcome::Waiting(_) => deps.store.release(&key).await,
     };
     if let Err(e) = settled {
         tracing::warn!(error = %e, "idempotency record not settled; it expires by itself");
@@ -331,9 +360,31 @@ pub async fn forget_failure(store: &dyn Storage, body: &str) -> Result<bool, Str
     let key = match idempotency_key(store, &job.job).await {
         Ok(k) => k,
         Err(Outcome::Retry(why)) if why.ends_with("is not in the table yet") => return Ok(false),
-        Err(Outcome::Done(why) | Outcome::Retry(why) | Outcome::Permanent(why)) => return Err(why),
+        Err(
+            Outcome::Done(why)
+            | Outcome::Retry(why)
+            | Outcome::Permanent(why)
+            | Outcome::Waiting(why),
+        ) => return Err(why),
     };
     store.forget_failure(&key).await.map_err(|e| e.to_string())
+}
+
+/// The order a job may wait on: a write to Zonos, whose vendor status can be blocked for a while.
+fn waits_on(job: &Job) -> Option<(Channel, &ChannelOrderId)> {
+    match job {
+        Job::PushTrackingToChannel {
+            channel: Channel::Zonos,
+            order_id,
+            ..
+        }
+        | Job::PushCancellation {
+            to: Channel::Zonos,
+            order_id,
+            ..
+        } => Some((Channel::Zonos, order_id)),
+        _ => None,
+    }
 }
 
 /// The idempotency key of a job: what it does, and for pushes of changing state, which state.
@@ -470,6 +521,20 @@ async fn audited<T>(
             };
             audit(deps, key, op, target, action, outcome).await;
             Ok(v)
+        }
+        Err(e) if e.kind == ErrorKind::Blocked => {
+            audit(
+                deps,
+                key,
+                op,
+                target,
+                action,
+                AuditOutcome::Skipped {
+                    reason: format!("waiting: {}", e.message),
+                },
+            )
+            .await;
+            Err(Outcome::Waiting(format!("{action} waits: {}", e.message)))
         }
         Err(e) if e.kind == ErrorKind::Refused => {
             audit(

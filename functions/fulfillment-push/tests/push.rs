@@ -1142,6 +1142,10 @@ macro_rules! suite {
                 both_ways::a_genstore_correction_and_cancellation_reach_zonos($aws).await
             }
             #[tokio::test]
+            async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_released() {
+                both_ways::a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_released($aws).await
+            }
+            #[tokio::test]
             async fn cancellations_refunds_and_channel_tracking_reach_the_other_side() {
                 cases::cancellations_refunds_and_channel_tracking_reach_the_other_side($aws).await
             }

@@ -171,8 +171,12 @@ pub enum ErrorKind {
     Platform,
     /// An answer that does not parse as the call's response.
     Decode,
-    /// orderbridge refused to send it (for example a Zonos status that blocks vendor updates).
+    /// orderbridge refused to send it, for good (for example a Zonos status that blocks vendor updates
+    /// and never moves on: cancelled, end of day complete).
     Refused,
+    /// orderbridge did not send it yet: the order's state on the platform blocks the call until the
+    /// platform moves it on (Zonos fraud review, a hold, labels processing).
+    Blocked,
     /// Configuration or credentials are wrong.
     Config,
     /// Not called: the platform failed every recent call, and its breaker is open for a while.

@@ -35,8 +35,8 @@ pub async fn save_google(s: &Setup, id: &str) {
         .unwrap();
 }
 
-/// Reads a Zonos order and saves it as the poller does.
-pub async fn save_zonos(s: &Setup, id: &str) {
+/// Reads a Zonos order and saves it as the poller does; the jobs its state calls for.
+pub async fn save_zonos(s: &Setup, id: &str) -> Vec<SyncJob> {
     let d = s
         .deps
         .zonos
@@ -45,12 +45,11 @@ pub async fn save_zonos(s: &Setup, id: &str) {
         .order_detail(id)
         .await
         .unwrap();
-    orderbridge::sync::apply_external_order(
-        &*s.deps.store,
-        zonos::to_channel_order(&d, None).unwrap(),
-    )
-    .await
-    .unwrap();
+    let order = zonos::to_channel_order(&d, None).unwrap();
+    orderbridge::sync::apply_external_order(&*s.deps.store, order)
+        .await
+        .unwrap()
+        .jobs
 }
 
 fn google_line(s: &Setup, order: &str, offer: &str) -> String {
@@ -473,4 +472,94 @@ pub async fn a_genstore_correction_and_cancellation_reach_zonos(aws: bool) {
         .filter(|e| matches!(&e.outcome, AuditOutcome::Skipped { reason } if reason.contains("withdraw")))
         .collect();
     assert_eq!(recorded.len(), 1, "{recorded:?}");
+}
+
+fn set_zonos_status(s: &Setup, id: &str, status: &str) {
+    let idx = s.sandbox.lock().zonos.find(999, id).unwrap();
+    s.sandbox.lock().zonos.set_status(idx, status);
+}
+
+fn zonos_status(s: &Setup, id: &str) -> String {
+    let st = s.sandbox.lock();
+    let i = st.zonos.find(999, id).unwrap();
+    st.zonos.orders[i]
+        .order
+        .order_status
+        .clone()
+        .unwrap_or_default()
+}
+
+/// A Genstore cancellation during Zonos fraud review waits (acknowledged, kept on the order, recorded
+/// as waiting) and is sent once Zonos releases the order; so is the end-of-day status of a shipment
+/// made during the review. Each write once.
+pub async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_released(aws: bool) {
+    let s = setup(aws).await;
+    // A cancellation.
+    let z = zonos_order(&s, 1).await;
+    let gid = mirror(&s, Channel::Zonos, &z).await;
+    set_zonos_status(&s, &z, "IGLOBAL_FRAUD_REVIEW");
+    save_zonos(&s, &z).await;
+    s.sandbox
+        .lock()
+        .genstore
+        .cancel_order(&gid, "fraud")
+        .unwrap();
+    sync_genstore(&s, &gid).await;
+    let cancel = SyncJob::from(Job::PushCancellation {
+        from: Channel::Genstore,
+        to: Channel::Zonos,
+        order_id: z.as_str().into(),
+        genstore_order_id: gid.as_str().into(),
+    });
+    let out = handle_record(&s.deps, &cancel.to_body()).await;
+    assert!(matches!(out, Outcome::Waiting(_)), "{out:?}");
+    assert!(
+        handle_batch(&s.deps, vec![Record::new("c", cancel.to_body())])
+            .await
+            .is_empty(),
+        "a waiting job is not handed back to the queue"
+    );
+    assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 0);
+    let waiting = orderbridge::sync::waiting(&*s.deps.store, Channel::Zonos, &z)
+        .await
+        .unwrap();
+    assert_eq!(waiting, vec![cancel.clone()]);
+    assert!(trail(&s, Channel::Zonos, &z).await.iter().any(|e| matches!(
+        &e.outcome,
+        AuditOutcome::Skipped { reason } if reason.starts_with("waiting:") && reason.contains("IGLOBAL_FRAUD_REVIEW")
+    )));
+    // A state still under review queues nothing; the release queues the cancellation.
+    set_zonos_status(&s, &z, "IGLOBAL_ORDER_ON_HOLD");
+    assert!(!save_zonos(&s, &z).await.contains(&cancel));
+    set_zonos_status(&s, &z, "IGLOBAL_ORDER_IN_PROCESS");
+    let jobs = save_zonos(&s, &z).await;
+    assert!(jobs.contains(&cancel), "{jobs:?}");
+    for _ in 0..2 {
+        let records = jobs.iter().map(|j| Record::new("r", j.to_body())).collect();
+        assert!(handle_batch(&s.deps, records).await.is_empty());
+    }
+    assert_eq!(zonos_status(&s, &z), "VENDOR_CANCELLATION_REQUEST");
+    assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 1);
+    assert!(
+        orderbridge::sync::waiting(&*s.deps.store, Channel::Zonos, &z)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A shipment's end-of-day status.
+    let z2 = zonos_order(&s, 1).await;
+    let gid2 = mirror(&s, Channel::Zonos, &z2).await;
+    set_zonos_status(&s, &z2, "IGLOBAL_FRAUD_REVIEW");
+    save_zonos(&s, &z2).await;
+    fulfill(&s, &gid2, 1, "1Z-R", "UPS");
+    sync_genstore(&s, &gid2).await;
+    let out = handle_record(&s.deps, &to_channel_job(Channel::Zonos, &z2, &gid2).body).await;
+    assert!(matches!(out, Outcome::Waiting(_)), "{out:?}");
+    set_zonos_status(&s, &z2, "IGLOBAL_ORDER_IN_PROCESS");
+    let jobs = save_zonos(&s, &z2).await;
+    let records = jobs.iter().map(|j| Record::new("r", j.to_body())).collect();
+    assert!(handle_batch(&s.deps, records).await.is_empty());
+    assert_eq!(zonos_status(&s, &z2), "VENDOR_END_OF_DAY_COMPLETE");
+    assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 2);
 }

@@ -229,7 +229,9 @@ impl ZonosClient {
     }
 
     /// Sets a vendor status, after reading the order's current status: refused here, without calling
-    /// Zonos, when the current status blocks vendor updates or `status` is not a vendor status.
+    /// Zonos, when the current status blocks vendor updates or `status` is not a vendor status
+    /// ([`ErrorKind::Blocked`] while the block is one Zonos moves on from, [`ErrorKind::Refused`]
+    /// otherwise).
     pub async fn update_vendor_order_status(
         &self,
         order_id: &str,
@@ -248,10 +250,15 @@ impl ZonosClient {
         let current = self.order_detail(order_id).await?;
         let current_status = current.order_status.as_deref().map(ZonosStatus::parse);
         if let Some(cur) = current_status.filter(ZonosStatus::blocks_vendor_updates) {
+            let kind = if cur.blocks_vendor_updates_for_now() {
+                ErrorKind::Blocked
+            } else {
+                ErrorKind::Refused
+            };
             return Err(ClientError::new(
                 P,
                 CALL,
-                ErrorKind::Refused,
+                kind,
                 format!("order is in {cur}, which blocks vendor status updates"),
                 false,
             ));

@@ -89,6 +89,15 @@ impl ZonosStatus {
         )
     }
 
+    /// True for the blocking statuses Zonos moves on from by itself (labels processing, on hold, fraud
+    /// review): a vendor update refused in them waits for the next status instead of being dropped.
+    pub fn blocks_vendor_updates_for_now(&self) -> bool {
+        matches!(
+            self,
+            ZonosStatus::LabelsProcessing | ZonosStatus::OrderOnHold | ZonosStatus::FraudReview
+        )
+    }
+
     /// True for the statuses a vendor may set (`VENDOR_*`).
     pub fn is_vendor_status(&self) -> bool {
         matches!(
