@@ -476,7 +476,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/orders", get(list_orders).post(create_order))
-        .route("/orders/{id}", get(get_order))
+        .route("/orders/{id}", get(get_order).put(update_order))
         .route("/orders/{id}/fulfillments", get(list_fulfillments))
         .route("/orders/{id}/cancel", post(cancel_order))
         .route("/fulfillments", post(create_fulfillment))
@@ -671,6 +671,81 @@ async fn create_order(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes
         }
         Err(r) => respond(r),
     }
+}
+
+/// `PUT /orders/{orderId}`: `{"order": {...}}` changing the payment state, tags or note. Read on its
+/// own terms, not through the clients' types: any other key, or a value of the wrong kind, is a 400.
+async fn update_order(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = gate(&sb, &headers) {
+        return r;
+    }
+    const STATUSES: [&str; 7] = [
+        "pending",
+        "authorized",
+        "partially_paid",
+        "paid",
+        "partially_refunded",
+        "refunded",
+        "voided",
+    ];
+    let bad = |m: String| respond(refuse(StatusCode::BAD_REQUEST, m));
+    let v: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => return bad(format!("body is not JSON: {e}")),
+    };
+    let Some(change) = v.get("order").and_then(Value::as_object) else {
+        return bad("body must be {\"order\": {...}}".into());
+    };
+    if v.as_object().map(|o| o.len()) != Some(1) {
+        return bad("body must hold only \"order\"".into());
+    }
+    for (k, val) in change {
+        if !matches!(k.as_str(), "financialStatus" | "tags" | "note") {
+            return bad(format!("order.{k} cannot be changed"));
+        }
+        if !val.is_string() {
+            return bad(format!("order.{k} must be a string"));
+        }
+    }
+    let text = |k: &str| change.get(k).and_then(Value::as_str).map(str::to_owned);
+    let financial = text("financialStatus");
+    if let Some(f) = &financial {
+        if !STATUSES.contains(&f.as_str()) {
+            return bad(format!("order.financialStatus {f} is not a payment state"));
+        }
+    }
+    let outcome = {
+        let mut st = sb.lock();
+        let key = id.parse::<u64>().ok();
+        let Some(order) = key.and_then(|k| st.genstore.orders.get_mut(&k)) else {
+            return respond(refuse(StatusCode::NOT_FOUND, "Not Found"));
+        };
+        let was_paid = order.financial_status.as_deref() == Some("paid");
+        if let Some(f) = financial {
+            order.financial_status = Some(f);
+        }
+        if let Some(t) = text("tags") {
+            order.tags = Some(t);
+        }
+        if let Some(n) = text("note") {
+            order.note = Some(orderbridge::Personal::new(n));
+        }
+        order.updated_at = Some(now_seconds());
+        let mut events = vec![("orders/update", to_json(order))];
+        if !was_paid && order.financial_status.as_deref() == Some("paid") {
+            events.push(("orders/paid", to_json(order)));
+        }
+        let order = order.clone();
+        st.counters.executed("genstore.updateOrder");
+        (order, events)
+    };
+    sb.webhooks.emit_all(outcome.1);
+    Json(json!({ "order": to_json(&outcome.0) })).into_response()
 }
 
 async fn list_fulfillments(

@@ -88,6 +88,16 @@ pub enum Job {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         listing: Option<OrderNumber>,
     },
+    /// Make the Genstore mirror held or released as its channel's order now is (a fraud review, a
+    /// hold, and their release): see [`crate::channels::genstore::mapping::held`].
+    SyncHold {
+        /// The external channel.
+        channel: Channel,
+        /// Its order id.
+        order_id: ChannelOrderId,
+        /// The Genstore mirror.
+        genstore_order_id: GenstoreOrderId,
+    },
     /// Push a Genstore refund to the external channel.
     PushRefund {
         /// The external channel.
@@ -137,6 +147,9 @@ impl Job {
             | Job::PushRefund {
                 channel, order_id, ..
             }
+            | Job::SyncHold {
+                channel, order_id, ..
+            }
             | Job::ImportOrder {
                 channel, order_id, ..
             } => format!("{channel}:{order_id}"),
@@ -160,6 +173,7 @@ impl Job {
             Job::PushTrackingToGenstore { .. } => "push_tracking_to_genstore",
             Job::PushCancellation { .. } => "push_cancellation",
             Job::PushRefund { .. } => "push_refund",
+            Job::SyncHold { .. } => "sync_hold",
             Job::ImportOrder { .. } => "import_order",
             Job::RedactPersonalData { .. } => "redact_personal_data",
             Job::RecordDataRequest { .. } => "record_data_request",

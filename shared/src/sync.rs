@@ -307,7 +307,7 @@ pub async fn unpark_waiting(
 }
 
 /// The jobs an external order's state calls for: its mirror while it has none; then a cancellation's
-/// push and new shipments' push to Genstore. Derived from the state, not only from what changed
+/// push, a hold put on or lifted (the mirror follows), and new shipments' push to Genstore. Derived from the state, not only from what changed
 /// (`previous` is the state before this save, if it changed), so a run killed between saving an order
 /// and queuing its jobs queues them on the next run; the jobs are idempotent, so a repeat costs nothing.
 pub fn external_jobs(previous: Option<&ChannelOrder>, now: &ChannelOrder) -> Vec<SyncJob> {
@@ -328,6 +328,14 @@ pub fn external_jobs(previous: Option<&ChannelOrder>, now: &ChannelOrder) -> Vec
         jobs.push(Job::PushCancellation {
             from: now.channel,
             to: Channel::Genstore,
+            order_id: now.order_id.clone(),
+            genstore_order_id: g.clone(),
+        });
+    }
+    let held = |o: &ChannelOrder| o.status == UnifiedStatus::OnHold;
+    if now.status != UnifiedStatus::Cancelled && previous.is_some_and(|p| held(p) != held(now)) {
+        jobs.push(Job::SyncHold {
+            channel: now.channel,
             order_id: now.order_id.clone(),
             genstore_order_id: g.clone(),
         });

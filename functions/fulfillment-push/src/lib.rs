@@ -436,6 +436,12 @@ async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Outco
             refund_id,
             ..
         } => format!("refund:{channel}:{order_id}:{refund_id}"),
+        Job::SyncHold {
+            channel, order_id, ..
+        } => {
+            let v = version_of(store, *channel, order_id.as_str()).await?;
+            format!("hold:{channel}:{order_id}:{v}")
+        }
         Job::ImportOrder {
             channel, order_id, ..
         } => format!("import:{channel}:{order_id}"),
@@ -643,6 +649,11 @@ async fn run_job(deps: &Deps, job: &Job) -> Outcome {
             genstore_order_id,
             refund_id,
         } => refund(deps, *channel, order_id, genstore_order_id, refund_id).await,
+        Job::SyncHold {
+            channel,
+            order_id,
+            genstore_order_id,
+        } => sync_hold(deps, *channel, order_id, genstore_order_id).await,
         Job::ImportOrder {
             channel,
             order_id,
@@ -739,6 +750,7 @@ async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrderId) -> Out
         ));
     }
     let gs = attempt!(client(&deps.genstore, "genstore"));
+    let mut mirror_held = false;
     let genstore_id = match &external.genstore_order_id {
         Some(id) => id.clone(),
         None => {
@@ -790,6 +802,7 @@ async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrderId) -> Out
                     )
                 }
             };
+            mirror_held = genstore::mapping::is_held(&created);
             let Some(id) = created.order_id.clone() else {
                 return Outcome::Retry("Genstore answered without an order id".into());
             };
@@ -813,7 +826,70 @@ async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrderId) -> Out
         }
     };
     attempt!(write_merchant_id(deps, &key, &genstore_id).await);
+    let latest = attempt!(load(deps, channel, order_id.as_str()).await);
+    if mirror_held || genstore::mapping::held(&latest) {
+        // Held when mirrored (by this attempt or an earlier one), or held since: a hold put on or
+        // lifted while the order had no mirror yet queued nothing for it, so the mirror follows now.
+        if let Outcome::Retry(why) | Outcome::Permanent(why) =
+            sync_hold(deps, channel, order_id, &genstore_id).await
+        {
+            return Outcome::Retry(format!("mirrored held; the release check failed: {why}"));
+        }
+        return Outcome::Done(format!("mirrored held as Genstore order {genstore_id}"));
+    }
     Outcome::Done(format!("mirrored as Genstore order {genstore_id}"))
+}
+
+/// Makes the Genstore mirror held or released as the channel's order now is; nothing when it already is.
+async fn sync_hold(
+    deps: &Deps,
+    channel: Channel,
+    order_id: &ChannelOrderId,
+    genstore_id: &GenstoreOrderId,
+) -> Outcome {
+    let gs = attempt!(client(&deps.genstore, "genstore"));
+    let external = attempt!(load(deps, channel, order_id.as_str()).await);
+    let held = genstore::mapping::held(&external);
+    let Some(mirror) = attempt!(gs.get_order(genstore_id.as_str()).await.map_err(failure)) else {
+        return Outcome::Permanent(format!("Genstore does not know order {genstore_id}"));
+    };
+    if mirror.cancelled_at.is_some() {
+        return Outcome::Done("the mirror is cancelled: no hold to change".into());
+    }
+    if genstore::mapping::is_held(&mirror) == held {
+        return Outcome::Done(format!(
+            "mirror already {}",
+            if held { "held" } else { "released" }
+        ));
+    }
+    let key = OrderKey::new(Channel::Genstore, genstore_id.as_str());
+    let what = if held { "hold" } else { "release" };
+    let op = format!(
+        "{what}:{genstore_id}:{}",
+        external.source_version().sort_key()
+    );
+    let updated = attempt!(
+        audited(
+            deps,
+            &key,
+            &op,
+            Channel::Genstore,
+            "updateOrder",
+            gs.update_order(
+                genstore_id.as_str(),
+                &genstore::mapping::hold_update(&external)
+            )
+            .await,
+            |_| false
+        )
+        .await
+    );
+    refresh(
+        deps,
+        genstore::to_channel_order(&updated).map_err(|e| e.to_string()),
+    )
+    .await;
+    Outcome::Done(format!("mirror {genstore_id}: {what}"))
 }
 
 /// Finds a Genstore order created for an external order since a Genstore order id.

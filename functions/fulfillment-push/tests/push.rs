@@ -1146,6 +1146,14 @@ macro_rules! suite {
                 both_ways::a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_released($aws).await
             }
             #[tokio::test]
+            async fn a_held_order_is_mirrored_held_and_follows_its_channel() {
+                both_ways::a_held_order_is_mirrored_held_and_follows_its_channel($aws).await
+            }
+            #[tokio::test]
+            async fn an_order_released_before_its_mirror_is_released_by_the_mirror_job() {
+                both_ways::an_order_released_before_its_mirror_is_released_by_the_mirror_job($aws).await
+            }
+            #[tokio::test]
             async fn cancellations_refunds_and_channel_tracking_reach_the_other_side() {
                 cases::cancellations_refunds_and_channel_tracking_reach_the_other_side($aws).await
             }

@@ -563,3 +563,100 @@ pub async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_relea
     assert_eq!(zonos_status(&s, &z2), "VENDOR_END_OF_DAY_COMPLETE");
     assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 2);
 }
+
+fn mirror_payment(s: &Setup, gid: &str) -> (String, bool, String) {
+    let st = s.sandbox.lock();
+    let o = st.genstore.order(gid).unwrap();
+    (
+        o.financial_status.clone().unwrap_or_default(),
+        orderbridge::channels::genstore::mapping::is_held(o),
+        o.note
+            .as_ref()
+            .map(|n| n.expose().clone())
+            .unwrap_or_default(),
+    )
+}
+
+async fn run_all(s: &Setup, jobs: &[SyncJob]) {
+    let records = jobs.iter().map(|j| Record::new("r", j.to_body())).collect();
+    assert!(handle_batch(&s.deps, records).await.is_empty());
+}
+
+/// A Zonos order under fraud review is mirrored held (unpaid, tagged, "do not ship"), released when
+/// Zonos releases it, and held again when Zonos puts it on hold; each change written once.
+pub async fn a_held_order_is_mirrored_held_and_follows_its_channel(aws: bool) {
+    let s = setup(aws).await;
+    let z = zonos_order(&s, 1).await;
+    set_zonos_status(&s, &z, "IGLOBAL_FRAUD_REVIEW");
+    save_zonos(&s, &z).await;
+    let gid = mirror(&s, Channel::Zonos, &z).await;
+    let (paid, held, note) = mirror_payment(&s, &gid);
+    assert_eq!((paid.as_str(), held), ("pending", true));
+    assert!(note.contains("do not ship"), "{note}");
+    let genstore = sync_genstore(&s, &gid).await;
+    assert_ne!(genstore.status, orderbridge::UnifiedStatus::Paid);
+    assert_eq!(
+        stored(&s, Channel::Zonos, &z).await.status,
+        orderbridge::UnifiedStatus::OnHold
+    );
+
+    // From one hold to another: nothing to change.
+    set_zonos_status(&s, &z, "IGLOBAL_ORDER_ON_HOLD");
+    let jobs = save_zonos(&s, &z).await;
+    assert!(
+        !jobs.iter().any(|j| j.job.kind() == "sync_hold"),
+        "{jobs:?}"
+    );
+
+    set_zonos_status(&s, &z, "IGLOBAL_ORDER_IN_PROCESS");
+    let jobs = save_zonos(&s, &z).await;
+    assert!(jobs.iter().any(|j| j.job.kind() == "sync_hold"), "{jobs:?}");
+    run_all(&s, &jobs).await;
+    run_all(&s, &jobs).await;
+    let (paid, held, note) = mirror_payment(&s, &gid);
+    assert_eq!((paid.as_str(), held), ("paid", false));
+    assert!(note.contains("released"), "{note}");
+    assert_eq!(executed(&s, "genstore.updateOrder"), 1);
+    assert_eq!(
+        stored(&s, Channel::Genstore, &gid).await.status,
+        orderbridge::UnifiedStatus::Paid
+    );
+
+    set_zonos_status(&s, &z, "IGLOBAL_ORDER_ON_HOLD");
+    let jobs = save_zonos(&s, &z).await;
+    run_all(&s, &jobs).await;
+    assert_eq!(mirror_payment(&s, &gid).1, true);
+    assert_eq!(executed(&s, "genstore.updateOrder"), 2);
+    let updates = trail(&s, Channel::Genstore, &gid)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "updateOrder" && e.outcome == AuditOutcome::Executed)
+        .count();
+    assert_eq!(updates, 2);
+}
+
+/// An order released while its mirror job waited in the queue is mirrored held, then released by the
+/// same job: nobody is left with a held mirror of a released order.
+pub async fn an_order_released_before_its_mirror_is_released_by_the_mirror_job(aws: bool) {
+    let s = setup(aws).await;
+    let z = zonos_order(&s, 1).await;
+    set_zonos_status(&s, &z, "IGLOBAL_FRAUD_REVIEW");
+    let jobs = save_zonos(&s, &z).await;
+    assert!(jobs.iter().any(|j| j.job.kind() == "mirror_order"));
+    // The release lands in the table while the mirror job is creating the mirror: simulated by the
+    // order being released after the job loaded it, i.e. the held state is what it creates from.
+    let held_state = stored(&s, Channel::Zonos, &z).await;
+    let gs = s.deps.genstore.as_ref().unwrap();
+    let created = gs
+        .create_order(&orderbridge::channels::genstore::mirror_request(&held_state).order)
+        .await
+        .unwrap();
+    let gid = created.order_id.clone().unwrap();
+    set_zonos_status(&s, &z, "IGLOBAL_ORDER_IN_PROCESS");
+    save_zonos(&s, &z).await;
+    // The mirror job finds the order it created (held) and releases it.
+    assert_eq!(mirror(&s, Channel::Zonos, &z).await, gid);
+    assert_eq!(executed(&s, "genstore.createOrder"), 1);
+    let (paid, held, _) = mirror_payment(&s, &gid);
+    assert_eq!((paid.as_str(), held), ("paid", false));
+}

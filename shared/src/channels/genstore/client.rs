@@ -9,8 +9,8 @@
 use super::link::{parse_link_header, PageLinks};
 use super::wire::{
     CreateFulfillmentRequest, CreateOrderRequest, ErrorBody, Fulfillment, FulfillmentEnvelope,
-    FulfillmentList, NewFulfillment, NewOrder, Order, OrderEnvelope, OrderList, TrackingUpdate,
-    UpdateTrackingRequest,
+    FulfillmentList, NewFulfillment, NewOrder, Order, OrderEnvelope, OrderList, OrderUpdate,
+    TrackingUpdate, UpdateOrderRequest, UpdateTrackingRequest,
 };
 use crate::channel::Channel;
 use crate::channels::http::{
@@ -248,6 +248,32 @@ impl GenstoreClient {
             )
             .await?;
         Ok(Self::decode::<OrderEnvelope>("createOrder", &resp)?.order)
+    }
+
+    /// Changes an order's payment state, tags or note (`PUT /orders/{orderId}`); setting what it already
+    /// holds changes nothing, so a repeat is safe.
+    pub async fn update_order(
+        &self,
+        order_id: &str,
+        update: &OrderUpdate,
+    ) -> Result<Order, ClientError> {
+        let body = to_value(
+            "updateOrder",
+            &UpdateOrderRequest {
+                order: update.clone(),
+            },
+        )?;
+        let resp = self
+            .call(
+                "updateOrder",
+                Method::PUT,
+                &format!("/orders/{}", seg(order_id)),
+                &[],
+                Some(&body),
+                Repeat::Safe,
+            )
+            .await?;
+        Ok(Self::decode::<OrderEnvelope>("updateOrder", &resp)?.order)
     }
 
     /// Cancels an order (`POST /orders/{orderId}/cancel`); cancelling a cancelled order changes nothing.

@@ -1035,6 +1035,30 @@ pub struct NewOrder {
     pub note: Option<String>,
 }
 
+/// A change to an order (`PUT /orders/{orderId}` with `{"order": {...}}`): only the fields named are
+/// changed. Decision: the documents name the call but not its body; it takes the create body's shape,
+/// and orderbridge sends only the three fields it manages on a mirror (payment state, tags, note).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderUpdate {
+    /// Payment state (`pending` while the channel holds the order, `paid` once it releases it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub financial_status: Option<String>,
+    /// Tags, comma-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<String>,
+    /// A note for the merchant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The body of `PUT /orders/{orderId}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateOrderRequest {
+    /// The change.
+    pub order: OrderUpdate,
+}
+
 /// A line of an order to create.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
