@@ -363,7 +363,7 @@ fn order_detail_maps_into_the_domain() {
 }
 
 #[test]
-fn a_shipped_zonos_order_has_one_shipment_with_every_tracking_number() {
+fn each_number_of_a_shipped_zonos_order_is_its_own_package() {
     let Reply::Ok(resp) =
         zonos::parse_reply::<OrderDetailResponse>(&fixture("order-detail-shipped.json")).unwrap()
     else {
@@ -372,11 +372,21 @@ fn a_shipped_zonos_order_has_one_shipment_with_every_tracking_number() {
     let d = zonos::to_channel_order(&resp.order, None).unwrap();
     assert_eq!(d.status, UnifiedStatus::Shipped);
     assert_eq!(d.merchant_order_id.as_ref().unwrap().as_str(), "5001");
-    assert_eq!(d.shipments.len(), 1);
-    let s = &d.shipments[0];
-    assert_eq!(s.carrier, Some(Carrier::Ups));
-    assert_eq!(s.tracking_numbers.len(), 2);
-    assert_eq!(s.status, ShipmentStatus::Shipped);
+    assert_eq!(d.shipments.len(), 2, "one package per number");
+    for (i, s) in d.shipments.iter().enumerate() {
+        assert_eq!(s.id.as_str(), format!("{}-p{}", d.order_id, i + 1));
+        assert_eq!(s.carrier, Some(Carrier::Ups));
+        assert_eq!(s.tracking_numbers.len(), 1);
+        assert_eq!(s.status, ShipmentStatus::Shipped);
+        assert!(
+            s.line_items.is_empty(),
+            "Zonos does not say what is in which package"
+        );
+    }
+    assert_ne!(
+        d.shipments[0].tracking_numbers,
+        d.shipments[1].tracking_numbers
+    );
     assert!(d
         .line_items
         .iter()

@@ -625,7 +625,7 @@ pub async fn a_held_order_is_mirrored_held_and_follows_its_channel(aws: bool) {
     set_zonos_status(&s, &z, "IGLOBAL_ORDER_ON_HOLD");
     let jobs = save_zonos(&s, &z).await;
     run_all(&s, &jobs).await;
-    assert_eq!(mirror_payment(&s, &gid).1, true);
+    assert!(mirror_payment(&s, &gid).1, "held again");
     assert_eq!(executed(&s, "genstore.updateOrder"), 2);
     let updates = trail(&s, Channel::Genstore, &gid)
         .await
