@@ -486,6 +486,8 @@ async fn write(
         "updateShipment" => ("UpdateShipment", "google.updateShipment"),
         "cancelLineItem" => ("CancelLineItem", "google.cancelLineItem"),
         "refunditem" => ("RefundItem", "google.refunditem"),
+        "cancel" => ("Cancel", "google.cancel"),
+        "refundorder" => ("RefundOrder", "google.refundorder"),
         _ => return error(StatusCode::NOT_FOUND, "notFound", "Unknown method"),
     };
     let mut guard = sb.lock();
@@ -528,12 +530,14 @@ async fn write(
         }
         "updateShipment" => parse::<g::UpdateShipmentRequest>(&body)
             .and_then(|req| update_shipment(order, req, &now)),
-        "cancelLineItem" => {
-            parse::<g::CancelLineItemRequest>(&body).and_then(|req| cancel_line(order, req, &now))
-        }
-        "refunditem" => {
-            parse::<g::RefundItemRequest>(&body).and_then(|req| refund(order, req, &now))
-        }
+        "cancelLineItem" => reason_in(&op, CANCEL_REASONS)
+            .and_then(|()| parse::<g::CancelLineItemRequest>(&body))
+            .and_then(|req| cancel_line(order, req, &now)),
+        "refunditem" => reason_in(&op, REFUND_ITEM_REASONS)
+            .and_then(|()| parse::<g::RefundItemRequest>(&body))
+            .and_then(|req| refund(order, req, &now)),
+        "cancel" => cancel_whole(order, &op, &now),
+        "refundorder" => refund_whole(order, &op, &now),
         _ => Err(error(StatusCode::NOT_FOUND, "notFound", "Unknown method")),
     };
     match result {
@@ -544,6 +548,173 @@ async fn write(
         }
         Err(r) => r,
     }
+}
+
+/// `OrdersCancelRequest.reason` and `OrdersCancelLineItemRequest.reason`, as the reference lists them.
+const CANCEL_REASONS: &[&str] = &[
+    "customerInitiatedCancel",
+    "invalidCoupon",
+    "malformedShippingAddress",
+    "noInventory",
+    "other",
+    "priceError",
+    "shippingPriceError",
+    "taxError",
+    "undeliverableShippingAddress",
+    "unsupportedPoBoxAddress",
+    "failedToCaptureFunds",
+];
+
+/// `OrdersRefundItemRequest.reason`.
+const REFUND_ITEM_REASONS: &[&str] = &[
+    "shippingCostAdjustment",
+    "priceAdjustment",
+    "taxAdjustment",
+    "feeAdjustment",
+    "courtesyAdjustment",
+    "adjustment",
+    "customerCancelled",
+    "noInventory",
+    "productNotAsDescribed",
+    "undeliverableShippingAddress",
+    "wrongProductShipped",
+    "lateShipmentCredit",
+    "deliveredLateByCarrier",
+    "productArrivedDamaged",
+];
+
+/// `OrdersRefundOrderRequest.reason`.
+const REFUND_ORDER_REASONS: &[&str] = &["courtesyAdjustment", "other"];
+
+/// The body's `reason` is one of `allowed`.
+fn reason_in(body: &Value, allowed: &[&str]) -> Result<(), Response> {
+    match body.get("reason").and_then(Value::as_str) {
+        Some(r) if allowed.contains(&r) => Ok(()),
+        Some(r) => Err(bad(format!("Invalid reason {r}"))),
+        None => Err(bad("reason is required")),
+    }
+}
+
+/// Only these keys in the body (read here on the reference's terms, not through the client's types).
+fn only_keys(body: &Value, allowed: &[&str]) -> Result<(), Response> {
+    let Some(o) = body.as_object() else {
+        return Err(bad("Invalid JSON payload"));
+    };
+    match o.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(bad(format!(
+            "Invalid JSON payload received. Unknown name \"{k}\""
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `cancel`: every line's cancellable quantity, one reason.
+fn cancel_whole(order: &mut g::Order, body: &Value, now: &str) -> Result<(), Response> {
+    only_keys(body, &["operationId", "reason", "reasonText"])?;
+    reason_in(body, CANCEL_REASONS)?;
+    let reason = body
+        .get("reason")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let text = body
+        .get("reasonText")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut any = false;
+    for l in &mut order.line_items {
+        let left = l
+            .quantity_ordered
+            .unwrap_or(0)
+            .saturating_sub(l.quantity_shipped.unwrap_or(0))
+            .saturating_sub(l.quantity_canceled.unwrap_or(0));
+        if left == 0 {
+            continue;
+        }
+        any = true;
+        l.quantity_canceled = Some(l.quantity_canceled.unwrap_or(0) + left);
+        l.cancellations.push(g::Cancellation {
+            actor: Some("merchant".into()),
+            creation_date: Some(now.to_owned()),
+            quantity: Some(left),
+            reason: Some(reason.to_owned()),
+            reason_text: Some(text.to_owned()),
+        });
+    }
+    if !any {
+        return Err(bad("Nothing left to cancel"));
+    }
+    if order.status.as_deref() == Some("inProgress") {
+        order.status = Some("pendingShipment".into());
+    }
+    GoogleState::recompute(order);
+    Ok(())
+}
+
+/// `refundorder`: an amount (or everything) of the order, no lines.
+fn refund_whole(order: &mut g::Order, body: &Value, now: &str) -> Result<(), Response> {
+    only_keys(
+        body,
+        &[
+            "operationId",
+            "amount",
+            "fullRefund",
+            "reason",
+            "reasonText",
+        ],
+    )?;
+    reason_in(body, REFUND_ORDER_REASONS)?;
+    let currency = order
+        .net_price_amount
+        .as_ref()
+        .and_then(|p| p.currency.clone())
+        .unwrap_or_else(|| "USD".into());
+    let full = body.get("fullRefund").and_then(Value::as_bool) == Some(true);
+    let money = |part: &str| -> Result<Decimal, Response> {
+        match body.get("amount").and_then(|a| a.get(part)) {
+            None => Ok(Decimal::ZERO),
+            Some(p) => {
+                if p.get("currency").and_then(Value::as_str) != Some(currency.as_str()) {
+                    return Err(bad(format!("amount.{part}.currency must be {currency}")));
+                }
+                p.get("value")
+                    .and_then(Value::as_str)
+                    .and_then(|v| v.parse::<Decimal>().ok())
+                    .ok_or_else(|| bad(format!("amount.{part}.value must be a decimal string")))
+            }
+        }
+    };
+    let total = if full {
+        order
+            .net_price_amount
+            .as_ref()
+            .and_then(|p| p.value)
+            .unwrap_or_default()
+    } else {
+        if body.get("amount").is_none() {
+            return Err(bad("Either amount or fullRefund must be provided"));
+        }
+        money("priceAmount")? + money("taxAmount")?
+    };
+    if total <= Decimal::ZERO {
+        return Err(bad("The amount to refund must be positive"));
+    }
+    order.refunds.push(g::Refund {
+        actor: Some("merchant".into()),
+        amount: Some(price(total, &currency)),
+        creation_date: Some(now.to_owned()),
+        reason: body
+            .get("reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        reason_text: body
+            .get("reasonText")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    });
+    if let Some(net) = order.net_price_amount.as_mut() {
+        net.value = Some(net.value.unwrap_or_default() - total);
+    }
+    Ok(())
 }
 
 fn ship(order: &mut g::Order, req: g::ShipLineItemsRequest, now: &str) -> Result<(), Response> {

@@ -1390,3 +1390,92 @@ async fn the_seed_gives_every_platform_orders_and_the_counters_start_clean() {
         .unwrap()
         .is_empty());
 }
+
+/// `cancel` and `refundorder`, read on the reference's terms: reasons from their own lists, no key the
+/// reference does not name, the whole order cancelled once, a refund needing an amount or fullRefund.
+#[tokio::test]
+async fn google_cancels_and_refunds_whole_orders_and_refuses_reasons_and_keys_it_does_not_know() {
+    let (sb, base) = sandbox().await;
+    let id = {
+        let mut st = sb.lock();
+        let id = st
+            .google
+            .create_test_order("123456789", "template1", chrono::Utc::now())
+            .unwrap();
+        st.google.orders.get_mut(&id).unwrap().order.status = Some("pendingShipment".into());
+        id
+    };
+    let token = SandboxConfig::default().google_token;
+    let post = |action: &str, body: Value| {
+        let url = format!("{base}/google/content/v2.1/123456789/orders/{id}/{action}");
+        let token = token.clone();
+        async move {
+            let r = http()
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+    let (status, text) = post(
+        "cancel",
+        json!({"operationId": "c1", "reason": "customerCanceled", "reasonText": "x"}),
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "a cancellation's reason, not a cancel request's: {text}"
+    );
+    let (status, text) = post(
+        "cancel",
+        json!({"operationId": "c1", "reason": "other", "reasonText": "x", "lineItems": []}),
+    )
+    .await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("lineItems"), "{text}");
+    let (status, text) = post(
+        "refundorder",
+        json!({"operationId": "r0", "reason": "other", "reasonText": "x"}),
+    )
+    .await;
+    assert_eq!(status, 400, "neither amount nor fullRefund: {text}");
+    let (status, text) = post(
+        "refundorder",
+        json!({"operationId": "r1", "reason": "adjustment", "reasonText": "x",
+               "amount": {"priceAmount": {"value": "5.00", "currency": "USD"}}}),
+    )
+    .await;
+    assert_eq!(
+        status, 400,
+        "adjustment is a refunditem reason only: {text}"
+    );
+    let (status, text) = post(
+        "refundorder",
+        json!({"operationId": "r2", "reason": "courtesyAdjustment", "reasonText": "x",
+               "amount": {"priceAmount": {"value": "5.00", "currency": "USD"}}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+    for _ in 0..2 {
+        let (status, text) = post(
+            "cancel",
+            json!({"operationId": "c2", "reason": "noInventory", "reasonText": "out"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{text}");
+    }
+    let st = sb.lock();
+    let o = &st.google.orders.get(&id).unwrap().order;
+    assert_eq!(o.status.as_deref(), Some("canceled"));
+    assert!(o
+        .line_items
+        .iter()
+        .all(|l| l.quantity_canceled == l.quantity_ordered));
+    assert_eq!(o.refunds.len(), 1);
+    assert_eq!(st.counters.executed_count("google.cancel"), 1);
+    assert_eq!(st.counters.executed_count("google.refundorder"), 1);
+}

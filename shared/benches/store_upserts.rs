@@ -58,6 +58,7 @@ fn order(id: usize, step: i64) -> ChannelOrder {
         placed_at: at,
         updated_at: at + Duration::seconds(step),
         cancelled_at: None,
+        cancel_reason: None,
         personal_data_erased: false,
     }
 }

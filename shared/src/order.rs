@@ -61,6 +61,9 @@ pub struct ChannelOrder {
     pub updated_at: DateTime<Utc>,
     /// When it was cancelled.
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// Why it (or its last cancelled line) was cancelled, where the channel says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_reason: Option<CancelReason>,
     /// True once personal data was erased on request; later updates must not bring it back.
     #[serde(default)]
     pub personal_data_erased: bool,
@@ -235,6 +238,88 @@ pub struct ShipmentLine {
     pub line_item_id: LineItemId,
     /// How many of it.
     pub quantity: u32,
+    /// In a refund: the money given back for it, as the channel states it (none: not stated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Decimal>,
+}
+
+/// Why an order or line was cancelled, in orderbridge's terms; each platform's reason codes map to and
+/// from it (Genstore `cancelReason`, Google cancellation reasons). Decision: the few reasons every
+/// channel can say; anything else is `Other`, and the channel's own code is kept beside it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelReason {
+    /// The customer asked.
+    Customer,
+    /// Suspected fraud.
+    Fraud,
+    /// Out of stock.
+    Inventory,
+    /// Payment declined or not captured.
+    Payment,
+    /// Anything else: the channel's own code.
+    Other(String),
+}
+
+impl CancelReason {
+    /// Genstore's `cancelReason` (Shopify's values: `customer`, `fraud`, `inventory`, `declined`,
+    /// `other`).
+    pub fn from_genstore(code: &str) -> CancelReason {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "customer" => CancelReason::Customer,
+            "fraud" => CancelReason::Fraud,
+            "inventory" => CancelReason::Inventory,
+            "declined" => CancelReason::Payment,
+            other => CancelReason::Other(other.to_owned()),
+        }
+    }
+
+    /// The `reason` Genstore's cancel call takes.
+    pub fn genstore_code(&self) -> &'static str {
+        match self {
+            CancelReason::Customer => "customer",
+            CancelReason::Fraud => "fraud",
+            CancelReason::Inventory => "inventory",
+            CancelReason::Payment => "declined",
+            CancelReason::Other(_) => "other",
+        }
+    }
+
+    /// A Google cancellation's `reason` (`OrderCancellation.reason`, 29 values).
+    pub fn from_google(code: &str) -> CancelReason {
+        match code.trim() {
+            "customerCanceled" | "customerInitiatedCancel" | "customerRequested" => {
+                CancelReason::Customer
+            }
+            "noInventory" | "noInventoryToShip" => CancelReason::Inventory,
+            "paymentDeclined" | "failedToCaptureFunds" | "paymentAbuse" => CancelReason::Payment,
+            "fraudRisk" | "fraud" => CancelReason::Fraud,
+            other => CancelReason::Other(other.to_owned()),
+        }
+    }
+
+    /// The `reason` Google's `cancel` and `cancelLineItem` take (one of eleven values; fraud has none
+    /// of its own and goes as `other`, with the reason text saying so).
+    pub fn google_code(&self) -> &'static str {
+        match self {
+            CancelReason::Customer => "customerInitiatedCancel",
+            CancelReason::Inventory => "noInventory",
+            CancelReason::Payment => "failedToCaptureFunds",
+            CancelReason::Fraud | CancelReason::Other(_) => "other",
+        }
+    }
+
+    /// Words for a reason text.
+    pub fn describe(&self) -> String {
+        match self {
+            CancelReason::Customer => "the customer asked".into(),
+            CancelReason::Fraud => "suspected fraud".into(),
+            CancelReason::Inventory => "out of stock".into(),
+            CancelReason::Payment => "payment declined".into(),
+            CancelReason::Other(code) if code.is_empty() => "no reason given".into(),
+            CancelReason::Other(code) => format!("reason {code}"),
+        }
+    }
 }
 
 /// Money given back.
@@ -411,6 +496,7 @@ pub(crate) mod tests {
             placed_at: at,
             updated_at: at,
             cancelled_at: None,
+            cancel_reason: None,
             personal_data_erased: false,
         }
     }

@@ -157,7 +157,9 @@ pub async fn apply_genstore_order(
             genstore_order_id: genstore_id.clone(),
         });
     }
-    if now.cancelled_at.is_some() && previous.is_none_or(|p| p.cancelled_at.is_none()) {
+    let newly_cancelled =
+        now.cancelled_at.is_some() && previous.is_none_or(|p| p.cancelled_at.is_none());
+    if newly_cancelled || cancelled_units(&now) > previous.map_or(0, cancelled_units) {
         jobs.push(Job::PushCancellation {
             from: Channel::Genstore,
             to: channel,
@@ -322,9 +324,11 @@ pub fn external_jobs(previous: Option<&ChannelOrder>, now: &ChannelOrder) -> Vec
         })];
     };
     let mut jobs = Vec::new();
-    if now.status == UnifiedStatus::Cancelled
-        && previous.is_none_or(|p| p.status != UnifiedStatus::Cancelled)
-    {
+    let newly_cancelled = now.status == UnifiedStatus::Cancelled
+        && previous.is_none_or(|p| p.status != UnifiedStatus::Cancelled);
+    // A line cancelled in part (Google `cancelLineItem`) is pushed too: the other side records it.
+    let more_lines_cancelled = previous.is_some_and(|p| cancelled_units(now) > cancelled_units(p));
+    if newly_cancelled || more_lines_cancelled {
         jobs.push(Job::PushCancellation {
             from: now.channel,
             to: Channel::Genstore,
@@ -348,6 +352,14 @@ pub fn external_jobs(previous: Option<&ChannelOrder>, now: &ChannelOrder) -> Vec
         });
     }
     jobs.into_iter().map(SyncJob::from).collect()
+}
+
+/// Units cancelled across an order's lines.
+pub fn cancelled_units(order: &ChannelOrder) -> u32 {
+    order
+        .line_items
+        .iter()
+        .fold(0u32, |acc, l| acc.saturating_add(l.quantities.cancelled))
 }
 
 /// Where refunds that arrived before their Genstore order wait for it (a cursor-store record).

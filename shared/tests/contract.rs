@@ -185,6 +185,7 @@ fn order(channel: Channel, id: &str, status: UnifiedStatus, updated_secs: i64) -
         placed_at: at,
         updated_at: at + Duration::seconds(updated_secs),
         cancelled_at: None,
+        cancel_reason: None,
         personal_data_erased: false,
     }
 }

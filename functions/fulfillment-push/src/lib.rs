@@ -35,6 +35,7 @@
 )]
 
 mod inbound;
+mod reversals;
 
 use futures::stream::{self, StreamExt};
 use orderbridge::channel::Channel;
@@ -47,7 +48,7 @@ use orderbridge::channels::zonos::client::ZonosClient;
 use orderbridge::channels::zonos::ZonosStatus;
 use orderbridge::channels::{google, zonos};
 use orderbridge::compliance;
-use orderbridge::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
+use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::{ChannelOrder, ShipmentStatus};
 use orderbridge::store::orders::{self, Link};
@@ -428,8 +429,37 @@ async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Outco
             )
         }
         Job::PushCancellation {
-            from, to, order_id, ..
-        } => format!("cancel:{from}:{to}:{order_id}"),
+            from,
+            to,
+            order_id,
+            genstore_order_id,
+        } => {
+            // By how much is cancelled on the side it comes from: a later partial cancellation, or
+            // the whole order after part of it, pushes again.
+            let source = if *from == Channel::Genstore {
+                genstore_order_id.as_str()
+            } else {
+                order_id.as_str()
+            };
+            let o = match store.get(&OrderKey::new(*from, source)).await {
+                Ok(Some(s)) => s.order,
+                Ok(None) => {
+                    return Err(Outcome::Retry(format!(
+                        "order {from}:{source} is not in the table yet"
+                    )))
+                }
+                Err(e) => return Err(Outcome::Retry(e.to_string())),
+            };
+            let whole = if reversals::wholly_cancelled(&o) {
+                "all"
+            } else {
+                "part"
+            };
+            format!(
+                "cancel:{from}:{to}:{order_id}:{whole}:{}",
+                orderbridge::sync::cancelled_units(&o)
+            )
+        }
         Job::PushRefund {
             channel,
             order_id,
@@ -477,6 +507,7 @@ macro_rules! attempt {
         }
     };
 }
+pub(crate) use attempt;
 
 async fn load(deps: &Deps, channel: Channel, id: &str) -> Result<ChannelOrder, Outcome> {
     match deps.store.get(&OrderKey::new(channel, id)).await {
@@ -642,13 +673,13 @@ async fn run_job(deps: &Deps, job: &Job) -> Outcome {
             to,
             order_id,
             genstore_order_id,
-        } => cancellation(deps, *from, *to, order_id, genstore_order_id).await,
+        } => reversals::cancellation(deps, *from, *to, order_id, genstore_order_id).await,
         Job::PushRefund {
             channel,
             order_id,
             genstore_order_id,
             refund_id,
-        } => refund(deps, *channel, order_id, genstore_order_id, refund_id).await,
+        } => reversals::refund(deps, *channel, order_id, genstore_order_id, refund_id).await,
         Job::SyncHold {
             channel,
             order_id,
@@ -1301,232 +1332,4 @@ async fn tracking_to_zonos(
     } else {
         done.join(", ")
     })
-}
-
-async fn cancellation(
-    deps: &Deps,
-    from: Channel,
-    to: Channel,
-    order_id: &ChannelOrderId,
-    genstore_id: &GenstoreOrderId,
-) -> Outcome {
-    match to {
-        Channel::Genstore => {
-            let gs = attempt!(client(&deps.genstore, "genstore"));
-            let key = OrderKey::new(Channel::Genstore, genstore_id.as_str());
-            let op = format!("cancel:{from}:{order_id}");
-            let o = attempt!(
-                audited(
-                    deps,
-                    &key,
-                    &op,
-                    Channel::Genstore,
-                    "cancelOrder",
-                    gs.cancel_order(genstore_id.as_str(), "customer").await,
-                    |_| false
-                )
-                .await
-            );
-            refresh(
-                deps,
-                genstore::to_channel_order(&o).map_err(|e| e.to_string()),
-            )
-            .await;
-            Outcome::Done(format!("cancelled Genstore order {genstore_id}"))
-        }
-        Channel::Google => {
-            let gc = attempt!(client(&deps.google, "google"));
-            let key = OrderKey::new(Channel::Google, order_id.clone());
-            let Some(order) = attempt!(gc.get_order(order_id.as_str()).await.map_err(failure))
-            else {
-                return Outcome::Permanent(format!("Google does not know order {order_id}"));
-            };
-            for l in &order.line_items {
-                let left = l
-                    .quantity_ordered
-                    .unwrap_or(0)
-                    .saturating_sub(l.quantity_shipped.unwrap_or(0))
-                    .saturating_sub(l.quantity_canceled.unwrap_or(0));
-                let Some(line) = l.id.clone() else { continue };
-                if left == 0 {
-                    continue;
-                }
-                let op = operation_id(order_id.as_str(), "cancel", &line);
-                let req = g::CancelLineItemRequest {
-                    operation_id: op.clone(),
-                    line_item_id: Some(line),
-                    product_id: None,
-                    quantity: left,
-                    reason: "customerInitiatedCancel".into(),
-                    reason_text: "Cancelled in the merchant's store".into(),
-                };
-                attempt!(
-                    audited(
-                        deps,
-                        &key,
-                        &op,
-                        Channel::Google,
-                        "cancelLineItem",
-                        gc.cancel_line_item(order_id.as_str(), &req).await,
-                        |x| *x == g::ExecutionStatus::Duplicate
-                    )
-                    .await
-                );
-            }
-            refresh_google(deps, gc, order_id).await;
-            Outcome::Done(format!("cancelled on Google {order_id}"))
-        }
-        Channel::Zonos => {
-            let z = attempt!(client(&deps.zonos, "zonos"));
-            let key = OrderKey::new(Channel::Zonos, order_id.clone());
-            let status = ZonosStatus::VendorCancellationRequest;
-            let op = format!("vendor-status:{order_id}:{status}");
-            let result = audited(
-                deps,
-                &key,
-                &op,
-                Channel::Zonos,
-                "updateVendorOrderStatus",
-                z.update_vendor_order_status(order_id.as_str(), &status)
-                    .await,
-                |_| false,
-            )
-            .await;
-            match result {
-                Ok(_) => {
-                    let fresh = z
-                        .order_detail(order_id.as_str())
-                        .await
-                        .map_err(|e| e.to_string())
-                        .and_then(|o| zonos::to_channel_order(&o, None).map_err(|e| e.to_string()));
-                    refresh(deps, fresh).await;
-                    Outcome::Done(format!("cancellation requested on Zonos {order_id}"))
-                }
-                Err(o) => o,
-            }
-        }
-    }
-}
-
-async fn refund(
-    deps: &Deps,
-    channel: Channel,
-    order_id: &ChannelOrderId,
-    genstore_id: &GenstoreOrderId,
-    refund_id: &RefundId,
-) -> Outcome {
-    let source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
-    let Some(r) = source
-        .refunds
-        .iter()
-        .find(|r| r.id.as_ref() == Some(refund_id))
-    else {
-        return Outcome::Retry(format!("refund {refund_id} is not recorded yet"));
-    };
-    let key = OrderKey::new(channel, order_id.clone());
-    match channel {
-        Channel::Google => {
-            let gc = attempt!(client(&deps.google, "google"));
-            let Some(order) = attempt!(gc.get_order(order_id.as_str()).await.map_err(failure))
-            else {
-                return Outcome::Permanent(format!("Google does not know order {order_id}"));
-            };
-            let currency = source.totals.currency.as_str().to_owned();
-            let mut items = Vec::new();
-            for rl in &r.line_items {
-                let Some(gl) = source.line_item(&rl.line_item_id) else {
-                    continue;
-                };
-                let Some(target) = google_line(
-                    &order,
-                    gl.sku.as_ref().map(|x| x.as_str()),
-                    gl.product_id.as_ref().map(|x| x.as_str()),
-                ) else {
-                    return Outcome::Permanent(format!(
-                        "no Google line for Genstore line {}",
-                        rl.line_item_id
-                    ));
-                };
-                let Some(amount) = gl
-                    .unit_price
-                    .checked_mul(rust_decimal::Decimal::from(rl.quantity))
-                else {
-                    return Outcome::Permanent(format!(
-                        "refund of Genstore line {}: {}",
-                        rl.line_item_id,
-                        orderbridge::money::OVERFLOW
-                    ));
-                };
-                items.push(g::RefundItem {
-                    line_item_id: target.id.clone(),
-                    product_id: None,
-                    quantity: rl.quantity,
-                    amount: Some(g::MonetaryAmount {
-                        price_amount: g::Price {
-                            value: Some(amount),
-                            currency: Some(currency.clone()),
-                        },
-                        tax_amount: None,
-                    }),
-                    full_refund: None,
-                });
-            }
-            if items.is_empty() {
-                audit(
-                    deps,
-                    &key,
-                    refund_id.as_str(),
-                    Channel::Google,
-                    "refunditem",
-                    AuditOutcome::Skipped {
-                        reason: "the refund names no line".into(),
-                    },
-                )
-                .await;
-                return Outcome::Done("refund without lines: nothing to push".into());
-            }
-            let op = operation_id(order_id.as_str(), "refund", refund_id.as_str());
-            let req = g::RefundItemRequest {
-                operation_id: op.clone(),
-                items,
-                shipping: None,
-                reason: "customerCancelled".into(),
-                reason_text: r
-                    .reason
-                    .clone()
-                    .map(orderbridge::personal::Personal::into_inner)
-                    .unwrap_or_else(|| "Refunded in the merchant's store".into()),
-            };
-            attempt!(
-                audited(
-                    deps,
-                    &key,
-                    &op,
-                    Channel::Google,
-                    "refunditem",
-                    gc.refund_item(order_id.as_str(), &req).await,
-                    |x| *x == g::ExecutionStatus::Duplicate
-                )
-                .await
-            );
-            Outcome::Done(format!("refund {refund_id} pushed to Google"))
-        }
-        Channel::Zonos => {
-            audit(
-                deps,
-                &key,
-                refund_id.as_str(),
-                Channel::Zonos,
-                "refund",
-                AuditOutcome::Skipped {
-                    reason: "Zonos has no refund call".into(),
-                },
-            )
-            .await;
-            Outcome::Done("Zonos has no refund call: recorded".into())
-        }
-        Channel::Genstore => {
-            Outcome::Permanent("refunds are pushed from Genstore, not to it".into())
-        }
-    }
 }

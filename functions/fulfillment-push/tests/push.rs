@@ -805,6 +805,12 @@ mod cases {
                 "dented",
             )
             .unwrap();
+        // The merchant cancels what is left, for lack of stock.
+        s.sandbox
+            .lock()
+            .genstore
+            .cancel_order(&gid, "inventory")
+            .unwrap();
         sync_genstore(&s, &gid).await;
         orders::modify(
             &*s.deps.store,
@@ -857,13 +863,43 @@ mod cases {
             .unwrap()
             .unwrap();
         assert_eq!(google_side.refunds.len(), 1);
+        assert_eq!(
+            google_side.refunds[0].reason.as_deref(),
+            Some("noInventory")
+        );
         assert_eq!(google_side.status.as_deref(), Some("canceled"));
+        let why = &google_side.line_items[0].cancellations[0];
+        assert_eq!(why.reason.as_deref(), Some("noInventory"), "reason mapped");
         assert_eq!(executed(&s, "google.refunditem"), 1);
-        assert_eq!(executed(&s, "google.cancelLineItem"), 1);
+        assert_eq!(
+            executed(&s, "google.cancel"),
+            1,
+            "nothing shipped: the order-level call"
+        );
+        assert_eq!(executed(&s, "google.cancelLineItem"), 0);
 
         // Zonos → Genstore: Zonos cancels; the mirror is cancelled in Genstore once.
         let z = zonos_order(&s, 1).await;
         let zg = mirror(&s, Channel::Zonos, &z).await;
+        let idx = s.sandbox.lock().zonos.find(999, &z).unwrap();
+        s.sandbox
+            .lock()
+            .zonos
+            .set_status(idx, "IGLOBAL_ORDER_CANCELLED");
+        let detail = s
+            .deps
+            .zonos
+            .as_ref()
+            .unwrap()
+            .order_detail(&z)
+            .await
+            .unwrap();
+        orders::save_newer(
+            &*s.deps.store,
+            zonos::to_channel_order(&detail, None).unwrap(),
+        )
+        .await
+        .unwrap();
         let cancel = record(
             "zc",
             Job::PushCancellation {
@@ -1152,6 +1188,14 @@ macro_rules! suite {
             #[tokio::test]
             async fn an_order_released_before_its_mirror_is_released_by_the_mirror_job() {
                 both_ways::an_order_released_before_its_mirror_is_released_by_the_mirror_job($aws).await
+            }
+            #[tokio::test]
+            async fn line_cancellations_reach_the_other_side_with_their_reasons() {
+                both_ways::line_cancellations_reach_the_other_side_with_their_reasons($aws).await
+            }
+            #[tokio::test]
+            async fn refunds_carry_their_stated_amounts_and_a_refund_without_lines_refunds_the_order() {
+                both_ways::refunds_carry_their_stated_amounts_and_a_refund_without_lines_refunds_the_order($aws).await
             }
             #[tokio::test]
             async fn cancellations_refunds_and_channel_tracking_reach_the_other_side() {

@@ -660,3 +660,259 @@ pub async fn an_order_released_before_its_mirror_is_released_by_the_mirror_job(a
     let (paid, held, _) = mirror_payment(&s, &gid);
     assert_eq!((paid.as_str(), held), ("paid", false));
 }
+
+async fn cancel_on_google(s: &Setup, order: &str, offer: &str, quantity: u32, reason: &str) {
+    let line = google_line(s, order, offer);
+    let req = g::CancelLineItemRequest {
+        operation_id: format!("customer-{line}-{quantity}-{reason}"),
+        line_item_id: Some(line),
+        product_id: None,
+        quantity,
+        reason: reason.into(),
+        reason_text: "asked by the customer".into(),
+    };
+    s.deps
+        .google
+        .as_ref()
+        .unwrap()
+        .cancel_line_item(order, &req)
+        .await
+        .unwrap();
+}
+
+/// Applies Genstore's current state of an order as its webhook would; the jobs it calls for.
+async fn genstore_jobs(s: &Setup, gid: &str) -> Vec<SyncJob> {
+    let o = s
+        .deps
+        .genstore
+        .as_ref()
+        .unwrap()
+        .get_order(gid)
+        .await
+        .unwrap()
+        .unwrap();
+    orderbridge::sync::apply_genstore_order(&*s.deps.store, genstore::to_channel_order(&o).unwrap())
+        .await
+        .unwrap()
+        .jobs
+}
+
+fn kinds(jobs: &[SyncJob]) -> Vec<&'static str> {
+    jobs.iter().map(|j| j.job.kind()).collect()
+}
+
+/// Line cancellations both ways: Google cancels a mug (Genstore has no call: recorded once), then the
+/// rest (the mirror is cancelled, reason mapped); Genstore cancels one unit of a line (Google's
+/// `cancelLineItem` for that one); each write once.
+pub async fn line_cancellations_reach_the_other_side_with_their_reasons(aws: bool) {
+    let s = setup(aws).await;
+    let g = google_template_order(&s, "template1").await; // 2 mugs, 1 plate
+    let gid = mirror(&s, Channel::Google, &g).await;
+    cancel_on_google(&s, &g, "SKU-MUG", 1, "noInventory").await;
+    let before = stored(&s, Channel::Google, &g).await;
+    save_google(&s, &g).await;
+    let now = stored(&s, Channel::Google, &g).await;
+    let jobs = orderbridge::sync::external_jobs(Some(&before), &now);
+    assert_eq!(kinds(&jobs), ["push_cancellation"]);
+    run_all(&s, &jobs).await;
+    run_all(&s, &jobs).await;
+    let recorded: Vec<String> = trail(&s, Channel::Genstore, &gid)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "cancelLineItems")
+        .map(|e| match e.outcome {
+            AuditOutcome::Skipped { reason } => reason,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert!(recorded[0].contains("1 × SKU-MUG"), "{}", recorded[0]);
+    assert_eq!(executed(&s, "genstore.cancelOrder"), 0);
+
+    cancel_on_google(&s, &g, "SKU-MUG", 1, "customerInitiatedCancel").await;
+    cancel_on_google(&s, &g, "SKU-PLATE", 1, "customerInitiatedCancel").await;
+    let before = stored(&s, Channel::Google, &g).await;
+    save_google(&s, &g).await;
+    let now = stored(&s, Channel::Google, &g).await;
+    let jobs = orderbridge::sync::external_jobs(Some(&before), &now);
+    assert!(kinds(&jobs).contains(&"push_cancellation"), "{jobs:?}");
+    run_all(&s, &jobs).await;
+    run_all(&s, &jobs).await;
+    assert_eq!(executed(&s, "genstore.cancelOrder"), 1);
+    let mirror_side = s.sandbox.lock().genstore.order(&gid).cloned().unwrap();
+    assert!(mirror_side.cancelled_at.is_some());
+    assert_eq!(mirror_side.cancel_reason.as_deref(), Some("customer"));
+
+    // Genstore → Google: the merchant takes one mug off a mirror (its current quantity drops).
+    let g2 = google_template_order(&s, "template1").await;
+    let gid2 = mirror(&s, Channel::Google, &g2).await;
+    let by_customer = executed(&s, "google.cancelLineItem"); // the three above, made on Google itself
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    {
+        let mut st = s.sandbox.lock();
+        let o = st
+            .genstore
+            .orders
+            .get_mut(&gid2.parse::<u64>().unwrap())
+            .unwrap();
+        let mug = o
+            .line_items
+            .iter_mut()
+            .find(|l| l.sku.as_deref() == Some("SKU-MUG"))
+            .unwrap();
+        mug.current_quantity = Some(1);
+        o.updated_at = Some(orderbridge_sandbox::now_seconds());
+    }
+    let jobs = genstore_jobs(&s, &gid2).await;
+    assert!(kinds(&jobs).contains(&"push_cancellation"), "{jobs:?}");
+    run_all(&s, &jobs).await;
+    run_all(&s, &jobs).await;
+    let google_side = s
+        .deps
+        .google
+        .as_ref()
+        .unwrap()
+        .get_order(&g2)
+        .await
+        .unwrap()
+        .unwrap();
+    let cancelled: Vec<(Option<String>, u32)> = google_side
+        .line_items
+        .iter()
+        .map(|l| {
+            (
+                l.product.as_ref().and_then(|p| p.offer_id.clone()),
+                l.quantity_canceled.unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cancelled,
+        [(Some("SKU-MUG".into()), 1), (Some("SKU-PLATE".into()), 0)]
+    );
+    assert_eq!(executed(&s, "google.cancelLineItem"), by_customer + 1);
+    assert_eq!(executed(&s, "google.cancel"), 0);
+}
+
+/// Puts a Genstore refund on the stored mirror, as `refunds/create` would.
+async fn add_refund(s: &Setup, gid: &str, refund: orderbridge::channels::genstore::wire::Refund) {
+    orders::modify(
+        &*s.deps.store,
+        &OrderKey::new(Channel::Genstore, gid),
+        |o| {
+            let r =
+                orderbridge::channels::genstore::mapping::to_refund(&refund, &o.totals.currency)
+                    .unwrap();
+            o.refunds.push(r);
+            true
+        },
+    )
+    .await
+    .unwrap();
+}
+
+fn refund_job(g: &str, gid: &str, id: &str) -> SyncJob {
+    SyncJob::from(Job::PushRefund {
+        channel: Channel::Google,
+        order_id: g.into(),
+        genstore_order_id: gid.into(),
+        refund_id: id.into(),
+    })
+}
+
+/// A refund goes with the amounts it states (a discounted line, the rest as shipping), and one that
+/// names no line refunds the order as a whole; each once.
+pub async fn refunds_carry_their_stated_amounts_and_a_refund_without_lines_refunds_the_order(
+    aws: bool,
+) {
+    use orderbridge::channels::genstore::wire as gw;
+    let s = setup(aws).await;
+    let g = google_template_order(&s, "template1").await;
+    let gid = mirror(&s, Channel::Google, &g).await;
+    let mug = s
+        .sandbox
+        .lock()
+        .genstore
+        .order(&gid)
+        .unwrap()
+        .line_items
+        .iter()
+        .find(|l| l.sku.as_deref() == Some("SKU-MUG"))
+        .and_then(|l| l.id.clone())
+        .unwrap();
+    let dec = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+    add_refund(
+        &s,
+        &gid,
+        gw::Refund {
+            refund_id: Some("r-lines".into()),
+            order_id: Some(gid.clone()),
+            created_at: None,
+            note: None,
+            refund_line_items: vec![gw::RefundLineItem {
+                line_item_id: Some(mug),
+                quantity: Some(1),
+                subtotal: Some(dec("8.00")),
+            }],
+            transactions: vec![gw::RefundTransaction {
+                amount: Some(dec("12.50")),
+                currency: Some("USD".into()),
+            }],
+        },
+    )
+    .await;
+    add_refund(
+        &s,
+        &gid,
+        gw::Refund {
+            refund_id: Some("r-order".into()),
+            order_id: Some(gid.clone()),
+            created_at: None,
+            note: None,
+            refund_line_items: Vec::new(),
+            transactions: vec![gw::RefundTransaction {
+                amount: Some(dec("5.00")),
+                currency: Some("USD".into()),
+            }],
+        },
+    )
+    .await;
+    let jobs = [
+        refund_job(&g, &gid, "r-lines"),
+        refund_job(&g, &gid, "r-order"),
+    ];
+    run_all(&s, &jobs).await;
+    run_all(&s, &jobs).await;
+    assert_eq!(executed(&s, "google.refunditem"), 1);
+    assert_eq!(executed(&s, "google.refundorder"), 1);
+    let google_side = s
+        .deps
+        .google
+        .as_ref()
+        .unwrap()
+        .get_order(&g)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut refunds: Vec<(Option<rust_decimal::Decimal>, Option<String>)> = google_side
+        .refunds
+        .iter()
+        .map(|r| (r.amount.as_ref().and_then(|a| a.value), r.reason.clone()))
+        .collect();
+    refunds.sort_by_key(|r| std::cmp::Reverse(r.0)); // the two jobs ran at once: largest first
+    assert_eq!(
+        refunds,
+        [
+            (Some(dec("12.50")), Some("adjustment".into())),
+            (Some(dec("5.00")), Some("courtesyAdjustment".into())),
+        ],
+        "8.00 for the mug and 4.50 of shipping, then 5.00 on the order"
+    );
+    let pushed = trail(&s, Channel::Google, &g)
+        .await
+        .into_iter()
+        .filter(|e| matches!(e.action.as_str(), "refunditem" | "refundorder"))
+        .filter(|e| e.outcome == AuditOutcome::Executed)
+        .count();
+    assert_eq!(pushed, 2);
+}

@@ -12,8 +12,8 @@ use crate::error::MappingError;
 use crate::ids::{GenstoreOrderId, LineItemId, RefundId, ShipmentId};
 use crate::money::{CurrencyCode, Money};
 use crate::order::{
-    Address, ChannelOrder, Contact, LineItem, OrderSource, Quantities, Refund, Shipment,
-    ShipmentLine, ShipmentStatus, Totals,
+    Address, CancelReason, ChannelOrder, Contact, LineItem, OrderSource, Quantities, Refund,
+    Shipment, ShipmentLine, ShipmentStatus, Totals,
 };
 use crate::personal::Personal;
 use crate::status::{self, Deliveries};
@@ -235,6 +235,11 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
         placed_at,
         updated_at,
         cancelled_at: o.cancelled_at,
+        cancel_reason: o
+            .cancel_reason
+            .as_deref()
+            .filter(|_| o.cancelled_at.is_some())
+            .map(CancelReason::from_genstore),
         personal_data_erased: false,
     })
 }
@@ -257,6 +262,7 @@ fn to_shipment(cx: &Ctx<'_>, i: usize, f: &wire::Fulfillment) -> Result<Shipment
         lines.push(ShipmentLine {
             line_item_id: line_item_id.into(),
             quantity,
+            amount: None,
         });
     }
     let tracking = f.tracking_info.clone().unwrap_or_default();
@@ -323,6 +329,7 @@ pub fn to_refund(r: &wire::Refund, currency: &CurrencyCode) -> Result<Refund, Ma
         lines.push(ShipmentLine {
             line_item_id: id.into(),
             quantity: l.quantity.unwrap_or(0),
+            amount: l.subtotal,
         });
     }
     Ok(Refund {

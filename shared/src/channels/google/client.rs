@@ -8,10 +8,11 @@
 
 use super::auth::{GoogleCredentials, TokenSource};
 use super::wire::{
-    AcknowledgeRequest, CancelLineItemRequest, CancelTestOrderByCustomerRequest,
-    CreateTestOrderRequest, CreateTestOrderResponse, ErrorBody, ExecutionResponse, ExecutionStatus,
-    GetByMerchantOrderIdResponse, Order, OrdersListResponse, RefundItemRequest,
-    ShipLineItemsRequest, UpdateMerchantOrderIdRequest, UpdateShipmentRequest,
+    AcknowledgeRequest, CancelLineItemRequest, CancelOrderRequest,
+    CancelTestOrderByCustomerRequest, CreateTestOrderRequest, CreateTestOrderResponse, ErrorBody,
+    ExecutionResponse, ExecutionStatus, GetByMerchantOrderIdResponse, Order, OrdersListResponse,
+    RefundItemRequest, RefundOrderRequest, ShipLineItemsRequest, UpdateMerchantOrderIdRequest,
+    UpdateShipmentRequest,
 };
 use crate::channel::Channel;
 use crate::channels::genstore::client::seg;
@@ -346,6 +347,34 @@ impl GoogleClient {
         self.write(
             "cancelLineItem",
             &format!("/orders/{}/cancelLineItem", seg(order_id)),
+            request,
+        )
+        .await
+    }
+
+    /// Cancels the whole order (every line still cancellable), a full refund.
+    pub async fn cancel_order(
+        &self,
+        order_id: &str,
+        request: &CancelOrderRequest,
+    ) -> Result<ExecutionStatus, ClientError> {
+        self.write(
+            "cancel",
+            &format!("/orders/{}/cancel", seg(order_id)),
+            request,
+        )
+        .await
+    }
+
+    /// Refunds an amount of the order as a whole.
+    pub async fn refund_order(
+        &self,
+        order_id: &str,
+        request: &RefundOrderRequest,
+    ) -> Result<ExecutionStatus, ClientError> {
+        self.write(
+            "refundorder",
+            &format!("/orders/{}/refundorder", seg(order_id)),
             request,
         )
         .await

@@ -11,8 +11,8 @@ use crate::error::MappingError;
 use crate::ids::{LineItemId, ShipmentId};
 use crate::money::{CurrencyCode, Money};
 use crate::order::{
-    Address, ChannelOrder, Contact, LineItem, Quantities, Refund, Shipment, ShipmentLine,
-    ShipmentStatus, Totals,
+    Address, CancelReason, ChannelOrder, Contact, LineItem, Quantities, Refund, Shipment,
+    ShipmentLine, ShipmentStatus, Totals,
 };
 use crate::personal::Personal;
 use crate::status;
@@ -81,6 +81,7 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
             })?;
 
     let mut latest = placed_at;
+    let mut cancel_reason: Option<(Option<DateTime<Utc>>, CancelReason)> = None;
     let mut line_items = Vec::with_capacity(o.line_items.len());
     for (i, l) in o.line_items.iter().enumerate() {
         let line_id =
@@ -108,11 +109,18 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
             _ => return Err(missing(format!("lineItems[{i}].product.price"))),
         };
         for (j, c) in l.cancellations.iter().enumerate() {
-            if let Some(t) = date(
+            let at = date(
                 format!("lineItems[{i}].cancellations[{j}].creationDate"),
                 &c.creation_date,
-            )? {
+            )?;
+            if let Some(t) = at {
                 latest = latest.max(t);
+            }
+            // The reason of the latest cancellation (undated ones count as earliest).
+            if let Some(r) = c.reason.as_deref() {
+                if cancel_reason.as_ref().is_none_or(|(when, _)| at >= *when) {
+                    cancel_reason = Some((at, CancelReason::from_google(r)));
+                }
             }
         }
         line_items.push(LineItem {
@@ -162,6 +170,7 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
             lines.push(ShipmentLine {
                 line_item_id: line.into(),
                 quantity: sl.quantity,
+                amount: None,
             });
         }
         shipments.push(Shipment {
@@ -279,6 +288,7 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
         placed_at,
         updated_at: latest,
         cancelled_at: (unified == crate::UnifiedStatus::Cancelled).then_some(latest),
+        cancel_reason: cancel_reason.map(|(_, r)| r),
         personal_data_erased: false,
     })
 }

@@ -465,6 +465,36 @@ pub struct CancelLineItemRequest {
     pub reason_text: String,
 }
 
+/// `OrdersCancelRequest`: cancels every line item of an order, making a full refund.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelOrderRequest {
+    /// Operation id, unique per order.
+    pub operation_id: String,
+    /// `customerInitiatedCancel`, `noInventory`, `other`, … (the same eleven values as a line's).
+    pub reason: String,
+    /// Why, in words.
+    pub reason_text: String,
+}
+
+/// `OrdersRefundOrderRequest`: a refund of the order as a whole (no lines named).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundOrderRequest {
+    /// Operation id, unique per order.
+    pub operation_id: String,
+    /// The newly refunded amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<MonetaryAmount>,
+    /// Everything, shipping included (the amount is then ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_refund: Option<bool>,
+    /// `courtesyAdjustment` or `other`.
+    pub reason: String,
+    /// Why, in words.
+    pub reason_text: String,
+}
+
 /// `OrdersRefundItemRequest`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -186,6 +186,7 @@ pub fn to_channel_order(
         placed_at,
         updated_at,
         cancelled_at: cancelled.then_some(updated_at),
+        cancel_reason: None,
         personal_data_erased: false,
     })
 }
