@@ -406,7 +406,11 @@ async fn main() {
             )
             .await
             .unwrap_or_else(|e| fail(e));
-            let clients = platforms.clients().unwrap_or_else(|e| fail(e));
+            // The same deployment-wide budget as the live poll, leaving it its share.
+            let clients = platforms
+                .clients()
+                .unwrap_or_else(|e| fail(e))
+                .sharing(h.store.clone(), order_poller::backfill::BACKFILL_RESERVE);
             let deps = order_poller::Deps {
                 store: h.store,
                 queue: h.queue,

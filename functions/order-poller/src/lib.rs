@@ -37,6 +37,7 @@
     )
 )]
 
+pub mod backfill;
 pub mod config;
 
 use chrono::{Duration, NaiveDate, Utc};
@@ -237,7 +238,7 @@ impl RunSummary {
 pub async fn run(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunSummary {
     let mut channels = Vec::new();
     if let Some(b) = req.backfill {
-        channels.push(backfill(deps, &b, deadline).await);
+        channels.push(backfill::backfill(deps, &b, deadline).await);
     } else {
         let zonos = async {
             match &deps.zonos {
@@ -1089,152 +1090,4 @@ async fn recheck_open_mirrors(
         Ok(_) => Ok(()),
         Err(e) => Err(format!("cursor: {e}")),
     }
-}
-
-async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> ChannelSummary {
-    let name = b.channel.as_str();
-    let through = b.through.unwrap_or_else(|| Utc::now().date_naive());
-    leased(deps, &format!("backfill-{name}"), || async move {
-        let mut s = ChannelSummary::new(name);
-        if through < b.since {
-            s.error = Some("backfill: through is before since".into());
-            return s;
-        }
-        match b.channel {
-            Channel::Zonos => {
-                let Some(client) = &deps.zonos else {
-                    s.error = Some("zonos is not configured".into());
-                    return s;
-                };
-                let listing = match client
-                    .order_numbers(
-                        OrderSelector::SinceDate {
-                            since: b.since,
-                            through: Some(through),
-                        },
-                        true,
-                    )
-                    .await
-                {
-                    Ok(l) => l.orders,
-                    Err(e) => {
-                        s.error = Some(e.to_string());
-                        return s;
-                    }
-                };
-                for entry in &listing {
-                    if out_of_time(deps, deadline) {
-                        s.stopped_at_deadline = true;
-                        break;
-                    }
-                    s.seen = s.seen.saturating_add(1);
-                    match import_zonos(deps, client, entry).await {
-                        Ok(i) => {
-                            count(&mut s, &i);
-                            let jobs = jobs_of(i);
-                            if let Err(e) = enqueue(deps, &jobs, &mut s).await {
-                                s.error = Some(e);
-                                break;
-                            }
-                        }
-                        Err(e) => {
-                            s.failed = s.failed.saturating_add(1);
-                            s.error = Some(format!("order {}: {e}", entry.id));
-                        }
-                    }
-                }
-            }
-            Channel::Google => {
-                let Some(client) = &deps.google else {
-                    s.error = Some("google is not configured".into());
-                    return s;
-                };
-                let q = ListQuery {
-                    placed_date_start: Some(format!("{}T00:00:00Z", b.since)),
-                    placed_date_end: Some(format!(
-                        "{}T00:00:00Z",
-                        through.succ_opt().unwrap_or(through)
-                    )),
-                    ..ListQuery::default()
-                };
-                let orders = match client.list_all_orders(&q).await {
-                    Ok(o) => o,
-                    Err(e) => {
-                        s.error = Some(e.to_string());
-                        return s;
-                    }
-                };
-                for o in &orders {
-                    if out_of_time(deps, deadline) {
-                        s.stopped_at_deadline = true;
-                        break;
-                    }
-                    s.seen = s.seen.saturating_add(1);
-                    match import_google(deps, o).await {
-                        Ok(i) => {
-                            count(&mut s, &i);
-                            let jobs = jobs_of(i);
-                            if let Err(e) = enqueue(deps, &jobs, &mut s).await {
-                                s.error = Some(e);
-                                break;
-                            }
-                        }
-                        Err(e) => {
-                            s.failed = s.failed.saturating_add(1);
-                            s.error =
-                                Some(format!("order {}: {e}", o.id.as_deref().unwrap_or("?")));
-                        }
-                    }
-                }
-            }
-            Channel::Genstore => {
-                let Some(client) = &deps.genstore else {
-                    s.error = Some("genstore is not configured".into());
-                    return s;
-                };
-                let orders = match client.list_all_orders(&OrderQuery::default()).await {
-                    Ok(o) => o,
-                    Err(e) => {
-                        s.error = Some(e.to_string());
-                        return s;
-                    }
-                };
-                for o in &orders {
-                    let placed = o.created_at.map(|t| t.date_naive());
-                    if placed.is_none_or(|d| d < b.since || d > through) {
-                        continue;
-                    }
-                    s.seen = s.seen.saturating_add(1);
-                    let applied = match genstore::to_channel_order(o) {
-                        Ok(order) => orderbridge::sync::apply_genstore_order(&*deps.store, order)
-                            .await
-                            .map_err(|e| e.to_string()),
-                        Err(e) => Err(e.to_string()),
-                    };
-                    match applied {
-                        Ok(a) => {
-                            if a.outcome.changed() {
-                                s.missed = s.missed.saturating_add(1);
-                            } else {
-                                s.unchanged = s.unchanged.saturating_add(1);
-                            }
-                            if let Err(e) = enqueue(deps, &a.jobs, &mut s).await {
-                                s.error = Some(e);
-                                break;
-                            }
-                            if let Some(m) = &a.queued_marker {
-                                orderbridge::sync::mark_queued(&*deps.store, m).await;
-                            }
-                        }
-                        Err(e) => {
-                            s.failed = s.failed.saturating_add(1);
-                            s.error = Some(e);
-                        }
-                    }
-                }
-            }
-        }
-        s
-    })
-    .await
 }

@@ -20,8 +20,7 @@ use orderbridge::store::dynamo::{sdk_config, DynamoStore};
 use orderbridge::store::sqs::SqsQueue;
 use std::sync::Arc;
 
-/// The share of each platform's bucket a backfill leaves to live work.
-const BACKFILL_RESERVE: f64 = 0.5;
+use order_poller::backfill::BACKFILL_RESERVE;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -609,6 +609,82 @@ mod cases {
 mod more_cases {
     use super::*;
 
+    /// A backfill stopped by the deadline, run again, continues where it stopped (each order imported
+    /// once over the two runs); once complete, its position is cleared and a new run starts afresh.
+    /// On every channel, each walked in its own API's order.
+    pub async fn a_stopped_backfill_resumes_where_it_stopped_on_every_channel(aws: bool) {
+        let s = setup(aws).await;
+        let now = chrono::Utc::now();
+        {
+            let mut st = s.sandbox.lock();
+            for _ in 0..5 {
+                st.zonos.create(
+                    999,
+                    &NewZonosOrder {
+                        placed_hours_ago: 24 * 40,
+                        ..zonos_order(false)
+                    },
+                );
+            }
+            for i in 0..5 {
+                let at = now - chrono::Duration::days(40) + chrono::Duration::minutes(i);
+                let id = st
+                    .google
+                    .create_test_order("123456789", "template1", at)
+                    .unwrap();
+                st.google.orders.get_mut(&id).unwrap().order.status =
+                    Some("pendingShipment".into());
+            }
+        }
+        add_genstore(&s.sandbox, 5);
+        let today = now.date_naive();
+        for (channel, since) in [
+            (Channel::Zonos, today - chrono::Duration::days(45)),
+            (Channel::Google, today - chrono::Duration::days(45)),
+            (Channel::Genstore, today),
+        ] {
+            let req = || PollRequest {
+                backfill: Some(Backfill {
+                    channel,
+                    since,
+                    through: None,
+                }),
+            };
+            let name = channel.as_str();
+            let first = order_poller::run(&s.deps, req(), &After(AtomicUsize::new(2))).await;
+            let a = first.channel(name).unwrap().clone();
+            assert!(a.stopped_at_deadline, "{channel}: {a:?}");
+            assert!(a.seen >= 1 && a.seen < 5, "{channel}: {a:?}");
+            let stopped_at = a.cursor_after.clone().expect("a position is kept");
+            let second = order_poller::run(&s.deps, req(), &Forever).await;
+            let b = second.channel(name).unwrap().clone();
+            assert!(
+                !b.stopped_at_deadline && b.error.is_none(),
+                "{channel}: {b:?}"
+            );
+            assert_eq!(
+                b.cursor_before.as_deref(),
+                Some(stopped_at.as_str()),
+                "{channel}"
+            );
+            let imported = |c: &order_poller::ChannelSummary| c.new + c.missed;
+            assert_eq!(
+                imported(&a) + imported(&b),
+                5,
+                "{channel}: {a:?} then {b:?}"
+            );
+            // Google resumes at the last placement time, inclusive: that order is seen again, unchanged.
+            let again = if channel == Channel::Google { 1 } else { 0 };
+            assert_eq!(a.seen + b.seen, 5 + again, "{channel}: {a:?} then {b:?}");
+            let third = order_poller::run(&s.deps, req(), &Forever).await;
+            let c = third.channel(name).unwrap().clone();
+            assert_eq!(c.cursor_before, None, "{channel}: complete, so afresh");
+            assert_eq!((c.seen, c.unchanged), (5, 5), "{channel}: {c:?}");
+        }
+        assert!(s.deps.store.read("zonos").await.unwrap().is_none());
+        assert!(s.deps.store.read("genstore").await.unwrap().is_none());
+    }
+
     pub async fn the_sweep_rewrites_merchant_ids_zonos_still_lacks(aws: bool) {
         let s = setup(aws).await;
         let ids = add_zonos(&s.sandbox, 2);
@@ -1012,6 +1088,10 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_genstore_order_that_does_not_map_is_parked() {
                 parking_cases::a_genstore_order_that_does_not_map_is_parked($aws).await
+            }
+            #[tokio::test]
+            async fn a_stopped_backfill_resumes_where_it_stopped_on_every_channel() {
+                more_cases::a_stopped_backfill_resumes_where_it_stopped_on_every_channel($aws).await
             }
             #[tokio::test]
             async fn a_backfill_imports_a_date_range_without_moving_the_cursor() {
