@@ -399,6 +399,16 @@ pub async fn a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is
     assert_eq!(google_side.shipments[0].carrier.as_deref(), Some("ups"));
     assert_eq!(executed(&s, "google.updateShipment"), 1);
     assert_eq!(executed(&s, "google.shipLineItems"), 1);
+    assert_eq!(
+        stored(&s, Channel::Google, &g).await.status,
+        orderbridge::UnifiedStatus::Shipped
+    );
+    let corrected = trail(&s, Channel::Google, &g)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "updateShipment" && e.outcome == AuditOutcome::Executed)
+        .count();
+    assert_eq!(corrected, 1);
 
     change_fulfillment(&s, &gid, 0, cancel).await;
     for _ in 0..2 {
@@ -452,6 +462,11 @@ pub async fn a_genstore_correction_and_cancellation_reach_zonos(aws: bool) {
     assert!(push().await.is_empty());
     assert!(push().await.is_empty());
     assert_eq!(list(&s), ["1Z-A", "1Z-B2"]);
+    assert_eq!(
+        stored(&s, Channel::Zonos, &z).await.shipments.len(),
+        2,
+        "Zonos' fresh state is saved with the corrected list"
+    );
 
     change_fulfillment(&s, &gid, 0, cancel).await;
     assert!(push().await.is_empty());
