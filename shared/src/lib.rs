@@ -27,6 +27,7 @@ pub mod error;
 pub mod ids;
 pub mod jobs;
 pub mod lenient;
+pub mod metrics;
 pub mod money;
 pub mod order;
 pub mod personal;

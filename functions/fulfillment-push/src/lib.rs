@@ -181,6 +181,7 @@ pub async fn handle_batch_until(
     records: Vec<Record>,
     deadline: Option<std::time::Instant>,
 ) -> Vec<String> {
+    let started = std::time::Instant::now();
     let margin = deps.backoff.min_time_left;
     let time_left =
         move || deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
@@ -211,6 +212,16 @@ pub async fn handle_batch_until(
     let mut failed = Vec::new();
     for (record, outcome, ran) in outcomes {
         let id = record.message_id.clone();
+        let kind = SyncJob::from_body(&record.body)
+            .map(|j| j.job.kind())
+            .unwrap_or("unreadable");
+        let result = match &outcome {
+            Outcome::Done(_) => "done",
+            Outcome::Retry(_) => "retry",
+            Outcome::Permanent(_) => "failed",
+            Outcome::Waiting(_) => "waiting",
+        };
+        orderbridge::metrics::count("Jobs", &[("Kind", kind), ("Outcome", result)], 1);
         let hand_back = match &outcome {
             Outcome::Done(what) => {
                 tracing::info!(message_id = id, outcome = "done", what, "job");
@@ -263,6 +274,13 @@ pub async fn handle_batch_until(
             failed.push(id);
         }
     }
+    #[allow(clippy::cast_precision_loss)]
+    orderbridge::metrics::record(
+        "HandlerLatency",
+        orderbridge::metrics::Unit::Milliseconds,
+        &[],
+        started.elapsed().as_millis() as f64,
+    );
     failed
 }
 
@@ -819,7 +837,7 @@ async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrderId) -> Out
                     }
                     let body = genstore::mirror_request(&external).order;
                     let op = format!("mirror:{channel}:{order_id}");
-                    attempt!(
+                    let made = attempt!(
                         audited(
                             deps,
                             &key,
@@ -830,7 +848,13 @@ async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrderId) -> Out
                             |_| false
                         )
                         .await
-                    )
+                    );
+                    orderbridge::metrics::count(
+                        "OrdersMirrored",
+                        &[("Channel", channel.as_str())],
+                        1,
+                    );
+                    made
                 }
             };
             mirror_held = genstore::mapping::is_held(&created);

@@ -26,6 +26,7 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     orderbridge::telemetry::init_lambda_logging();
+    orderbridge::metrics::init("fulfillment-push");
     let platforms = Platforms::from_env(&SecretResolver::from_env()).await?;
     tracing::info!(channels = platforms.describe(), "fulfillment-push starting");
     let aws = sdk_config().await;
@@ -74,6 +75,7 @@ async fn main() -> Result<(), Error> {
                 })
                 .collect();
             let failed = handle_batch_until(&deps, records, Some(deadline)).await;
+            orderbridge::metrics::flush();
             let mut response = SqsBatchResponse::default();
             response.batch_item_failures = failed
                 .into_iter()

@@ -40,7 +40,7 @@
 pub mod backfill;
 pub mod config;
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use futures::stream::{self, StreamExt};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, OrderQuery};
@@ -236,7 +236,9 @@ impl RunSummary {
 
 /// Polls every enabled channel (or runs a backfill), concurrently.
 pub async fn run(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunSummary {
+    let started = std::time::Instant::now();
     let mut channels = Vec::new();
+    let live = req.backfill.is_none();
     if let Some(b) = req.backfill {
         channels.push(backfill::backfill(deps, &b, deadline).await);
     } else {
@@ -282,8 +284,64 @@ pub async fn run(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunS
             error = c.error.as_deref().unwrap_or(""),
             "poll"
         );
+        let channel = [("Channel", c.channel.as_str())];
+        orderbridge::metrics::count(
+            "OrdersImported",
+            &channel,
+            u64::try_from(c.new).unwrap_or(u64::MAX),
+        );
+        if live {
+            if let Some(lag) = lag_behind(deps, c).await {
+                orderbridge::metrics::record(
+                    "PollLag",
+                    orderbridge::metrics::Unit::Seconds,
+                    &channel,
+                    lag,
+                );
+            }
+        }
     }
+    #[allow(clippy::cast_precision_loss)]
+    orderbridge::metrics::record(
+        "HandlerLatency",
+        orderbridge::metrics::Unit::Milliseconds,
+        &[],
+        started.elapsed().as_millis() as f64,
+    );
     RunSummary { channels }
+}
+
+/// Where the time a channel last completed a poll is kept.
+pub fn completed_name(channel: &str) -> String {
+    format!("poll-completed:{channel}")
+}
+
+/// How far the poller is behind a channel, in seconds: none when this run completed it, else the time
+/// since a run last did (unknown before the first). Records this run's completion.
+async fn lag_behind(deps: &Deps, c: &ChannelSummary) -> Option<f64> {
+    let name = completed_name(&c.channel);
+    let now = Utc::now();
+    let before = match deps.store.read(&name).await {
+        Ok(v) => v.map(|c| c.value),
+        Err(e) => {
+            tracing::warn!(channel = c.channel, error = %e, "could not read when the channel last completed");
+            return None;
+        }
+    };
+    if c.error.is_none() && !c.stopped_at_deadline {
+        let stamp = now.to_rfc3339();
+        if let Err(e) = deps.store.advance(&name, before.as_deref(), &stamp).await {
+            tracing::warn!(channel = c.channel, error = %e, "could not record the channel's completion");
+        }
+        return Some(0.0);
+    }
+    let last = DateTime::parse_from_rfc3339(before.as_deref()?).ok()?;
+    #[allow(clippy::cast_precision_loss)]
+    let secs = now
+        .signed_duration_since(last.with_timezone(&Utc))
+        .num_seconds()
+        .max(0) as f64;
+    Some(secs)
 }
 
 /// Runs `work` under the channel's lease.

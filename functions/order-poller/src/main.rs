@@ -25,6 +25,7 @@ use order_poller::backfill::BACKFILL_RESERVE;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     orderbridge::telemetry::init_lambda_logging();
+    orderbridge::metrics::init("order-poller");
     let config = Config::from_env(&SecretResolver::from_env()).await?;
     tracing::info!(
         channels = config.platforms.describe(),
@@ -71,6 +72,7 @@ async fn main() -> Result<(), Error> {
             let now = std::time::Instant::now();
             let deadline = Until(now.checked_add(remaining(&event.context)).unwrap_or(now));
             let summary: RunSummary = order_poller::run(&deps, request, &deadline).await;
+            orderbridge::metrics::flush();
             if !summary.ok() {
                 // A failed channel fails the invocation, so the "poller runs that fail" alarm sees it; the
                 // summary says which channel and why.

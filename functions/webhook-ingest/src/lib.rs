@@ -245,6 +245,8 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
         Err(r) => {
             let out = r.respond();
             tracing::warn!(status = out.status, reason = ?rejection_kind(&r), latency_ms = ms(started), "webhook rejected");
+            // The topic of a refused delivery is the sender's word: not a dimension (unbounded).
+            measure("-", "rejected", started);
             return out;
         }
     };
@@ -260,6 +262,7 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
                 latency_ms = ms(started),
                 "webhook"
             );
+            measure(&topic, outcome, started);
             Outbound::ok(outcome)
         }
         Err(Failure(reason)) => {
@@ -271,12 +274,26 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
                 latency_ms = ms(started),
                 "webhook"
             );
+            measure(&topic, "failed", started);
             Outbound::error(
                 503,
                 "temporarily unable to process the webhook; it will be redelivered",
             )
         }
     }
+}
+
+/// Counts the delivery by topic and outcome, and records the handler's latency (EMF, flushed per
+/// invocation by the Lambda wiring).
+fn measure(topic: &str, outcome: &str, started: Instant) {
+    orderbridge::metrics::count("Webhooks", &[("Topic", topic), ("Outcome", outcome)], 1);
+    #[allow(clippy::cast_precision_loss)]
+    orderbridge::metrics::record(
+        "HandlerLatency",
+        orderbridge::metrics::Unit::Milliseconds,
+        &[],
+        ms(started) as f64,
+    );
 }
 
 fn ms(started: Instant) -> u64 {

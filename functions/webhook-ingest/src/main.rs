@@ -23,6 +23,7 @@ use webhook_ingest::{handle, lambda, Deps};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     orderbridge::telemetry::init_lambda_logging();
+    orderbridge::metrics::init("webhook-ingest");
     let config = Config::from_env(&SecretResolver::from_env()).await?;
     let aws = sdk_config().await;
     let deps = Deps {
@@ -45,7 +46,11 @@ async fn main() -> Result<(), Error> {
     }
     run(service_fn(|req: Request| {
         let deps = deps.clone();
-        async move { Ok::<_, Error>(lambda::response(handle(&deps, lambda::inbound(req)).await)) }
+        async move {
+            let out = handle(&deps, lambda::inbound(req)).await;
+            orderbridge::metrics::flush();
+            Ok::<_, Error>(lambda::response(out))
+        }
     }))
     .await
 }

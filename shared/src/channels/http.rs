@@ -616,6 +616,11 @@ impl PlatformHttp {
                     }
                     let timeout = e.is_timeout();
                     let unsent = e.is_connect();
+                    crate::metrics::count(
+                        "PlatformCalls",
+                        &[("Platform", self.platform.as_str())],
+                        1,
+                    );
                     tracing::warn!(platform = %self.platform, call, attempt, latency_ms, timeout, "platform call failed");
                     let retry_now =
                         unsent || (repeat == Repeat::Safe && (timeout || e.is_request()));
@@ -680,6 +685,13 @@ impl PlatformHttp {
                             },
                         })?;
                     tracing::info!(platform = %self.platform, call, status = status.as_u16(), attempt, latency_ms, "platform call");
+                    let platform = [("Platform", self.platform.as_str())];
+                    crate::metrics::count("PlatformCalls", &platform, 1);
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        crate::metrics::count("PlatformThrottled", &platform, 1);
+                    } else if status.is_server_error() {
+                        crate::metrics::count("PlatformServerErrors", &platform, 1);
+                    }
                     if status.is_server_error() {
                         if self.breaker.failed() {
                             tracing::warn!(platform = %self.platform, "platform breaker opened");
