@@ -265,11 +265,7 @@ mod tests {
         assert_eq!(directive["Namespace"], "orderbridge");
         assert_eq!(
             directive["Dimensions"],
-            json!([
-                ["Function", "Topic", "Outcome"],
-                ["Function", "Topic"],
-                ["Function", "Outcome"]
-            ])
+            json!([["Function", "Topic", "Outcome"], ["Topic"], ["Outcome"]])
         );
         assert_eq!(
             directive["Metrics"][0],
