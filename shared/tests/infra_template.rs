@@ -331,3 +331,76 @@ fn every_secret_parameter_takes_a_reference_only() {
         );
     }
 }
+
+/// The dashboard's body is JSON once its `${…}` are substituted, and shows every metric the functions
+/// publish; the alarms watch the metrics an on-call engineer acts on, by the names the code publishes.
+#[test]
+fn the_dashboard_and_alarms_read_the_metrics_the_functions_publish() {
+    let t = template();
+    let r = &t["Resources"];
+    let sub = r["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_sequence()
+        .unwrap();
+    let mut body = sub[0].as_str().unwrap().to_owned();
+    for name in [
+        "AWS::Region",
+        "PollLagAlarmSeconds",
+        "Queue",
+        "DeadLetters",
+        "Ingest",
+        "Poller",
+        "Push",
+    ] {
+        let value = if name == "PollLagAlarmSeconds" {
+            "1800"
+        } else {
+            "x"
+        };
+        body = body.replace(&format!("${{{name}}}"), value);
+    }
+    assert!(
+        !body.contains("${"),
+        "every substitution is declared: {body}"
+    );
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&body).expect("the dashboard body is JSON");
+    let text = dashboard.to_string();
+    for metric in [
+        "Webhooks",
+        "Jobs",
+        "OrdersImported",
+        "OrdersMirrored",
+        "PollLag",
+        "PlatformCalls",
+        "PlatformThrottled",
+        "PlatformServerErrors",
+        "HandlerLatency",
+    ] {
+        assert!(
+            text.contains(&format!("\\\"{metric}\\\"")),
+            "the dashboard shows {metric}"
+        );
+    }
+    let watched =
+        |alarm: &str| serde_json::to_string(&serde_yaml_to_json(&r[alarm]["Properties"])).unwrap();
+    assert!(watched("PlatformThrottlingAlarm").contains("PlatformThrottled"));
+    assert!(watched("PollerBehindAlarm").contains("PollLag"));
+    let rejections = watched("WebhookRejectionsAlarm");
+    assert!(rejections.contains("\"Webhooks\"") && rejections.contains("rejected"));
+    assert!(watched("DeadLettersAlarm").contains("SyncDeadLetterQueue"));
+    for alarm in [
+        "PlatformThrottlingAlarm",
+        "PollerBehindAlarm",
+        "WebhookRejectionsAlarm",
+    ] {
+        assert_eq!(
+            r[alarm]["Properties"]["AlarmActions"]["Fn::If"][0].as_str(),
+            Some("HasAlarmTopic"),
+            "{alarm} notifies the alarm topic"
+        );
+    }
+}
+
+fn serde_yaml_to_json(v: &Value) -> serde_json::Value {
+    serde_json::to_value(v).unwrap()
+}
