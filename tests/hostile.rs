@@ -13,44 +13,12 @@ use orderbridge::order::ChannelOrder;
 use orderbridge::secret::Secret;
 use orderbridge::store::{AuditLog, AuditOutcome, OrderKey};
 use orderbridge_cli::{start, Running};
-use orderbridge_e2e::{config, dir, google_order, mirror_of, ship, until, zonos_order};
+use orderbridge_e2e::{
+    captured_logs, config, dir, google_order, mirror_of, ship, until, zonos_order,
+};
 use orderbridge_sandbox::{Faults, SandboxConfig};
 use serde_json::json;
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
-/// Every log line of this test binary, as the functions would write it.
-fn captured_logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let buf = Arc::new(Mutex::new(Vec::new()));
-        let sink = buf.clone();
-        let _ = tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "info,orderbridge=debug,webhook_ingest=debug,order_poller=debug,fulfillment_push=debug",
-            ))
-            .with_writer(move || Capture(sink.clone()))
-            .try_init();
-        buf
-    })
-    .clone()
-}
-
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use std::sync::Arc;
 
 /// The personal values an order holds (name, email, phone, street, postal code).
 fn personal_values(o: &ChannelOrder) -> Vec<String> {

@@ -141,3 +141,40 @@ pub fn ship(sb: &Sandbox, order: &str, qty: u32, number: &str) -> String {
     sb.webhooks.emit_all(events);
     f.fulfill_id.unwrap()
 }
+
+/// Every log line of the test binary, as the functions would write them (JSON, with the current span),
+/// from the first call on.
+pub fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "info,orderbridge=debug,webhook_ingest=debug,order_poller=debug,fulfillment_push=debug",
+            ))
+            .with_writer(move || LogSink(sink.clone()))
+            .try_init();
+        buf
+    })
+    .clone()
+}
+
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -34,6 +34,7 @@ pub async fn order_view(store: &dyn Storage, key: &OrderKey) -> Result<Option<Va
             audit.push(json!({
                 "order": format!("{}:{}", l.channel, l.order_id), "at": e.at, "target": e.target,
                 "action": e.action, "operation_id": e.operation_id, "outcome": e.outcome,
+                "cause": e.cause,
             }));
         }
     }
@@ -97,11 +98,12 @@ pub fn render_order(v: &Value) -> String {
         out.push_str("  writes:\n");
         for a in audit {
             out.push_str(&format!(
-                "    {} {:<8} {:<24} {}\n",
+                "    {} {:<8} {:<24} {:<10} {}\n",
                 a["at"].as_str().unwrap_or(""),
                 a["target"].as_str().unwrap_or(""),
                 a["action"].as_str().unwrap_or(""),
-                a["outcome"]["result"].as_str().unwrap_or("")
+                a["outcome"]["result"].as_str().unwrap_or(""),
+                a["cause"].as_str().unwrap_or("")
             ));
         }
     }

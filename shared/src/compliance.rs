@@ -209,6 +209,7 @@ async fn record(
                 action: action.to_owned(),
                 outcome: AuditOutcome::Executed,
                 at: Utc::now(),
+                cause: crate::telemetry::current_cause(),
             },
         )
         .await

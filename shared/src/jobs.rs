@@ -21,6 +21,10 @@ pub const SCHEMA_VERSION: u32 = 1;
 pub struct SyncJob {
     /// Schema version of the body.
     pub v: u32,
+    /// What caused it (the correlation id: `webhook:<id>`, `poll:<run>`), carried to its logs and its
+    /// audit entries. Not part of what the job does: two jobs that differ only here are the same job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
     /// What to do.
     #[serde(flatten)]
     pub job: Job,
@@ -185,6 +189,7 @@ impl From<Job> for SyncJob {
     fn from(job: Job) -> Self {
         SyncJob {
             v: SCHEMA_VERSION,
+            cause: None,
             job,
         }
     }
@@ -202,6 +207,29 @@ pub enum JobError {
 }
 
 impl SyncJob {
+    /// Stamps jobs without a cause with the cause of the work in hand
+    /// ([`crate::telemetry::current_cause`]).
+    pub fn stamp(jobs: &[SyncJob]) -> Vec<SyncJob> {
+        let cause = crate::telemetry::current_cause();
+        jobs.iter()
+            .cloned()
+            .map(|mut j| {
+                if j.cause.is_none() {
+                    j.cause.clone_from(&cause);
+                }
+                j
+            })
+            .collect()
+    }
+
+    /// The job without its cause: what it does, for identity (idempotency, waiting lists).
+    pub fn without_cause(&self) -> SyncJob {
+        SyncJob {
+            cause: None,
+            ..self.clone()
+        }
+    }
+
     /// The message body.
     pub fn to_body(&self) -> String {
         // A job holds only strings and enums: serialising it cannot fail.

@@ -15,7 +15,7 @@
 //! | Metric | Unit | Dimensions | From |
 //! |---|---|---|---|
 //! | `Webhooks` | Count | `Topic`, `Outcome` | webhook-ingest |
-//! | `OrdersImported` | Count | `Channel` | order-poller (new orders) |
+//! | `OrdersImported` | Count | `Channel` | order-poller (new orders), fulfillment-push (parked imports) |
 //! | `OrdersMirrored` | Count | `Channel` | fulfillment-push |
 //! | `Jobs` | Count | `Kind`, `Outcome` (`done`, `retry`, `failed`, `waiting`) | fulfillment-push |
 //! | `PlatformCalls` | Count | `Platform` | every function |

@@ -281,7 +281,7 @@ pub async fn park_waiting(
     order_id: &str,
     job: &SyncJob,
 ) -> Result<(), StoreError> {
-    let body = job.to_body();
+    let body = job.without_cause().to_body();
     change_waiting(store, channel, order_id, |list| {
         if list.contains(&body) {
             return false;
@@ -299,7 +299,7 @@ pub async fn unpark_waiting(
     order_id: &str,
     job: &SyncJob,
 ) -> Result<(), StoreError> {
-    let body = job.to_body();
+    let body = job.without_cause().to_body();
     change_waiting(store, channel, order_id, |list| {
         let before = list.len();
         list.retain(|b| b != &body);

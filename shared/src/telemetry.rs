@@ -9,7 +9,37 @@ pub fn init_lambda_logging() {
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_current_span(false)
+        // The current span carries the cause (correlation id) of the work in hand: see [`with_cause`].
+        .with_current_span(true)
+        .with_span_list(false)
         .without_time()
         .try_init();
+}
+
+tokio::task_local! {
+    static CAUSE: String;
+}
+
+/// Runs `work` as caused by `cause`, orderbridge's correlation id: `webhook:<id>` for a Genstore
+/// delivery, `poll:<run id>` for a poll run. Every log line inside carries it (a `cause` span), every job
+/// queued inside is stamped with it ([`crate::jobs::SyncJob::stamp`]), fulfillment-push runs each job
+/// under the cause it carries, and every audit entry written meanwhile records it.
+pub async fn with_cause<F: std::future::Future>(cause: String, work: F) -> F::Output {
+    use tracing::Instrument;
+    let span = tracing::info_span!("cause", cause = %cause);
+    CAUSE.scope(cause, work.instrument(span)).await
+}
+
+/// The cause of the work in hand, if it runs under one.
+pub fn current_cause() -> Option<String> {
+    CAUSE.try_with(Clone::clone).ok()
+}
+
+/// A cause made safe to log and store: at most 120 characters of `[A-Za-z0-9:_.#/-]` (a webhook id is
+/// the sender's text).
+pub fn clean_cause(raw: &str) -> String {
+    raw.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '#' | '/' | '-'))
+        .take(120)
+        .collect()
 }

@@ -616,6 +616,7 @@ mod cases {
                 action: "shipLineItems".into(),
                 outcome,
                 at: t0 + Duration::seconds(i64::try_from(i).unwrap()),
+                cause: Some(format!("webhook:test-{i}")),
             };
             b.store.append(&key, &entry).await.unwrap();
         }

@@ -212,9 +212,12 @@ pub async fn handle_batch_until(
     let mut failed = Vec::new();
     for (record, outcome, ran) in outcomes {
         let id = record.message_id.clone();
-        let kind = SyncJob::from_body(&record.body)
-            .map(|j| j.job.kind())
-            .unwrap_or("unreadable");
+        let parsed = SyncJob::from_body(&record.body).ok();
+        let kind = parsed.as_ref().map_or("unreadable", |j| j.job.kind());
+        let cause = parsed
+            .and_then(|j| j.cause)
+            .map(|c| orderbridge::telemetry::clean_cause(&c))
+            .unwrap_or_default();
         let result = match &outcome {
             Outcome::Done(_) => "done",
             Outcome::Retry(_) => "retry",
@@ -224,11 +227,18 @@ pub async fn handle_batch_until(
         orderbridge::metrics::count("Jobs", &[("Kind", kind), ("Outcome", result)], 1);
         let hand_back = match &outcome {
             Outcome::Done(what) => {
-                tracing::info!(message_id = id, outcome = "done", what, "job");
+                tracing::info!(message_id = id, kind, cause, outcome = "done", what, "job");
                 false
             }
             Outcome::Waiting(why) => {
-                tracing::info!(message_id = id, outcome = "waiting", why, "job");
+                tracing::info!(
+                    message_id = id,
+                    kind,
+                    cause,
+                    outcome = "waiting",
+                    why,
+                    "job"
+                );
                 false
             }
             Outcome::Retry(why) => {
@@ -240,6 +250,8 @@ pub async fn handle_batch_until(
                 };
                 tracing::warn!(
                     message_id = id,
+                    kind,
+                    cause,
                     outcome = "retry",
                     why,
                     receive_count = record.receive_count,
@@ -254,7 +266,14 @@ pub async fn handle_batch_until(
                 true
             }
             Outcome::Permanent(why) => {
-                tracing::error!(message_id = id, outcome = "permanent", why, "job");
+                tracing::error!(
+                    message_id = id,
+                    kind,
+                    cause,
+                    outcome = "permanent",
+                    why,
+                    "job"
+                );
                 match &deps.dead_letters {
                     Some(dlq) => match dlq.send_raw(std::slice::from_ref(&record.body)).await {
                         Ok(1) => false,
@@ -284,12 +303,25 @@ pub async fn handle_batch_until(
     failed
 }
 
-/// Processes one record's body.
+/// Processes one record's body, under the cause it carries (its logs and audit entries say it).
 pub async fn handle_record(deps: &Deps, body: &str) -> Outcome {
     let job = match SyncJob::from_body(body) {
         Ok(j) => j,
         Err(e) => return Outcome::Permanent(e.to_string()),
     };
+    match job.cause.clone() {
+        Some(cause) => {
+            orderbridge::telemetry::with_cause(
+                orderbridge::telemetry::clean_cause(&cause),
+                handle_job(deps, job),
+            )
+            .await
+        }
+        None => handle_job(deps, job).await,
+    }
+}
+
+async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
     if let Job::ImportOrder {
         channel,
         order_id,
@@ -303,7 +335,8 @@ pub async fn handle_record(deps: &Deps, body: &str) -> Outcome {
         Ok(k) => k,
         Err(o) => return o,
     };
-    let hash = hex(&Sha256::digest(job.to_body().as_bytes()));
+    // What the job does, not what caused it: the same job from a webhook and from a poll is one job.
+    let hash = hex(&Sha256::digest(job.without_cause().to_body().as_bytes()));
     match deps.store.claim(&key, &hash, deps.idempotency).await {
         Ok(Claim::Acquired) => {}
         Ok(Claim::Completed(result)) => {
@@ -551,6 +584,7 @@ async fn audit(
         action: action.to_owned(),
         outcome,
         at: chrono::Utc::now(),
+        cause: orderbridge::telemetry::current_cause(),
     };
     if let Err(e) = deps.store.append(key, &entry).await {
         tracing::warn!(error = %e, action, "audit entry not written");
@@ -760,11 +794,14 @@ async fn import(
         _ => orderbridge::sync::apply_external_order(&*deps.store, order).await,
     };
     let applied = attempt!(applied.map_err(|e| Outcome::Retry(e.to_string())));
+    if applied.outcome == orderbridge::sync::Outcome::Created {
+        orderbridge::metrics::count("OrdersImported", &[("Channel", channel.as_str())], 1);
+    }
     let kinds: Vec<&str> = applied.jobs.iter().map(|j| j.job.kind()).collect();
     if !applied.jobs.is_empty() {
         let report = attempt!(deps
             .queue
-            .send(&applied.jobs)
+            .send(&SyncJob::stamp(&applied.jobs))
             .await
             .map_err(|e| Outcome::Retry(e.to_string())));
         if !report.all_sent() {

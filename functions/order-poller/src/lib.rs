@@ -236,6 +236,12 @@ impl RunSummary {
 
 /// Polls every enabled channel (or runs a backfill), concurrently.
 pub async fn run(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunSummary {
+    // One cause per run: every job it queues, and every log line of the run and of those jobs, says it.
+    let cause = format!("poll:{}", uuid::Uuid::new_v4().simple());
+    orderbridge::telemetry::with_cause(cause, run_caused(deps, req, deadline)).await
+}
+
+async fn run_caused(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunSummary {
     let started = std::time::Instant::now();
     let mut channels = Vec::new();
     let live = req.backfill.is_none();
@@ -389,7 +395,11 @@ async fn enqueue(
     if jobs.is_empty() {
         return Ok(());
     }
-    let report = deps.queue.send(jobs).await.map_err(|e| e.to_string())?;
+    let report = deps
+        .queue
+        .send(&SyncJob::stamp(jobs))
+        .await
+        .map_err(|e| e.to_string())?;
     summary.jobs = summary.jobs.saturating_add(report.sent);
     if report.all_sent() {
         Ok(())

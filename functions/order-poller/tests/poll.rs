@@ -243,6 +243,7 @@ fn add_google(sb: &Sandbox, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// Every job on the queue, as what it does (each must carry its poll run's cause, checked here).
 async fn drain(q: &dyn SyncQueue) -> Vec<SyncJob> {
     let mut out = Vec::new();
     loop {
@@ -251,7 +252,12 @@ async fn drain(q: &dyn SyncQueue) -> Vec<SyncJob> {
             return out;
         }
         for m in batch {
-            out.push(m.job().unwrap());
+            let job = m.job().unwrap();
+            assert!(
+                job.cause.as_deref().is_some_and(|c| c.starts_with("poll:")),
+                "a polled job carries its run's cause: {job:?}"
+            );
+            out.push(job.without_cause());
             q.delete(&m.receipt).await.unwrap();
         }
     }

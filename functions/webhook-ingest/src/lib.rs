@@ -252,13 +252,23 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
     };
     let topic = prepared.webhook.topic.as_str().to_owned();
     let order_id = event_order_id(&prepared);
-    let result = process(deps, prepared).await;
+    // The delivery's correlation id: its webhook id (or body hash), on every job it queues.
+    let cause = orderbridge::telemetry::clean_cause(&format!(
+        "webhook:{}",
+        prepared
+            .webhook
+            .webhook_id
+            .clone()
+            .unwrap_or_else(|| prepared.webhook.dedupe_key().to_owned())
+    ));
+    let result = orderbridge::telemetry::with_cause(cause.clone(), process(deps, prepared)).await;
     match result {
         Ok(outcome) => {
             tracing::info!(
                 topic,
                 order_id,
                 outcome,
+                cause,
                 latency_ms = ms(started),
                 "webhook"
             );
@@ -269,6 +279,7 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
             tracing::error!(
                 topic,
                 order_id,
+                cause,
                 outcome = "failed",
                 reason,
                 latency_ms = ms(started),
@@ -350,7 +361,7 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
         }
     };
     if !jobs.is_empty() {
-        let report = deps.queue.send(&jobs).await?;
+        let report = deps.queue.send(&SyncJob::stamp(&jobs)).await?;
         if !report.all_sent() {
             let reasons: Vec<String> = report
                 .failed

@@ -336,6 +336,9 @@ pub struct AuditEntry {
     pub outcome: AuditOutcome,
     /// When.
     pub at: DateTime<Utc>,
+    /// What caused it (the correlation id of the webhook or poll run behind the job).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// Each order's trail of outbound writes.

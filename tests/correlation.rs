@@ -1,0 +1,92 @@
+//! One correlation id per cause, followed end to end: a Genstore webhook's id is on the job it queues,
+//! in webhook-ingest's log line, in fulfillment-push's log lines for that job, in the audit entry of the
+//! write it caused, and in `orderbridge orders show`; a poll run's id likewise for the mirror it queued.
+
+use orderbridge::channel::Channel;
+use orderbridge::store::OrderKey;
+use orderbridge_cli::start;
+use orderbridge_e2e::{captured_logs, config, dir, google_order, mirror_of, ship, until};
+
+#[tokio::test]
+async fn a_webhooks_correlation_id_follows_its_work_through_logs_and_the_audit_trail() {
+    let logs = captured_logs();
+    let d = dir("correlation");
+    let r = start(config(d.clone())).await.unwrap();
+    let sb = r.sandbox.clone().unwrap().0;
+    let g = google_order(&sb);
+    until("mirrored", || async {
+        mirror_of(&r, Channel::Google, &g).await.is_some()
+    })
+    .await;
+    let gid = mirror_of(&r, Channel::Google, &g).await.unwrap();
+    ship(&sb, &gid, 1, "1ZCAUSE");
+    until("the package reached Google", || async {
+        sb.counters().executed_count("google.shipLineItems") == 1
+    })
+    .await;
+    let key = OrderKey::new(Channel::Google, g.as_str());
+    let trail = r.store.entries(&key).await.unwrap();
+    let ship_entry = trail
+        .iter()
+        .find(|e| e.action == "shipLineItems")
+        .expect("the shipment is on the trail");
+    let cause = ship_entry
+        .cause
+        .clone()
+        .expect("the write records its cause");
+    assert!(cause.starts_with("webhook:"), "{cause}");
+    let mirror_entry = r
+        .store
+        .entries(&OrderKey::new(Channel::Google, g.as_str()))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "updateMerchantOrderId")
+        .expect("the merchant id write is on the trail");
+    let poll = mirror_entry
+        .cause
+        .clone()
+        .expect("the mirror's write records its cause");
+    assert!(poll.starts_with("poll:"), "{poll}");
+
+    let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let with_cause = |target: &str, cause: &str| -> usize {
+        lines
+            .iter()
+            .filter(|l| l["target"].as_str().is_some_and(|t| t.starts_with(target)))
+            .filter(|l| {
+                l["fields"]["cause"].as_str() == Some(cause)
+                    || l["span"]["cause"].as_str() == Some(cause)
+            })
+            .count()
+    };
+    assert!(
+        with_cause("webhook_ingest", &cause) >= 1,
+        "webhook-ingest logs the cause"
+    );
+    assert!(
+        with_cause("fulfillment_push", &cause) >= 1,
+        "fulfillment-push logs the cause on the job's lines"
+    );
+    assert!(
+        with_cause("order_poller", &poll) >= 1,
+        "the poll run logs its cause"
+    );
+    assert!(
+        with_cause("fulfillment_push", &poll) >= 1,
+        "and so does the mirror job it queued"
+    );
+
+    let view = orderbridge_cli::ops::order_view(&*r.store, &key)
+        .await
+        .unwrap()
+        .unwrap();
+    let shown = orderbridge_cli::ops::render_order(&view);
+    assert!(shown.contains(&cause), "orders show shows it:\n{shown}");
+    r.stop().await;
+    let _ = std::fs::remove_dir_all(&d);
+}
