@@ -1,6 +1,13 @@
 //! Secret settings: a value is either the secret itself or a reference, `ssm:/path/name` or
-//! `secretsmanager:<id>`, resolved once per cold start through the AWS Parameters and Secrets Lambda
-//! extension (HTTP on localhost, authenticated with the function's session token) and cached.
+//! `secretsmanager:<id>`, resolved once per cold start and cached.
+//!
+//! Two ways to resolve, chosen by `SECRETS_VIA`:
+//! - `direct` (the default): SSM `GetParameter` (decrypted) and Secrets Manager `GetSecretValue`, called
+//!   over HTTPS and signed (SigV4) with the function's own credentials from the environment
+//!   (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_REGION`;
+//!   `AWS_ENDPOINT_URL` for an emulator). Nothing to install, no layer ARN to look up per region.
+//! - `extension`: the AWS Parameters and Secrets Lambda extension (HTTP on localhost, authenticated
+//!   with the session token), for a stack deployed with its layer.
 
 use crate::secret::Secret;
 use serde::Deserialize;
@@ -46,10 +53,36 @@ pub struct SecretError {
 /// Resolves secret references and caches them for the life of the process (one cold start).
 #[derive(Clone)]
 pub struct SecretResolver {
-    endpoint: String,
-    session_token: Option<Secret>,
+    via: Via,
     http: reqwest::Client,
     cache: Arc<Mutex<HashMap<String, Secret>>>,
+}
+
+/// How references are resolved.
+#[derive(Clone)]
+enum Via {
+    /// The Parameters and Secrets extension on localhost.
+    Extension {
+        endpoint: String,
+        session_token: Option<Secret>,
+    },
+    /// SSM and Secrets Manager themselves, signed with these credentials.
+    Direct(Direct),
+}
+
+/// What a direct, signed call needs.
+#[derive(Clone)]
+pub struct Direct {
+    /// The region.
+    pub region: String,
+    /// An endpoint for both services instead of AWS's (an emulator), else `https://<service>.<region>.amazonaws.com`.
+    pub endpoint: Option<String>,
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: Secret,
+    /// Session token (Lambda's credentials are temporary).
+    pub session_token: Option<Secret>,
 }
 
 #[derive(Deserialize)]
@@ -71,11 +104,9 @@ struct SecretResponse {
 }
 
 impl SecretResolver {
-    /// A resolver talking to the extension at `endpoint`, authenticating with `session_token`.
-    pub fn new(endpoint: impl Into<String>, session_token: Option<Secret>) -> Self {
+    fn with(via: Via) -> Self {
         SecretResolver {
-            endpoint: endpoint.into().trim_end_matches('/').to_owned(),
-            session_token,
+            via,
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(5))
                 .build()
@@ -84,19 +115,45 @@ impl SecretResolver {
         }
     }
 
-    /// The resolver for the running Lambda: the extension's port from
-    /// `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT` (default 2773), the token from `AWS_SESSION_TOKEN`.
+    /// A resolver talking to the extension at `endpoint`, authenticating with `session_token`.
+    pub fn new(endpoint: impl Into<String>, session_token: Option<Secret>) -> Self {
+        Self::with(Via::Extension {
+            endpoint: endpoint.into().trim_end_matches('/').to_owned(),
+            session_token,
+        })
+    }
+
+    /// A resolver calling SSM and Secrets Manager itself, signed with `direct`'s credentials.
+    pub fn direct(direct: Direct) -> Self {
+        Self::with(Via::Direct(direct))
+    }
+
+    /// The resolver for the running process: `SECRETS_VIA=extension` uses the extension (its port from
+    /// `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`, default 2773); otherwise direct calls with the
+    /// environment's credentials. A process without credentials can still use literal values.
     pub fn from_env() -> Self {
-        let port = std::env::var("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT")
-            .unwrap_or_else(|_| "2773".into());
-        let token = std::env::var("AWS_SESSION_TOKEN").ok().map(Secret::new);
-        Self::new(format!("http://localhost:{port}"), token)
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        if var("SECRETS_VIA").as_deref() == Some("extension") {
+            let port =
+                var("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT").unwrap_or_else(|| "2773".into());
+            let token = var("AWS_SESSION_TOKEN").map(Secret::new);
+            return Self::new(format!("http://localhost:{port}"), token);
+        }
+        Self::direct(Direct {
+            region: var("AWS_REGION")
+                .or_else(|| var("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".into()),
+            endpoint: var("AWS_ENDPOINT_URL"),
+            access_key_id: var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
+            secret_access_key: Secret::new(var("AWS_SECRET_ACCESS_KEY").unwrap_or_default()),
+            session_token: var("AWS_SESSION_TOKEN").map(Secret::new),
+        })
     }
 
     /// The secret a setting names.
     pub async fn resolve(&self, setting: &str) -> Result<Secret, SecretError> {
         let reference = SecretRef::parse(setting);
-        let (key, path, query) = match &reference {
+        let (key, path, query): (String, &str, Vec<(&str, String)>) = match &reference {
             SecretRef::Literal(s) => return Ok(s.clone()),
             SecretRef::Ssm(name) => (
                 format!("ssm:{name}"),
@@ -120,47 +177,182 @@ impl SecretResolver {
             reference: key.clone(),
             reason,
         };
-        let mut req = self
-            .http
-            .get(format!("{}{path}", self.endpoint))
-            .query(&query);
-        if let Some(t) = &self.session_token {
+        let value = match &self.via {
+            Via::Extension {
+                endpoint,
+                session_token,
+            } => {
+                self.from_extension(endpoint, session_token.as_ref(), &reference, path, &query)
+                    .await
+            }
+            Via::Direct(d) => self.from_service(d, &reference).await,
+        }
+        .map_err(err)?;
+        let secret = Secret::new(value);
+        cache.insert(key, secret.clone());
+        Ok(secret)
+    }
+
+    async fn from_extension(
+        &self,
+        endpoint: &str,
+        session_token: Option<&Secret>,
+        reference: &SecretRef,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> Result<String, String> {
+        let mut req = self.http.get(format!("{endpoint}{path}")).query(query);
+        if let Some(t) = session_token {
             req = req.header("X-Aws-Parameters-Secrets-Token", t.expose());
         }
         let resp = req.send().await.map_err(|e| {
-            err(format!(
+            format!(
                 "the secrets extension did not answer: {}",
                 if e.is_timeout() {
                     "timed out"
                 } else {
                     "connection failed"
                 }
-            ))
+            )
         })?;
         let status = resp.status();
         let body = resp
             .bytes()
             .await
-            .map_err(|_| err("reading the answer failed".into()))?;
+            .map_err(|_| "reading the answer failed".to_owned())?;
         if !status.is_success() {
-            return Err(err(format!(
+            return Err(format!(
                 "the secrets extension answered HTTP {}",
                 status.as_u16()
-            )));
+            ));
         }
-        let value = match reference {
-            SecretRef::Ssm(_) => serde_json::from_slice::<ParameterResponse>(&body)
-                .map(|r| r.parameter.value)
-                .map_err(|_| err("unexpected answer from the secrets extension".into()))?,
-            _ => serde_json::from_slice::<SecretResponse>(&body)
-                .ok()
-                .and_then(|r| r.secret_string)
-                .ok_or_else(|| err("the secret has no SecretString".into()))?,
-        };
-        let secret = Secret::new(value);
-        cache.insert(key, secret.clone());
-        Ok(secret)
+        read_value(reference, &body, "the secrets extension")
     }
+
+    /// SSM `GetParameter` or Secrets Manager `GetSecretValue`, signed with SigV4.
+    async fn from_service(&self, d: &Direct, reference: &SecretRef) -> Result<String, String> {
+        let (service, target, body) = match reference {
+            SecretRef::Ssm(name) => (
+                "ssm",
+                "AmazonSSM.GetParameter",
+                serde_json::json!({ "Name": name, "WithDecryption": true }),
+            ),
+            SecretRef::SecretsManager(id) => (
+                "secretsmanager",
+                "secretsmanager.GetSecretValue",
+                serde_json::json!({ "SecretId": id }),
+            ),
+            SecretRef::Literal(_) => return Err("a literal needs no resolving".into()),
+        };
+        if d.access_key_id.is_empty() {
+            return Err("no AWS credentials in the environment to read it with".into());
+        }
+        let url = match &d.endpoint {
+            Some(e) => format!("{}/", e.trim_end_matches('/')),
+            None => format!("https://{service}.{}.amazonaws.com/", d.region),
+        };
+        let body = body.to_string();
+        let headers = [
+            ("content-type", "application/x-amz-json-1.1"),
+            ("x-amz-target", target),
+        ];
+        let signed = sign(d, service, &url, &headers, body.as_bytes())?;
+        let mut req = self.http.post(&url).body(body);
+        for (k, v) in headers
+            .iter()
+            .copied()
+            .chain(signed.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.map_err(|e| {
+            format!(
+                "{service} did not answer: {}",
+                if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "connection failed"
+                }
+            )
+        })?;
+        let status = resp.status();
+        let answer = resp
+            .bytes()
+            .await
+            .map_err(|_| "reading the answer failed".to_owned())?;
+        if !status.is_success() {
+            // The error's type names what is wrong (ParameterNotFound, AccessDeniedException, ...);
+            // its message is not repeated (it can quote the request).
+            let kind = serde_json::from_slice::<serde_json::Value>(&answer)
+                .ok()
+                .and_then(|v| v.get("__type").and_then(|t| t.as_str()).map(str::to_owned))
+                .map(|t| t.rsplit('#').next().unwrap_or_default().to_owned())
+                .unwrap_or_default();
+            return Err(
+                format!("{service} answered HTTP {} {kind}", status.as_u16())
+                    .trim_end()
+                    .to_owned(),
+            );
+        }
+        read_value(reference, &answer, service)
+    }
+}
+
+/// The value in an answer: SSM's `Parameter.Value`, Secrets Manager's `SecretString` (the extension
+/// answers with the services' own shapes).
+fn read_value(reference: &SecretRef, body: &[u8], from: &str) -> Result<String, String> {
+    match reference {
+        SecretRef::Ssm(_) => serde_json::from_slice::<ParameterResponse>(body)
+            .map(|r| r.parameter.value)
+            .map_err(|_| format!("unexpected answer from {from}")),
+        _ => serde_json::from_slice::<SecretResponse>(body)
+            .ok()
+            .and_then(|r| r.secret_string)
+            .ok_or_else(|| "the secret has no SecretString".to_owned()),
+    }
+}
+
+/// The SigV4 headers for a POST of `body` to `url`.
+fn sign(
+    d: &Direct,
+    service: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Vec<(String, String)>, String> {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    use aws_sigv4::sign::v4;
+    let identity = aws_credential_types::Credentials::new(
+        d.access_key_id.clone(),
+        d.secret_access_key.expose().to_owned(),
+        d.session_token.as_ref().map(|t| t.expose().to_owned()),
+        None,
+        "environment",
+    )
+    .into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(&d.region)
+        .name(service)
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| format!("signing: {e}"))?
+        .into();
+    let request = SignableRequest::new(
+        "POST",
+        url,
+        headers.iter().copied(),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| format!("signing: {e}"))?;
+    let (instructions, _) = sign(request, &params)
+        .map_err(|e| format!("signing: {e}"))?
+        .into_parts();
+    Ok(instructions
+        .headers()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
 }
 
 #[cfg(test)]
