@@ -182,10 +182,10 @@ impl SecretResolver {
                 endpoint,
                 session_token,
             } => {
-                self.from_extension(endpoint, session_token.as_ref(), &reference, path, &query)
+                self.via_extension(endpoint, session_token.as_ref(), &reference, path, &query)
                     .await
             }
-            Via::Direct(d) => self.from_service(d, &reference).await,
+            Via::Direct(d) => self.via_service(d, &reference).await,
         }
         .map_err(err)?;
         let secret = Secret::new(value);
@@ -193,7 +193,7 @@ impl SecretResolver {
         Ok(secret)
     }
 
-    async fn from_extension(
+    async fn via_extension(
         &self,
         endpoint: &str,
         session_token: Option<&Secret>,
@@ -230,7 +230,7 @@ impl SecretResolver {
     }
 
     /// SSM `GetParameter` or Secrets Manager `GetSecretValue`, signed with SigV4.
-    async fn from_service(&self, d: &Direct, reference: &SecretRef) -> Result<String, String> {
+    async fn via_service(&self, d: &Direct, reference: &SecretRef) -> Result<String, String> {
         let (service, target, body) = match reference {
             SecretRef::Ssm(name) => (
                 "ssm",

@@ -1285,7 +1285,11 @@ async fn secrets_are_read_from_moto_ssm_and_secrets_manager() {
         .send()
         .await
         .unwrap();
-    assert!(create.status().is_success(), "{}", create.text().await.unwrap());
+    assert!(
+        create.status().is_success(),
+        "{}",
+        create.text().await.unwrap()
+    );
     let r = SecretResolver::direct(orderbridge::secrets::Direct {
         region: "us-east-1".into(),
         ..direct(endpoint.clone())
