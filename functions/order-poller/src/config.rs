@@ -9,6 +9,7 @@
 //! | `POLL_CONCURRENCY` | platform calls in flight per channel (default 4) |
 //! | `POLL_GENSTORE_RECHECK` | open Genstore mirrors read again per run, in rotation (default 20) |
 //! | `POLL_PARK_AFTER_RUNS` | runs a Zonos order failing alone may hold the cursor before it is parked (default 3) |
+//! | `POLL_STALL_AFTER_MINUTES` | a failing channel without progress for longer fails the run (default 30) |
 
 use crate::Settings;
 use orderbridge::config::{number, required, var, ConfigError, Platforms};
@@ -36,6 +37,7 @@ impl Config {
             concurrency: number("POLL_CONCURRENCY", 4usize)?,
             park_after_runs: number("POLL_PARK_AFTER_RUNS", 3u32)?,
             genstore_recheck: number("POLL_GENSTORE_RECHECK", 20usize)?,
+            stall_after: chrono::Duration::minutes(number("POLL_STALL_AFTER_MINUTES", 30i64)?),
             ..Settings::default()
         };
         Ok(Config {

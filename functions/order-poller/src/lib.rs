@@ -97,6 +97,8 @@ pub struct Settings {
     pub park_after_runs: u32,
     /// This run's name, for leases.
     pub owner: String,
+    /// How long a failing channel may go without progress before a run fails for it.
+    pub stall_after: Duration,
 }
 
 impl Default for Settings {
@@ -111,6 +113,7 @@ impl Default for Settings {
             genstore_recheck: 20,
             park_after_runs: 3,
             owner: format!("poller-{}", uuid::Uuid::new_v4().simple()),
+            stall_after: Duration::minutes(30),
         }
     }
 }
@@ -199,6 +202,13 @@ pub struct ChannelSummary {
     pub stopped_at_deadline: bool,
     /// What went wrong, if anything.
     pub error: Option<String>,
+    /// Seconds since a run last made progress on the channel (0: this one did); none before the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behind_secs: Option<u64>,
+    /// The channel failed and has made no progress for longer than [`Settings::stall_after`]: someone
+    /// must look. Only this fails the invocation.
+    #[serde(default)]
+    pub stalled: bool,
 }
 
 impl ChannelSummary {
@@ -231,6 +241,13 @@ impl RunSummary {
     /// True when every channel ended cleanly.
     pub fn ok(&self) -> bool {
         self.channels.iter().all(ChannelSummary::ok)
+    }
+
+    /// The channels that failed and made no progress for longer than [`Settings::stall_after`]. A run
+    /// fails (and the alarm on failed runs fires) only for these: a transient fault the next run gets
+    /// past is counted in the summary and the metrics, and neither retries the run nor pages anyone.
+    pub fn stalled(&self) -> Vec<&ChannelSummary> {
+        self.channels.iter().filter(|c| c.stalled).collect()
     }
 }
 
@@ -271,7 +288,7 @@ async fn run_caused(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> R
         let (z, g, s) = tokio::join!(zonos, google, genstore);
         channels.extend([z, g, s].into_iter().flatten());
     }
-    for c in &channels {
+    for c in &mut channels {
         tracing::info!(
             channel = c.channel,
             seen = c.seen,
@@ -297,12 +314,21 @@ async fn run_caused(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> R
             u64::try_from(c.new).unwrap_or(u64::MAX),
         );
         if live {
-            if let Some(lag) = lag_behind(deps, c).await {
+            let behind = lag_behind(deps, c).await;
+            c.behind_secs = behind;
+            // Never having made progress counts as stalled: a first deployment with wrong credentials
+            // must be seen.
+            c.stalled = c.error.is_some()
+                && behind.is_none_or(|b| {
+                    i64::try_from(b).unwrap_or(i64::MAX) > deps.settings.stall_after.num_seconds()
+                });
+            if let Some(lag) = behind {
+                #[allow(clippy::cast_precision_loss)]
                 orderbridge::metrics::record(
                     "PollLag",
                     orderbridge::metrics::Unit::Seconds,
                     &channel,
-                    lag,
+                    lag as f64,
                 );
             }
         }
@@ -317,14 +343,23 @@ async fn run_caused(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> R
     RunSummary { channels }
 }
 
-/// Where the time a channel last completed a poll is kept.
+/// Where the time a run last made progress on a channel is kept.
 pub fn completed_name(channel: &str) -> String {
     format!("poll-completed:{channel}")
 }
 
-/// How far the poller is behind a channel, in seconds: none when this run completed it, else the time
-/// since a run last did (unknown before the first). Records this run's completion.
-async fn lag_behind(deps: &Deps, c: &ChannelSummary) -> Option<f64> {
+/// True when the run moved the channel on: it completed, or moved its cursor, or brought orders in.
+fn progressed(c: &ChannelSummary) -> bool {
+    (c.error.is_none() && !c.stopped_at_deadline)
+        || c.cursor_after != c.cursor_before
+        || c.new > 0
+        || c.changed > 0
+        || c.missed > 0
+}
+
+/// How far the poller is behind a channel, in seconds: 0 when this run made progress on it, else the
+/// time since a run last did (unknown before the first). Records this run's progress.
+async fn lag_behind(deps: &Deps, c: &ChannelSummary) -> Option<u64> {
     let name = completed_name(&c.channel);
     let now = Utc::now();
     let before = match deps.store.read(&name).await {
@@ -334,20 +369,19 @@ async fn lag_behind(deps: &Deps, c: &ChannelSummary) -> Option<f64> {
             return None;
         }
     };
-    if c.error.is_none() && !c.stopped_at_deadline {
+    if progressed(c) {
         let stamp = now.to_rfc3339();
         if let Err(e) = deps.store.advance(&name, before.as_deref(), &stamp).await {
-            tracing::warn!(channel = c.channel, error = %e, "could not record the channel's completion");
+            tracing::warn!(channel = c.channel, error = %e, "could not record the channel's progress");
         }
-        return Some(0.0);
+        return Some(0);
     }
     let last = DateTime::parse_from_rfc3339(before.as_deref()?).ok()?;
-    #[allow(clippy::cast_precision_loss)]
     let secs = now
         .signed_duration_since(last.with_timezone(&Utc))
         .num_seconds()
-        .max(0) as f64;
-    Some(secs)
+        .max(0);
+    u64::try_from(secs).ok()
 }
 
 /// Runs `work` under the channel's lease.

@@ -691,6 +691,61 @@ mod more_cases {
         assert!(s.deps.store.read("genstore").await.unwrap().is_none());
     }
 
+    /// A run that hits a transient fault succeeds: the failure is in its summary (and metrics), the
+    /// channel is not stalled. Only a channel failing with no progress for longer than the configured
+    /// time stalls, and that is what fails the invocation (the first run shows a run with progress is
+    /// 0 behind).
+    pub async fn only_a_channel_without_progress_past_the_configured_time_fails_the_run(aws: bool) {
+        let s = setup(aws).await;
+        add_zonos(&s.sandbox, 2);
+        let first = poll(&s).await;
+        let z = first.channel("zonos").unwrap();
+        assert!(first.ok() && first.stalled().is_empty(), "{first:?}");
+        assert_eq!(z.behind_secs, Some(0));
+
+        // Zonos fails every call for a while: the run ends with Zonos' error counted, and succeeds.
+        s.sandbox.set_faults(
+            Channel::Zonos,
+            Faults {
+                error_rate: 1.0,
+                ..Faults::default()
+            },
+        );
+        add_zonos(&s.sandbox, 1);
+        let transient = poll(&s).await;
+        let z = transient.channel("zonos").unwrap();
+        assert!(z.error.is_some(), "{z:?}");
+        assert!(!z.stalled, "{z:?}");
+        assert!(transient.stalled().is_empty());
+        assert!(z.behind_secs.is_some_and(|b| b < 60), "{z:?}");
+        assert!(
+            transient.channel("google").unwrap().ok(),
+            "the other channels go on"
+        );
+
+        // Still down, and the last progress was two hours ago: the channel is stalled.
+        let name = order_poller::completed_name("zonos");
+        let before = s.deps.store.read(&name).await.unwrap().map(|c| c.value);
+        let long_ago = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
+        assert!(s
+            .deps
+            .store
+            .advance(&name, before.as_deref(), &long_ago)
+            .await
+            .unwrap());
+        let down = poll(&s).await;
+        let z = down.channel("zonos").unwrap();
+        assert!(z.stalled, "{z:?}");
+        assert!(z.behind_secs.is_some_and(|b| b >= 7200), "{z:?}");
+        assert_eq!(
+            down.stalled()
+                .iter()
+                .map(|c| c.channel.as_str())
+                .collect::<Vec<_>>(),
+            ["zonos"]
+        );
+    }
+
     pub async fn the_sweep_rewrites_merchant_ids_zonos_still_lacks(aws: bool) {
         let s = setup(aws).await;
         let ids = add_zonos(&s.sandbox, 2);
@@ -1098,6 +1153,10 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_stopped_backfill_resumes_where_it_stopped_on_every_channel() {
                 more_cases::a_stopped_backfill_resumes_where_it_stopped_on_every_channel($aws).await
+            }
+            #[tokio::test]
+            async fn only_a_channel_without_progress_past_the_configured_time_fails_the_run() {
+                more_cases::only_a_channel_without_progress_past_the_configured_time_fails_the_run($aws).await
             }
             #[tokio::test]
             async fn a_backfill_imports_a_date_range_without_moving_the_cursor() {
