@@ -84,17 +84,27 @@ fn fulfill(
 }
 
 /// Runs the scenario on the embedded backend under `data_dir`; `Ok` only if everything ended consistent.
-pub async fn run(data_dir: std::path::PathBuf) -> Result<(), String> {
+/// The data stays there, and the last lines say which commands to try on it (as `program`, the path
+/// the demo was started by, so they work as printed).
+pub async fn run(data_dir: std::path::PathBuf, program: &str) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&data_dir);
-    run_with(DevConfig {
-        data_dir,
+    let google = run_with(DevConfig {
+        data_dir: data_dir.clone(),
         ..DevConfig::default()
     })
-    .await
+    .await?;
+    let dir = data_dir.display();
+    println!();
+    println!("The demo's data is kept in {dir}. Try:");
+    println!("  {program} orders list --data-dir {dir}");
+    println!("  {program} orders show google:{google} --data-dir {dir}");
+    println!("  {program} dlq list --data-dir {dir}");
+    Ok(())
 }
 
-/// Runs the scenario with a pipeline configured as given (the sandbox is always fresh and unseeded).
-pub async fn run_with(cfg: DevConfig) -> Result<(), String> {
+/// Runs the scenario with a pipeline configured as given (the sandbox is always fresh and unseeded);
+/// the Google order's id when everything ended consistent.
+pub async fn run_with(cfg: DevConfig) -> Result<String, String> {
     let r = start(DevConfig {
         port: 0,
         poll_interval: Duration::from_secs(1),
@@ -109,7 +119,7 @@ pub async fn run_with(cfg: DevConfig) -> Result<(), String> {
     result
 }
 
-async fn scenario(r: &Running) -> Result<(), String> {
+async fn scenario(r: &Running) -> Result<String, String> {
     let (sb, base) = r
         .sandbox
         .clone()
@@ -360,7 +370,7 @@ async fn scenario(r: &Running) -> Result<(), String> {
     }
     if consistent {
         println!("\nconsistent: every channel agrees, and every write was executed once");
-        Ok(())
+        Ok(google)
     } else {
         Err("the channels do not agree".into())
     }

@@ -265,7 +265,10 @@ async fn main() {
             println!("orderbridge dev: stopped");
         }
         Command::Demo { data_dir } => {
-            if let Err(e) = orderbridge_cli::demo::run(data_dir).await {
+            let program = std::env::args()
+                .next()
+                .unwrap_or_else(|| "orderbridge".into());
+            if let Err(e) = orderbridge_cli::demo::run(data_dir, &program).await {
                 fail(e);
             }
         }
