@@ -138,14 +138,23 @@ enum Command {
 
 #[derive(Subcommand)]
 enum OrdersCommand {
-    /// Orders, newest first.
+    /// Orders, one row per order (its external side and its Genstore mirror together), newest first.
     List {
         /// Only this unified status (placed, paid, shipped, cancelled, ...).
         #[arg(long)]
         status: Option<String>,
-        /// At most this many.
+        /// Only orders from this channel (zonos, google, genstore).
+        #[arg(long)]
+        channel: Option<String>,
+        /// Only orders that need someone: a dead letter, a missing side, a failing push.
+        #[arg(long)]
+        stuck: bool,
+        /// How many table items to read for this page.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// The page after this token (printed at the end of the previous page).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// One order (channel:order-id) with its linked orders and the writes made for it.
     Show { order: String },
@@ -275,7 +284,13 @@ async fn main() {
         Command::Orders { command, backend } => {
             let h = handles(&backend).await.unwrap_or_else(|e| fail(e));
             match command {
-                OrdersCommand::List { status, limit } => {
+                OrdersCommand::List {
+                    status,
+                    channel,
+                    stuck,
+                    limit,
+                    after,
+                } => {
                     let status = status
                         .map(|s| {
                             serde_json::from_value::<UnifiedStatus>(serde_json::Value::String(
@@ -285,24 +300,34 @@ async fn main() {
                         })
                         .transpose()
                         .unwrap_or_else(|e| fail(e));
-                    let rows = ops::list_orders(&*h.store, status, limit)
-                        .await
+                    let channel = channel
+                        .map(|c| {
+                            c.parse::<orderbridge::channel::Channel>()
+                                .map_err(|e| e.to_string())
+                        })
+                        .transpose()
                         .unwrap_or_else(|e| fail(e));
+                    let filter = ops::ListFilter {
+                        channel,
+                        status,
+                        stuck,
+                    };
+                    let (rows, next) =
+                        ops::order_rows(&*h.store, Some(&*h.dlq), &filter, limit, after)
+                            .await
+                            .unwrap_or_else(|e| fail(e));
                     if backend.json {
-                        print_json(&serde_json::Value::Array(rows));
+                        print_json(&serde_json::json!({"orders": rows, "next": next}));
                     } else {
                         println!(
-                            "{:<32} {:<20} {:<12} updated",
-                            "order", "status", "genstore"
+                            "{:<28} {:<10} {:<20} {:<36} stuck",
+                            "order", "genstore", "unified status", "last write"
                         );
-                        for r in rows {
-                            println!(
-                                "{:<32} {:<20} {:<12} {}",
-                                r["order"].as_str().unwrap_or(""),
-                                r["status"].as_str().unwrap_or(""),
-                                r["genstore_order_id"].as_str().unwrap_or("-"),
-                                r["updated_at"].as_str().unwrap_or("")
-                            );
+                        for r in &rows {
+                            println!("{}", ops::render_row(r));
+                        }
+                        if let Some(n) = next {
+                            println!("(more: --after {n})");
                         }
                     }
                 }

@@ -4,7 +4,9 @@
 use orderbridge::channel::Channel;
 use orderbridge::order::ChannelOrder;
 use orderbridge::status::{self, UnifiedStatus};
-use orderbridge::store::{OrderKey, OrderStore, PageRequest, ReceivedMessage, Storage, SyncQueue};
+use orderbridge::store::{
+    AuditOutcome, OrderKey, PageRequest, ReceivedMessage, Storage, SyncQueue,
+};
 use serde_json::{json, Value};
 
 /// An order for display: its own facts, the orders linked to it, the combined status, its audit trail.
@@ -110,31 +112,162 @@ pub fn render_order(v: &Value) -> String {
     out
 }
 
-/// Orders, newest first: those with a status, or all of them.
-pub async fn list_orders(
-    store: &dyn OrderStore,
-    status: Option<UnifiedStatus>,
+/// What `orders list` shows.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only orders from this channel (`genstore` for Genstore's own orders).
+    pub channel: Option<Channel>,
+    /// Only this unified status (of both sides together).
+    pub status: Option<UnifiedStatus>,
+    /// Only orders that need someone: a job in the DLQ, a side missing, or a push failing.
+    pub stuck: bool,
+}
+
+/// How long an external order may go without its Genstore mirror before it counts as stuck (the
+/// mirror job is normally done within a poll interval).
+pub const MIRROR_GRACE_MINUTES: i64 = 30;
+
+/// Orders as a person thinks of them: one row per order, its external side and its Genstore side
+/// together (a Genstore mirror is folded into the row of the order it mirrors), newest first, with the
+/// unified status, the last write made for it and why it is stuck if it is. One page of the table at a
+/// time: the answer's `next` goes back in as `after` for the next page.
+pub async fn order_rows(
+    store: &dyn Storage,
+    dlq: Option<&dyn SyncQueue>,
+    filter: &ListFilter,
     limit: usize,
-) -> Result<Vec<Value>, String> {
-    let page = PageRequest::first(limit);
-    let items = match status {
-        Some(s) => store.list_by_status(s, page).await,
-        None => store.scan(page).await,
-    }
-    .map_err(|e| e.to_string())?
-    .items;
-    let mut rows: Vec<Value> = items
-        .into_iter()
-        .map(|s| {
-            json!({
-                "order": format!("{}:{}", s.order.channel, s.order.order_id),
-                "status": s.order.status, "raw_status": s.order.raw_status,
-                "genstore_order_id": s.order.genstore_order_id, "updated_at": s.order.updated_at,
-            })
+    after: Option<String>,
+) -> Result<(Vec<Value>, Option<String>), String> {
+    let page = store
+        .scan(PageRequest {
+            token: after,
+            limit,
         })
-        .collect();
+        .await
+        .map_err(|e| e.to_string())?;
+    let dead: Vec<String> = match dlq {
+        Some(q) => list_dead_letters(q)
+            .await?
+            .into_iter()
+            .filter_map(|l| l["order"].as_str().map(str::to_owned))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut rows = Vec::new();
+    for stored in page.items {
+        let o = stored.order;
+        // A mirror is shown in its external order's row, unless that order is not in the table.
+        if o.channel == Channel::Genstore {
+            if let Some((ch, id)) = o.source.as_ref().and_then(|s| s.external_order()) {
+                let external = store
+                    .get(&OrderKey::new(ch, id))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if external.is_some() {
+                    continue;
+                }
+            }
+        }
+        let genstore = match (&o.channel, &o.genstore_order_id) {
+            (Channel::Genstore, _) => None,
+            (_, Some(g)) => store
+                .get(&OrderKey::new(Channel::Genstore, g.as_str()))
+                .await
+                .map_err(|e| e.to_string())?
+                .map(|s| s.order),
+            (_, None) => None,
+        };
+        let key = format!("{}:{}", o.channel, o.order_id);
+        let mut statuses = vec![o.status];
+        statuses.extend(genstore.as_ref().map(|g| g.status));
+        let unified = status::aggregate(statuses);
+        let mut trail = store
+            .entries(&OrderKey::of(&o))
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(g) = &genstore {
+            trail.extend(
+                store
+                    .entries(&OrderKey::of(g))
+                    .await
+                    .map_err(|e| e.to_string())?,
+            );
+        }
+        trail.sort_by_key(|e| e.at);
+        let last = trail.last();
+        let mut stuck = Vec::new();
+        if dead.contains(&key) {
+            stuck.push("dead letter".to_owned());
+        }
+        let external = o.channel != Channel::Genstore;
+        let cancelled = unified == UnifiedStatus::Cancelled;
+        if external
+            && o.genstore_order_id.is_none()
+            && !cancelled
+            && chrono::Utc::now() - o.placed_at.max(o.updated_at)
+                > chrono::Duration::minutes(MIRROR_GRACE_MINUTES)
+        {
+            stuck.push("no Genstore mirror".to_owned());
+        }
+        if let Some(e) = last {
+            if matches!(e.outcome, AuditOutcome::Failed { .. }) {
+                stuck.push(format!("{} {} failing", e.target, e.action));
+            }
+        }
+        if filter.channel.is_some_and(|c| c != o.channel)
+            || filter.status.is_some_and(|st| st != unified)
+            || (filter.stuck && stuck.is_empty())
+        {
+            continue;
+        }
+        rows.push(json!({
+            "order": key,
+            "genstore_order_id": if o.channel == Channel::Genstore { None } else { o.genstore_order_id.as_ref().map(|g| g.as_str().to_owned()) },
+            "unified_status": unified,
+            "sides": std::iter::once(&o).chain(genstore.as_ref()).map(|x| json!({
+                "channel": x.channel, "status": x.status, "raw_status": x.raw_status,
+            })).collect::<Vec<_>>(),
+            "updated_at": genstore.as_ref().map_or(o.updated_at, |g| g.updated_at.max(o.updated_at)),
+            "last_write": last.map(|e| json!({"at": e.at, "target": e.target, "action": e.action, "outcome": e.outcome})),
+            "stuck": stuck,
+        }));
+    }
     rows.sort_by(|a, b| b["updated_at"].as_str().cmp(&a["updated_at"].as_str()));
-    Ok(rows)
+    Ok((rows, page.next))
+}
+
+/// One row of [`order_rows`] for people.
+pub fn render_row(r: &Value) -> String {
+    let last = r["last_write"]
+        .as_object()
+        .map(|w| {
+            format!(
+                "{} {} {}",
+                w.get("target").and_then(Value::as_str).unwrap_or(""),
+                w.get("action").and_then(Value::as_str).unwrap_or(""),
+                w.get("outcome")
+                    .and_then(|o| o.get("result"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+            )
+        })
+        .unwrap_or_else(|| "-".into());
+    let stuck: Vec<&str> = r["stuck"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    format!(
+        "{:<28} {:<10} {:<20} {:<36} {}",
+        r["order"].as_str().unwrap_or(""),
+        r["genstore_order_id"].as_str().unwrap_or("-"),
+        r["unified_status"].as_str().unwrap_or(""),
+        last,
+        if stuck.is_empty() {
+            String::new()
+        } else {
+            format!("STUCK: {}", stuck.join(", "))
+        }
+    )
 }
 
 /// Reads `channel:id`.

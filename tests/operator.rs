@@ -1,0 +1,148 @@
+//! What an engineer on call reads: `orders list` shows one row per order (its external side and its
+//! Genstore mirror together), and `--stuck` exactly the orders that need someone — on both backends.
+
+use orderbridge::channel::Channel;
+use orderbridge::jobs::{Job, SyncJob};
+use orderbridge::store::orders;
+use orderbridge::store::OrderKey;
+use orderbridge_cli::ops::{order_rows, ListFilter};
+use orderbridge_cli::{start, DevConfig};
+use orderbridge_e2e::{config, dir, google_order, mirror_of, on_moto, until, zonos_order};
+
+async fn one_row_per_order_and_stuck_means_a_dead_letter_or_a_missing_side(aws: bool) {
+    let d = dir(if aws { "operator-moto" } else { "operator" });
+    let cfg: DevConfig = if aws {
+        on_moto(config(d.clone()), "operator")
+    } else {
+        config(d.clone())
+    };
+    let r = start(cfg).await.unwrap();
+    let sb = r.sandbox.clone().unwrap().0;
+    let g = google_order(&sb);
+    let z_dead = zonos_order(&sb, 1);
+    let z_unlinked = zonos_order(&sb, 1);
+    until("every order mirrored", || async {
+        mirror_of(&r, Channel::Google, &g).await.is_some()
+            && mirror_of(&r, Channel::Zonos, &z_dead).await.is_some()
+            && mirror_of(&r, Channel::Zonos, &z_unlinked).await.is_some()
+    })
+    .await;
+    let (store, dlq) = (r.store.clone(), r.dead_letters.clone());
+    r.stop().await;
+    let g_mirror = {
+        let o = store
+            .get(&OrderKey::new(Channel::Google, g.as_str()))
+            .await
+            .unwrap()
+            .unwrap()
+            .order;
+        o.genstore_order_id.unwrap().to_string()
+    };
+
+    // A job for one Zonos order failed for good; another lost its mirror long ago.
+    let job = SyncJob::from(Job::MirrorOrder {
+        channel: Channel::Zonos,
+        order_id: z_dead.as_str().into(),
+    });
+    dlq.send_raw(&[job.to_body()]).await.unwrap();
+    orders::modify(
+        &*store,
+        &OrderKey::new(Channel::Zonos, z_unlinked.as_str()),
+        |o| {
+            o.genstore_order_id = None;
+            o.placed_at -= chrono::Duration::hours(2);
+            o.updated_at -= chrono::Duration::hours(2);
+            true
+        },
+    )
+    .await
+    .unwrap();
+
+    let (all, _) = order_rows(&*store, Some(&*dlq), &ListFilter::default(), 100, None)
+        .await
+        .unwrap();
+    let keys: Vec<&str> = all.iter().filter_map(|r| r["order"].as_str()).collect();
+    assert_eq!(
+        keys.iter().filter(|k| **k == format!("google:{g}")).count(),
+        1,
+        "{keys:?}"
+    );
+    assert!(
+        !keys.contains(&format!("genstore:{g_mirror}").as_str()),
+        "the mirror is in its order's row, not a row of its own: {keys:?}"
+    );
+    let google_row = all
+        .iter()
+        .find(|r| r["order"] == format!("google:{g}"))
+        .unwrap();
+    assert_eq!(google_row["genstore_order_id"], g_mirror.as_str());
+    assert_eq!(google_row["sides"].as_array().unwrap().len(), 2);
+    assert!(google_row["last_write"].is_object(), "{google_row}");
+
+    let stuck = ListFilter {
+        stuck: true,
+        ..ListFilter::default()
+    };
+    let (rows, _) = order_rows(&*store, Some(&*dlq), &stuck, 100, None)
+        .await
+        .unwrap();
+    let mut got: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["order"].as_str().unwrap().to_owned(),
+                r["stuck"][0].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want = vec![
+        (format!("zonos:{z_dead}"), "dead letter".to_owned()),
+        (
+            format!("zonos:{z_unlinked}"),
+            "no Genstore mirror".to_owned(),
+        ),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+
+    // Filters and paging.
+    let google_only = ListFilter {
+        channel: Some(Channel::Google),
+        ..ListFilter::default()
+    };
+    let (rows, _) = order_rows(&*store, None, &google_only, 100, None)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let (rows, next) = order_rows(&*store, None, &ListFilter::default(), 2, after)
+            .await
+            .unwrap();
+        seen.extend(
+            rows.into_iter()
+                .map(|r| r["order"].as_str().unwrap().to_owned()),
+        );
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    seen.sort();
+    let mut every: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
+    every.sort();
+    assert_eq!(seen, every, "page by page, every row once");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[tokio::test]
+async fn one_row_per_order_and_stuck_means_a_dead_letter_or_a_missing_side_embedded() {
+    one_row_per_order_and_stuck_means_a_dead_letter_or_a_missing_side(false).await;
+}
+
+#[tokio::test]
+async fn one_row_per_order_and_stuck_means_a_dead_letter_or_a_missing_side_on_moto() {
+    one_row_per_order_and_stuck_means_a_dead_letter_or_a_missing_side(true).await;
+}
