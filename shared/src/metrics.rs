@@ -127,6 +127,13 @@ pub fn record(metric: &'static str, unit: Unit, dimensions: &[(&'static str, &st
     });
 }
 
+/// Records the time a handler took since `started` (`HandlerLatency`, milliseconds).
+pub fn handler_latency(started: std::time::Instant) {
+    #[allow(clippy::cast_precision_loss)]
+    let ms = started.elapsed().as_millis() as f64;
+    record("HandlerLatency", Unit::Milliseconds, &[], ms);
+}
+
 /// The EMF lines for what was counted and recorded, emptying the registry.
 fn drain(timestamp_ms: i64) -> (Vec<String>, Option<Capture>) {
     with(|r| {

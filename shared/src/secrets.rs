@@ -205,16 +205,10 @@ impl SecretResolver {
         if let Some(t) = session_token {
             req = req.header("X-Aws-Parameters-Secrets-Token", t.expose());
         }
-        let resp = req.send().await.map_err(|e| {
-            format!(
-                "the secrets extension did not answer: {}",
-                if e.is_timeout() {
-                    "timed out"
-                } else {
-                    "connection failed"
-                }
-            )
-        })?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| no_answer("the secrets extension", &e))?;
         let status = resp.status();
         let body = resp
             .bytes()
@@ -265,16 +259,7 @@ impl SecretResolver {
         {
             req = req.header(k, v);
         }
-        let resp = req.send().await.map_err(|e| {
-            format!(
-                "{service} did not answer: {}",
-                if e.is_timeout() {
-                    "timed out"
-                } else {
-                    "connection failed"
-                }
-            )
-        })?;
+        let resp = req.send().await.map_err(|e| no_answer(service, &e))?;
         let status = resp.status();
         let answer = resp
             .bytes()
@@ -296,6 +281,16 @@ impl SecretResolver {
         }
         read_value(reference, &answer, service)
     }
+}
+
+/// A call that got no answer, without the request's details.
+fn no_answer(who: &str, e: &reqwest::Error) -> String {
+    let why = if e.is_timeout() {
+        "timed out"
+    } else {
+        "connection failed"
+    };
+    format!("{who} did not answer: {why}")
 }
 
 /// The value in an answer: SSM's `Parameter.Value`, Secrets Manager's `SecretString` (the extension

@@ -293,13 +293,7 @@ pub async fn handle_batch_until(
             failed.push(id);
         }
     }
-    #[allow(clippy::cast_precision_loss)]
-    orderbridge::metrics::record(
-        "HandlerLatency",
-        orderbridge::metrics::Unit::Milliseconds,
-        &[],
-        started.elapsed().as_millis() as f64,
-    );
+    orderbridge::metrics::handler_latency(started);
     failed
 }
 

@@ -333,13 +333,7 @@ async fn run_caused(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> R
             }
         }
     }
-    #[allow(clippy::cast_precision_loss)]
-    orderbridge::metrics::record(
-        "HandlerLatency",
-        orderbridge::metrics::Unit::Milliseconds,
-        &[],
-        started.elapsed().as_millis() as f64,
-    );
+    orderbridge::metrics::handler_latency(started);
     RunSummary { channels }
 }
 

@@ -298,13 +298,7 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
 /// invocation by the Lambda wiring).
 fn measure(topic: &str, outcome: &str, started: Instant) {
     orderbridge::metrics::count("Webhooks", &[("Topic", topic), ("Outcome", outcome)], 1);
-    #[allow(clippy::cast_precision_loss)]
-    orderbridge::metrics::record(
-        "HandlerLatency",
-        orderbridge::metrics::Unit::Milliseconds,
-        &[],
-        ms(started) as f64,
-    );
+    orderbridge::metrics::handler_latency(started);
 }
 
 fn ms(started: Instant) -> u64 {
