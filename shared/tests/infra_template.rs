@@ -404,3 +404,20 @@ fn the_dashboard_and_alarms_read_the_metrics_the_functions_publish() {
 fn serde_yaml_to_json(v: &Value) -> serde_json::Value {
     serde_json::to_value(v).unwrap()
 }
+
+/// The topics the stack tells the merchant to register are exactly the ones webhook-ingest handles.
+#[test]
+fn the_webhook_topics_output_lists_every_topic_handled() {
+    let t = template();
+    let listed: Vec<String> = t["Outputs"]["WebhookTopics"]["Value"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .map(|s| s.trim().to_owned())
+        .collect();
+    let handled: Vec<String> = orderbridge::channels::genstore::webhook::Topic::KNOWN
+        .iter()
+        .map(|t| t.as_str().to_owned())
+        .collect();
+    assert_eq!(listed, handled);
+}
