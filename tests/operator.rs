@@ -1,5 +1,6 @@
 //! What an engineer on call reads: `orders list` shows one row per order (its external side and its
-//! Genstore mirror together), and `--stuck` exactly the orders that need someone — on both backends.
+//! Genstore mirror together), `--stuck` exactly the orders that need someone, and `status` a stalled
+//! channel and a dead letter — on both backends.
 
 use orderbridge::channel::Channel;
 use orderbridge::jobs::{Job, SyncJob};
@@ -9,7 +10,7 @@ use orderbridge_cli::ops::{order_rows, ListFilter};
 use orderbridge_cli::{start, DevConfig};
 use orderbridge_e2e::{config, dir, google_order, mirror_of, on_moto, until, zonos_order};
 
-async fn one_row_per_order_and_stuck_means_a_dead_letter_or_a_missing_side(aws: bool) {
+async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
     let d = dir(if aws { "operator-moto" } else { "operator" });
     let cfg: DevConfig = if aws {
         on_moto(config(d.clone()), "operator")
@@ -27,7 +28,33 @@ async fn one_row_per_order_and_stuck_means_a_dead_letter_or_a_missing_side(aws: 
             && mirror_of(&r, Channel::Zonos, &z_unlinked).await.is_some()
     })
     .await;
-    let (store, dlq) = (r.store.clone(), r.dead_letters.clone());
+    // Zonos goes down, and the poller last made progress on it two hours ago: the next run finds it
+    // stalled.
+    sb.set_faults(
+        Channel::Zonos,
+        orderbridge_sandbox::Faults {
+            error_rate: 1.0,
+            ..orderbridge_sandbox::Faults::default()
+        },
+    );
+    let progress = order_poller::completed_name("zonos");
+    let long_ago = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
+    until("the poller finds Zonos stalled", || async {
+        let before = r.store.read(&progress).await.unwrap().map(|c| c.value);
+        if before.as_deref() != Some(long_ago.as_str()) {
+            let _ = r
+                .store
+                .advance(&progress, before.as_deref(), &long_ago)
+                .await;
+        }
+        r.store
+            .read(&order_poller::last_run_name("zonos"))
+            .await
+            .unwrap()
+            .is_some_and(|c| c.value.contains("\"stalled\":true"))
+    })
+    .await;
+    let (store, queue, dlq) = (r.store.clone(), r.queue.clone(), r.dead_letters.clone());
     r.stop().await;
     let g_mirror = {
         let o = store
@@ -134,15 +161,40 @@ async fn one_row_per_order_and_stuck_means_a_dead_letter_or_a_missing_side(aws: 
     let mut every: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
     every.sort();
     assert_eq!(seen, every, "page by page, every row once");
+
+    // The health screen: Zonos behind and stalled, the others current, one dead letter.
+    let v = orderbridge_cli::ops::status(&*store, &*queue, &*dlq)
+        .await
+        .unwrap();
+    let channel = |name: &str| {
+        v["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["channel"] == name)
+            .unwrap()
+            .clone()
+    };
+    let z = channel("zonos");
+    assert!(z["behind_secs"].as_i64().unwrap() >= 7200, "{z}");
+    assert_eq!(z["last_run"]["stalled"], true, "{z}");
+    assert!(z["last_run"]["error"].is_string(), "{z}");
+    let g = channel("google");
+    assert!(g["behind_secs"].as_i64().unwrap() < 600, "{g}");
+    assert_eq!(g["last_run"]["stalled"], false, "{g}");
+    assert_eq!(v["dead_letters"], 1, "{v}");
+    let screen = orderbridge_cli::ops::render_status(&v);
+    assert!(screen.contains("STALLED"), "{screen}");
+    assert!(screen.contains("dead letters: 1"), "{screen}");
     let _ = std::fs::remove_dir_all(&d);
 }
 
 #[tokio::test]
-async fn one_row_per_order_and_stuck_means_a_dead_letter_or_a_missing_side_embedded() {
-    one_row_per_order_and_stuck_means_a_dead_letter_or_a_missing_side(false).await;
+async fn one_row_per_order_stuck_orders_and_the_health_screen_embedded() {
+    one_row_per_order_stuck_orders_and_the_health_screen(false).await;
 }
 
 #[tokio::test]
-async fn one_row_per_order_and_stuck_means_a_dead_letter_or_a_missing_side_on_moto() {
-    one_row_per_order_and_stuck_means_a_dead_letter_or_a_missing_side(true).await;
+async fn one_row_per_order_stuck_orders_and_the_health_screen_on_moto() {
+    one_row_per_order_stuck_orders_and_the_health_screen(true).await;
 }

@@ -79,6 +79,12 @@ enum Command {
         #[arg(long, default_value = ".data/demo")]
         data_dir: PathBuf,
     },
+    /// The system's health on one screen: each channel's cursor, how far behind and how its last run
+    /// ended; the queue and the dead letters.
+    Status {
+        #[command(flatten)]
+        backend: Backend,
+    },
     /// Looks at orders: the unified view and the trail of writes.
     Orders {
         #[command(subcommand)]
@@ -279,6 +285,17 @@ async fn main() {
                 .unwrap_or_else(|| "orderbridge".into());
             if let Err(e) = orderbridge_cli::demo::run(data_dir, &program).await {
                 fail(e);
+            }
+        }
+        Command::Status { backend } => {
+            let h = handles(&backend).await.unwrap_or_else(|e| fail(e));
+            let v = ops::status(&*h.store, &*h.queue, &*h.dlq)
+                .await
+                .unwrap_or_else(|e| fail(e));
+            if backend.json {
+                print_json(&v);
+            } else {
+                print!("{}", ops::render_status(&v));
             }
         }
         Command::Orders { command, backend } => {

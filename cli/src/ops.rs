@@ -365,3 +365,101 @@ pub async fn replay_dead_letters(
         done.sent += batch.len();
     }
 }
+
+/// The channels `status` reports on.
+const CHANNELS: [Channel; 3] = [Channel::Zonos, Channel::Google, Channel::Genstore];
+
+/// The health screen: per channel its cursor, how far the poller is behind it and how its last run
+/// ended; the sync queue's and the dead-letter queue's depth. From the table and the queues, so the
+/// same on the embedded store and on AWS.
+pub async fn status(
+    store: &dyn Storage,
+    queue: &dyn SyncQueue,
+    dlq: &dyn SyncQueue,
+) -> Result<Value, String> {
+    let now = chrono::Utc::now();
+    let read = |name: String| async move {
+        store
+            .read(&name)
+            .await
+            .map(|c| c.map(|c| c.value))
+            .map_err(|e| e.to_string())
+    };
+    let mut channels = Vec::new();
+    for ch in CHANNELS {
+        let name = ch.as_str();
+        let cursor = read(name.to_owned()).await?;
+        let progressed = read(order_poller::completed_name(name)).await?;
+        let last: Option<Value> = read(order_poller::last_run_name(name))
+            .await?
+            .and_then(|v| serde_json::from_str(&v).ok());
+        let behind = progressed
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| (now - t.with_timezone(&chrono::Utc)).num_seconds().max(0));
+        channels.push(json!({
+            "channel": name, "cursor": cursor, "last_progress": progressed,
+            "behind_secs": behind, "last_run": last,
+        }));
+    }
+    let waiting = queue.depth().await.map_err(|e| e.to_string())?;
+    let dead = dlq.depth().await.map_err(|e| e.to_string())?;
+    Ok(json!({
+        "at": now,
+        "channels": channels,
+        "sync_queue": waiting,
+        "dead_letters": dead,
+    }))
+}
+
+/// [`status`] for people.
+pub fn render_status(v: &Value) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "{:<10} {:<14} {:>10}  {:<30} last run\n",
+        "channel", "cursor", "behind", "last progress"
+    ));
+    for c in v["channels"].as_array().cloned().unwrap_or_default() {
+        let behind = c["behind_secs"]
+            .as_i64()
+            .map(|s| format!("{s} s"))
+            .unwrap_or_else(|| "never".into());
+        let last = &c["last_run"];
+        let run = if last.is_null() {
+            "no run yet".to_owned()
+        } else {
+            let how = match (last["stalled"].as_bool(), last["error"].as_str()) {
+                (Some(true), Some(e)) => format!("STALLED: {e}"),
+                (_, Some(e)) => format!("failed (transient): {e}"),
+                _ => "ok".to_owned(),
+            };
+            format!(
+                "{} {} (new {}, failed {}, parked {})",
+                last["at"].as_str().unwrap_or(""),
+                how,
+                last["new"],
+                last["failed"],
+                last["parked"]
+            )
+        };
+        out.push_str(&format!(
+            "{:<10} {:<14} {:>10}  {:<30} {}\n",
+            c["channel"].as_str().unwrap_or(""),
+            c["cursor"].as_str().unwrap_or("-"),
+            behind,
+            c["last_progress"].as_str().unwrap_or("-"),
+            run
+        ));
+    }
+    out.push_str(&format!(
+        "sync queue: {} jobs waiting; dead letters: {}{}\n",
+        v["sync_queue"],
+        v["dead_letters"],
+        if v["dead_letters"].as_u64().unwrap_or(0) > 0 {
+            " (orderbridge dlq list)"
+        } else {
+            ""
+        }
+    ));
+    out
+}

@@ -331,10 +331,37 @@ async fn run_caused(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> R
                     lag as f64,
                 );
             }
+            record_last_run(deps, c).await;
         }
     }
     orderbridge::metrics::handler_latency(started);
     RunSummary { channels }
+}
+
+/// Where the outcome of the last run on a channel is kept (for `orderbridge status`).
+pub fn last_run_name(channel: &str) -> String {
+    format!("poll-last:{channel}")
+}
+
+/// Keeps how the run ended on a channel: when, its counts, its error and whether the channel is stalled.
+async fn record_last_run(deps: &Deps, c: &ChannelSummary) {
+    let name = last_run_name(&c.channel);
+    let value = serde_json::json!({
+        "at": Utc::now(), "new": c.new, "changed": c.changed, "failed": c.failed, "parked": c.parked,
+        "missed": c.missed, "stopped_at_deadline": c.stopped_at_deadline, "error": c.error,
+        "stalled": c.stalled,
+    })
+    .to_string();
+    let before = match deps.store.read(&name).await {
+        Ok(v) => v.map(|c| c.value),
+        Err(e) => {
+            tracing::warn!(channel = c.channel, error = %e, "could not read the last run's record");
+            return;
+        }
+    };
+    if let Err(e) = deps.store.advance(&name, before.as_deref(), &value).await {
+        tracing::warn!(channel = c.channel, error = %e, "could not record how the run ended");
+    }
 }
 
 /// Where the time a run last made progress on a channel is kept.
