@@ -37,6 +37,14 @@ async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
             ..orderbridge_sandbox::Faults::default()
         },
     );
+    // Google throttles a third of its calls meanwhile.
+    sb.set_faults(
+        Channel::Google,
+        orderbridge_sandbox::Faults {
+            throttle_rate: 0.34,
+            ..orderbridge_sandbox::Faults::default()
+        },
+    );
     let progress = order_poller::completed_name("zonos");
     let long_ago = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
     until("the poller finds Zonos stalled", || async {
@@ -52,10 +60,24 @@ async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
             .await
             .unwrap()
             .is_some_and(|c| c.value.contains("\"stalled\":true"))
+            && r.store
+                .read(&orderbridge::store::throttled_name(
+                    "google",
+                    chrono::Utc::now(),
+                ))
+                .await
+                .unwrap()
+                .is_some()
     })
     .await;
     let (store, queue, dlq) = (r.store.clone(), r.queue.clone(), r.dead_letters.clone());
     r.stop().await;
+    let throttled_by_sandbox = sb
+        .counters()
+        .faults
+        .get("google.throttle")
+        .copied()
+        .unwrap_or(0);
     let g_mirror = {
         let o = store
             .get(&OrderKey::new(Channel::Google, g.as_str()))
@@ -183,6 +205,12 @@ async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
     assert!(g["behind_secs"].as_i64().unwrap() < 600, "{g}");
     assert_eq!(g["last_run"]["stalled"], false, "{g}");
     assert_eq!(v["dead_letters"], 1, "{v}");
+    let counted = g["throttled_recent"].as_u64().unwrap();
+    // Each 429 is counted once (a run stopped between an answer and its count may miss the last).
+    assert!(
+        counted >= 1 && counted <= throttled_by_sandbox,
+        "{counted} counted, {throttled_by_sandbox} sent: {g}"
+    );
     let screen = orderbridge_cli::ops::render_status(&v);
     assert!(screen.contains("STALLED"), "{screen}");
     assert!(screen.contains("dead letters: 1"), "{screen}");

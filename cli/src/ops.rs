@@ -369,8 +369,9 @@ pub async fn replay_dead_letters(
 /// The channels `status` reports on.
 const CHANNELS: [Channel; 3] = [Channel::Zonos, Channel::Google, Channel::Genstore];
 
-/// The health screen: per channel its cursor, how far the poller is behind it and how its last run
-/// ended; the sync queue's and the dead-letter queue's depth. From the table and the queues, so the
+/// The health screen: per channel its cursor, how far the poller is behind it, how its last run ended
+/// and the platform's 429s in the last two UTC hours; the sync queue's and the dead-letter queue's
+/// depth. From the table and the queues, so the
 /// same on the embedded store and on AWS.
 pub async fn status(
     store: &dyn Storage,
@@ -397,9 +398,19 @@ pub async fn status(
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| (now - t.with_timezone(&chrono::Utc)).num_seconds().max(0));
+        // 429s from the platform, counted in the table as they happen: this UTC hour and the last.
+        let mut throttled = 0u64;
+        for hour in [now, now - chrono::Duration::hours(1)] {
+            throttled = throttled.saturating_add(
+                read(orderbridge::store::throttled_name(name, hour))
+                    .await?
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0),
+            );
+        }
         channels.push(json!({
             "channel": name, "cursor": cursor, "last_progress": progressed,
-            "behind_secs": behind, "last_run": last,
+            "behind_secs": behind, "last_run": last, "throttled_recent": throttled,
         }));
     }
     let waiting = queue.depth().await.map_err(|e| e.to_string())?;
@@ -416,8 +427,8 @@ pub async fn status(
 pub fn render_status(v: &Value) -> String {
     let mut out = String::new();
     out.push_str(&format!(
-        "{:<10} {:<14} {:>10}  {:<30} last run\n",
-        "channel", "cursor", "behind", "last progress"
+        "{:<10} {:<14} {:>10} {:>9}  {:<30} last run\n",
+        "channel", "cursor", "behind", "429s/2h", "last progress"
     ));
     for c in v["channels"].as_array().cloned().unwrap_or_default() {
         let behind = c["behind_secs"]
@@ -443,10 +454,11 @@ pub fn render_status(v: &Value) -> String {
             )
         };
         out.push_str(&format!(
-            "{:<10} {:<14} {:>10}  {:<30} {}\n",
+            "{:<10} {:<14} {:>10} {:>9}  {:<30} {}\n",
             c["channel"].as_str().unwrap_or(""),
             c["cursor"].as_str().unwrap_or("-"),
             behind,
+            c["throttled_recent"],
             c["last_progress"].as_str().unwrap_or("-"),
             run
         ));

@@ -689,6 +689,11 @@ impl PlatformHttp {
                     crate::metrics::count("PlatformCalls", &platform, 1);
                     if status == StatusCode::TOO_MANY_REQUESTS {
                         crate::metrics::count("PlatformThrottled", &platform, 1);
+                        if let Pacer::Shared(s) = &self.pacer {
+                            if let Err(e) = s.budget.note_throttled(&s.bucket).await {
+                                tracing::debug!(error = %e, "the 429 was not counted in the table");
+                            }
+                        }
                     } else if status.is_server_error() {
                         crate::metrics::count("PlatformServerErrors", &platform, 1);
                     }

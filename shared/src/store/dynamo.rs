@@ -869,4 +869,8 @@ impl super::RateBudget for DynamoStore {
             "rate budget {bucket}: too much contention"
         )))
     }
+
+    async fn note_throttled(&self, bucket: &str) -> Result<(), StoreError> {
+        super::increment(self, &super::throttled_name(bucket, chrono::Utc::now())).await
+    }
 }

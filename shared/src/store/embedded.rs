@@ -1066,4 +1066,8 @@ impl super::RateBudget for EmbeddedStore {
             })
             .await
     }
+
+    async fn note_throttled(&self, bucket: &str) -> Result<(), StoreError> {
+        super::increment(self, &super::throttled_name(bucket, chrono::Utc::now())).await
+    }
 }

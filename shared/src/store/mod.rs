@@ -539,6 +539,32 @@ pub trait RateBudget: Send + Sync {
         want: u32,
         reserve: f64,
     ) -> Result<Grant, StoreError>;
+
+    /// Counts one answer 429 from the platform of `bucket`, in the current UTC hour's record
+    /// ([`throttled_name`]), for `orderbridge status`. Only on a 429, so it costs nothing otherwise.
+    async fn note_throttled(&self, _bucket: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// The record counting a platform's 429 answers in one UTC hour (`2026112717`).
+pub fn throttled_name(bucket: &str, hour: DateTime<Utc>) -> String {
+    format!("throttled:{bucket}:{}", hour.format("%Y%m%d%H"))
+}
+
+/// Adds one to the count kept in a cursor-store record (compare-and-set, retried a few times).
+pub async fn increment(store: &dyn CursorStore, name: &str) -> Result<(), StoreError> {
+    for _ in 0..5 {
+        let current = store.read(name).await?.map(|c| c.value);
+        let n: u64 = current.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
+        if store
+            .advance(name, current.as_deref(), &n.saturating_add(1).to_string())
+            .await?
+        {
+            return Ok(());
+        }
+    }
+    Err(StoreError::Unavailable(format!("{name} kept changing")))
 }
 
 /// The arithmetic of a bucket, shared by both adapters so they agree to the token: the level after
