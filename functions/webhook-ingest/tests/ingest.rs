@@ -219,7 +219,15 @@ async fn jobs(b: &Backend) -> Vec<SyncJob> {
             break;
         }
         for m in batch {
-            out.push(m.job().unwrap());
+            let job = m.job().unwrap();
+            // Every job carries the delivery that caused it; the tests compare what jobs do.
+            assert!(
+                job.cause
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with("webhook:")),
+                "a queued job carries its webhook's cause: {job:?}"
+            );
+            out.push(job.without_cause());
         }
     }
     out
