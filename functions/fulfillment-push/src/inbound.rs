@@ -252,16 +252,9 @@ async fn push_package(
         }
     }
     let mirror = fetch_mirror(gs, genstore_id).await?;
-    if let Some(n) = number {
-        // Genstore already has this number (live or cancelled): that fulfillment is this package.
-        if let Some(f) = mirror.fulfillments.iter().find(|f| number_of(f) == Some(n)) {
-            let r = PackageRecord {
-                fulfillment: f.fulfill_id.clone(),
-                number: Some(n.to_owned()),
-            };
-            write_record(deps, &name, recorded.as_ref().map(|(v, _)| v.as_str()), &r).await?;
-            return Ok(None);
-        }
+    let previous = recorded.as_ref().map(|(v, _)| v.as_str());
+    if adopt_known(deps, &name, previous, &mirror, number).await? {
+        return Ok(None);
     }
     let key = OrderKey::new(Channel::Genstore, genstore_id.as_str());
     if let Some((raw, r)) = &recorded {
@@ -333,6 +326,27 @@ async fn push_package(
     created
 }
 
+/// When Genstore already has the package's number (on a live or a cancelled fulfillment), that
+/// fulfillment is the package: records it and says so.
+async fn adopt_known(
+    deps: &Deps,
+    name: &str,
+    previous: Option<&str>,
+    mirror: &gw::Order,
+    number: Option<&str>,
+) -> Result<bool, Outcome> {
+    let Some(n) = number else { return Ok(false) };
+    let Some(f) = mirror.fulfillments.iter().find(|f| number_of(f) == Some(n)) else {
+        return Ok(false);
+    };
+    let r = PackageRecord {
+        fulfillment: f.fulfill_id.clone(),
+        number: Some(n.to_owned()),
+    };
+    write_record(deps, name, previous, &r).await?;
+    Ok(true)
+}
+
 async fn fetch_mirror(
     gs: &GenstoreClient,
     genstore_id: &GenstoreOrderId,
@@ -367,15 +381,8 @@ async fn create_package(
         return Ok(None);
     }
     let previous = recorded.as_ref().map(|(v, _)| v.clone());
-    if let Some(n) = number {
-        if let Some(f) = mirror.fulfillments.iter().find(|f| number_of(f) == Some(n)) {
-            let r = PackageRecord {
-                fulfillment: f.fulfill_id.clone(),
-                number: Some(n.to_owned()),
-            };
-            write_record(deps, name, previous.as_deref(), &r).await?;
-            return Ok(None);
-        }
+    if adopt_known(deps, name, previous.as_deref(), &mirror, number).await? {
+        return Ok(None);
     }
     let key = OrderKey::new(Channel::Genstore, genstore_id.as_str());
     let op = format!("fulfill:{genstore_id}:{}:{}", external.channel, package.id);

@@ -456,15 +456,7 @@ async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Outco
             channel, order_id, ..
         } => {
             // By version and by packages: a corrected number leaves Google's and Zonos' version as it was.
-            let order = match store.get(&OrderKey::new(*channel, order_id.as_str())).await {
-                Ok(Some(s)) => s.order,
-                Ok(None) => {
-                    return Err(Outcome::Retry(format!(
-                        "order {channel}:{order_id} is not in the table yet"
-                    )))
-                }
-                Err(e) => return Err(Outcome::Retry(e.to_string())),
-            };
+            let order = stored(store, *channel, order_id.as_str()).await?;
             let packages = serde_json::to_vec(&order.shipments).unwrap_or_default();
             let digest = hex(&Sha256::digest(&packages));
             format!(
@@ -486,15 +478,7 @@ async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Outco
             } else {
                 order_id.as_str()
             };
-            let o = match store.get(&OrderKey::new(*from, source)).await {
-                Ok(Some(s)) => s.order,
-                Ok(None) => {
-                    return Err(Outcome::Retry(format!(
-                        "order {from}:{source} is not in the table yet"
-                    )))
-                }
-                Err(e) => return Err(Outcome::Retry(e.to_string())),
-            };
+            let o = stored(store, *from, source).await?;
             let whole = if reversals::wholly_cancelled(&o) {
                 "all"
             } else {
@@ -526,8 +510,16 @@ async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Outco
 }
 
 async fn version_of(store: &dyn Storage, channel: Channel, id: &str) -> Result<String, Outcome> {
+    Ok(stored(store, channel, id)
+        .await?
+        .source_version()
+        .sort_key())
+}
+
+/// The order as the table holds it; not there yet (or the table unreachable) is worth a retry.
+async fn stored(store: &dyn Storage, channel: Channel, id: &str) -> Result<ChannelOrder, Outcome> {
     match store.get(&OrderKey::new(channel, id)).await {
-        Ok(Some(s)) => Ok(s.order.source_version().sort_key()),
+        Ok(Some(s)) => Ok(s.order),
         Ok(None) => Err(Outcome::Retry(format!(
             "order {channel}:{id} is not in the table yet"
         ))),
@@ -555,13 +547,7 @@ macro_rules! attempt {
 pub(crate) use attempt;
 
 async fn load(deps: &Deps, channel: Channel, id: &str) -> Result<ChannelOrder, Outcome> {
-    match deps.store.get(&OrderKey::new(channel, id)).await {
-        Ok(Some(s)) => Ok(s.order),
-        Ok(None) => Err(Outcome::Retry(format!(
-            "order {channel}:{id} is not in the table yet"
-        ))),
-        Err(e) => Err(Outcome::Retry(e.to_string())),
-    }
+    stored(&*deps.store, channel, id).await
 }
 
 async fn audit(
