@@ -9,7 +9,11 @@ use crate::jobs::{Job, SyncJob};
 use crate::order::ChannelOrder;
 use crate::status::UnifiedStatus;
 use crate::store::orders::{self, Link, Saved};
-use crate::store::{CursorStore, DedupeStore, OrderKey, Storage, StoreError};
+#[cfg(doc)]
+use crate::store::Batch;
+use crate::store::{
+    CursorStore, DedupeStore, Expected, Found, ItemKey, OrderKey, Storage, StoreError, Write,
+};
 use chrono::Duration;
 
 /// What saving an order's state came to.
@@ -150,6 +154,31 @@ pub async fn apply_genstore_order(
         Saved::Unchanged if store.seen(&marker).await? => Some(&now),
         _ => None,
     };
+    jobs.extend(mirror_follow_ups(
+        channel,
+        &external_id,
+        &genstore_id,
+        previous,
+        &now,
+    ));
+    Ok(Applied {
+        outcome,
+        queued_marker: (!jobs.is_empty()).then_some(marker),
+        jobs: jobs.into_iter().map(SyncJob::from).collect(),
+    })
+}
+
+/// The pushes a Genstore mirror's state calls for on its channel: new shipments, a new (or wider)
+/// cancellation, and every refund `previous` (the state before this one, if its jobs are known to be
+/// queued) did not show.
+fn mirror_follow_ups(
+    channel: Channel,
+    external_id: &crate::ids::ChannelOrderId,
+    genstore_id: &GenstoreOrderId,
+    previous: Option<&ChannelOrder>,
+    now: &ChannelOrder,
+) -> Vec<Job> {
+    let mut jobs = Vec::new();
     if !now.shipments.is_empty() && previous.is_none_or(|p| p.shipments != now.shipments) {
         jobs.push(Job::PushTrackingToChannel {
             channel,
@@ -159,7 +188,7 @@ pub async fn apply_genstore_order(
     }
     let newly_cancelled =
         now.cancelled_at.is_some() && previous.is_none_or(|p| p.cancelled_at.is_none());
-    if newly_cancelled || cancelled_units(&now) > previous.map_or(0, cancelled_units) {
+    if newly_cancelled || cancelled_units(now) > previous.map_or(0, cancelled_units) {
         jobs.push(Job::PushCancellation {
             from: Channel::Genstore,
             to: channel,
@@ -182,11 +211,161 @@ pub async fn apply_genstore_order(
             });
         }
     }
-    Ok(Applied {
-        outcome,
-        queued_marker: (!jobs.is_empty()).then_some(marker),
-        jobs: jobs.into_iter().map(SyncJob::from).collect(),
-    })
+    jobs
+}
+
+/// What a Genstore order webhook comes to on the fast path ([`plan_genstore_webhook`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookPlan {
+    /// The webhook id is claimed already: a redelivery, nothing to do.
+    Duplicate,
+    /// Queue `applied.jobs`, then make `writes` in one request ([`Batch::write_batch`]): the order, the
+    /// external order's link, the webhook id's claim and the queued-jobs marker, all or none. If the
+    /// write finds another writer got there first, nothing is written: take the slow path.
+    Ready {
+        /// What the delivery comes to, and the jobs to queue first.
+        applied: Applied,
+        /// The writes, all or none.
+        writes: Vec<Write>,
+    },
+    /// The one read does not settle it (an older state of a mirror arriving after a newer one, whose
+    /// queued-jobs marker was not read): [`apply_genstore_order`].
+    Slow,
+}
+
+/// The fast path of a Genstore order webhook (issue 17): one read request for everything the delivery
+/// needs to know — its webhook id's claim, the stored order, refunds parked for it and, for a mirror,
+/// the external order and the state's queued-jobs marker — and the decisions of
+/// [`apply_genstore_order`] made on it, to be written in one request after the jobs are queued. The
+/// jobs go first, which is safe because every job is idempotent: if the write then fails, the
+/// delivery is answered 503 (or redone on the slow path) and the jobs find their work done or do it
+/// once.
+pub async fn plan_genstore_webhook(
+    store: &dyn Storage,
+    order: ChannelOrder,
+    webhook_key: &str,
+    ttl: Duration,
+) -> Result<WebhookPlan, StoreError> {
+    let genstore_id = GenstoreOrderId::new(order.order_id.as_str());
+    let external = order.source.as_ref().and_then(|s| s.external_order());
+    let marker = queued_marker(&order);
+    let mut keys = vec![
+        ItemKey::Claim(webhook_key.to_owned()),
+        ItemKey::Order(OrderKey::of(&order)),
+        ItemKey::Record(parked_refunds_name(order.order_id.as_str())),
+    ];
+    if let Some((channel, id)) = &external {
+        keys.push(ItemKey::Order(OrderKey::new(*channel, id.clone())));
+        keys.push(ItemKey::Claim(marker.clone()));
+    }
+    let mut found = store.read_batch(&keys).await?.into_iter();
+    if matches!(found.next().flatten(), Some(Found::Claim)) {
+        return Ok(WebhookPlan::Duplicate);
+    }
+    let stored = match found.next().flatten() {
+        Some(Found::Order(s)) => Some(*s),
+        _ => None,
+    };
+    let parked = match found.next().flatten() {
+        Some(Found::Record(c)) => Some(c),
+        _ => None,
+    };
+    let linked_order = match found.next().flatten() {
+        Some(Found::Order(s)) => Some(*s),
+        _ => None,
+    };
+    let marker_seen = matches!(found.next().flatten(), Some(Found::Claim));
+
+    let mut writes = Vec::new();
+    let (outcome, previous, now) = match stored {
+        Some(s) if s.order.source_version() >= order.source_version() => {
+            if external.is_some() && s.order.source_version() != order.source_version() {
+                return Ok(WebhookPlan::Slow);
+            }
+            (Outcome::Stale, None, s.order)
+        }
+        Some(s) => {
+            let mut next = order;
+            orders::keep_own_facts(&s.order, &mut next);
+            writes.push(Write::Order {
+                order: Box::new(next.clone()),
+                expected: Expected::Version(s.version),
+            });
+            (Outcome::Updated, Some(s.order), next)
+        }
+        None => {
+            let mut next = order;
+            if let Some(p) = &parked {
+                fold_parked_refunds(&mut next, &p.value);
+            }
+            writes.push(Write::Order {
+                order: Box::new(next.clone()),
+                expected: Expected::Absent,
+            });
+            (Outcome::Created, None, next)
+        }
+    };
+    writes.push(Write::Claim {
+        key: webhook_key.to_owned(),
+        ttl,
+    });
+    let ready = |outcome, jobs: Vec<Job>, writes| WebhookPlan::Ready {
+        applied: Applied {
+            outcome,
+            jobs: jobs.into_iter().map(SyncJob::from).collect(),
+            queued_marker: None,
+        },
+        writes,
+    };
+    let Some((channel, external_id)) = external else {
+        return Ok(ready(outcome, Vec::new(), writes));
+    };
+    let mut jobs = Vec::new();
+    match linked_order {
+        None => {
+            tracing::warn!(channel = %channel, "mirror of an external order orderbridge has not imported");
+            return Ok(ready(outcome, jobs, writes));
+        }
+        Some(ext) => match &ext.order.genstore_order_id {
+            Some(g) if *g == genstore_id => {}
+            Some(other) => {
+                tracing::error!(channel = %channel, linked_to = %other, "external order is linked to another Genstore order");
+                return Ok(ready(Outcome::Conflict, jobs, writes));
+            }
+            None => {
+                let mut linked = ext.order;
+                linked.genstore_order_id = Some(genstore_id.clone());
+                writes.push(Write::Order {
+                    order: Box::new(linked),
+                    expected: Expected::Version(ext.version),
+                });
+                jobs.push(Job::WriteMerchantOrderId {
+                    channel,
+                    order_id: external_id.clone(),
+                    genstore_order_id: genstore_id.clone(),
+                });
+            }
+        },
+    }
+    let previous = match outcome {
+        Outcome::Updated => previous.as_ref(),
+        Outcome::Stale if marker_seen => Some(&now),
+        _ => None,
+    };
+    jobs.extend(mirror_follow_ups(
+        channel,
+        &external_id,
+        &genstore_id,
+        previous,
+        &now,
+    ));
+    if !jobs.is_empty() {
+        writes.push(Write::Mark {
+            key: marker,
+            ttl: Duration::days(QUEUED_MARKER_TTL_DAYS),
+        });
+    }
+    Ok(ready(outcome, jobs, writes))
 }
 
 /// Saves an external channel's order newer-wins (a fresh read that ties the stored version with other
@@ -401,6 +580,23 @@ pub async fn park_refund(store: &dyn CursorStore, refund: &gw::Refund) -> Result
     ))
 }
 
+/// Adds the refunds of a parked list (as [`park_refund`] keeps it) that `order` lacks; true when any
+/// joined.
+fn fold_parked_refunds(order: &mut ChannelOrder, parked: &str) -> bool {
+    let list: Vec<gw::Refund> = serde_json::from_str(parked).unwrap_or_default();
+    let mut changed = false;
+    for r in list
+        .iter()
+        .filter_map(|r| genstore_mapping::to_refund(r, &order.totals.currency).ok())
+    {
+        if !order.refunds.iter().any(|x| x.id.is_some() && x.id == r.id) {
+            order.refunds.push(r);
+            changed = true;
+        }
+    }
+    changed
+}
+
 /// Adds an order's parked refunds to it; the stored state after, when any joined.
 async fn join_parked_refunds(
     store: &dyn Storage,
@@ -412,23 +608,8 @@ async fn join_parked_refunds(
     else {
         return Ok(None);
     };
-    let list: Vec<gw::Refund> = serde_json::from_str(&parked.value).unwrap_or_default();
-    let refunds: Vec<_> = list
-        .iter()
-        .filter_map(|r| genstore_mapping::to_refund(r, &order.totals.currency).ok())
-        .collect();
-    if refunds.is_empty() {
-        return Ok(None);
-    }
     let modified = orders::modify(store, &OrderKey::of(order), |o| {
-        let mut changed = false;
-        for r in &refunds {
-            if !o.refunds.iter().any(|x| x.id.is_some() && x.id == r.id) {
-                o.refunds.push(r.clone());
-                changed = true;
-            }
-        }
-        changed
+        fold_parked_refunds(o, &parked.value)
     })
     .await?;
     Ok(match modified {

@@ -515,6 +515,111 @@ mod cases {
         assert_eq!([x.unwrap(), y.unwrap()].iter().filter(|w| **w).count(), 1);
     }
 
+    pub async fn a_batch_reads_in_one_go_and_writes_all_or_nothing(b: &Backend) {
+        use orderbridge::store::{Found, ItemKey, Write};
+        let s = &*b.store;
+        let hour = Duration::hours(1);
+        let a = order(Channel::Genstore, "b-1", UnifiedStatus::Paid, 0);
+        let x = order(Channel::Zonos, "b-x", UnifiedStatus::Paid, 0);
+        orders::save_newer(s, x.clone()).await.unwrap();
+        s.claim_once("old", hour).await.unwrap();
+        s.advance("rec", None, "v1").await.unwrap();
+        b.clock.advance(Duration::hours(2));
+        s.claim_once("fresh", hour).await.unwrap();
+        let keys = [
+            ItemKey::Claim("fresh".into()),
+            ItemKey::Order(OrderKey::of(&a)),
+            ItemKey::Claim("old".into()),
+            ItemKey::Order(OrderKey::of(&x)),
+            ItemKey::Record("rec".into()),
+            ItemKey::Claim("fresh".into()),
+        ];
+        let got = s.read_batch(&keys).await.unwrap();
+        assert_eq!(got.len(), keys.len(), "one answer per key, in order");
+        assert_eq!(got[0], Some(Found::Claim));
+        assert_eq!(got[1], None, "absent order");
+        assert_eq!(got[2], None, "an expired claim reads as absent");
+        assert!(matches!(&got[3], Some(Found::Order(o)) if o.order == x && o.version == 1));
+        assert!(matches!(&got[4], Some(Found::Record(c)) if c.value == "v1"));
+        assert_eq!(
+            got[5],
+            Some(Found::Claim),
+            "a key asked twice is answered twice"
+        );
+
+        // One stale expectation fails the whole batch: nothing of it is written.
+        let mut linked = x.clone();
+        linked.genstore_order_id = Some("b-1".into());
+        let stale = [
+            Write::Order {
+                order: Box::new(a.clone()),
+                expected: Expected::Absent,
+            },
+            Write::Claim {
+                key: "wh-b".into(),
+                ttl: hour,
+            },
+            Write::Order {
+                order: Box::new(linked.clone()),
+                expected: Expected::Version(7),
+            },
+        ];
+        assert!(!s.write_batch(&stale).await.unwrap());
+        assert!(s.get(&OrderKey::of(&a)).await.unwrap().is_none());
+        assert!(!s.seen("wh-b").await.unwrap());
+        // A claim held by another fails it too; an expired one does not.
+        let held = [
+            Write::Order {
+                order: Box::new(a.clone()),
+                expected: Expected::Absent,
+            },
+            Write::Claim {
+                key: "fresh".into(),
+                ttl: hour,
+            },
+        ];
+        assert!(!s.write_batch(&held).await.unwrap());
+        assert!(s.get(&OrderKey::of(&a)).await.unwrap().is_none());
+        let good = [
+            Write::Order {
+                order: Box::new(a.clone()),
+                expected: Expected::Absent,
+            },
+            Write::Claim {
+                key: "old".into(),
+                ttl: hour,
+            },
+            Write::Order {
+                order: Box::new(linked.clone()),
+                expected: Expected::Version(1),
+            },
+            Write::Mark {
+                key: "fresh".into(),
+                ttl: Duration::days(2),
+            },
+        ];
+        assert!(s.write_batch(&good).await.unwrap());
+        let stored_a = s.get(&OrderKey::of(&a)).await.unwrap().unwrap();
+        assert_eq!((stored_a.order, stored_a.version), (a.clone(), 1));
+        let stored_x = s.get(&OrderKey::of(&x)).await.unwrap().unwrap();
+        assert_eq!((stored_x.order, stored_x.version), (linked, 2));
+        assert_eq!(
+            s.find_by_genstore_id(&"b-1".into()).await.unwrap().len(),
+            1,
+            "the index follows a batch write"
+        );
+        assert!(s.seen("old").await.unwrap());
+        b.clock.advance(Duration::hours(3));
+        assert!(s.seen("fresh").await.unwrap(), "a mark rewrites the expiry");
+        // Written again on a stale read: refused, the stored version stays.
+        assert!(!s.write_batch(&good[..1]).await.unwrap());
+        assert_eq!(s.get(&OrderKey::of(&a)).await.unwrap().unwrap().version, 1);
+        assert!(
+            s.write_batch(&[]).await.unwrap(),
+            "an empty batch writes nothing"
+        );
+    }
+
     pub async fn idempotency_claim_complete_release_expiry_and_mismatch(b: &Backend) {
         let ttl = IdempotencyTtl {
             in_progress: Duration::seconds(30),
@@ -934,6 +1039,7 @@ macro_rules! contract {
             case!(saving_keeps_the_link_and_the_erasure);
             case!(secondary_lookups_find_linked_customer_and_status_orders);
             case!(a_dedupe_key_is_claimed_once_until_it_expires);
+            case!(a_batch_reads_in_one_go_and_writes_all_or_nothing);
             case!(idempotency_claim_complete_release_expiry_and_mismatch);
             case!(the_audit_trail_reads_back_in_order);
             case!(a_cursor_advances_only_from_the_value_read);

@@ -6,8 +6,8 @@
 use criterion::{black_box, Criterion};
 use orderbridge::channels::genstore::signature;
 use orderbridge::secret::Secret;
+use orderbridge::store::tally::Tally;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use webhook_ingest::{handle, prepare, Deps, Inbound};
 
@@ -101,26 +101,21 @@ fn cpu(c: &mut Criterion) {
     g.finish();
 }
 
-#[derive(Debug)]
-struct Count(Arc<AtomicUsize>);
-
-impl aws_sdk_dynamodb::config::Intercept for Count {
-    fn name(&self) -> &'static str {
-        "Count"
-    }
-    fn read_before_transmit(
-        &self,
-        _: &aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _: &aws_sdk_dynamodb::config::RuntimeComponents,
-        _: &mut aws_sdk_dynamodb::config::ConfigBag,
-    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(())
-    }
-}
-
 /// Builds the `i`th event of a scenario.
 type MakeEvent = Box<dyn Fn(usize) -> Inbound>;
+
+/// An imported Zonos order for the `i`th mirror to link to (seeded straight into the table).
+fn imported_zonos(i: usize) -> orderbridge::ChannelOrder {
+    let wire: orderbridge::channels::genstore::wire::Order =
+        serde_json::from_value(order(&format!("z{i}"), json!({})))
+            .unwrap_or_else(|e| panic!("seed order: {e}"));
+    let mut c = orderbridge::channels::genstore::to_channel_order(&wire)
+        .unwrap_or_else(|e| panic!("seed order: {e}"));
+    c.channel = orderbridge::Channel::Zonos;
+    c.genstore_order_id = None;
+    c.order_id = format!("999-{}", 20_000 + i).into();
+    c
+}
 
 async fn requests_per_event() {
     if std::env::var("AWS_ENDPOINT_URL").is_err() {
@@ -128,16 +123,15 @@ async fn requests_per_event() {
         return;
     }
     let conf = orderbridge::store::dynamo::sdk_config().await;
-    let ddb_count = Arc::new(AtomicUsize::new(0));
-    let sqs_count = Arc::new(AtomicUsize::new(0));
+    let tally = Tally::new();
     let ddb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&conf)
-            .interceptor(Count(ddb_count.clone()))
+            .interceptor(tally.dynamodb())
             .build(),
     );
     let sqs = aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::config::Builder::from(&conf)
-            .interceptor(CountSqs(sqs_count.clone()))
+            .interceptor(tally.sqs())
             .build(),
     );
     let suffix = uuid::Uuid::new_v4().simple().to_string();
@@ -166,9 +160,20 @@ async fn requests_per_event() {
         shop_domain: Some(SHOP.into()),
     };
     let n = 20;
+    for i in 0..n {
+        orderbridge::store::orders::save_newer(&*deps.store, imported_zonos(i))
+            .await
+            .unwrap_or_else(|e| panic!("seeding: {e}"));
+    }
+    let mirror = |i: usize| {
+        order(
+            &format!("{}", 30_000 + i),
+            json!({"sourceName": "zonos", "sourceIdentifier": format!("999-{}", 20_000 + i)}),
+        )
+    };
     let scenarios: Vec<(&str, MakeEvent)> = vec![
         (
-            "orders/create, native order",
+            "orders/create, native order (new)",
             Box::new(|i| {
                 inbound(
                     "orders/create",
@@ -178,12 +183,25 @@ async fn requests_per_event() {
             }),
         ),
         (
-            "same webhook again (duplicate)",
+            "the same webhook again (redelivery)",
             Box::new(|i| {
                 inbound(
                     "orders/create",
                     &order(&format!("{}", 10_000 + i), json!({})),
                     &format!("a{i}"),
+                )
+            }),
+        ),
+        (
+            "orders/update, newer state",
+            Box::new(|i| {
+                inbound(
+                    "orders/update",
+                    &order(
+                        &format!("{}", 10_000 + i),
+                        json!({"updatedAt": "2026-11-22T11:00:00Z", "financialStatus": "refunded"}),
+                    ),
+                    &format!("b{i}"),
                 )
             }),
         ),
@@ -196,40 +214,38 @@ async fn requests_per_event() {
                         &format!("{}", 10_000 + i),
                         json!({"updatedAt": "2026-11-22T09:00:00Z"}),
                     ),
-                    &format!("b{i}"),
+                    &format!("c{i}"),
                 )
             }),
         ),
+        (
+            "orders/create, mirror of a Zonos order (new)",
+            Box::new(move |i| inbound("orders/create", &mirror(i), &format!("d{i}"))),
+        ),
+        (
+            "orders/paid, same mirror state (marker)",
+            Box::new(move |i| inbound("orders/paid", &mirror(i), &format!("e{i}"))),
+        ),
     ];
-    println!("AWS requests per event (moto), {n} events each:");
+    println!("AWS requests per event (moto), mean of {n} events each:");
+    println!(
+        "  {:<46} {:>14} {:>15} {:>5}",
+        "event", "DynamoDB reads", "DynamoDB writes", "SQS"
+    );
     for (name, make) in scenarios {
-        ddb_count.store(0, Ordering::SeqCst);
-        sqs_count.store(0, Ordering::SeqCst);
+        tally.reset();
         for i in 0..n {
             let out = handle(&deps, make(i)).await;
             assert_eq!(out.status, 200, "{name}: {out:?}");
         }
-        let d = ddb_count.load(Ordering::SeqCst) as f64 / n as f64;
-        let s = sqs_count.load(Ordering::SeqCst) as f64 / n as f64;
-        println!("  {name:<40} DynamoDB {d:.1}  SQS {s:.1}");
-    }
-}
-
-#[derive(Debug)]
-struct CountSqs(Arc<AtomicUsize>);
-
-impl aws_sdk_sqs::config::Intercept for CountSqs {
-    fn name(&self) -> &'static str {
-        "CountSqs"
-    }
-    fn read_before_transmit(
-        &self,
-        _: &aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _: &aws_sdk_sqs::config::RuntimeComponents,
-        _: &mut aws_sdk_sqs::config::ConfigBag,
-    ) -> Result<(), aws_sdk_sqs::error::BoxError> {
-        self.0.fetch_add(1, Ordering::SeqCst);
-        Ok(())
+        #[allow(clippy::cast_precision_loss)]
+        let per = |x: u64| x as f64 / n as f64;
+        println!(
+            "  {name:<46} {:>14.1} {:>15.1} {:>5.1}",
+            per(tally.reads()),
+            per(tally.writes()),
+            per(tally.queue())
+        );
     }
 }
 

@@ -49,6 +49,7 @@ use orderbridge::order::ChannelOrder;
 use orderbridge::secret::Secret;
 use orderbridge::store::orders::{self, Modified};
 use orderbridge::store::{OrderKey, Storage, StoreError, SyncQueue};
+use orderbridge::sync::WebhookPlan;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::Instant;
@@ -323,9 +324,31 @@ fn event_order_id(p: &Prepared) -> String {
     }
 }
 
-/// Steps 5 to 8.
+/// Steps 5 to 8. An order's delivery takes the fast path first: one read and one write request to the
+/// table (and at most one to the queue); the slow path below is for what that read cannot settle and
+/// for a write another writer beat.
 async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
     let key = p.webhook.dedupe_key().to_owned();
+    if let (true, Some(order)) = (p.webhook.topic.carries_order(), &p.order) {
+        match orderbridge::sync::plan_genstore_webhook(
+            &*deps.store,
+            order.clone(),
+            &key,
+            deps.dedupe_ttl,
+        )
+        .await?
+        {
+            WebhookPlan::Duplicate => return Ok("duplicate"),
+            WebhookPlan::Ready { applied, writes } => {
+                enqueue(deps, &applied.jobs).await?;
+                if deps.store.write_batch(&writes).await? {
+                    return Ok(applied.outcome.as_str());
+                }
+                tracing::info!("the order changed between read and write; applying it again");
+            }
+            WebhookPlan::Slow => {}
+        }
+    }
     if deps.store.seen(&key).await? {
         return Ok("duplicate");
     }
@@ -354,22 +377,30 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
             ("ignored", Vec::new())
         }
     };
-    if !jobs.is_empty() {
-        let report = deps.queue.send(&SyncJob::stamp(&jobs)).await?;
-        if !report.all_sent() {
-            let reasons: Vec<String> = report
-                .failed
-                .iter()
-                .map(|f| format!("{}: {}", f.job, f.reason))
-                .collect();
-            return Err(Failure(format!("could not enqueue {}", reasons.join("; "))));
-        }
-    }
+    enqueue(deps, &jobs).await?;
     if let Some(m) = &marker {
         orderbridge::sync::mark_queued(&*deps.store, m).await;
     }
     deps.store.claim_once(&key, deps.dedupe_ttl).await?;
     Ok(outcome)
+}
+
+/// Puts jobs on the sync queue (one request for up to ten), stamped with the delivery's cause; any job
+/// not sent fails the delivery, so Genstore redelivers it.
+async fn enqueue(deps: &Deps, jobs: &[SyncJob]) -> Result<(), Failure> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let report = deps.queue.send(&SyncJob::stamp(jobs)).await?;
+    if report.all_sent() {
+        return Ok(());
+    }
+    let reasons: Vec<String> = report
+        .failed
+        .iter()
+        .map(|f| format!("{}: {}", f.job, f.reason))
+        .collect();
+    Err(Failure(format!("could not enqueue {}", reasons.join("; "))))
 }
 
 /// `refunds/create`: record the refund on the Genstore order; push it to a linked channel.

@@ -12,6 +12,7 @@ use orderbridge::order::{ChannelOrder, Totals};
 use orderbridge::secret::Secret;
 use orderbridge::status::UnifiedStatus;
 use orderbridge::store::orders;
+use orderbridge::store::tally::Tally;
 use orderbridge::store::{OrderKey, PageRequest, Storage, SyncQueue};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -62,6 +63,11 @@ async fn embedded() -> Backend {
 }
 
 async fn aws() -> Backend {
+    aws_counted(&Tally::new()).await
+}
+
+/// The DynamoDB/SQS backend, its requests counted in `tally`.
+async fn aws_counted(tally: &Tally) -> Backend {
     use orderbridge::store::dynamo::{sdk_config, DynamoStore};
     use orderbridge::store::sqs::SqsQueue;
     assert!(
@@ -69,8 +75,16 @@ async fn aws() -> Backend {
         "run scripts/test, which starts moto"
     );
     let conf = sdk_config().await;
-    let ddb = aws_sdk_dynamodb::Client::new(&conf);
-    let sqs = aws_sdk_sqs::Client::new(&conf);
+    let ddb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&conf)
+            .interceptor(tally.dynamodb())
+            .build(),
+    );
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&conf)
+            .interceptor(tally.sqs())
+            .build(),
+    );
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let table = format!("ingest-{suffix}");
     let p =
@@ -994,6 +1008,141 @@ macro_rules! suite {
 
 suite!(embedded_backend, embedded);
 suite!(dynamodb_sqs, aws);
+
+/// What one delivery costs in AWS requests (issue 17): a new order, native or a mirror, at most one
+/// DynamoDB read and one write and at most one SQS request; a redelivery one read and nothing else.
+#[tokio::test]
+async fn a_new_order_costs_one_read_one_write_and_at_most_one_send() {
+    let tally = Tally::new();
+    let b = aws_counted(&tally).await;
+    external(&b, Channel::Google, "G-77").await;
+    let cost = |what: &str| {
+        let c = (tally.reads(), tally.writes(), tally.queue());
+        tally.reset();
+        println!("{what}: {c:?} {:?}", tally.by_operation());
+        c
+    };
+    tally.reset();
+    let native = Delivery::new("orders/create", &gs_order("7001", 0, "paid", json!({})));
+    assert_eq!(deliver(&b, &native).await.status, 200);
+    assert_eq!(cost("native order"), (1, 1, 0));
+    assert_eq!(deliver(&b, &native).await.body["outcome"], "duplicate");
+    assert_eq!(cost("redelivery"), (1, 0, 0));
+    let mirror = gs_order(
+        "7002",
+        0,
+        "paid",
+        json!({"sourceName": "google", "sourceIdentifier": "G-77"}),
+    );
+    assert_eq!(
+        deliver(&b, &Delivery::new("orders/create", &mirror))
+            .await
+            .body["outcome"],
+        "created"
+    );
+    assert_eq!(cost("mirror"), (1, 1, 1));
+    // What the one write did: the mirror, the link, the job.
+    assert_eq!(
+        stored(&b, Channel::Google, "G-77")
+            .await
+            .and_then(|o| o.genstore_order_id)
+            .map(|g| g.as_str().to_owned())
+            .as_deref(),
+        Some("7002")
+    );
+    assert!(stored(&b, Channel::Genstore, "7002").await.is_some());
+    assert_eq!(jobs(&b).await.len(), 1);
+    tally.reset();
+    // The same state under a second topic: its jobs are marked queued, so nothing is sent again.
+    let paid = Delivery::new("orders/paid", &mirror);
+    assert_eq!(deliver(&b, &paid).await.body["outcome"], "stale");
+    assert_eq!(cost("second topic"), (1, 1, 0));
+}
+
+/// Deliveries racing on one order — the same webhook twice, and two topics for two states — end as if
+/// they came one after the other: the order created once, the newest state kept, the link made, every
+/// job queued at least once. (Run it many times with `RACE_ROUNDS`.)
+#[tokio::test]
+async fn racing_deliveries_of_one_order_end_as_if_in_turn() {
+    let rounds: usize = std::env::var("RACE_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    for round in 0..rounds.saturating_mul(2) {
+        let b = if round % 2 == 0 {
+            embedded().await
+        } else {
+            aws().await
+        };
+        external(&b, Channel::Zonos, "999-555").await;
+        let src = json!({"sourceName": "zonos", "sourceIdentifier": "999-555"});
+        let create = Delivery::new("orders/create", &gs_order("8001", 0, "paid", src.clone()));
+        let mut shipped = src.clone();
+        shipped["fulfillmentStatus"] = json!("fulfilled");
+        shipped["fulfillments"] = json!([{"fulfillId": "f1", "status": "success", "lineItems": [{"id": "l1", "quantity": 3}],
+            "trackingInfo": {"number": "1Z1", "company": "UPS"}, "createdAt": at(10), "updatedAt": at(10)}]);
+        let fulfilled = Delivery::new("orders/fulfilled", &gs_order("8001", 10, "paid", shipped));
+        let outs = futures_join(&b, &[&create, &create, &fulfilled, &fulfilled]).await;
+        for out in &outs {
+            assert_eq!(out.status, 200, "{out:?}");
+        }
+        let said: Vec<&str> = outs
+            .iter()
+            .filter_map(|o| o.body["outcome"].as_str())
+            .collect();
+        // Exactly one write creates the order, whichever delivery it was; the rest are a duplicate, an
+        // update or a state already held (a same-id delivery that read before the first one's claim
+        // landed is redone, harmlessly: newer-wins and idempotent jobs).
+        assert_eq!(
+            said.iter().filter(|o| **o == "created").count(),
+            1,
+            "{said:?}"
+        );
+        assert!(
+            said.iter()
+                .all(|o| ["created", "updated", "stale", "duplicate"].contains(o)),
+            "{said:?}"
+        );
+        let mirror = stored(&b, Channel::Genstore, "8001").await.unwrap();
+        assert_eq!(mirror.shipments.len(), 1, "the newest state is kept");
+        let z = stored(&b, Channel::Zonos, "999-555").await.unwrap();
+        assert_eq!(
+            z.genstore_order_id
+                .map(|g| g.as_str().to_owned())
+                .as_deref(),
+            Some("8001")
+        );
+        let queued = jobs(&b).await;
+        assert!(
+            queued
+                .iter()
+                .any(|j| matches!(j.job, Job::WriteMerchantOrderId { .. })),
+            "{queued:?}"
+        );
+        assert!(
+            queued
+                .iter()
+                .any(|j| matches!(j.job, Job::PushTrackingToChannel { .. })),
+            "{queued:?}"
+        );
+    }
+}
+
+/// Delivers all at once.
+async fn futures_join(b: &Backend, ds: &[&Delivery]) -> Vec<Outbound> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, d) in ds.iter().enumerate() {
+        let deps = b.deps.clone();
+        let req = lambda_http::request::from_str(&d.event()).expect("a valid event");
+        set.spawn(async move { (i, handle(&deps, lambda::inbound(req)).await) });
+    }
+    let mut outs: Vec<(usize, Outbound)> = Vec::new();
+    while let Some(r) = set.join_next().await {
+        outs.push(r.unwrap());
+    }
+    outs.sort_by_key(|(i, _)| *i);
+    outs.into_iter().map(|(_, o)| o).collect()
+}
 
 mod arbitrary_input {
     use super::*;

@@ -7,10 +7,10 @@
 //! two processes sharing the file cannot interleave a check and its write.
 
 use super::{
-    AuditEntry, AuditLog, Claim, Cursor, CursorStore, DedupeStore, Expected, FailedSend,
-    IdempotencyError, IdempotencyStore, IdempotencyTtl, Lease, OrderKey, OrderStore, Page,
-    PageRequest, ReceivedMessage, SendReport, StoreError, StoredOrder, SyncQueue, Update, Upsert,
-    SQS_BATCH_LIMIT,
+    AuditEntry, AuditLog, Batch, Claim, Cursor, CursorStore, DedupeStore, Expected, FailedSend,
+    Found, IdempotencyError, IdempotencyStore, IdempotencyTtl, ItemKey, Lease, OrderKey,
+    OrderStore, Page, PageRequest, ReceivedMessage, SendReport, StoreError, StoredOrder, SyncQueue,
+    Update, Upsert, Write, SQS_BATCH_LIMIT,
 };
 use crate::channel::Channel;
 use crate::clock::Clock;
@@ -250,19 +250,7 @@ fn query_orders(
 impl OrderStore for EmbeddedStore {
     async fn get(&self, key: &OrderKey) -> Result<Option<StoredOrder>, StoreError> {
         let pk = order_pk(key);
-        self.db
-            .run(move |c| {
-                let row: Option<(String, i64)> = c
-                    .query_row(
-                        "SELECT doc, version FROM orders WHERE pk = ?1",
-                        params![pk],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()
-                    .map_err(sql)?;
-                row.map(|(doc, v)| read_doc(&pk, &doc, v)).transpose()
-            })
-            .await
+        self.db.run(move |c| read_order_row(c, &pk)).await
     }
 
     async fn upsert_if_newer(
@@ -690,29 +678,155 @@ impl AuditLog for EmbeddedStore {
     }
 }
 
+fn read_cursor_row(c: &Connection, name: &str) -> Result<Option<Cursor>, StoreError> {
+    let row: Option<(String, String)> = c
+        .query_row(
+            "SELECT value, updated_at FROM cursors WHERE name = ?1",
+            params![name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(sql)?;
+    row.map(|(value, t)| {
+        let updated_at = DateTime::parse_from_rfc3339(&t)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| StoreError::Corrupt(format!("cursor {name}: {e}")))?;
+        Ok(Cursor { value, updated_at })
+    })
+    .transpose()
+}
+
+fn read_order_row(c: &Connection, pk: &str) -> Result<Option<StoredOrder>, StoreError> {
+    let row: Option<(String, i64)> = c
+        .query_row(
+            "SELECT doc, version FROM orders WHERE pk = ?1",
+            params![pk],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(sql)?;
+    row.map(|(doc, v)| read_doc(pk, &doc, v)).transpose()
+}
+
+fn claim_until(c: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
+    c.query_row(
+        "SELECT until_ms FROM dedupe WHERE key = ?1",
+        params![key],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(sql)
+}
+
+/// A [`Write`] made ready outside the connection's lock.
+enum Prepared {
+    Order {
+        row: OrderRow,
+        key: OrderKey,
+        expected: Expected,
+    },
+    Claim {
+        key: String,
+        until_ms: i64,
+        conditional: bool,
+    },
+}
+
+#[async_trait]
+impl Batch for EmbeddedStore {
+    async fn read_batch(&self, keys: &[ItemKey]) -> Result<Vec<Option<Found>>, StoreError> {
+        let keys = keys.to_vec();
+        let now_ms = self.clock.now().timestamp_millis();
+        self.db
+            .run(move |c| {
+                keys.iter()
+                    .map(|k| match k {
+                        ItemKey::Order(key) => {
+                            Ok(read_order_row(c, &order_pk(key))?
+                                .map(|o| Found::Order(Box::new(o))))
+                        }
+                        ItemKey::Claim(key) => Ok(claim_until(c, key)?
+                            .is_some_and(|u| u >= now_ms)
+                            .then_some(Found::Claim)),
+                        ItemKey::Record(name) => Ok(read_cursor_row(c, name)?.map(Found::Record)),
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    async fn write_batch(&self, writes: &[Write]) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let now_ms = now.timestamp_millis();
+        let mut prepared = Vec::with_capacity(writes.len());
+        for w in writes {
+            prepared.push(match w {
+                Write::Order { order, expected } => Prepared::Order {
+                    row: order_row(order)?,
+                    key: OrderKey::of(order),
+                    expected: *expected,
+                },
+                Write::Claim { key, ttl } | Write::Mark { key, ttl } => Prepared::Claim {
+                    key: key.clone(),
+                    until_ms: crate::clock::shifted(now, *ttl).timestamp_millis(),
+                    conditional: matches!(w, Write::Claim { .. }),
+                },
+            });
+        }
+        self.db
+            .run(move |c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql)?;
+                for p in &prepared {
+                    match p {
+                        Prepared::Order { row, key, expected } => {
+                            let stored: Option<i64> = tx
+                                .query_row(
+                                    "SELECT version FROM orders WHERE pk = ?1",
+                                    params![row.pk],
+                                    |r| r.get(0),
+                                )
+                                .optional()
+                                .map_err(sql)?;
+                            match (expected, stored.and_then(|v| u64::try_from(v).ok())) {
+                                (Expected::Absent, None) => write_order(&tx, row, key, 1, true)?,
+                                (Expected::Version(v), Some(s)) if s == *v => {
+                                    write_order(&tx, row, key, v.saturating_add(1), false)?;
+                                }
+                                // Dropping the transaction rolls back what was written so far.
+                                _ => return Ok(false),
+                            }
+                        }
+                        Prepared::Claim {
+                            key,
+                            until_ms,
+                            conditional,
+                        } => {
+                            if *conditional && claim_until(&tx, key)?.is_some_and(|u| u >= now_ms) {
+                                return Ok(false);
+                            }
+                            tx.execute(
+                                "INSERT INTO dedupe (key, until_ms) VALUES (?1, ?2)
+                                 ON CONFLICT(key) DO UPDATE SET until_ms = excluded.until_ms",
+                                params![key, until_ms],
+                            )
+                            .map_err(sql)?;
+                        }
+                    }
+                }
+                tx.commit().map_err(sql)?;
+                Ok(true)
+            })
+            .await
+    }
+}
+
 #[async_trait]
 impl CursorStore for EmbeddedStore {
     async fn read(&self, name: &str) -> Result<Option<Cursor>, StoreError> {
         let name = name.to_owned();
-        self.db
-            .run(move |c| {
-                let row: Option<(String, String)> = c
-                    .query_row(
-                        "SELECT value, updated_at FROM cursors WHERE name = ?1",
-                        params![name],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )
-                    .optional()
-                    .map_err(sql)?;
-                row.map(|(value, t)| {
-                    let updated_at = DateTime::parse_from_rfc3339(&t)
-                        .map(|t| t.with_timezone(&Utc))
-                        .map_err(|e| StoreError::Corrupt(format!("cursor {name}: {e}")))?;
-                    Ok(Cursor { value, updated_at })
-                })
-                .transpose()
-            })
-            .await
+        self.db.run(move |c| read_cursor_row(c, &name)).await
     }
 
     async fn advance(
