@@ -24,6 +24,7 @@ pub mod clock;
 pub mod compliance;
 pub mod config;
 pub mod error;
+pub mod https;
 pub mod ids;
 pub mod jobs;
 pub mod lenient;

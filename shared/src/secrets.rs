@@ -70,6 +70,69 @@ enum Via {
     Direct(Direct),
 }
 
+impl Direct {
+    /// The process's region, endpoint (`AWS_ENDPOINT_URL`, for an emulator) and credentials, from the
+    /// environment (Lambda puts its temporary credentials there).
+    pub fn from_env() -> Direct {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        Direct {
+            region: var("AWS_REGION")
+                .or_else(|| var("AWS_DEFAULT_REGION"))
+                .unwrap_or_else(|| "us-east-1".into()),
+            endpoint: var("AWS_ENDPOINT_URL"),
+            access_key_id: var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
+            secret_access_key: Secret::new(var("AWS_SECRET_ACCESS_KEY").unwrap_or_default()),
+            session_token: var("AWS_SESSION_TOKEN").map(Secret::new),
+        }
+    }
+
+    /// A SigV4-signed AWS JSON-protocol call: `body` POSTed to `service` (`ssm`, `monitoring`, …) with
+    /// `x-amz-target: target`. The answer's status and body; an error only when no answer came.
+    pub async fn post_json(
+        &self,
+        http: &reqwest::Client,
+        service: &str,
+        target: &str,
+        content_type: &str,
+        body: String,
+    ) -> Result<(reqwest::StatusCode, bytes::Bytes), String> {
+        if self.access_key_id.is_empty() {
+            return Err("no AWS credentials in the environment".into());
+        }
+        let url = match &self.endpoint {
+            Some(e) => format!("{}/", e.trim_end_matches('/')),
+            None => format!("https://{service}.{}.amazonaws.com/", self.region),
+        };
+        let headers = [("content-type", content_type), ("x-amz-target", target)];
+        let signed = sign(self, service, &url, &headers, body.as_bytes())?;
+        let mut req = http.post(&url).body(body);
+        for (k, v) in headers
+            .iter()
+            .copied()
+            .chain(signed.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.map_err(|e| no_answer(service, &e))?;
+        let status = resp.status();
+        let answer = resp
+            .bytes()
+            .await
+            .map_err(|_| "reading the answer failed".to_owned())?;
+        Ok((status, answer))
+    }
+}
+
+/// The type of an AWS JSON error answer (`ParameterNotFound`, `AccessDeniedException`, …), without its
+/// message (it can quote the request).
+pub fn error_type(answer: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(answer)
+        .ok()
+        .and_then(|v| v.get("__type").and_then(|t| t.as_str()).map(str::to_owned))
+        .map(|t| t.rsplit('#').next().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+}
+
 /// What a direct, signed call needs.
 #[derive(Clone)]
 pub struct Direct {
@@ -107,7 +170,7 @@ impl SecretResolver {
     fn with(via: Via) -> Self {
         SecretResolver {
             via,
-            http: reqwest::Client::builder()
+            http: crate::https::client_builder()
                 .timeout(std::time::Duration::from_secs(5))
                 .build()
                 .unwrap_or_default(),
@@ -139,15 +202,7 @@ impl SecretResolver {
             let token = var("AWS_SESSION_TOKEN").map(Secret::new);
             return Self::new(format!("http://localhost:{port}"), token);
         }
-        Self::direct(Direct {
-            region: var("AWS_REGION")
-                .or_else(|| var("AWS_DEFAULT_REGION"))
-                .unwrap_or_else(|| "us-east-1".into()),
-            endpoint: var("AWS_ENDPOINT_URL"),
-            access_key_id: var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
-            secret_access_key: Secret::new(var("AWS_SECRET_ACCESS_KEY").unwrap_or_default()),
-            session_token: var("AWS_SESSION_TOKEN").map(Secret::new),
-        })
+        Self::direct(Direct::from_env())
     }
 
     /// The secret a setting names.
@@ -241,38 +296,18 @@ impl SecretResolver {
         if d.access_key_id.is_empty() {
             return Err("no AWS credentials in the environment to read it with".into());
         }
-        let url = match &d.endpoint {
-            Some(e) => format!("{}/", e.trim_end_matches('/')),
-            None => format!("https://{service}.{}.amazonaws.com/", d.region),
-        };
-        let body = body.to_string();
-        let headers = [
-            ("content-type", "application/x-amz-json-1.1"),
-            ("x-amz-target", target),
-        ];
-        let signed = sign(d, service, &url, &headers, body.as_bytes())?;
-        let mut req = self.http.post(&url).body(body);
-        for (k, v) in headers
-            .iter()
-            .copied()
-            .chain(signed.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        {
-            req = req.header(k, v);
-        }
-        let resp = req.send().await.map_err(|e| no_answer(service, &e))?;
-        let status = resp.status();
-        let answer = resp
-            .bytes()
-            .await
-            .map_err(|_| "reading the answer failed".to_owned())?;
+        let (status, answer) = d
+            .post_json(
+                &self.http,
+                service,
+                target,
+                "application/x-amz-json-1.1",
+                body.to_string(),
+            )
+            .await?;
         if !status.is_success() {
-            // The error's type names what is wrong (ParameterNotFound, AccessDeniedException, ...);
-            // its message is not repeated (it can quote the request).
-            let kind = serde_json::from_slice::<serde_json::Value>(&answer)
-                .ok()
-                .and_then(|v| v.get("__type").and_then(|t| t.as_str()).map(str::to_owned))
-                .map(|t| t.rsplit('#').next().unwrap_or_default().to_owned())
-                .unwrap_or_default();
+            // The error's type names what is wrong; its message is not repeated.
+            let kind = error_type(&answer);
             return Err(
                 format!("{service} answered HTTP {} {kind}", status.as_u16())
                     .trim_end()

@@ -39,11 +39,11 @@ async fn main() -> Result<(), Error> {
     ));
     // Every platform call draws on the deployment's shared budget; a backfill leaves half of each
     // bucket to the live poll and the pushes.
-    let live = config.platforms.clients()?.sharing(store.clone(), 0.0);
-    let backfill = config
-        .platforms
-        .clients()?
-        .sharing(store.clone(), BACKFILL_RESERVE);
+    // One client per enabled platform (none for a disabled one), shared by both: the connections and
+    // the TLS stack are built once.
+    let clients = config.platforms.clients()?;
+    let live = clients.clone().sharing(store.clone(), 0.0);
+    let backfill = clients.sharing(store.clone(), BACKFILL_RESERVE);
     let deps = Deps {
         store,
         queue: Arc::new(SqsQueue::new(

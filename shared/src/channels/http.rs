@@ -511,7 +511,7 @@ async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<Bytes, R
 impl PlatformHttp {
     /// A client for `platform`, built once (per cold start).
     pub fn new(platform: Channel, settings: HttpSettings) -> Result<Self, ClientError> {
-        let client = reqwest::Client::builder()
+        let client = crate::https::client_builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
             .user_agent(concat!("orderbridge/", env!("CARGO_PKG_VERSION")))

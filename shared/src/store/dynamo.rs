@@ -36,10 +36,19 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .operation_attempt_timeout(std::time::Duration::from_secs(3))
         .operation_timeout(std::time::Duration::from_secs(10))
         .build();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .load()
-        .await
+    let loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts);
+    // The SDK's requests go through the process's one HTTPS stack (crate::https); failing to build it
+    // (which only a broken TLS configuration can do) leaves the SDK without a client, and its first
+    // request says so.
+    let loader = match crate::https::SdkHttp::new(std::time::Duration::from_secs(2)) {
+        Ok(http) => loader.http_client(http.shared()),
+        Err(e) => {
+            tracing::error!(error = %e, "no HTTPS client for the AWS SDK");
+            loader
+        }
+    };
+    loader.load().await
 }
 
 /// The order table on DynamoDB.

@@ -554,6 +554,60 @@ pub fn throttled_name(bucket: &str, hour: DateTime<Utc>) -> String {
     format!("throttled:{bucket}:{}", hour.format("%Y%m%d%H"))
 }
 
+/// The record counting webhooks by outcome in one ten-minute slot (`webhooks:202611271` + tens of
+/// minutes), kept by the one-machine runner only: deployed, the counts are CloudWatch metrics
+/// (`Webhooks` by `Outcome`) and cost the webhook no table write.
+pub fn webhooks_name(at: DateTime<Utc>) -> String {
+    use chrono::Timelike;
+    format!("webhooks:{}{}", at.format("%Y%m%d%H"), at.minute() / 10)
+}
+
+/// Counts one webhook's outcome in the slot of `at` (a JSON object of counts; compare-and-set).
+pub async fn note_webhook(
+    store: &dyn CursorStore,
+    outcome: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let name = webhooks_name(at);
+    for _ in 0..8 {
+        let current = store.read(&name).await?.map(|c| c.value);
+        let mut counts: std::collections::BTreeMap<String, u64> = current
+            .as_deref()
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        let n = counts.entry(outcome.to_owned()).or_insert(0);
+        *n = n.saturating_add(1);
+        let value =
+            serde_json::to_string(&counts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        if store.advance(&name, current.as_deref(), &value).await? {
+            return Ok(());
+        }
+    }
+    Err(StoreError::Unavailable(format!("{name} kept changing")))
+}
+
+/// Webhooks by outcome over the hour before `now`, from [`note_webhook`]'s slots (the current one and
+/// the six before it: the hour, to within ten minutes).
+pub async fn webhooks_last_hour(
+    store: &dyn CursorStore,
+    now: DateTime<Utc>,
+) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+    let mut total = std::collections::BTreeMap::new();
+    for back in [0, -10, -20, -30, -40, -50, -60] {
+        let at = crate::clock::shifted(now, Duration::minutes(back));
+        let Some(c) = store.read(&webhooks_name(at)).await? else {
+            continue;
+        };
+        let counts: std::collections::BTreeMap<String, u64> =
+            serde_json::from_str(&c.value).unwrap_or_default();
+        for (k, v) in counts {
+            let n = total.entry(k).or_insert(0u64);
+            *n = n.saturating_add(v);
+        }
+    }
+    Ok(total)
+}
+
 /// Adds one to the count kept in a cursor-store record (compare-and-set, retried a few times).
 pub async fn increment(store: &dyn CursorStore, name: &str) -> Result<(), StoreError> {
     for _ in 0..5 {
