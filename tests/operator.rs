@@ -184,10 +184,58 @@ async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
     every.sort();
     assert_eq!(seen, every, "page by page, every row once");
 
+    // Deployed, webhook outcomes are CloudWatch metrics: two deliveries turned away, as webhook-ingest's
+    // EMF lines would have published them, on moto's CloudWatch.
+    let deployed = aws.then(orderbridge::secrets::Direct::from_env);
+    if let Some(direct) = &deployed {
+        let put = serde_json::json!({
+            "Namespace": orderbridge::metrics::NAMESPACE,
+            "MetricData": [{
+                "MetricName": "Webhooks",
+                "Dimensions": [{"Name": "Outcome", "Value": "rejected"}],
+                "Value": 2.0, "Unit": "Count",
+                "Timestamp": chrono::Utc::now().timestamp() - 60,
+            }],
+        });
+        let (status, _) = direct
+            .post_json(
+                &reqwest::Client::new(),
+                "monitoring",
+                "GraniteServiceVersion20100801.PutMetricData",
+                "application/x-amz-json-1.0",
+                put.to_string(),
+            )
+            .await
+            .unwrap();
+        assert!(status.is_success());
+    }
+
     // The health screen: Zonos behind and stalled, the others current, one dead letter.
-    let v = orderbridge_cli::ops::status(&*store, &*queue, &*dlq)
+    let v = orderbridge_cli::ops::status(&*store, &*queue, &*dlq, deployed.as_ref())
         .await
         .unwrap();
+    // Webhooks by outcome: every delivery the sandbox got a 2xx for is counted, and none it did not
+    // send; deployed, CloudWatch's are added.
+    let hooks = &v["webhooks_last_hour"];
+    assert!(hooks["cloudwatch_unavailable"].is_null(), "{hooks}");
+    let outcome = |k: &str| hooks["outcomes"][k].as_u64().unwrap_or(0);
+    let counted: u64 = hooks["outcomes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    let from_cloudwatch = if aws { 2 } else { 0 };
+    assert_eq!(outcome("rejected"), from_cloudwatch, "{hooks}");
+    let delivered = sb.counters();
+    assert!(
+        counted - from_cloudwatch >= delivered.webhooks_ok
+            && counted - from_cloudwatch <= delivered.webhooks_sent,
+        "{hooks}: sandbox sent {}, {} answered 2xx",
+        delivered.webhooks_sent,
+        delivered.webhooks_ok
+    );
+    assert!(outcome("created") + outcome("stale") >= 3, "{hooks}");
     let channel = |name: &str| {
         v["channels"]
             .as_array()
@@ -214,6 +262,7 @@ async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
     let screen = orderbridge_cli::ops::render_status(&v);
     assert!(screen.contains("STALLED"), "{screen}");
     assert!(screen.contains("dead letters: 1"), "{screen}");
+    assert!(screen.contains("webhooks, last hour: "), "{screen}");
     let _ = std::fs::remove_dir_all(&d);
 }
 

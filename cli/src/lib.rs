@@ -303,6 +303,17 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
                     body,
                 };
                 let out = webhook_ingest::handle(&deps, req).await;
+                // Deployed, the count is a CloudWatch metric; on one machine the table keeps it for
+                // `orderbridge status`.
+                if let Err(e) = orderbridge::store::note_webhook(
+                    &*deps.store,
+                    out.outcome(),
+                    chrono::Utc::now(),
+                )
+                .await
+                {
+                    tracing::warn!(error = %e, "could not count the webhook's outcome");
+                }
                 let status =
                     StatusCode::from_u16(out.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 (status, axum::Json(out.body)).into_response()

@@ -289,7 +289,8 @@ async fn main() {
         }
         Command::Status { backend } => {
             let h = handles(&backend).await.unwrap_or_else(|e| fail(e));
-            let v = ops::status(&*h.store, &*h.queue, &*h.dlq)
+            let deployed = backend.aws.then(orderbridge::secrets::Direct::from_env);
+            let v = ops::status(&*h.store, &*h.queue, &*h.dlq, deployed.as_ref())
                 .await
                 .unwrap_or_else(|e| fail(e));
             if backend.json {

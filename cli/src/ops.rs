@@ -371,12 +371,15 @@ const CHANNELS: [Channel; 3] = [Channel::Zonos, Channel::Google, Channel::Gensto
 
 /// The health screen: per channel its cursor, how far the poller is behind it, how its last run ended
 /// and the platform's 429s in the last two UTC hours; the sync queue's and the dead-letter queue's
-/// depth. From the table and the queues, so the
-/// same on the embedded store and on AWS.
+/// depth; webhooks in the last hour by outcome. From the table and the queues, so the same on the
+/// embedded store and on AWS; with `deployed` (AWS credentials and region), the webhooks are also read
+/// from CloudWatch (`Webhooks` by `Outcome`), where the deployed functions count them. CloudWatch
+/// failing to answer is shown on the screen, not an error of the command.
 pub async fn status(
     store: &dyn Storage,
     queue: &dyn SyncQueue,
     dlq: &dyn SyncQueue,
+    deployed: Option<&orderbridge::secrets::Direct>,
 ) -> Result<Value, String> {
     let now = chrono::Utc::now();
     let read = |name: String| async move {
@@ -420,7 +423,51 @@ pub async fn status(
         "channels": channels,
         "sync_queue": waiting,
         "dead_letters": dead,
+        "webhooks_last_hour": webhooks_last_hour(store, deployed, now).await?,
     }))
+}
+
+/// Webhooks by outcome in the last hour: the one-machine runner's counts in the table, plus (deployed)
+/// CloudWatch's.
+async fn webhooks_last_hour(
+    store: &dyn Storage,
+    deployed: Option<&orderbridge::secrets::Direct>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Value, String> {
+    let mut outcomes: std::collections::BTreeMap<String, u64> =
+        orderbridge::store::webhooks_last_hour(store, now)
+            .await
+            .map_err(|e| e.to_string())?;
+    let mut unavailable = None;
+    if let Some(direct) = deployed {
+        let http = orderbridge::https::client_builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| e.to_string())?;
+        match orderbridge::metrics::recent_sums(
+            direct,
+            &http,
+            "Webhooks",
+            "Outcome",
+            webhook_ingest::OUTCOMES,
+            chrono::Duration::hours(1),
+        )
+        .await
+        {
+            Ok(sums) => {
+                for (k, v) in sums {
+                    // Counts are whole numbers; a sum from CloudWatch is one.
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let v = v.max(0.0).round() as u64;
+                    let n = outcomes.entry(k).or_insert(0);
+                    *n = n.saturating_add(v);
+                }
+            }
+            Err(e) => unavailable = Some(e),
+        }
+    }
+    outcomes.retain(|_, n| *n > 0);
+    Ok(json!({ "outcomes": outcomes, "cloudwatch_unavailable": unavailable }))
 }
 
 /// [`status`] for people.
@@ -463,6 +510,25 @@ pub fn render_status(v: &Value) -> String {
             run
         ));
     }
+    let hooks = &v["webhooks_last_hour"];
+    let counted: Vec<String> = hooks["outcomes"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    out.push_str(&format!(
+        "webhooks, last hour: {}{}\n",
+        if counted.is_empty() {
+            "none".to_owned()
+        } else {
+            counted.join(", ")
+        },
+        hooks["cloudwatch_unavailable"]
+            .as_str()
+            .map(|e| format!(" (CloudWatch unavailable: {e})"))
+            .unwrap_or_default()
+    ));
     out.push_str(&format!(
         "sync queue: {} jobs waiting; dead letters: {}{}\n",
         v["sync_queue"],

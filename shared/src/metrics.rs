@@ -233,6 +233,87 @@ pub fn sum(lines: &[String], metric: &str, matching: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
+/// Sums of `metric` over the last `window`, one per value of `dimension` asked for (the rollup by that
+/// dimension alone), read from CloudWatch with `GetMetricData` (AWS JSON 1.0, signed with `direct`'s
+/// credentials): what `orderbridge status` shows of a deployment, e.g. webhooks by outcome in the last
+/// hour. A value with no data sums to 0.
+pub async fn recent_sums(
+    direct: &crate::secrets::Direct,
+    http: &reqwest::Client,
+    metric: &str,
+    dimension: &str,
+    values: &[&str],
+    window: chrono::Duration,
+) -> Result<BTreeMap<String, f64>, String> {
+    let end = chrono::Utc::now();
+    let start = end.checked_sub_signed(window).unwrap_or(end);
+    let queries: Vec<Value> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            json!({
+                "Id": format!("m{i}"),
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": NAMESPACE,
+                        "MetricName": metric,
+                        "Dimensions": [{"Name": dimension, "Value": v}],
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+                "ReturnData": true,
+            })
+        })
+        .collect();
+    let body = json!({
+        "StartTime": start.timestamp(),
+        "EndTime": end.timestamp(),
+        "MetricDataQueries": queries,
+    });
+    let (status, answer) = direct
+        .post_json(
+            http,
+            "monitoring",
+            "GraniteServiceVersion20100801.GetMetricData",
+            "application/x-amz-json-1.0",
+            body.to_string(),
+        )
+        .await?;
+    if !status.is_success() {
+        return Err(format!(
+            "CloudWatch answered HTTP {} {}",
+            status.as_u16(),
+            crate::secrets::error_type(&answer)
+        )
+        .trim_end()
+        .to_owned());
+    }
+    let read: Value = serde_json::from_slice(&answer)
+        .map_err(|_| "CloudWatch's answer is not JSON".to_owned())?;
+    let mut sums: BTreeMap<String, f64> = values.iter().map(|v| ((*v).to_owned(), 0.0)).collect();
+    let results = read.get("MetricDataResults").and_then(Value::as_array);
+    for result in results.into_iter().flatten() {
+        let index = result
+            .get("Id")
+            .and_then(Value::as_str)
+            .and_then(|id| id.strip_prefix('m'))
+            .and_then(|i| i.parse::<usize>().ok());
+        let Some(name) = index.and_then(|i| values.get(i)) else {
+            continue;
+        };
+        let total: f64 = result
+            .get("Values")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_f64)
+            .sum();
+        sums.insert((*name).to_owned(), total);
+    }
+    Ok(sums)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

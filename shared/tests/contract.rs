@@ -620,6 +620,32 @@ mod cases {
         );
     }
 
+    pub async fn webhook_outcomes_are_summed_over_the_last_hour(b: &Backend) {
+        use orderbridge::store::{note_webhook, webhooks_last_hour};
+        let s = &*b.store;
+        let t0 = b.clock.now_utc();
+        let at = |mins: i64| t0 + Duration::minutes(mins);
+        note_webhook(s, "created", at(0)).await.unwrap();
+        note_webhook(s, "created", at(5)).await.unwrap();
+        note_webhook(s, "duplicate", at(30)).await.unwrap();
+        note_webhook(s, "rejected", at(80)).await.unwrap();
+        let (x, y) = tokio::join!(
+            note_webhook(s, "stale", at(81)),
+            note_webhook(s, "stale", at(81))
+        );
+        x.unwrap();
+        y.unwrap();
+        let hour = webhooks_last_hour(s, at(40)).await.unwrap();
+        assert_eq!(hour.get("created"), Some(&2));
+        assert_eq!(hour.get("duplicate"), Some(&1));
+        assert_eq!(hour.get("rejected"), None, "not yet");
+        let later = webhooks_last_hour(s, at(85)).await.unwrap();
+        assert_eq!(later.get("created"), None, "more than an hour ago");
+        assert_eq!(later.get("duplicate"), Some(&1));
+        assert_eq!(later.get("rejected"), Some(&1));
+        assert_eq!(later.get("stale"), Some(&2), "concurrent counts both land");
+    }
+
     pub async fn idempotency_claim_complete_release_expiry_and_mismatch(b: &Backend) {
         let ttl = IdempotencyTtl {
             in_progress: Duration::seconds(30),
@@ -1040,6 +1066,7 @@ macro_rules! contract {
             case!(secondary_lookups_find_linked_customer_and_status_orders);
             case!(a_dedupe_key_is_claimed_once_until_it_expires);
             case!(a_batch_reads_in_one_go_and_writes_all_or_nothing);
+            case!(webhook_outcomes_are_summed_over_the_last_hour);
             case!(idempotency_claim_complete_release_expiry_and_mismatch);
             case!(the_audit_trail_reads_back_in_order);
             case!(a_cursor_advances_only_from_the_value_read);

@@ -109,7 +109,38 @@ pub struct Outbound {
     pub body: serde_json::Value,
 }
 
+/// Every outcome a delivery is counted under (the `Outcome` of the `Webhooks` metric): what an order's
+/// state came to, what a refund or compliance request came to, a duplicate, a delivery turned away
+/// (`rejected`, 4xx) and one that failed after it was accepted (`failed`, 503).
+pub const OUTCOMES: &[&str] = &[
+    "created",
+    "updated",
+    "stale",
+    "conflict",
+    "duplicate",
+    "recorded",
+    "unchanged",
+    "parked",
+    "queued",
+    "ignored",
+    "rejected",
+    "failed",
+];
+
 impl Outbound {
+    /// The outcome the delivery is counted under (see [`OUTCOMES`]).
+    pub fn outcome(&self) -> &str {
+        match self.status {
+            200..=299 => self
+                .body
+                .get("outcome")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("ignored"),
+            400..=499 => "rejected",
+            _ => "failed",
+        }
+    }
+
     fn ok(outcome: &str) -> Self {
         Outbound {
             status: 200,
