@@ -893,12 +893,14 @@ impl Batch for DynamoStore {
         {
             Ok(_) => Ok(true),
             Err(e) => {
+                // A failed condition, or another transaction on the same items at that moment: either
+                // way another writer got there first, and the caller reads again.
                 let condition_failed = e.as_service_error().is_some_and(|se| {
                     matches!(
                         se,
                         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c)
                             if c.cancellation_reasons().iter().any(|r| {
-                                r.code() == Some("ConditionalCheckFailed")
+                                matches!(r.code(), Some("ConditionalCheckFailed" | "TransactionConflict"))
                             })
                     )
                 });

@@ -732,8 +732,8 @@ pub trait Batch: Send + Sync {
     async fn read_batch(&self, keys: &[ItemKey]) -> Result<Vec<Option<Found>>, StoreError>;
 
     /// Writes all or nothing (DynamoDB `TransactWriteItems`, one request; at most 100 writes, each item
-    /// once). True when written; false when a condition failed (another writer got there first), in which
-    /// case nothing was written.
+    /// once). True when written; false when a condition failed or another transaction held the items
+    /// (another writer got there first), in which case nothing was written.
     async fn write_batch(&self, writes: &[Write]) -> Result<bool, StoreError>;
 }
 
