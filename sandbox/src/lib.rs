@@ -20,6 +20,7 @@ pub mod genstore;
 pub mod google;
 pub mod webhooks;
 pub mod zonos;
+pub mod zonos_requests;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};

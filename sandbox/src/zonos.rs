@@ -3,6 +3,7 @@
 //! error, `orderNumbers` selector rules (two selectors → error; `missingMerchantOrderId` covers two
 //! weeks), statuses, test orders, vendor-status blocking, and tracking numbers stored.
 
+use crate::zonos_requests::{self as read, Refused, Selector};
 use crate::{now_seconds, platform_error, Sandbox};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -13,9 +14,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use orderbridge::channel::Channel;
 use orderbridge::channels::zonos::wire::{
-    self as zw, format_timestamp, OrderDetailRequest, OrderNumber, OrderNumberStatus,
-    OrderNumbersRequest, OrderSelector, RequestError, SetShipmentTrackingRequest,
-    UpdateMerchantOrderIdRequest, UpdateVendorOrderStatusRequest,
+    self as zw, format_timestamp, OrderNumber, OrderNumberStatus,
 };
 use orderbridge::channels::zonos::ZonosStatus;
 use serde_json::{json, Value};
@@ -185,8 +184,12 @@ fn is_json(v: Option<&axum::http::HeaderValue>) -> bool {
         .unwrap_or(false)
 }
 
-/// Headers, JSON and credentials, as Zonos checks them; the body on success.
-fn admit(sb: &Sandbox, headers: &HeaderMap, body: &Bytes) -> Result<Value, Response> {
+/// Headers, JSON and credentials, as Zonos checks them; the body's object on success.
+fn admit(
+    sb: &Sandbox,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<serde_json::Map<String, Value>, Response> {
     if !is_json(headers.get(header::CONTENT_TYPE)) {
         return Err(platform_error(
             Channel::Zonos,
@@ -203,9 +206,9 @@ fn admit(sb: &Sandbox, headers: &HeaderMap, body: &Bytes) -> Result<Value, Respo
     }
     let v: Value =
         serde_json::from_slice(body).map_err(|_| zonos_error("could not parse input"))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| zonos_error("could not parse input"))?;
+    let Value::Object(obj) = v else {
+        return Err(zonos_error("could not parse input"));
+    };
     let store = match obj.get("store").or_else(|| obj.get("storeId")) {
         Some(Value::Number(n)) => n.as_u64(),
         Some(Value::String(s)) => s.trim().parse().ok(),
@@ -215,11 +218,11 @@ fn admit(sb: &Sandbox, headers: &HeaderMap, body: &Bytes) -> Result<Value, Respo
     if store != Some(sb.config.zonos_store) || secret != Some(sb.config.zonos_secret.as_str()) {
         return Err(zonos_error("Invalid security credentials"));
     }
-    Ok(v)
+    Ok(obj)
 }
 
-fn request_error(e: RequestError) -> Response {
-    zonos_error(e.to_string())
+fn refused(e: Refused) -> Response {
+    zonos_error(e.0)
 }
 
 async fn order_numbers(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
@@ -227,19 +230,19 @@ async fn order_numbers(State(sb): State<Sandbox>, headers: HeaderMap, body: Byte
         Ok(v) => v,
         Err(r) => return r,
     };
-    let req = match OrderNumbersRequest::from_json(&v) {
+    let req = match read::order_numbers(&v) {
         Ok(r) => r,
-        Err(e) => return request_error(e),
+        Err(e) => return refused(e),
     };
     let st = sb.lock();
     let z = &st.zonos;
     let store = sb.config.zonos_store;
     let picked: Vec<&ZonosOrder> = match &req.selector {
-        OrderSelector::SinceOrderId(id) => match z.find(store, id) {
+        Selector::SinceOrderId(id) => match z.find(store, id) {
             Some(i) => z.orders[i + 1..].iter().collect(),
             None => return zonos_error(format!("Couldn't find order for sinceOrderId: {id}")),
         },
-        OrderSelector::SinceDate { since, through } => z
+        Selector::SinceDate { since, through } => z
             .orders
             .iter()
             .filter(|o| {
@@ -247,7 +250,7 @@ async fn order_numbers(State(sb): State<Sandbox>, headers: HeaderMap, body: Byte
                 day >= *since && through.is_none_or(|t| day <= t)
             })
             .collect(),
-        OrderSelector::MissingMerchantOrderId => {
+        Selector::MissingMerchantOrderId => {
             let cutoff = Utc::now() - Duration::days(14);
             z.orders
                 .iter()
@@ -269,7 +272,7 @@ async fn order_numbers(State(sb): State<Sandbox>, headers: HeaderMap, body: Byte
     Json(resp).into_response()
 }
 
-fn order_id_rules(v: &Value) -> Result<(), Response> {
+fn order_id_rules(v: &serde_json::Map<String, Value>) -> Result<(), Response> {
     let has_order = v.get("orderId").is_some_and(|x| !x.is_null());
     let has_reference = v.get("referenceId").is_some_and(|x| !x.is_null());
     match (has_order, has_reference) {
@@ -289,9 +292,9 @@ async fn order_detail(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes
     if let Err(r) = order_id_rules(&v) {
         return r;
     }
-    let req = match OrderDetailRequest::from_json(&v) {
+    let req = match read::order_detail(&v) {
         Ok(r) => r,
-        Err(e) => return request_error(e),
+        Err(e) => return refused(e),
     };
     let st = sb.lock();
     match st.zonos.find(sb.config.zonos_store, &req.order_id) {
@@ -343,9 +346,9 @@ async fn update_merchant_order_id(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let req = match UpdateMerchantOrderIdRequest::from_json(&v) {
+    let req = match read::order_value(&v, "merchantOrderId") {
         Ok(r) => r,
-        Err(e) => return request_error(e),
+        Err(e) => return refused(e),
     };
     write(
         &sb,
@@ -353,8 +356,8 @@ async fn update_merchant_order_id(
         &req.order_id,
         |st, i| {
             let o = &mut st.zonos.orders[i].order;
-            let changed = o.merchant_order_id.as_deref() != Some(req.merchant_order_id.as_str());
-            o.merchant_order_id = Some(req.merchant_order_id.clone());
+            let changed = o.merchant_order_id.as_deref() != Some(req.value.as_str());
+            o.merchant_order_id = Some(req.value.clone());
             Ok(changed)
         },
     )
@@ -369,14 +372,14 @@ async fn set_shipment_tracking(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let req = match SetShipmentTrackingRequest::from_json(&v) {
+    let req = match read::tracking(&v) {
         Ok(r) => r,
-        Err(e) => return request_error(e),
+        Err(e) => return refused(e),
     };
     write(&sb, "zonos.setShipmentTracking", &req.order_id, |st, i| {
         let o = &mut st.zonos.orders[i].order;
         let list: Vec<zw::TrackingNumber> = req
-            .tracking_numbers
+            .numbers
             .iter()
             .map(|n| zw::TrackingNumber { number: n.clone() })
             .collect();
@@ -395,13 +398,13 @@ async fn update_vendor_order_status(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let req = match UpdateVendorOrderStatusRequest::from_json(&v) {
+    let req = match read::order_value(&v, "orderStatus") {
         Ok(r) => r,
-        Err(e) => return request_error(e),
+        Err(e) => return refused(e),
     };
-    let wanted = ZonosStatus::parse(&req.order_status);
+    let wanted = ZonosStatus::parse(&req.value);
     if !wanted.is_vendor_status() {
-        return zonos_error(format!("Invalid order status: {}", req.order_status));
+        return zonos_error(format!("Invalid order status: {}", req.value));
     }
     write(
         &sb,

@@ -1479,3 +1479,61 @@ async fn google_cancels_and_refunds_whole_orders_and_refuses_reasons_and_keys_it
     assert_eq!(st.counters.executed_count("google.cancel"), 1);
     assert_eq!(st.counters.executed_count("google.refundorder"), 1);
 }
+
+/// The sandbox reads Zonos' requests in its own terms (issue 18): a misspelt optional field, which the
+/// client's own request types would read past (so a client misspelling it would never notice), is
+/// refused here. Each call's documented keys still pass.
+#[tokio::test]
+async fn zonos_refuses_a_misspelt_field_the_clients_types_would_have_accepted() {
+    use orderbridge::channels::zonos::wire::{OrderNumbersRequest, SetShipmentTrackingRequest};
+    let (sb, base) = sandbox().await;
+    let id = sb.lock().zonos.create(999, &zonos_order(false));
+    let j = "application/json";
+    let misspelt = [
+        (
+            "/v1/orderNumbers",
+            creds(json!({"sinceDate": "20200101", "statusses": true})),
+            "statusses",
+        ),
+        (
+            "/v2/setShipmentTracking",
+            creds(json!({"orderId": id, "trackingList": [{"number": "1Z1"}], "carier": "UPS"})),
+            "carier",
+        ),
+    ];
+    // The old shared reading takes both without a word.
+    let old = OrderNumbersRequest::from_json(&misspelt[0].1).unwrap();
+    assert!(!old.statuses, "the misspelt flag is silently dropped");
+    assert!(SetShipmentTrackingRequest::from_json(&misspelt[1].1).is_ok());
+    for (path, body, field) in misspelt {
+        let (status, text) = zonos_raw(&base, path, j, j, body).await;
+        assert_eq!(status, 200, "{path} {text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v["error"].as_str().unwrap(),
+            format!("unknown field {field:?}"),
+            "{path}"
+        );
+    }
+    assert_eq!(sb.counters().writes.get("zonos.setShipmentTracking"), None);
+    // Spelt as documented, both go through.
+    let (_, text) = zonos_raw(
+        &base,
+        "/v1/orderNumbers",
+        j,
+        j,
+        creds(json!({"sinceDate": "20200101", "statuses": true})),
+    )
+    .await;
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert!(v["orders"][0]["orderStatus"].is_string(), "{text}");
+    let (_, text) = zonos_raw(
+        &base,
+        "/v2/setShipmentTracking",
+        j,
+        j,
+        creds(json!({"orderId": id, "trackingList": [{"number": "1Z1"}]})),
+    )
+    .await;
+    assert!(text.contains("success"), "{text}");
+}
