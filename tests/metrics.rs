@@ -37,6 +37,15 @@ async fn a_run_publishes_every_metric_with_the_counts_the_sandbox_saw() {
         sb.counters().executed_count("google.shipLineItems") == 1
     })
     .await;
+    // The poller counts its imports when its whole run ends (all three channels), which can be after
+    // the mirrors are made: wait for the counts (flushing adds to the captured lines).
+    until("the poller counted its imports", || async {
+        metrics::flush();
+        let lines = captured.lock().unwrap().clone();
+        metrics::sum(&lines, "OrdersImported", &[("Channel", "zonos")]) >= 2.0
+            && metrics::sum(&lines, "OrdersImported", &[("Channel", "google")]) >= 1.0
+    })
+    .await;
     // Let the last webhook answers and queue receipts settle, then stop everything before reading.
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     r.stop().await;

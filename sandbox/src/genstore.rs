@@ -762,6 +762,15 @@ async fn list_fulfillments(
     }
 }
 
+/// The sandbox's tracking as the order it keeps holds it.
+fn tracking_info(t: crate::genstore_requests::Tracking) -> gw::TrackingInfo {
+    gw::TrackingInfo {
+        number: t.number,
+        company: t.company,
+        url: t.url,
+    }
+}
+
 async fn create_fulfillment(
     State(sb): State<Sandbox>,
     headers: HeaderMap,
@@ -770,13 +779,13 @@ async fn create_fulfillment(
     if let Err(r) = gate(&sb, &headers) {
         return r;
     }
-    let req: gw::CreateFulfillmentRequest = match parse(&body) {
+    let req = match crate::genstore_requests::new_fulfillment(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(m) => return respond(refuse(StatusCode::BAD_REQUEST, m)),
     };
     let mut lines = Vec::new();
-    for (i, l) in req.fulfillment.line_items.iter().enumerate() {
-        match (&l.id, l.quantity) {
+    for (i, l) in req.line_items.iter().enumerate() {
+        match (&l.id, l.units()) {
             (Some(id), Some(q)) => lines.push(LineQty {
                 id: id.clone(),
                 quantity: q,
@@ -792,9 +801,9 @@ async fn create_fulfillment(
     let outcome = {
         let mut st = sb.lock();
         let out = st.genstore.create_fulfillment(
-            &req.fulfillment.order_id,
+            &req.order_id,
             Some(lines),
-            req.fulfillment.tracking_info.clone(),
+            req.tracking_info.clone().map(tracking_info),
             None,
         );
         if out.is_ok() {
@@ -824,17 +833,12 @@ async fn update_tracking(
     if let Err(r) = gate(&sb, &headers) {
         return r;
     }
-    let req: gw::UpdateTrackingRequest = match parse(&body) {
+    let req = match crate::genstore_requests::tracking_change(&body) {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(m) => return respond(refuse(StatusCode::BAD_REQUEST, m)),
     };
-    if req
-        .fulfillment
-        .tracking_info
-        .number
-        .as_deref()
-        .is_none_or(str::is_empty)
-    {
+    let tracking = tracking_info(req.tracking_info);
+    if tracking.number.as_deref().is_none_or(str::is_empty) {
         return respond(refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "trackingInfo.number is required",
@@ -844,8 +848,8 @@ async fn update_tracking(
         let mut st = sb.lock();
         let mut same = false;
         let out = st.genstore.change_fulfillment(&id, |f| {
-            same = f.tracking_info.as_ref() == Some(&req.fulfillment.tracking_info);
-            f.tracking_info = Some(req.fulfillment.tracking_info.clone());
+            same = f.tracking_info.as_ref() == Some(&tracking);
+            f.tracking_info = Some(tracking.clone());
             Ok(())
         });
         if out.is_ok() {

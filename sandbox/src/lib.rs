@@ -17,6 +17,7 @@
 
 pub mod control;
 pub mod genstore;
+pub mod genstore_requests;
 pub mod google;
 pub mod webhooks;
 pub mod zonos;

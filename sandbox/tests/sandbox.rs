@@ -1537,3 +1537,46 @@ async fn zonos_refuses_a_misspelt_field_the_clients_types_would_have_accepted() 
     .await;
     assert!(text.contains("success"), "{text}");
 }
+
+/// Genstore's fulfillment bodies are read in the sandbox's own terms too: a misspelt key, which the
+/// client's `NewFulfillment` would read past (its tracking silently dropped), is a 400 naming it.
+#[tokio::test]
+async fn genstore_refuses_a_misspelt_fulfillment_field_the_clients_types_would_have_accepted() {
+    let (sb, base) = sandbox().await;
+    let order = genstore(&base)
+        .create_order(&new_order("zonos", "999-1", &[("SKU-A", 2)]))
+        .await
+        .unwrap();
+    let order_id = order.order_id.clone().unwrap();
+    let body = json!({"fulfillment": {"orderId": order_id, "trackingInfos": {"number": "1Z1"}}});
+    let old: gw::CreateFulfillmentRequest = serde_json::from_value(body.clone()).unwrap();
+    assert!(
+        old.fulfillment.tracking_info.is_none(),
+        "the client's type drops it"
+    );
+    let url = format!("{base}/genstore/api/202412/fulfillments");
+    let token = SandboxConfig::default().genstore_token;
+    let r = http()
+        .post(&url)
+        .header("X-Genstore-Access-Token", &token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["error"].as_str().unwrap().contains("trackingInfos"),
+        "{v}"
+    );
+    assert_eq!(sb.counters().writes.get("genstore.createFulfillment"), None);
+    let good = json!({"fulfillment": {"orderId": order_id, "trackingInfo": {"number": "1Z1"}}});
+    let r = http()
+        .post(&url)
+        .header("X-Genstore-Access-Token", &token)
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}
