@@ -117,6 +117,147 @@ pub fn tracking_change(body: &[u8]) -> Result<TrackingChange, String> {
     envelope(body)
 }
 
+/// The order shape of seed 001 (`GET /orders/{orderId}`), which `POST /orders` takes as `{"order": …}`
+/// (`platforms.md` §1): the keys of each object, by where it sits.
+const ORDER_KEYS: &[&str] = &[
+    "billingAddress",
+    "buyerAcceptsMarketing",
+    "cancelReason",
+    "cancelledAt",
+    "closedAt",
+    "createdAt",
+    "currency",
+    "currentSubtotalPrice",
+    "currentTotalDiscounts",
+    "currentTotalPrice",
+    "currentTotalTax",
+    "customer",
+    "discountCodes",
+    "dutiesIncluded",
+    "email",
+    "financialStatus",
+    "fulfillmentStatus",
+    "fulfillments",
+    "lineItems",
+    "note",
+    "orderId",
+    "paymentGatewayNames",
+    "paymentTerms",
+    "phone",
+    "presentmentCurrency",
+    "shippingAddress",
+    "sourceIdentifier",
+    "sourceName",
+    "subtotalPrice",
+    "tags",
+    "taxesIncluded",
+    "totalDiscounts",
+    "totalLineItemsPrice",
+    "totalOutstanding",
+    "totalPrice",
+    "totalTax",
+    "totalWeight",
+    "updatedAt",
+];
+const LINE_KEYS: &[&str] = &[
+    "currentQuantity",
+    "fulfillableQuantity",
+    "fulfillmentStatus",
+    "giftCard",
+    "grams",
+    "id",
+    "price",
+    "productId",
+    "quantity",
+    "requiresShipping",
+    "sku",
+    "taxable",
+    "title",
+    "totalDiscount",
+    "variantId",
+    "variantTitle",
+];
+const ADDRESS_KEYS: &[&str] = &[
+    "address1",
+    "address2",
+    "city",
+    "country",
+    "countryCode",
+    "firstName",
+    "lastName",
+    "latitude",
+    "longitude",
+    "name",
+    "phone",
+    "province",
+    "provinceCode",
+    "zip",
+];
+const CUSTOMER_KEYS: &[&str] = &[
+    "createdAt",
+    "currency",
+    "defaultAddress",
+    "email",
+    "firstName",
+    "id",
+    "lastName",
+    "note",
+    "phone",
+    "state",
+    "tags",
+    "taxExempt",
+    "taxExemptions",
+    "updatedAt",
+    "verifiedEmail",
+];
+const DISCOUNT_KEYS: &[&str] = &["amount", "code", "type"];
+const TERMS_KEYS: &[&str] = &["amount", "currency"];
+const FULFILLMENT_KEYS: &[&str] = &["createdAt", "fulfillId", "orderId", "status", "updatedAt"];
+
+/// Refuses a key of `POST /orders`' body that the documented order shape does not have, naming where it
+/// is. (The values are read by the order's own rules after this.)
+pub fn check_order_keys(body: &Value) -> Result<(), String> {
+    let top = body
+        .as_object()
+        .ok_or("the body must be {\"order\": {...}}")?;
+    if let Some(k) = top.keys().find(|k| k.as_str() != "order") {
+        return Err(format!("unknown field {k:?}"));
+    }
+    let Some(order) = top.get("order").and_then(Value::as_object) else {
+        return Err("order: expected an object".into());
+    };
+    let known = |obj: &serde_json::Map<String, Value>, keys: &[&str], at: &str| match obj
+        .keys()
+        .find(|k| !keys.contains(&k.as_str()))
+    {
+        Some(k) => Err(format!("{at}: unknown field {k:?}")),
+        None => Ok(()),
+    };
+    known(order, ORDER_KEYS, "order")?;
+    let each = |key: &str, keys: &[&str]| -> Result<(), String> {
+        match order.get(key) {
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(o) = item.as_object() {
+                        known(o, keys, &format!("order.{key}[{i}]"))?;
+                    }
+                }
+                Ok(())
+            }
+            Some(Value::Object(o)) => known(o, keys, &format!("order.{key}")),
+            // Genstore writes "" or "null" for an absent object.
+            _ => Ok(()),
+        }
+    };
+    each("lineItems", LINE_KEYS)?;
+    each("shippingAddress", ADDRESS_KEYS)?;
+    each("billingAddress", ADDRESS_KEYS)?;
+    each("customer", CUSTOMER_KEYS)?;
+    each("discountCodes", DISCOUNT_KEYS)?;
+    each("paymentTerms", TERMS_KEYS)?;
+    each("fulfillments", FULFILLMENT_KEYS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +286,24 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("notifyCustomer"), "{e}");
+    }
+
+    #[test]
+    fn an_order_create_takes_the_documented_order_shape_only() {
+        let good = serde_json::json!({"order": {"sourceName": "zonos", "sourceIdentifier": "999-1",
+            "currency": "USD", "lineItems": [{"title": "Mug", "quantity": 1, "price": "10.00"}],
+            "shippingAddress": {"name": "x", "countryCode": "FR"}, "customer": "", "totalPrice": "25.00"}});
+        assert_eq!(check_order_keys(&good), Ok(()));
+        let mut shipping = good.clone();
+        shipping["order"]["shippingLines"] = serde_json::json!([{"price": "15.00"}]);
+        assert_eq!(
+            check_order_keys(&shipping),
+            Err("order: unknown field \"shippingLines\"".into())
+        );
+        let mut line = good.clone();
+        line["order"]["lineItems"][0]["qty"] = serde_json::json!(1);
+        assert!(check_order_keys(&line)
+            .unwrap_err()
+            .contains("order.lineItems[0]"));
     }
 }

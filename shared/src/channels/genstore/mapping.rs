@@ -473,6 +473,10 @@ pub fn hold_update(order: &ChannelOrder) -> wire::OrderUpdate {
 
 /// The body that creates an external order's mirror in Genstore: `sourceName` = the channel,
 /// `sourceIdentifier` = its order id, its lines, shipping address and totals.
+///
+/// Decision: Genstore's order create names no shipping field (the order shape of seed 001 has none),
+/// so none is sent: `totalPrice` is the channel's total, shipping included, and the shipping itself is
+/// not itemised on the mirror.
 pub fn mirror_request(order: &ChannelOrder) -> wire::CreateOrderRequest {
     wire::CreateOrderRequest {
         order: wire::NewOrder {
@@ -494,16 +498,6 @@ pub fn mirror_request(order: &ChannelOrder) -> wire::CreateOrderRequest {
             financial_status: Some(if held(order) { "pending" } else { "paid" }.to_owned()),
             total_price: Some(order.totals.total),
             total_tax: order.totals.tax,
-            shipping_lines: order
-                .totals
-                .shipping
-                .map(|price| wire::ShippingLine {
-                    title: Some(format!("{} shipping", order.channel)),
-                    code: None,
-                    price: Some(price),
-                })
-                .into_iter()
-                .collect(),
             email: order
                 .customer
                 .as_ref()

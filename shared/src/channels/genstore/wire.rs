@@ -1010,9 +1010,6 @@ pub struct NewOrder {
         skip_serializing_if = "Option::is_none"
     )]
     pub total_tax: Option<Decimal>,
-    /// Shipping charged.
-    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
-    pub shipping_lines: Vec<ShippingLine>,
     /// Buyer's email.
     #[serde(
         default,
