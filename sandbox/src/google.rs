@@ -471,6 +471,12 @@ async fn write(
         Ok(v) => v,
         Err(_) => return bad("Invalid JSON payload"),
     };
+    // Every key against the reference's own request schema, before anything else is read.
+    if let Some(refused) = crate::google_schema::request_schema(&action)
+        .and_then(|schema| crate::google_schema::unknown_field(&op, schema))
+    {
+        return bad(refused);
+    }
     let Some(op_id) = op
         .get("operationId")
         .and_then(Value::as_str)

@@ -19,6 +19,7 @@ pub mod control;
 pub mod genstore;
 pub mod genstore_requests;
 pub mod google;
+pub mod google_schema;
 pub mod webhooks;
 pub mod zonos;
 pub mod zonos_requests;

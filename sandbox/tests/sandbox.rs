@@ -1580,3 +1580,46 @@ async fn genstore_refuses_a_misspelt_fulfillment_field_the_clients_types_would_h
         .unwrap();
     assert_eq!(r.status(), 201);
 }
+
+/// Google's bodies are checked against the reference's own request schemas: a misspelt property, which
+/// the client's `ShipLineItemsRequest` would read past (the tracking number lost), is a 400 in Google's
+/// words, and nothing ships.
+#[tokio::test]
+async fn google_refuses_a_misspelt_property_the_clients_types_would_have_accepted() {
+    let (sb, base) = sandbox().await;
+    let id = {
+        let mut st = sb.lock();
+        let id = st
+            .google
+            .create_test_order("123456789", "template1", chrono::Utc::now())
+            .unwrap();
+        st.google.orders.get_mut(&id).unwrap().order.status = Some("pendingShipment".into());
+        id
+    };
+    let line = sb.lock().google.orders[&id].order.line_items[0]
+        .id
+        .clone()
+        .unwrap();
+    let body = json!({"operationId": "op-1", "lineItems": [{"lineItemId": line, "quantity": 1}],
+        "shipmentInfos": [{"shipmentId": "s1", "carrier": "ups", "trackingNumber": "1Z1"}]});
+    let old: g::ShipLineItemsRequest = serde_json::from_value(body.clone()).unwrap();
+    assert!(
+        old.shipment_infos[0].tracking_id.is_none(),
+        "the client's type drops it"
+    );
+    let url = format!("{base}/google/content/v2.1/123456789/orders/{id}/shipLineItems");
+    let r = http()
+        .post(&url)
+        .bearer_auth(SandboxConfig::default().google_token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("Unknown name \\\"trackingNumber\\\" at 'shipmentInfos[0]'"),
+        "{text}"
+    );
+    assert_eq!(sb.counters().writes.get("google.shipLineItems"), None);
+}
