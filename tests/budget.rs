@@ -7,7 +7,7 @@
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
 use orderbridge::channels::http::{HttpSettings, RateLimit};
 use orderbridge::clock::{Clock, SystemClock};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::store::RateBudget;
 use orderbridge_sandbox::{spawn, SandboxConfig};
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use orderbridge::channels::genstore::webhook::{
 };
 use orderbridge::compliance::{self, Scope};
 use orderbridge::order::ChannelOrder;
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::store::{AuditLog, AuditOutcome, OrderKey};
 use orderbridge_cli::{start, Running};
 use orderbridge_e2e::{

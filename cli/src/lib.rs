@@ -19,7 +19,7 @@ use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
 use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::config::{Clients, Platforms};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::store::embedded::{Db, DeadLetter, EmbeddedQueue, EmbeddedStore};
 use orderbridge::store::{IdempotencyTtl, Storage, SyncQueue};
 use orderbridge_sandbox::webhooks::Subscription;

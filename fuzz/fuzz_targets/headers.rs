@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use orderbridge::channels::genstore::{link, signature};
 use orderbridge::channels::http::{parse_retry_after, RETRY_AFTER_CEILING};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use orderbridge::channels::genstore::signature;
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use webhook_ingest::{prepare, Inbound, DEFAULT_MAX_BODY};
 
 const TOPICS: [&str; 12] = [

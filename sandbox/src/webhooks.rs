@@ -10,7 +10,7 @@ use orderbridge::channels::genstore::signature;
 use orderbridge::channels::genstore::webhook::{
     HMAC_HEADER, SHOP_DOMAIN_HEADER, TOPIC_HEADER, TRIGGERED_AT_HEADER, WEBHOOK_ID_HEADER,
 };
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::{Arc, Mutex, OnceLock};

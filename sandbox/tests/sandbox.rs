@@ -13,7 +13,7 @@ use orderbridge::channels::http::{ErrorKind, HttpSettings, RateLimit};
 use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
 use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::channels::zonos::{OrderSelector, ZonosStatus};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge_sandbox::webhooks::WebhookMode;
 use orderbridge_sandbox::{spawn, Faults, Sandbox, SandboxConfig};
 use rust_decimal::Decimal;

@@ -3,7 +3,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use orderbridge::channels::genstore::{self, signature};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 
 const SEED_ORDER: &[u8] = include_bytes!("../tests/fixtures/genstore/order-seed-001.json");
 

@@ -32,7 +32,6 @@ pub mod metrics;
 pub mod money;
 pub mod order;
 pub mod personal;
-pub mod secret;
 pub mod secrets;
 pub mod status;
 pub mod store;

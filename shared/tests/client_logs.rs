@@ -3,7 +3,7 @@
 //! a sibling test reaching the callsite first without a subscriber would silence it here.
 
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
 use wiremock::matchers::method;

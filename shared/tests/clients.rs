@@ -11,7 +11,7 @@ use orderbridge::channels::http::{ErrorKind, HttpSettings, RateLimit};
 use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
 use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::channels::zonos::{OrderSelector, ZonosStatus};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::secrets::SecretResolver;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@ use orderbridge::channels::google::auth::{GoogleCredentials, ServiceAccountKey};
 use orderbridge::channels::google::client::{GoogleClient, GoogleSettings, ListQuery};
 use orderbridge::channels::google::{self as google, wire as ggw};
 use orderbridge::channels::http::{parse_retry_after, ErrorKind, HttpSettings, RateLimit};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -10,7 +10,7 @@ use orderbridge::channels::zonos::wire::{
 };
 use orderbridge::channels::zonos::{self, OrderSelector, Reply};
 use orderbridge::order::ShipmentStatus;
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::{Channel, UnifiedStatus};
 use rust_decimal::Decimal;
 use serde_json::{json, Value};

@@ -330,7 +330,7 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
         Err(o) => return o,
     };
     // What the job does, not what caused it: the same job from a webhook and from a poll is one job.
-    let hash = hex(&Sha256::digest(job.without_cause().to_body().as_bytes()));
+    let hash = hex::encode(Sha256::digest(job.without_cause().to_body().as_bytes()));
     match deps.store.claim(&key, &hash, deps.idempotency).await {
         Ok(Claim::Acquired) => {}
         Ok(Claim::Completed(result)) => {
@@ -386,10 +386,6 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
         tracing::warn!(error = %e, "idempotency record not settled; it expires by itself");
     }
     outcome
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Lets a dead-lettered job run again: forgets the failure its idempotency record keeps, so the replayed
@@ -458,7 +454,7 @@ async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Outco
             // By version and by packages: a corrected number leaves Google's and Zonos' version as it was.
             let order = stored(store, *channel, order_id.as_str()).await?;
             let packages = serde_json::to_vec(&order.shipments).unwrap_or_default();
-            let digest = hex(&Sha256::digest(&packages));
+            let digest = hex::encode(Sha256::digest(&packages));
             format!(
                 "tracking-from:{channel}:{order_id}:{}:{}",
                 order.source_version().sort_key(),

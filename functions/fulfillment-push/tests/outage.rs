@@ -14,7 +14,7 @@ use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
 use orderbridge::channels::zonos::wire::{Credentials, Item};
 use orderbridge::clock::{Clock, ManualClock};
 use orderbridge::jobs::{Job, SyncJob};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::store::embedded::{Db, DeadLetter, EmbeddedQueue, EmbeddedStore};
 use orderbridge::store::provision::QUEUE;
 use orderbridge::store::{orders, IdempotencyTtl, SyncQueue};

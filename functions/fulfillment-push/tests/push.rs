@@ -12,7 +12,7 @@ use orderbridge::channels::zonos::wire::{Credentials, Item};
 use orderbridge::channels::{genstore, google, zonos};
 use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::jobs::{Job, SyncJob};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::store::orders;
 use orderbridge::store::{AuditOutcome, IdempotencyTtl, OrderKey, Storage, SyncQueue};
 use orderbridge_sandbox::genstore::LineQty;

@@ -11,7 +11,7 @@ use orderbridge::channels::google::client::{GoogleClient, GoogleSettings};
 use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
 use orderbridge::channels::zonos::wire::{Credentials, Item};
 use orderbridge::clock::{Clock, SystemClock};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
 use orderbridge_sandbox::{spawn, Faults, SandboxConfig};
 use std::sync::Arc;

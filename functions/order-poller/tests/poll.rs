@@ -12,7 +12,7 @@ use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
 use orderbridge::channels::zonos::wire::{Credentials, Item};
 use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::jobs::{Job, SyncJob};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::store::{OrderKey, Storage, SyncQueue};
 use orderbridge_sandbox::zonos::NewZonosOrder;
 use orderbridge_sandbox::{spawn, Faults, Sandbox, SandboxConfig};

@@ -5,7 +5,7 @@
 
 use criterion::{black_box, Criterion};
 use orderbridge::channels::genstore::signature;
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::store::tally::Tally;
 use serde_json::{json, Value};
 use std::sync::Arc;

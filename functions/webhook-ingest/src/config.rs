@@ -1,6 +1,6 @@
 //! webhook-ingest's settings, from the environment (the configuration contract).
 
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::secrets::SecretResolver;
 
 /// Settings of one deployment.

@@ -46,7 +46,7 @@ use orderbridge::compliance::Scope;
 use orderbridge::ids::{GenstoreOrderId, RefundId};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::ChannelOrder;
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::store::orders::{self, Modified};
 use orderbridge::store::{OrderKey, Storage, StoreError, SyncQueue};
 use orderbridge::sync::WebhookPlan;

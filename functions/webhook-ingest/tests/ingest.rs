@@ -9,7 +9,7 @@ use orderbridge::clock::{Clock, ManualClock};
 use orderbridge::compliance::{self, Scope};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::{ChannelOrder, Totals};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::status::UnifiedStatus;
 use orderbridge::store::orders;
 use orderbridge::store::tally::Tally;

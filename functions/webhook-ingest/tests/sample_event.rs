@@ -1,7 +1,7 @@
 //! The sample event in `infra/events/` (for `cargo lambda invoke --data-file`) is accepted.
 
 use orderbridge::clock::{Clock, SystemClock};
-use orderbridge::secret::Secret;
+use orderbridge::secrets::Secret;
 use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
 use std::sync::Arc;
 use webhook_ingest::{handle, lambda, Deps};

@@ -16,7 +16,7 @@ use crate::channel::Channel;
 use crate::channels::http::{
     ClientError, ErrorKind, HttpSettings, Paging, PlatformHttp, RateLimit, Repeat, Response,
 };
-use crate::secret::Secret;
+use crate::secrets::Secret;
 use reqwest::header::LINK;
 use reqwest::Method;
 use serde::de::DeserializeOwned;

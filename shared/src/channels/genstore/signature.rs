@@ -2,7 +2,7 @@
 //! `X-Genstore-Hmac-Sha256` as base64 (Shopify's scheme) or hex. Up to two secrets are accepted, so a
 //! secret can be rotated without dropping deliveries. The comparison is constant-time.
 
-use crate::secret::Secret;
+use crate::secrets::Secret;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -86,7 +86,7 @@ pub fn sign_hex(body: &[u8], secret: &Secret) -> String {
     let raw = base64::engine::general_purpose::STANDARD
         .decode(sign(body, secret))
         .unwrap_or_default();
-    raw.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(raw)
 }
 
 #[cfg(test)]

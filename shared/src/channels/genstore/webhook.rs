@@ -363,9 +363,7 @@ impl Webhook {
                 h.update(topic.as_str().as_bytes());
                 h.update([0u8]);
                 h.update(body);
-                let digest = h.finalize();
-                let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-                format!("genstore-body#{hex}")
+                format!("genstore-body#{}", hex::encode(h.finalize()))
             }
         };
         Ok(Webhook {

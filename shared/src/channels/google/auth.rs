@@ -6,7 +6,7 @@ use crate::channel::Channel;
 use crate::channels::http::{
     ClientError, ErrorKind, HttpSettings, PlatformHttp, RateLimit, Repeat,
 };
-use crate::secret::Secret;
+use crate::secrets::Secret;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -40,8 +40,10 @@ pub fn operation_id(order_id: &str, action: &str, detail: &str) -> String {
         h.update([0u8]);
     }
     let digest = h.finalize();
-    let hex: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
-    format!("ob-{action}-{hex}")
+    format!(
+        "ob-{action}-{}",
+        hex::encode(digest.get(..10).unwrap_or_default())
+    )
 }
 
 /// How to reach a Merchant Center account.

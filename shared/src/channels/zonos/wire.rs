@@ -15,7 +15,7 @@ use crate::channel::Channel;
 use crate::error::MappingError;
 use crate::lenient;
 use crate::personal::Personal;
-use crate::secret::Secret;
+use crate::secrets::Secret;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use serde::de::{self, DeserializeOwned, Deserializer};

@@ -1,4 +1,6 @@
-//! Secret settings: a value is either the secret itself or a reference, `ssm:/path/name` or
+//! Secrets: [`Secret`], a value that never reaches a log (`value.rs`), and the settings that hold them.
+//!
+//! A secret setting is either the secret itself or a reference, `ssm:/path/name` or
 //! `secretsmanager:<id>`, resolved once per cold start and cached.
 //!
 //! Two ways to resolve, chosen by `SECRETS_VIA`:
@@ -9,11 +11,13 @@
 //! - `extension`: the AWS Parameters and Secrets Lambda extension (HTTP on localhost, authenticated
 //!   with the session token), for a stack deployed with its layer.
 
-use crate::secret::Secret;
+mod value;
+
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Mutex;
+pub use value::Secret;
 
 /// What a secret setting holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
