@@ -1,132 +1,21 @@
-//! The order table and the sync queue on SQLite, for running everything on one machine: durable across
-//! restarts (one file, WAL), with the DynamoDB/SQS adapters' semantics — conditional writes, newer-wins,
-//! expiry by the injected clock, and a queue with visibility timeouts, receive counts and a dead-letter
-//! queue after N receives.
-//!
-//! Each call runs on tokio's blocking pool; every conditional write is one `IMMEDIATE` transaction, so
-//! two processes sharing the file cannot interleave a check and its write.
+//! The order table on SQLite: orders, claims, idempotency records, audit trails, cursors, leases and
+//! rate budgets.
 
-use super::{
-    AuditEntry, AuditLog, Batch, Claim, Cursor, CursorStore, DedupeStore, Expected, FailedSend,
-    Found, IdempotencyError, IdempotencyStore, IdempotencyTtl, ItemKey, Lease, OrderKey,
-    OrderStore, Page, PageRequest, ReceivedMessage, SendReport, StoreError, StoredOrder, SyncQueue,
-    Update, Upsert, Write, SQS_BATCH_LIMIT,
-};
+use super::{sql, ts, Db};
 use crate::channel::Channel;
 use crate::clock::Clock;
 use crate::ids::{CustomerId, GenstoreOrderId};
-use crate::jobs::SyncJob;
 use crate::order::ChannelOrder;
 use crate::status::UnifiedStatus;
+use crate::store::{
+    AuditEntry, AuditLog, Batch, Claim, Cursor, CursorStore, DedupeStore, Expected, Found,
+    IdempotencyError, IdempotencyStore, IdempotencyTtl, ItemKey, Lease, OrderKey, OrderStore, Page,
+    PageRequest, StoreError, StoredOrder, Update, Upsert, Write,
+};
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS orders (
-    pk TEXT PRIMARY KEY,
-    channel TEXT NOT NULL,
-    order_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    source_version TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    status TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    genstore_id TEXT,
-    customer_key TEXT
-);
-CREATE INDEX IF NOT EXISTS orders_by_genstore ON orders(genstore_id);
-CREATE INDEX IF NOT EXISTS orders_by_status ON orders(status, updated_at, pk);
-CREATE INDEX IF NOT EXISTS orders_by_customer ON orders(customer_key);
-CREATE TABLE IF NOT EXISTS audit (pk TEXT NOT NULL, sk TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (pk, sk));
-CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, until_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS idempotency (
-    key TEXT PRIMARY KEY,
-    state TEXT NOT NULL,
-    payload_hash TEXT NOT NULL,
-    result TEXT,
-    in_progress_until_ms INTEGER NOT NULL,
-    until_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS budgets (name TEXT PRIMARY KEY, level REAL NOT NULL, at_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    queue TEXT NOT NULL,
-    message_id TEXT NOT NULL UNIQUE,
-    body TEXT NOT NULL,
-    receive_count INTEGER NOT NULL DEFAULT 0,
-    visible_at_ms INTEGER NOT NULL,
-    receipt TEXT,
-    sent_at_ms INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS messages_ready ON messages(queue, visible_at_ms, seq);
-";
-
-/// One SQLite database holding the table and the queues.
-#[derive(Clone)]
-pub struct Db {
-    conn: Arc<Mutex<Connection>>,
-}
-
-fn sql(e: rusqlite::Error) -> StoreError {
-    match e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy => {
-            StoreError::Unavailable(format!("sqlite busy: {f}"))
-        }
-        other => StoreError::Refused(format!("sqlite: {other}")),
-    }
-}
-
-impl Db {
-    /// Opens (creating if needed) the database file at `path`.
-    pub fn open(path: impl AsRef<Path>) -> Result<Db, StoreError> {
-        let path = path.as_ref();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Refused(format!("cannot create {}: {e}", dir.display()))
-            })?;
-        }
-        let conn = Connection::open(path).map_err(sql)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sql)?;
-        Self::init(conn)
-    }
-
-    /// A database in memory (gone when the last handle drops).
-    pub fn in_memory() -> Result<Db, StoreError> {
-        Self::init(Connection::open_in_memory().map_err(sql)?)
-    }
-
-    fn init(conn: Connection) -> Result<Db, StoreError> {
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sql)?;
-        conn.execute_batch(SCHEMA).map_err(sql)?;
-        Ok(Db {
-            conn: Arc::new(Mutex::new(conn)),
-        })
-    }
-
-    /// Runs `f` on the blocking pool with the connection.
-    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Unavailable(format!("storage task failed: {e}")))?
-    }
-}
+use std::sync::Arc;
 
 /// The order table on SQLite.
 #[derive(Clone)]
@@ -144,10 +33,6 @@ impl EmbeddedStore {
 
 fn order_pk(key: &OrderKey) -> String {
     format!("ORDER#{}#{}", key.channel, key.order_id)
-}
-
-fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 fn read_doc(pk: &str, doc: &str, version: i64) -> Result<StoredOrder, StoreError> {
@@ -588,7 +473,7 @@ impl IdempotencyStore for EmbeddedStore {
                     .map_err(sql)?;
                 let failed = result
                     .flatten()
-                    .is_some_and(|r| super::is_failure_result(&r));
+                    .is_some_and(|r| crate::store::is_failure_result(&r));
                 if failed {
                     tx.execute("DELETE FROM idempotency WHERE key = ?1", params![key])
                         .map_err(sql)?;
@@ -657,7 +542,7 @@ impl AuditLog for EmbeddedStore {
                 };
                 let mut changed: usize = 0;
                 for (sk, body) in rows {
-                    let entry: super::AuditEntry = serde_json::from_str(&body)
+                    let entry: crate::store::AuditEntry = serde_json::from_str(&body)
                         .map_err(|e| StoreError::Corrupt(format!("audit entry: {e}")))?;
                     let Some(redacted) = entry.redacted() else {
                         continue;
@@ -913,242 +798,15 @@ impl CursorStore for EmbeddedStore {
     }
 }
 
-/// The largest message body, as on SQS (256 KiB).
-pub const MAX_MESSAGE_BYTES: usize = super::provision::QUEUE.max_message_bytes as usize;
-
-/// Where a queue's messages go after too many receives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeadLetter {
-    /// The dead-letter queue's name.
-    pub queue: String,
-    /// A message is moved there when it would be received more often than this.
-    pub max_receives: u32,
-}
-
-/// A queue in the SQLite database, with SQS's semantics.
-#[derive(Clone)]
-pub struct EmbeddedQueue {
-    db: Db,
-    name: String,
-    dead_letter: Option<DeadLetter>,
-    clock: Arc<dyn Clock>,
-}
-
-impl EmbeddedQueue {
-    /// The queue `name` in `db`; with `dead_letter`, messages received too often move there.
-    pub fn new(
-        db: Db,
-        name: impl Into<String>,
-        dead_letter: Option<DeadLetter>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        EmbeddedQueue {
-            db,
-            name: name.into(),
-            dead_letter,
-            clock,
-        }
-    }
-
-    /// The queue's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    async fn insert(&self, bodies: Vec<String>) -> Result<usize, StoreError> {
-        let now = self.clock.now().timestamp_millis();
-        let queue = self.name.clone();
-        self.db
-            .run(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
-                for body in &bodies {
-                    tx.execute(
-                        "INSERT INTO messages (queue, message_id, body, receive_count, visible_at_ms, sent_at_ms)
-                         VALUES (?1, ?2, ?3, 0, ?4, ?4)",
-                        params![queue, uuid::Uuid::new_v4().to_string(), body, now],
-                    )
-                    .map_err(sql)?;
-                }
-                tx.commit().map_err(sql)?;
-                Ok(bodies.len())
-            })
-            .await
-    }
-}
-
 #[async_trait]
-impl SyncQueue for EmbeddedQueue {
-    async fn send(&self, jobs: &[SyncJob]) -> Result<SendReport, StoreError> {
-        let requests = jobs.len().div_ceil(SQS_BATCH_LIMIT);
-        let mut failed = Vec::new();
-        let mut accepted = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            let body = job.to_body();
-            if body.len() > MAX_MESSAGE_BYTES {
-                failed.push(FailedSend {
-                    job: job.clone(),
-                    reason: format!(
-                        "message of {} bytes is over the {MAX_MESSAGE_BYTES}-byte limit",
-                        body.len()
-                    ),
-                });
-            } else {
-                accepted.push((job, body));
-            }
-        }
-        let (ok_jobs, ok_bodies): (Vec<&SyncJob>, Vec<String>) = accepted.into_iter().unzip();
-        match self.insert(ok_bodies).await {
-            Ok(sent) => Ok(SendReport {
-                sent,
-                requests,
-                failed,
-            }),
-            Err(e) if e.retryable() => {
-                failed.extend(ok_jobs.into_iter().map(|j| FailedSend {
-                    job: j.clone(),
-                    reason: e.to_string(),
-                }));
-                Ok(SendReport {
-                    sent: 0,
-                    requests,
-                    failed,
-                })
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn receive(
-        &self,
-        max: usize,
-        visibility: Duration,
-    ) -> Result<Vec<ReceivedMessage>, StoreError> {
-        let now = self.clock.now();
-        let now_ms = now.timestamp_millis();
-        let hidden_until = crate::clock::shifted(now, visibility).timestamp_millis();
-        let queue = self.name.clone();
-        let dead_letter = self.dead_letter.clone();
-        let max = i64::try_from(max.clamp(1, SQS_BATCH_LIMIT)).unwrap_or(10);
-        self.db
-            .run(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
-                let mut out = Vec::new();
-                loop {
-                    let candidates: Vec<(i64, String, String, i64)> = {
-                        let mut stmt = tx
-                            .prepare(
-                                "SELECT seq, message_id, body, receive_count FROM messages
-                                 WHERE queue = ?1 AND visible_at_ms <= ?2 ORDER BY seq LIMIT ?3",
-                            )
-                            .map_err(sql)?;
-                        let rows = stmt
-                            .query_map(params![queue, now_ms, max.saturating_sub(i64::try_from(out.len()).unwrap_or(0))], |r| {
-                                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                            })
-                            .map_err(sql)?;
-                        rows.collect::<Result<_, _>>().map_err(sql)?
-                    };
-                    if candidates.is_empty() {
-                        break;
-                    }
-                    for (seq, message_id, body, count) in candidates {
-                        let count = u32::try_from(count.saturating_add(1)).unwrap_or(u32::MAX);
-                        match &dead_letter {
-                            Some(dl) if count > dl.max_receives => {
-                                tx.execute(
-                                    "UPDATE messages SET queue = ?2, receive_count = 0, visible_at_ms = ?3, receipt = NULL
-                                     WHERE seq = ?1",
-                                    params![seq, dl.queue, now_ms],
-                                )
-                                .map_err(sql)?;
-                            }
-                            _ => {
-                                let receipt = uuid::Uuid::new_v4().to_string();
-                                tx.execute(
-                                    "UPDATE messages SET receive_count = ?2, visible_at_ms = ?3, receipt = ?4 WHERE seq = ?1",
-                                    params![seq, count, hidden_until, receipt],
-                                )
-                                .map_err(sql)?;
-                                out.push(ReceivedMessage {
-                                    message_id,
-                                    receipt,
-                                    receive_count: count,
-                                    body,
-                                });
-                            }
-                        }
-                    }
-                    if i64::try_from(out.len()).unwrap_or(max) >= max {
-                        break;
-                    }
-                }
-                tx.commit().map_err(sql)?;
-                Ok(out)
-            })
-            .await
-    }
-
-    async fn delete(&self, receipt: &str) -> Result<(), StoreError> {
-        let (queue, receipt) = (self.name.clone(), receipt.to_owned());
-        self.db
-            .run(move |c| {
-                c.execute(
-                    "DELETE FROM messages WHERE queue = ?1 AND receipt = ?2",
-                    params![queue, receipt],
-                )
-                .map_err(sql)?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn hide_for(&self, receipt: &str, for_: std::time::Duration) -> Result<(), StoreError> {
-        let (queue, receipt) = (self.name.clone(), receipt.to_owned());
-        let hidden = chrono::Duration::from_std(for_.min(std::time::Duration::from_secs(43_200)))
-            .unwrap_or(chrono::Duration::hours(12));
-        let until = crate::clock::shifted(self.clock.now(), hidden).timestamp_millis();
-        self.db
-            .run(move |c| {
-                c.execute(
-                    "UPDATE messages SET visible_at_ms = ?3 WHERE queue = ?1 AND receipt = ?2",
-                    params![queue, receipt, until],
-                )
-                .map_err(sql)?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn send_raw(&self, bodies: &[String]) -> Result<usize, StoreError> {
-        self.insert(bodies.to_vec()).await
-    }
-
-    async fn depth(&self) -> Result<u64, StoreError> {
-        let queue = self.name.clone();
-        self.db
-            .run(move |c| {
-                let n: i64 = c
-                    .query_row(
-                        "SELECT COUNT(*) FROM messages WHERE queue = ?1",
-                        params![queue],
-                        |r| r.get(0),
-                    )
-                    .map_err(sql)?;
-                Ok(u64::try_from(n).unwrap_or(0))
-            })
-            .await
-    }
-}
-
-#[async_trait]
-impl super::RateBudget for EmbeddedStore {
+impl crate::store::RateBudget for EmbeddedStore {
     async fn take(
         &self,
         bucket: &str,
-        shape: super::BucketShape,
+        shape: crate::store::BucketShape,
         want: u32,
         reserve: f64,
-    ) -> Result<super::Grant, StoreError> {
+    ) -> Result<crate::store::Grant, StoreError> {
         let name = bucket.to_owned();
         let now_ms = self.clock.now().timestamp_millis();
         self.db
@@ -1166,7 +824,8 @@ impl super::RateBudget for EmbeddedStore {
                     .optional()
                     .map_err(sql)?;
                 let (level, at_ms) = current.unwrap_or((shape.burst, now_ms));
-                let (left, grant) = super::bucket_take(level, at_ms, now_ms, shape, want, reserve);
+                let (left, grant) =
+                    crate::store::bucket_take(level, at_ms, now_ms, shape, want, reserve);
                 if grant.tokens > 0 {
                     tx.execute(
                         "INSERT INTO budgets (name, level, at_ms) VALUES (?1, ?2, ?3)
@@ -1182,6 +841,10 @@ impl super::RateBudget for EmbeddedStore {
     }
 
     async fn note_throttled(&self, bucket: &str) -> Result<(), StoreError> {
-        super::increment(self, &super::throttled_name(bucket, chrono::Utc::now())).await
+        crate::store::increment(
+            self,
+            &crate::store::throttled_name(bucket, chrono::Utc::now()),
+        )
+        .await
     }
 }
