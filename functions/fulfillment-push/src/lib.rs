@@ -53,9 +53,9 @@ use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::{ChannelOrder, ShipmentStatus};
 use orderbridge::store::orders::{self, Link};
 use orderbridge::store::{
-    AuditEntry, AuditOutcome, Claim, IdempotencyError, IdempotencyTtl, OrderKey, Storage, SyncQueue,
+    AuditEntry, AuditOutcome, Claim, IdempotencyError, IdempotencyTtl, OrderKey, Storage,
+    SyncQueue, WorkResult,
 };
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
@@ -327,16 +327,18 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
     }
     let key = match idempotency_key(&*deps.store, &job.job).await {
         Ok(k) => k,
-        Err(o) => return o,
+        Err(l) => return l.into(),
     };
     // What the job does, not what caused it: the same job from a webhook and from a poll is one job.
     let hash = hex::encode(Sha256::digest(job.without_cause().to_body().as_bytes()));
     match deps.store.claim(&key, &hash, deps.idempotency).await {
         Ok(Claim::Acquired) => {}
         Ok(Claim::Completed(result)) => {
-            return match result.get("failed").and_then(|f| f.as_str()) {
-                Some(reason) => Outcome::Permanent(format!("failed before: {reason}")),
-                None => Outcome::Done(format!("{} (done before)", job.job.kind())),
+            return match serde_json::from_value::<WorkResult>(result) {
+                Ok(WorkResult::Failed(reason)) => {
+                    Outcome::Permanent(format!("failed before: {reason}"))
+                }
+                _ => Outcome::Done(format!("{} (done before)", job.job.kind())),
             }
         }
         Ok(Claim::InProgress { .. }) => {
@@ -372,12 +374,20 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
     let settled = match &outcome {
         Outcome::Done(what) => {
             deps.store
-                .complete(&key, &json!({ "done": what }), deps.idempotency)
+                .complete(
+                    &key,
+                    &WorkResult::Done(what.clone()).to_json(),
+                    deps.idempotency,
+                )
                 .await
         }
         Outcome::Permanent(why) => {
             deps.store
-                .complete(&key, &json!({ "failed": why }), deps.idempotency)
+                .complete(
+                    &key,
+                    &WorkResult::Failed(why.clone()).to_json(),
+                    deps.idempotency,
+                )
                 .await
         }
         Outcome::Retry(_) | Outcome::Waiting(_) => deps.store.release(&key).await,
@@ -401,13 +411,8 @@ pub async fn forget_failure(store: &dyn Storage, body: &str) -> Result<bool, Str
     }
     let key = match idempotency_key(store, &job.job).await {
         Ok(k) => k,
-        Err(Outcome::Retry(why)) if why.ends_with("is not in the table yet") => return Ok(false),
-        Err(
-            Outcome::Done(why)
-            | Outcome::Retry(why)
-            | Outcome::Permanent(why)
-            | Outcome::Waiting(why),
-        ) => return Err(why),
+        Err(Lookup::Missing(_)) => return Ok(false),
+        Err(Lookup::Store(e)) => return Err(e.to_string()),
     };
     store.forget_failure(&key).await.map_err(|e| e.to_string())
 }
@@ -430,7 +435,7 @@ fn waits_on(job: &Job) -> Option<(Channel, &ChannelOrderId)> {
 }
 
 /// The idempotency key of a job: what it does, and for pushes of changing state, which state.
-async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Outcome> {
+async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Lookup> {
     Ok(match job {
         Job::MirrorOrder { channel, order_id } => format!("mirror:{channel}:{order_id}"),
         Job::WriteMerchantOrderId {
@@ -505,21 +510,39 @@ async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Outco
     })
 }
 
-async fn version_of(store: &dyn Storage, channel: Channel, id: &str) -> Result<String, Outcome> {
+async fn version_of(store: &dyn Storage, channel: Channel, id: &str) -> Result<String, Lookup> {
     Ok(stored(store, channel, id)
         .await?
         .source_version()
         .sort_key())
 }
 
-/// The order as the table holds it; not there yet (or the table unreachable) is worth a retry.
-async fn stored(store: &dyn Storage, channel: Channel, id: &str) -> Result<ChannelOrder, Outcome> {
-    match store.get(&OrderKey::new(channel, id)).await {
+/// Why an order a job needs could not be read.
+#[derive(Debug)]
+enum Lookup {
+    /// Not in the table (yet: its import or webhook may still come).
+    Missing(OrderKey),
+    /// The table could not be read.
+    Store(orderbridge::store::StoreError),
+}
+
+/// Either way the job is worth a retry.
+impl From<Lookup> for Outcome {
+    fn from(l: Lookup) -> Self {
+        Outcome::Retry(match l {
+            Lookup::Missing(key) => format!("order {key} is not in the table yet"),
+            Lookup::Store(e) => e.to_string(),
+        })
+    }
+}
+
+/// The order as the table holds it.
+async fn stored(store: &dyn Storage, channel: Channel, id: &str) -> Result<ChannelOrder, Lookup> {
+    let key = OrderKey::new(channel, id);
+    match store.get(&key).await {
         Ok(Some(s)) => Ok(s.order),
-        Ok(None) => Err(Outcome::Retry(format!(
-            "order {channel}:{id} is not in the table yet"
-        ))),
-        Err(e) => Err(Outcome::Retry(e.to_string())),
+        Ok(None) => Err(Lookup::Missing(key)),
+        Err(e) => Err(Lookup::Store(e)),
     }
 }
 
@@ -543,7 +566,7 @@ macro_rules! attempt {
 pub(crate) use attempt;
 
 async fn load(deps: &Deps, channel: Channel, id: &str) -> Result<ChannelOrder, Outcome> {
-    stored(&*deps.store, channel, id).await
+    Ok(stored(&*deps.store, channel, id).await?)
 }
 
 async fn audit(

@@ -297,10 +297,32 @@ pub trait IdempotencyStore: Send + Sync {
     async fn forget_failure(&self, key: &str) -> Result<bool, StoreError>;
 }
 
+/// What a completed idempotency record says the work came to: the one contract between the job runner
+/// that writes it and [`IdempotencyStore::forget_failure`] that reads it. Stored as `{"done": "…"}` or
+/// `{"failed": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkResult {
+    /// Done; what was done.
+    Done(String),
+    /// Failed for good; why.
+    Failed(String),
+}
+
+impl WorkResult {
+    /// As the record stores it.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+}
+
 /// Whether a completed record's result (as stored) says the work failed; see
 /// [`IdempotencyStore::forget_failure`].
 pub fn is_failure_result(stored: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(stored).is_ok_and(|v| v.get("failed").is_some())
+    matches!(
+        serde_json::from_str::<WorkResult>(stored),
+        Ok(WorkResult::Failed(_))
+    )
 }
 
 /// What an outbound write came to.
@@ -747,4 +769,22 @@ impl<
         T: OrderStore + DedupeStore + IdempotencyStore + AuditLog + CursorStore + RateBudget + Batch,
     > Storage for T
 {
+}
+
+#[cfg(test)]
+mod work_result_tests {
+    use super::*;
+
+    #[test]
+    fn a_work_result_is_stored_as_the_records_always_were() {
+        let failed = WorkResult::Failed("refused".into());
+        assert_eq!(failed.to_json(), serde_json::json!({"failed": "refused"}));
+        assert_eq!(
+            WorkResult::Done("mirror_order".into()).to_json(),
+            serde_json::json!({"done": "mirror_order"})
+        );
+        assert!(is_failure_result(r#"{"failed": "refused"}"#));
+        assert!(!is_failure_result(r#"{"done": "x"}"#));
+        assert!(!is_failure_result("not json"));
+    }
 }
