@@ -392,7 +392,7 @@ pub async fn status(
     let mut channels = Vec::new();
     for ch in CHANNELS {
         let name = ch.as_str();
-        let cursor = read(name.to_owned()).await?;
+        let cursor = read(orderbridge::store::poll_cursor(ch).to_owned()).await?;
         let progressed = read(order_poller::completed_name(name)).await?;
         let last: Option<Value> = read(order_poller::last_run_name(name))
             .await?

@@ -854,7 +854,7 @@ async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrderId) -> Out
                 Some(a) => a.value.clone(),
                 None => attempt!(deps
                     .store
-                    .read("genstore")
+                    .read(orderbridge::store::poll_cursor(Channel::Genstore))
                     .await
                     .map_err(|e| Outcome::Retry(e.to_string())))
                 .map(|c| c.value)

@@ -54,7 +54,9 @@ use orderbridge::order::ChannelOrder;
 use orderbridge::sync::Outcome;
 
 use orderbridge::status::UnifiedStatus;
-use orderbridge::store::{Lease, OrderKey, PageRequest, Storage, SyncQueue};
+use orderbridge::store::{
+    poll_cursor, Lease, OrderKey, PageRequest, Storage, SyncQueue, GENSTORE_RECHECK,
+};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -616,7 +618,7 @@ fn park(
 
 async fn poll_zonos(deps: &Deps, client: &ZonosClient, deadline: &dyn Deadline) -> ChannelSummary {
     let mut s = ChannelSummary::new("zonos");
-    let cursor = match deps.store.read("zonos").await {
+    let cursor = match deps.store.read(poll_cursor(Channel::Zonos)).await {
         Ok(c) => c.map(|c| c.value),
         Err(e) => {
             s.error = Some(format!("cursor: {e}"));
@@ -706,7 +708,11 @@ async fn poll_zonos(deps: &Deps, client: &ZonosClient, deadline: &dyn Deadline) 
             break;
         }
         if let Some(id) = done {
-            match deps.store.advance("zonos", at.as_deref(), &id).await {
+            match deps
+                .store
+                .advance(poll_cursor(Channel::Zonos), at.as_deref(), &id)
+                .await
+            {
                 Ok(true) => at = Some(id),
                 Ok(false) => {
                     s.error = Some("the cursor moved under this run".into());
@@ -952,7 +958,7 @@ async fn reconcile_genstore(
     deadline: &dyn Deadline,
 ) -> ChannelSummary {
     let mut s = ChannelSummary::new("genstore");
-    let cursor = match deps.store.read("genstore").await {
+    let cursor = match deps.store.read(poll_cursor(Channel::Genstore)).await {
         Ok(c) => c.map(|c| c.value),
         Err(e) => {
             s.error = Some(format!("cursor: {e}"));
@@ -1052,7 +1058,11 @@ async fn reconcile_genstore(
         if newer {
             match deps
                 .store
-                .advance("genstore", cursor.as_deref(), &new_cursor)
+                .advance(
+                    poll_cursor(Channel::Genstore),
+                    cursor.as_deref(),
+                    &new_cursor,
+                )
                 .await
             {
                 Ok(true) => s.cursor_after = Some(new_cursor),
@@ -1111,7 +1121,7 @@ async fn recheck_open_mirrors(
     }
     let stored = deps
         .store
-        .read("genstore-recheck")
+        .read(GENSTORE_RECHECK)
         .await
         .map_err(|e| e.to_string())?
         .map(|c| c.value);
@@ -1207,7 +1217,7 @@ async fn recheck_open_mirrors(
     let next = serde_json::to_string(&at).map_err(|e| e.to_string())?;
     match deps
         .store
-        .advance("genstore-recheck", stored.as_deref(), &next)
+        .advance(GENSTORE_RECHECK, stored.as_deref(), &next)
         .await
     {
         Ok(_) => Ok(()),

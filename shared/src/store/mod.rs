@@ -571,6 +571,16 @@ pub trait RateBudget: Send + Sync {
     }
 }
 
+/// The cursor-store record holding a channel's poll position — Zonos' last order id, Genstore's
+/// reconciliation position (`sinceId`); Google has none, it lists unacknowledged orders. Read by
+/// order-poller, which moves it, and by fulfillment-push (where a mirror search starts) and the CLI.
+pub fn poll_cursor(channel: Channel) -> &'static str {
+    channel.as_str()
+}
+
+/// The cursor-store record of how far the reconciliation's recheck of older Genstore orders got.
+pub const GENSTORE_RECHECK: &str = "genstore-recheck";
+
 /// The record counting a platform's 429 answers in one UTC hour (`2026112717`).
 pub fn throttled_name(bucket: &str, hour: DateTime<Utc>) -> String {
     format!("throttled:{bucket}:{}", hour.format("%Y%m%d%H"))
