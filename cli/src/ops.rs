@@ -347,7 +347,7 @@ pub async fn replay_dead_letters(
             return Ok(done);
         }
         for m in &batch {
-            if fulfillment_push::forget_failure(store, &m.body).await? {
+            if orderbridge::idempotency::forget_failure(store, &m.body).await? {
                 done.forgotten += 1;
             }
         }

@@ -25,6 +25,7 @@ pub mod compliance;
 pub mod config;
 pub mod error;
 pub mod https;
+pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod lenient;

@@ -16,7 +16,7 @@
 //!   dead-lettered: see [`Backoff`] for the figures;
 //! - a permanent failure (the platform says the request is invalid) completes the idempotency record as
 //!   failed, is audited and logged, and is moved to the DLQ at once (the DLQ holds only what will not
-//!   pass by itself). A replay from the DLQ ([`forget_failure`]) forgets that record, so the job runs
+//!   pass by itself). A replay from the DLQ ([`forget_failure`](orderbridge::idempotency::forget_failure)) forgets that record, so the job runs
 //!   again once its cause is fixed;
 //! - near the Lambda deadline no record is started, and a running one is cut off with the time left:
 //!   what was not finished goes back to the queue, visible again at once;
@@ -48,6 +48,7 @@ use orderbridge::channels::zonos::client::ZonosClient;
 use orderbridge::channels::zonos::ZonosStatus;
 use orderbridge::channels::{google, zonos};
 use orderbridge::compliance;
+use orderbridge::idempotency::{idempotency_key, stored, Lookup};
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::{ChannelOrder, ShipmentStatus};
@@ -398,25 +399,6 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
     outcome
 }
 
-/// Lets a dead-lettered job run again: forgets the failure its idempotency record keeps, so the replayed
-/// job calls the platform instead of answering "failed before". True if there was one; work that
-/// succeeded stays done. A body that is not a job, or names an order the table lacks, has no record.
-/// An error only if the store could not be read or written.
-pub async fn forget_failure(store: &dyn Storage, body: &str) -> Result<bool, String> {
-    let Ok(job) = SyncJob::from_body(body) else {
-        return Ok(false);
-    };
-    if matches!(job.job, Job::ImportOrder { .. }) {
-        return Ok(false);
-    }
-    let key = match idempotency_key(store, &job.job).await {
-        Ok(k) => k,
-        Err(Lookup::Missing(_)) => return Ok(false),
-        Err(Lookup::Store(e)) => return Err(e.to_string()),
-    };
-    store.forget_failure(&key).await.map_err(|e| e.to_string())
-}
-
 /// The order a job may wait on: a write to Zonos, whose vendor status can be blocked for a while.
 fn waits_on(job: &Job) -> Option<(Channel, &ChannelOrderId)> {
     match job {
@@ -434,115 +416,10 @@ fn waits_on(job: &Job) -> Option<(Channel, &ChannelOrderId)> {
     }
 }
 
-/// The idempotency key of a job: what it does, and for pushes of changing state, which state.
-async fn idempotency_key(store: &dyn Storage, job: &Job) -> Result<String, Lookup> {
-    Ok(match job {
-        Job::MirrorOrder { channel, order_id } => format!("mirror:{channel}:{order_id}"),
-        Job::WriteMerchantOrderId {
-            channel,
-            order_id,
-            genstore_order_id,
-        } => {
-            format!("merchant-id:{channel}:{order_id}:{genstore_order_id}")
-        }
-        Job::PushTrackingToChannel {
-            channel,
-            order_id,
-            genstore_order_id,
-        } => {
-            let v = version_of(store, Channel::Genstore, genstore_order_id.as_str()).await?;
-            format!("tracking-to:{channel}:{order_id}:{v}")
-        }
-        Job::PushTrackingToGenstore {
-            channel, order_id, ..
-        } => {
-            // By version and by packages: a corrected number leaves Google's and Zonos' version as it was.
-            let order = stored(store, *channel, order_id.as_str()).await?;
-            let packages = serde_json::to_vec(&order.shipments).unwrap_or_default();
-            let digest = hex::encode(Sha256::digest(&packages));
-            format!(
-                "tracking-from:{channel}:{order_id}:{}:{}",
-                order.source_version().sort_key(),
-                digest.get(..16).unwrap_or(&digest)
-            )
-        }
-        Job::PushCancellation {
-            from,
-            to,
-            order_id,
-            genstore_order_id,
-        } => {
-            // By how much is cancelled on the side it comes from: a later partial cancellation, or
-            // the whole order after part of it, pushes again.
-            let source = if *from == Channel::Genstore {
-                genstore_order_id.as_str()
-            } else {
-                order_id.as_str()
-            };
-            let o = stored(store, *from, source).await?;
-            let whole = if reversals::wholly_cancelled(&o) {
-                "all"
-            } else {
-                "part"
-            };
-            format!(
-                "cancel:{from}:{to}:{order_id}:{whole}:{}",
-                orderbridge::sync::cancelled_units(&o)
-            )
-        }
-        Job::PushRefund {
-            channel,
-            order_id,
-            refund_id,
-            ..
-        } => format!("refund:{channel}:{order_id}:{refund_id}"),
-        Job::SyncHold {
-            channel, order_id, ..
-        } => {
-            let v = version_of(store, *channel, order_id.as_str()).await?;
-            format!("hold:{channel}:{order_id}:{v}")
-        }
-        Job::ImportOrder {
-            channel, order_id, ..
-        } => format!("import:{channel}:{order_id}"),
-        Job::RedactPersonalData { request_id, .. } => format!("redact:{request_id}"),
-        Job::RecordDataRequest { request_id, .. } => format!("data-request:{request_id}"),
-    })
-}
-
-async fn version_of(store: &dyn Storage, channel: Channel, id: &str) -> Result<String, Lookup> {
-    Ok(stored(store, channel, id)
-        .await?
-        .source_version()
-        .sort_key())
-}
-
-/// Why an order a job needs could not be read.
-#[derive(Debug)]
-enum Lookup {
-    /// Not in the table (yet: its import or webhook may still come).
-    Missing(OrderKey),
-    /// The table could not be read.
-    Store(orderbridge::store::StoreError),
-}
-
-/// Either way the job is worth a retry.
+/// A job whose order could not be read is worth a retry, whichever way.
 impl From<Lookup> for Outcome {
     fn from(l: Lookup) -> Self {
-        Outcome::Retry(match l {
-            Lookup::Missing(key) => format!("order {key} is not in the table yet"),
-            Lookup::Store(e) => e.to_string(),
-        })
-    }
-}
-
-/// The order as the table holds it.
-async fn stored(store: &dyn Storage, channel: Channel, id: &str) -> Result<ChannelOrder, Lookup> {
-    let key = OrderKey::new(channel, id);
-    match store.get(&key).await {
-        Ok(Some(s)) => Ok(s.order),
-        Ok(None) => Err(Lookup::Missing(key)),
-        Err(e) => Err(Lookup::Store(e)),
+        Outcome::Retry(l.to_string())
     }
 }
 

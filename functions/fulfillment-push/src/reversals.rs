@@ -26,14 +26,10 @@ use orderbridge::channels::google::wire as g;
 use orderbridge::channels::zonos::{self, ZonosStatus};
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
 use orderbridge::order::{CancelReason, ChannelOrder};
-use orderbridge::status::UnifiedStatus;
 use orderbridge::store::{AuditOutcome, OrderKey};
 use rust_decimal::Decimal;
 
-/// True when the order as a whole is cancelled (not only some of its lines).
-pub(crate) fn wholly_cancelled(o: &ChannelOrder) -> bool {
-    o.cancelled_at.is_some() || o.status == UnifiedStatus::Cancelled
-}
+pub(crate) use orderbridge::idempotency::wholly_cancelled;
 
 fn reason_of(o: &ChannelOrder) -> CancelReason {
     o.cancel_reason

@@ -1,7 +1,7 @@
 //! fulfillment-push against the platform sandbox, on moto (DynamoDB; `scripts/test` starts it) and on
 //! the embedded SQLite twin: each job's effect, each write executed once however often the job arrives.
 
-use fulfillment_push::{forget_failure, handle_batch, handle_record, Deps, Outcome, Record};
+use fulfillment_push::{handle_batch, handle_record, Deps, Outcome, Record};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
 use orderbridge::channels::google::auth::GoogleCredentials;
@@ -11,6 +11,7 @@ use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
 use orderbridge::channels::zonos::wire::{Credentials, Item};
 use orderbridge::channels::{genstore, google, zonos};
 use orderbridge::clock::{Clock, SystemClock};
+use orderbridge::idempotency::forget_failure;
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::secrets::Secret;
 use orderbridge::store::orders;
