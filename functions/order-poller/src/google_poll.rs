@@ -1,0 +1,140 @@
+//! Google: unacknowledged orders imported, and the status changes of known ones.
+
+use super::*;
+use futures::stream::{self, StreamExt};
+use orderbridge::channel::Channel;
+use orderbridge::channels::google;
+use orderbridge::channels::google::client::{operation_id, GoogleClient, ListQuery};
+
+use orderbridge::store::OrderKey;
+
+/// One Google order: stored, its jobs returned; acknowledged by the caller once the jobs are queued.
+pub(crate) async fn import_google(deps: &Deps, order: &google::Order) -> Result<Imported, String> {
+    let order = google::to_channel_order(order).map_err(|e| e.to_string())?;
+    save_external(deps, order).await
+}
+
+pub(crate) async fn poll_google(
+    deps: &Deps,
+    client: &GoogleClient,
+    deadline: &dyn Deadline,
+) -> ChannelSummary {
+    let mut s = ChannelSummary::new("google");
+    let unacknowledged = ListQuery {
+        acknowledged: Some(false),
+        ..ListQuery::default()
+    };
+    let orders = match client.list_all_orders(&unacknowledged).await {
+        Ok(o) => o,
+        Err(e) => {
+            s.error = Some(e.to_string());
+            return s;
+        }
+    };
+    for chunk in orders.chunks(deps.settings.concurrency.max(1).saturating_mul(4)) {
+        if out_of_time(deps, deadline) {
+            s.stopped_at_deadline = true;
+            return s;
+        }
+        let results: Vec<Result<Imported, String>> = stream::iter(chunk.iter().cloned())
+            .map(|o| async move { import_google(deps, &o).await })
+            .buffered(deps.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let mut jobs = Vec::new();
+        let mut stored = Vec::new();
+        for (o, r) in chunk.iter().zip(results) {
+            s.seen = s.seen.saturating_add(1);
+            match r {
+                Ok(imported) => {
+                    count(&mut s, &imported);
+                    jobs.extend(jobs_of(imported));
+                    stored.extend(o.id.clone());
+                }
+                Err(e) => {
+                    // Not acknowledged: Google lists it again next run.
+                    s.failed = s.failed.saturating_add(1);
+                    s.error = Some(format!("order {}: {e}", o.id.as_deref().unwrap_or("?")));
+                }
+            }
+        }
+        if let Err(e) = enqueue(deps, &jobs, &mut s).await {
+            s.error = Some(e);
+            return s;
+        }
+        // Stored and queued: now, and only now, acknowledge.
+        let acks: Vec<Result<(), String>> = stream::iter(stored)
+            .map(|id| async move {
+                client
+                    .acknowledge(&id, &operation_id(&id, "acknowledge", ""))
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("acknowledge {id}: {e}"))
+            })
+            .buffered(deps.settings.concurrency.max(1))
+            .collect()
+            .await;
+        for a in acks {
+            if let Err(e) = a {
+                s.error = Some(e);
+            }
+        }
+    }
+    if !out_of_time(deps, deadline) {
+        if let Err(e) = google_changes(deps, client, &mut s).await {
+            s.error = Some(format!("changes: {e}"));
+        }
+    } else {
+        s.stopped_at_deadline = true;
+    }
+    s
+}
+
+/// Acknowledged orders of the look-back window, compared with the table: a customer cancellation (or any
+/// other change Google made) is saved and pushed, nothing is imported twice.
+pub(crate) async fn google_changes(
+    deps: &Deps,
+    client: &GoogleClient,
+    s: &mut ChannelSummary,
+) -> Result<(), String> {
+    let since =
+        days_ago(deps.settings.lookback_days).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let recent = ListQuery {
+        acknowledged: Some(true),
+        placed_date_start: Some(since),
+        ..ListQuery::default()
+    };
+    let orders = client
+        .list_all_orders(&recent)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut jobs = Vec::new();
+    for o in &orders {
+        let Some(id) = o.id.as_deref() else { continue };
+        let Some(stored) = deps
+            .store
+            .get(&OrderKey::new(Channel::Google, id))
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            continue;
+        };
+        if stored.order.raw_status == o.status.clone().unwrap_or_default()
+            && stored.order.shipments.len() == o.shipments.len()
+        {
+            continue;
+        }
+        match import_google(deps, o).await {
+            Ok(Imported::Changed(j)) => {
+                s.changed = s.changed.saturating_add(1);
+                jobs.extend(j);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                s.failed = s.failed.saturating_add(1);
+                s.error = Some(format!("order {id}: {e}"));
+            }
+        }
+    }
+    enqueue(deps, &jobs, s).await
+}

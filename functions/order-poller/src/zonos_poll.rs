@@ -1,0 +1,283 @@
+//! Zonos: the poll by order number (cursor, held-cursor parking, status changes) and the sweep of
+//! merchant ids Zonos still lacks.
+
+use super::*;
+use futures::stream::{self, StreamExt};
+use orderbridge::channel::Channel;
+use orderbridge::channels::zonos;
+use orderbridge::channels::zonos::client::ZonosClient;
+use orderbridge::channels::zonos::wire::OrderNumber;
+use orderbridge::channels::zonos::OrderSelector;
+use orderbridge::jobs::{Job, SyncJob};
+
+use orderbridge::store::{poll_cursor, OrderKey};
+
+/// One Zonos order of a listing: fetched and saved if new or changed.
+pub(crate) async fn import_zonos(
+    deps: &Deps,
+    client: &ZonosClient,
+    entry: &OrderNumber,
+) -> Result<Imported, ItemError> {
+    if entry.test_order && !deps.settings.include_test_orders {
+        return Ok(Imported::Skipped);
+    }
+    let key = OrderKey::new(Channel::Zonos, entry.id.as_str());
+    if let (Some(stored), Some(status)) = (
+        deps.store.get(&key).await.map_err(ItemError::store)?,
+        &entry.status,
+    ) {
+        let same_status = stored.order.raw_status == status.order_status;
+        let same_merchant_id = stored.order.merchant_order_id.as_ref().map(|m| m.as_str())
+            == status.merchant_order_id.as_deref();
+        if same_status && same_merchant_id {
+            return Ok(Imported::Unchanged(orderbridge::sync::external_jobs(
+                None,
+                &stored.order,
+            )));
+        }
+    }
+    let detail = client
+        .order_detail(&entry.id)
+        .await
+        .map_err(|e| ItemError {
+            order_at_fault: !e.retryable,
+            message: e.to_string(),
+        })?;
+    let order = zonos::to_channel_order(&detail, Some(entry)).map_err(|e| ItemError {
+        message: e.to_string(),
+        order_at_fault: true,
+    })?;
+    save_external(deps, order).await.map_err(ItemError::store)
+}
+
+/// The cursor-store entry that remembers which order held a channel's cursor, and on how many runs.
+pub(crate) fn held_name(channel: &str) -> String {
+    format!("{channel}:held")
+}
+
+/// Reads `"<order id> <runs>"`.
+pub(crate) fn parse_held(value: &str) -> Option<(&str, u32)> {
+    let (id, runs) = value.rsplit_once(' ')?;
+    Some((id, runs.parse().ok()?))
+}
+
+/// Records that `order_id` held the cursor on one more run. Best effort: losing it only delays parking.
+pub(crate) async fn note_held(deps: &Deps, channel: &str, before: Option<&str>, order_id: &str) {
+    let runs = match before.and_then(parse_held) {
+        Some((id, runs)) if id == order_id => runs.saturating_add(1),
+        _ => 1,
+    };
+    let now = format!("{order_id} {runs}");
+    if let Err(e) = deps.store.advance(&held_name(channel), before, &now).await {
+        tracing::warn!(channel, error = %e, "could not record which order holds the cursor");
+    }
+}
+
+pub(crate) async fn poll_zonos(
+    deps: &Deps,
+    client: &ZonosClient,
+    deadline: &dyn Deadline,
+) -> ChannelSummary {
+    let mut s = ChannelSummary::new("zonos");
+    let cursor = match deps.store.read(poll_cursor(Channel::Zonos)).await {
+        Ok(c) => c.map(|c| c.value),
+        Err(e) => {
+            s.error = Some(format!("cursor: {e}"));
+            return s;
+        }
+    };
+    s.cursor_before = cursor.clone();
+    s.cursor_after = cursor.clone();
+    let selector = match &cursor {
+        Some(id) => OrderSelector::SinceOrderId(id.clone()),
+        None => OrderSelector::SinceDate {
+            since: days_ago(deps.settings.lookback_days).date_naive(),
+            through: None,
+        },
+    };
+    let listing = match client.order_numbers(selector, true).await {
+        Ok(l) => l.orders,
+        Err(e) => {
+            s.error = Some(e.to_string());
+            return s;
+        }
+    };
+    let held = match deps.store.read(&held_name("zonos")).await {
+        Ok(h) => h.map(|h| h.value),
+        Err(e) => {
+            s.error = Some(format!("cursor: {e}"));
+            return s;
+        }
+    };
+    let held_runs = |id: &str| match held.as_deref().and_then(parse_held) {
+        Some((held_id, runs)) if held_id == id => runs,
+        _ => 0,
+    };
+    let mut at = cursor;
+    'chunks: for chunk in listing.chunks(deps.settings.concurrency.max(1).saturating_mul(4)) {
+        if out_of_time(deps, deadline) {
+            s.stopped_at_deadline = true;
+            break;
+        }
+        let results: Vec<Result<Imported, ItemError>> = stream::iter(chunk.iter().cloned())
+            .map(|e| async move { import_zonos(deps, client, &e).await })
+            .buffered(deps.settings.concurrency.max(1))
+            .collect()
+            .await;
+        // Whether an order after each one was imported: then Zonos and the table work, and a failure
+        // before it is that order's own.
+        let mut later_ok = vec![false; results.len()];
+        let mut any_later = false;
+        for (slot, r) in later_ok.iter_mut().zip(&results).rev() {
+            *slot = any_later;
+            any_later = any_later || r.is_ok();
+        }
+        let mut jobs = Vec::new();
+        let mut done = None;
+        let mut failure = None;
+        for (i, (entry, r)) in chunk.iter().zip(results).enumerate() {
+            s.seen = s.seen.saturating_add(1);
+            match r {
+                Ok(imported) => {
+                    count(&mut s, &imported);
+                    jobs.extend(jobs_of(imported));
+                    done = Some(entry.id.clone());
+                }
+                Err(e)
+                    if e.order_at_fault
+                        || later_ok.get(i).copied().unwrap_or(false)
+                        || held_runs(&entry.id) >= deps.settings.park_after_runs =>
+                {
+                    jobs.push(park(
+                        &mut s,
+                        Channel::Zonos,
+                        &entry.id,
+                        Some(entry.clone()),
+                        &e.message,
+                    ));
+                    done = Some(entry.id.clone());
+                }
+                Err(e) => {
+                    s.failed = s.failed.saturating_add(1);
+                    failure = Some((entry.id.clone(), format!("order {}: {e}", entry.id)));
+                    break;
+                }
+            }
+        }
+        if let Err(e) = enqueue(deps, &jobs, &mut s).await {
+            s.error = Some(e);
+            break;
+        }
+        if let Some(id) = done {
+            match deps
+                .store
+                .advance(poll_cursor(Channel::Zonos), at.as_deref(), &id)
+                .await
+            {
+                Ok(true) => at = Some(id),
+                Ok(false) => {
+                    s.error = Some("the cursor moved under this run".into());
+                    break 'chunks;
+                }
+                Err(e) => {
+                    s.error = Some(format!("cursor: {e}"));
+                    break 'chunks;
+                }
+            }
+        }
+        if let Some((id, f)) = failure {
+            note_held(deps, "zonos", held.as_deref(), &id).await;
+            s.error = Some(f);
+            break;
+        }
+    }
+    s.cursor_after = at;
+    if s.error.is_none() && !s.stopped_at_deadline {
+        if let Err(e) = zonos_changes(deps, client, deadline, &mut s).await {
+            s.error = Some(format!("status changes: {e}"));
+        }
+    }
+    if s.error.is_none() && !s.stopped_at_deadline {
+        if let Err(e) = sweep_missing_merchant_ids(deps, client, &mut s).await {
+            s.error = Some(format!("missingMerchantOrderId sweep: {e}"));
+        }
+    }
+    s
+}
+
+/// Known orders of the look-back window whose status (or merchant id) Zonos changed — a fraud review
+/// ending, a cancellation — are read again and saved; their jobs (a cancellation's push) are queued.
+/// Orders the table does not know are left to the cursor.
+pub(crate) async fn zonos_changes(
+    deps: &Deps,
+    client: &ZonosClient,
+    deadline: &dyn Deadline,
+    s: &mut ChannelSummary,
+) -> Result<(), String> {
+    let since = days_ago(deps.settings.lookback_days).date_naive();
+    let listing = client
+        .order_numbers(
+            OrderSelector::SinceDate {
+                since,
+                through: None,
+            },
+            true,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut jobs = Vec::new();
+    for entry in &listing.orders {
+        if out_of_time(deps, deadline) {
+            s.stopped_at_deadline = true;
+            break;
+        }
+        let key = OrderKey::new(Channel::Zonos, entry.id.as_str());
+        if deps
+            .store
+            .get(&key)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            continue;
+        }
+        match import_zonos(deps, client, entry).await {
+            Ok(Imported::Changed(j)) => {
+                s.changed = s.changed.saturating_add(1);
+                jobs.extend(j);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                s.failed = s.failed.saturating_add(1);
+                s.error = Some(format!("order {}: {e}", entry.id));
+            }
+        }
+    }
+    enqueue(deps, &jobs, s).await
+}
+
+/// Re-queues the merchant-id write for mirrored Zonos orders Zonos still lists without one.
+pub(crate) async fn sweep_missing_merchant_ids(
+    deps: &Deps,
+    client: &ZonosClient,
+    s: &mut ChannelSummary,
+) -> Result<(), String> {
+    let listing = client
+        .order_numbers(OrderSelector::MissingMerchantOrderId, true)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut jobs = Vec::new();
+    for entry in &listing.orders {
+        let key = OrderKey::new(Channel::Zonos, entry.id.as_str());
+        if let Some(stored) = deps.store.get(&key).await.map_err(|e| e.to_string())? {
+            if let Some(g) = stored.order.genstore_order_id {
+                jobs.push(SyncJob::from(Job::WriteMerchantOrderId {
+                    channel: Channel::Zonos,
+                    order_id: key.order_id.clone(),
+                    genstore_order_id: g,
+                }));
+            }
+        }
+    }
+    enqueue(deps, &jobs, s).await
+}
