@@ -44,6 +44,7 @@ use mirror::{import, mirror, refresh, refresh_google, sync_hold, write_merchant_
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::GenstoreClient;
 use orderbridge::channels::google::client::GoogleClient;
+use orderbridge::channels::google::wire as g;
 use orderbridge::channels::http::{ClientError, ErrorKind};
 use orderbridge::channels::zonos::client::ZonosClient;
 use orderbridge::compliance;
@@ -467,6 +468,20 @@ async fn audit(
 }
 
 /// Audits a write's result and turns it into a `Result` for `?`.
+/// A Google write, audited: a duplicate when Google answers that the operation was done before.
+async fn google_write(
+    deps: &Deps,
+    key: &OrderKey,
+    op: &str,
+    action: &str,
+    result: Result<g::ExecutionStatus, ClientError>,
+) -> Result<g::ExecutionStatus, Outcome> {
+    audited(deps, key, op, Channel::Google, action, result, |x| {
+        *x == g::ExecutionStatus::Duplicate
+    })
+    .await
+}
+
 async fn audited<T>(
     deps: &Deps,
     key: &OrderKey,

@@ -1,12 +1,11 @@
 //! Bringing an external order into Genstore: a parked import, its mirror (found again if an earlier
 //! attempt made it), the hold that follows the channel's review, and the merchant-id write-back.
 
-use super::{attempt, audited, client, failure, load, Deps, Outcome};
+use super::{attempt, audited, client, failure, google_write, load, Deps, Outcome};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::GenstoreClient;
 use orderbridge::channels::genstore::{self, wire as gw};
 use orderbridge::channels::google::client::{operation_id, GoogleClient};
-use orderbridge::channels::google::wire as g;
 use orderbridge::channels::{google, zonos};
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::jobs::SyncJob;
@@ -279,15 +278,13 @@ pub(crate) async fn write_merchant_id(
         Channel::Google => {
             let gc = client(&deps.google, "google")?;
             let op = operation_id(id, "merchant-id", genstore_id.as_str());
-            audited(
+            google_write(
                 deps,
                 key,
                 &op,
-                Channel::Google,
                 "updateMerchantOrderId",
                 gc.update_merchant_order_id(id, &op, genstore_id.as_str())
                     .await,
-                |s| *s == g::ExecutionStatus::Duplicate,
             )
             .await?;
         }

@@ -2,7 +2,7 @@
 //! tracking list and vendor status.
 
 use super::mirror::{refresh, refresh_google};
-use super::{attempt, audited, client, failure, load, record_once, Deps, Outcome};
+use super::{attempt, audited, client, failure, google_write, load, record_once, Deps, Outcome};
 use orderbridge::channel::Channel;
 use orderbridge::channels::google::client::operation_id;
 use orderbridge::channels::google::wire as g;
@@ -108,14 +108,12 @@ pub(crate) async fn tracking_to_google(
                 shipment_infos: infos,
             };
             attempt!(
-                audited(
+                google_write(
                     deps,
                     &key,
                     &op,
-                    Channel::Google,
                     "shipLineItems",
-                    gc.ship_line_items(order_id.as_str(), &req).await,
-                    |x| *x == g::ExecutionStatus::Duplicate
+                    gc.ship_line_items(order_id.as_str(), &req).await
                 )
                 .await
             );
@@ -153,14 +151,12 @@ pub(crate) async fn tracking_to_google(
                         delivery_date: None,
                     };
                     attempt!(
-                        audited(
+                        google_write(
                             deps,
                             &key,
                             &op,
-                            Channel::Google,
                             "updateShipment",
-                            gc.update_shipment(order_id.as_str(), &req).await,
-                            |x| *x == g::ExecutionStatus::Duplicate
+                            gc.update_shipment(order_id.as_str(), &req).await
                         )
                         .await
                     );
@@ -187,14 +183,12 @@ pub(crate) async fn tracking_to_google(
                     delivery_date: s.delivered_at.map(|t| t.format("%Y-%m-%d").to_string()),
                 };
                 attempt!(
-                    audited(
+                    google_write(
                         deps,
                         &key,
                         &op,
-                        Channel::Google,
                         "updateShipment",
-                        gc.update_shipment(order_id.as_str(), &req).await,
-                        |x| *x == g::ExecutionStatus::Duplicate
+                        gc.update_shipment(order_id.as_str(), &req).await
                     )
                     .await
                 );

@@ -16,8 +16,8 @@
 //!   note goes along as the reason text). Zonos has no refund call: recorded on the trail.
 
 use super::{
-    attempt, audit, audited, client, failure, google_line, load, record_once, refresh,
-    refresh_google, Deps, Outcome,
+    attempt, audit, audited, client, failure, google_line, google_write, load, record_once,
+    refresh, refresh_google, Deps, Outcome,
 };
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore;
@@ -177,14 +177,12 @@ async fn cancel_on_google(
             reason_text,
         };
         attempt!(
-            audited(
+            google_write(
                 deps,
                 &key,
                 &op,
-                Channel::Google,
                 "cancel",
-                gc.cancel_order(order_id.as_str(), &req).await,
-                |x| *x == g::ExecutionStatus::Duplicate
+                gc.cancel_order(order_id.as_str(), &req).await
             )
             .await
         );
@@ -227,14 +225,12 @@ async fn cancel_on_google(
             reason_text: reason_text.clone(),
         };
         attempt!(
-            audited(
+            google_write(
                 deps,
                 &key,
                 &op,
-                Channel::Google,
                 "cancelLineItem",
-                gc.cancel_line_item(order_id.as_str(), &req).await,
-                |x| *x == g::ExecutionStatus::Duplicate
+                gc.cancel_line_item(order_id.as_str(), &req).await
             )
             .await
         );
@@ -385,14 +381,12 @@ pub(crate) async fn refund(
             reason_text,
         };
         attempt!(
-            audited(
+            google_write(
                 deps,
                 &key,
                 &op,
-                Channel::Google,
                 "refundorder",
-                gc.refund_order(order_id.as_str(), &req).await,
-                |x| *x == g::ExecutionStatus::Duplicate
+                gc.refund_order(order_id.as_str(), &req).await
             )
             .await
         );
@@ -414,14 +408,12 @@ pub(crate) async fn refund(
         reason_text,
     };
     attempt!(
-        audited(
+        google_write(
             deps,
             &key,
             &op,
-            Channel::Google,
             "refunditem",
-            gc.refund_item(order_id.as_str(), &req).await,
-            |x| *x == g::ExecutionStatus::Duplicate
+            gc.refund_item(order_id.as_str(), &req).await
         )
         .await
     );
