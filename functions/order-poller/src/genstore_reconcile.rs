@@ -1,6 +1,6 @@
 //! Genstore: the reconciliation by `sinceId` and the recheck of open mirrors.
 
-use super::*;
+use super::{enqueue, out_of_time, park, ChannelSummary, Deadline, Deps};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore;
 use orderbridge::channels::genstore::client::{GenstoreClient, OrderQuery};

@@ -1,6 +1,9 @@
 //! Google: unacknowledged orders imported, and the status changes of known ones.
 
-use super::*;
+use super::{
+    count, days_ago, enqueue, jobs_of, out_of_time, save_external, ChannelSummary, Deadline, Deps,
+    Imported,
+};
 use futures::stream::{self, StreamExt};
 use orderbridge::channel::Channel;
 use orderbridge::channels::google;

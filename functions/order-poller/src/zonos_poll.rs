@@ -1,7 +1,10 @@
 //! Zonos: the poll by order number (cursor, held-cursor parking, status changes) and the sweep of
 //! merchant ids Zonos still lacks.
 
-use super::*;
+use super::{
+    count, days_ago, enqueue, jobs_of, out_of_time, park, save_external, ChannelSummary, Deadline,
+    Deps, Imported, ItemError,
+};
 use futures::stream::{self, StreamExt};
 use orderbridge::channel::Channel;
 use orderbridge::channels::zonos;
