@@ -6,9 +6,11 @@
 //! Each call runs on tokio's blocking pool; every conditional write is one `IMMEDIATE` transaction, so
 //! two processes sharing the file cannot interleave a check and its write.
 //!
-//! `table.rs` holds the order table's adapters, `queue.rs` the queues'; this file the database they share.
+//! `table.rs` holds the orders, `records.rs` the table's other records, `queue.rs` the queues; this file
+//! the database they share.
 
 mod queue;
+mod records;
 mod table;
 
 pub use queue::{DeadLetter, EmbeddedQueue, MAX_MESSAGE_BYTES};

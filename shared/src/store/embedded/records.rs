@@ -1,0 +1,400 @@
+//! The table's other records on SQLite: webhook claims, idempotency records, audit trails, cursors,
+//! leases and rate budgets.
+
+use super::table::{order_pk, read_cursor_row, EmbeddedStore};
+use super::{sql, ts};
+use crate::store::{
+    AuditEntry, AuditLog, Claim, Cursor, CursorStore, DedupeStore, IdempotencyError,
+    IdempotencyStore, IdempotencyTtl, Lease, OrderKey, StoreError,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+
+#[async_trait]
+impl DedupeStore for EmbeddedStore {
+    async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let (key, now_ms, until_ms) = (
+            key.to_owned(),
+            now.timestamp_millis(),
+            crate::clock::shifted(now, ttl).timestamp_millis(),
+        );
+        self.db
+            .run(move |c| {
+                let changed = c
+                    .execute(
+                        "INSERT INTO dedupe (key, until_ms) VALUES (?1, ?2)
+                         ON CONFLICT(key) DO UPDATE SET until_ms = excluded.until_ms WHERE dedupe.until_ms < ?3",
+                        params![key, until_ms, now_ms],
+                    )
+                    .map_err(sql)?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn seen(&self, key: &str) -> Result<bool, StoreError> {
+        let (key, now_ms) = (key.to_owned(), self.clock.now().timestamp_millis());
+        self.db
+            .run(move |c| {
+                let until: Option<i64> = c
+                    .query_row(
+                        "SELECT until_ms FROM dedupe WHERE key = ?1",
+                        params![key],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                Ok(until.is_some_and(|u| u >= now_ms))
+            })
+            .await
+    }
+}
+
+const IN_PROGRESS: &str = "IN_PROGRESS";
+const COMPLETED: &str = "COMPLETED";
+
+#[async_trait]
+impl IdempotencyStore for EmbeddedStore {
+    async fn claim(
+        &self,
+        key: &str,
+        payload_hash: &str,
+        ttl: IdempotencyTtl,
+    ) -> Result<Claim, IdempotencyError> {
+        let now = self.clock.now();
+        let (key, hash) = (key.to_owned(), payload_hash.to_owned());
+        let now_ms = now.timestamp_millis();
+        let ipu = crate::clock::shifted(now, ttl.in_progress).timestamp_millis();
+        let until = crate::clock::shifted(now, ttl.record).timestamp_millis();
+        self.db
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+                let current: Option<(String, String, Option<String>, i64, i64)> = tx
+                    .query_row(
+                        "SELECT state, payload_hash, result, in_progress_until_ms, until_ms FROM idempotency WHERE key = ?1",
+                        params![key],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let claimable = match &current {
+                    None => true,
+                    Some((state, _, _, in_progress_until, record_until)) => {
+                        *record_until < now_ms || (state == IN_PROGRESS && *in_progress_until < now_ms)
+                    }
+                };
+                if claimable {
+                    tx.execute(
+                        "INSERT OR REPLACE INTO idempotency (key, state, payload_hash, result, in_progress_until_ms, until_ms)
+                         VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
+                        params![key, IN_PROGRESS, hash, ipu, until],
+                    )
+                    .map_err(sql)?;
+                    tx.commit().map_err(sql)?;
+                    return Ok(Ok(Claim::Acquired));
+                }
+                tx.commit().map_err(sql)?;
+                let Some((state, stored_hash, result, in_progress_until, _)) = current else {
+                    return Ok(Ok(Claim::Acquired));
+                };
+                if stored_hash != hash {
+                    return Ok(Err(IdempotencyError::PayloadMismatch { key }));
+                }
+                if state == COMPLETED {
+                    let value = result
+                        .map(|r| serde_json::from_str(&r))
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(format!("idempotency {key}: {e}")))?
+                        .unwrap_or(serde_json::Value::Null);
+                    return Ok(Ok(Claim::Completed(value)));
+                }
+                let until = DateTime::<Utc>::from_timestamp_millis(in_progress_until).unwrap_or(now);
+                Ok(Ok(Claim::InProgress { until }))
+            })
+            .await?
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        result: &serde_json::Value,
+        ttl: IdempotencyTtl,
+    ) -> Result<(), StoreError> {
+        let until = (self.clock.now() + ttl.record).timestamp_millis();
+        let (key, result) = (key.to_owned(), result.to_string());
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "UPDATE idempotency SET state = ?2, result = ?3, until_ms = ?4 WHERE key = ?1",
+                    params![key, COMPLETED, result, until],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "DELETE FROM idempotency WHERE key = ?1 AND state = ?2",
+                    params![key, IN_PROGRESS],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn forget_failure(&self, key: &str) -> Result<bool, StoreError> {
+        let key = key.to_owned();
+        self.db
+            .run(move |c| {
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql)?;
+                let result: Option<Option<String>> = tx
+                    .query_row(
+                        "SELECT result FROM idempotency WHERE key = ?1 AND state = ?2",
+                        params![key, COMPLETED],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let failed = result
+                    .flatten()
+                    .is_some_and(|r| crate::store::is_failure_result(&r));
+                if failed {
+                    tx.execute("DELETE FROM idempotency WHERE key = ?1", params![key])
+                        .map_err(sql)?;
+                }
+                tx.commit().map_err(sql)?;
+                Ok(failed)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditLog for EmbeddedStore {
+    async fn append(&self, key: &OrderKey, entry: &AuditEntry) -> Result<(), StoreError> {
+        let pk = order_pk(key);
+        let sk = format!("AUDIT#{}#{}", ts(entry.at), entry.operation_id);
+        let body = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "INSERT INTO audit (pk, sk, entry) VALUES (?1, ?2, ?3) ON CONFLICT(pk, sk) DO NOTHING",
+                    params![pk, sk, body],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn entries(&self, key: &OrderKey) -> Result<Vec<AuditEntry>, StoreError> {
+        let pk = order_pk(key);
+        self.db
+            .run(move |c| {
+                let mut stmt = c
+                    .prepare("SELECT entry FROM audit WHERE pk = ?1 ORDER BY sk")
+                    .map_err(sql)?;
+                let rows = stmt
+                    .query_map(params![pk], |r| r.get::<_, String>(0))
+                    .map_err(sql)?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let body = row.map_err(sql)?;
+                    out.push(
+                        serde_json::from_str(&body)
+                            .map_err(|e| StoreError::Corrupt(format!("audit entry: {e}")))?,
+                    );
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn redact(&self, key: &OrderKey) -> Result<usize, StoreError> {
+        let pk = order_pk(key);
+        self.db
+            .run(move |c| {
+                let tx = c.transaction().map_err(sql)?;
+                let rows: Vec<(String, String)> = {
+                    let mut stmt = tx
+                        .prepare("SELECT sk, entry FROM audit WHERE pk = ?1")
+                        .map_err(sql)?;
+                    let mapped = stmt
+                        .query_map(params![pk], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .map_err(sql)?;
+                    mapped.collect::<Result<_, _>>().map_err(sql)?
+                };
+                let mut changed: usize = 0;
+                for (sk, body) in rows {
+                    let entry: crate::store::AuditEntry = serde_json::from_str(&body)
+                        .map_err(|e| StoreError::Corrupt(format!("audit entry: {e}")))?;
+                    let Some(redacted) = entry.redacted() else {
+                        continue;
+                    };
+                    let body = serde_json::to_string(&redacted)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    tx.execute(
+                        "UPDATE audit SET entry = ?3 WHERE pk = ?1 AND sk = ?2",
+                        params![pk, sk, body],
+                    )
+                    .map_err(sql)?;
+                    changed = changed.saturating_add(1);
+                }
+                tx.commit().map_err(sql)?;
+                Ok(changed)
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl CursorStore for EmbeddedStore {
+    async fn read(&self, name: &str) -> Result<Option<Cursor>, StoreError> {
+        let name = name.to_owned();
+        self.db.run(move |c| read_cursor_row(c, &name)).await
+    }
+
+    async fn advance(
+        &self,
+        name: &str,
+        expected: Option<&str>,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let (name, expected, new, now) = (
+            name.to_owned(),
+            expected.map(str::to_owned),
+            new.to_owned(),
+            ts(self.clock.now()),
+        );
+        self.db
+            .run(move |c| {
+                let changed = match expected {
+                    None => c
+                        .execute(
+                            "INSERT INTO cursors (name, value, updated_at) VALUES (?1, ?2, ?3) ON CONFLICT(name) DO NOTHING",
+                            params![name, new, now],
+                        )
+                        .map_err(sql)?,
+                    Some(exp) => c
+                        .execute(
+                            "UPDATE cursors SET value = ?2, updated_at = ?3 WHERE name = ?1 AND value = ?4",
+                            params![name, new, now, exp],
+                        )
+                        .map_err(sql)?,
+                };
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Lease, StoreError> {
+        let now = self.clock.now();
+        let until = crate::clock::shifted(now, ttl);
+        let (name, owner) = (name.to_owned(), owner.to_owned());
+        let (now_ms, until_ms) = (now.timestamp_millis(), until.timestamp_millis());
+        self.db
+            .run(move |c| {
+                let changed = c
+                    .execute(
+                        "INSERT INTO leases (name, owner, until_ms) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, until_ms = excluded.until_ms
+                         WHERE leases.until_ms < ?4 OR leases.owner = excluded.owner",
+                        params![name, owner, until_ms, now_ms],
+                    )
+                    .map_err(sql)?;
+                if changed == 1 {
+                    return Ok(Lease::Acquired { until });
+                }
+                let (holder, held_until): (String, i64) = c
+                    .query_row("SELECT owner, until_ms FROM leases WHERE name = ?1", params![name], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .map_err(sql)?;
+                Ok(Lease::Held {
+                    owner: holder,
+                    until: DateTime::<Utc>::from_timestamp_millis(held_until).unwrap_or(until),
+                })
+            })
+            .await
+    }
+
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        let (name, owner) = (name.to_owned(), owner.to_owned());
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "DELETE FROM leases WHERE name = ?1 AND owner = ?2",
+                    params![name, owner],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl crate::store::RateBudget for EmbeddedStore {
+    async fn take(
+        &self,
+        bucket: &str,
+        shape: crate::store::BucketShape,
+        want: u32,
+        reserve: f64,
+    ) -> Result<crate::store::Grant, StoreError> {
+        let name = bucket.to_owned();
+        let now_ms = self.clock.now().timestamp_millis();
+        self.db
+            .run(move |c| {
+                // One writer at a time: the read and the write are one transaction.
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(sql)?;
+                let current: Option<(f64, i64)> = tx
+                    .query_row(
+                        "SELECT level, at_ms FROM budgets WHERE name = ?1",
+                        params![name],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(sql)?;
+                let (level, at_ms) = current.unwrap_or((shape.burst, now_ms));
+                let (left, grant) =
+                    crate::store::bucket_take(level, at_ms, now_ms, shape, want, reserve);
+                if grant.tokens > 0 {
+                    tx.execute(
+                        "INSERT INTO budgets (name, level, at_ms) VALUES (?1, ?2, ?3)
+                         ON CONFLICT(name) DO UPDATE SET level = ?2, at_ms = ?3",
+                        params![name, left, now_ms],
+                    )
+                    .map_err(sql)?;
+                }
+                tx.commit().map_err(sql)?;
+                Ok(grant)
+            })
+            .await
+    }
+
+    async fn note_throttled(&self, bucket: &str) -> Result<(), StoreError> {
+        crate::store::increment(
+            self,
+            &crate::store::throttled_name(bucket, chrono::Utc::now()),
+        )
+        .await
+    }
+}
