@@ -431,24 +431,7 @@ async fn change_waiting(
     order_id: &str,
     change: impl Fn(&mut Vec<String>) -> bool,
 ) -> Result<(), StoreError> {
-    let name = waiting_name(channel, order_id);
-    for _ in 0..5 {
-        let current = store.read(&name).await?.map(|c| c.value);
-        let mut list: Vec<String> = current
-            .as_deref()
-            .and_then(|v| serde_json::from_str(v).ok())
-            .unwrap_or_default();
-        if !change(&mut list) {
-            return Ok(());
-        }
-        let value = serde_json::to_string(&list).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        if store.advance(&name, current.as_deref(), &value).await? {
-            return Ok(());
-        }
-    }
-    Err(StoreError::Unavailable(
-        "waiting jobs kept changing under us".into(),
-    ))
+    crate::store::update_json(store, &waiting_name(channel, order_id), 5, change).await
 }
 
 /// Keeps a job that the order's channel status blocks for now (a Zonos vendor status during fraud
@@ -557,27 +540,17 @@ pub async fn park_refund(store: &dyn CursorStore, refund: &gw::Refund) -> Result
         ..refund.clone()
     };
     kept.order_id = Some(order_id);
-    for _ in 0..5 {
-        let current = store.read(&name).await?.map(|c| c.value);
-        let mut list: Vec<gw::Refund> = current
-            .as_deref()
-            .and_then(|v| serde_json::from_str(v).ok())
-            .unwrap_or_default();
+    crate::store::update_json(store, &name, 5, |list: &mut Vec<gw::Refund>| {
         if list
             .iter()
             .any(|r| r.refund_id.is_some() && r.refund_id == kept.refund_id)
         {
-            return Ok(());
+            return false;
         }
         list.push(kept.clone());
-        let value = serde_json::to_string(&list).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        if store.advance(&name, current.as_deref(), &value).await? {
-            return Ok(());
-        }
-    }
-    Err(StoreError::Unavailable(
-        "parked refunds kept changing under us".into(),
-    ))
+        true
+    })
+    .await
 }
 
 /// Adds the refunds of a parked list (as [`park_refund`] keeps it) that `order` lacks; true when any

@@ -600,22 +600,17 @@ pub async fn note_webhook(
     outcome: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let name = webhooks_name(at);
-    for _ in 0..8 {
-        let current = store.read(&name).await?.map(|c| c.value);
-        let mut counts: std::collections::BTreeMap<String, u64> = current
-            .as_deref()
-            .and_then(|v| serde_json::from_str(v).ok())
-            .unwrap_or_default();
-        let n = counts.entry(outcome.to_owned()).or_insert(0);
-        *n = n.saturating_add(1);
-        let value =
-            serde_json::to_string(&counts).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        if store.advance(&name, current.as_deref(), &value).await? {
-            return Ok(());
-        }
-    }
-    Err(StoreError::Unavailable(format!("{name} kept changing")))
+    update_json(
+        store,
+        &webhooks_name(at),
+        8,
+        |counts: &mut std::collections::BTreeMap<String, u64>| {
+            let n = counts.entry(outcome.to_owned()).or_insert(0);
+            *n = n.saturating_add(1);
+            true
+        },
+    )
+    .await
 }
 
 /// Webhooks by outcome over the hour before `now`, from [`note_webhook`]'s slots (the current one and
@@ -640,19 +635,59 @@ pub async fn webhooks_last_hour(
     Ok(total)
 }
 
-/// Adds one to the count kept in a cursor-store record (compare-and-set, retried a few times).
-pub async fn increment(store: &dyn CursorStore, name: &str) -> Result<(), StoreError> {
-    for _ in 0..5 {
+/// Changes a cursor-store record by compare-and-set: reads it, asks `change` for its new value from the
+/// current one (`None`: leave it as it is), and writes that only if nobody changed the record meanwhile;
+/// reads again and retries, `attempts` times in all.
+pub async fn update_record(
+    store: &dyn CursorStore,
+    name: &str,
+    attempts: usize,
+    change: impl Fn(Option<&str>) -> Result<Option<String>, StoreError>,
+) -> Result<(), StoreError> {
+    for _ in 0..attempts {
         let current = store.read(name).await?.map(|c| c.value);
-        let n: u64 = current.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
-        if store
-            .advance(name, current.as_deref(), &n.saturating_add(1).to_string())
-            .await?
-        {
+        let Some(value) = change(current.as_deref())? else {
+            return Ok(());
+        };
+        if store.advance(name, current.as_deref(), &value).await? {
             return Ok(());
         }
     }
     Err(StoreError::Unavailable(format!("{name} kept changing")))
+}
+
+/// [`update_record`] for a record holding JSON: `change` edits the value read (the default when there is
+/// none, or when it does not read) and returns false when there is nothing to write.
+pub async fn update_json<T>(
+    store: &dyn CursorStore,
+    name: &str,
+    attempts: usize,
+    change: impl Fn(&mut T) -> bool,
+) -> Result<(), StoreError>
+where
+    T: Default + Serialize + serde::de::DeserializeOwned,
+{
+    update_record(store, name, attempts, |current| {
+        let mut value: T = current
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        if !change(&mut value) {
+            return Ok(None);
+        }
+        serde_json::to_string(&value)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    })
+    .await
+}
+
+/// Adds one to the count kept in a cursor-store record (compare-and-set, retried a few times).
+pub async fn increment(store: &dyn CursorStore, name: &str) -> Result<(), StoreError> {
+    update_record(store, name, 5, |current| {
+        let n: u64 = current.and_then(|v| v.parse().ok()).unwrap_or(0);
+        Ok(Some(n.saturating_add(1).to_string()))
+    })
+    .await
 }
 
 /// The arithmetic of a bucket, shared by both adapters so they agree to the token: the level after
