@@ -124,30 +124,16 @@ pub async fn apply_genstore_order(
     let Some((channel, external_id)) = external else {
         return Ok(Applied::nothing(outcome));
     };
-    let mut jobs = Vec::new();
-    match orders::link_to_genstore(
+    let link = orders::link_to_genstore(
         store,
         &OrderKey::new(channel, external_id.clone()),
         &genstore_id,
     )
-    .await?
-    {
-        Link::Linked => jobs.push(Job::WriteMerchantOrderId {
-            channel,
-            order_id: external_id.clone(),
-            genstore_order_id: genstore_id.clone(),
-        }),
-        Link::AlreadyLinked => {}
-        Link::NotFound => {
-            // The channel's order is not in the table yet: the poller imports it and links it then.
-            tracing::warn!(channel = %channel, "mirror of an external order orderbridge has not imported");
-            return Ok(Applied::nothing(outcome));
-        }
-        Link::LinkedElsewhere(other) => {
-            tracing::error!(channel = %channel, linked_to = %other, "external order is linked to another Genstore order");
-            return Ok(Applied::nothing(Outcome::Conflict));
-        }
-    }
+    .await?;
+    let mut jobs = match link_jobs(link, outcome, channel, &external_id, &genstore_id) {
+        Ok(jobs) => jobs,
+        Err(answer) => return Ok(Applied::nothing(answer)),
+    };
     let marker = queued_marker(&now);
     let previous = match &saved {
         Saved::Updated { previous, .. } => Some(previous.as_ref()),
@@ -166,6 +152,34 @@ pub async fn apply_genstore_order(
         queued_marker: (!jobs.is_empty()).then_some(marker),
         jobs: jobs.into_iter().map(SyncJob::from).collect(),
     })
+}
+
+/// The jobs a mirror's link calls for — the merchant-id write-back when it is linked now — or, when
+/// nothing is to follow, the outcome to answer: the external order is not in the table yet (the poller
+/// imports it and links it then), or it is linked to another mirror (someone must look).
+fn link_jobs(
+    link: Link,
+    outcome: Outcome,
+    channel: Channel,
+    external_id: &crate::ids::ChannelOrderId,
+    genstore_id: &GenstoreOrderId,
+) -> Result<Vec<Job>, Outcome> {
+    match link {
+        Link::Linked => Ok(vec![Job::WriteMerchantOrderId {
+            channel,
+            order_id: external_id.clone(),
+            genstore_order_id: genstore_id.clone(),
+        }]),
+        Link::AlreadyLinked => Ok(Vec::new()),
+        Link::NotFound => {
+            tracing::warn!(channel = %channel, "mirror of an external order orderbridge has not imported");
+            Err(outcome)
+        }
+        Link::LinkedElsewhere(other) => {
+            tracing::error!(channel = %channel, linked_to = %other, "external order is linked to another Genstore order");
+            Err(Outcome::Conflict)
+        }
+    }
 }
 
 /// The pushes a Genstore mirror's state calls for on its channel: new shipments, a new (or wider)
@@ -320,33 +334,21 @@ pub async fn plan_genstore_webhook(
     let Some((channel, external_id)) = external else {
         return Ok(ready(outcome, Vec::new(), writes));
     };
-    let mut jobs = Vec::new();
-    match linked_order {
-        None => {
-            tracing::warn!(channel = %channel, "mirror of an external order orderbridge has not imported");
-            return Ok(ready(outcome, jobs, writes));
-        }
-        Some(ext) => match &ext.order.genstore_order_id {
-            Some(g) if *g == genstore_id => {}
-            Some(other) => {
-                tracing::error!(channel = %channel, linked_to = %other, "external order is linked to another Genstore order");
-                return Ok(ready(Outcome::Conflict, jobs, writes));
-            }
-            None => {
-                let mut linked = ext.order;
-                linked.genstore_order_id = Some(genstore_id.clone());
-                writes.push(Write::Order {
-                    order: Box::new(linked),
-                    expected: Expected::Version(ext.version),
-                });
-                jobs.push(Job::WriteMerchantOrderId {
-                    channel,
-                    order_id: external_id.clone(),
-                    genstore_order_id: genstore_id.clone(),
-                });
-            }
-        },
+    let link = linked_order.as_ref().map_or(Link::NotFound, |ext| {
+        orders::link_decision(ext.order.genstore_order_id.as_ref(), &genstore_id)
+    });
+    if let (Link::Linked, Some(ext)) = (&link, linked_order) {
+        let mut linked = ext.order;
+        linked.genstore_order_id = Some(genstore_id.clone());
+        writes.push(Write::Order {
+            order: Box::new(linked),
+            expected: Expected::Version(ext.version),
+        });
     }
+    let mut jobs = match link_jobs(link, outcome, channel, &external_id, &genstore_id) {
+        Ok(jobs) => jobs,
+        Err(answer) => return Ok(ready(answer, Vec::new(), writes)),
+    };
     let previous = match outcome {
         Outcome::Updated => previous.as_ref(),
         Outcome::Stale if marker_seen => Some(&now),

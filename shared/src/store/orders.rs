@@ -201,29 +201,31 @@ pub enum Link {
     NotFound,
 }
 
-/// Links an external order to the Genstore order that mirrors it; a link never moves.
+/// What linking an external order whose link is `existing` to `genstore_id` comes to: `Linked` means
+/// the link is to be written now (a link never moves).
+pub fn link_decision(existing: Option<&GenstoreOrderId>, genstore_id: &GenstoreOrderId) -> Link {
+    match existing {
+        Some(e) if e == genstore_id => Link::AlreadyLinked,
+        Some(e) => Link::LinkedElsewhere(e.clone()),
+        None => Link::Linked,
+    }
+}
+
+/// Links an external order to the Genstore order that mirrors it ([`link_decision`]).
 pub async fn link_to_genstore(
     store: &dyn OrderStore,
     key: &OrderKey,
     genstore_id: &GenstoreOrderId,
 ) -> Result<Link, StoreError> {
-    let mut elsewhere = None;
-    let outcome = modify(store, key, |o| match &o.genstore_order_id {
-        Some(existing) if existing == genstore_id => false,
-        Some(existing) => {
-            elsewhere = Some(existing.clone());
-            false
+    let mut decided = Link::NotFound;
+    modify(store, key, |o| {
+        decided = link_decision(o.genstore_order_id.as_ref(), genstore_id);
+        if decided != Link::Linked {
+            return false;
         }
-        None => {
-            o.genstore_order_id = Some(genstore_id.clone());
-            true
-        }
+        o.genstore_order_id = Some(genstore_id.clone());
+        true
     })
     .await?;
-    Ok(match (outcome, elsewhere) {
-        (Modified::NotFound, _) => Link::NotFound,
-        (Modified::Applied(_), _) => Link::Linked,
-        (Modified::Unchanged(_), Some(other)) => Link::LinkedElsewhere(other),
-        (Modified::Unchanged(_), None) => Link::AlreadyLinked,
-    })
+    Ok(decided)
 }
