@@ -309,6 +309,11 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 /// The share of a platform's refill rate the shared budget uses.
 const BUDGET_MARGIN: f64 = 0.95;
 
+/// How far apart, at most, calls reach the platform after taking their tokens from the shared budget
+/// in the order they took them: the burst the budget grants is kept this much refill inside the
+/// platform's. Genstore (2 a second) and Zonos keep one token back, Google two.
+const ARRIVAL_SPREAD: Duration = Duration::from_millis(150);
+
 /// How long leased tokens stay spendable: a lease is for calls about to be made, not a reserve.
 const LEASE_LIFETIME: Duration = Duration::from_secs(1);
 
@@ -544,10 +549,14 @@ impl PlatformHttp {
             Pacer::Shared(s) => s.fallback.clone(),
         };
         let rate = self.settings.rate;
-        // Decision: the shared bucket runs a little inside the platform's (one token of burst, 5 % of
-        // rate): calls reach the platform a moment after their tokens are taken, and its bucket counts
-        // by its own clock.
-        let burst = (f64::from(rate.burst.get()) - 1.0).max(1.0);
+        // Decision: the shared bucket runs a little inside the platform's (5 % of rate, and the burst
+        // less what the rate refills in [`ARRIVAL_SPREAD`], at least one token): calls reach the
+        // platform a moment after their tokens are taken — a table write, the network, a busy core —
+        // and not all by the same moment, while its bucket counts arrivals by its own clock.
+        let headroom = (f64::from(rate.per_second.get()) * ARRIVAL_SPREAD.as_secs_f64())
+            .ceil()
+            .max(1.0);
+        let burst = (f64::from(rate.burst.get()) - headroom).max(1.0);
         self.pacer = Pacer::Shared(Arc::new(SharedPacer {
             budget,
             bucket: bucket.to_owned(),
