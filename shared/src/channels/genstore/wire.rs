@@ -18,929 +18,479 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// A Genstore order (`GET /orders/{orderId}` → `{"order": …}`, and every `orders/*` webhook body).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Order {
     /// The order id.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub order_id: Option<String>,
     /// Merchant's note: free text that can name the customer, so personal.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub note: Option<Personal<String>>,
     /// The channel the order came from (`instagram`, `zonos`, `google`).
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub source_name: Option<String>,
     /// The order's id on that channel.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub source_identifier: Option<String>,
     /// Payment state: `pending`, `authorized`, `paid`, `partially_refunded`, `refunded`, `voided`, ….
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub financial_status: Option<String>,
     /// Shipping state: null / `unfulfilled`, `partial`, `fulfilled`, `restocked`.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub fulfillment_status: Option<String>,
     /// Shop currency.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub currency: Option<String>,
     /// Currency shown to the customer.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub presentment_currency: Option<String>,
     /// Total price.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub total_price: Option<Decimal>,
     /// Subtotal (lines after discounts, before shipping and tax).
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub subtotal_price: Option<Decimal>,
     /// Sum of line prices.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub total_line_items_price: Option<Decimal>,
     /// Total tax.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub total_tax: Option<Decimal>,
     /// Total discounts.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub total_discounts: Option<Decimal>,
     /// Amount still owed.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub total_outstanding: Option<Decimal>,
     /// Current total after edits.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub current_total_price: Option<Decimal>,
     /// Current subtotal after edits.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub current_subtotal_price: Option<Decimal>,
     /// Current tax after edits.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub current_total_tax: Option<Decimal>,
     /// Current discounts after edits.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub current_total_discounts: Option<Decimal>,
     /// Total weight in grams.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub total_weight: Option<Decimal>,
     /// Whether prices include tax.
-    #[serde(
-        default,
-        with = "lenient::flag",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::flag")]
     pub taxes_included: Option<bool>,
     /// Whether duties are included.
-    #[serde(
-        default,
-        with = "lenient::flag",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::flag")]
     pub duties_included: Option<bool>,
     /// Whether the buyer accepts marketing.
-    #[serde(
-        default,
-        with = "lenient::flag",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::flag")]
     pub buyer_accepts_marketing: Option<bool>,
     /// Payment gateways used (an array, or an array encoded in a string).
-    #[serde(
-        default,
-        with = "lenient::string_list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(with = "lenient::string_list", skip_serializing_if = "Vec::is_empty")]
     pub payment_gateway_names: Vec<String>,
     /// Payment terms.
-    #[serde(
-        default,
-        with = "lenient::object",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::object")]
     pub payment_terms: Option<PaymentTerms>,
     /// Discount codes applied.
-    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
     pub discount_codes: Vec<DiscountCode>,
     /// Shipping charged, by method.
-    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
     pub shipping_lines: Vec<ShippingLine>,
     /// Comma-separated tags.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub tags: Option<String>,
     /// Why it was cancelled.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub cancel_reason: Option<String>,
     /// Created.
-    #[serde(
-        default,
-        with = "lenient::timestamp",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::timestamp")]
     pub created_at: Option<DateTime<Utc>>,
     /// Last changed (one-second resolution).
-    #[serde(
-        default,
-        with = "lenient::timestamp",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::timestamp")]
     pub updated_at: Option<DateTime<Utc>>,
     /// Cancelled (`"null"` when not).
-    #[serde(
-        default,
-        with = "lenient::timestamp",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::timestamp")]
     pub cancelled_at: Option<DateTime<Utc>>,
     /// Closed.
-    #[serde(
-        default,
-        with = "lenient::timestamp",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::timestamp")]
     pub closed_at: Option<DateTime<Utc>>,
     /// Buyer's email.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub email: Option<Personal<String>>,
     /// Buyer's phone.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub phone: Option<Personal<String>>,
     /// Lines.
-    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
     pub line_items: Vec<LineItem>,
     /// Fulfillments (packages).
-    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
     pub fulfillments: Vec<Fulfillment>,
     /// Refunds.
-    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
     pub refunds: Vec<Refund>,
     /// Where it ships.
-    #[serde(
-        default,
-        with = "lenient::object",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::object")]
     pub shipping_address: Option<Personal<Address>>,
     /// Where it bills.
-    #[serde(
-        default,
-        with = "lenient::object",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::object")]
     pub billing_address: Option<Personal<Address>>,
     /// The customer.
-    #[serde(
-        default,
-        with = "lenient::object",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::object")]
     pub customer: Option<Customer>,
 }
 
 /// An order line.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct LineItem {
     /// Line id.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub id: Option<String>,
     /// Product title.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub title: Option<String>,
     /// Variant title.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub variant_title: Option<String>,
     /// SKU.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub sku: Option<String>,
     /// Product id.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub product_id: Option<String>,
     /// Variant id.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub variant_id: Option<String>,
     /// Ordered quantity.
-    #[serde(
-        default,
-        with = "lenient::quantity",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::quantity")]
     pub quantity: Option<u32>,
     /// Quantity after removals (ordered less cancelled).
-    #[serde(
-        default,
-        with = "lenient::quantity",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::quantity")]
     pub current_quantity: Option<u32>,
     /// Quantity still to fulfill.
-    #[serde(
-        default,
-        with = "lenient::quantity",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::quantity")]
     pub fulfillable_quantity: Option<u32>,
     /// The line's fulfillment state.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub fulfillment_status: Option<String>,
     /// Unit price.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub price: Option<Decimal>,
     /// Discount on the line.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub total_discount: Option<Decimal>,
     /// Weight in grams.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub grams: Option<Decimal>,
     /// Taxable.
-    #[serde(
-        default,
-        with = "lenient::flag",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::flag")]
     pub taxable: Option<bool>,
     /// Needs shipping.
-    #[serde(
-        default,
-        with = "lenient::flag",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::flag")]
     pub requires_shipping: Option<bool>,
     /// A gift card.
-    #[serde(
-        default,
-        with = "lenient::flag",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::flag")]
     pub gift_card: Option<bool>,
 }
 
 /// A fulfillment: one package with its lines and tracking.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Fulfillment {
     /// Fulfillment id.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub fulfill_id: Option<String>,
     /// The order it belongs to.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub order_id: Option<String>,
     /// `pending`, `open`, `success`, `cancelled`, `error`, `failure`.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub status: Option<String>,
     /// The carrier's view: `labelPrinted`, `inTransit`, `outForDelivery`, `delivered`, `failure`, ….
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub shipment_status: Option<String>,
     /// Lines and quantities in the package.
-    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
     pub line_items: Vec<LineQuantity>,
     /// Tracking.
-    #[serde(
-        default,
-        with = "lenient::object",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::object")]
     pub tracking_info: Option<TrackingInfo>,
     /// Created.
-    #[serde(
-        default,
-        with = "lenient::timestamp",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::timestamp")]
     pub created_at: Option<DateTime<Utc>>,
     /// Last changed.
-    #[serde(
-        default,
-        with = "lenient::timestamp",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::timestamp")]
     pub updated_at: Option<DateTime<Utc>>,
 }
 
 /// A line and a quantity of it.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct LineQuantity {
     /// The order line's id.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub id: Option<String>,
     /// How many.
-    #[serde(
-        default,
-        with = "lenient::quantity",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::quantity")]
     pub quantity: Option<u32>,
 }
 
 /// Tracking of a fulfillment.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct TrackingInfo {
     /// Tracking number.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub number: Option<String>,
     /// Carrier name.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub company: Option<String>,
     /// Tracking page.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub url: Option<String>,
 }
 
 /// A postal address (personal data as a whole).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Address {
     /// Full name.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub name: Option<String>,
     /// First name.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub first_name: Option<String>,
     /// Last name.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub last_name: Option<String>,
     /// Street line 1.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub address1: Option<String>,
     /// Street line 2.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub address2: Option<String>,
     /// City.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub city: Option<String>,
     /// Province or state.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub province: Option<String>,
     /// Province code.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub province_code: Option<String>,
     /// Country.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub country: Option<String>,
     /// ISO country code.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub country_code: Option<String>,
     /// Postal code.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub zip: Option<String>,
     /// Phone.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub phone: Option<String>,
     /// Latitude.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub latitude: Option<Decimal>,
     /// Longitude.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub longitude: Option<Decimal>,
 }
 
 /// The buyer.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Customer {
     /// Customer id.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub id: Option<String>,
     /// First name.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub first_name: Option<Personal<String>>,
     /// Last name.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub last_name: Option<Personal<String>>,
     /// Email.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub email: Option<Personal<String>>,
     /// Phone.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub phone: Option<Personal<String>>,
     /// Note about the customer.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub note: Option<Personal<String>>,
     /// Account state.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub state: Option<String>,
     /// Tags.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub tags: Option<String>,
     /// Customer currency.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub currency: Option<String>,
     /// Tax exempt.
-    #[serde(
-        default,
-        with = "lenient::flag",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::flag")]
     pub tax_exempt: Option<bool>,
     /// Tax exemptions.
-    #[serde(
-        default,
-        with = "lenient::string_list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(with = "lenient::string_list", skip_serializing_if = "Vec::is_empty")]
     pub tax_exemptions: Vec<String>,
     /// Email verified.
-    #[serde(
-        default,
-        with = "lenient::flag",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::flag")]
     pub verified_email: Option<bool>,
     /// Created.
-    #[serde(
-        default,
-        with = "lenient::timestamp",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::timestamp")]
     pub created_at: Option<DateTime<Utc>>,
     /// Last changed.
-    #[serde(
-        default,
-        with = "lenient::timestamp",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::timestamp")]
     pub updated_at: Option<DateTime<Utc>>,
     /// Default address (`""` when there is none).
-    #[serde(
-        default,
-        with = "lenient::object",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::object")]
     pub default_address: Option<Personal<Address>>,
 }
 
 /// Payment terms.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct PaymentTerms {
     /// Amount.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub amount: Option<Decimal>,
     /// Currency.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub currency: Option<String>,
 }
 
 /// A discount code applied to the order.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct DiscountCode {
     /// The code.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub code: Option<String>,
     /// Amount.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub amount: Option<Decimal>,
     /// `fixed_amount`, `percentage`, `shipping`.
-    #[serde(
-        default,
-        rename = "type",
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "type", with = "lenient::string")]
     pub kind: Option<String>,
 }
 
 /// Shipping charged for one method.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ShippingLine {
     /// Method title.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub title: Option<String>,
     /// Method code (a carrier service level, for mirrored orders).
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub code: Option<String>,
     /// Price charged.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub price: Option<Decimal>,
 }
 
 /// A refund (`refunds/create` webhook body; also listed in an order's `refunds`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Refund {
     /// Refund id.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub refund_id: Option<String>,
     /// The order refunded.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub order_id: Option<String>,
     /// When.
-    #[serde(
-        default,
-        with = "lenient::timestamp",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::timestamp")]
     pub created_at: Option<DateTime<Utc>>,
     /// Why: free text that can name the customer, so personal.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub note: Option<Personal<String>>,
     /// Lines refunded.
-    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
     pub refund_line_items: Vec<RefundLineItem>,
     /// Money moved.
-    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
     pub transactions: Vec<RefundTransaction>,
 }
 
 /// A line refunded.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct RefundLineItem {
     /// The order line.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub line_item_id: Option<String>,
     /// How many.
-    #[serde(
-        default,
-        with = "lenient::quantity",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::quantity")]
     pub quantity: Option<u32>,
     /// Amount for the line.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub subtotal: Option<Decimal>,
 }
 
 /// Money moved by a refund.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct RefundTransaction {
     /// Amount.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub amount: Option<Decimal>,
     /// Currency.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub currency: Option<String>,
 }
 
 /// The body of the compliance topics `customers/data_request`, `customers/redact` and `shop/redact`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ComplianceRequest {
     /// The shop.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub shop_domain: Option<String>,
     /// The customer concerned (absent for `shop/redact`).
-    #[serde(
-        default,
-        with = "lenient::object",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::object")]
     pub customer: Option<ComplianceCustomer>,
     /// Orders whose personal data must go.
-    #[serde(
-        default,
-        with = "lenient::string_list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(with = "lenient::string_list", skip_serializing_if = "Vec::is_empty")]
     pub orders_to_redact: Vec<String>,
     /// Orders whose data a `customers/data_request` asks for.
-    #[serde(
-        default,
-        with = "lenient::string_list",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(with = "lenient::string_list", skip_serializing_if = "Vec::is_empty")]
     pub orders_requested: Vec<String>,
 }
 
 /// The customer named by a compliance request.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ComplianceCustomer {
     /// Customer id.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub id: Option<String>,
     /// Email.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub email: Option<Personal<String>>,
     /// Phone.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub phone: Option<Personal<String>>,
 }
 
@@ -982,6 +532,7 @@ pub struct CreateOrderRequest {
 }
 
 /// An order to create in Genstore.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewOrder {
@@ -994,58 +545,40 @@ pub struct NewOrder {
     /// Lines.
     pub line_items: Vec<NewLineItem>,
     /// Payment state to record (`paid` for checkout-paid channel orders).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub financial_status: Option<String>,
     /// Total price.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient::decimal")]
     pub total_price: Option<Decimal>,
     /// Total tax.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient::decimal")]
     pub total_tax: Option<Decimal>,
     /// Buyer's email.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient::personal")]
     pub email: Option<Personal<String>>,
     /// Where it ships.
-    #[serde(
-        default,
-        with = "lenient::object",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "lenient::object")]
     pub shipping_address: Option<Personal<Address>>,
     /// Tags (`orderbridge, zonos`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub tags: Option<String>,
     /// A note for the merchant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub note: Option<String>,
 }
 
 /// A change to an order (`PUT /orders/{orderId}` with `{"order": {...}}`): only the fields named are
 /// changed. Decision: the documents name the call but not its body; it takes the create body's shape,
 /// and orderbridge sends only the three fields it manages on a mirror (payment state, tags, note).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct OrderUpdate {
     /// Payment state (`pending` while the channel holds the order, `paid` once it releases it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub financial_status: Option<String>,
     /// Tags, comma-separated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
     /// A note for the merchant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
@@ -1057,16 +590,17 @@ pub struct UpdateOrderRequest {
 }
 
 /// A line of an order to create.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NewLineItem {
     /// Title.
     pub title: String,
     /// SKU.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sku: Option<String>,
     /// Product id on the source channel.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub product_id: Option<String>,
     /// Quantity.
     #[serde(with = "lenient::quantity_required")]

@@ -12,356 +12,290 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// An amount with its currency: `{"value": "20.00", "currency": "USD"}`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Price {
     /// The amount as decimal text.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub value: Option<Decimal>,
     /// ISO currency code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<String>,
 }
 
 /// An order.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Order {
     /// `content#order`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// The order's REST id, globally unique.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The merchant account.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_id: Option<String>,
     /// The merchant's own order id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_order_id: Option<String>,
     /// Whether the order was acknowledged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged: Option<bool>,
     /// `inProgress`, `pendingShipment`, `partiallyShipped`, `shipped`, `partiallyDelivered`,
     /// `delivered`, `partiallyReturned`, `returned`, `canceled`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// `paymentCaptured`, `paymentRejected`, `paymentSecured`, `pendingAuthorization`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_status: Option<String>,
     /// When it was placed (ISO 8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placed_date: Option<String>,
     /// `marketplaceFacilitator` or `merchant`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax_collector: Option<String>,
     /// The buyer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<Customer>,
     /// Delivery address and phone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_details: Option<Personal<DeliveryDetails>>,
     /// Billing address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub billing_address: Option<Personal<Address>>,
     /// Lines.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub line_items: Vec<LineItem>,
     /// Shipments.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shipments: Vec<Shipment>,
     /// Refunds.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub refunds: Vec<Refund>,
     /// Net amount (price part), after refunds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub net_price_amount: Option<Price>,
     /// Net tax, after refunds.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub net_tax_amount: Option<Price>,
     /// Shipping charged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_cost: Option<Price>,
     /// Tax on shipping.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_cost_tax: Option<Price>,
 }
 
 /// The buyer (`OrderCustomer`).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Customer {
     /// Full name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub full_name: Option<Personal<String>>,
     /// Where invoices go.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice_receiving_email: Option<Personal<String>>,
 }
 
 /// `OrderDeliveryDetails`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct DeliveryDetails {
     /// Address.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<Address>,
     /// Phone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_number: Option<String>,
 }
 
 /// `OrderAddress`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Address {
     /// Recipient.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recipient_name: Option<String>,
     /// Street lines.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub street_address: Vec<String>,
     /// City.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub locality: Option<String>,
     /// Region.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// Postal code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postal_code: Option<String>,
     /// CLDR country code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// The whole address, line by line.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub full_address: Vec<String>,
     /// A post office box.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_post_office_box: Option<bool>,
 }
 
 /// `OrderLineItem`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct LineItem {
     /// Line id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The product.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<Product>,
     /// Total price of the line (2 × $10 = $20).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
     /// Tax of the line.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax: Option<Price>,
     /// Ordered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity_ordered: Option<u32>,
     /// Shipped.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity_shipped: Option<u32>,
     /// Delivered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity_delivered: Option<u32>,
     /// Cancelled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity_canceled: Option<u32>,
     /// Pending.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity_pending: Option<u32>,
     /// Returned.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity_returned: Option<u32>,
     /// Undeliverable.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity_undeliverable: Option<u32>,
     /// Cancellations.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cancellations: Vec<Cancellation>,
     /// Shipping details.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipping_details: Option<ShippingDetails>,
 }
 
 /// `OrderLineItemProduct`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Product {
     /// REST id in the products service.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// The merchant's offer id (the merchant's SKU).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer_id: Option<String>,
     /// Title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
     /// Brand.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub brand: Option<String>,
     /// GTIN.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gtin: Option<String>,
     /// MPN.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mpn: Option<String>,
     /// Condition.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
     /// Content language.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_language: Option<String>,
     /// Target country.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_country: Option<String>,
     /// Unit price.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Price>,
     /// Image.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_link: Option<String>,
 }
 
 /// `OrderLineItemShippingDetails`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ShippingDetails {
     /// Ship by (ISO 8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ship_by_date: Option<String>,
     /// Deliver by (ISO 8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliver_by_date: Option<String>,
     /// `delivery` or `pickup`.
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "type")]
     pub kind: Option<String>,
     /// The method.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<ShippingMethod>,
 }
 
 /// `OrderLineItemShippingDetailsMethod`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct ShippingMethod {
     /// Carrier code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carrier: Option<String>,
     /// Method name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method_name: Option<String>,
     /// Fewest days in transit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_days_in_transit: Option<u32>,
     /// Most days in transit.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_days_in_transit: Option<u32>,
 }
 
 /// `OrderCancellation`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Cancellation {
     /// Who cancelled.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
     /// When (ISO 8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_date: Option<String>,
     /// How many.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity: Option<u32>,
     /// Why.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Why, in words.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_text: Option<String>,
 }
 
 /// `OrderRefund`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Refund {
     /// Who refunded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
     /// How much.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Price>,
     /// When (ISO 8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_date: Option<String>,
     /// Why.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Why, in words.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_text: Option<String>,
 }
 
 /// `OrderShipment`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Shipment {
     /// Shipment id (the merchant's).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Carrier code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carrier: Option<String>,
     /// Tracking id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_id: Option<String>,
     /// `shipped`, `delivered`, `undeliverable`, `readyForPickup`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// Created (ISO 8601).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub creation_date: Option<String>,
     /// Delivered (ISO 8601), only when delivered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_date: Option<String>,
     /// Shipment group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shipment_group_id: Option<String>,
     /// Lines and quantities.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub line_items: Vec<LineItemShipment>,
 }
 
 /// `OrderShipmentLineItemShipment`: a line (by `lineItemId` or `productId`) and a quantity.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LineItemShipment {
     /// The line.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub line_item_id: Option<String>,
     /// Or the product.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub product_id: Option<String>,
     /// How many.
     pub quantity: u32,
 }
 
 /// `OrdersListResponse`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct OrdersListResponse {
     /// `content#ordersListResponse`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// Token of the next page.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
     /// The orders.
-    #[serde(default)]
     pub resources: Vec<Order>,
 }
 
@@ -410,20 +344,22 @@ pub struct ShipLineItemsRequest {
 }
 
 /// `OrdersCustomBatchRequestEntryShipLineItemsShipmentInfo`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShipmentInfo {
     /// Shipment id, the merchant's, unique per shipment.
     pub shipment_id: String,
     /// Carrier code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub carrier: Option<String>,
     /// Tracking id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub tracking_id: Option<String>,
 }
 
 /// `OrdersUpdateShipmentRequest`; fields left out are not changed.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateShipmentRequest {
@@ -432,30 +368,31 @@ pub struct UpdateShipmentRequest {
     /// Which shipment.
     pub shipment_id: String,
     /// `delivered`, `undeliverable` or `readyForPickup`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub status: Option<String>,
     /// New carrier.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub carrier: Option<String>,
     /// New tracking id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub tracking_id: Option<String>,
     /// When delivered (only with `delivered`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub delivery_date: Option<String>,
 }
 
 /// `OrdersCancelLineItemRequest`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelLineItemRequest {
     /// Operation id, unique per order.
     pub operation_id: String,
     /// The line.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub line_item_id: Option<String>,
     /// Or the product.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub product_id: Option<String>,
     /// How many.
     pub quantity: u32,
@@ -478,16 +415,17 @@ pub struct CancelOrderRequest {
 }
 
 /// `OrdersRefundOrderRequest`: a refund of the order as a whole (no lines named).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundOrderRequest {
     /// Operation id, unique per order.
     pub operation_id: String,
     /// The newly refunded amount.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub amount: Option<MonetaryAmount>,
     /// Everything, shipping included (the amount is then ignored).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub full_refund: Option<bool>,
     /// `courtesyAdjustment` or `other`.
     pub reason: String,
@@ -514,34 +452,36 @@ pub struct RefundItemRequest {
 }
 
 /// `OrdersCustomBatchRequestEntryRefundItemItem`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundItem {
     /// The line.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub line_item_id: Option<String>,
     /// Or the product.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub product_id: Option<String>,
     /// How many.
     pub quantity: u32,
     /// Total amount refunded for them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub amount: Option<MonetaryAmount>,
     /// Refund them in full (amount ignored).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub full_refund: Option<bool>,
 }
 
 /// `OrdersCustomBatchRequestEntryRefundItemShipping`.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundShipping {
     /// Amount.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub amount: Option<Price>,
     /// Refund shipping in full.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub full_refund: Option<bool>,
 }
 
@@ -578,14 +518,13 @@ pub struct ExecutionResponse {
 }
 
 /// `OrdersCreateTestOrderRequest` (sandbox).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct CreateTestOrderRequest {
     /// `template1`, `template1a`, `template1b`, `template2`, `template3`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template_name: Option<String>,
     /// `US` or `FR`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
 }
 
@@ -618,28 +557,25 @@ pub struct ErrorBody {
 
 /// The error's detail.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ErrorDetail {
     /// HTTP status of the first error.
-    #[serde(default)]
     pub code: u16,
     /// Message.
-    #[serde(default)]
     pub message: String,
     /// The errors.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ErrorItem>,
 }
 
 /// One error.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ErrorItem {
     /// Domain, e.g. `global`.
-    #[serde(default)]
     pub domain: String,
     /// Reason, e.g. `invalid`, `notFound`, `rateLimitExceeded`.
-    #[serde(default)]
     pub reason: String,
     /// Message.
-    #[serde(default)]
     pub message: String,
 }

@@ -480,202 +480,100 @@ pub struct OrderDetailResponse {
 }
 
 /// A Zonos order as `orderDetail` returns it (see the module's decision note).
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Order {
     /// Full Zonos order id, `999-99991`.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub id: Option<String>,
     /// When it was placed (UTC).
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub order_date: Option<String>,
     /// Current status, verbatim.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub order_status: Option<String>,
     /// When the status last changed, epoch milliseconds.
-    #[serde(
-        default,
-        with = "lenient::integer",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::integer")]
     pub order_status_date: Option<i64>,
     /// The merchant order id, once set.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub merchant_order_id: Option<String>,
     /// A test order.
-    #[serde(
-        default,
-        with = "lenient::flag",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::flag")]
     pub test_order: Option<bool>,
     /// Currency of every amount.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub currency_code: Option<String>,
     /// Lines.
-    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<Item>,
     /// Carrier and service, e.g. `UPS_EXPEDITED`.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub shipping_carrier_service_level: Option<String>,
     /// Recipient.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub shipping_name: Option<Personal<String>>,
     /// Street line 1.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub shipping_address1: Option<Personal<String>>,
     /// Street line 2.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub shipping_address2: Option<Personal<String>>,
     /// City.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub shipping_city: Option<Personal<String>>,
     /// State or province.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub shipping_state: Option<Personal<String>>,
     /// Postal code.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub shipping_zip: Option<Personal<String>>,
     /// Country (ISO code).
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub shipping_country: Option<String>,
     /// Phone.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub shipping_phone: Option<Personal<String>>,
     /// Buyer's email.
-    #[serde(
-        default,
-        with = "lenient::personal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::personal")]
     pub email: Option<Personal<String>>,
     /// Sum of the lines.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub items_total: Option<Decimal>,
     /// Shipping charged.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub shipping_total: Option<Decimal>,
     /// Duties and taxes charged.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub duty_taxes_total: Option<Decimal>,
     /// What the customer paid.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub grand_total: Option<Decimal>,
     /// Tracking numbers set by `setShipmentTracking`.
-    #[serde(default, with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
+    #[serde(with = "lenient::list", skip_serializing_if = "Vec::is_empty")]
     pub tracking_list: Vec<TrackingNumber>,
 }
 
 /// A line of a Zonos order.
+#[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(default, rename_all = "camelCase")]
 pub struct Item {
     /// SKU.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub sku: Option<String>,
     /// Product id.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub product_id: Option<String>,
     /// Title.
-    #[serde(
-        default,
-        with = "lenient::string",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::string")]
     pub description: Option<String>,
     /// Quantity.
-    #[serde(
-        default,
-        with = "lenient::quantity",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::quantity")]
     pub quantity: Option<u32>,
     /// Unit price.
-    #[serde(
-        default,
-        with = "lenient::decimal",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(with = "lenient::decimal")]
     pub unit_price: Option<Decimal>,
 }
 
