@@ -24,7 +24,8 @@
 //! fulfillment, and it is kept on the order's trail (`addPackage`, skipped, with the reason) and in the
 //! channel's order in the table, where `orderbridge orders show` lists it.
 
-use super::{audit, audited, client, failure, load, refresh, Deps, Outcome};
+use super::{refresh, Deps, Outcome};
+use crate::audit::{audit, audited, client, failure, load};
 use orderbridge::carrier::Carrier;
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::{self, client::GenstoreClient, wire as gw};

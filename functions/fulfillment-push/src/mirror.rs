@@ -1,7 +1,8 @@
 //! Bringing an external order into Genstore: a parked import, its mirror (found again if an earlier
 //! attempt made it), the hold that follows the channel's review, and the merchant-id write-back.
 
-use super::{attempt, audited, client, failure, google_write, load, Deps, Outcome};
+use super::{Deps, Outcome};
+use crate::audit::{attempt, audited, client, failure, google_write, load};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::GenstoreClient;
 use orderbridge::channels::genstore::{self, wire as gw};

@@ -2,7 +2,8 @@
 //! tracking list and vendor status.
 
 use super::mirror::{refresh, refresh_google};
-use super::{attempt, audited, client, failure, google_write, load, record_once, Deps, Outcome};
+use super::{Deps, Outcome};
+use crate::audit::{attempt, audited, client, failure, google_write, load, record_once};
 use orderbridge::channel::Channel;
 use orderbridge::channels::google::client::operation_id;
 use orderbridge::channels::google::wire as g;

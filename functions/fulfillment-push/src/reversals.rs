@@ -15,10 +15,8 @@
 //!   it was cancelled for stock, `adjustment` otherwise (Genstore's refund carries no reason code; its
 //!   note goes along as the reason text). Zonos has no refund call: recorded on the trail.
 
-use super::{
-    attempt, audit, audited, client, failure, google_line, google_write, load, record_once,
-    refresh, refresh_google, Deps, Outcome,
-};
+use super::{google_line, refresh, refresh_google, Deps, Outcome};
+use crate::audit::{attempt, audit, audited, client, failure, google_write, load, record_once};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore;
 use orderbridge::channels::google::client::operation_id;
