@@ -22,9 +22,9 @@
 //!   at the first one created after it (ids grow with creation: `sinceId` paging rests on that). Decision:
 //!   no undocumented date parameter is sent. The position is the last order id read.
 
-use super::{
-    count, enqueue, jobs_of, leased, out_of_time, park, Backfill, ChannelSummary, Deadline, Deps,
-};
+use super::{leased, out_of_time, Backfill, Deadline, Deps};
+use crate::item::{count, enqueue, jobs_of, park};
+use crate::summary::ChannelSummary;
 use chrono::{DateTime, NaiveDate, Utc};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::{self, client::OrderQuery};

@@ -1,6 +1,8 @@
 //! Genstore: the reconciliation by `sinceId` and the recheck of open mirrors.
 
-use super::{enqueue, out_of_time, park, ChannelSummary, Deadline, Deps};
+use super::{out_of_time, Deadline, Deps};
+use crate::item::{enqueue, park};
+use crate::summary::ChannelSummary;
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore;
 use orderbridge::channels::genstore::client::{GenstoreClient, OrderQuery};

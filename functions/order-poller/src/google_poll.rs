@@ -1,9 +1,8 @@
 //! Google: unacknowledged orders imported, and the status changes of known ones.
 
-use super::{
-    count, days_ago, enqueue, jobs_of, out_of_time, save_external, ChannelSummary, Deadline, Deps,
-    Imported,
-};
+use super::{days_ago, out_of_time, Deadline, Deps};
+use crate::item::{count, enqueue, jobs_of, save_external, Imported};
+use crate::summary::ChannelSummary;
 use futures::stream::{self, StreamExt};
 use orderbridge::channel::Channel;
 use orderbridge::channels::google;

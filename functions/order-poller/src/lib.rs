@@ -41,17 +41,18 @@ pub mod backfill;
 pub mod config;
 mod genstore_reconcile;
 mod google_poll;
+mod item;
+mod summary;
+
+pub use summary::{completed_name, last_run_name, ChannelSummary, RunSummary};
+use summary::{lag_behind, record_last_run};
 mod zonos_poll;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::GenstoreClient;
 use orderbridge::channels::google::client::GoogleClient;
 use orderbridge::channels::zonos::client::ZonosClient;
-use orderbridge::channels::zonos::wire::OrderNumber;
-use orderbridge::jobs::{Job, SyncJob};
-use orderbridge::order::ChannelOrder;
-use orderbridge::sync::Outcome;
 
 use genstore_reconcile::reconcile_genstore;
 use google_poll::{import_google, poll_google};
@@ -170,89 +171,6 @@ impl PollRequest {
     }
 }
 
-/// One channel's part of a run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChannelSummary {
-    /// The channel.
-    pub channel: String,
-    /// Orders looked at.
-    pub seen: usize,
-    /// Orders imported.
-    pub new: usize,
-    /// Known orders whose state changed.
-    pub changed: usize,
-    /// Known orders already up to date.
-    pub unchanged: usize,
-    /// Test orders skipped.
-    pub skipped: usize,
-    /// Orders that failed (left for the next run).
-    pub failed: usize,
-    /// Orders that kept failing, handed to the sync queue as import jobs (retried there, then
-    /// dead-lettered) so the cursor could move past them.
-    pub parked: usize,
-    /// Genstore orders the webhooks had missed.
-    pub missed: usize,
-    /// Open Genstore mirrors read again in rotation (see [`Settings::genstore_recheck`]).
-    pub rechecked: usize,
-    /// Jobs queued.
-    pub jobs: usize,
-    /// The cursor before the run.
-    pub cursor_before: Option<String>,
-    /// The cursor after the run.
-    pub cursor_after: Option<String>,
-    /// The run stopped early to respect the deadline.
-    pub stopped_at_deadline: bool,
-    /// What went wrong, if anything.
-    pub error: Option<String>,
-    /// Seconds since a run last made progress on the channel (0: this one did); none before the first.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub behind_secs: Option<u64>,
-    /// The channel failed and has made no progress for longer than [`Settings::stall_after`]: someone
-    /// must look. Only this fails the invocation.
-    #[serde(default)]
-    pub stalled: bool,
-}
-
-impl ChannelSummary {
-    fn new(channel: &str) -> Self {
-        ChannelSummary {
-            channel: channel.into(),
-            ..ChannelSummary::default()
-        }
-    }
-
-    /// True when the channel's run ended without an error or a failed order.
-    pub fn ok(&self) -> bool {
-        self.error.is_none() && self.failed == 0
-    }
-}
-
-/// A whole run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunSummary {
-    /// One entry per enabled channel.
-    pub channels: Vec<ChannelSummary>,
-}
-
-impl RunSummary {
-    /// The entry of a channel.
-    pub fn channel(&self, name: &str) -> Option<&ChannelSummary> {
-        self.channels.iter().find(|c| c.channel == name)
-    }
-
-    /// True when every channel ended cleanly.
-    pub fn ok(&self) -> bool {
-        self.channels.iter().all(ChannelSummary::ok)
-    }
-
-    /// The channels that failed and made no progress for longer than [`Settings::stall_after`]. A run
-    /// fails (and the alarm on failed runs fires) only for these: a transient fault the next run gets
-    /// past is counted in the summary and the metrics, and neither retries the run nor pages anyone.
-    pub fn stalled(&self) -> Vec<&ChannelSummary> {
-        self.channels.iter().filter(|c| c.stalled).collect()
-    }
-}
-
 /// Polls every enabled channel (or runs a backfill), concurrently.
 pub async fn run(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunSummary {
     // One cause per run: every job it queues, and every log line of the run and of those jobs, says it.
@@ -340,73 +258,6 @@ async fn run_caused(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> R
     RunSummary { channels }
 }
 
-/// Where the outcome of the last run on a channel is kept (for `orderbridge status`).
-pub fn last_run_name(channel: &str) -> String {
-    format!("poll-last:{channel}")
-}
-
-/// Keeps how the run ended on a channel: when, its counts, its error and whether the channel is stalled.
-async fn record_last_run(deps: &Deps, c: &ChannelSummary) {
-    let name = last_run_name(&c.channel);
-    let value = serde_json::json!({
-        "at": Utc::now(), "new": c.new, "changed": c.changed, "failed": c.failed, "parked": c.parked,
-        "missed": c.missed, "stopped_at_deadline": c.stopped_at_deadline, "error": c.error,
-        "stalled": c.stalled,
-    })
-    .to_string();
-    let before = match deps.store.read(&name).await {
-        Ok(v) => v.map(|c| c.value),
-        Err(e) => {
-            tracing::warn!(channel = c.channel, error = %e, "could not read the last run's record");
-            return;
-        }
-    };
-    if let Err(e) = deps.store.advance(&name, before.as_deref(), &value).await {
-        tracing::warn!(channel = c.channel, error = %e, "could not record how the run ended");
-    }
-}
-
-/// Where the time a run last made progress on a channel is kept.
-pub fn completed_name(channel: &str) -> String {
-    format!("poll-completed:{channel}")
-}
-
-/// True when the run moved the channel on: it completed, or moved its cursor, or brought orders in.
-fn progressed(c: &ChannelSummary) -> bool {
-    (c.error.is_none() && !c.stopped_at_deadline)
-        || c.cursor_after != c.cursor_before
-        || c.new > 0
-        || c.changed > 0
-        || c.missed > 0
-}
-
-/// How far the poller is behind a channel, in seconds: 0 when this run made progress on it, else the
-/// time since a run last did (unknown before the first). Records this run's progress.
-async fn lag_behind(deps: &Deps, c: &ChannelSummary) -> Option<u64> {
-    let name = completed_name(&c.channel);
-    let now = Utc::now();
-    let before = match deps.store.read(&name).await {
-        Ok(v) => v.map(|c| c.value),
-        Err(e) => {
-            tracing::warn!(channel = c.channel, error = %e, "could not read when the channel last completed");
-            return None;
-        }
-    };
-    if progressed(c) {
-        let stamp = now.to_rfc3339();
-        if let Err(e) = deps.store.advance(&name, before.as_deref(), &stamp).await {
-            tracing::warn!(channel = c.channel, error = %e, "could not record the channel's progress");
-        }
-        return Some(0);
-    }
-    let last = DateTime::parse_from_rfc3339(before.as_deref()?).ok()?;
-    let secs = now
-        .signed_duration_since(last.with_timezone(&Utc))
-        .num_seconds()
-        .max(0);
-    u64::try_from(secs).ok()
-}
-
 /// Runs `work` under the channel's lease.
 async fn leased<F, Fut>(deps: &Deps, channel: &str, work: F) -> ChannelSummary
 where
@@ -441,118 +292,6 @@ where
 
 fn out_of_time(deps: &Deps, deadline: &dyn Deadline) -> bool {
     deadline.remaining() < deps.settings.deadline_margin
-}
-
-/// Sends jobs; an error if any could not be sent.
-async fn enqueue(
-    deps: &Deps,
-    jobs: &[SyncJob],
-    summary: &mut ChannelSummary,
-) -> Result<(), String> {
-    if jobs.is_empty() {
-        return Ok(());
-    }
-    let report = deps
-        .queue
-        .send(&SyncJob::stamp(jobs))
-        .await
-        .map_err(|e| e.to_string())?;
-    summary.jobs = summary.jobs.saturating_add(report.sent);
-    if report.all_sent() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} jobs could not be queued: {}",
-            report.failed.len(),
-            report
-                .failed
-                .first()
-                .map(|f| f.reason.as_str())
-                .unwrap_or_default()
-        ))
-    }
-}
-
-enum Imported {
-    New(Vec<SyncJob>),
-    Changed(Vec<SyncJob>),
-    /// Already stored as it is; the jobs its state calls for (usually none) are queued again.
-    Unchanged(Vec<SyncJob>),
-    Skipped,
-}
-
-/// Saves an external order's state and works out its jobs.
-async fn save_external(deps: &Deps, order: ChannelOrder) -> Result<Imported, String> {
-    let applied = orderbridge::sync::apply_external_order(&*deps.store, order)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(match applied.outcome {
-        Outcome::Created => Imported::New(applied.jobs),
-        Outcome::Updated => Imported::Changed(applied.jobs),
-        Outcome::Stale | Outcome::Conflict => Imported::Unchanged(applied.jobs),
-    })
-}
-
-fn count(summary: &mut ChannelSummary, imported: &Imported) {
-    match imported {
-        Imported::New(_) => summary.new = summary.new.saturating_add(1),
-        Imported::Changed(_) => summary.changed = summary.changed.saturating_add(1),
-        Imported::Unchanged(_) => summary.unchanged = summary.unchanged.saturating_add(1),
-        Imported::Skipped => summary.skipped = summary.skipped.saturating_add(1),
-    }
-}
-
-fn jobs_of(imported: Imported) -> Vec<SyncJob> {
-    match imported {
-        Imported::New(j) | Imported::Changed(j) | Imported::Unchanged(j) => j,
-        Imported::Skipped => Vec::new(),
-    }
-}
-
-/// Why one order could not be imported.
-#[derive(Debug)]
-struct ItemError {
-    message: String,
-    /// The order itself is at fault (its data does not map, or the platform refused it for good); not
-    /// the platform's or the table's passing trouble.
-    order_at_fault: bool,
-}
-
-impl ItemError {
-    fn store(e: impl std::fmt::Display) -> Self {
-        ItemError {
-            message: e.to_string(),
-            order_at_fault: false,
-        }
-    }
-}
-
-impl std::fmt::Display for ItemError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// The import job that takes a failing order off the poll's path.
-fn park(
-    s: &mut ChannelSummary,
-    channel: Channel,
-    order_id: &str,
-    listing: Option<OrderNumber>,
-    why: &str,
-) -> SyncJob {
-    s.parked = s.parked.saturating_add(1);
-    tracing::warn!(
-        channel = %channel,
-        order_id,
-        why,
-        "order parked on the sync queue as an import job; the cursor moves past it"
-    );
-    SyncJob::from(Job::ImportOrder {
-        channel,
-        order_id: order_id.into(),
-        listing,
-    })
 }
 
 /// The moment `days` days before now; a lookback too long for the calendar reads as its start.

@@ -1,10 +1,9 @@
 //! Zonos: the poll by order number (cursor, held-cursor parking, status changes) and the sweep of
 //! merchant ids Zonos still lacks.
 
-use super::{
-    count, days_ago, enqueue, jobs_of, out_of_time, park, save_external, ChannelSummary, Deadline,
-    Deps, Imported, ItemError,
-};
+use super::{days_ago, out_of_time, Deadline, Deps};
+use crate::item::{count, enqueue, jobs_of, park, save_external, Imported, ItemError};
+use crate::summary::ChannelSummary;
 use futures::stream::{self, StreamExt};
 use orderbridge::channel::Channel;
 use orderbridge::channels::zonos;

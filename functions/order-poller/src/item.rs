@@ -1,0 +1,122 @@
+//! One order of a poll: saved newer-wins, counted, its jobs queued; or, when it keeps failing, parked
+//! on the sync queue as an import job so the cursor can move past it.
+
+use crate::summary::ChannelSummary;
+use crate::Deps;
+use orderbridge::channel::Channel;
+use orderbridge::channels::zonos::wire::OrderNumber;
+use orderbridge::jobs::{Job, SyncJob};
+use orderbridge::order::ChannelOrder;
+use orderbridge::sync::Outcome;
+
+/// Sends jobs; an error if any could not be sent.
+pub(crate) async fn enqueue(
+    deps: &Deps,
+    jobs: &[SyncJob],
+    summary: &mut ChannelSummary,
+) -> Result<(), String> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let report = deps
+        .queue
+        .send(&SyncJob::stamp(jobs))
+        .await
+        .map_err(|e| e.to_string())?;
+    summary.jobs = summary.jobs.saturating_add(report.sent);
+    if report.all_sent() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} jobs could not be queued: {}",
+            report.failed.len(),
+            report
+                .failed
+                .first()
+                .map(|f| f.reason.as_str())
+                .unwrap_or_default()
+        ))
+    }
+}
+
+pub(crate) enum Imported {
+    New(Vec<SyncJob>),
+    Changed(Vec<SyncJob>),
+    /// Already stored as it is; the jobs its state calls for (usually none) are queued again.
+    Unchanged(Vec<SyncJob>),
+    Skipped,
+}
+
+/// Saves an external order's state and works out its jobs.
+pub(crate) async fn save_external(deps: &Deps, order: ChannelOrder) -> Result<Imported, String> {
+    let applied = orderbridge::sync::apply_external_order(&*deps.store, order)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(match applied.outcome {
+        Outcome::Created => Imported::New(applied.jobs),
+        Outcome::Updated => Imported::Changed(applied.jobs),
+        Outcome::Stale | Outcome::Conflict => Imported::Unchanged(applied.jobs),
+    })
+}
+
+pub(crate) fn count(summary: &mut ChannelSummary, imported: &Imported) {
+    match imported {
+        Imported::New(_) => summary.new = summary.new.saturating_add(1),
+        Imported::Changed(_) => summary.changed = summary.changed.saturating_add(1),
+        Imported::Unchanged(_) => summary.unchanged = summary.unchanged.saturating_add(1),
+        Imported::Skipped => summary.skipped = summary.skipped.saturating_add(1),
+    }
+}
+
+pub(crate) fn jobs_of(imported: Imported) -> Vec<SyncJob> {
+    match imported {
+        Imported::New(j) | Imported::Changed(j) | Imported::Unchanged(j) => j,
+        Imported::Skipped => Vec::new(),
+    }
+}
+
+/// Why one order could not be imported.
+#[derive(Debug)]
+pub(crate) struct ItemError {
+    pub(crate) message: String,
+    /// The order itself is at fault (its data does not map, or the platform refused it for good); not
+    /// the platform's or the table's passing trouble.
+    pub(crate) order_at_fault: bool,
+}
+
+impl ItemError {
+    pub(crate) fn store(e: impl std::fmt::Display) -> Self {
+        ItemError {
+            message: e.to_string(),
+            order_at_fault: false,
+        }
+    }
+}
+
+impl std::fmt::Display for ItemError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The import job that takes a failing order off the poll's path.
+pub(crate) fn park(
+    s: &mut ChannelSummary,
+    channel: Channel,
+    order_id: &str,
+    listing: Option<OrderNumber>,
+    why: &str,
+) -> SyncJob {
+    s.parked = s.parked.saturating_add(1);
+    tracing::warn!(
+        channel = %channel,
+        order_id,
+        why,
+        "order parked on the sync queue as an import job; the cursor moves past it"
+    );
+    SyncJob::from(Job::ImportOrder {
+        channel,
+        order_id: order_id.into(),
+        listing,
+    })
+}
