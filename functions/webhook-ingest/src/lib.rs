@@ -33,22 +33,17 @@
 
 pub mod config;
 pub mod lambda;
+mod prepare;
+mod topics;
+
+pub use prepare::{prepare, Prepared, Rejection};
+use topics::{compliance_job, refund_event};
 
 use bytes::Bytes;
-use orderbridge::channel::Channel;
-use orderbridge::channels::genstore::signature::{self, SignatureError};
-use orderbridge::channels::genstore::webhook::{
-    Topic, Webhook, WebhookBody, WebhookError, WebhookHeaders, HMAC_HEADER, SHOP_DOMAIN_HEADER,
-    TOPIC_HEADER, TRIGGERED_AT_HEADER, WEBHOOK_ID_HEADER,
-};
-use orderbridge::channels::genstore::{self, wire as gw};
-use orderbridge::compliance::Scope;
-use orderbridge::ids::{GenstoreOrderId, RefundId};
-use orderbridge::jobs::{Job, SyncJob};
-use orderbridge::order::ChannelOrder;
+use orderbridge::channels::genstore::webhook::{Topic, WebhookBody};
+use orderbridge::jobs::SyncJob;
 use orderbridge::secrets::Secret;
-use orderbridge::store::orders::{self, Modified};
-use orderbridge::store::{OrderKey, Storage, StoreError, SyncQueue};
+use orderbridge::store::{Storage, StoreError, SyncQueue};
 use orderbridge::sync::WebhookPlan;
 use serde_json::json;
 use std::sync::Arc;
@@ -156,107 +151,9 @@ impl Outbound {
     }
 }
 
-/// Why a request was turned away before any state was touched.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Rejection {
-    /// Not `/webhooks/genstore`.
-    NotFound,
-    /// Not `POST`.
-    MethodNotAllowed,
-    /// Over the body limit.
-    TooLarge {
-        /// The limit.
-        limit: usize,
-    },
-    /// Signature missing or wrong.
-    Signature(SignatureError),
-    /// Headers or body unreadable.
-    Invalid(String),
-}
-
-impl Rejection {
-    fn respond(&self) -> Outbound {
-        match self {
-            Rejection::NotFound => Outbound::error(404, "not found"),
-            Rejection::MethodNotAllowed => Outbound::error(405, "method not allowed: use POST"),
-            Rejection::TooLarge { limit } => {
-                Outbound::error(413, format!("body is larger than {limit} bytes"))
-            }
-            Rejection::Signature(SignatureError::NoSecret) => {
-                Outbound::error(401, "webhook signatures cannot be checked")
-            }
-            Rejection::Signature(e) => Outbound::error(401, e.to_string()),
-            Rejection::Invalid(m) => Outbound::error(400, m.clone()),
-        }
-    }
-}
-
-/// A verified, parsed delivery, its order already mapped into the domain: everything the handler does
-/// before any I/O.
-#[derive(Debug, Clone)]
-pub struct Prepared {
-    /// The delivery.
-    pub webhook: Webhook,
-    /// For `orders/*` topics, the order in orderbridge's terms.
-    pub order: Option<ChannelOrder>,
-}
-
-/// Steps 1 to 4: route, size, signature, headers and body. Pure: no I/O.
-pub fn prepare(
-    req: &Inbound,
-    secrets: &[Secret],
-    max_body: usize,
-    shop_domain: Option<&str>,
-) -> Result<Prepared, Rejection> {
-    let path = req.path.trim_end_matches('/');
-    if path != ROUTE && !path.ends_with(ROUTE) {
-        return Err(Rejection::NotFound);
-    }
-    if !req.method.eq_ignore_ascii_case("POST") {
-        return Err(Rejection::MethodNotAllowed);
-    }
-    if req.body.len() > max_body {
-        return Err(Rejection::TooLarge { limit: max_body });
-    }
-    signature::verify(&req.body, req.header(HMAC_HEADER), secrets).map_err(Rejection::Signature)?;
-    let headers = WebhookHeaders {
-        topic: req.header(TOPIC_HEADER),
-        shop_domain: req.header(SHOP_DOMAIN_HEADER),
-        webhook_id: req.header(WEBHOOK_ID_HEADER),
-        triggered_at: req.header(TRIGGERED_AT_HEADER),
-    };
-    let webhook = Webhook::parse(headers, &req.body).map_err(|e| match e {
-        WebhookError::InvalidBody(m) => Rejection::Invalid(format!("invalid body: {m}")),
-        other => Rejection::Invalid(other.to_string()),
-    })?;
-    match shop_domain.map(str::trim) {
-        Some(ours) if !ours.eq_ignore_ascii_case(&webhook.shop_domain) => {
-            return Err(Rejection::Invalid(format!(
-                "{SHOP_DOMAIN_HEADER} names another shop than this deployment's"
-            )));
-        }
-        None if matches!(webhook.body, WebhookBody::Compliance(_)) => {
-            return Err(Rejection::Invalid(
-                "compliance requests are refused: this deployment's shop is not configured \
-                 (GENSTORE_SHOP_DOMAIN)"
-                    .into(),
-            ));
-        }
-        _ => {}
-    }
-    let order = match &webhook.body {
-        WebhookBody::Order(o) => Some(
-            genstore::to_channel_order(o)
-                .map_err(|e| Rejection::Invalid(format!("invalid body: {e}")))?,
-        ),
-        _ => None,
-    };
-    Ok(Prepared { webhook, order })
-}
-
 /// A failure after the request was accepted: Genstore should redeliver.
 #[derive(Debug)]
-struct Failure(String);
+pub(crate) struct Failure(pub(crate) String);
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
@@ -432,95 +329,4 @@ async fn enqueue(deps: &Deps, jobs: &[SyncJob]) -> Result<(), Failure> {
         .map(|f| format!("{}: {}", f.job, f.reason))
         .collect();
     Err(Failure(format!("could not enqueue {}", reasons.join("; "))))
-}
-
-/// `refunds/create`: record the refund on the Genstore order; push it to a linked channel.
-async fn refund_event(
-    deps: &Deps,
-    refund: &gw::Refund,
-) -> Result<(&'static str, Vec<SyncJob>), Failure> {
-    let order_id = refund.order_id.clone().unwrap_or_default();
-    let key = OrderKey::new(Channel::Genstore, order_id.as_str());
-    let Some(stored) = deps.store.get(&key).await? else {
-        // The order has not arrived yet: the refund waits for it and joins it when it does (by webhook
-        // or reconciliation), and its push is queued then.
-        orderbridge::sync::park_refund(&*deps.store, refund).await?;
-        return Ok(("parked", Vec::new()));
-    };
-    let domain = match genstore::mapping::to_refund(refund, &stored.order.totals.currency) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(error = %e, "refund could not be read; ignored");
-            return Ok(("ignored", Vec::new()));
-        }
-    };
-    let refund_id = domain.id.clone();
-    let modified = orders::modify(&*deps.store, &key, |o| {
-        if o.refunds
-            .iter()
-            .any(|r| r.id.is_some() && r.id == domain.id)
-        {
-            return false;
-        }
-        o.refunds.push(domain.clone());
-        true
-    })
-    .await?;
-    let outcome = match modified {
-        Modified::Applied(_) => "recorded",
-        _ => "unchanged",
-    };
-    let external = stored
-        .order
-        .source
-        .as_ref()
-        .and_then(|s| s.external_order());
-    let jobs = match (external, refund_id) {
-        (Some((channel, order_id)), Some(refund_id)) => vec![SyncJob::from(Job::PushRefund {
-            channel,
-            order_id,
-            genstore_order_id: GenstoreOrderId::new(key.order_id.as_str()),
-            refund_id: RefundId::new(refund_id.as_str()),
-        })],
-        _ => Vec::new(),
-    };
-    Ok((outcome, jobs))
-}
-
-/// A compliance request as its job: the webhook's dedupe key is the request's id.
-fn compliance_job(topic: &Topic, request_id: &str, c: &gw::ComplianceRequest) -> SyncJob {
-    let ids = |v: &[String]| -> Vec<GenstoreOrderId> {
-        v.iter().map(|o| GenstoreOrderId::new(o.as_str())).collect()
-    };
-    let customer_id = c
-        .customer
-        .as_ref()
-        .and_then(|x| x.id.clone())
-        .map(Into::into);
-    let request_id = request_id.to_owned();
-    SyncJob::from(match topic {
-        Topic::ShopRedact => Job::RedactPersonalData {
-            request_id,
-            scope: Scope {
-                whole_shop: true,
-                ..Scope::default()
-            },
-        },
-        Topic::CustomersDataRequest => Job::RecordDataRequest {
-            request_id,
-            scope: Scope {
-                customer_id,
-                genstore_order_ids: ids(&c.orders_requested),
-                whole_shop: false,
-            },
-        },
-        _ => Job::RedactPersonalData {
-            request_id,
-            scope: Scope {
-                customer_id,
-                genstore_order_ids: ids(&c.orders_to_redact),
-                whole_shop: false,
-            },
-        },
-    })
 }

@@ -1,0 +1,110 @@
+//! Steps 1 to 4 of a delivery — route, size, signature, headers and body — before any I/O: a request
+//! turned away here has touched no state.
+
+use crate::{Inbound, Outbound, ROUTE};
+use orderbridge::channels::genstore;
+use orderbridge::channels::genstore::signature::{self, SignatureError};
+use orderbridge::channels::genstore::webhook::{
+    Webhook, WebhookBody, WebhookError, WebhookHeaders, HMAC_HEADER, SHOP_DOMAIN_HEADER,
+    TOPIC_HEADER, TRIGGERED_AT_HEADER, WEBHOOK_ID_HEADER,
+};
+use orderbridge::order::ChannelOrder;
+use orderbridge::secrets::Secret;
+
+/// Why a request was turned away before any state was touched.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rejection {
+    /// Not `/webhooks/genstore`.
+    NotFound,
+    /// Not `POST`.
+    MethodNotAllowed,
+    /// Over the body limit.
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// Signature missing or wrong.
+    Signature(SignatureError),
+    /// Headers or body unreadable.
+    Invalid(String),
+}
+
+impl Rejection {
+    pub(crate) fn respond(&self) -> Outbound {
+        match self {
+            Rejection::NotFound => Outbound::error(404, "not found"),
+            Rejection::MethodNotAllowed => Outbound::error(405, "method not allowed: use POST"),
+            Rejection::TooLarge { limit } => {
+                Outbound::error(413, format!("body is larger than {limit} bytes"))
+            }
+            Rejection::Signature(SignatureError::NoSecret) => {
+                Outbound::error(401, "webhook signatures cannot be checked")
+            }
+            Rejection::Signature(e) => Outbound::error(401, e.to_string()),
+            Rejection::Invalid(m) => Outbound::error(400, m.clone()),
+        }
+    }
+}
+
+/// A verified, parsed delivery, its order already mapped into the domain: everything the handler does
+/// before any I/O.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The delivery.
+    pub webhook: Webhook,
+    /// For `orders/*` topics, the order in orderbridge's terms.
+    pub order: Option<ChannelOrder>,
+}
+
+/// Steps 1 to 4: route, size, signature, headers and body. Pure: no I/O.
+pub fn prepare(
+    req: &Inbound,
+    secrets: &[Secret],
+    max_body: usize,
+    shop_domain: Option<&str>,
+) -> Result<Prepared, Rejection> {
+    let path = req.path.trim_end_matches('/');
+    if path != ROUTE && !path.ends_with(ROUTE) {
+        return Err(Rejection::NotFound);
+    }
+    if !req.method.eq_ignore_ascii_case("POST") {
+        return Err(Rejection::MethodNotAllowed);
+    }
+    if req.body.len() > max_body {
+        return Err(Rejection::TooLarge { limit: max_body });
+    }
+    signature::verify(&req.body, req.header(HMAC_HEADER), secrets).map_err(Rejection::Signature)?;
+    let headers = WebhookHeaders {
+        topic: req.header(TOPIC_HEADER),
+        shop_domain: req.header(SHOP_DOMAIN_HEADER),
+        webhook_id: req.header(WEBHOOK_ID_HEADER),
+        triggered_at: req.header(TRIGGERED_AT_HEADER),
+    };
+    let webhook = Webhook::parse(headers, &req.body).map_err(|e| match e {
+        WebhookError::InvalidBody(m) => Rejection::Invalid(format!("invalid body: {m}")),
+        other => Rejection::Invalid(other.to_string()),
+    })?;
+    match shop_domain.map(str::trim) {
+        Some(ours) if !ours.eq_ignore_ascii_case(&webhook.shop_domain) => {
+            return Err(Rejection::Invalid(format!(
+                "{SHOP_DOMAIN_HEADER} names another shop than this deployment's"
+            )));
+        }
+        None if matches!(webhook.body, WebhookBody::Compliance(_)) => {
+            return Err(Rejection::Invalid(
+                "compliance requests are refused: this deployment's shop is not configured \
+                 (GENSTORE_SHOP_DOMAIN)"
+                    .into(),
+            ));
+        }
+        _ => {}
+    }
+    let order = match &webhook.body {
+        WebhookBody::Order(o) => Some(
+            genstore::to_channel_order(o)
+                .map_err(|e| Rejection::Invalid(format!("invalid body: {e}")))?,
+        ),
+        _ => None,
+    };
+    Ok(Prepared { webhook, order })
+}

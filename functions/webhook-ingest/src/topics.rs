@@ -1,0 +1,106 @@
+//! The effects of the topics that carry no order: a refund recorded on its Genstore order (or parked
+//! until the order arrives), a compliance request turned into its job.
+
+use crate::{Deps, Failure};
+use orderbridge::channel::Channel;
+use orderbridge::channels::genstore::{self, webhook::Topic, wire as gw};
+use orderbridge::compliance::Scope;
+use orderbridge::ids::{GenstoreOrderId, RefundId};
+use orderbridge::jobs::{Job, SyncJob};
+use orderbridge::store::orders::{self, Modified};
+use orderbridge::store::OrderKey;
+
+/// `refunds/create`: record the refund on the Genstore order; push it to a linked channel.
+pub(crate) async fn refund_event(
+    deps: &Deps,
+    refund: &gw::Refund,
+) -> Result<(&'static str, Vec<SyncJob>), Failure> {
+    let order_id = refund.order_id.clone().unwrap_or_default();
+    let key = OrderKey::new(Channel::Genstore, order_id.as_str());
+    let Some(stored) = deps.store.get(&key).await? else {
+        // The order has not arrived yet: the refund waits for it and joins it when it does (by webhook
+        // or reconciliation), and its push is queued then.
+        orderbridge::sync::park_refund(&*deps.store, refund).await?;
+        return Ok(("parked", Vec::new()));
+    };
+    let domain = match genstore::mapping::to_refund(refund, &stored.order.totals.currency) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(error = %e, "refund could not be read; ignored");
+            return Ok(("ignored", Vec::new()));
+        }
+    };
+    let refund_id = domain.id.clone();
+    let modified = orders::modify(&*deps.store, &key, |o| {
+        if o.refunds
+            .iter()
+            .any(|r| r.id.is_some() && r.id == domain.id)
+        {
+            return false;
+        }
+        o.refunds.push(domain.clone());
+        true
+    })
+    .await?;
+    let outcome = match modified {
+        Modified::Applied(_) => "recorded",
+        _ => "unchanged",
+    };
+    let external = stored
+        .order
+        .source
+        .as_ref()
+        .and_then(|s| s.external_order());
+    let jobs = match (external, refund_id) {
+        (Some((channel, order_id)), Some(refund_id)) => vec![SyncJob::from(Job::PushRefund {
+            channel,
+            order_id,
+            genstore_order_id: GenstoreOrderId::new(key.order_id.as_str()),
+            refund_id: RefundId::new(refund_id.as_str()),
+        })],
+        _ => Vec::new(),
+    };
+    Ok((outcome, jobs))
+}
+
+/// A compliance request as its job: the webhook's dedupe key is the request's id.
+pub(crate) fn compliance_job(
+    topic: &Topic,
+    request_id: &str,
+    c: &gw::ComplianceRequest,
+) -> SyncJob {
+    let ids = |v: &[String]| -> Vec<GenstoreOrderId> {
+        v.iter().map(|o| GenstoreOrderId::new(o.as_str())).collect()
+    };
+    let customer_id = c
+        .customer
+        .as_ref()
+        .and_then(|x| x.id.clone())
+        .map(Into::into);
+    let request_id = request_id.to_owned();
+    SyncJob::from(match topic {
+        Topic::ShopRedact => Job::RedactPersonalData {
+            request_id,
+            scope: Scope {
+                whole_shop: true,
+                ..Scope::default()
+            },
+        },
+        Topic::CustomersDataRequest => Job::RecordDataRequest {
+            request_id,
+            scope: Scope {
+                customer_id,
+                genstore_order_ids: ids(&c.orders_requested),
+                whole_shop: false,
+            },
+        },
+        _ => Job::RedactPersonalData {
+            request_id,
+            scope: Scope {
+                customer_id,
+                genstore_order_ids: ids(&c.orders_to_redact),
+                whole_shop: false,
+            },
+        },
+    })
+}
