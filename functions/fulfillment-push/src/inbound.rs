@@ -29,6 +29,7 @@ use crate::audit::{audit, audited, client, failure, load};
 use orderbridge::carrier::Carrier;
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::{self, client::GenstoreClient, wire as gw};
+use orderbridge::channels::google::requests;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::order::{ChannelOrder, Shipment};
 use orderbridge::store::{AuditOutcome, Claim, OrderKey};
@@ -154,7 +155,7 @@ pub(crate) async fn tracking_to_genstore(
         .iter()
         .filter(|s| s.status.is_live())
         // A Google shipment orderbridge made from a Genstore fulfillment is Genstore's own.
-        .filter(|s| !(channel == Channel::Google && s.id.as_str().starts_with("gs-")))
+        .filter(|s| !(channel == Channel::Google && requests::is_from_genstore(s.id.as_str())))
         .collect();
     // Which line-less packages are new (not recorded, number not in Genstore), to share units among.
     let mut new_lineless = Vec::new();

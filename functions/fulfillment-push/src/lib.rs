@@ -55,7 +55,7 @@ use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::store::{
     Claim, IdempotencyError, IdempotencyTtl, OrderKey, Storage, SyncQueue, WorkResult,
 };
-use outbound::{google_line, tracking_to_google, tracking_to_zonos};
+use outbound::{tracking_to_google, tracking_to_zonos};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 

@@ -15,11 +15,12 @@
 //!   it was cancelled for stock, `adjustment` otherwise (Genstore's refund carries no reason code; its
 //!   note goes along as the reason text). Zonos has no refund call: recorded on the trail.
 
-use super::{google_line, refresh, refresh_google, Deps, Outcome};
+use super::{refresh, refresh_google, Deps, Outcome};
 use crate::audit::{attempt, audit, audited, client, failure, google_write, load, record_once};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore;
 use orderbridge::channels::google::client::operation_id;
+use orderbridge::channels::google::requests;
 use orderbridge::channels::google::wire as g;
 use orderbridge::channels::zonos::{self, ZonosStatus};
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
@@ -50,13 +51,6 @@ fn cancelled_lines(o: &ChannelOrder) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn left(l: &g::LineItem) -> u32 {
-    l.quantity_ordered
-        .unwrap_or(0)
-        .saturating_sub(l.quantity_shipped.unwrap_or(0))
-        .saturating_sub(l.quantity_canceled.unwrap_or(0))
 }
 
 pub(crate) async fn cancellation(
@@ -160,79 +154,24 @@ async fn cancel_on_google(
     let Some(order) = attempt!(gc.get_order(order_id.as_str()).await.map_err(failure)) else {
         return Outcome::Permanent(format!("Google does not know order {order_id}"));
     };
+    let oid = order_id.as_str();
     let reason = reason_of(source);
-    let reason_text = format!("Cancelled in the merchant's store: {}", reason.describe());
-    let nothing_shipped = order
-        .line_items
-        .iter()
-        .all(|l| l.quantity_shipped.unwrap_or(0) == 0);
-    let anything_left = order.line_items.iter().any(|l| left(l) > 0);
-    if whole && nothing_shipped && anything_left {
-        let op = operation_id(order_id.as_str(), "cancel", "order");
-        let req = g::CancelOrderRequest {
-            operation_id: op.clone(),
-            reason: reason.google_code().to_owned(),
-            reason_text,
-        };
-        attempt!(
-            google_write(
-                deps,
-                &key,
-                &op,
-                "cancel",
-                gc.cancel_order(order_id.as_str(), &req).await
-            )
-            .await
-        );
-        refresh_google(deps, gc, order_id).await;
-        return Outcome::Done(format!("cancelled Google order {order_id}"));
+    if whole {
+        if let Some(req) = requests::cancel_order(oid, &reason, &order) {
+            let op = req.operation_id.clone();
+            let sent = gc.cancel_order(oid, &req).await;
+            attempt!(google_write(deps, &key, &op, "cancel", sent).await);
+            refresh_google(deps, gc, order_id).await;
+            return Outcome::Done(format!("cancelled Google order {order_id}"));
+        }
     }
     let mut cancelled = Vec::new();
-    for l in &order.line_items {
-        let Some(line) = l.id.clone() else { continue };
-        let quantity = if whole {
-            left(l)
-        } else {
-            // The Genstore line this Google line is mirrored as: cancel what Genstore cancelled more.
-            let offer = l.product.as_ref().and_then(|p| p.offer_id.as_deref());
-            let product = l.product.as_ref().and_then(|p| p.id.as_deref());
-            let theirs = source.line_items.iter().find(|gl| {
-                (offer.is_some() && gl.sku.as_ref().map(|s| s.as_str()) == offer)
-                    || (product.is_some() && gl.product_id.as_ref().map(|p| p.as_str()) == product)
-            });
-            theirs
-                .map(|gl| {
-                    gl.quantities
-                        .cancelled
-                        .saturating_sub(l.quantity_canceled.unwrap_or(0))
-                })
-                .unwrap_or(0)
-                .min(left(l))
-        };
-        if quantity == 0 {
-            continue;
-        }
-        let total = l.quantity_canceled.unwrap_or(0).saturating_add(quantity);
-        let op = operation_id(order_id.as_str(), "cancel", &format!("{line}:{total}"));
-        let req = g::CancelLineItemRequest {
-            operation_id: op.clone(),
-            line_item_id: Some(line.clone()),
-            product_id: None,
-            quantity,
-            reason: reason.google_code().to_owned(),
-            reason_text: reason_text.clone(),
-        };
-        attempt!(
-            google_write(
-                deps,
-                &key,
-                &op,
-                "cancelLineItem",
-                gc.cancel_line_item(order_id.as_str(), &req).await
-            )
-            .await
-        );
-        cancelled.push(format!("{quantity} of line {line}"));
+    for req in requests::cancel_lines(oid, source, whole, &reason, &order) {
+        let op = req.operation_id.clone();
+        let sent = gc.cancel_line_item(oid, &req).await;
+        attempt!(google_write(deps, &key, &op, "cancelLineItem", sent).await);
+        let line = req.line_item_id.unwrap_or_default();
+        cancelled.push(format!("{} of line {line}", req.quantity));
     }
     refresh_google(deps, gc, order_id).await;
     Outcome::Done(if cancelled.is_empty() {
@@ -312,11 +251,7 @@ pub(crate) async fn refund(
         let Some(gl) = source.line_item(&rl.line_item_id) else {
             continue;
         };
-        let Some(target) = google_line(
-            &order,
-            gl.sku.as_ref().map(|x| x.as_str()),
-            gl.product_id.as_ref().map(|x| x.as_str()),
-        ) else {
+        let Some(target) = requests::line_for(&order, gl) else {
             return Outcome::Permanent(format!(
                 "no Google line for Genstore line {}",
                 rl.line_item_id

@@ -5,10 +5,12 @@
 //!
 //! - [`wire`]: request and response bodies.
 //! - [`mapping`]: Google orders into the domain.
+//! - [`requests`]: what orderbridge sends Google, decided from the domain (pure).
 
 pub mod auth;
 pub mod client;
 pub mod mapping;
+pub mod requests;
 pub mod wire;
 
 pub use client::operation_id;

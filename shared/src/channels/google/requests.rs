@@ -1,0 +1,260 @@
+//! What orderbridge asks of Google, decided from the domain and Google's current order: pure functions
+//! from values to request bodies (no I/O), so each rule is tested here on its own.
+//!
+//! - **Shipments.** A Genstore fulfillment ships on Google as shipment `gs-{fulfillment id}` (its
+//!   second and later tracking numbers as `gs-{id}-1`, `gs-{id}-2`, … : Google takes one number per
+//!   shipment info). A shipment id starting `gs-` is therefore Genstore's own and never comes back to
+//!   Genstore as a new fulfillment.
+//! - **Lines.** A Genstore line ships, cancels and refunds as the Google line of the same SKU (Google's
+//!   `offerId`), else of the same product id; never more than Google has left to ship.
+//! - **Operation ids** are [`operation_id`]s of the facts, so a request sent again after a timeout is
+//!   answered `duplicate`.
+
+use super::client::operation_id;
+use super::wire as g;
+use crate::order::{CancelReason, ChannelOrder, LineItem, Quantities, Shipment, ShipmentStatus};
+
+/// The status Google gives a delivered shipment, and orderbridge asks for.
+pub const DELIVERED: &str = "delivered";
+
+/// What begins the id of every shipment orderbridge makes on Google.
+const OURS: &str = "gs-";
+
+/// The Google shipment id of a Genstore fulfillment.
+pub fn shipment_id(s: &Shipment) -> String {
+    format!("{OURS}{}", s.id)
+}
+
+/// True for a shipment orderbridge made from a Genstore fulfillment.
+pub fn is_from_genstore(shipment_id: &str) -> bool {
+    shipment_id.starts_with(OURS)
+}
+
+/// Google's shipment of a Genstore fulfillment (its first, `gs-{id}`).
+pub fn shipment_of<'a>(google: &'a g::Order, s: &Shipment) -> Option<&'a g::Shipment> {
+    let base = shipment_id(s);
+    google
+        .shipments
+        .iter()
+        .find(|x| x.id.as_deref() == Some(base.as_str()))
+}
+
+/// True when Google has any shipment of the fulfillment (`gs-{id}` or `gs-{id}-n`).
+pub fn has_shipment(google: &g::Order, s: &Shipment) -> bool {
+    let base = shipment_id(s);
+    let more = format!("{base}-");
+    google.shipments.iter().any(|x| {
+        x.id.as_deref()
+            .is_some_and(|i| i == base || i.starts_with(&more))
+    })
+}
+
+/// A Google line's quantities (absent counts read as none).
+pub fn quantities(l: &g::LineItem) -> Quantities {
+    Quantities {
+        ordered: l.quantity_ordered.unwrap_or(0),
+        shipped: l.quantity_shipped.unwrap_or(0),
+        cancelled: l.quantity_canceled.unwrap_or(0),
+        delivered: l.quantity_delivered.unwrap_or(0),
+    }
+}
+
+fn same_product(l: &g::LineItem, line: &LineItem) -> bool {
+    let product = l.product.as_ref();
+    let offer = product.and_then(|p| p.offer_id.as_deref());
+    let id = product.and_then(|p| p.id.as_deref());
+    let sku = line.sku.as_ref().map(|x| x.as_str());
+    let product_id = line.product_id.as_ref().map(|x| x.as_str());
+    (sku.is_some() && offer == sku) || (product_id.is_some() && id == product_id)
+}
+
+/// The Google line a domain line ships as: same SKU (Google's offer id), else same product id.
+pub fn line_for<'a>(google: &'a g::Order, line: &LineItem) -> Option<&'a g::LineItem> {
+    google.line_items.iter().find(|l| same_product(l, line))
+}
+
+/// The domain line a Google line is mirrored as (the same match, the other way).
+pub fn mirrored_line<'a>(source: &'a ChannelOrder, l: &g::LineItem) -> Option<&'a LineItem> {
+    source.line_items.iter().find(|line| same_product(l, line))
+}
+
+/// `shipLineItems` for a live Genstore fulfillment Google does not have yet: each of its lines as the
+/// matching Google line, at most what is left to ship there. `Ok(None)`: nothing to send (Google has
+/// it, or nothing of it is left to ship). `Err`: a line Google does not have, which no retry mends.
+pub fn ship(
+    order_id: &str,
+    source: &ChannelOrder,
+    s: &Shipment,
+    google: &g::Order,
+) -> Result<Option<g::ShipLineItemsRequest>, String> {
+    if !s.status.is_live() || has_shipment(google, s) {
+        return Ok(None);
+    }
+    let mut lines = Vec::new();
+    for sl in &s.line_items {
+        let Some(line) = source.line_item(&sl.line_item_id) else {
+            continue;
+        };
+        let Some(target) = line_for(google, line) else {
+            return Err(format!(
+                "no Google line for Genstore line {} (sku {:?})",
+                sl.line_item_id, line.sku
+            ));
+        };
+        let quantity = sl.quantity.min(quantities(target).left_to_ship());
+        if quantity > 0 {
+            lines.push(g::LineItemShipment {
+                line_item_id: target.id.clone(),
+                product_id: None,
+                quantity,
+            });
+        }
+    }
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let base = shipment_id(s);
+    let carrier = s.carrier.as_ref().map(|c| c.google_code().to_owned());
+    let shipment_infos = match s.tracking_numbers.as_slice() {
+        [] | [_] => vec![g::ShipmentInfo {
+            shipment_id: base,
+            carrier,
+            tracking_id: s.tracking_numbers.first().cloned(),
+        }],
+        numbers => numbers
+            .iter()
+            .enumerate()
+            .map(|(i, n)| g::ShipmentInfo {
+                shipment_id: if i == 0 {
+                    base.clone()
+                } else {
+                    format!("{base}-{i}")
+                },
+                carrier: carrier.clone(),
+                tracking_id: Some(n.clone()),
+            })
+            .collect(),
+    };
+    Ok(Some(g::ShipLineItemsRequest {
+        operation_id: operation_id(order_id, "ship", s.id.as_str()),
+        line_items: lines,
+        shipment_group_id: None,
+        shipment_infos,
+    }))
+}
+
+/// `updateShipment` for a number or carrier corrected in Genstore after Google got the shipment (it
+/// changes only what it names). None when Google's shipment already says the same.
+pub fn correction(
+    order_id: &str,
+    s: &Shipment,
+    google: &g::Order,
+) -> Option<g::UpdateShipmentRequest> {
+    let theirs = shipment_of(google, s)?;
+    let number = s.tracking_numbers.first()?;
+    let carrier = s.carrier.as_ref().map(|c| c.google_code().to_owned());
+    let stale_number = theirs.tracking_id.as_deref() != Some(number.as_str());
+    let stale_carrier = carrier.is_some() && theirs.carrier != carrier;
+    if !(stale_number || stale_carrier) {
+        return None;
+    }
+    let detail = format!("{}:{number}:{}", s.id, carrier.as_deref().unwrap_or(""));
+    Some(g::UpdateShipmentRequest {
+        operation_id: operation_id(order_id, "retrack", &detail),
+        shipment_id: shipment_id(s),
+        status: None,
+        carrier,
+        tracking_id: Some(number.clone()),
+        delivery_date: None,
+    })
+}
+
+/// `updateShipment` to `delivered` for a fulfillment Genstore reports delivered, once Google has the
+/// shipment and does not say so yet.
+pub fn delivery(
+    order_id: &str,
+    s: &Shipment,
+    google: &g::Order,
+) -> Option<g::UpdateShipmentRequest> {
+    if s.status != ShipmentStatus::Delivered {
+        return None;
+    }
+    let theirs = shipment_of(google, s)?;
+    if theirs.status.as_deref() == Some(DELIVERED) {
+        return None;
+    }
+    Some(g::UpdateShipmentRequest {
+        operation_id: operation_id(order_id, "deliver", s.id.as_str()),
+        shipment_id: shipment_id(s),
+        status: Some(DELIVERED.into()),
+        carrier: None,
+        tracking_id: None,
+        delivery_date: s.delivered_at.map(|t| t.format("%Y-%m-%d").to_string()),
+    })
+}
+
+/// True for a Genstore fulfillment cancelled after Google got its shipment: Google has no call to
+/// withdraw a shipment, so it can only be recorded.
+pub fn withdrawn(s: &Shipment, google: &g::Order) -> bool {
+    s.status == ShipmentStatus::Cancelled && shipment_of(google, s).is_some()
+}
+
+/// The order-level `cancel` for a whole cancellation while nothing has shipped and something is left;
+/// None when it must go line by line ([`cancel_lines`]).
+pub fn cancel_order(
+    order_id: &str,
+    reason: &CancelReason,
+    google: &g::Order,
+) -> Option<g::CancelOrderRequest> {
+    let lines = || google.line_items.iter().map(quantities);
+    let nothing_shipped = lines().all(|q| q.shipped == 0);
+    let anything_left = lines().any(|q| q.left_to_ship() > 0);
+    (nothing_shipped && anything_left).then(|| g::CancelOrderRequest {
+        operation_id: operation_id(order_id, "cancel", "order"),
+        reason: reason.google_code().to_owned(),
+        reason_text: reason_text(reason),
+    })
+}
+
+/// The reason text Google is given with a cancellation.
+fn reason_text(reason: &CancelReason) -> String {
+    format!("Cancelled in the merchant's store: {}", reason.describe())
+}
+
+/// `cancelLineItem` for each Google line with something to cancel: a whole cancellation takes what is
+/// left of every line; a partial one what the mirrored line has cancelled beyond Google's count. The
+/// operation id names the line's cancelled total, so a later, larger cancellation goes again.
+pub fn cancel_lines(
+    order_id: &str,
+    source: &ChannelOrder,
+    whole: bool,
+    reason: &CancelReason,
+    google: &g::Order,
+) -> Vec<g::CancelLineItemRequest> {
+    let mut out = Vec::new();
+    for l in &google.line_items {
+        let Some(line) = l.id.clone() else { continue };
+        let q = quantities(l);
+        let quantity = if whole {
+            q.left_to_ship()
+        } else {
+            mirrored_line(source, l)
+                .map(|m| m.quantities.cancelled.saturating_sub(q.cancelled))
+                .unwrap_or(0)
+                .min(q.left_to_ship())
+        };
+        if quantity == 0 {
+            continue;
+        }
+        let total = q.cancelled.saturating_add(quantity);
+        out.push(g::CancelLineItemRequest {
+            operation_id: operation_id(order_id, "cancel", &format!("{line}:{total}")),
+            line_item_id: Some(line),
+            product_id: None,
+            quantity,
+            reason: reason.google_code().to_owned(),
+            reason_text: reason_text(reason),
+        });
+    }
+    out
+}
