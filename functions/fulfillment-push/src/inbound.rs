@@ -1,13 +1,7 @@
 //! Channel packages into Genstore: each package a channel reports becomes its own Genstore fulfillment.
 //!
-//! - A package carries the lines and quantities its channel names (Google's shipment line items), matched
-//!   to the mirror's lines by SKU, then product id, then title, and capped at what Genstore still has to
-//!   fulfill.
-//! - Decision: a package that names no lines (Zonos, which never says what is in which package) takes
-//!   what is still to fulfill, less one unit for each later new package of the same kind, so that every
-//!   number Zonos lists becomes a Genstore fulfillment the customer is told about (two mugs and two
-//!   numbers: one mug each; five mugs and two numbers: four and one). Which unit is in which box is a
-//!   guess Zonos leaves us; that every number reaches the customer is not.
+//! - What a package is sent as (its lines, the Zonos no-lines decision, its tracking) is decided in
+//!   `orderbridge::channels::genstore::fulfillments`.
 //! - Which Genstore fulfillment a package became is kept in the order table (a record per package,
 //!   `package:{channel}:{order}:{shipment}`), so a later package adds a fulfillment, and a corrected
 //!   tracking number on the same package updates the one it became (`update_tracking`) instead of making
@@ -26,9 +20,8 @@
 
 use super::{refresh, Deps, Outcome};
 use crate::audit::{audit, audited, client, failure, load};
-use orderbridge::carrier::Carrier;
 use orderbridge::channel::Channel;
-use orderbridge::channels::genstore::{self, client::GenstoreClient, wire as gw};
+use orderbridge::channels::genstore::{self, client::GenstoreClient, fulfillments, wire as gw};
 use orderbridge::channels::google::requests;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::order::{ChannelOrder, Shipment};
@@ -47,92 +40,6 @@ struct PackageRecord {
 
 fn record_name(channel: Channel, order_id: &ChannelOrderId, shipment: &Shipment) -> String {
     format!("package:{channel}:{order_id}:{}", shipment.id)
-}
-
-/// The external line's counterpart in the mirror: same SKU, else same product id, else same title.
-fn genstore_line<'a>(
-    external: &ChannelOrder,
-    line_id: &orderbridge::ids::LineItemId,
-    mirror: &'a gw::Order,
-) -> Option<&'a gw::LineItem> {
-    let l = external.line_item(line_id)?;
-    let sku = l.sku.as_ref().map(|s| s.as_str());
-    let product = l.product_id.as_ref().map(|p| p.as_str());
-    let by = |f: &dyn Fn(&gw::LineItem) -> bool| mirror.line_items.iter().find(|g| f(g));
-    sku.and_then(|s| by(&|g| g.sku.as_deref() == Some(s)))
-        .or_else(|| product.and_then(|p| by(&|g| g.product_id.as_deref() == Some(p))))
-        .or_else(|| by(&|g| g.title.as_deref() == Some(l.title.as_str())))
-}
-
-/// The Genstore lines a package carries, capped at what is still to fulfill. A package that names no
-/// lines takes what is left less `reserve` units (one for each later new package), at least one unit.
-fn package_lines(
-    external: &ChannelOrder,
-    package: &Shipment,
-    mirror: &gw::Order,
-    reserve: u32,
-) -> Vec<gw::LineQuantity> {
-    if package.line_items.is_empty() {
-        let left: u32 = mirror
-            .line_items
-            .iter()
-            .map(|l| l.fulfillable_quantity.unwrap_or(0))
-            .fold(0u32, u32::saturating_add);
-        let mut take = left.saturating_sub(reserve).max(1).min(left);
-        let mut out = Vec::new();
-        for l in &mirror.line_items {
-            let q = l.fulfillable_quantity.unwrap_or(0).min(take);
-            if let (Some(id), true) = (l.id.clone(), q > 0) {
-                out.push(gw::LineQuantity {
-                    id: Some(id),
-                    quantity: Some(q),
-                });
-                take = take.saturating_sub(q);
-            }
-        }
-        return out;
-    }
-    let mut out: Vec<gw::LineQuantity> = Vec::new();
-    for sl in &package.line_items {
-        let Some(g) = genstore_line(external, &sl.line_item_id, mirror) else {
-            continue;
-        };
-        let Some(id) = g.id.clone() else { continue };
-        let taken: u32 = out
-            .iter()
-            .filter(|q| q.id.as_deref() == Some(id.as_str()))
-            .filter_map(|q| q.quantity)
-            .fold(0u32, u32::saturating_add);
-        let left = g.fulfillable_quantity.unwrap_or(0).saturating_sub(taken);
-        let quantity = sl.quantity.min(left);
-        if quantity > 0 {
-            out.push(gw::LineQuantity {
-                id: Some(id),
-                quantity: Some(quantity),
-            });
-        }
-    }
-    out
-}
-
-fn tracking_info(package: &Shipment, number: Option<&str>) -> Option<gw::TrackingInfo> {
-    let carrier = package.carrier.clone();
-    if number.is_none() && carrier.is_none() {
-        return None;
-    }
-    let carrier = carrier.unwrap_or_else(|| Carrier::Other("Other".into()));
-    Some(gw::TrackingInfo {
-        number: number.map(str::to_owned),
-        company: Some(carrier.genstore_company().to_owned()),
-        url: package
-            .tracking_url
-            .clone()
-            .or_else(|| number.and_then(|n| carrier.tracking_url(n))),
-    })
-}
-
-fn number_of(f: &gw::Fulfillment) -> Option<&str> {
-    f.tracking_info.as_ref()?.number.as_deref()
 }
 
 /// Pushes the channel's packages into Genstore.
@@ -174,7 +81,7 @@ pub(crate) async fn tracking_to_genstore(
                 mirror
                     .fulfillments
                     .iter()
-                    .any(|f| number_of(f) == Some(n.as_str()))
+                    .any(|f| fulfillments::number_of(f) == Some(n.as_str()))
             });
             new_lineless.push(p.line_items.is_empty() && !recorded && !known);
         }
@@ -262,14 +169,11 @@ async fn push_package(
     if let Some((raw, r)) = &recorded {
         if let Some(fid) = &r.fulfillment {
             // The channel corrected the package's tracking number: the fulfillment it became follows.
-            let Some(tracking) = tracking_info(package, number) else {
+            let Some(tracking) = fulfillments::tracking_info(package, number) else {
                 return Ok(None);
             };
             let op = format!("retrack:{genstore_id}:{fid}:{}", number.unwrap_or("-"));
-            let update = gw::TrackingUpdate {
-                tracking_info: tracking,
-                notify_customer: true,
-            };
+            let update = fulfillments::tracking_update(tracking);
             audited(
                 deps,
                 &key,
@@ -338,7 +242,11 @@ async fn adopt_known(
     number: Option<&str>,
 ) -> Result<bool, Outcome> {
     let Some(n) = number else { return Ok(false) };
-    let Some(f) = mirror.fulfillments.iter().find(|f| number_of(f) == Some(n)) else {
+    let Some(f) = mirror
+        .fulfillments
+        .iter()
+        .find(|f| fulfillments::number_of(f) == Some(n))
+    else {
         return Ok(false);
     };
     let r = PackageRecord {
@@ -388,21 +296,14 @@ async fn create_package(
     }
     let key = OrderKey::new(Channel::Genstore, genstore_id.as_str());
     let op = format!("fulfill:{genstore_id}:{}:{}", external.channel, package.id);
-    let lines = package_lines(external, package, &mirror, reserve);
+    let lines = fulfillments::package_lines(external, package, &mirror, reserve);
     let anything_left = !lines.is_empty();
-    let tracking = tracking_info(package, number);
+    let tracking = fulfillments::tracking_info(package, number);
     if !anything_left {
         // Every line is fulfilled already. A fulfillment without tracking (the merchant shipped it and
         // left the number out) is this package; otherwise the number is kept on the trail.
-        let untracked = mirror
-            .fulfillments
-            .iter()
-            .find(|f| number_of(f).is_none() && f.status.as_deref() != Some("cancelled"));
-        if let (Some(f), Some(t)) = (untracked.and_then(|f| f.fulfill_id.clone()), tracking) {
-            let update = gw::TrackingUpdate {
-                tracking_info: t,
-                notify_customer: true,
-            };
+        if let (Some(f), Some(t)) = (fulfillments::untracked(&mirror), tracking) {
+            let update = fulfillments::tracking_update(t);
             audited(
                 deps,
                 &key,
@@ -441,12 +342,7 @@ async fn create_package(
         write_record(deps, name, previous.as_deref(), &r).await?;
         return Ok(None);
     }
-    let new = gw::NewFulfillment {
-        order_id: genstore_id.as_str().to_owned(),
-        line_items: lines,
-        tracking_info: tracking,
-        notify_customer: true,
-    };
+    let new = fulfillments::new_fulfillment(genstore_id.as_str(), lines, tracking);
     let made = audited(
         deps,
         &key,

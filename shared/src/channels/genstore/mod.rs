@@ -4,8 +4,10 @@
 //! - [`webhook`]: the webhook envelope and topics.
 //! - [`link`]: the `Link` pagination header.
 //! - [`mapping`]: Genstore orders into the domain; external orders into mirror bodies.
+//! - [`fulfillments`]: channel packages into fulfillment bodies (pure).
 
 pub mod client;
+pub mod fulfillments;
 pub mod link;
 pub mod mapping;
 pub mod signature;
