@@ -1,0 +1,436 @@
+//! The table's other records on DynamoDB: webhook claims, idempotency, the audit trail, cursors and
+//! leases, and the shared rate budgets.
+
+use super::super::provision::{PK, SK, TTL_ATTRIBUTE};
+use super::{
+    classify, expiry_attrs, get_n, get_s, is_condition_failure, n, order_pk, s, ts, DynamoStore,
+    Item,
+};
+use crate::store::{
+    AuditEntry, AuditLog, Claim, Cursor, CursorStore, DedupeStore, IdempotencyError,
+    IdempotencyStore, IdempotencyTtl, Lease, OrderKey, StoreError,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+
+#[async_trait]
+impl DedupeStore for DynamoStore {
+    async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let now = self.now();
+        let mut item: Item = HashMap::from([
+            (PK.to_owned(), s(format!("DEDUPE#{key}"))),
+            (SK.to_owned(), s("DEDUPE")),
+        ]);
+        item.extend(expiry_attrs(crate::clock::shifted(now, ttl)));
+        self.put_conditional(
+            item,
+            "attribute_not_exists(#pk) OR #until < :now",
+            &[("#pk", PK), ("#until", "until")],
+            vec![(":now", n(now.timestamp_millis()))],
+        )
+        .await
+    }
+
+    async fn seen(&self, key: &str) -> Result<bool, StoreError> {
+        let now = self.now().timestamp_millis();
+        Ok(self
+            .get_item(&format!("DEDUPE#{key}"), "DEDUPE")
+            .await?
+            .and_then(|item| get_n(&item, "until"))
+            .is_some_and(|until| until >= now))
+    }
+}
+
+const IN_PROGRESS: &str = "IN_PROGRESS";
+const COMPLETED: &str = "COMPLETED";
+
+#[async_trait]
+impl IdempotencyStore for DynamoStore {
+    async fn claim(
+        &self,
+        key: &str,
+        payload_hash: &str,
+        ttl: IdempotencyTtl,
+    ) -> Result<Claim, IdempotencyError> {
+        let pk = format!("IDEMPOTENCY#{key}");
+        for _ in 0..3 {
+            let now = self.now();
+            let mut item: Item = HashMap::from([
+                (PK.to_owned(), s(&pk)),
+                (SK.to_owned(), s("IDEMPOTENCY")),
+                ("state".to_owned(), s(IN_PROGRESS)),
+                ("payload_hash".to_owned(), s(payload_hash)),
+                (
+                    "in_progress_until".to_owned(),
+                    n(crate::clock::shifted(now, ttl.in_progress).timestamp_millis()),
+                ),
+            ]);
+            item.extend(expiry_attrs(crate::clock::shifted(now, ttl.record)));
+            let won = self
+                .put_conditional(
+                    item,
+                    "attribute_not_exists(#pk) OR #until < :now OR (#state = :in_progress AND #ipu < :now)",
+                    &[("#pk", PK), ("#until", "until"), ("#state", "state"), ("#ipu", "in_progress_until")],
+                    vec![(":now", n(now.timestamp_millis())), (":in_progress", s(IN_PROGRESS))],
+                )
+                .await?;
+            if won {
+                return Ok(Claim::Acquired);
+            }
+            let Some(current) = self.get_item(&pk, "IDEMPOTENCY").await? else {
+                continue;
+            };
+            if get_s(&current, "payload_hash") != Some(payload_hash) {
+                return Err(IdempotencyError::PayloadMismatch {
+                    key: key.to_owned(),
+                });
+            }
+            if get_s(&current, "state") == Some(COMPLETED) {
+                let result = get_s(&current, "result")
+                    .map(serde_json::from_str)
+                    .transpose()
+                    .map_err(|e| StoreError::Corrupt(format!("{pk}: result: {e}")))?
+                    .unwrap_or(serde_json::Value::Null);
+                return Ok(Claim::Completed(result));
+            }
+            let until = get_n(&current, "in_progress_until")
+                .and_then(DateTime::<Utc>::from_timestamp_millis)
+                .unwrap_or(now);
+            return Ok(Claim::InProgress { until });
+        }
+        Err(StoreError::Unavailable(format!("idempotency record {key} kept changing")).into())
+    }
+
+    async fn complete(
+        &self,
+        key: &str,
+        result: &serde_json::Value,
+        ttl: IdempotencyTtl,
+    ) -> Result<(), StoreError> {
+        let until = self.now() + ttl.record;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("IDEMPOTENCY#{key}")))
+            .key(SK, s("IDEMPOTENCY"))
+            .update_expression(
+                "SET #state = :completed, #result = :result, #until = :until, #exp = :exp",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#result", "result")
+            .expression_attribute_names("#until", "until")
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_values(":completed", s(COMPLETED))
+            .expression_attribute_values(":result", s(result.to_string()))
+            .expression_attribute_values(":until", n(until.timestamp_millis()))
+            .expression_attribute_values(":exp", n(until.timestamp()))
+            .send()
+            .await
+            .map_err(|e| classify("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &str) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("IDEMPOTENCY#{key}")))
+            .key(SK, s("IDEMPOTENCY"))
+            .condition_expression("#state = :in_progress")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(classify("DeleteItem", e)),
+        }
+    }
+
+    async fn forget_failure(&self, key: &str) -> Result<bool, StoreError> {
+        let pk = format!("IDEMPOTENCY#{key}");
+        let Some(current) = self.get_item(&pk, "IDEMPOTENCY").await? else {
+            return Ok(false);
+        };
+        let Some(result) = get_s(&current, "result") else {
+            return Ok(false);
+        };
+        if get_s(&current, "state") != Some(COMPLETED) || !crate::store::is_failure_result(result) {
+            return Ok(false);
+        }
+        // Deleted only as read: a record that changed meanwhile is someone else's.
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(&pk))
+            .key(SK, s("IDEMPOTENCY"))
+            .condition_expression("#state = :completed AND #result = :result")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#result", "result")
+            .expression_attribute_values(":completed", s(COMPLETED))
+            .expression_attribute_values(":result", s(result))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(classify("DeleteItem", e)),
+        }
+    }
+}
+
+#[async_trait]
+impl AuditLog for DynamoStore {
+    async fn append(&self, key: &OrderKey, entry: &AuditEntry) -> Result<(), StoreError> {
+        let body = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let item: Item = HashMap::from([
+            (PK.to_owned(), s(order_pk(key))),
+            (
+                SK.to_owned(),
+                s(format!("AUDIT#{}#{}", ts(entry.at), entry.operation_id)),
+            ),
+            ("entry".to_owned(), s(body)),
+        ]);
+        // An entry is written once; the same entry written again (a retried append) is already there.
+        self.put_conditional(item, "attribute_not_exists(#sk)", &[("#sk", SK)], vec![])
+            .await
+            .map(|_| ())
+    }
+
+    async fn entries(&self, key: &OrderKey) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :audit)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(order_pk(key)))
+                .expression_attribute_values(":audit", s("AUDIT#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| classify("Query", e))?;
+            for item in page.items() {
+                let body = get_s(item, "entry")
+                    .ok_or_else(|| StoreError::Corrupt("audit entry without body".into()))?;
+                out.push(
+                    serde_json::from_str(body)
+                        .map_err(|e| StoreError::Corrupt(format!("audit entry: {e}")))?,
+                );
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn redact(&self, key: &OrderKey) -> Result<usize, StoreError> {
+        let mut changed: usize = 0;
+        for entry in self.entries(key).await? {
+            let Some(redacted) = entry.redacted() else {
+                continue;
+            };
+            let body =
+                serde_json::to_string(&redacted).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            // The same item, its text replaced: the entry must exist (a concurrent erase is harmless).
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .key(PK, s(order_pk(key)))
+                .key(
+                    SK,
+                    s(format!("AUDIT#{}#{}", ts(entry.at), entry.operation_id)),
+                )
+                .update_expression("SET #entry = :entry")
+                .expression_attribute_names("#entry", "entry")
+                .expression_attribute_values(":entry", s(body))
+                .send()
+                .await
+                .map_err(|e| classify("UpdateItem", e))?;
+            changed = changed.saturating_add(1);
+        }
+        Ok(changed)
+    }
+}
+
+pub(super) fn read_cursor(name: &str, item: &Item) -> Result<Cursor, StoreError> {
+    let value = get_s(item, "value")
+        .ok_or_else(|| StoreError::Corrupt(format!("cursor {name}: no value")))?;
+    let updated_at = get_s(item, "updated_at")
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or_else(|| StoreError::Corrupt(format!("cursor {name}: no time")))?;
+    Ok(Cursor {
+        value: value.to_owned(),
+        updated_at,
+    })
+}
+
+#[async_trait]
+impl CursorStore for DynamoStore {
+    async fn read(&self, name: &str) -> Result<Option<Cursor>, StoreError> {
+        self.get_item(&format!("CURSOR#{name}"), "CURSOR")
+            .await?
+            .map(|item| read_cursor(name, &item))
+            .transpose()
+    }
+
+    async fn advance(
+        &self,
+        name: &str,
+        expected: Option<&str>,
+        new: &str,
+    ) -> Result<bool, StoreError> {
+        let item: Item = HashMap::from([
+            (PK.to_owned(), s(format!("CURSOR#{name}"))),
+            (SK.to_owned(), s("CURSOR")),
+            ("value".to_owned(), s(new)),
+            ("updated_at".to_owned(), s(ts(self.now()))),
+        ]);
+        match expected {
+            None => {
+                self.put_conditional(item, "attribute_not_exists(#pk)", &[("#pk", PK)], vec![])
+                    .await
+            }
+            Some(v) => {
+                self.put_conditional(
+                    item,
+                    "#value = :expected",
+                    &[("#value", "value")],
+                    vec![(":expected", s(v))],
+                )
+                .await
+            }
+        }
+    }
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Lease, StoreError> {
+        let pk = format!("LEASE#{name}");
+        let now = self.now();
+        let until = crate::clock::shifted(now, ttl);
+        let mut item: Item = HashMap::from([
+            (PK.to_owned(), s(&pk)),
+            (SK.to_owned(), s("LEASE")),
+            ("owner".to_owned(), s(owner)),
+        ]);
+        item.extend(expiry_attrs(until));
+        let won = self
+            .put_conditional(
+                item,
+                "attribute_not_exists(#pk) OR #until < :now OR #owner = :owner",
+                &[("#pk", PK), ("#until", "until"), ("#owner", "owner")],
+                vec![(":now", n(now.timestamp_millis())), (":owner", s(owner))],
+            )
+            .await?;
+        if won {
+            return Ok(Lease::Acquired { until });
+        }
+        let current = self.get_item(&pk, "LEASE").await?.unwrap_or_default();
+        Ok(Lease::Held {
+            owner: get_s(&current, "owner").unwrap_or("?").to_owned(),
+            until: get_n(&current, "until")
+                .and_then(DateTime::<Utc>::from_timestamp_millis)
+                .unwrap_or(until),
+        })
+    }
+
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("LEASE#{name}")))
+            .key(SK, s("LEASE"))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(classify("DeleteItem", e)),
+        }
+    }
+}
+
+/// A bucket's level is stored in millionths of a token (a whole number; DynamoDB numbers are exact).
+const MICRO: f64 = 1_000_000.0;
+
+#[async_trait]
+impl crate::store::RateBudget for DynamoStore {
+    async fn take(
+        &self,
+        bucket: &str,
+        shape: crate::store::BucketShape,
+        want: u32,
+        reserve: f64,
+    ) -> Result<crate::store::Grant, StoreError> {
+        let pk = format!("BUDGET#{bucket}");
+        for _ in 0..20 {
+            let now_ms = self.now().timestamp_millis();
+            let item = self.get_item(&pk, "BUDGET").await?;
+            let (level, at_ms, version) = match &item {
+                Some(i) => (
+                    get_n(i, "level").map_or(shape.burst, |l| l as f64 / MICRO),
+                    get_n(i, "at_ms").unwrap_or(now_ms),
+                    get_n(i, "v"),
+                ),
+                None => (shape.burst, now_ms, None),
+            };
+            let (left, grant) =
+                crate::store::bucket_take(level, at_ms, now_ms, shape, want, reserve);
+            if grant.tokens == 0 {
+                return Ok(grant);
+            }
+            let next = HashMap::from([
+                (PK.to_owned(), s(&pk)),
+                (SK.to_owned(), s("BUDGET")),
+                ("level".to_owned(), n((left * MICRO).round() as i64)),
+                ("at_ms".to_owned(), n(now_ms)),
+                ("v".to_owned(), n(version.unwrap_or(0).saturating_add(1))),
+            ]);
+            let written = match version {
+                Some(v) => {
+                    self.put_conditional(next, "#v = :v", &[("#v", "v")], vec![(":v", n(v))])
+                        .await?
+                }
+                None => {
+                    self.put_conditional(next, "attribute_not_exists(#pk)", &[("#pk", PK)], vec![])
+                        .await?
+                }
+            };
+            if written {
+                return Ok(grant);
+            }
+            // Another instance took tokens between our read and write: read again.
+        }
+        Err(StoreError::Unavailable(format!(
+            "rate budget {bucket}: too much contention"
+        )))
+    }
+
+    async fn note_throttled(&self, bucket: &str) -> Result<(), StoreError> {
+        crate::store::increment(
+            self,
+            &crate::store::throttled_name(bucket, chrono::Utc::now()),
+        )
+        .await
+    }
+}
