@@ -1,0 +1,101 @@
+//! The shared rate budget port: one token bucket per platform for the whole deployment, and the
+//! arithmetic every adapter uses to take from it ([`bucket_take`]).
+
+use super::StoreError;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// A shared token bucket's shape: how fast it refills and how much it holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BucketShape {
+    /// Tokens added per second.
+    pub per_second: f64,
+    /// The most it holds.
+    pub burst: f64,
+}
+
+/// What a [`RateBudget::take`] got: tokens to spend now, or when to ask again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grant {
+    /// Tokens taken (spend each on one request, soon).
+    pub tokens: u32,
+    /// With no tokens: how long until one is there.
+    pub retry_in: std::time::Duration,
+}
+
+/// One request budget per platform for the whole deployment: every function and instance takes its
+/// tokens from the same bucket in the table, so together they stay within the platform's limit.
+#[async_trait]
+pub trait RateBudget: Send + Sync {
+    /// Takes up to `want` tokens from `bucket` (refilled and capped as `shape` says), leaving at least
+    /// `reserve` in it (for lower-priority work such as a backfill). Grants what is there, at most
+    /// `want`; none with the wait until one is.
+    async fn take(
+        &self,
+        bucket: &str,
+        shape: BucketShape,
+        want: u32,
+        reserve: f64,
+    ) -> Result<Grant, StoreError>;
+
+    /// Counts one answer 429 from the platform of `bucket`, in the current UTC hour's record
+    /// ([`throttled_name`]), for `orderbridge status`. Only on a 429, so it costs nothing otherwise.
+    async fn note_throttled(&self, _bucket: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// The record counting a platform's 429 answers in one UTC hour (`2026112717`).
+pub fn throttled_name(bucket: &str, hour: DateTime<Utc>) -> String {
+    format!("throttled:{bucket}:{}", hour.format("%Y%m%d%H"))
+}
+
+/// The arithmetic of a bucket, shared by both adapters so they agree to the token: the level after
+/// refilling since `at_ms` and taking what a call may, and the grant.
+pub fn bucket_take(
+    level: f64,
+    at_ms: i64,
+    now_ms: i64,
+    shape: BucketShape,
+    want: u32,
+    reserve: f64,
+) -> (f64, Grant) {
+    let elapsed_ms = now_ms.saturating_sub(at_ms).max(0);
+    #[allow(clippy::cast_precision_loss)] // milliseconds since the last take: far below 2^52
+    let elapsed = elapsed_ms as f64 / 1000.0;
+    let refilled = elapsed
+        .mul_add(shape.per_second, level)
+        .min(shape.burst)
+        .max(0.0);
+    let spendable = (refilled - reserve).floor().clamp(0.0, f64::from(want));
+    // `spendable` is a whole number between 0 and `want`.
+    let granted = (0..=want)
+        .rev()
+        .find(|n| f64::from(*n) <= spendable)
+        .unwrap_or(0);
+    if granted > 0 {
+        (
+            refilled - f64::from(granted),
+            Grant {
+                tokens: granted,
+                retry_in: std::time::Duration::ZERO,
+            },
+        )
+    } else {
+        let missing = (reserve + 1.0 - refilled).max(0.0);
+        let wait = if shape.per_second > 0.0 {
+            missing / shape.per_second
+        } else {
+            1.0
+        };
+        (
+            refilled,
+            Grant {
+                tokens: 0,
+                retry_in: std::time::Duration::try_from_secs_f64(wait)
+                    .unwrap_or(std::time::Duration::from_secs(1))
+                    .max(std::time::Duration::from_millis(5)),
+            },
+        )
+    }
+}

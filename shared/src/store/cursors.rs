@@ -1,0 +1,172 @@
+//! The cursor-store port and the small records kept in it: poll positions, leases, run reports,
+//! webhook counts; one compare-and-set update for all of them ([`update_record`]).
+
+use super::StoreError;
+use crate::channel::Channel;
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+/// A stored cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// Its value.
+    pub value: String,
+    /// When it last moved.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The outcome of a lease request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lease {
+    /// The caller holds the lease until then.
+    Acquired {
+        /// Expiry.
+        until: DateTime<Utc>,
+    },
+    /// Someone else holds it.
+    Held {
+        /// Who.
+        owner: String,
+        /// Until when.
+        until: DateTime<Utc>,
+    },
+}
+
+/// Per-channel cursors and the leases that keep two poller runs off one channel.
+#[async_trait]
+pub trait CursorStore: Send + Sync {
+    /// A cursor's value.
+    async fn read(&self, name: &str) -> Result<Option<Cursor>, StoreError>;
+    /// Moves a cursor to `new` only if it still holds `expected` (none: not yet set). False if it moved.
+    async fn advance(
+        &self,
+        name: &str,
+        expected: Option<&str>,
+        new: &str,
+    ) -> Result<bool, StoreError>;
+    /// Takes the lease `name` for `ttl`, unless another owner holds an unexpired one. The same owner
+    /// may renew its own lease.
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<Lease, StoreError>;
+    /// Gives up a lease the owner holds (no effect otherwise).
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError>;
+}
+
+/// The cursor-store record holding a channel's poll position — Zonos' last order id, Genstore's
+/// reconciliation position (`sinceId`); Google has none, it lists unacknowledged orders. Read by
+/// order-poller, which moves it, and by fulfillment-push (where a mirror search starts) and the CLI.
+pub fn poll_cursor(channel: Channel) -> &'static str {
+    channel.as_str()
+}
+
+/// The cursor-store record of how far the reconciliation's recheck of older Genstore orders got.
+pub const GENSTORE_RECHECK: &str = "genstore-recheck";
+
+/// The record counting webhooks by outcome in one ten-minute slot (`webhooks:202611271` + tens of
+/// minutes), kept by the one-machine runner only: deployed, the counts are CloudWatch metrics
+/// (`Webhooks` by `Outcome`) and cost the webhook no table write.
+pub fn webhooks_name(at: DateTime<Utc>) -> String {
+    use chrono::Timelike;
+    format!("webhooks:{}{}", at.format("%Y%m%d%H"), at.minute() / 10)
+}
+
+/// Counts one webhook's outcome in the slot of `at` (a JSON object of counts; compare-and-set).
+pub async fn note_webhook(
+    store: &dyn CursorStore,
+    outcome: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    update_json(
+        store,
+        &webhooks_name(at),
+        8,
+        |counts: &mut std::collections::BTreeMap<String, u64>| {
+            let n = counts.entry(outcome.to_owned()).or_insert(0);
+            *n = n.saturating_add(1);
+            true
+        },
+    )
+    .await
+}
+
+/// Webhooks by outcome over the hour before `now`, from [`note_webhook`]'s slots (the current one and
+/// the six before it: the hour, to within ten minutes).
+pub async fn webhooks_last_hour(
+    store: &dyn CursorStore,
+    now: DateTime<Utc>,
+) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+    let mut total = std::collections::BTreeMap::new();
+    for back in [0, -10, -20, -30, -40, -50, -60] {
+        let at = crate::clock::shifted(now, Duration::minutes(back));
+        let Some(c) = store.read(&webhooks_name(at)).await? else {
+            continue;
+        };
+        let counts: std::collections::BTreeMap<String, u64> =
+            serde_json::from_str(&c.value).unwrap_or_default();
+        for (k, v) in counts {
+            let n = total.entry(k).or_insert(0u64);
+            *n = n.saturating_add(v);
+        }
+    }
+    Ok(total)
+}
+
+/// Changes a cursor-store record by compare-and-set: reads it, asks `change` for its new value from the
+/// current one (`None`: leave it as it is), and writes that only if nobody changed the record meanwhile;
+/// reads again and retries, `attempts` times in all.
+pub async fn update_record(
+    store: &dyn CursorStore,
+    name: &str,
+    attempts: usize,
+    change: impl Fn(Option<&str>) -> Result<Option<String>, StoreError>,
+) -> Result<(), StoreError> {
+    for _ in 0..attempts {
+        let current = store.read(name).await?.map(|c| c.value);
+        let Some(value) = change(current.as_deref())? else {
+            return Ok(());
+        };
+        if store.advance(name, current.as_deref(), &value).await? {
+            return Ok(());
+        }
+    }
+    Err(StoreError::Unavailable(format!("{name} kept changing")))
+}
+
+/// [`update_record`] for a record holding JSON: `change` edits the value read (the default when there is
+/// none, or when it does not read) and returns false when there is nothing to write.
+pub async fn update_json<T>(
+    store: &dyn CursorStore,
+    name: &str,
+    attempts: usize,
+    change: impl Fn(&mut T) -> bool,
+) -> Result<(), StoreError>
+where
+    T: Default + Serialize + serde::de::DeserializeOwned,
+{
+    update_record(store, name, attempts, |current| {
+        let mut value: T = current
+            .and_then(|v| serde_json::from_str(v).ok())
+            .unwrap_or_default();
+        if !change(&mut value) {
+            return Ok(None);
+        }
+        serde_json::to_string(&value)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    })
+    .await
+}
+
+/// Adds one to the count kept in a cursor-store record (compare-and-set, retried a few times).
+pub async fn increment(store: &dyn CursorStore, name: &str) -> Result<(), StoreError> {
+    update_record(store, name, 5, |current| {
+        let n: u64 = current.and_then(|v| v.parse().ok()).unwrap_or(0);
+        Ok(Some(n.saturating_add(1).to_string()))
+    })
+    .await
+}
