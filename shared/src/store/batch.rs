@@ -6,8 +6,8 @@ use crate::order::ChannelOrder;
 use async_trait::async_trait;
 use chrono::Duration;
 
-/// An item of the table, for [`Batch`]: an order, a claimed key ([`DedupeStore`]) or a record of the
-/// [`CursorStore`].
+/// An item of the table, for [`Batch`]: an order, a claimed key ([`DedupeStore`](super::DedupeStore)) or a record of the
+/// [`CursorStore`](super::CursorStore).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ItemKey {
     /// An order.
@@ -40,7 +40,7 @@ pub enum Write {
         /// What the writer read.
         expected: Expected,
     },
-    /// Claims a key for a time, unless an unexpired claim exists ([`DedupeStore::claim_once`]).
+    /// Claims a key for a time, unless an unexpired claim exists ([`DedupeStore::claim_once`](super::DedupeStore::claim_once)).
     Claim {
         /// The key.
         key: String,
