@@ -1,0 +1,74 @@
+//! Refunds that arrive before their Genstore order: parked in the cursor table, folded into the order
+//! when it arrives.
+
+use crate::channels::genstore::{mapping as genstore_mapping, wire as gw};
+use crate::order::ChannelOrder;
+use crate::store::orders::{self};
+use crate::store::{CursorStore, OrderKey, Storage, StoreError};
+
+/// Where refunds that arrived before their Genstore order wait for it (a cursor-store record).
+pub fn parked_refunds_name(genstore_order_id: &str) -> String {
+    format!("parked-refunds:{genstore_order_id}")
+}
+
+/// Keeps a `refunds/create` whose order orderbridge has not seen yet, so the refund joins the order
+/// when it arrives (by webhook or reconciliation) instead of being lost. The refund's note is not kept
+/// (it is free text and may name the customer; the order's own copy of the refund brings it back).
+pub async fn park_refund(store: &dyn CursorStore, refund: &gw::Refund) -> Result<(), StoreError> {
+    let order_id = refund.order_id.clone().unwrap_or_default();
+    let name = parked_refunds_name(&order_id);
+    let mut kept = gw::Refund {
+        note: None,
+        ..refund.clone()
+    };
+    kept.order_id = Some(order_id);
+    crate::store::update_json(store, &name, 5, |list: &mut Vec<gw::Refund>| {
+        if list
+            .iter()
+            .any(|r| r.refund_id.is_some() && r.refund_id == kept.refund_id)
+        {
+            return false;
+        }
+        list.push(kept.clone());
+        true
+    })
+    .await
+}
+
+/// Adds the refunds of a parked list (as [`park_refund`] keeps it) that `order` lacks; true when any
+/// joined.
+pub(super) fn fold_parked_refunds(order: &mut ChannelOrder, parked: &str) -> bool {
+    let list: Vec<gw::Refund> = serde_json::from_str(parked).unwrap_or_default();
+    let mut changed = false;
+    for r in list
+        .iter()
+        .filter_map(|r| genstore_mapping::to_refund(r, &order.totals.currency).ok())
+    {
+        if !order.refunds.iter().any(|x| x.id.is_some() && x.id == r.id) {
+            order.refunds.push(r);
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Adds an order's parked refunds to it; the stored state after, when any joined.
+pub(super) async fn join_parked_refunds(
+    store: &dyn Storage,
+    order: &ChannelOrder,
+) -> Result<Option<ChannelOrder>, StoreError> {
+    let Some(parked) = store
+        .read(&parked_refunds_name(order.order_id.as_str()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let modified = orders::modify(store, &OrderKey::of(order), |o| {
+        fold_parked_refunds(o, &parked.value)
+    })
+    .await?;
+    Ok(match modified {
+        orders::Modified::Applied(s) => Some(s.order),
+        _ => None,
+    })
+}

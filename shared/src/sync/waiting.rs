@@ -1,0 +1,82 @@
+//! Jobs that wait on an order's state: kept on the order while its channel blocks them (a Zonos fraud
+//! review, a hold), queued again by the first state that no longer does.
+
+use crate::channel::Channel;
+use crate::jobs::SyncJob;
+use crate::order::ChannelOrder;
+use crate::store::{CursorStore, StoreError};
+
+/// True while the order's channel status holds back the writes that wait on it (Zonos: fraud review,
+/// on hold, labels processing).
+pub(super) fn blocks_for_now(order: &ChannelOrder) -> bool {
+    order.channel == Channel::Zonos
+        && crate::channels::zonos::ZonosStatus::parse(&order.raw_status)
+            .blocks_vendor_updates_for_now()
+}
+
+/// Where the jobs that wait for an order's status to move on are kept (a cursor-store record).
+pub fn waiting_name(channel: Channel, order_id: &str) -> String {
+    format!("waiting:{channel}:{order_id}")
+}
+
+/// The jobs waiting on an order.
+pub async fn waiting(
+    store: &dyn CursorStore,
+    channel: Channel,
+    order_id: &str,
+) -> Result<Vec<SyncJob>, StoreError> {
+    let Some(c) = store.read(&waiting_name(channel, order_id)).await? else {
+        return Ok(Vec::new());
+    };
+    let bodies: Vec<String> = serde_json::from_str(&c.value).unwrap_or_default();
+    Ok(bodies
+        .iter()
+        .filter_map(|b| SyncJob::from_body(b).ok())
+        .collect())
+}
+
+/// Changes the list of jobs waiting on an order with `change` (compare-and-set, retried).
+pub(super) async fn change_waiting(
+    store: &dyn CursorStore,
+    channel: Channel,
+    order_id: &str,
+    change: impl Fn(&mut Vec<String>) -> bool,
+) -> Result<(), StoreError> {
+    crate::store::update_json(store, &waiting_name(channel, order_id), 5, change).await
+}
+
+/// Keeps a job that the order's channel status blocks for now (a Zonos vendor status during fraud
+/// review): the next state of the order that no longer blocks it queues it again
+/// ([`apply_external_order`]), instead of the job being dropped or retried blindly for days.
+pub async fn park_waiting(
+    store: &dyn CursorStore,
+    channel: Channel,
+    order_id: &str,
+    job: &SyncJob,
+) -> Result<(), StoreError> {
+    let body = job.without_cause().to_body();
+    change_waiting(store, channel, order_id, |list| {
+        if list.contains(&body) {
+            return false;
+        }
+        list.push(body.clone());
+        true
+    })
+    .await
+}
+
+/// Forgets a waiting job once it ran (done, or failed for good).
+pub async fn unpark_waiting(
+    store: &dyn CursorStore,
+    channel: Channel,
+    order_id: &str,
+    job: &SyncJob,
+) -> Result<(), StoreError> {
+    let body = job.without_cause().to_body();
+    change_waiting(store, channel, order_id, |list| {
+        let before = list.len();
+        list.retain(|b| b != &body);
+        list.len() != before
+    })
+    .await
+}

@@ -1,0 +1,155 @@
+//! A Genstore order webhook's fast path: one read of everything it decides on, one all-or-nothing
+//! write ([`plan_genstore_webhook`]).
+
+use super::refunds::{fold_parked_refunds, parked_refunds_name};
+use super::{
+    link_jobs, mirror_follow_ups, queued_marker, Applied, Outcome, QUEUED_MARKER_TTL_DAYS,
+};
+use crate::ids::GenstoreOrderId;
+use crate::jobs::{Job, SyncJob};
+use crate::order::ChannelOrder;
+use crate::store::orders::{self, Link};
+use crate::store::{Expected, Found, ItemKey, OrderKey, Storage, StoreError, Write};
+use chrono::Duration;
+
+/// What a Genstore order webhook comes to on the fast path ([`plan_genstore_webhook`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WebhookPlan {
+    /// The webhook id is claimed already: a redelivery, nothing to do.
+    Duplicate,
+    /// Queue `applied.jobs`, then make `writes` in one request ([`Batch::write_batch`]): the order, the
+    /// external order's link, the webhook id's claim and the queued-jobs marker, all or none. If the
+    /// write finds another writer got there first, nothing is written: take the slow path.
+    Ready {
+        /// What the delivery comes to, and the jobs to queue first.
+        applied: Applied,
+        /// The writes, all or none.
+        writes: Vec<Write>,
+    },
+    /// The one read does not settle it (an older state of a mirror arriving after a newer one, whose
+    /// queued-jobs marker was not read): [`apply_genstore_order`].
+    Slow,
+}
+
+/// The fast path of a Genstore order webhook (issue 17): one read request for everything the delivery
+/// needs to know — its webhook id's claim, the stored order, refunds parked for it and, for a mirror,
+/// the external order and the state's queued-jobs marker — and the decisions of
+/// [`apply_genstore_order`] made on it, to be written in one request after the jobs are queued. The
+/// jobs go first, which is safe because every job is idempotent: if the write then fails, the
+/// delivery is answered 503 (or redone on the slow path) and the jobs find their work done or do it
+/// once.
+pub async fn plan_genstore_webhook(
+    store: &dyn Storage,
+    order: ChannelOrder,
+    webhook_key: &str,
+    ttl: Duration,
+) -> Result<WebhookPlan, StoreError> {
+    let genstore_id = GenstoreOrderId::new(order.order_id.as_str());
+    let external = order.source.as_ref().and_then(|s| s.external_order());
+    let marker = queued_marker(&order);
+    let mut keys = vec![
+        ItemKey::Claim(webhook_key.to_owned()),
+        ItemKey::Order(OrderKey::of(&order)),
+        ItemKey::Record(parked_refunds_name(order.order_id.as_str())),
+    ];
+    if let Some((channel, id)) = &external {
+        keys.push(ItemKey::Order(OrderKey::new(*channel, id.clone())));
+        keys.push(ItemKey::Claim(marker.clone()));
+    }
+    let mut found = store.read_batch(&keys).await?.into_iter();
+    if matches!(found.next().flatten(), Some(Found::Claim)) {
+        return Ok(WebhookPlan::Duplicate);
+    }
+    let stored = match found.next().flatten() {
+        Some(Found::Order(s)) => Some(*s),
+        _ => None,
+    };
+    let parked = match found.next().flatten() {
+        Some(Found::Record(c)) => Some(c),
+        _ => None,
+    };
+    let linked_order = match found.next().flatten() {
+        Some(Found::Order(s)) => Some(*s),
+        _ => None,
+    };
+    let marker_seen = matches!(found.next().flatten(), Some(Found::Claim));
+
+    let mut writes = Vec::new();
+    let (outcome, previous, now) = match stored {
+        Some(s) if s.order.source_version() >= order.source_version() => {
+            if external.is_some() && s.order.source_version() != order.source_version() {
+                return Ok(WebhookPlan::Slow);
+            }
+            (Outcome::Stale, None, s.order)
+        }
+        Some(s) => {
+            let mut next = order;
+            orders::keep_own_facts(&s.order, &mut next);
+            writes.push(Write::Order {
+                order: Box::new(next.clone()),
+                expected: Expected::Version(s.version),
+            });
+            (Outcome::Updated, Some(s.order), next)
+        }
+        None => {
+            let mut next = order;
+            if let Some(p) = &parked {
+                fold_parked_refunds(&mut next, &p.value);
+            }
+            writes.push(Write::Order {
+                order: Box::new(next.clone()),
+                expected: Expected::Absent,
+            });
+            (Outcome::Created, None, next)
+        }
+    };
+    writes.push(Write::Claim {
+        key: webhook_key.to_owned(),
+        ttl,
+    });
+    let ready = |outcome, jobs: Vec<Job>, writes| WebhookPlan::Ready {
+        applied: Applied {
+            outcome,
+            jobs: jobs.into_iter().map(SyncJob::from).collect(),
+            queued_marker: None,
+        },
+        writes,
+    };
+    let Some((channel, external_id)) = external else {
+        return Ok(ready(outcome, Vec::new(), writes));
+    };
+    let link = linked_order.as_ref().map_or(Link::NotFound, |ext| {
+        orders::link_decision(ext.order.genstore_order_id.as_ref(), &genstore_id)
+    });
+    if let (Link::Linked, Some(ext)) = (&link, linked_order) {
+        let mut linked = ext.order;
+        linked.genstore_order_id = Some(genstore_id.clone());
+        writes.push(Write::Order {
+            order: Box::new(linked),
+            expected: Expected::Version(ext.version),
+        });
+    }
+    let mut jobs = match link_jobs(link, outcome, channel, &external_id, &genstore_id) {
+        Ok(jobs) => jobs,
+        Err(answer) => return Ok(ready(answer, Vec::new(), writes)),
+    };
+    let previous = match outcome {
+        Outcome::Updated => previous.as_ref(),
+        Outcome::Stale if marker_seen => Some(&now),
+        _ => None,
+    };
+    jobs.extend(mirror_follow_ups(
+        channel,
+        &external_id,
+        &genstore_id,
+        previous,
+        &now,
+    ));
+    if !jobs.is_empty() {
+        writes.push(Write::Mark {
+            key: marker,
+            ttl: Duration::days(QUEUED_MARKER_TTL_DAYS),
+        });
+    }
+    Ok(ready(outcome, jobs, writes))
+}
