@@ -47,7 +47,7 @@ pub(super) async fn change_waiting(
 
 /// Keeps a job that the order's channel status blocks for now (a Zonos vendor status during fraud
 /// review): the next state of the order that no longer blocks it queues it again
-/// ([`apply_external_order`]), instead of the job being dropped or retried blindly for days.
+/// ([`apply_external_order`](super::apply_external_order)), instead of the job being dropped or retried blindly for days.
 pub async fn park_waiting(
     store: &dyn CursorStore,
     channel: Channel,

@@ -17,7 +17,7 @@ use chrono::Duration;
 pub enum WebhookPlan {
     /// The webhook id is claimed already: a redelivery, nothing to do.
     Duplicate,
-    /// Queue `applied.jobs`, then make `writes` in one request ([`Batch::write_batch`]): the order, the
+    /// Queue `applied.jobs`, then make `writes` in one request ([`Batch::write_batch`](crate::store::Batch::write_batch)): the order, the
     /// external order's link, the webhook id's claim and the queued-jobs marker, all or none. If the
     /// write finds another writer got there first, nothing is written: take the slow path.
     Ready {
@@ -27,14 +27,14 @@ pub enum WebhookPlan {
         writes: Vec<Write>,
     },
     /// The one read does not settle it (an older state of a mirror arriving after a newer one, whose
-    /// queued-jobs marker was not read): [`apply_genstore_order`].
+    /// queued-jobs marker was not read): [`apply_genstore_order`](super::apply_genstore_order).
     Slow,
 }
 
 /// The fast path of a Genstore order webhook (issue 17): one read request for everything the delivery
 /// needs to know — its webhook id's claim, the stored order, refunds parked for it and, for a mirror,
 /// the external order and the state's queued-jobs marker — and the decisions of
-/// [`apply_genstore_order`] made on it, to be written in one request after the jobs are queued. The
+/// [`apply_genstore_order`](super::apply_genstore_order) made on it, to be written in one request after the jobs are queued. The
 /// jobs go first, which is safe because every job is idempotent: if the write then fails, the
 /// delivery is answered 503 (or redone on the slow path) and the jobs find their work done or do it
 /// once.
