@@ -180,7 +180,9 @@ struct Handles {
     dlq: Arc<dyn SyncQueue>,
 }
 
-async fn handles(b: &Backend) -> Result<Handles, String> {
+/// The table and queues the command works on. `create`: a command that writes (a backfill) may start
+/// the embedded database; the others look at one `dev` or `demo` left and refuse a folder without one.
+async fn handles(b: &Backend, create: bool) -> Result<Handles, String> {
     if b.aws {
         use orderbridge::config::required;
         use orderbridge::store::dynamo::{sdk_config, DynamoStore};
@@ -203,7 +205,16 @@ async fn handles(b: &Backend) -> Result<Handles, String> {
             )),
         });
     }
-    let db = Db::open(b.data_dir.join("orderbridge.sqlite3")).map_err(|e| e.to_string())?;
+    // An empty database made on the spot would answer "nothing there" for a mistyped folder.
+    let file = b.data_dir.join("orderbridge.sqlite3");
+    if !create && !file.is_file() {
+        return Err(format!(
+            "no orderbridge data in {}: run `orderbridge dev` or `orderbridge demo` first, or pass \
+             --data-dir (or --aws for the deployed table)",
+            b.data_dir.display()
+        ));
+    }
+    let db = Db::open(file).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     Ok(Handles {
         store: Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
@@ -288,7 +299,7 @@ async fn main() {
             }
         }
         Command::Status { backend } => {
-            let h = handles(&backend).await.unwrap_or_else(|e| fail(e));
+            let h = handles(&backend, false).await.unwrap_or_else(|e| fail(e));
             let deployed = backend.aws.then(orderbridge::secrets::Direct::from_env);
             let v = ops::status(&*h.store, &*h.queue, &*h.dlq, deployed.as_ref())
                 .await
@@ -300,7 +311,7 @@ async fn main() {
             }
         }
         Command::Orders { command, backend } => {
-            let h = handles(&backend).await.unwrap_or_else(|e| fail(e));
+            let h = handles(&backend, false).await.unwrap_or_else(|e| fail(e));
             match command {
                 OrdersCommand::List {
                     status,
@@ -372,7 +383,7 @@ async fn main() {
             if customer.is_none() && orders.is_empty() {
                 fail("name the customer (--customer) or the orders (--order) of the request");
             }
-            let h = handles(&backend).await.unwrap_or_else(|e| fail(e));
+            let h = handles(&backend, false).await.unwrap_or_else(|e| fail(e));
             let scope = orderbridge::compliance::Scope {
                 customer_id: customer.map(Into::into),
                 genstore_order_ids: orders.into_iter().map(Into::into).collect(),
@@ -395,7 +406,7 @@ async fn main() {
             }
         }
         Command::Dlq { command, backend } => {
-            let h = handles(&backend).await.unwrap_or_else(|e| fail(e));
+            let h = handles(&backend, false).await.unwrap_or_else(|e| fail(e));
             match command {
                 DlqCommand::List => {
                     let rows = ops::list_dead_letters(&*h.dlq)
@@ -442,7 +453,7 @@ async fn main() {
             through,
             backend,
         } => {
-            let h = handles(&backend).await.unwrap_or_else(|e| fail(e));
+            let h = handles(&backend, true).await.unwrap_or_else(|e| fail(e));
             let request: order_poller::PollRequest = serde_json::from_value(serde_json::json!({
                 "backfill": {"channel": channel, "since": since, "through": through}
             }))
