@@ -387,12 +387,12 @@ async fn list(
         .map(|o| &o.order)
         .collect();
     let next = (offset + max < matching.len()).then(|| format!("offset-{}", offset + max));
-    Json(g::OrdersListResponse {
+    let body = g::OrdersListResponse {
         kind: Some("content#ordersListResponse".into()),
         next_page_token: next,
         resources: page.into_iter().cloned().collect(),
-    })
-    .into_response()
+    };
+    answer("OrdersListResponse", &body)
 }
 
 async fn get_order(
@@ -404,7 +404,7 @@ async fn get_order(
         return r;
     }
     match sb.lock().google.orders.get(&id) {
-        Some(o) => Json(&o.order).into_response(),
+        Some(o) => answer("Order", &o.order),
         None => error(StatusCode::NOT_FOUND, "notFound", "Order not found"),
     }
 }
@@ -424,12 +424,34 @@ async fn get_by_merchant_id(
         .values()
         .find(|o| o.order.merchant_order_id.as_deref() == Some(mid.as_str()))
     {
-        Some(o) => {
-            Json(json!({"kind": "content#ordersGetByMerchantOrderIdResponse", "order": o.order}))
-                .into_response()
-        }
+        Some(o) => answer(
+            "OrdersGetByMerchantOrderIdResponse",
+            &json!({"kind": "content#ordersGetByMerchantOrderIdResponse", "order": o.order}),
+        ),
         None => error(StatusCode::NOT_FOUND, "notFound", "Order not found"),
     }
+}
+
+/// An answer, checked against the reference's schema `schema` before it leaves: the orders the sandbox
+/// keeps are written with the client's types, so a name the client got wrong would otherwise come back
+/// to it as if Google used it. A name the reference does not have is the sandbox's fault: a 500 that
+/// says which, so the test that met it fails there.
+fn answer<T: serde::Serialize>(schema: &str, body: &T) -> Response {
+    let value = match serde_json::to_value(body) {
+        Ok(v) => v,
+        Err(e) => return sandbox_fault(format!("answer not serialisable: {e}")),
+    };
+    match crate::google_schema::unknown_field(&value, schema) {
+        None => Json(value).into_response(),
+        Some(why) => sandbox_fault(format!(
+            "its {schema} answer does not match the v2.1 reference: {why}"
+        )),
+    }
+}
+
+fn sandbox_fault(message: String) -> Response {
+    eprintln!("sandbox (google): {message}");
+    error(StatusCode::INTERNAL_SERVER_ERROR, "sandboxFault", &message)
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {

@@ -2,6 +2,7 @@
 //! the project's condensed discovery document), not the client's types: a property the reference does
 //! not name, at any depth, is refused as Google refuses one —
 //! `400 Invalid JSON payload received. Unknown name "x" at 'path': Cannot find field.` (issue 18).
+//! The sandbox's own answers (orders, lists) are checked against the same reference before they leave.
 
 use serde_json::Value;
 use std::sync::OnceLock;
@@ -100,6 +101,14 @@ mod tests {
             None,
             "{refund}"
         );
+        // The same walk reads the sandbox's answers: an order with a name the reference lacks.
+        let order = json!({"id": "G-1", "lineItems": [{"id": "l1", "quantityOrdered": 1}],
+            "shipments": [{"id": "gs-1", "trackingId": "1Z", "carrier": "ups"}]});
+        assert_eq!(unknown_field(&order, "Order"), None);
+        let mut misspelt = order.clone();
+        misspelt["shipments"][0]["trackingID"] = json!("1Z");
+        assert!(unknown_field(&misspelt, "Order")
+            .is_some_and(|m| m.contains("trackingID") && m.contains("shipments[0]")));
         for action in [
             "acknowledge",
             "updateMerchantOrderId",
