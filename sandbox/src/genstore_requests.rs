@@ -258,6 +258,94 @@ pub fn check_order_keys(body: &Value) -> Result<(), String> {
     each("fulfillments", FULFILLMENT_KEYS)
 }
 
+/// The fulfillment object of `platforms.md` §1 as answers carry it (seed 001's keys, `lineItems` and
+/// `trackingInfo` as the create body has them), and `shipmentStatus`: the project's decision that a
+/// fulfillment says how the carrier reports it (`delivered` is how Genstore says a package arrived).
+const ANSWER_FULFILLMENT_KEYS: &[&str] = &[
+    "createdAt",
+    "fulfillId",
+    "lineItems",
+    "orderId",
+    "shipmentStatus",
+    "status",
+    "trackingInfo",
+    "updatedAt",
+];
+const LINE_QUANTITY_KEYS: &[&str] = &["id", "quantity"];
+
+type Object = serde_json::Map<String, Value>;
+/// A check of what an object holds, given where it sits.
+type Inner<'a> = &'a dyn Fn(&Object, &str) -> Result<(), String>;
+const TRACKING_KEYS: &[&str] = &["company", "number", "url"];
+
+fn known(obj: &serde_json::Map<String, Value>, keys: &[&str], at: &str) -> Result<(), String> {
+    match obj.keys().find(|k| !keys.contains(&k.as_str())) {
+        Some(k) => Err(format!("{at}: unknown field {k:?}")),
+        None => Ok(()),
+    }
+}
+
+/// Each object of `value[key]` (one, or a list), checked against `keys`.
+fn each_of(
+    value: &serde_json::Map<String, Value>,
+    key: &str,
+    keys: &[&str],
+    at: &str,
+    inner: Inner<'_>,
+) -> Result<(), String> {
+    let items: Vec<&Value> = match value.get(key) {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(v @ Value::Object(_)) => vec![v],
+        _ => Vec::new(),
+    };
+    for (i, item) in items.iter().enumerate() {
+        if let Some(o) = item.as_object() {
+            let here = match value.get(key) {
+                Some(Value::Array(_)) => format!("{at}.{key}[{i}]"),
+                _ => format!("{at}.{key}"),
+            };
+            known(o, keys, &here)?;
+            inner(o, &here)?;
+        }
+    }
+    Ok(())
+}
+
+fn no_more(_: &serde_json::Map<String, Value>, _: &str) -> Result<(), String> {
+    Ok(())
+}
+
+/// A fulfillment the sandbox answers, against the documented fulfillment object.
+pub fn check_fulfillment_answer(
+    f: &serde_json::Map<String, Value>,
+    at: &str,
+) -> Result<(), String> {
+    known(f, ANSWER_FULFILLMENT_KEYS, at)?;
+    each_of(f, "lineItems", LINE_QUANTITY_KEYS, at, &no_more)?;
+    each_of(f, "trackingInfo", TRACKING_KEYS, at, &no_more)
+}
+
+/// An order the sandbox answers (`GET`, lists, creates, webhook bodies), against seed 001's order shape
+/// and the documented fulfillment object: the sandbox keeps orders in the client's types, so a name
+/// those types have and the documents do not would otherwise come back to the client as Genstore's.
+pub fn check_order_answer(order: &Value) -> Result<(), String> {
+    let o = order.as_object().ok_or("order: expected an object")?;
+    known(o, ORDER_KEYS, "order")?;
+    each_of(o, "lineItems", LINE_KEYS, "order", &no_more)?;
+    each_of(o, "shippingAddress", ADDRESS_KEYS, "order", &no_more)?;
+    each_of(o, "billingAddress", ADDRESS_KEYS, "order", &no_more)?;
+    each_of(o, "customer", CUSTOMER_KEYS, "order", &no_more)?;
+    each_of(o, "discountCodes", DISCOUNT_KEYS, "order", &no_more)?;
+    each_of(o, "paymentTerms", TERMS_KEYS, "order", &no_more)?;
+    each_of(
+        o,
+        "fulfillments",
+        ANSWER_FULFILLMENT_KEYS,
+        "order",
+        &|f, at| check_fulfillment_answer(f, at),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +374,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("notifyCustomer"), "{e}");
+    }
+
+    #[test]
+    fn an_order_the_sandbox_sends_has_the_documented_shape_only() {
+        let good = serde_json::json!({"orderId": "1001", "lineItems": [{"id": "l1", "quantity": "1"}],
+            "fulfillments": [{"fulfillId": "f1", "status": "success", "shipmentStatus": "delivered",
+            "lineItems": [{"id": "l1", "quantity": 1}], "trackingInfo": {"number": "1Z", "company": "UPS"}}]});
+        assert_eq!(check_order_answer(&good), Ok(()));
+        let mut refunds = good.clone();
+        refunds["refunds"] = serde_json::json!([]);
+        assert_eq!(
+            check_order_answer(&refunds),
+            Err("order: unknown field \"refunds\"".into())
+        );
+        let mut tracking = good.clone();
+        tracking["fulfillments"][0]["trackingInfo"]["trackingNumber"] = serde_json::json!("1Z");
+        assert!(check_order_answer(&tracking)
+            .unwrap_err()
+            .contains("order.fulfillments[0].trackingInfo"));
     }
 
     #[test]
