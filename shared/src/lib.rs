@@ -1,10 +1,15 @@
 //! orderbridge's common crate: the domain model, the unified status, carriers, and each platform's wire
 //! format with its mapping into the domain.
 //!
-//! - [`order`], [`status`], [`carrier`], [`money`], [`ids`], [`channel`], [`personal`]: the domain.
-//! - [`channels`]: one module per platform (`genstore`, `zonos`, `google`) with its wire types and the
-//!   conversion of its orders into [`order::ChannelOrder`]. Platform quirks are absorbed there.
-//! - [`lenient`]: the scalar parsing those wire types share.
+//! Its outline is the architecture, layer by layer:
+//!
+//! - **Domain** — [`order`], [`status`], [`carrier`], [`money`], [`ids`], [`channel`], [`personal`].
+//! - **Channels** — [`channels`]: one module per platform (`genstore`, `zonos`, `google`) with its wire
+//!   types, its rules (what it is sent, as pure functions), its client and the conversion of its orders
+//!   into [`order::ChannelOrder`]; platform quirks are absorbed there ([`lenient`], [`error`]).
+//! - **Application** — [`sync`], [`idempotency`], [`jobs`], [`compliance`]: what the functions decide.
+//! - **Store** — [`store`]: the ports and their DynamoDB/SQS and embedded adapters.
+//! - **Runtime** — [`config`], [`secrets`], [`clock`], [`https`], [`telemetry`], [`metrics`].
 
 #![cfg_attr(
     not(test),
@@ -17,26 +22,36 @@
     )
 )]
 
+// Domain: orderbridge's own terms, no platform and no I/O.
 pub mod carrier;
 pub mod channel;
-pub mod channels;
-pub mod clock;
-pub mod compliance;
-pub mod config;
-pub mod error;
-pub mod https;
-pub mod idempotency;
 pub mod ids;
-pub mod jobs;
-pub mod lenient;
-pub mod metrics;
 pub mod money;
 pub mod order;
 pub mod personal;
-pub mod secrets;
 pub mod status;
-pub mod store;
+
+// Channels: each platform's wire format, rules, client and mapping into the domain.
+pub mod channels;
+pub mod error;
+pub mod lenient;
+
+// Application: the jobs, and the decisions shared by the functions (what a new state means, which key
+// a job is done under, what a compliance request erases).
+pub mod compliance;
+pub mod idempotency;
+pub mod jobs;
 pub mod sync;
+
+// Store: the ports (traits) and their adapters (DynamoDB and SQS, embedded SQLite).
+pub mod store;
+
+// Runtime: configuration, secrets, time, HTTPS, logs and metrics.
+pub mod clock;
+pub mod config;
+pub mod https;
+pub mod metrics;
+pub mod secrets;
 pub mod telemetry;
 
 pub use carrier::Carrier;
