@@ -20,6 +20,8 @@ pub mod genstore;
 pub mod genstore_requests;
 pub mod google;
 pub mod google_schema;
+mod google_test_orders;
+mod google_writes;
 pub mod webhooks;
 pub mod zonos;
 pub mod zonos_requests;

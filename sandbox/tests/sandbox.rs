@@ -1631,6 +1631,25 @@ async fn google_refuses_a_misspelt_property_the_clients_types_would_have_accepte
         "{text}"
     );
     assert_eq!(sb.counters().writes.get("google.shipLineItems"), None);
+    // The test-order calls too: `templateNam` is no property of OrdersCreateTestOrderRequest.
+    let url = format!("{base}/google/content/v2.1/123456789/testorders");
+    let r = http()
+        .post(&url)
+        .bearer_auth(SandboxConfig::default().google_token)
+        .json(&json!({"templateNam": "template2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("templateNam"));
+    let r = http()
+        .post(&url)
+        .bearer_auth(SandboxConfig::default().google_token)
+        .json(&json!({"templateName": "template2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
 }
 
 fn latest_has_no_refunds(body: &[u8]) -> bool {

@@ -1,0 +1,119 @@
+//! Google's test orders (`testorders`): created from the documented templates, advanced, and
+//! cancelled by the customer.
+
+use crate::google::{bad, error, gate};
+use crate::{platform_error, Sandbox};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use orderbridge::channel::Channel;
+use orderbridge::channels::google::wire as g;
+use serde_json::{json, Value};
+
+pub(crate) async fn create_test_order(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path(merchant): Path<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = gate(&sb, &headers, &merchant) {
+        return r;
+    }
+    // Read in the reference's own terms: its keys, then `templateName` (a string; template1 if absent).
+    let req = match body_checked(&body, "OrdersCreateTestOrderRequest") {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let name = match req.get("templateName") {
+        None | Some(Value::Null) => "template1".to_owned(),
+        Some(Value::String(t)) => t.clone(),
+        Some(_) => return bad("templateName must be a string"),
+    };
+    let mut st = sb.lock();
+    match st
+        .google
+        .create_test_order(&merchant, &name, chrono::Utc::now())
+    {
+        Some(id) => {
+            st.counters.executed("google.createTestOrder");
+            Json(json!({"kind": "content#ordersCreateTestOrderResponse", "orderId": id}))
+                .into_response()
+        }
+        None => bad(format!("Unknown template {name}")),
+    }
+}
+
+pub(crate) async fn test_order_action(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Path((merchant, id, action)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = gate(&sb, &headers, &merchant) {
+        return r;
+    }
+    // `advance` takes no body; `cancelByCustomer` an `OrdersCancelTestOrderByCustomerRequest`.
+    if action == "cancelByCustomer" && !body.is_empty() {
+        if let Err(r) = body_checked(&body, "OrdersCancelTestOrderByCustomerRequest") {
+            return r;
+        }
+    }
+    let mut st = sb.lock();
+    let Some(rec) = st.google.orders.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, "notFound", "Order not found");
+    };
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    match action.as_str() {
+        "advance" => {
+            if rec.order.status.as_deref() != Some("inProgress") {
+                return bad("Only orders in inProgress can be advanced");
+            }
+            rec.order.status = Some("pendingShipment".into());
+            Json(json!({"kind": "content#ordersAdvanceTestOrderResponse"})).into_response()
+        }
+        "cancelByCustomer" => {
+            if rec
+                .order
+                .line_items
+                .iter()
+                .any(|l| l.quantity_shipped.unwrap_or(0) > 0)
+            {
+                return bad("Shipped orders cannot be cancelled by the customer");
+            }
+            for l in &mut rec.order.line_items {
+                let left = l
+                    .quantity_ordered
+                    .unwrap_or(0)
+                    .saturating_sub(l.quantity_canceled.unwrap_or(0));
+                if left > 0 {
+                    l.quantity_canceled = Some(l.quantity_ordered.unwrap_or(0));
+                    l.quantity_pending = Some(0);
+                    l.cancellations.push(g::Cancellation {
+                        actor: Some("customer".into()),
+                        creation_date: Some(now.clone()),
+                        quantity: Some(left),
+                        reason: Some("customerInitiatedCancel".into()),
+                        reason_text: Some("changed mind".into()),
+                    });
+                }
+            }
+            rec.order.status = Some("canceled".into());
+            Json(json!({"kind": "content#ordersCancelTestOrderByCustomerResponse"})).into_response()
+        }
+        _ => platform_error(Channel::Google, StatusCode::NOT_FOUND, "Unknown method"),
+    }
+}
+
+/// A JSON object body whose keys the reference's schema `schema` has (Google's refusal otherwise).
+fn body_checked(body: &Bytes, schema: &str) -> Result<Value, Response> {
+    let v: Value = serde_json::from_slice(body).map_err(|_| bad("Invalid JSON payload"))?;
+    if !v.is_object() {
+        return Err(bad("Invalid JSON payload"));
+    }
+    match crate::google_schema::unknown_field(&v, schema) {
+        Some(refused) => Err(bad(refused)),
+        None => Ok(v),
+    }
+}
