@@ -3,25 +3,20 @@
 //! request with `pageToken` may carry nothing else but `limit`), `{"error": …}` bodies, and a webhook
 //! on every order change.
 
-use crate::{now_seconds, platform_error, Sandbox};
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use crate::{now_seconds, platform_error};
+use axum::http::StatusCode;
+use axum::response::Response;
 use governor::clock::DefaultClock;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use orderbridge::channel::Channel;
-use orderbridge::channels::genstore::client::ACCESS_TOKEN_HEADER;
 use orderbridge::channels::genstore::wire as gw;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU32;
 
-type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
+pub(crate) type Limiter = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
 
 /// A webhook to send after the state lock is released.
 pub type Event = (&'static str, Value);
@@ -35,8 +30,8 @@ pub struct GenstoreState {
     next_fulfillment: u64,
     next_refund: u64,
     fulfillment_order: HashMap<String, u64>,
-    page_tokens: HashMap<String, (Filter, u64)>,
-    limiter: Limiter,
+    pub(crate) page_tokens: HashMap<String, (Filter, u64)>,
+    pub(crate) limiter: Limiter,
 }
 
 impl GenstoreState {
@@ -69,19 +64,19 @@ impl Default for GenstoreState {
 /// A Genstore refusal: status and message.
 pub type Refusal = (StatusCode, String);
 
-fn refuse(status: StatusCode, m: impl Into<String>) -> Refusal {
+pub(crate) fn refuse(status: StatusCode, m: impl Into<String>) -> Refusal {
     (status, m.into())
 }
 
-fn respond(r: Refusal) -> Response {
+pub(crate) fn respond(r: Refusal) -> Response {
     platform_error(Channel::Genstore, r.0, &r.1)
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Filter {
-    since_id: Option<u64>,
-    financial_status: Option<String>,
-    fulfillment_status: Option<String>,
+pub(crate) struct Filter {
+    pub(crate) since_id: Option<u64>,
+    pub(crate) financial_status: Option<String>,
+    pub(crate) fulfillment_status: Option<String>,
 }
 
 /// A line and quantity of a fulfillment to create.
@@ -93,11 +88,11 @@ pub struct LineQty {
     pub quantity: u32,
 }
 
-fn line_quantity(l: &gw::LineItem) -> u32 {
+pub(crate) fn line_quantity(l: &gw::LineItem) -> u32 {
     l.current_quantity.or(l.quantity).unwrap_or(0)
 }
 
-fn live(f: &gw::Fulfillment) -> bool {
+pub(crate) fn live(f: &gw::Fulfillment) -> bool {
     !matches!(f.status.as_deref(), Some("cancelled" | "failure" | "error"))
 }
 
@@ -466,7 +461,7 @@ impl GenstoreState {
     }
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Value {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
@@ -477,7 +472,7 @@ fn to_json<T: serde::Serialize>(v: &T) -> Value {
 ///
 /// The sandbox keeps an order's refunds beside it (its financial status follows them), but the
 /// documented order has no `refunds`: a refund reaches a client as `refunds/create` only.
-fn order_json(o: &gw::Order) -> Value {
+pub(crate) fn order_json(o: &gw::Order) -> Value {
     let mut v = to_json(o);
     if let Some(obj) = v.as_object_mut() {
         obj.remove("refunds");
@@ -491,478 +486,4 @@ fn order_json(o: &gw::Order) -> Value {
     }
 }
 
-/// The Genstore routes, below `/genstore/api/202412`.
-pub fn routes() -> Router<Sandbox> {
-    Router::new()
-        .route("/orders", get(list_orders).post(create_order))
-        .route("/orders/{id}", get(get_order).put(update_order))
-        .route("/orders/{id}/fulfillments", get(list_fulfillments))
-        .route("/orders/{id}/cancel", post(cancel_order))
-        .route("/fulfillments", post(create_fulfillment))
-        .route("/fulfillments/{id}/update_tracking", put(update_tracking))
-        .route("/fulfillments/{id}/cancel", put(cancel_fulfillment))
-}
-
-/// Checks the token and takes one token from the bucket.
-fn gate(sb: &Sandbox, headers: &HeaderMap) -> Result<(), Response> {
-    let token = headers
-        .get(ACCESS_TOKEN_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if token != sb.config.genstore_token {
-        return Err(respond(refuse(
-            StatusCode::UNAUTHORIZED,
-            "[API] Invalid API key or access token (unrecognized login or wrong password)",
-        )));
-    }
-    let refused = {
-        let mut st = sb.lock();
-        let refused = st.genstore.limiter.check().is_err();
-        if refused {
-            *st.counters
-                .rate_limited
-                .entry("genstore".into())
-                .or_default() += 1;
-        }
-        refused
-    };
-    if refused {
-        return Err(respond(refuse(StatusCode::TOO_MANY_REQUESTS, "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.")));
-    }
-    Ok(())
-}
-
-fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| {
-        respond(refuse(
-            StatusCode::BAD_REQUEST,
-            format!("body is not valid JSON: {e}"),
-        ))
-    })?;
-    serde_path_to(v).map_err(|m| respond(refuse(StatusCode::BAD_REQUEST, m)))
-}
-
-fn serde_path_to<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
-    serde_json::from_value(v).map_err(|e| e.to_string())
-}
-
-async fn list_orders(
-    State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Response {
-    if let Err(r) = gate(&sb, &headers) {
-        return r;
-    }
-    let params: HashMap<&str, &str> = q.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let limit = match params.get("limit").map(|l| l.parse::<usize>()) {
-        None => 50,
-        Some(Ok(n)) if (1..=250).contains(&n) => n,
-        Some(_) => {
-            return respond(refuse(
-                StatusCode::BAD_REQUEST,
-                "limit must be between 1 and 250",
-            ))
-        }
-    };
-    let mut st = sb.lock();
-    let (filter, after) = match params.get("pageToken") {
-        Some(token) => {
-            if params.keys().any(|k| *k != "pageToken" && *k != "limit") {
-                return respond(refuse(
-                    StatusCode::BAD_REQUEST,
-                    "pageToken cannot be passed with any parameter other than limit",
-                ));
-            }
-            match st.genstore.page_tokens.get(*token) {
-                Some(f) => f.clone(),
-                None => {
-                    return respond(refuse(
-                        StatusCode::BAD_REQUEST,
-                        "pageToken is invalid or expired",
-                    ))
-                }
-            }
-        }
-        None => {
-            let since_id = match params.get("sinceId").map(|s| s.parse::<u64>()) {
-                None => None,
-                Some(Ok(n)) => Some(n),
-                Some(Err(_)) => {
-                    return respond(refuse(
-                        StatusCode::BAD_REQUEST,
-                        "sinceId must be an order id",
-                    ))
-                }
-            };
-            let f = Filter {
-                since_id,
-                financial_status: params.get("financialStatus").map(|s| s.to_string()),
-                fulfillment_status: params.get("fulfillmentStatus").map(|s| s.to_string()),
-            };
-            (f.clone(), f.since_id.unwrap_or(0))
-        }
-    };
-    let matching: Vec<(u64, gw::Order)> = st
-        .genstore
-        .orders
-        .range(after + 1..)
-        .filter(|(_, o)| {
-            filter
-                .financial_status
-                .as_ref()
-                .is_none_or(|s| o.financial_status.as_ref() == Some(s))
-        })
-        .filter(|(_, o)| {
-            filter
-                .fulfillment_status
-                .as_ref()
-                .is_none_or(|s| match s.as_str() {
-                    "unfulfilled" => o.fulfillment_status.is_none(),
-                    other => o.fulfillment_status.as_deref() == Some(other),
-                })
-        })
-        .take(limit + 1)
-        .map(|(k, o)| (*k, o.clone()))
-        .collect();
-    let more = matching.len() > limit;
-    let page: Vec<(u64, gw::Order)> = matching.into_iter().take(limit).collect();
-    let mut resp =
-        Json(json!({ "orders": page.iter().map(|(_, o)| order_json(o)).collect::<Vec<_>>() }))
-            .into_response();
-    if more {
-        if let Some((last, _)) = page.last() {
-            let token = uuid::Uuid::new_v4().simple().to_string();
-            st.genstore
-                .page_tokens
-                .insert(token.clone(), (filter, *last));
-            let host = headers
-                .get("host")
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("127.0.0.1");
-            let link = format!("<http://{host}/genstore/api/202412/orders?limit={limit}&pageToken={token}>; rel=\"next\"");
-            if let Ok(v) = link.parse() {
-                resp.headers_mut().insert("link", v);
-            }
-        }
-    }
-    resp
-}
-
-async fn get_order(
-    State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Err(r) = gate(&sb, &headers) {
-        return r;
-    }
-    match sb.lock().genstore.order(&id) {
-        Some(o) => Json(json!({ "order": order_json(o) })).into_response(),
-        None => respond(refuse(StatusCode::NOT_FOUND, "Not Found")),
-    }
-}
-
-async fn create_order(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = gate(&sb, &headers) {
-        return r;
-    }
-    // The keys against the sandbox's own table of the documented order shape first; then the values.
-    if let Ok(v) = serde_json::from_slice::<Value>(&body) {
-        if let Err(m) = crate::genstore_requests::check_order_keys(&v) {
-            return respond(refuse(StatusCode::BAD_REQUEST, m));
-        }
-    }
-    let req: gw::CreateOrderRequest = match parse(&body) {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    let outcome = {
-        let mut st = sb.lock();
-        let out = st.genstore.create_order(&req.order);
-        if out.is_ok() {
-            st.counters.executed("genstore.createOrder");
-        }
-        out
-    };
-    match outcome {
-        Ok((order, events)) => {
-            sb.webhooks.emit_all(events);
-            (
-                StatusCode::CREATED,
-                Json(json!({ "order": order_json(&order) })),
-            )
-                .into_response()
-        }
-        Err(r) => respond(r),
-    }
-}
-
-/// `PUT /orders/{orderId}`: `{"order": {...}}` changing the payment state, tags or note. Read on its
-/// own terms, not through the clients' types: any other key, or a value of the wrong kind, is a 400.
-async fn update_order(
-    State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = gate(&sb, &headers) {
-        return r;
-    }
-    const STATUSES: [&str; 7] = [
-        "pending",
-        "authorized",
-        "partially_paid",
-        "paid",
-        "partially_refunded",
-        "refunded",
-        "voided",
-    ];
-    let bad = |m: String| respond(refuse(StatusCode::BAD_REQUEST, m));
-    let v: Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => return bad(format!("body is not JSON: {e}")),
-    };
-    let Some(change) = v.get("order").and_then(Value::as_object) else {
-        return bad("body must be {\"order\": {...}}".into());
-    };
-    if v.as_object().map(|o| o.len()) != Some(1) {
-        return bad("body must hold only \"order\"".into());
-    }
-    for (k, val) in change {
-        if !matches!(k.as_str(), "financialStatus" | "tags" | "note") {
-            return bad(format!("order.{k} cannot be changed"));
-        }
-        if !val.is_string() {
-            return bad(format!("order.{k} must be a string"));
-        }
-    }
-    let text = |k: &str| change.get(k).and_then(Value::as_str).map(str::to_owned);
-    let financial = text("financialStatus");
-    if let Some(f) = &financial {
-        if !STATUSES.contains(&f.as_str()) {
-            return bad(format!("order.financialStatus {f} is not a payment state"));
-        }
-    }
-    let outcome = {
-        let mut st = sb.lock();
-        let key = id.parse::<u64>().ok();
-        let Some(order) = key.and_then(|k| st.genstore.orders.get_mut(&k)) else {
-            return respond(refuse(StatusCode::NOT_FOUND, "Not Found"));
-        };
-        let was_paid = order.financial_status.as_deref() == Some("paid");
-        if let Some(f) = financial {
-            order.financial_status = Some(f);
-        }
-        if let Some(t) = text("tags") {
-            order.tags = Some(t);
-        }
-        if let Some(n) = text("note") {
-            order.note = Some(orderbridge::Personal::new(n));
-        }
-        order.updated_at = Some(now_seconds());
-        let mut events = vec![("orders/update", order_json(order))];
-        if !was_paid && order.financial_status.as_deref() == Some("paid") {
-            events.push(("orders/paid", order_json(order)));
-        }
-        let order = order.clone();
-        st.counters.executed("genstore.updateOrder");
-        (order, events)
-    };
-    sb.webhooks.emit_all(outcome.1);
-    Json(json!({ "order": order_json(&outcome.0) })).into_response()
-}
-
-async fn list_fulfillments(
-    State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Err(r) = gate(&sb, &headers) {
-        return r;
-    }
-    match sb.lock().genstore.order(&id) {
-        Some(o) => Json(json!({ "fulfillments": to_json(&o.fulfillments) })).into_response(),
-        None => respond(refuse(StatusCode::NOT_FOUND, "Not Found")),
-    }
-}
-
-/// The sandbox's tracking as the order it keeps holds it.
-fn tracking_info(t: crate::genstore_requests::Tracking) -> gw::TrackingInfo {
-    gw::TrackingInfo {
-        number: t.number,
-        company: t.company,
-        url: t.url,
-    }
-}
-
-async fn create_fulfillment(
-    State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = gate(&sb, &headers) {
-        return r;
-    }
-    let req = match crate::genstore_requests::new_fulfillment(&body) {
-        Ok(r) => r,
-        Err(m) => return respond(refuse(StatusCode::BAD_REQUEST, m)),
-    };
-    let mut lines = Vec::new();
-    for (i, l) in req.line_items.iter().enumerate() {
-        match (&l.id, l.units()) {
-            (Some(id), Some(q)) => lines.push(LineQty {
-                id: id.clone(),
-                quantity: q,
-            }),
-            _ => {
-                return respond(refuse(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("lineItems[{i}] needs id and quantity"),
-                ))
-            }
-        }
-    }
-    let outcome = {
-        let mut st = sb.lock();
-        let out = st.genstore.create_fulfillment(
-            &req.order_id,
-            Some(lines),
-            req.tracking_info.clone().map(tracking_info),
-            None,
-        );
-        if out.is_ok() {
-            st.counters.executed("genstore.createFulfillment");
-        }
-        out
-    };
-    match outcome {
-        Ok((f, events)) => {
-            sb.webhooks.emit_all(events);
-            (
-                StatusCode::CREATED,
-                Json(json!({ "fulfillment": to_json(&f) })),
-            )
-                .into_response()
-        }
-        Err(r) => respond(r),
-    }
-}
-
-async fn update_tracking(
-    State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = gate(&sb, &headers) {
-        return r;
-    }
-    let req = match crate::genstore_requests::tracking_change(&body) {
-        Ok(r) => r,
-        Err(m) => return respond(refuse(StatusCode::BAD_REQUEST, m)),
-    };
-    let tracking = tracking_info(req.tracking_info);
-    if tracking.number.as_deref().is_none_or(str::is_empty) {
-        return respond(refuse(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "trackingInfo.number is required",
-        ));
-    }
-    let outcome = {
-        let mut st = sb.lock();
-        let mut same = false;
-        let out = st.genstore.change_fulfillment(&id, |f| {
-            same = f.tracking_info.as_ref() == Some(&tracking);
-            f.tracking_info = Some(tracking.clone());
-            Ok(())
-        });
-        if out.is_ok() {
-            if same {
-                st.counters.duplicate("genstore.updateTracking");
-            } else {
-                st.counters.executed("genstore.updateTracking");
-            }
-        }
-        out
-    };
-    match outcome {
-        Ok((f, events)) => {
-            sb.webhooks.emit_all(events);
-            Json(json!({ "fulfillment": to_json(&f) })).into_response()
-        }
-        Err(r) => respond(r),
-    }
-}
-
-async fn cancel_fulfillment(
-    State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Err(r) = gate(&sb, &headers) {
-        return r;
-    }
-    let outcome = {
-        let mut st = sb.lock();
-        let mut already = false;
-        let out = st.genstore.change_fulfillment(&id, |f| {
-            already = f.status.as_deref() == Some("cancelled");
-            f.status = Some("cancelled".into());
-            Ok(())
-        });
-        if out.is_ok() {
-            if already {
-                st.counters.duplicate("genstore.cancelFulfillment");
-            } else {
-                st.counters.executed("genstore.cancelFulfillment");
-            }
-        }
-        out
-    };
-    match outcome {
-        Ok((f, events)) => {
-            sb.webhooks.emit_all(events);
-            Json(json!({ "fulfillment": to_json(&f) })).into_response()
-        }
-        Err(r) => respond(r),
-    }
-}
-
-async fn cancel_order(
-    State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = gate(&sb, &headers) {
-        return r;
-    }
-    let reason = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("reason").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_else(|| "other".into());
-    let outcome = {
-        let mut st = sb.lock();
-        let already = st
-            .genstore
-            .order(&id)
-            .is_some_and(|o| o.cancelled_at.is_some());
-        let out = st.genstore.cancel_order(&id, &reason);
-        if out.is_ok() {
-            if already {
-                st.counters.duplicate("genstore.cancelOrder");
-            } else {
-                st.counters.executed("genstore.cancelOrder");
-            }
-        }
-        out.map(|(o, events)| (o, if already { Vec::new() } else { events }))
-    };
-    match outcome {
-        Ok((order, events)) => {
-            sb.webhooks.emit_all(events);
-            Json(json!({ "order": order_json(&order) })).into_response()
-        }
-        Err(r) => respond(r),
-    }
-}
+pub use crate::genstore_routes::routes;

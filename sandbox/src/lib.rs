@@ -18,6 +18,7 @@
 pub mod control;
 pub mod genstore;
 pub mod genstore_requests;
+mod genstore_routes;
 pub mod google;
 pub mod google_schema;
 mod google_test_orders;
