@@ -155,15 +155,13 @@ async fn dead_letters_are_listed_and_replayed() {
     }
     dlq.send(&[job, done]).await.unwrap();
     dlq.send_raw(&["not a job".to_owned()]).await.unwrap();
-    let listed = orderbridge_cli::ops::list_dead_letters(&dlq).await.unwrap();
+    let listed = orderbridge::dead_letters::list(&dlq).await.unwrap();
     assert_eq!(listed.len(), 3);
-    assert!(listed.iter().any(|l| l["job"] == "mirror_order"));
-    assert!(listed
-        .iter()
-        .any(|l| l["job"].as_str().unwrap().starts_with("unreadable")));
+    assert!(listed.iter().any(|l| l.job == "mirror_order"));
+    assert!(listed.iter().any(|l| l.job.starts_with("unreadable")));
     // Listing leaves them in place, ready for a replay at once.
     assert_eq!(dlq.depth().await.unwrap(), 3);
-    let replayed = orderbridge_cli::ops::replay_dead_letters(&store, &dlq, &queue)
+    let replayed = orderbridge::dead_letters::replay(&store, &dlq, &queue)
         .await
         .unwrap();
     assert_eq!(replayed.sent, 3);

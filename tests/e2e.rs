@@ -217,12 +217,12 @@ async fn an_order_zonos_cannot_read_is_parked_dead_lettered_and_replayed(aws: bo
         r.dead_letters.depth().await.unwrap_or(0) > 0
     })
     .await;
-    let letters = orderbridge_cli::ops::list_dead_letters(&*r.dead_letters)
+    let letters = orderbridge::dead_letters::list(&*r.dead_letters)
         .await
         .unwrap();
     assert_eq!(letters.len(), 1, "{letters:?}");
-    assert_eq!(letters[0]["job"], "import_order");
-    assert_eq!(letters[0]["order"], format!("zonos:{}", zonos[1]));
+    assert_eq!(letters[0].job, "import_order");
+    assert_eq!(letters[0].order, Some(format!("zonos:{}", zonos[1])));
     assert!(r
         .store
         .get(&OrderKey::new(Channel::Zonos, zonos[1].as_str()))
@@ -231,10 +231,9 @@ async fn an_order_zonos_cannot_read_is_parked_dead_lettered_and_replayed(aws: bo
         .is_none());
     // Zonos is fixed; the operator replays; the order arrives like any other.
     sb.lock().zonos.orders[garbled].garbled = false;
-    let replayed =
-        orderbridge_cli::ops::replay_dead_letters(&*r.store, &*r.dead_letters, &*r.queue)
-            .await
-            .unwrap();
+    let replayed = orderbridge::dead_letters::replay(&*r.store, &*r.dead_letters, &*r.queue)
+        .await
+        .unwrap();
     assert_eq!(replayed.sent, 1);
     until("the replayed order mirrored and written back", || async {
         mirror_of(&r, Channel::Zonos, &zonos[1]).await.is_some()

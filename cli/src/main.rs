@@ -409,11 +409,11 @@ async fn main() {
             let h = handles(&backend, false).await.unwrap_or_else(|e| fail(e));
             match command {
                 DlqCommand::List => {
-                    let rows = ops::list_dead_letters(&*h.dlq)
+                    let rows = orderbridge::dead_letters::list(&*h.dlq)
                         .await
                         .unwrap_or_else(|e| fail(e));
                     if backend.json {
-                        print_json(&serde_json::Value::Array(rows));
+                        print_json(&serde_json::to_value(&rows).unwrap_or_default());
                     } else if rows.is_empty() {
                         println!("no dead letters");
                     } else {
@@ -421,16 +421,16 @@ async fn main() {
                         for r in rows {
                             println!(
                                 "{:<38} {:<26} {}",
-                                r["message_id"].as_str().unwrap_or(""),
-                                r["job"].as_str().unwrap_or(""),
-                                r["order"].as_str().unwrap_or("-")
+                                r.message_id,
+                                r.job,
+                                r.order.as_deref().unwrap_or("-")
                             );
                         }
                         println!("(a write's platform answer: orderbridge orders show <order>; the rest: the logs)");
                     }
                 }
                 DlqCommand::Replay => {
-                    let r = ops::replay_dead_letters(&*h.store, &*h.dlq, &*h.queue)
+                    let r = orderbridge::dead_letters::replay(&*h.store, &*h.dlq, &*h.queue)
                         .await
                         .unwrap_or_else(|e| fail(e));
                     if backend.json {

@@ -4,9 +4,7 @@
 use orderbridge::channel::Channel;
 use orderbridge::order::ChannelOrder;
 use orderbridge::status::{self, UnifiedStatus};
-use orderbridge::store::{
-    AuditOutcome, OrderKey, PageRequest, ReceivedMessage, Storage, SyncQueue,
-};
+use orderbridge::store::{AuditOutcome, OrderKey, PageRequest, Storage, SyncQueue};
 use serde_json::{json, Value};
 
 /// An order for display: its own facts, the orders linked to it, the combined status, its audit trail.
@@ -146,10 +144,10 @@ pub async fn order_rows(
         .await
         .map_err(|e| e.to_string())?;
     let dead: Vec<String> = match dlq {
-        Some(q) => list_dead_letters(q)
+        Some(q) => orderbridge::dead_letters::list(q)
             .await?
             .into_iter()
-            .filter_map(|l| l["order"].as_str().map(str::to_owned))
+            .filter_map(|l| l.order)
             .collect(),
         None => Vec::new(),
     };
@@ -279,91 +277,6 @@ pub fn parse_key(text: &str) -> Result<OrderKey, String> {
         .parse()
         .map_err(|e: orderbridge::channel::UnknownChannel| e.to_string())?;
     Ok(OrderKey::new(channel, id))
-}
-
-/// The dead letters, left where they are: each is read once, then made visible again, so a replay can
-/// follow at once.
-pub async fn list_dead_letters(dlq: &dyn SyncQueue) -> Result<Vec<Value>, String> {
-    let mut out = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let mut receipts = Vec::new();
-    let listed = loop {
-        let batch: Vec<ReceivedMessage> = match dlq.receive(10, chrono::Duration::seconds(30)).await
-        {
-            Ok(b) => b,
-            Err(e) => break Err(e.to_string()),
-        };
-        let fresh: Vec<ReceivedMessage> = batch
-            .into_iter()
-            .filter(|m| seen.insert(m.message_id.clone()))
-            .collect();
-        if fresh.is_empty() {
-            break Ok(());
-        }
-        for m in fresh {
-            let (job, order) = match m.job() {
-                Ok(j) => (j.to_string(), Some(j.job.order())),
-                Err(e) => (format!("unreadable: {e}"), None),
-            };
-            out.push(
-                json!({"message_id": m.message_id, "job": job, "order": order, "body": m.body}),
-            );
-            receipts.push(m.receipt);
-        }
-    };
-    for r in &receipts {
-        // Should this fail, the letter reappears by itself when its 30 s are up.
-        if let Err(e) = dlq.unhide(r).await {
-            tracing::warn!(error = %e, "a listed dead letter stays hidden until its visibility timeout");
-        }
-    }
-    listed.map(|()| out)
-}
-
-/// What a replay did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Replayed {
-    /// Dead letters sent back to the sync queue.
-    pub sent: usize,
-    /// Of those, jobs whose failure was recorded for good and was forgotten, so they run again.
-    pub forgotten: usize,
-}
-
-/// Moves every dead letter back to the sync queue. A job that failed for good (the platform refused it)
-/// has that failure forgotten first, so it runs again now that its cause is presumably fixed; work that
-/// succeeded stays done.
-pub async fn replay_dead_letters(
-    store: &dyn Storage,
-    dlq: &dyn SyncQueue,
-    queue: &dyn SyncQueue,
-) -> Result<Replayed, String> {
-    let mut done = Replayed::default();
-    loop {
-        let batch = dlq
-            .receive(10, chrono::Duration::seconds(60))
-            .await
-            .map_err(|e| e.to_string())?;
-        if batch.is_empty() {
-            return Ok(done);
-        }
-        for m in &batch {
-            if orderbridge::idempotency::forget_failure(store, &m.body).await? {
-                done.forgotten += 1;
-            }
-        }
-        let bodies: Vec<String> = batch.iter().map(|m| m.body.clone()).collect();
-        let sent = queue.send_raw(&bodies).await.map_err(|e| e.to_string())?;
-        if sent != bodies.len() {
-            return Err(format!(
-                "only {sent} of {} dead letters could be sent back; the rest stay",
-                bodies.len()
-            ));
-        }
-        for m in &batch {
-            dlq.delete(&m.receipt).await.map_err(|e| e.to_string())?;
-        }
-        done.sent += batch.len();
-    }
 }
 
 /// The channels `status` reports on.

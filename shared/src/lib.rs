@@ -7,7 +7,8 @@
 //! - **Channels** — [`channels`]: one module per platform (`genstore`, `zonos`, `google`) with its wire
 //!   types, its rules (what it is sent, as pure functions), its client and the conversion of its orders
 //!   into [`order::ChannelOrder`]; platform quirks are absorbed there ([`lenient`], [`error`]).
-//! - **Application** — [`sync`], [`idempotency`], [`jobs`], [`compliance`]: what the functions decide.
+//! - **Application** — [`sync`], [`idempotency`], [`jobs`], [`compliance`]: what the functions decide;
+//!   [`dead_letters`]: the operator's actions on what failed for good.
 //! - **Store** — [`store`]: the ports and their DynamoDB/SQS and embedded adapters.
 //! - **Runtime** — [`config`], [`secrets`], [`clock`], [`https`], [`telemetry`], [`metrics`].
 
@@ -39,6 +40,7 @@ pub mod lenient;
 // Application: the jobs, and the decisions shared by the functions (what a new state means, which key
 // a job is done under, what a compliance request erases).
 pub mod compliance;
+pub mod dead_letters;
 pub mod idempotency;
 pub mod jobs;
 pub mod sync;

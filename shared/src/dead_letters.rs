@@ -1,0 +1,108 @@
+//! The operator's dead-letter actions, for the CLI and anything else that operates a deployment:
+//! listing what failed for good without taking it away, and replaying it — a job that failed for good
+//! has that failure forgotten first ([`forget_failure`](crate::idempotency::forget_failure)), so it
+//! runs again once its cause is fixed, while work that succeeded stays done.
+
+use crate::store::{ReceivedMessage, Storage, SyncQueue};
+use serde::Serialize;
+
+/// A dead letter as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeadLetter {
+    /// The queue's message id.
+    pub message_id: String,
+    /// The job's kind (`mirror_order`, …), or why the body is unreadable.
+    pub job: String,
+    /// The order it is for (`zonos:999-1`), when the body is a job.
+    pub order: Option<String>,
+    /// The message body as queued.
+    pub body: String,
+}
+
+/// The dead letters, left where they are: each is read once, then made visible again, so a replay can
+/// follow at once.
+pub async fn list(dlq: &dyn SyncQueue) -> Result<Vec<DeadLetter>, String> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut receipts = Vec::new();
+    let listed = loop {
+        let batch: Vec<ReceivedMessage> = match dlq.receive(10, chrono::Duration::seconds(30)).await
+        {
+            Ok(b) => b,
+            Err(e) => break Err(e.to_string()),
+        };
+        let fresh: Vec<ReceivedMessage> = batch
+            .into_iter()
+            .filter(|m| seen.insert(m.message_id.clone()))
+            .collect();
+        if fresh.is_empty() {
+            break Ok(());
+        }
+        for m in fresh {
+            let (job, order) = match m.job() {
+                Ok(j) => (j.to_string(), Some(j.job.order())),
+                Err(e) => (format!("unreadable: {e}"), None),
+            };
+            out.push(DeadLetter {
+                message_id: m.message_id,
+                job,
+                order,
+                body: m.body,
+            });
+            receipts.push(m.receipt);
+        }
+    };
+    for r in &receipts {
+        // Should this fail, the letter reappears by itself when its 30 s are up.
+        if let Err(e) = dlq.unhide(r).await {
+            tracing::warn!(error = %e, "a listed dead letter stays hidden until its visibility timeout");
+        }
+    }
+    listed.map(|()| out)
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Replayed {
+    /// Dead letters sent back to the sync queue.
+    pub sent: usize,
+    /// Of those, jobs whose failure was recorded for good and was forgotten, so they run again.
+    pub forgotten: usize,
+}
+
+/// Moves every dead letter back to the sync queue. A job that failed for good (the platform refused it)
+/// has that failure forgotten first, so it runs again now that its cause is presumably fixed; work that
+/// succeeded stays done.
+pub async fn replay(
+    store: &dyn Storage,
+    dlq: &dyn SyncQueue,
+    queue: &dyn SyncQueue,
+) -> Result<Replayed, String> {
+    let mut done = Replayed::default();
+    loop {
+        let batch = dlq
+            .receive(10, chrono::Duration::seconds(60))
+            .await
+            .map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        for m in &batch {
+            if crate::idempotency::forget_failure(store, &m.body).await? {
+                done.forgotten = done.forgotten.saturating_add(1);
+            }
+        }
+        let bodies: Vec<String> = batch.iter().map(|m| m.body.clone()).collect();
+        let sent = queue.send_raw(&bodies).await.map_err(|e| e.to_string())?;
+        if sent != bodies.len() {
+            return Err(format!(
+                "only {sent} of {} dead letters could be sent back; the rest stay",
+                bodies.len()
+            ));
+        }
+        for m in &batch {
+            dlq.delete(&m.receipt).await.map_err(|e| e.to_string())?;
+        }
+        done.sent = done.sent.saturating_add(batch.len());
+    }
+}
