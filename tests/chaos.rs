@@ -8,14 +8,13 @@
 //! `CHAOS_ORDERS` sets the size (default 60, what CI runs); `scripts/chaos` runs 1,050.
 
 use orderbridge::channel::Channel;
-use orderbridge::channels::genstore::wire as gw;
 use orderbridge::status::UnifiedStatus;
 use orderbridge::store::OrderKey;
 use orderbridge_cli::{start, DevConfig, Running};
 use orderbridge_e2e::{config, dir, google_order, mirror_of, ship, until_for, zonos_order};
 use orderbridge_sandbox::genstore::LineQty;
 use orderbridge_sandbox::webhooks::WebhookMode;
-use orderbridge_sandbox::{Faults, Sandbox};
+use orderbridge_sandbox::{scenario, Faults, Sandbox};
 use std::time::{Duration, Instant};
 
 /// A fifth of all calls fail, in every way a platform fails.
@@ -77,26 +76,8 @@ impl Checks {
 }
 
 fn native_order(sb: &Sandbox, i: usize) -> String {
-    let (o, events) = sb
-        .lock()
-        .genstore
-        .create_order(&gw::NewOrder {
-            source_name: "web".into(),
-            source_identifier: String::new(),
-            currency: "USD".into(),
-            line_items: vec![gw::NewLineItem {
-                title: "Teapot".into(),
-                sku: Some(format!("SKU-TEAPOT-{i}")),
-                product_id: None,
-                quantity: 1,
-                price: rust_decimal::Decimal::new(3500, 2),
-            }],
-            financial_status: Some("paid".into()),
-            ..gw::NewOrder::default()
-        })
-        .unwrap();
-    sb.webhooks.emit_all(events);
-    o.order_id.unwrap()
+    let sku = format!("{}-{i}", scenario::TEAPOT.sku);
+    scenario::genstore_order(sb, scenario::TEAPOT, &sku).unwrap()
 }
 
 async fn mirrors(r: &Running, channel: Channel, ids: &[String]) -> Option<Vec<(String, String)>> {

@@ -3,9 +3,9 @@
 //! back, and the mirrors' Genstore webhooks come back through the local endpoint.
 
 use orderbridge::channel::Channel;
-use orderbridge::channels::zonos::wire::Item;
 use orderbridge::store::OrderKey;
 use orderbridge_cli::{start, DevConfig};
+use orderbridge_sandbox::scenario::{self, ZonosPlacing};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -22,31 +22,12 @@ async fn external_orders_are_imported_mirrored_linked_and_written_back() {
     .await
     .unwrap();
     let (sb, _) = running.sandbox.as_ref().unwrap();
-    let (zonos_id, google_id) = {
-        let mut st = sb.lock();
-        let z = st.zonos.create(
-            999,
-            &orderbridge_sandbox::zonos::NewZonosOrder {
-                items: vec![Item {
-                    sku: Some("SKU-MUG".into()),
-                    product_id: Some("p-mug".into()),
-                    description: Some("Mug".into()),
-                    quantity: Some(2),
-                    unit_price: Some(rust_decimal::Decimal::new(1000, 2)),
-                }],
-                test_order: false,
-                status: None,
-                shipping_carrier_service_level: Some("UPS_EXPEDITED".into()),
-                placed_hours_ago: 1,
-            },
-        );
-        let g = st
-            .google
-            .create_test_order("123456789", "template1", chrono::Utc::now())
-            .unwrap();
-        st.google.orders.get_mut(&g).unwrap().order.status = Some("pendingShipment".into());
-        (z, g)
+    let placing = ZonosPlacing {
+        placed_hours_ago: 1,
+        ..ZonosPlacing::default()
     };
+    let zonos_id = scenario::zonos_order(sb, 999, scenario::MUG, 2, placing);
+    let google_id = scenario::google_order(sb, "123456789", "template1", None, false).unwrap();
 
     let mut linked = (None, None);
     for _ in 0..120 {

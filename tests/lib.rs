@@ -3,10 +3,10 @@
 
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::wire as gw;
-use orderbridge::channels::zonos::wire::Item;
 use orderbridge::store::OrderKey;
 use orderbridge_cli::{DevConfig, Running, StorageChoice};
 use orderbridge_sandbox::genstore::LineQty;
+use orderbridge_sandbox::scenario::{self, ZonosPlacing};
 use orderbridge_sandbox::Sandbox;
 use std::time::Duration;
 
@@ -53,35 +53,12 @@ pub fn on_moto(cfg: DevConfig, name: &str) -> DevConfig {
 }
 
 pub fn zonos_order(sb: &Sandbox, qty: u32) -> String {
-    sb.lock().zonos.create(
-        999,
-        &orderbridge_sandbox::zonos::NewZonosOrder {
-            items: vec![Item {
-                sku: Some("SKU-LAMP".into()),
-                product_id: Some("p-lamp".into()),
-                description: Some("Lamp".into()),
-                quantity: Some(qty),
-                unit_price: Some(rust_decimal::Decimal::new(4000, 2)),
-            }],
-            test_order: false,
-            status: None,
-            shipping_carrier_service_level: Some("UPS_EXPEDITED".into()),
-            placed_hours_ago: 0,
-        },
-    )
+    scenario::zonos_order(sb, 999, scenario::LAMP, qty, ZonosPlacing::default())
 }
 
+/// A Google order ready to ship whose first line is ordered twice.
 pub fn google_order(sb: &Sandbox) -> String {
-    let mut st = sb.lock();
-    let g = st
-        .google
-        .create_test_order("123456789", "template1a", chrono::Utc::now())
-        .unwrap();
-    let o = &mut st.google.orders.get_mut(&g).unwrap().order;
-    o.status = Some("pendingShipment".into());
-    o.line_items[0].quantity_ordered = Some(2);
-    o.line_items[0].quantity_pending = Some(2);
-    g
+    scenario::google_order(sb, "123456789", "template1a", Some(2), false).unwrap()
 }
 
 pub async fn until<F, Fut>(what: &str, check: F)

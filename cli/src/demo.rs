@@ -10,10 +10,10 @@
 use crate::{start, DevConfig, Running};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::wire as gw;
-use orderbridge::channels::zonos::wire::Item;
 use orderbridge::status;
 use orderbridge::store::OrderKey;
 use orderbridge_sandbox::genstore::LineQty;
+use orderbridge_sandbox::scenario::{self, ZonosPlacing, LAMP, TEAPOT};
 use orderbridge_sandbox::Sandbox;
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -131,37 +131,15 @@ async fn scenario(r: &Running) -> Result<String, String> {
     println!("(the functions' own logs: RUST_LOG=info)");
 
     println!("1. Orders are placed on Google and Zonos");
-    let (google, zonos_ship, zonos_cancel) = {
-        let mut st = sb.lock();
-        let g = st
-            .google
-            .create_test_order("123456789", "template1", chrono::Utc::now())
-            .ok_or("no template")?;
-        if let Some(o) = st.google.orders.get_mut(&g) {
-            o.order.status = Some("pendingShipment".into());
-            o.order.line_items.truncate(1);
-            o.order.line_items[0].quantity_ordered = Some(3);
-            o.order.line_items[0].quantity_pending = Some(3);
-        }
-        let new = |qty: u32| orderbridge_sandbox::zonos::NewZonosOrder {
-            items: vec![Item {
-                sku: Some("SKU-LAMP".into()),
-                product_id: Some("p-lamp".into()),
-                description: Some("Lamp".into()),
-                quantity: Some(qty),
-                unit_price: Some(rust_decimal::Decimal::new(4000, 2)),
-            }],
-            test_order: true,
-            status: None,
-            shipping_carrier_service_level: Some("DHL_EXPRESS_WORLDWIDE".into()),
-            placed_hours_ago: 0,
-        };
-        (
-            g,
-            st.zonos.create(999, &new(1)),
-            st.zonos.create(999, &new(2)),
-        )
+    let google = scenario::google_order(&sb, "123456789", "template1", Some(3), true)
+        .ok_or("no template")?;
+    let placing = ZonosPlacing {
+        test_order: true,
+        service_level: "DHL_EXPRESS_WORLDWIDE",
+        placed_hours_ago: 0,
     };
+    let zonos_ship = scenario::zonos_order(&sb, 999, LAMP, 1, placing);
+    let zonos_cancel = scenario::zonos_order(&sb, 999, LAMP, 2, placing);
     println!("   google {google}, zonos {zonos_ship} and {zonos_cancel}");
     step(
         "polled in, mirrored into Genstore, merchant ids written back",
@@ -184,28 +162,7 @@ async fn scenario(r: &Running) -> Result<String, String> {
     let zc_mirror = mirror_of(Channel::Zonos, zonos_cancel.clone()).await?;
 
     println!("2. A Genstore order is placed in the store itself");
-    let native = {
-        let (o, events) = sb
-            .lock()
-            .genstore
-            .create_order(&gw::NewOrder {
-                source_name: "web".into(),
-                source_identifier: String::new(),
-                currency: "USD".into(),
-                line_items: vec![gw::NewLineItem {
-                    title: "Teapot".into(),
-                    sku: Some("SKU-TEAPOT".into()),
-                    product_id: None,
-                    quantity: 1,
-                    price: rust_decimal::Decimal::new(3500, 2),
-                }],
-                financial_status: Some("paid".into()),
-                ..gw::NewOrder::default()
-            })
-            .map_err(|(_, m)| m)?;
-        sb.webhooks.emit_all(events);
-        o.order_id.unwrap_or_default()
-    };
+    let native = scenario::genstore_order(&sb, TEAPOT, TEAPOT.sku).map_err(|(_, m)| m)?;
     step(
         &format!("Genstore order {native} arrived by webhook"),
         || async {

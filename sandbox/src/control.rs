@@ -357,56 +357,20 @@ async fn google_action(
 /// Fills a fresh sandbox with a few orders on every platform, so a standalone sandbox has something to
 /// show: two Zonos orders (one a test order), two Google test orders ready to ship, one Genstore order.
 pub fn seed(sb: &Sandbox) {
-    use orderbridge::channels::zonos::wire::Item;
+    use crate::scenario::{self, ZonosPlacing, MUG, TEAPOT};
     let store = sb.config.zonos_store;
     let merchant = sb.config.google_merchant_id.clone();
-    let events = {
-        let mut st = sb.lock();
-        for test_order in [false, true] {
-            st.zonos.create(
-                store,
-                &NewZonosOrder {
-                    items: vec![Item {
-                        sku: Some("SKU-MUG".into()),
-                        product_id: Some("p-mug".into()),
-                        description: Some("Mug".into()),
-                        quantity: Some(2),
-                        unit_price: Some(rust_decimal::Decimal::new(1000, 2)),
-                    }],
-                    test_order,
-                    status: None,
-                    shipping_carrier_service_level: Some("DHL_EXPRESS_WORLDWIDE".into()),
-                    placed_hours_ago: 2,
-                },
-            );
-        }
-        for _ in 0..2 {
-            if let Some(id) =
-                st.google
-                    .create_test_order(&merchant, "template1", chrono::Utc::now())
-            {
-                if let Some(o) = st.google.orders.get_mut(&id) {
-                    o.order.status = Some("pendingShipment".into());
-                }
-            }
-        }
-        st.genstore
-            .create_order(&gw::NewOrder {
-                source_name: "web".into(),
-                source_identifier: String::new(),
-                currency: "USD".into(),
-                line_items: vec![gw::NewLineItem {
-                    title: "Teapot".into(),
-                    sku: Some("SKU-TEAPOT".into()),
-                    product_id: None,
-                    quantity: 1,
-                    price: rust_decimal::Decimal::new(3500, 2),
-                }],
-                financial_status: Some("paid".into()),
-                ..gw::NewOrder::default()
-            })
-            .map(|(_, e)| e)
-            .unwrap_or_default()
-    };
-    sb.webhooks.emit_all(events);
+    for test_order in [false, true] {
+        let placing = ZonosPlacing {
+            test_order,
+            service_level: "DHL_EXPRESS_WORLDWIDE",
+            placed_hours_ago: 2,
+        };
+        scenario::zonos_order(sb, store, MUG, 2, placing);
+    }
+    for _ in 0..2 {
+        scenario::google_order(sb, &merchant, "template1", None, false);
+    }
+    // A seed that cannot place it simply has one order fewer.
+    let _ = scenario::genstore_order(sb, TEAPOT, TEAPOT.sku);
 }

@@ -23,6 +23,7 @@ pub mod google;
 pub mod google_schema;
 mod google_test_orders;
 mod google_writes;
+pub mod scenario;
 pub mod webhooks;
 pub mod zonos;
 pub mod zonos_requests;
