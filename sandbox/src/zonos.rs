@@ -269,7 +269,28 @@ async fn order_numbers(State(sb): State<Sandbox>, headers: HeaderMap, body: Byte
         test_order_count: u32::try_from(test).unwrap_or(u32::MAX),
         orders,
     };
-    Json(resp).into_response()
+    match checked(&resp, read::check_numbers_answer) {
+        Ok(v) => Json(v).into_response(),
+        Err(fault) => fault,
+    }
+}
+
+/// An answer, checked in the sandbox's own terms before it leaves ([`read`]): the orders it keeps are
+/// written with the client's types, so a name the client got wrong would otherwise come back to it as
+/// Zonos'. A name the documents do not have is the sandbox's fault: a 500 that says which.
+fn checked<T: serde::Serialize>(
+    body: &T,
+    check: fn(&Value) -> Result<(), String>,
+) -> Result<Value, Response> {
+    let v = serde_json::to_value(body).unwrap_or(Value::Null);
+    check(&v).map(|()| v).map_err(|why| {
+        eprintln!("sandbox (zonos): an answer does not match the documents: {why}");
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "error": format!("sandbox fault: {why}") })),
+        )
+            .into_response()
+    })
 }
 
 fn order_id_rules(v: &serde_json::Map<String, Value>) -> Result<(), Response> {
@@ -303,7 +324,10 @@ async fn order_detail(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes
             "<html>502 Bad Gateway</html>",
         )
             .into_response(),
-        Some(i) => Json(json!({ "order": st.zonos.orders[i].order })).into_response(),
+        Some(i) => match checked(&st.zonos.orders[i].order, read::check_detail_answer) {
+            Ok(order) => Json(json!({ "order": order })).into_response(),
+            Err(fault) => fault,
+        },
         None => (
             StatusCode::BAD_REQUEST,
             Json(json!({ "error": "Unable to process order detail." })),

@@ -215,6 +215,84 @@ pub fn tracking(obj: &Map<String, Value>) -> Result<Tracking, Refused> {
     Ok(Tracking { order_id, numbers })
 }
 
+/// `orderNumbers`' answer as seed 002 shows it, and each entry's keys (with `statuses`, the four more).
+const NUMBERS_KEYS: &[&str] = &["orderCount", "orders", "testOrderCount", "totalCount"];
+const NUMBER_KEYS: &[&str] = &[
+    "id",
+    "merchantOrderId",
+    "orderStatus",
+    "orderStatusDate",
+    "orderStatusDateString",
+    "testOrder",
+    "timestamp",
+];
+
+/// `orderDetail`'s order. `platforms.md` §2 names what it holds (items with sku, productId, quantity,
+/// unitPrice; the shipping name and address; `shippingCarrierServiceLevel`; totals; `merchantOrderId`;
+/// `testOrder`; `orderStatus`); the names of the shipping, total and date fields are the project's
+/// reading of Zonos' order export, written here on their own.
+const DETAIL_KEYS: &[&str] = &[
+    "currencyCode",
+    "dutyTaxesTotal",
+    "email",
+    "grandTotal",
+    "id",
+    "items",
+    "itemsTotal",
+    "merchantOrderId",
+    "orderDate",
+    "orderStatus",
+    "orderStatusDate",
+    "shippingAddress1",
+    "shippingAddress2",
+    "shippingCarrierServiceLevel",
+    "shippingCity",
+    "shippingCountry",
+    "shippingName",
+    "shippingPhone",
+    "shippingState",
+    "shippingTotal",
+    "shippingZip",
+    "testOrder",
+    "trackingList",
+];
+const ITEM_KEYS: &[&str] = &["description", "productId", "quantity", "sku", "unitPrice"];
+const TRACKING_NUMBER_KEYS: &[&str] = &["number"];
+
+fn keys_in(v: &Value, keys: &[&str], at: &str) -> Result<(), String> {
+    match v
+        .as_object()
+        .and_then(|o| o.keys().find(|k| !keys.contains(&k.as_str())))
+    {
+        Some(k) => Err(format!("{at}: unknown field {k:?}")),
+        None => Ok(()),
+    }
+}
+
+fn each_in(v: &Value, list: &str, keys: &[&str], at: &str) -> Result<(), String> {
+    let items = v
+        .get(list)
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    for (i, item) in items.iter().enumerate() {
+        keys_in(item, keys, &format!("{at}.{list}[{i}]"))?;
+    }
+    Ok(())
+}
+
+/// An `orderNumbers` answer the sandbox sends, against seed 002's names.
+pub fn check_numbers_answer(v: &Value) -> Result<(), String> {
+    keys_in(v, NUMBERS_KEYS, "answer")?;
+    each_in(v, "orders", NUMBER_KEYS, "answer")
+}
+
+/// An `orderDetail` order the sandbox sends, against the names above.
+pub fn check_detail_answer(order: &Value) -> Result<(), String> {
+    keys_in(order, DETAIL_KEYS, "order")?;
+    each_in(order, "items", ITEM_KEYS, "order")?;
+    each_in(order, "trackingList", TRACKING_NUMBER_KEYS, "order")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,5 +356,26 @@ mod tests {
         ))
         .unwrap_err();
         assert!(e.0.contains("sinceOrderID"), "{e:?}");
+    }
+
+    #[test]
+    fn the_answers_it_sends_carry_the_documented_names_only() {
+        let numbers = serde_json::json!({"totalCount": 1, "orderCount": 1, "testOrderCount": 0,
+            "orders": [{"id": "999-1", "testOrder": false, "timestamp": "2015-01-01 00:33:14.0",
+            "orderStatus": "IGLOBAL_ORDER_IN_PROCESS"}]});
+        assert_eq!(check_numbers_answer(&numbers), Ok(()));
+        let mut misspelt = numbers.clone();
+        misspelt["orders"][0]["orderStatusDateStr"] = serde_json::json!("x");
+        assert!(check_numbers_answer(&misspelt)
+            .unwrap_err()
+            .contains("answer.orders[0]"));
+        let order = serde_json::json!({"id": "999-1", "items": [{"sku": "S", "quantity": 1,
+            "unitPrice": "10.00"}], "trackingList": [{"number": "1Z"}], "grandTotal": "10.00"});
+        assert_eq!(check_detail_answer(&order), Ok(()));
+        let mut item = order.clone();
+        item["items"][0]["qty"] = serde_json::json!(1);
+        assert!(check_detail_answer(&item)
+            .unwrap_err()
+            .contains("order.items[0]"));
     }
 }
