@@ -75,6 +75,42 @@ fn walk(value: &Value, schema: &Value, at: &str) -> Option<String> {
     }
 }
 
+/// `OrdersCancelRequest.reason` and `OrdersCancelLineItemRequest.reason`, as the reference lists them.
+pub const CANCEL_REASONS: &[&str] = &[
+    "customerInitiatedCancel",
+    "invalidCoupon",
+    "malformedShippingAddress",
+    "noInventory",
+    "other",
+    "priceError",
+    "shippingPriceError",
+    "taxError",
+    "undeliverableShippingAddress",
+    "unsupportedPoBoxAddress",
+    "failedToCaptureFunds",
+];
+
+/// `OrdersRefundItemRequest.reason`.
+pub const REFUND_ITEM_REASONS: &[&str] = &[
+    "shippingCostAdjustment",
+    "priceAdjustment",
+    "taxAdjustment",
+    "feeAdjustment",
+    "courtesyAdjustment",
+    "adjustment",
+    "customerCancelled",
+    "noInventory",
+    "productNotAsDescribed",
+    "undeliverableShippingAddress",
+    "wrongProductShipped",
+    "lateShipmentCredit",
+    "deliveredLateByCarrier",
+    "productArrivedDamaged",
+];
+
+/// `OrdersRefundOrderRequest.reason`.
+pub const REFUND_ORDER_REASONS: &[&str] = &["courtesyAdjustment", "other"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
