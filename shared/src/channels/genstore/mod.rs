@@ -3,13 +3,15 @@
 //! - [`wire`]: the JSON as it travels, quirks absorbed.
 //! - [`webhook`]: the webhook envelope and topics.
 //! - [`link`]: the `Link` pagination header.
-//! - [`mapping`]: Genstore orders into the domain; external orders into mirror bodies.
+//! - [`mapping`]: Genstore orders into the domain.
+//! - [`mirror`]: an external order into the mirror's body, and its hold (pure).
 //! - [`fulfillments`]: channel packages into fulfillment bodies (pure).
 
 pub mod client;
 pub mod fulfillments;
 pub mod link;
 pub mod mapping;
+pub mod mirror;
 pub mod signature;
 pub mod webhook;
 pub mod wire;
