@@ -11,6 +11,10 @@ use crate::personal::Personal;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+mod requests;
+
+pub use requests::*;
+
 /// An amount with its currency: `{"value": "20.00", "currency": "USD"}`.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -310,192 +314,6 @@ pub struct GetByMerchantOrderIdResponse {
     pub order: Order,
 }
 
-/// `OrdersAcknowledgeRequest`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AcknowledgeRequest {
-    /// Operation id, unique per order.
-    pub operation_id: String,
-}
-
-/// `OrdersUpdateMerchantOrderIdRequest`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateMerchantOrderIdRequest {
-    /// Operation id, unique per order.
-    pub operation_id: String,
-    /// The merchant order id; unique per merchant.
-    pub merchant_order_id: String,
-}
-
-/// `OrdersShipLineItemsRequest`: several `shipmentInfos` when one line ships in several packages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ShipLineItemsRequest {
-    /// Operation id, unique per order.
-    pub operation_id: String,
-    /// Lines and quantities shipped.
-    pub line_items: Vec<LineItemShipment>,
-    /// Shipment group.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shipment_group_id: Option<String>,
-    /// One entry per package.
-    pub shipment_infos: Vec<ShipmentInfo>,
-}
-
-/// `OrdersCustomBatchRequestEntryShipLineItemsShipmentInfo`.
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ShipmentInfo {
-    /// Shipment id, the merchant's, unique per shipment.
-    pub shipment_id: String,
-    /// Carrier code.
-    #[serde(default)]
-    pub carrier: Option<String>,
-    /// Tracking id.
-    #[serde(default)]
-    pub tracking_id: Option<String>,
-}
-
-/// `OrdersUpdateShipmentRequest`; fields left out are not changed.
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UpdateShipmentRequest {
-    /// Operation id, unique per order.
-    pub operation_id: String,
-    /// Which shipment.
-    pub shipment_id: String,
-    /// `delivered`, `undeliverable` or `readyForPickup`.
-    #[serde(default)]
-    pub status: Option<String>,
-    /// New carrier.
-    #[serde(default)]
-    pub carrier: Option<String>,
-    /// New tracking id.
-    #[serde(default)]
-    pub tracking_id: Option<String>,
-    /// When delivered (only with `delivered`).
-    #[serde(default)]
-    pub delivery_date: Option<String>,
-}
-
-/// `OrdersCancelLineItemRequest`.
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CancelLineItemRequest {
-    /// Operation id, unique per order.
-    pub operation_id: String,
-    /// The line.
-    #[serde(default)]
-    pub line_item_id: Option<String>,
-    /// Or the product.
-    #[serde(default)]
-    pub product_id: Option<String>,
-    /// How many.
-    pub quantity: u32,
-    /// `customerInitiatedCancel`, `noInventory`, `other`, ….
-    pub reason: String,
-    /// Why, in words.
-    pub reason_text: String,
-}
-
-/// `OrdersCancelRequest`: cancels every line item of an order, making a full refund.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CancelOrderRequest {
-    /// Operation id, unique per order.
-    pub operation_id: String,
-    /// `customerInitiatedCancel`, `noInventory`, `other`, … (the same eleven values as a line's).
-    pub reason: String,
-    /// Why, in words.
-    pub reason_text: String,
-}
-
-/// `OrdersRefundOrderRequest`: a refund of the order as a whole (no lines named).
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RefundOrderRequest {
-    /// Operation id, unique per order.
-    pub operation_id: String,
-    /// The newly refunded amount.
-    #[serde(default)]
-    pub amount: Option<MonetaryAmount>,
-    /// Everything, shipping included (the amount is then ignored).
-    #[serde(default)]
-    pub full_refund: Option<bool>,
-    /// `courtesyAdjustment` or `other`.
-    pub reason: String,
-    /// Why, in words.
-    pub reason_text: String,
-}
-
-/// `OrdersRefundItemRequest`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RefundItemRequest {
-    /// Operation id, unique per order.
-    pub operation_id: String,
-    /// Lines refunded.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub items: Vec<RefundItem>,
-    /// Shipping refunded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shipping: Option<RefundShipping>,
-    /// Why.
-    pub reason: String,
-    /// Why, in words.
-    pub reason_text: String,
-}
-
-/// `OrdersCustomBatchRequestEntryRefundItemItem`.
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RefundItem {
-    /// The line.
-    #[serde(default)]
-    pub line_item_id: Option<String>,
-    /// Or the product.
-    #[serde(default)]
-    pub product_id: Option<String>,
-    /// How many.
-    pub quantity: u32,
-    /// Total amount refunded for them.
-    #[serde(default)]
-    pub amount: Option<MonetaryAmount>,
-    /// Refund them in full (amount ignored).
-    #[serde(default)]
-    pub full_refund: Option<bool>,
-}
-
-/// `OrdersCustomBatchRequestEntryRefundItemShipping`.
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RefundShipping {
-    /// Amount.
-    #[serde(default)]
-    pub amount: Option<Price>,
-    /// Refund shipping in full.
-    #[serde(default)]
-    pub full_refund: Option<bool>,
-}
-
-/// `MonetaryAmount`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct MonetaryAmount {
-    /// Price part.
-    pub price_amount: Price,
-    /// Tax part, where prices exclude tax.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tax_amount: Option<Price>,
-}
-
 /// Whether a write was applied now or before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -517,17 +335,6 @@ pub struct ExecutionResponse {
     pub execution_status: ExecutionStatus,
 }
 
-/// `OrdersCreateTestOrderRequest` (sandbox).
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct CreateTestOrderRequest {
-    /// `template1`, `template1a`, `template1b`, `template2`, `template3`.
-    pub template_name: Option<String>,
-    /// `US` or `FR`.
-    pub country: Option<String>,
-}
-
 /// `OrdersCreateTestOrderResponse` (sandbox).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -537,15 +344,6 @@ pub struct CreateTestOrderResponse {
     pub kind: Option<String>,
     /// The new order's id.
     pub order_id: String,
-}
-
-/// `OrdersCancelTestOrderByCustomerRequest` (sandbox).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CancelTestOrderByCustomerRequest {
-    /// `changedMind`, `orderedWrongItem`, `other`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
 }
 
 /// The error body: `{"error": {"code", "message", "errors": [{"domain", "reason", "message"}]}}`.
