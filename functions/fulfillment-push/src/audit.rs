@@ -5,6 +5,8 @@ use crate::{Deps, Outcome};
 use orderbridge::channel::Channel;
 use orderbridge::channels::google::wire as g;
 use orderbridge::channels::http::{ClientError, ErrorKind};
+use orderbridge::channels::zonos::client::ZonosClient;
+use orderbridge::channels::zonos::ZonosStatus;
 use orderbridge::idempotency::stored;
 use orderbridge::order::ChannelOrder;
 use orderbridge::store::{AuditEntry, AuditOutcome, OrderKey};
@@ -137,4 +139,20 @@ pub(crate) async fn record_once(
 pub(crate) fn client<'a, T>(c: &'a Option<T>, name: &str) -> Result<&'a T, Outcome> {
     c.as_ref()
         .ok_or_else(|| Outcome::Retry(format!("{name} is not configured")))
+}
+
+/// Sets a Zonos order's vendor status, audited under an operation id of the order and the status.
+pub(crate) async fn zonos_status(
+    deps: &Deps,
+    z: &ZonosClient,
+    key: &OrderKey,
+    status: &ZonosStatus,
+) -> Result<(), Outcome> {
+    let order_id = key.order_id.as_str();
+    let op = format!("vendor-status:{order_id}:{status}");
+    let sent = z.update_vendor_order_status(order_id, status).await;
+    let action = "updateVendorOrderStatus";
+    audited(deps, key, &op, Channel::Zonos, action, sent, |_| false)
+        .await
+        .map(|_| ())
 }

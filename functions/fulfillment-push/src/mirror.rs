@@ -7,6 +7,7 @@ use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::GenstoreClient;
 use orderbridge::channels::genstore::{self, wire as gw};
 use orderbridge::channels::google::client::{operation_id, GoogleClient};
+use orderbridge::channels::zonos::client::ZonosClient;
 use orderbridge::channels::{google, zonos};
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::jobs::SyncJob;
@@ -331,5 +332,15 @@ pub(crate) async fn refresh_google(deps: &Deps, gc: &GoogleClient, order_id: &Ch
         Ok(None) => Err("order gone".into()),
         Err(e) => Err(e.to_string()),
     };
+    refresh(deps, fresh).await;
+}
+
+/// Saves Zonos' fresh state of an order after a write.
+pub(crate) async fn refresh_zonos(deps: &Deps, z: &ZonosClient, order_id: &ChannelOrderId) {
+    let fresh = z
+        .order_detail(order_id.as_str())
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|o| zonos::to_channel_order(&o, None).map_err(|e| e.to_string()));
     refresh(deps, fresh).await;
 }

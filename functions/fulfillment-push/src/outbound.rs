@@ -1,12 +1,13 @@
 //! Genstore's fulfillments out to the channels: Google `shipLineItems` / `updateShipment`, Zonos'
 //! tracking list and vendor status.
 
-use super::mirror::{refresh, refresh_google};
+use super::mirror::{refresh_google, refresh_zonos};
 use super::{Deps, Outcome};
-use crate::audit::{attempt, audited, client, failure, google_write, load, record_once};
+use crate::audit::{
+    attempt, audited, client, failure, google_write, load, record_once, zonos_status,
+};
 use orderbridge::channel::Channel;
 use orderbridge::channels::google::requests;
-use orderbridge::channels::zonos;
 use orderbridge::channels::zonos::ZonosStatus;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::store::OrderKey;
@@ -136,32 +137,13 @@ pub(crate) async fn tracking_to_zonos(
     }
     if source.fully_shipped() {
         let status = ZonosStatus::VendorEndOfDayComplete;
-        let op = format!("vendor-status:{order_id}:{status}");
-        match audited(
-            deps,
-            &key,
-            &op,
-            Channel::Zonos,
-            "updateVendorOrderStatus",
-            z.update_vendor_order_status(order_id.as_str(), &status)
-                .await,
-            |_| false,
-        )
-        .await
-        {
+        match zonos_status(deps, z, &key, &status).await {
             Ok(_) => done.push(format!("status {status}")),
             Err(Outcome::Done(skipped)) => done.push(skipped),
             Err(other) => return other,
         }
     }
-    refresh(
-        deps,
-        z.order_detail(order_id.as_str())
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|o| zonos::to_channel_order(&o, None).map_err(|e| e.to_string())),
-    )
-    .await;
+    refresh_zonos(deps, z, order_id).await;
     Outcome::Done(if done.is_empty() {
         "nothing to push".into()
     } else {

@@ -15,14 +15,17 @@
 //!   it was cancelled for stock, `adjustment` otherwise (Genstore's refund carries no reason code; its
 //!   note goes along as the reason text). Zonos has no refund call: recorded on the trail.
 
+use super::mirror::refresh_zonos;
 use super::{refresh, refresh_google, Deps, Outcome};
-use crate::audit::{attempt, audit, audited, client, failure, google_write, load, record_once};
+use crate::audit::{
+    attempt, audit, audited, client, failure, google_write, load, record_once, zonos_status,
+};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore;
 use orderbridge::channels::google::client::operation_id;
 use orderbridge::channels::google::requests;
 use orderbridge::channels::google::wire as g;
-use orderbridge::channels::zonos::{self, ZonosStatus};
+use orderbridge::channels::zonos::ZonosStatus;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
 use orderbridge::order::{CancelReason, ChannelOrder};
 use orderbridge::store::{AuditOutcome, OrderKey};
@@ -116,26 +119,8 @@ pub(crate) async fn cancellation(
             }
             let z = attempt!(client(&deps.zonos, "zonos"));
             let status = ZonosStatus::VendorCancellationRequest;
-            let op = format!("vendor-status:{order_id}:{status}");
-            attempt!(
-                audited(
-                    deps,
-                    &key,
-                    &op,
-                    Channel::Zonos,
-                    "updateVendorOrderStatus",
-                    z.update_vendor_order_status(order_id.as_str(), &status)
-                        .await,
-                    |_| false,
-                )
-                .await
-            );
-            let fresh = z
-                .order_detail(order_id.as_str())
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|o| zonos::to_channel_order(&o, None).map_err(|e| e.to_string()));
-            refresh(deps, fresh).await;
+            attempt!(zonos_status(deps, z, &key, &status).await);
+            refresh_zonos(deps, z, order_id).await;
             Outcome::Done(format!("cancellation requested on Zonos {order_id}"))
         }
     }
