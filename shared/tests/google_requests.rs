@@ -4,9 +4,13 @@
 
 use chrono::{TimeZone, Utc};
 use orderbridge::carrier::Carrier;
+use orderbridge::channels::google::requests::RefundRequest;
 use orderbridge::channels::google::{self, operation_id, requests, wire as g};
-use orderbridge::ids::{LineItemId, ShipmentId};
-use orderbridge::order::{CancelReason, ChannelOrder, Shipment, ShipmentLine, ShipmentStatus};
+use orderbridge::ids::{LineItemId, RefundId, ShipmentId};
+use orderbridge::money::Money;
+use orderbridge::order::{
+    CancelReason, ChannelOrder, Refund, Shipment, ShipmentLine, ShipmentStatus,
+};
 use orderbridge::Channel;
 
 const ORDER: &str = "G-PLA-7877-86-2240";
@@ -250,4 +254,73 @@ fn a_partial_cancellation_sends_what_genstore_cancelled_beyond_google() {
     source.line_items[0].quantities.cancelled = 3;
     let lines = requests::cancel_lines(ORDER, &source, false, &reason, &google_order());
     assert_eq!(lines[0].quantity, 1);
+}
+
+fn genstore_refund(lines: &[(&str, u32, Option<&str>)], amount: Option<&str>) -> Refund {
+    let source = genstore_order(Vec::new());
+    Refund {
+        id: Some(RefundId::new("R1")),
+        amount: amount.map(|a| Money::new(a.parse().unwrap(), source.totals.currency.clone())),
+        line_items: lines
+            .iter()
+            .map(|(l, q, a)| ShipmentLine {
+                line_item_id: LineItemId::new(*l),
+                quantity: *q,
+                amount: a.map(|a| a.parse().unwrap()),
+            })
+            .collect(),
+        reason: None,
+        created_at: None,
+    }
+}
+
+#[test]
+fn a_refund_of_lines_goes_at_their_stated_amounts_with_the_rest_as_shipping() {
+    let source = genstore_order(Vec::new());
+    // One mug at its stated 9.00, one plate at unit price (5.00); the refund moved 20.00 in all.
+    let r = genstore_refund(&[(MUG, 1, Some("9.00")), (PLATE, 1, None)], Some("20.00"));
+    let RefundRequest::Items(req) =
+        requests::refund(ORDER, "R1", &source, &r, &google_order()).unwrap()
+    else {
+        panic!("a refund of lines");
+    };
+    let amounts: Vec<(Option<&str>, String)> = req
+        .items
+        .iter()
+        .map(|i| {
+            let v = i.amount.as_ref().unwrap().price_amount.value.unwrap();
+            (i.line_item_id.as_deref(), v.to_string())
+        })
+        .collect();
+    assert_eq!(
+        amounts,
+        vec![(Some(MUG), "9.00".into()), (Some(PLATE), "5.00".into())]
+    );
+    let shipping = req.shipping.unwrap().amount.unwrap().value.unwrap();
+    assert_eq!(shipping.to_string(), "6.00");
+    assert_eq!(req.reason, "adjustment");
+    assert_eq!(req.operation_id, operation_id(ORDER, "refund", "R1"));
+}
+
+#[test]
+fn a_refund_without_lines_goes_whole_by_its_amount_or_not_at_all() {
+    let source = genstore_order(Vec::new());
+    let r = genstore_refund(&[], Some("12.50"));
+    let RefundRequest::Order(req, amount) =
+        requests::refund(ORDER, "R1", &source, &r, &google_order()).unwrap()
+    else {
+        panic!("a refund of the order");
+    };
+    assert_eq!(amount.to_string(), "12.50");
+    assert_eq!(req.reason, "courtesyAdjustment");
+    let none = genstore_refund(&[], None);
+    assert_eq!(
+        requests::refund(ORDER, "R1", &source, &none, &google_order()).unwrap(),
+        RefundRequest::Nothing
+    );
+    let mut other = source.clone();
+    other.line_items[0].sku = Some("OTHER".into());
+    other.line_items[0].product_id = None;
+    let r = genstore_refund(&[(MUG, 1, None)], None);
+    assert!(requests::refund(ORDER, "R1", &other, &r, &google_order()).is_err());
 }

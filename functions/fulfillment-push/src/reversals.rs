@@ -22,14 +22,11 @@ use crate::audit::{
 };
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore;
-use orderbridge::channels::google::client::operation_id;
-use orderbridge::channels::google::requests;
-use orderbridge::channels::google::wire as g;
+use orderbridge::channels::google::requests::{self, RefundRequest};
 use orderbridge::channels::zonos::ZonosStatus;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
 use orderbridge::order::{CancelReason, ChannelOrder};
 use orderbridge::store::{AuditOutcome, OrderKey};
-use rust_decimal::Decimal;
 
 pub(crate) use orderbridge::idempotency::wholly_cancelled;
 
@@ -166,15 +163,6 @@ async fn cancel_on_google(
     })
 }
 
-/// The refund reason Google's `refunditem` takes, from the order's state.
-fn refund_reason(source: &ChannelOrder) -> &'static str {
-    match (&source.cancel_reason, wholly_cancelled(source)) {
-        (Some(CancelReason::Inventory), _) => "noInventory",
-        (_, true) => "customerCancelled",
-        _ => "adjustment",
-    }
-}
-
 pub(crate) async fn refund(
     deps: &Deps,
     channel: Channel,
@@ -215,126 +203,31 @@ pub(crate) async fn refund(
     let Some(order) = attempt!(gc.get_order(order_id.as_str()).await.map_err(failure)) else {
         return Outcome::Permanent(format!("Google does not know order {order_id}"));
     };
-    let currency = source.totals.currency.as_str().to_owned();
-    let price = |v: Decimal| g::Price {
-        value: Some(v),
-        currency: Some(currency.clone()),
-    };
-    let reason_text = r
-        .reason
-        .clone()
-        .map(orderbridge::personal::Personal::into_inner)
-        .unwrap_or_else(|| "Refunded in the merchant's store".into());
-    let stated = r
-        .amount
-        .as_ref()
-        .filter(|m| m.currency.as_str() == currency)
-        .map(|m| m.amount);
-    let mut items = Vec::new();
-    let mut lines_total = Decimal::ZERO;
-    for rl in &r.line_items {
-        let Some(gl) = source.line_item(&rl.line_item_id) else {
-            continue;
-        };
-        let Some(target) = requests::line_for(&order, gl) else {
-            return Outcome::Permanent(format!(
-                "no Google line for Genstore line {}",
-                rl.line_item_id
-            ));
-        };
-        let amount = match rl.amount {
-            Some(a) => Some(a),
-            None => gl.unit_price.checked_mul(Decimal::from(rl.quantity)),
-        };
-        let Some(amount) = amount else {
-            return Outcome::Permanent(format!(
-                "refund of Genstore line {}: {}",
-                rl.line_item_id,
-                orderbridge::money::OVERFLOW
-            ));
-        };
-        lines_total = lines_total.checked_add(amount).unwrap_or(lines_total);
-        items.push(g::RefundItem {
-            line_item_id: target.id.clone(),
-            product_id: None,
-            quantity: rl.quantity,
-            amount: Some(g::MonetaryAmount {
-                price_amount: price(amount),
-                tax_amount: None,
-            }),
-            full_refund: None,
-        });
-    }
-    let op_id = |what: &str| operation_id(order_id.as_str(), what, refund_id.as_str());
-    if items.is_empty() {
-        // No line named: the order as a whole, by the amount the refund moved.
-        let Some(amount) = stated.filter(|a| *a > Decimal::ZERO) else {
-            audit(
-                deps,
-                &key,
-                refund_id.as_str(),
-                Channel::Google,
-                "refundorder",
-                AuditOutcome::Skipped {
-                    reason: "the refund names no line and no amount in the order's currency".into(),
-                },
-            )
-            .await;
+    let oid = order_id.as_str();
+    let done = match requests::refund(oid, refund_id.as_str(), &source, r, &order) {
+        Err(why) => return Outcome::Permanent(why),
+        Ok(RefundRequest::Nothing) => {
+            let reason = "the refund names no line and no amount in the order's currency";
+            let skipped = AuditOutcome::Skipped {
+                reason: reason.into(),
+            };
+            let id = refund_id.as_str();
+            audit(deps, &key, id, Channel::Google, "refundorder", skipped).await;
             return Outcome::Done("refund without lines or amount: nothing to push".into());
-        };
-        let op = op_id("refundorder");
-        let req = g::RefundOrderRequest {
-            operation_id: op.clone(),
-            amount: Some(g::MonetaryAmount {
-                price_amount: price(amount),
-                tax_amount: None,
-            }),
-            full_refund: None,
-            reason: if wholly_cancelled(&source) {
-                "other"
-            } else {
-                "courtesyAdjustment"
-            }
-            .into(),
-            reason_text,
-        };
-        attempt!(
-            google_write(
-                deps,
-                &key,
-                &op,
-                "refundorder",
-                gc.refund_order(order_id.as_str(), &req).await
-            )
-            .await
-        );
-        refresh_google(deps, gc, order_id).await;
-        return Outcome::Done(format!("refund {refund_id} of {amount} pushed to Google"));
-    }
-    let rest = stated
-        .and_then(|s| s.checked_sub(lines_total))
-        .filter(|d| *d > Decimal::ZERO);
-    let op = op_id("refund");
-    let req = g::RefundItemRequest {
-        operation_id: op.clone(),
-        items,
-        shipping: rest.map(|d| g::RefundShipping {
-            amount: Some(price(d)),
-            full_refund: None,
-        }),
-        reason: refund_reason(&source).into(),
-        reason_text,
+        }
+        Ok(RefundRequest::Order(req, amount)) => {
+            let sent = gc.refund_order(oid, &req).await;
+            let op = req.operation_id;
+            attempt!(google_write(deps, &key, &op, "refundorder", sent).await);
+            format!("refund {refund_id} of {amount} pushed to Google")
+        }
+        Ok(RefundRequest::Items(req)) => {
+            let sent = gc.refund_item(oid, &req).await;
+            let op = req.operation_id;
+            attempt!(google_write(deps, &key, &op, "refunditem", sent).await);
+            format!("refund {refund_id} pushed to Google")
+        }
     };
-    attempt!(
-        google_write(
-            deps,
-            &key,
-            &op,
-            "refunditem",
-            gc.refund_item(order_id.as_str(), &req).await
-        )
-        .await
-    );
     refresh_google(deps, gc, order_id).await;
-    Outcome::Done(format!("refund {refund_id} pushed to Google"))
+    Outcome::Done(done)
 }

@@ -12,7 +12,11 @@
 
 use super::client::operation_id;
 use super::wire as g;
-use crate::order::{CancelReason, ChannelOrder, LineItem, Quantities, Shipment, ShipmentStatus};
+use crate::idempotency::wholly_cancelled;
+use crate::order::{
+    CancelReason, ChannelOrder, LineItem, Quantities, Refund, Shipment, ShipmentStatus,
+};
+use rust_decimal::Decimal;
 
 /// The status Google gives a delivered shipment, and orderbridge asks for.
 pub const DELIVERED: &str = "delivered";
@@ -257,4 +261,125 @@ pub fn cancel_lines(
         });
     }
     out
+}
+
+/// What Google is sent for a Genstore refund.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefundRequest {
+    /// Lines named: `refunditem`, each line at the amount the refund states for it (unit price ×
+    /// quantity where it states none), and what the refund moved beyond its lines as shipping.
+    Items(g::RefundItemRequest),
+    /// No line named: `refundorder` for the amount the refund moved (that amount beside it).
+    Order(g::RefundOrderRequest, Decimal),
+    /// Neither a line nor an amount in the order's currency: nothing Google could take.
+    Nothing,
+}
+
+/// The refund reason `refunditem` takes, from the order's state: `noInventory` for an order cancelled
+/// for stock, `customerCancelled` for one cancelled whole, `adjustment` otherwise (Genstore's refund
+/// carries no reason code).
+pub fn refund_reason(source: &ChannelOrder) -> &'static str {
+    match (&source.cancel_reason, wholly_cancelled(source)) {
+        (Some(CancelReason::Inventory), _) => "noInventory",
+        (_, true) => "customerCancelled",
+        _ => "adjustment",
+    }
+}
+
+/// Genstore's refund `r` of `source` (refund id `refund_id`) as Google's request. Decision: Genstore's
+/// refund does not split tax from shipping, and Google's item amounts are pre-tax where tax is
+/// separate, so what the transactions moved beyond the lines goes as shipping. `Err`: a line Google
+/// does not have, or an amount past what a decimal holds; no retry mends either.
+pub fn refund(
+    order_id: &str,
+    refund_id: &str,
+    source: &ChannelOrder,
+    r: &Refund,
+    google: &g::Order,
+) -> Result<RefundRequest, String> {
+    let currency = source.totals.currency.as_str().to_owned();
+    let price = |v: Decimal| g::Price {
+        value: Some(v),
+        currency: Some(currency.clone()),
+    };
+    let reason_text = r
+        .reason
+        .clone()
+        .map(crate::personal::Personal::into_inner)
+        .unwrap_or_else(|| "Refunded in the merchant's store".into());
+    let stated = r
+        .amount
+        .as_ref()
+        .filter(|m| m.currency.as_str() == currency)
+        .map(|m| m.amount);
+    let mut items = Vec::new();
+    let mut lines_total = Decimal::ZERO;
+    for rl in &r.line_items {
+        let Some(line) = source.line_item(&rl.line_item_id) else {
+            continue;
+        };
+        let Some(target) = line_for(google, line) else {
+            return Err(format!(
+                "no Google line for Genstore line {}",
+                rl.line_item_id
+            ));
+        };
+        let amount = rl
+            .amount
+            .or_else(|| line.unit_price.checked_mul(Decimal::from(rl.quantity)))
+            .ok_or_else(|| {
+                format!(
+                    "refund of Genstore line {}: {}",
+                    rl.line_item_id,
+                    crate::money::OVERFLOW
+                )
+            })?;
+        lines_total = lines_total.checked_add(amount).unwrap_or(lines_total);
+        items.push(g::RefundItem {
+            line_item_id: target.id.clone(),
+            product_id: None,
+            quantity: rl.quantity,
+            amount: Some(g::MonetaryAmount {
+                price_amount: price(amount),
+                tax_amount: None,
+            }),
+            full_refund: None,
+        });
+    }
+    if items.is_empty() {
+        let Some(amount) = stated.filter(|a| *a > Decimal::ZERO) else {
+            return Ok(RefundRequest::Nothing);
+        };
+        let reason = if wholly_cancelled(source) {
+            "other"
+        } else {
+            "courtesyAdjustment"
+        };
+        return Ok(RefundRequest::Order(
+            g::RefundOrderRequest {
+                operation_id: operation_id(order_id, "refundorder", refund_id),
+                amount: Some(g::MonetaryAmount {
+                    price_amount: price(amount),
+                    tax_amount: None,
+                }),
+                full_refund: None,
+                reason: reason.into(),
+                reason_text,
+            },
+            amount,
+        ));
+    }
+    let rest = stated
+        .and_then(|s| s.checked_sub(lines_total))
+        .filter(|d| *d > Decimal::ZERO);
+    Ok(RefundRequest::Items(g::RefundItemRequest {
+        operation_id: operation_id(order_id, "refund", refund_id),
+        items,
+        shipping: rest.map(|d| g::RefundShipping {
+            amount: Some(price(d)),
+            full_refund: None,
+        }),
+        reason: refund_reason(source).into(),
+        reason_text,
+    }))
 }
