@@ -2,7 +2,7 @@
 
 use super::{out_of_time, Deadline, Deps};
 use crate::item::{enqueue, park};
-use crate::summary::ChannelSummary;
+use crate::summary::{begin, ChannelSummary};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore;
 use orderbridge::channels::genstore::client::{GenstoreClient, OrderQuery};
@@ -16,16 +16,10 @@ pub(crate) async fn reconcile_genstore(
     client: &GenstoreClient,
     deadline: &dyn Deadline,
 ) -> ChannelSummary {
-    let mut s = ChannelSummary::new("genstore");
-    let cursor = match deps.store.read(poll_cursor(Channel::Genstore)).await {
-        Ok(c) => c.map(|c| c.value),
-        Err(e) => {
-            s.error = Some(format!("cursor: {e}"));
-            return s;
-        }
+    let (mut s, cursor) = match begin(deps, Channel::Genstore).await {
+        Ok(begun) => begun,
+        Err(failed) => return failed,
     };
-    s.cursor_before = cursor.clone();
-    s.cursor_after = cursor.clone();
     let query = OrderQuery {
         since_id: cursor.clone(),
         ..OrderQuery::default()

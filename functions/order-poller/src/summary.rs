@@ -3,6 +3,8 @@
 
 use crate::Deps;
 use chrono::{DateTime, Utc};
+use orderbridge::channel::Channel;
+use orderbridge::store::poll_cursor;
 use serde::{Deserialize, Serialize};
 
 /// One channel's part of a run.
@@ -153,4 +155,25 @@ pub(crate) async fn lag_behind(deps: &Deps, c: &ChannelSummary) -> Option<u64> {
         .num_seconds()
         .max(0);
     u64::try_from(secs).ok()
+}
+
+/// A channel's run begins: its summary, with the channel's poll cursor read and set as where the run
+/// starts and (until it moves) ends. `Err`: the summary saying the cursor could not be read.
+pub(crate) async fn begin(
+    deps: &Deps,
+    channel: Channel,
+) -> Result<(ChannelSummary, Option<String>), ChannelSummary> {
+    let mut s = ChannelSummary::new(channel.as_str());
+    match deps.store.read(poll_cursor(channel)).await {
+        Ok(c) => {
+            let cursor = c.map(|c| c.value);
+            s.cursor_before = cursor.clone();
+            s.cursor_after = cursor.clone();
+            Ok((s, cursor))
+        }
+        Err(e) => {
+            s.error = Some(format!("cursor: {e}"));
+            Err(s)
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use super::{days_ago, out_of_time, Deadline, Deps};
 use crate::item::{count, enqueue, jobs_of, park, save_external, Imported, ItemError};
-use crate::summary::ChannelSummary;
+use crate::summary::{begin, ChannelSummary};
 use futures::stream::{self, StreamExt};
 use orderbridge::channel::Channel;
 use orderbridge::channels::zonos;
@@ -80,16 +80,10 @@ pub(crate) async fn poll_zonos(
     client: &ZonosClient,
     deadline: &dyn Deadline,
 ) -> ChannelSummary {
-    let mut s = ChannelSummary::new("zonos");
-    let cursor = match deps.store.read(poll_cursor(Channel::Zonos)).await {
-        Ok(c) => c.map(|c| c.value),
-        Err(e) => {
-            s.error = Some(format!("cursor: {e}"));
-            return s;
-        }
+    let (mut s, cursor) = match begin(deps, Channel::Zonos).await {
+        Ok(begun) => begun,
+        Err(failed) => return failed,
     };
-    s.cursor_before = cursor.clone();
-    s.cursor_after = cursor.clone();
     let selector = match &cursor {
         Some(id) => OrderSelector::SinceOrderId(id.clone()),
         None => OrderSelector::SinceDate {
