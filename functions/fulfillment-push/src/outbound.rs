@@ -8,7 +8,7 @@ use crate::audit::{
 };
 use orderbridge::channel::Channel;
 use orderbridge::channels::google::requests;
-use orderbridge::channels::zonos::ZonosStatus;
+use orderbridge::channels::zonos;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::store::OrderKey;
 
@@ -93,14 +93,7 @@ pub(crate) async fn tracking_to_zonos(
     let z = attempt!(client(&deps.zonos, "zonos"));
     let key = OrderKey::new(Channel::Zonos, order_id.clone());
     let source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
-    let mut numbers: Vec<String> = Vec::new();
-    for s in source.shipments.iter().filter(|s| s.status.is_live()) {
-        for n in &s.tracking_numbers {
-            if !numbers.contains(n) {
-                numbers.push(n.clone());
-            }
-        }
-    }
+    let numbers = zonos::requests::tracking_numbers(&source);
     let mut done = Vec::new();
     let theirs = attempt!(load(deps, Channel::Zonos, order_id.as_str()).await);
     if numbers.is_empty() && !theirs.shipments.is_empty() {
@@ -135,8 +128,7 @@ pub(crate) async fn tracking_to_zonos(
         );
         done.push(format!("{} tracking numbers", numbers.len()));
     }
-    if source.fully_shipped() {
-        let status = ZonosStatus::VendorEndOfDayComplete;
+    if let Some(status) = zonos::requests::vendor_status(&source) {
         match zonos_status(deps, z, &key, &status).await {
             Ok(_) => done.push(format!("status {status}")),
             Err(Outcome::Done(skipped)) => done.push(skipped),

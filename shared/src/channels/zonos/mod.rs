@@ -4,9 +4,11 @@
 //! - [`wire`]: request and response bodies; [`wire::parse_reply`] for every answer.
 //! - [`status`]: the order statuses and the vendor-update blocking rule.
 //! - [`mapping`]: Zonos orders into the domain.
+//! - [`requests`]: what Zonos is told of a Genstore order's fulfillments (pure).
 
 pub mod client;
 pub mod mapping;
+pub mod requests;
 pub mod status;
 pub mod wire;
 

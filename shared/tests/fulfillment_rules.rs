@@ -1,5 +1,6 @@
-//! What a channel's package becomes in Genstore, decided without I/O
-//! (`channels::genstore::fulfillments`): lines matched and capped, the Zonos no-lines decision, tracking.
+//! Fulfillments across platforms, decided without I/O: what a channel's package becomes in Genstore
+//! (`channels::genstore::fulfillments`: lines matched and capped, the Zonos no-lines decision, tracking),
+//! and what Zonos is told of Genstore's fulfillments (`channels::zonos::requests`).
 
 use orderbridge::carrier::Carrier;
 use orderbridge::channels::genstore::{fulfillments, wire as gw};
@@ -136,4 +137,35 @@ fn a_number_goes_to_a_live_fulfillment_without_one() {
     let new = fulfillments::new_fulfillment("1001", Vec::new(), None);
     assert!(new.notify_customer);
     assert_eq!(new.order_id, "1001");
+}
+
+/// The other way, Zonos: one list of every live fulfillment's numbers, and the end-of-day status once
+/// everything not cancelled has shipped.
+#[test]
+fn zonos_is_told_every_live_number_once_and_end_of_day_when_all_shipped() {
+    use orderbridge::channels::zonos::{requests, ZonosStatus};
+    let mut source = external();
+    let mut first = package(&[("CYBIDQWXDKCZEYE", 1)], None);
+    first.tracking_numbers = vec!["1Z1".into(), "1Z2".into()];
+    let mut again = package(&[("CYBIDQWXDKCZEYE", 1)], None);
+    again.id = ShipmentId::new("P2");
+    again.tracking_numbers = vec!["1Z2".into(), "1Z3".into()];
+    let mut cancelled = package(&[], None);
+    cancelled.id = ShipmentId::new("P3");
+    cancelled.status = ShipmentStatus::Cancelled;
+    cancelled.tracking_numbers = vec!["1Z9".into()];
+    source.shipments = vec![first, again, cancelled];
+    assert_eq!(
+        requests::tracking_numbers(&source),
+        vec!["1Z1".to_owned(), "1Z2".into(), "1Z3".into()]
+    );
+    // The fixture's mug has one unit left and the plate one: not all shipped yet.
+    assert_eq!(requests::vendor_status(&source), None);
+    for l in &mut source.line_items {
+        l.quantities.shipped = l.quantities.ordered - l.quantities.cancelled;
+    }
+    assert_eq!(
+        requests::vendor_status(&source),
+        Some(ZonosStatus::VendorEndOfDayComplete)
+    );
 }
