@@ -38,15 +38,7 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D
             // `Display` for f64 prints the shortest text that reads back to the same f64.
             parse_text(&v.to_string()).map_err(|_| E::invalid_value(Unexpected::Float(v), &self))
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
+        crate::lenient::nothing_is!(None);
     }
     d.deserialize_any(V)
 }

@@ -25,15 +25,7 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Er
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
             Ok(Some(v))
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
+        crate::lenient::nothing_is!(None);
     }
     d.deserialize_any(V)
 }

@@ -29,15 +29,7 @@ where
                 Err(E::invalid_type(Unexpected::Str("(text)"), &self))
             }
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
+        crate::lenient::nothing_is!(Vec::new());
     }
     d.deserialize_any(V(PhantomData))
 }

@@ -14,6 +14,23 @@ use serde::de::{self, Deserializer, Unexpected, Visitor};
 use serde::Serializer;
 use std::fmt;
 
+/// A visitor's three ways of meeting "nothing" — JSON null, an absent option, unit — answered with
+/// `$nothing`; an option's content is read by the same visitor.
+macro_rules! nothing_is {
+    ($nothing:expr) => {
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok($nothing)
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok($nothing)
+        }
+        fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    };
+}
+pub(crate) use nothing_is;
+
 /// True for the forms a platform uses to say "no value": the string `null`, an empty or blank string.
 fn is_null_text(s: &str) -> bool {
     let t = s.trim();
@@ -59,15 +76,7 @@ pub mod string {
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
                 Ok(Some(v.to_string()))
             }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
+            crate::lenient::nothing_is!(None);
         }
         d.deserialize_any(V)
     }

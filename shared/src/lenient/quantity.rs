@@ -39,15 +39,7 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Er
                 Err(E::invalid_value(Unexpected::Float(v), &self))
             }
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
+        crate::lenient::nothing_is!(None);
     }
     d.deserialize_any(V)
 }

@@ -22,15 +22,7 @@ pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Ut
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
             parse_text(v).map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-            d.deserialize_any(self)
-        }
+        crate::lenient::nothing_is!(None);
     }
     d.deserialize_any(V)
 }
