@@ -101,16 +101,7 @@ pub struct GoogleClient {
 }
 
 impl GoogleClient {
-    /// Paces this client by the deployment's shared budget for the platform (see
-    /// [`PlatformHttp::with_budget`](crate::channels::http::PlatformHttp::with_budget)).
-    pub fn with_budget(
-        mut self,
-        budget: std::sync::Arc<dyn crate::store::RateBudget>,
-        reserve_share: f64,
-    ) -> Self {
-        self.http = self.http.with_budget(budget, P.as_str(), reserve_share);
-        self
-    }
+    crate::channels::http::with_shared_budget!();
 
     /// A client for a merchant account.
     pub fn new(settings: GoogleSettings) -> Result<Self, ClientError> {

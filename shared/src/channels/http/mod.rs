@@ -6,6 +6,27 @@
 //! ([`Repeat::Safe`]) on 429, 5xx and timeouts; a plain create ([`Repeat::OnlyIfUnprocessed`]) only on
 //! 429 and failed connections, where the platform certainly did not act.
 
+/// A platform client's `with_budget`: paces it by the deployment's shared budget for its platform (see
+/// [`PlatformHttp::with_budget`]). For an `impl` of a client with an `http: PlatformHttp` field.
+macro_rules! with_shared_budget {
+    () => {
+        /// Paces this client by the deployment's shared budget for the platform (see
+        /// [`PlatformHttp::with_budget`](crate::channels::http::PlatformHttp::with_budget)).
+        pub fn with_budget(
+            mut self,
+            budget: std::sync::Arc<dyn crate::store::RateBudget>,
+            reserve_share: f64,
+        ) -> Self {
+            let platform = self.http.platform();
+            self.http = self
+                .http
+                .with_budget(budget, platform.as_str(), reserve_share);
+            self
+        }
+    };
+}
+pub(crate) use with_shared_budget;
+
 mod error;
 mod pacing;
 mod settings;

@@ -59,16 +59,7 @@ pub struct ZonosClient {
 }
 
 impl ZonosClient {
-    /// Paces this client by the deployment's shared budget for the platform (see
-    /// [`PlatformHttp::with_budget`](crate::channels::http::PlatformHttp::with_budget)).
-    pub fn with_budget(
-        mut self,
-        budget: std::sync::Arc<dyn crate::store::RateBudget>,
-        reserve_share: f64,
-    ) -> Self {
-        self.http = self.http.with_budget(budget, P.as_str(), reserve_share);
-        self
-    }
+    crate::channels::http::with_shared_budget!();
 
     /// A client for a store.
     pub fn new(settings: ZonosSettings) -> Result<Self, ClientError> {
