@@ -25,6 +25,7 @@
 use super::{leased, out_of_time, Backfill, Deadline, Deps};
 use crate::item::{count, enqueue, jobs_of, park};
 use crate::summary::ChannelSummary;
+use crate::PollError;
 use chrono::{DateTime, NaiveDate, Utc};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::{self, client::OrderQuery};
@@ -53,12 +54,15 @@ struct Progress<'a> {
 }
 
 impl<'a> Progress<'a> {
-    async fn load(deps: &'a Deps, name: String) -> Result<Progress<'a>, String> {
+    async fn load(deps: &'a Deps, name: String) -> Result<Progress<'a>, PollError> {
         let stored = deps
             .store
             .read(&name)
             .await
-            .map_err(|e| format!("backfill position: {e}"))?
+            .map_err(|source| PollError::Position {
+                what: "backfill position",
+                source,
+            })?
             .map(|c| c.value);
         let position = stored.clone().filter(|v| !v.is_empty());
         Ok(Progress {
@@ -71,7 +75,7 @@ impl<'a> Progress<'a> {
     }
 
     /// Records `position` as done; saves every [`SAVE_EVERY`] orders.
-    async fn done(&mut self, position: String) -> Result<(), String> {
+    async fn done(&mut self, position: String) -> Result<(), PollError> {
         self.position = Some(position);
         self.since_save = self.since_save.saturating_add(1);
         if self.since_save >= SAVE_EVERY {
@@ -80,16 +84,16 @@ impl<'a> Progress<'a> {
         Ok(())
     }
 
-    async fn save(&mut self) -> Result<(), String> {
+    async fn save(&mut self) -> Result<(), PollError> {
         let value = self.position.clone().unwrap_or_default();
         self.write(&value).await
     }
 
-    async fn finish(&mut self) -> Result<(), String> {
+    async fn finish(&mut self) -> Result<(), PollError> {
         self.write("").await
     }
 
-    async fn write(&mut self, value: &str) -> Result<(), String> {
+    async fn write(&mut self, value: &str) -> Result<(), PollError> {
         if self.stored.as_deref() == Some(value) || (self.stored.is_none() && value.is_empty()) {
             self.since_save = 0;
             return Ok(());
@@ -99,7 +103,10 @@ impl<'a> Progress<'a> {
             .store
             .advance(&self.name, self.stored.as_deref(), value)
             .await
-            .map_err(|e| format!("backfill position: {e}"))?;
+            .map_err(|source| PollError::Position {
+                what: "backfill position",
+                source,
+            })?;
         self.stored = Some(value.to_owned());
         self.since_save = 0;
         Ok(())
@@ -123,7 +130,7 @@ pub(crate) async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline)
         let mut progress = match Progress::load(deps, progress_name(b, through)).await {
             Ok(p) => p,
             Err(e) => {
-                s.error = Some(e);
+                s.error = Some(e.to_string());
                 return s;
             }
         };
@@ -134,7 +141,7 @@ pub(crate) async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline)
             Channel::Genstore => genstore(deps, b, through, deadline, &mut s, &mut progress).await,
         };
         if let Err(e) = walked {
-            s.error = Some(e);
+            s.error = Some(e.to_string());
         }
         let saved = if s.stopped_at_deadline || s.error.is_some() {
             progress.save().await
@@ -142,7 +149,7 @@ pub(crate) async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline)
             progress.finish().await
         };
         if let Err(e) = saved {
-            s.error.get_or_insert(e);
+            s.error.get_or_insert(e.to_string());
         }
         s.cursor_after = progress.position.clone();
         s
@@ -157,8 +164,11 @@ async fn zonos(
     deadline: &dyn Deadline,
     s: &mut ChannelSummary,
     progress: &mut Progress<'_>,
-) -> Result<(), String> {
-    let client = deps.zonos.as_ref().ok_or("zonos is not configured")?;
+) -> Result<(), PollError> {
+    let client = deps
+        .zonos
+        .as_ref()
+        .ok_or(PollError::NotConfigured("zonos"))?;
     let mut listing = client
         .order_numbers(
             OrderSelector::SinceDate {
@@ -167,8 +177,7 @@ async fn zonos(
             },
             true,
         )
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .orders;
     listing.sort_by(|a, b| zonos_order_key(&a.id).cmp(&zonos_order_key(&b.id)));
     let after = progress.position.clone();
@@ -211,8 +220,11 @@ async fn google(
     deadline: &dyn Deadline,
     s: &mut ChannelSummary,
     progress: &mut Progress<'_>,
-) -> Result<(), String> {
-    let client = deps.google.as_ref().ok_or("google is not configured")?;
+) -> Result<(), PollError> {
+    let client = deps
+        .google
+        .as_ref()
+        .ok_or(PollError::NotConfigured("google"))?;
     let start = progress
         .position
         .clone()
@@ -229,10 +241,7 @@ async fn google(
     let mut token: Option<String> = None;
     let mut paging = Paging::new();
     loop {
-        let page = client
-            .list_orders_page(&q, token.as_deref())
-            .await
-            .map_err(|e| e.to_string())?;
+        let page = client.list_orders_page(&q, token.as_deref()).await?;
         for o in &page.resources {
             if out_of_time(deps, deadline) {
                 s.stopped_at_deadline = true;
@@ -246,7 +255,7 @@ async fn google(
                 }
                 Err(e) => match o.id.as_deref() {
                     Some(id) => {
-                        let job = park(s, Channel::Google, id, None, &e);
+                        let job = park(s, Channel::Google, id, None, &e.to_string());
                         enqueue(deps, &[job], s).await?;
                     }
                     None => {
@@ -259,9 +268,7 @@ async fn google(
                 progress.done(placed.to_owned()).await?;
             }
         }
-        token = paging
-            .next(Channel::Google, "listOrders", page.next_page_token)
-            .map_err(|e| e.to_string())?;
+        token = paging.next(Channel::Google, "listOrders", page.next_page_token)?;
         if token.is_none() {
             return Ok(());
         }
@@ -275,8 +282,11 @@ async fn genstore(
     deadline: &dyn Deadline,
     s: &mut ChannelSummary,
     progress: &mut Progress<'_>,
-) -> Result<(), String> {
-    let client = deps.genstore.as_ref().ok_or("genstore is not configured")?;
+) -> Result<(), PollError> {
+    let client = deps
+        .genstore
+        .as_ref()
+        .ok_or(PollError::NotConfigured("genstore"))?;
     let q = OrderQuery {
         since_id: progress.position.clone(),
         ..OrderQuery::default()
@@ -284,10 +294,7 @@ async fn genstore(
     let mut token: Option<String> = None;
     let mut paging = Paging::new();
     loop {
-        let page = client
-            .list_orders_page(&q, token.as_deref())
-            .await
-            .map_err(|e| e.to_string())?;
+        let page = client.list_orders_page(&q, token.as_deref()).await?;
         for o in &page.orders {
             if out_of_time(deps, deadline) {
                 s.stopped_at_deadline = true;
@@ -334,9 +341,7 @@ async fn genstore(
                 progress.done(id.clone()).await?;
             }
         }
-        token = paging
-            .next(Channel::Genstore, "listOrders", page.links.next)
-            .map_err(|e| e.to_string())?;
+        token = paging.next(Channel::Genstore, "listOrders", page.links.next)?;
         if token.is_none() {
             return Ok(());
         }

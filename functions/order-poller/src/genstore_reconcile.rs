@@ -3,6 +3,7 @@
 use super::{out_of_time, Deadline, Deps};
 use crate::item::{enqueue, park};
 use crate::summary::{begin, ChannelSummary};
+use crate::PollError;
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore;
 use orderbridge::channels::genstore::client::{GenstoreClient, OrderQuery};
@@ -80,7 +81,7 @@ pub(crate) async fn reconcile_genstore(
             seen_ids.push(id);
         }
         if let Err(e) = enqueue(deps, &jobs, &mut s).await {
-            s.error = Some(e);
+            s.error = Some(e.to_string());
             first_failure.get_or_insert(0);
             break;
         }
@@ -160,17 +161,12 @@ pub(crate) async fn recheck_open_mirrors(
     client: &GenstoreClient,
     deadline: &dyn Deadline,
     s: &mut ChannelSummary,
-) -> Result<(), String> {
+) -> Result<(), PollError> {
     let budget = deps.settings.genstore_recheck;
     if budget == 0 {
         return Ok(());
     }
-    let stored = deps
-        .store
-        .read(GENSTORE_RECHECK)
-        .await
-        .map_err(|e| e.to_string())?
-        .map(|c| c.value);
+    let stored = deps.store.read(GENSTORE_RECHECK).await?.map(|c| c.value);
     let mut at: RecheckPosition = stored
         .as_deref()
         .and_then(|v| serde_json::from_str(v).ok())
@@ -204,7 +200,7 @@ pub(crate) async fn recheck_open_mirrors(
                 at.token = None;
                 continue;
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
         for stored in page.items {
             let o = stored.order;
@@ -213,11 +209,7 @@ pub(crate) async fn recheck_open_mirrors(
                 continue;
             }
             s.rechecked = s.rechecked.saturating_add(1);
-            let Some(fresh) = client
-                .get_order(o.order_id.as_str())
-                .await
-                .map_err(|e| e.to_string())?
-            else {
+            let Some(fresh) = client.get_order(o.order_id.as_str()).await? else {
                 continue; // Past Genstore's 60 days: nothing more will come.
             };
             let order = match genstore::to_channel_order(&fresh) {
@@ -229,9 +221,7 @@ pub(crate) async fn recheck_open_mirrors(
                     continue;
                 }
             };
-            let a = orderbridge::sync::apply_genstore_order(&*deps.store, order)
-                .await
-                .map_err(|e| e.to_string())?;
+            let a = orderbridge::sync::apply_genstore_order(&*deps.store, order).await?;
             if a.outcome.changed() {
                 s.missed = s.missed.saturating_add(1);
             }
@@ -260,13 +250,16 @@ pub(crate) async fn recheck_open_mirrors(
     for m in &markers {
         orderbridge::sync::mark_queued(&*deps.store, m).await;
     }
-    let next = serde_json::to_string(&at).map_err(|e| e.to_string())?;
+    let next = serde_json::to_string(&at).map_err(|e| PollError::Encoding(e.to_string()))?;
     match deps
         .store
         .advance(GENSTORE_RECHECK, stored.as_deref(), &next)
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) => Err(format!("cursor: {e}")),
+        Err(source) => Err(PollError::Position {
+            what: "cursor",
+            source,
+        }),
     }
 }

@@ -3,6 +3,7 @@
 use super::{days_ago, out_of_time, Deadline, Deps};
 use crate::item::{count, enqueue, jobs_of, save_external, Imported};
 use crate::summary::ChannelSummary;
+use crate::PollError;
 use futures::stream::{self, StreamExt};
 use orderbridge::channel::Channel;
 use orderbridge::channels::google;
@@ -11,8 +12,11 @@ use orderbridge::channels::google::client::{operation_id, GoogleClient, ListQuer
 use orderbridge::store::OrderKey;
 
 /// One Google order: stored, its jobs returned; acknowledged by the caller once the jobs are queued.
-pub(crate) async fn import_google(deps: &Deps, order: &google::Order) -> Result<Imported, String> {
-    let order = google::to_channel_order(order).map_err(|e| e.to_string())?;
+pub(crate) async fn import_google(
+    deps: &Deps,
+    order: &google::Order,
+) -> Result<Imported, PollError> {
+    let order = google::to_channel_order(order)?;
     save_external(deps, order).await
 }
 
@@ -38,7 +42,7 @@ pub(crate) async fn poll_google(
             s.stopped_at_deadline = true;
             return s;
         }
-        let results: Vec<Result<Imported, String>> = stream::iter(chunk.iter().cloned())
+        let results: Vec<Result<Imported, PollError>> = stream::iter(chunk.iter().cloned())
             .map(|o| async move { import_google(deps, &o).await })
             .buffered(deps.settings.concurrency.max(1))
             .collect()
@@ -61,7 +65,7 @@ pub(crate) async fn poll_google(
             }
         }
         if let Err(e) = enqueue(deps, &jobs, &mut s).await {
-            s.error = Some(e);
+            s.error = Some(e.to_string());
             return s;
         }
         // Stored and queued: now, and only now, acknowledge.
@@ -78,7 +82,7 @@ pub(crate) async fn poll_google(
             .await;
         for a in acks {
             if let Err(e) = a {
-                s.error = Some(e);
+                s.error = Some(e.to_string());
             }
         }
     }
@@ -98,7 +102,7 @@ pub(crate) async fn google_changes(
     deps: &Deps,
     client: &GoogleClient,
     s: &mut ChannelSummary,
-) -> Result<(), String> {
+) -> Result<(), PollError> {
     let since =
         days_ago(deps.settings.lookback_days).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let recent = ListQuery {
@@ -106,19 +110,11 @@ pub(crate) async fn google_changes(
         placed_date_start: Some(since),
         ..ListQuery::default()
     };
-    let orders = client
-        .list_all_orders(&recent)
-        .await
-        .map_err(|e| e.to_string())?;
+    let orders = client.list_all_orders(&recent).await?;
     let mut jobs = Vec::new();
     for o in &orders {
         let Some(id) = o.id.as_deref() else { continue };
-        let Some(stored) = deps
-            .store
-            .get(&OrderKey::new(Channel::Google, id))
-            .await
-            .map_err(|e| e.to_string())?
-        else {
+        let Some(stored) = deps.store.get(&OrderKey::new(Channel::Google, id)).await? else {
             continue;
         };
         if stored.order.raw_status == o.status.clone().unwrap_or_default()

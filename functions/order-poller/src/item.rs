@@ -2,7 +2,7 @@
 //! on the sync queue as an import job so the cursor can move past it.
 
 use crate::summary::ChannelSummary;
-use crate::Deps;
+use crate::{Deps, PollError};
 use orderbridge::channel::Channel;
 use orderbridge::channels::zonos::wire::OrderNumber;
 use orderbridge::jobs::{Job, SyncJob};
@@ -14,28 +14,23 @@ pub(crate) async fn enqueue(
     deps: &Deps,
     jobs: &[SyncJob],
     summary: &mut ChannelSummary,
-) -> Result<(), String> {
+) -> Result<(), PollError> {
     if jobs.is_empty() {
         return Ok(());
     }
-    let report = deps
-        .queue
-        .send(&SyncJob::stamp(jobs))
-        .await
-        .map_err(|e| e.to_string())?;
+    let report = deps.queue.send(&SyncJob::stamp(jobs)).await?;
     summary.jobs = summary.jobs.saturating_add(report.sent);
     if report.all_sent() {
         Ok(())
     } else {
-        Err(format!(
-            "{} jobs could not be queued: {}",
-            report.failed.len(),
-            report
+        Err(PollError::Queue {
+            failed: report.failed.len(),
+            reason: report
                 .failed
                 .first()
-                .map(|f| f.reason.as_str())
-                .unwrap_or_default()
-        ))
+                .map(|f| f.reason.clone())
+                .unwrap_or_default(),
+        })
     }
 }
 
@@ -48,10 +43,8 @@ pub(crate) enum Imported {
 }
 
 /// Saves an external order's state and works out its jobs.
-pub(crate) async fn save_external(deps: &Deps, order: ChannelOrder) -> Result<Imported, String> {
-    let applied = orderbridge::sync::apply_external_order(&*deps.store, order)
-        .await
-        .map_err(|e| e.to_string())?;
+pub(crate) async fn save_external(deps: &Deps, order: ChannelOrder) -> Result<Imported, PollError> {
+    let applied = orderbridge::sync::apply_external_order(&*deps.store, order).await?;
     Ok(match applied.outcome {
         Outcome::Created => Imported::New(applied.jobs),
         Outcome::Updated => Imported::Changed(applied.jobs),

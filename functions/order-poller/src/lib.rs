@@ -39,10 +39,13 @@
 
 pub mod backfill;
 pub mod config;
+mod error;
 mod genstore_reconcile;
 mod google_poll;
 mod item;
 mod summary;
+
+pub use error::PollError;
 
 pub use summary::{completed_name, last_run_name, ChannelSummary, RunSummary};
 use summary::{lag_behind, record_last_run};

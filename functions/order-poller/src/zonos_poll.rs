@@ -4,6 +4,7 @@
 use super::{days_ago, out_of_time, Deadline, Deps};
 use crate::item::{count, enqueue, jobs_of, park, save_external, Imported, ItemError};
 use crate::summary::{begin, ChannelSummary};
+use crate::PollError;
 use futures::stream::{self, StreamExt};
 use orderbridge::channel::Channel;
 use orderbridge::channels::zonos;
@@ -161,7 +162,7 @@ pub(crate) async fn poll_zonos(
             }
         }
         if let Err(e) = enqueue(deps, &jobs, &mut s).await {
-            s.error = Some(e);
+            s.error = Some(e.to_string());
             break;
         }
         if let Some(id) = done {
@@ -209,7 +210,7 @@ pub(crate) async fn zonos_changes(
     client: &ZonosClient,
     deadline: &dyn Deadline,
     s: &mut ChannelSummary,
-) -> Result<(), String> {
+) -> Result<(), PollError> {
     let since = days_ago(deps.settings.lookback_days).date_naive();
     let listing = client
         .order_numbers(
@@ -219,8 +220,7 @@ pub(crate) async fn zonos_changes(
             },
             true,
         )
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let mut jobs = Vec::new();
     for entry in &listing.orders {
         if out_of_time(deps, deadline) {
@@ -228,13 +228,7 @@ pub(crate) async fn zonos_changes(
             break;
         }
         let key = OrderKey::new(Channel::Zonos, entry.id.as_str());
-        if deps
-            .store
-            .get(&key)
-            .await
-            .map_err(|e| e.to_string())?
-            .is_none()
-        {
+        if deps.store.get(&key).await?.is_none() {
             continue;
         }
         match import_zonos(deps, client, entry).await {
@@ -257,15 +251,14 @@ pub(crate) async fn sweep_missing_merchant_ids(
     deps: &Deps,
     client: &ZonosClient,
     s: &mut ChannelSummary,
-) -> Result<(), String> {
+) -> Result<(), PollError> {
     let listing = client
         .order_numbers(OrderSelector::MissingMerchantOrderId, true)
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     let mut jobs = Vec::new();
     for entry in &listing.orders {
         let key = OrderKey::new(Channel::Zonos, entry.id.as_str());
-        if let Some(stored) = deps.store.get(&key).await.map_err(|e| e.to_string())? {
+        if let Some(stored) = deps.store.get(&key).await? {
             if let Some(g) = stored.order.genstore_order_id {
                 jobs.push(SyncJob::from(Job::WriteMerchantOrderId {
                     channel: Channel::Zonos,
