@@ -214,50 +214,6 @@ const DISCOUNT_KEYS: &[&str] = &["amount", "code", "type"];
 const TERMS_KEYS: &[&str] = &["amount", "currency"];
 const FULFILLMENT_KEYS: &[&str] = &["createdAt", "fulfillId", "orderId", "status", "updatedAt"];
 
-/// Refuses a key of `POST /orders`' body that the documented order shape does not have, naming where it
-/// is. (The values are read by the order's own rules after this.)
-pub fn check_order_keys(body: &Value) -> Result<(), String> {
-    let top = body
-        .as_object()
-        .ok_or("the body must be {\"order\": {...}}")?;
-    if let Some(k) = top.keys().find(|k| k.as_str() != "order") {
-        return Err(format!("unknown field {k:?}"));
-    }
-    let Some(order) = top.get("order").and_then(Value::as_object) else {
-        return Err("order: expected an object".into());
-    };
-    let known = |obj: &serde_json::Map<String, Value>, keys: &[&str], at: &str| match obj
-        .keys()
-        .find(|k| !keys.contains(&k.as_str()))
-    {
-        Some(k) => Err(format!("{at}: unknown field {k:?}")),
-        None => Ok(()),
-    };
-    known(order, ORDER_KEYS, "order")?;
-    let each = |key: &str, keys: &[&str]| -> Result<(), String> {
-        match order.get(key) {
-            Some(Value::Array(items)) => {
-                for (i, item) in items.iter().enumerate() {
-                    if let Some(o) = item.as_object() {
-                        known(o, keys, &format!("order.{key}[{i}]"))?;
-                    }
-                }
-                Ok(())
-            }
-            Some(Value::Object(o)) => known(o, keys, &format!("order.{key}")),
-            // Genstore writes "" or "null" for an absent object.
-            _ => Ok(()),
-        }
-    };
-    each("lineItems", LINE_KEYS)?;
-    each("shippingAddress", ADDRESS_KEYS)?;
-    each("billingAddress", ADDRESS_KEYS)?;
-    each("customer", CUSTOMER_KEYS)?;
-    each("discountCodes", DISCOUNT_KEYS)?;
-    each("paymentTerms", TERMS_KEYS)?;
-    each("fulfillments", FULFILLMENT_KEYS)
-}
-
 /// The fulfillment object of `platforms.md` §1 as answers carry it (seed 001's keys, `lineItems` and
 /// `trackingInfo` as the create body has them), and `shipmentStatus`: the project's decision that a
 /// fulfillment says how the carrier reports it (`delivered` is how Genstore says a package arrived).
@@ -272,55 +228,94 @@ const ANSWER_FULFILLMENT_KEYS: &[&str] = &[
     "updatedAt",
 ];
 const LINE_QUANTITY_KEYS: &[&str] = &["id", "quantity"];
+const TRACKING_KEYS: &[&str] = &["company", "number", "url"];
 
 type Object = serde_json::Map<String, Value>;
 /// A check of what an object holds, given where it sits.
 type Inner<'a> = &'a dyn Fn(&Object, &str) -> Result<(), String>;
-const TRACKING_KEYS: &[&str] = &["company", "number", "url"];
 
-fn known(obj: &serde_json::Map<String, Value>, keys: &[&str], at: &str) -> Result<(), String> {
+fn known(obj: &Object, keys: &[&str], at: &str) -> Result<(), String> {
     match obj.keys().find(|k| !keys.contains(&k.as_str())) {
         Some(k) => Err(format!("{at}: unknown field {k:?}")),
         None => Ok(()),
     }
 }
 
-/// Each object of `value[key]` (one, or a list), checked against `keys`.
+fn no_more(_: &Object, _: &str) -> Result<(), String> {
+    Ok(())
+}
+
+/// Each object of `parent[key]` (one, or a list) checked against `keys`, then by `inner`. Anything else
+/// there is passed over: Genstore writes `""` or `"null"` for an absent object.
 fn each_of(
-    value: &serde_json::Map<String, Value>,
+    parent: &Object,
     key: &str,
     keys: &[&str],
     at: &str,
     inner: Inner<'_>,
 ) -> Result<(), String> {
-    let items: Vec<&Value> = match value.get(key) {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(v @ Value::Object(_)) => vec![v],
-        _ => Vec::new(),
+    let (items, listed): (Vec<&Value>, bool) = match parent.get(key) {
+        Some(Value::Array(items)) => (items.iter().collect(), true),
+        Some(one) => (vec![one], false),
+        None => (Vec::new(), false),
     };
     for (i, item) in items.iter().enumerate() {
-        if let Some(o) = item.as_object() {
-            let here = match value.get(key) {
-                Some(Value::Array(_)) => format!("{at}.{key}[{i}]"),
-                _ => format!("{at}.{key}"),
-            };
-            known(o, keys, &here)?;
-            inner(o, &here)?;
-        }
+        let Some(o) = item.as_object() else { continue };
+        let here = if listed {
+            format!("{at}.{key}[{i}]")
+        } else {
+            format!("{at}.{key}")
+        };
+        known(o, keys, &here)?;
+        inner(o, &here)?;
     }
     Ok(())
 }
 
-fn no_more(_: &serde_json::Map<String, Value>, _: &str) -> Result<(), String> {
-    Ok(())
+/// The order object's keys and those of what it holds, seed 001's shape; its fulfillments against
+/// `fulfillment_keys`, then `fulfillment`.
+fn check_order_shape(
+    order: &Object,
+    fulfillment_keys: &[&str],
+    fulfillment: Inner<'_>,
+) -> Result<(), String> {
+    known(order, ORDER_KEYS, "order")?;
+    for (key, keys) in [
+        ("lineItems", LINE_KEYS),
+        ("shippingAddress", ADDRESS_KEYS),
+        ("billingAddress", ADDRESS_KEYS),
+        ("customer", CUSTOMER_KEYS),
+        ("discountCodes", DISCOUNT_KEYS),
+        ("paymentTerms", TERMS_KEYS),
+    ] {
+        each_of(order, key, keys, "order", &no_more)?;
+    }
+    each_of(
+        order,
+        "fulfillments",
+        fulfillment_keys,
+        "order",
+        fulfillment,
+    )
 }
 
-/// A fulfillment the sandbox answers, against the documented fulfillment object.
-pub fn check_fulfillment_answer(
-    f: &serde_json::Map<String, Value>,
-    at: &str,
-) -> Result<(), String> {
-    known(f, ANSWER_FULFILLMENT_KEYS, at)?;
+/// Refuses a key of `POST /orders`' body that the documented order shape does not have, naming where it
+/// is. (The values are read by the order's own rules after this.)
+pub fn check_order_keys(body: &Value) -> Result<(), String> {
+    let top = body
+        .as_object()
+        .ok_or("the body must be {\"order\": {...}}")?;
+    if let Some(k) = top.keys().find(|k| k.as_str() != "order") {
+        return Err(format!("unknown field {k:?}"));
+    }
+    let Some(order) = top.get("order").and_then(Value::as_object) else {
+        return Err("order: expected an object".into());
+    };
+    check_order_shape(order, FULFILLMENT_KEYS, &no_more)
+}
+
+/// What a fulfillment of an answer holds (its own keys checked already): its lines and its tracking.
+fn fulfillment_parts(f: &Object, at: &str) -> Result<(), String> {
     each_of(f, "lineItems", LINE_QUANTITY_KEYS, at, &no_more)?;
     each_of(f, "trackingInfo", TRACKING_KEYS, at, &no_more)
 }
@@ -330,20 +325,7 @@ pub fn check_fulfillment_answer(
 /// those types have and the documents do not would otherwise come back to the client as Genstore's.
 pub fn check_order_answer(order: &Value) -> Result<(), String> {
     let o = order.as_object().ok_or("order: expected an object")?;
-    known(o, ORDER_KEYS, "order")?;
-    each_of(o, "lineItems", LINE_KEYS, "order", &no_more)?;
-    each_of(o, "shippingAddress", ADDRESS_KEYS, "order", &no_more)?;
-    each_of(o, "billingAddress", ADDRESS_KEYS, "order", &no_more)?;
-    each_of(o, "customer", CUSTOMER_KEYS, "order", &no_more)?;
-    each_of(o, "discountCodes", DISCOUNT_KEYS, "order", &no_more)?;
-    each_of(o, "paymentTerms", TERMS_KEYS, "order", &no_more)?;
-    each_of(
-        o,
-        "fulfillments",
-        ANSWER_FULFILLMENT_KEYS,
-        "order",
-        &|f, at| check_fulfillment_answer(f, at),
-    )
+    check_order_shape(o, ANSWER_FULFILLMENT_KEYS, &fulfillment_parts)
 }
 
 #[cfg(test)]
