@@ -21,7 +21,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use orderbridge::channels::google::wire as g;
 use rust_decimal::Decimal;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A Google order with what the sandbox keeps beside it.
@@ -430,6 +430,16 @@ async fn get_by_merchant_id(
             &json!({"kind": "content#ordersGetByMerchantOrderIdResponse", "order": o.order}),
         ),
         None => error(StatusCode::NOT_FOUND, "notFound", "Order not found"),
+    }
+}
+
+/// A JSON body whose keys the reference's schema `schema` has, if the call has one (Google's refusal
+/// otherwise): every body is read on the reference's terms before anything in it is.
+pub(crate) fn json_body(body: &Bytes, schema: Option<&str>) -> Result<Value, Response> {
+    let v: Value = serde_json::from_slice(body).map_err(|_| bad("Invalid JSON payload"))?;
+    match schema.and_then(|s| crate::google_schema::unknown_field(&v, s)) {
+        Some(refused) => Err(bad(refused)),
+        None => Ok(v),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Google's test orders (`testorders`): created from the documented templates, advanced, and
 //! cancelled by the customer.
 
-use crate::google::{bad, error, gate};
+use crate::google::{bad, error, gate, json_body};
 use crate::{platform_error, Sandbox};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -108,12 +108,9 @@ pub(crate) async fn test_order_action(
 
 /// A JSON object body whose keys the reference's schema `schema` has (Google's refusal otherwise).
 fn body_checked(body: &Bytes, schema: &str) -> Result<Value, Response> {
-    let v: Value = serde_json::from_slice(body).map_err(|_| bad("Invalid JSON payload"))?;
+    let v = json_body(body, Some(schema))?;
     if !v.is_object() {
         return Err(bad("Invalid JSON payload"));
     }
-    match crate::google_schema::unknown_field(&v, schema) {
-        Some(refused) => Err(bad(refused)),
-        None => Ok(v),
-    }
+    Ok(v)
 }

@@ -2,7 +2,7 @@
 //! operation id remembered (the same id again is answered `duplicate`), then applied to the order as
 //! Google would — shipments, corrections, cancellations and refunds with their quantities kept true.
 
-use crate::google::{bad, error, gate, price, GoogleState};
+use crate::google::{bad, error, gate, json_body, price, GoogleState};
 use crate::google_schema::{CANCEL_REASONS, REFUND_ITEM_REASONS, REFUND_ORDER_REASONS};
 use crate::Sandbox;
 use axum::body::Bytes;
@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 
-pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
     serde_json::from_slice(body).map_err(|e| bad(format!("Invalid request body: {e}")))
 }
 
@@ -50,16 +50,10 @@ pub(crate) async fn write(
     if let Err(r) = gate(&sb, &headers, &merchant) {
         return r;
     }
-    let op: Value = match serde_json::from_slice(&body) {
+    let op = match json_body(&body, crate::google_schema::request_schema(&action)) {
         Ok(v) => v,
-        Err(_) => return bad("Invalid JSON payload"),
+        Err(r) => return r,
     };
-    // Every key against the reference's own request schema, before anything else is read.
-    if let Some(refused) = crate::google_schema::request_schema(&action)
-        .and_then(|schema| crate::google_schema::unknown_field(&op, schema))
-    {
-        return bad(refused);
-    }
     let Some(op_id) = op
         .get("operationId")
         .and_then(Value::as_str)
