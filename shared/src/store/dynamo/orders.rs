@@ -3,7 +3,7 @@
 use super::super::provision::{BY_CUSTOMER, BY_GENSTORE, BY_STATUS, PK, SK};
 use super::{
     classify, decode_token, encode_token, get_s, n, order_item, order_pk, read_order, s,
-    DynamoStore,
+    DynamoStore, Item,
 };
 use crate::channel::Channel;
 use crate::ids::{CustomerId, GenstoreOrderId};
@@ -125,19 +125,7 @@ impl OrderStore for DynamoStore {
             .send()
             .await
             .map_err(|e| classify("Query", e))?;
-        let items = out
-            .items()
-            .iter()
-            .map(read_order)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            next: out
-                .last_evaluated_key
-                .as_ref()
-                .filter(|k| !k.is_empty())
-                .map(encode_token),
-        })
+        order_page(out.items(), out.last_evaluated_key.as_ref())
     }
 
     async fn scan(&self, page: PageRequest) -> Result<Page<StoredOrder>, StoreError> {
@@ -155,18 +143,14 @@ impl OrderStore for DynamoStore {
             .send()
             .await
             .map_err(|e| classify("Scan", e))?;
-        let items = out
-            .items()
-            .iter()
-            .map(read_order)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page {
-            items,
-            next: out
-                .last_evaluated_key
-                .as_ref()
-                .filter(|k| !k.is_empty())
-                .map(encode_token),
-        })
+        order_page(out.items(), out.last_evaluated_key.as_ref())
     }
+}
+
+/// A page of order items, with the token of the next page if the table said where it stops.
+fn order_page(items: &[Item], last: Option<&Item>) -> Result<Page<StoredOrder>, StoreError> {
+    Ok(Page {
+        items: items.iter().map(read_order).collect::<Result<_, _>>()?,
+        next: last.filter(|k| !k.is_empty()).map(encode_token),
+    })
 }
