@@ -231,6 +231,33 @@ pub(super) fn expiry_attrs(until: DateTime<Utc>) -> [(String, AttributeValue); 2
 
 /// The table requests every record kind shares.
 impl DynamoStore {
+    /// Deletes an item while its `attribute` still holds `value`; done already (or taken by another)
+    /// when it does not.
+    pub(super) async fn delete_if(
+        &self,
+        pk: &str,
+        sk: &str,
+        attribute: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(pk))
+            .key(SK, s(sk))
+            .condition_expression("#a = :v")
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_values(":v", s(value))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(classify("DeleteItem", e)),
+        }
+    }
+
     pub(super) async fn get_item(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client

@@ -132,22 +132,9 @@ impl IdempotencyStore for DynamoStore {
     }
 
     async fn release(&self, key: &str) -> Result<(), StoreError> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PK, s(format!("IDEMPOTENCY#{key}")))
-            .key(SK, s("IDEMPOTENCY"))
-            .condition_expression("#state = :in_progress")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(classify("DeleteItem", e)),
-        }
+        let pk = format!("IDEMPOTENCY#{key}");
+        self.delete_if(&pk, "IDEMPOTENCY", "state", IN_PROGRESS)
+            .await
     }
 
     async fn forget_failure(&self, key: &str) -> Result<bool, StoreError> {
@@ -351,22 +338,8 @@ impl CursorStore for DynamoStore {
     }
 
     async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PK, s(format!("LEASE#{name}")))
-            .key(SK, s("LEASE"))
-            .condition_expression("#owner = :owner")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":owner", s(owner))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(classify("DeleteItem", e)),
-        }
+        self.delete_if(&format!("LEASE#{name}"), "LEASE", "owner", owner)
+            .await
     }
 }
 
