@@ -199,8 +199,7 @@ async fn chaos() {
         if i % 5 == 1 {
             let line = sb.lock().genstore.order(gid).unwrap().line_items[0]
                 .id
-                .clone()
-                .unwrap();
+                .clone();
             let (_, events) = sb
                 .lock()
                 .genstore
@@ -278,7 +277,7 @@ async fn chaos() {
         let zonos_status = |id: &str| {
             st.zonos
                 .find(999, id)
-                .and_then(|i| st.zonos.orders[i].order.order_status.clone())
+                .map(|i| st.zonos.orders[i].status().to_owned())
                 .unwrap_or_default()
         };
         for (z, _) in &plan.zonos_shipped {
@@ -293,13 +292,7 @@ async fn chaos() {
                 format!("zonos {z}: {s}, no cancellation request")
             });
         }
-        let google_status = |id: &str| {
-            st.google.orders[id]
-                .order
-                .status
-                .clone()
-                .unwrap_or_default()
-        };
+        let google_status = |id: &str| st.google.orders[id].order.status.clone();
         for (g, _) in &plan.google_shipped {
             let s = google_status(g);
             let want = if plan.google_delivered.iter().any(|(d, _)| d == g) {

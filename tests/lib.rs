@@ -2,10 +2,10 @@
 //! data folder, on SQLite or on moto, orders placed on the sandbox, and waiting for an outcome.
 
 use orderbridge::channel::Channel;
-use orderbridge::channels::genstore::wire as gw;
 use orderbridge::store::OrderKey;
 use orderbridge_cli::{DevConfig, Running, StorageChoice};
 use orderbridge_sandbox::genstore::LineQty;
+use orderbridge_sandbox::genstore_model as gw;
 use orderbridge_sandbox::scenario::{self, ZonosPlacing};
 use orderbridge_sandbox::Sandbox;
 use std::time::Duration;
@@ -96,8 +96,7 @@ pub async fn mirror_of(r: &Running, channel: Channel, id: &str) -> Option<String
 pub fn ship(sb: &Sandbox, order: &str, qty: u32, number: &str) -> String {
     let line = sb.lock().genstore.order(order).unwrap().line_items[0]
         .id
-        .clone()
-        .unwrap();
+        .clone();
     let (f, events) = sb
         .lock()
         .genstore
@@ -116,7 +115,7 @@ pub fn ship(sb: &Sandbox, order: &str, qty: u32, number: &str) -> String {
         )
         .unwrap();
     sb.webhooks.emit_all(events);
-    f.fulfill_id.unwrap()
+    f.fulfill_id
 }
 
 /// Every log line of the test binary, as the functions would write them (JSON, with the current span),

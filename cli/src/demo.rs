@@ -9,10 +9,10 @@
 
 use crate::{start, DevConfig, Running};
 use orderbridge::channel::Channel;
-use orderbridge::channels::genstore::wire as gw;
 use orderbridge::status;
 use orderbridge::store::OrderKey;
 use orderbridge_sandbox::genstore::LineQty;
+use orderbridge_sandbox::genstore_model as gw;
 use orderbridge_sandbox::scenario::{self, ZonosPlacing, LAMP, TEAPOT};
 use orderbridge_sandbox::Sandbox;
 use std::future::Future;
@@ -58,7 +58,7 @@ fn fulfill(
             .lock()
             .genstore
             .order(order)
-            .and_then(|o| o.line_items[0].id.clone())
+            .map(|o| o.line_items[0].id.clone())
             .unwrap_or_default();
         vec![LineQty {
             id: line,
@@ -80,7 +80,7 @@ fn fulfill(
         )
         .map_err(|(_, m)| m)?;
     sb.webhooks.emit_all(events);
-    Ok(f.fulfill_id.unwrap_or_default())
+    Ok(f.fulfill_id)
 }
 
 /// Runs the scenario on the embedded backend under `data_dir`; `Ok` only if everything ended consistent.
@@ -185,7 +185,7 @@ async fn scenario(r: &Running) -> Result<String, String> {
                 .google
                 .orders
                 .get(&google)
-                .and_then(|o| o.order.status.clone())
+                .map(|o| o.order.status.clone())
                 .as_deref()
                 == Some("partiallyShipped")
         },
@@ -196,7 +196,7 @@ async fn scenario(r: &Running) -> Result<String, String> {
     step("Google shows both packages (shipped)", || async {
         let st = sb.lock();
         let o = st.google.orders.get(&google);
-        o.and_then(|o| o.order.status.clone()).as_deref() == Some("shipped")
+        o.map(|o| o.order.status.clone()).as_deref() == Some("shipped")
             && o.is_some_and(|o| o.order.shipments.len() == 2)
     })
     .await?;
@@ -205,11 +205,9 @@ async fn scenario(r: &Running) -> Result<String, String> {
         || async {
             let st = sb.lock();
             st.zonos.find(999, &zonos_ship).is_some_and(|i| {
-                let o = &st.zonos.orders[i].order;
-                o.tracking_list
-                    .iter()
-                    .any(|t| t.number == "JD014600003828291")
-                    && o.order_status.as_deref() == Some("VENDOR_END_OF_DAY_COMPLETE")
+                let o = &st.zonos.orders[i];
+                o.tracking_numbers().contains(&"JD014600003828291")
+                    && o.status() == "VENDOR_END_OF_DAY_COMPLETE"
             })
         },
     )
@@ -232,7 +230,7 @@ async fn scenario(r: &Running) -> Result<String, String> {
             .google
             .orders
             .get(&google)
-            .and_then(|o| o.order.status.clone())
+            .map(|o| o.order.status.clone())
             .as_deref()
             == Some("delivered")
     })
@@ -247,9 +245,9 @@ async fn scenario(r: &Running) -> Result<String, String> {
     sb.webhooks.emit_all(events);
     step("Zonos hears the cancellation", || async {
         let st = sb.lock();
-        st.zonos.find(999, &zonos_cancel).is_some_and(|i| {
-            st.zonos.orders[i].order.order_status.as_deref() == Some("VENDOR_CANCELLATION_REQUEST")
-        })
+        st.zonos
+            .find(999, &zonos_cancel)
+            .is_some_and(|i| st.zonos.orders[i].status() == "VENDOR_CANCELLATION_REQUEST")
     })
     .await?;
     // Let the last status reads settle into the table.

@@ -18,6 +18,7 @@
 //! | `POST /_sandbox/google/orders/{id}/advance` / `.../cancel-by-customer` | move a test order on |
 
 use crate::genstore::LineQty;
+use crate::genstore_model as gw;
 use crate::webhooks::{Subscription, WebhookMode};
 use crate::zonos::NewZonosOrder;
 use crate::{Counters, Faults, Sandbox};
@@ -27,7 +28,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use orderbridge::channel::Channel;
-use orderbridge::channels::genstore::wire as gw;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -226,15 +226,13 @@ async fn genstore_refund(
     outcome(&sb, r)
 }
 
-async fn zonos_orders(
-    State(sb): State<Sandbox>,
-) -> Json<Vec<orderbridge::channels::zonos::wire::Order>> {
+async fn zonos_orders(State(sb): State<Sandbox>) -> Json<Vec<Value>> {
     Json(
         sb.lock()
             .zonos
             .orders
             .iter()
-            .map(|o| o.order.clone())
+            .map(|o| Value::Object(o.order.clone()))
             .collect(),
     )
 }
@@ -278,9 +276,7 @@ async fn zonos_status(
     }
 }
 
-async fn google_orders(
-    State(sb): State<Sandbox>,
-) -> Json<Vec<orderbridge::channels::google::wire::Order>> {
+async fn google_orders(State(sb): State<Sandbox>) -> Json<Vec<crate::google_model::Order>> {
     Json(
         sb.lock()
             .google
@@ -317,7 +313,7 @@ async fn google_create(State(sb): State<Sandbox>, body: Option<Json<CreateGoogle
         };
         if c.advance {
             if let Some(o) = st.google.orders.get_mut(&id) {
-                o.order.status = Some("pendingShipment".into());
+                o.order.status = "pendingShipment".into();
             }
         }
         ids.push(id);
@@ -334,20 +330,16 @@ async fn google_action(
         return refused(StatusCode::NOT_FOUND, "no such order");
     };
     match action.as_str() {
-        "advance" if o.order.status.as_deref() == Some("inProgress") => {
-            o.order.status = Some("pendingShipment".into());
+        "advance" if o.order.status == "inProgress" => {
+            o.order.status = "pendingShipment".into();
         }
         "advance" => return refused(StatusCode::BAD_REQUEST, "only inProgress orders advance"),
         "cancel-by-customer" => {
             for l in &mut o.order.line_items {
-                l.quantity_canceled = Some(
-                    l.quantity_ordered
-                        .unwrap_or(0)
-                        .saturating_sub(l.quantity_shipped.unwrap_or(0)),
-                );
-                l.quantity_pending = Some(0);
+                l.quantity_canceled = l.quantity_ordered.saturating_sub(l.quantity_shipped);
+                l.quantity_pending = 0;
             }
-            o.order.status = Some("canceled".into());
+            o.order.status = "canceled".into();
         }
         _ => return refused(StatusCode::NOT_FOUND, format!("no action {action}")),
     }

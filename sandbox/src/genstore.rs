@@ -3,6 +3,7 @@
 //! request with `pageToken` may carry nothing else but `limit`), `{"error": …}` bodies, and a webhook
 //! on every order change.
 
+use crate::genstore_model as gw;
 use crate::{now_seconds, platform_error};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -10,7 +11,6 @@ use governor::clock::DefaultClock;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
 use orderbridge::channel::Channel;
-use orderbridge::channels::genstore::wire as gw;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -88,14 +88,6 @@ pub struct LineQty {
     pub quantity: u32,
 }
 
-pub(crate) fn line_quantity(l: &gw::LineItem) -> u32 {
-    l.current_quantity.or(l.quantity).unwrap_or(0)
-}
-
-pub(crate) fn live(f: &gw::Fulfillment) -> bool {
-    !matches!(f.status.as_deref(), Some("cancelled" | "failure" | "error"))
-}
-
 impl GenstoreState {
     /// The order with an id.
     pub fn order(&self, id: &str) -> Option<&gw::Order> {
@@ -106,10 +98,10 @@ impl GenstoreState {
         order
             .fulfillments
             .iter()
-            .filter(|f| live(f))
+            .filter(|f| f.live())
             .flat_map(|f| &f.line_items)
-            .filter(|l| l.id.as_deref() == Some(line_id))
-            .map(|l| l.quantity.unwrap_or(0))
+            .filter(|l| l.id == line_id)
+            .map(|l| l.quantity)
             .sum()
     }
 
@@ -119,20 +111,17 @@ impl GenstoreState {
         let mut any = false;
         let mut all = !order.line_items.is_empty();
         for l in &mut order.line_items {
-            let id = l.id.clone().unwrap_or_default();
-            let shipped = Self::shipped(&snapshot, &id);
-            let remaining = line_quantity(l).saturating_sub(shipped);
-            l.fulfillable_quantity = Some(remaining);
-            l.fulfillment_status = Some(
-                if remaining == 0 {
-                    "fulfilled"
-                } else if shipped > 0 {
-                    "partial"
-                } else {
-                    "unfulfilled"
-                }
-                .into(),
-            );
+            let shipped = Self::shipped(&snapshot, &l.id);
+            let remaining = l.current_quantity.saturating_sub(shipped);
+            l.fulfillable_quantity = remaining;
+            l.fulfillment_status = if remaining == 0 {
+                "fulfilled"
+            } else if shipped > 0 {
+                "partial"
+            } else {
+                "unfulfilled"
+            }
+            .into();
             any |= shipped > 0;
             all &= remaining == 0;
         }
@@ -151,11 +140,8 @@ impl GenstoreState {
                 "lineItems must not be empty",
             ));
         }
-        if new
-            .currency
-            .parse::<orderbridge::money::CurrencyCode>()
-            .is_err()
-        {
+        let code = new.currency.as_bytes();
+        if code.len() != 3 || !code.iter().all(u8::is_ascii_uppercase) {
             return Err(refuse(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "currency is not a currency code",
@@ -178,17 +164,16 @@ impl GenstoreState {
             let id = self.next_line;
             self.next_line += 1;
             lines.push(gw::LineItem {
-                id: Some(id.to_string()),
-                title: Some(l.title.clone()),
+                id: id.to_string(),
+                title: l.title.clone(),
                 sku: l.sku.clone(),
                 product_id: l.product_id.clone(),
-                quantity: Some(l.quantity),
-                current_quantity: Some(l.quantity),
-                fulfillable_quantity: Some(l.quantity),
-                fulfillment_status: Some("unfulfilled".into()),
-                price: Some(l.price),
-                requires_shipping: Some(true),
-                ..gw::LineItem::default()
+                quantity: l.quantity,
+                current_quantity: l.quantity,
+                fulfillable_quantity: l.quantity,
+                fulfillment_status: "unfulfilled".into(),
+                price: l.price,
+                requires_shipping: true,
             });
         }
         let subtotal: Decimal = new
@@ -203,31 +188,34 @@ impl GenstoreState {
         self.next_order += 1;
         let now = now_seconds();
         let order = gw::Order {
-            order_id: Some(id.to_string()),
-            note: new.note.clone().map(orderbridge::Personal::new),
+            order_id: id.to_string(),
+            note: new.note.clone(),
             source_name: Some(new.source_name.clone()).filter(|s| !s.is_empty()),
             source_identifier: Some(new.source_identifier.clone()).filter(|s| !s.is_empty()),
-            financial_status: Some(
-                new.financial_status
-                    .clone()
-                    .unwrap_or_else(|| "pending".into()),
-            ),
+            financial_status: new
+                .financial_status
+                .clone()
+                .unwrap_or_else(|| "pending".into()),
+            fulfillment_status: None,
             currency: Some(new.currency.clone()),
-            total_price: Some(total),
-            subtotal_price: Some(subtotal),
-            total_line_items_price: Some(subtotal),
+            total_price: total,
+            subtotal_price: subtotal,
+            total_line_items_price: subtotal,
             total_tax: new.total_tax,
             tags: new.tags.clone(),
+            cancel_reason: None,
+            created_at: now,
+            updated_at: now,
+            cancelled_at: None,
             email: new.email.clone(),
-            shipping_address: new.shipping_address.clone(),
             line_items: lines,
-            created_at: Some(now),
-            updated_at: Some(now),
-            ..gw::Order::default()
+            fulfillments: Vec::new(),
+            shipping_address: new.shipping_address.clone(),
+            refunds: Vec::new(),
         };
         self.orders.insert(id, order.clone());
         let mut events = vec![("orders/create", order_json(&order))];
-        if order.financial_status.as_deref() == Some("paid") {
+        if order.financial_status == "paid" {
             events.push(("orders/paid", order_json(&order)));
         }
         Ok((order, events))
@@ -259,12 +247,10 @@ impl GenstoreState {
             _ => order
                 .line_items
                 .iter()
-                .filter_map(|l| {
-                    let q = l.fulfillable_quantity.unwrap_or(0);
-                    (q > 0).then(|| LineQty {
-                        id: l.id.clone().unwrap_or_default(),
-                        quantity: q,
-                    })
+                .filter(|l| l.fulfillable_quantity > 0)
+                .map(|l| LineQty {
+                    id: l.id.clone(),
+                    quantity: l.fulfillable_quantity,
                 })
                 .collect(),
         };
@@ -278,14 +264,14 @@ impl GenstoreState {
             let line = order
                 .line_items
                 .iter()
-                .find(|l| l.id.as_deref() == Some(w.id.as_str()))
+                .find(|l| l.id == w.id)
                 .ok_or_else(|| {
                     refuse(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         format!("lineItems[{i}].id {} is not a line of this order", w.id),
                     )
                 })?;
-            let fulfillable = line.fulfillable_quantity.unwrap_or(0);
+            let fulfillable = line.fulfillable_quantity;
             if w.quantity == 0 || w.quantity > fulfillable {
                 return Err(refuse(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -300,24 +286,24 @@ impl GenstoreState {
         self.next_fulfillment += 1;
         let now = now_seconds();
         let fulfillment = gw::Fulfillment {
-            fulfill_id: Some(fid.clone()),
-            order_id: Some(order_id.to_owned()),
-            status: Some("success".into()),
+            fulfill_id: fid.clone(),
+            order_id: order_id.to_owned(),
+            status: "success".into(),
             shipment_status,
             line_items: wanted
                 .iter()
                 .map(|w| gw::LineQuantity {
-                    id: Some(w.id.clone()),
-                    quantity: Some(w.quantity),
+                    id: w.id.clone(),
+                    quantity: w.quantity,
                 })
                 .collect(),
             tracking_info: tracking,
-            created_at: Some(now),
-            updated_at: Some(now),
+            created_at: now,
+            updated_at: now,
         };
         order.fulfillments.push(fulfillment.clone());
         Self::recompute(order);
-        order.updated_at = Some(now);
+        order.updated_at = now;
         let topic = if order.fulfillment_status.as_deref() == Some("fulfilled") {
             "orders/fulfilled"
         } else {
@@ -340,7 +326,7 @@ impl GenstoreState {
         let idx = order
             .fulfillments
             .iter()
-            .position(|f| f.fulfill_id.as_deref() == Some(fid))
+            .position(|f| f.fulfill_id == fid)
             .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "Not Found"))?;
         Ok((order, idx))
     }
@@ -354,9 +340,9 @@ impl GenstoreState {
         let (order, idx) = self.fulfillment_mut(fid)?;
         change(&mut order.fulfillments[idx])?;
         let now = now_seconds();
-        order.fulfillments[idx].updated_at = Some(now);
+        order.fulfillments[idx].updated_at = now;
         Self::recompute(order);
-        order.updated_at = Some(now);
+        order.updated_at = now;
         Ok((
             order.fulfillments[idx].clone(),
             vec![("orders/update", order_json(order))],
@@ -380,7 +366,7 @@ impl GenstoreState {
             let now = now_seconds();
             order.cancelled_at = Some(now);
             order.cancel_reason = Some(reason.to_owned());
-            order.updated_at = Some(now);
+            order.updated_at = now;
         }
         Ok((order.clone(), vec![("orders/cancelled", order_json(order))]))
     }
@@ -406,51 +392,48 @@ impl GenstoreState {
             let line = order
                 .line_items
                 .iter()
-                .find(|x| x.id.as_deref() == Some(l.id.as_str()))
+                .find(|x| x.id == l.id)
                 .ok_or_else(|| {
                     refuse(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         format!("line {} is not on this order", l.id),
                     )
                 })?;
-            let subtotal = line.price.unwrap_or_default() * Decimal::from(l.quantity);
+            let subtotal = line.price * Decimal::from(l.quantity);
             amount += subtotal;
-            refund_lines.push(gw::RefundLineItem {
-                line_item_id: Some(l.id.clone()),
-                quantity: Some(l.quantity),
-                subtotal: Some(subtotal),
+            refund_lines.push(gw::RefundLine {
+                line_item_id: l.id.clone(),
+                quantity: l.quantity,
+                subtotal,
             });
         }
         let now = now_seconds();
         let refund = gw::Refund {
-            refund_id: Some(refund_id),
-            order_id: Some(id.to_owned()),
-            created_at: Some(now),
-            note: Some(orderbridge::Personal::new(note.to_owned())),
+            refund_id,
+            order_id: id.to_owned(),
+            created_at: now,
+            note: note.to_owned(),
             refund_line_items: refund_lines,
             transactions: vec![gw::RefundTransaction {
-                amount: Some(amount),
+                amount,
                 currency: order.currency.clone(),
             }],
         };
         self.next_refund += 1;
         order.refunds.push(refund.clone());
-        let total = order.total_price.unwrap_or_default();
         let refunded: Decimal = order
             .refunds
             .iter()
             .flat_map(|r| &r.transactions)
-            .filter_map(|t| t.amount)
+            .map(|t| t.amount)
             .sum();
-        order.financial_status = Some(
-            if refunded >= total {
-                "refunded"
-            } else {
-                "partially_refunded"
-            }
-            .into(),
-        );
-        order.updated_at = Some(now);
+        order.financial_status = if refunded >= order.total_price {
+            "refunded"
+        } else {
+            "partially_refunded"
+        }
+        .into();
+        order.updated_at = now;
         Ok((
             refund.clone(),
             vec![
@@ -469,18 +452,28 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Value {
 /// shape first ([`check_order_answer`](crate::genstore_requests::check_order_answer)). A name the
 /// documents do not have is the sandbox's fault: the order is replaced by `{"sandboxFault": …}`, which
 /// no client reads as an order, and the fault is printed, so the test that met it fails there.
-///
-/// The sandbox keeps an order's refunds beside it (its financial status follows them), but the
-/// documented order has no `refunds`: a refund reaches a client as `refunds/create` only.
 pub(crate) fn order_json(o: &gw::Order) -> Value {
-    let mut v = to_json(o);
-    if let Some(obj) = v.as_object_mut() {
-        obj.remove("refunds");
-    }
-    match crate::genstore_requests::check_order_answer(&v) {
+    checked(
+        to_json(o),
+        "an order",
+        crate::genstore_requests::check_order_answer,
+    )
+}
+
+/// A fulfillment as the sandbox answers it, checked as [`order_json`] checks an order.
+pub(crate) fn fulfillment_json(f: &gw::Fulfillment) -> Value {
+    checked(
+        to_json(f),
+        "a fulfillment",
+        crate::genstore_requests::check_fulfillment_answer,
+    )
+}
+
+fn checked(v: Value, what: &str, check: fn(&Value) -> Result<(), String>) -> Value {
+    match check(&v) {
         Ok(()) => v,
         Err(why) => {
-            eprintln!("sandbox (genstore): an order it sends does not match the documents: {why}");
+            eprintln!("sandbox (genstore): {what} it sends does not match the documents: {why}");
             json!({ "sandboxFault": why })
         }
     }

@@ -321,11 +321,21 @@ fn fulfillment_parts(f: &Object, at: &str) -> Result<(), String> {
 }
 
 /// An order the sandbox answers (`GET`, lists, creates, webhook bodies), against seed 001's order shape
-/// and the documented fulfillment object: the sandbox keeps orders in the client's types, so a name
-/// those types have and the documents do not would otherwise come back to the client as Genstore's.
+/// and the documented fulfillment object, so a slip in the sandbox's own names
+/// ([`crate::genstore_model`]) is caught here rather than taught to the client.
 pub fn check_order_answer(order: &Value) -> Result<(), String> {
     let o = order.as_object().ok_or("order: expected an object")?;
     check_order_shape(o, ANSWER_FULFILLMENT_KEYS, &fulfillment_parts)
+}
+
+/// A fulfillment the sandbox answers on its own (`POST /fulfillments`, `update_tracking`, cancel, and each
+/// of `GET /orders/{id}/fulfillments`), against the documented fulfillment object.
+pub fn check_fulfillment_answer(fulfillment: &Value) -> Result<(), String> {
+    let f = fulfillment
+        .as_object()
+        .ok_or("fulfillment: expected an object")?;
+    known(f, ANSWER_FULFILLMENT_KEYS, "fulfillment")?;
+    fulfillment_parts(f, "fulfillment")
 }
 
 #[cfg(test)]
@@ -394,5 +404,25 @@ mod tests {
         assert!(check_order_keys(&line)
             .unwrap_err()
             .contains("order.lineItems[0]"));
+    }
+
+    #[test]
+    fn a_fulfillment_answer_takes_the_documented_fulfillment_only() {
+        let good = serde_json::json!({"fulfillId": "50001", "orderId": "1001", "status": "success",
+            "shipmentStatus": "inTransit", "lineItems": [{"id": "10001", "quantity": "1"}],
+            "trackingInfo": {"number": "1Z", "company": "UPS"},
+            "createdAt": "2026-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"});
+        assert_eq!(check_fulfillment_answer(&good), Ok(()));
+        let mut misspelt = good.clone();
+        misspelt["trackingInfo"]["trackingNumber"] = serde_json::json!("1Z");
+        assert_eq!(
+            check_fulfillment_answer(&misspelt),
+            Err("fulfillment.trackingInfo: unknown field \"trackingNumber\"".into())
+        );
+        let mut extra = good.clone();
+        extra["fulfillmentId"] = serde_json::json!("50001");
+        assert!(check_fulfillment_answer(&extra)
+            .unwrap_err()
+            .contains("fulfillmentId"));
     }
 }

@@ -1,7 +1,8 @@
 //! Genstore's REST routes (`/api/202412`): the access token and rate bucket at the gate, each body read
 //! on its own terms (`genstore_requests`), the order state changed, its webhooks emitted.
 
-use crate::genstore::{order_json, refuse, respond, to_json, Filter, LineQty};
+use crate::genstore::{fulfillment_json, order_json, refuse, respond, Filter, LineQty};
+use crate::genstore_model as gw;
 use crate::{now_seconds, Sandbox};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -9,8 +10,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use orderbridge::channels::genstore::client::ACCESS_TOKEN_HEADER;
-use orderbridge::channels::genstore::wire as gw;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
@@ -25,6 +24,9 @@ pub fn routes() -> Router<Sandbox> {
         .route("/fulfillments/{id}/update_tracking", put(update_tracking))
         .route("/fulfillments/{id}/cancel", put(cancel_fulfillment))
 }
+
+/// The access-token header (`platforms.md` §1, seed 000).
+const ACCESS_TOKEN_HEADER: &str = "X-Genstore-Access-Token";
 
 /// Checks the token and takes one token from the bucket.
 fn gate(sb: &Sandbox, headers: &HeaderMap) -> Result<(), Response> {
@@ -134,7 +136,7 @@ async fn list_orders(
             filter
                 .financial_status
                 .as_ref()
-                .is_none_or(|s| o.financial_status.as_ref() == Some(s))
+                .is_none_or(|s| &o.financial_status == s)
         })
         .filter(|(_, o)| {
             filter
@@ -273,19 +275,19 @@ async fn update_order(
         let Some(order) = key.and_then(|k| st.genstore.orders.get_mut(&k)) else {
             return respond(refuse(StatusCode::NOT_FOUND, "Not Found"));
         };
-        let was_paid = order.financial_status.as_deref() == Some("paid");
+        let was_paid = order.financial_status == "paid";
         if let Some(f) = financial {
-            order.financial_status = Some(f);
+            order.financial_status = f;
         }
         if let Some(t) = text("tags") {
             order.tags = Some(t);
         }
         if let Some(n) = text("note") {
-            order.note = Some(orderbridge::Personal::new(n));
+            order.note = Some(n);
         }
-        order.updated_at = Some(now_seconds());
+        order.updated_at = now_seconds();
         let mut events = vec![("orders/update", order_json(order))];
-        if !was_paid && order.financial_status.as_deref() == Some("paid") {
+        if !was_paid && order.financial_status == "paid" {
             events.push(("orders/paid", order_json(order)));
         }
         let order = order.clone();
@@ -305,7 +307,7 @@ async fn list_fulfillments(
         return r;
     }
     match sb.lock().genstore.order(&id) {
-        Some(o) => Json(json!({ "fulfillments": to_json(&o.fulfillments) })).into_response(),
+        Some(o) => Json(json!({ "fulfillments": o.fulfillments.iter().map(fulfillment_json).collect::<Vec<_>>() })).into_response(),
         None => respond(refuse(StatusCode::NOT_FOUND, "Not Found")),
     }
 }
@@ -364,7 +366,7 @@ async fn create_fulfillment(
             sb.webhooks.emit_all(events);
             (
                 StatusCode::CREATED,
-                Json(json!({ "fulfillment": to_json(&f) })),
+                Json(json!({ "fulfillment": fulfillment_json(&f) })),
             )
                 .into_response()
         }
@@ -412,7 +414,7 @@ async fn update_tracking(
     match outcome {
         Ok((f, events)) => {
             sb.webhooks.emit_all(events);
-            Json(json!({ "fulfillment": to_json(&f) })).into_response()
+            Json(json!({ "fulfillment": fulfillment_json(&f) })).into_response()
         }
         Err(r) => respond(r),
     }
@@ -430,8 +432,8 @@ async fn cancel_fulfillment(
         let mut st = sb.lock();
         let mut already = false;
         let out = st.genstore.change_fulfillment(&id, |f| {
-            already = f.status.as_deref() == Some("cancelled");
-            f.status = Some("cancelled".into());
+            already = f.status == "cancelled";
+            f.status = "cancelled".into();
             Ok(())
         });
         if out.is_ok() {
@@ -446,7 +448,7 @@ async fn cancel_fulfillment(
     match outcome {
         Ok((f, events)) => {
             sb.webhooks.emit_all(events);
-            Json(json!({ "fulfillment": to_json(&f) })).into_response()
+            Json(json!({ "fulfillment": fulfillment_json(&f) })).into_response()
         }
         Err(r) => respond(r),
     }

@@ -9,6 +9,7 @@
 //! one shipment per package; the request's line quantities ride on its first package, so they count once
 //! when shipped and once when that package is delivered.
 
+use crate::google_model as g;
 use crate::google_test_orders::{create_test_order, test_order_action};
 use crate::google_writes::write;
 use crate::Sandbox;
@@ -19,7 +20,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use orderbridge::channels::google::wire as g;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -61,10 +61,7 @@ pub(crate) fn bad(message: impl AsRef<str>) -> Response {
 }
 
 pub(crate) fn price(v: Decimal, currency: &str) -> g::Price {
-    g::Price {
-        value: Some(v),
-        currency: Some(currency.to_owned()),
-    }
+    g::Price::new(v, currency)
 }
 
 /// A line of a test order template: offer id, title, unit price, quantity.
@@ -104,59 +101,54 @@ impl GoogleState {
             .map(|(i, (offer, title, cents, qty))| {
                 let unit = Decimal::new(*cents, 2);
                 g::LineItem {
-                    id: Some(format!("{id}-L{}", i + 1)),
-                    product: Some(g::Product {
-                        id: Some(format!("online:en:US:{offer}")),
-                        offer_id: Some((*offer).to_owned()),
-                        title: Some((*title).to_owned()),
-                        price: Some(price(unit, currency)),
-                        ..g::Product::default()
-                    }),
-                    price: Some(price(unit * Decimal::from(*qty), currency)),
-                    quantity_ordered: Some(*qty),
-                    quantity_pending: Some(*qty),
-                    quantity_shipped: Some(0),
-                    quantity_delivered: Some(0),
-                    quantity_canceled: Some(0),
-                    ..g::LineItem::default()
+                    id: format!("{id}-L{}", i + 1),
+                    product: g::Product {
+                        id: format!("online:en:US:{offer}"),
+                        offer_id: (*offer).to_owned(),
+                        title: (*title).to_owned(),
+                        price: price(unit, currency),
+                    },
+                    price: price(unit * Decimal::from(*qty), currency),
+                    quantity_ordered: *qty,
+                    quantity_pending: *qty,
+                    quantity_shipped: 0,
+                    quantity_delivered: 0,
+                    quantity_canceled: 0,
+                    cancellations: Vec::new(),
                 }
             })
             .collect();
-        let net: Decimal = line_items
-            .iter()
-            .filter_map(|l| l.price.as_ref()?.value)
-            .sum();
+        let net: Decimal = line_items.iter().map(|l| l.price.value).sum();
         let order = g::Order {
-            kind: Some("content#order".into()),
-            id: Some(id.clone()),
-            merchant_id: Some(merchant_id.to_owned()),
-            acknowledged: Some(false),
-            status: Some("inProgress".into()),
-            payment_status: Some("paymentSecured".into()),
+            kind: "content#order",
+            id: id.clone(),
+            merchant_id: merchant_id.to_owned(),
+            merchant_order_id: None,
+            acknowledged: false,
+            status: "inProgress".into(),
+            payment_status: "paymentSecured".into(),
             placed_date: Some(placed.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            customer: Some(g::Customer {
-                full_name: Some(orderbridge::Personal::new(format!("Sandbox Shopper {n}"))),
-                invoice_receiving_email: Some(orderbridge::Personal::new(format!(
-                    "shopper{n}@example.com"
-                ))),
-            }),
-            delivery_details: Some(orderbridge::Personal::new(g::DeliveryDetails {
-                address: Some(g::Address {
-                    recipient_name: Some(format!("Sandbox Shopper {n}")),
+            customer: g::Customer {
+                full_name: format!("Sandbox Shopper {n}"),
+                invoice_receiving_email: format!("shopper{n}@example.com"),
+            },
+            delivery_details: g::DeliveryDetails {
+                address: g::Address {
+                    recipient_name: format!("Sandbox Shopper {n}"),
                     street_address: vec![format!("{n} Market St")],
-                    locality: Some("San Francisco".into()),
-                    region: Some("CA".into()),
-                    postal_code: Some("94105".into()),
-                    country: Some("US".into()),
-                    ..g::Address::default()
-                }),
-                phone_number: Some("+1 415-555-0100".into()),
-            })),
+                    locality: "San Francisco".into(),
+                    region: "CA".into(),
+                    postal_code: "94105".into(),
+                    country: "US".into(),
+                },
+                phone_number: "+1 415-555-0100".into(),
+            },
             line_items,
-            net_price_amount: Some(price(net, currency)),
-            net_tax_amount: Some(price(Decimal::ZERO, currency)),
-            shipping_cost: Some(price(Decimal::new(499, 2), currency)),
-            ..g::Order::default()
+            shipments: Vec::new(),
+            refunds: Vec::new(),
+            net_price_amount: price(net, currency),
+            net_tax_amount: price(Decimal::ZERO, currency),
+            shipping_cost: price(Decimal::new(499, 2), currency),
         };
         self.orders.insert(
             id.clone(),
@@ -171,7 +163,7 @@ impl GoogleState {
 
     /// Recomputes an order's status from its lines (keeps `inProgress` / `canceled` as they are).
     pub(crate) fn recompute(order: &mut g::Order) {
-        if matches!(order.status.as_deref(), Some("inProgress")) {
+        if order.status == "inProgress" {
             return;
         }
         let mut ordered = 0;
@@ -179,32 +171,27 @@ impl GoogleState {
         let mut delivered = 0;
         let mut cancelled = 0;
         for l in &mut order.line_items {
-            let o = l.quantity_ordered.unwrap_or(0);
-            let s = l.quantity_shipped.unwrap_or(0);
-            let c = l.quantity_canceled.unwrap_or(0);
-            l.quantity_pending = Some(o.saturating_sub(s).saturating_sub(c));
-            ordered += o;
-            shipped += s;
-            delivered += l.quantity_delivered.unwrap_or(0);
-            cancelled += c;
+            l.quantity_pending = l.left();
+            ordered += l.quantity_ordered;
+            shipped += l.quantity_shipped;
+            delivered += l.quantity_delivered;
+            cancelled += l.quantity_canceled;
         }
         let live = ordered.saturating_sub(cancelled);
-        order.status = Some(
-            if live == 0 {
-                "canceled"
-            } else if delivered >= live {
-                "delivered"
-            } else if delivered > 0 {
-                "partiallyDelivered"
-            } else if shipped >= live {
-                "shipped"
-            } else if shipped > 0 {
-                "partiallyShipped"
-            } else {
-                "pendingShipment"
-            }
-            .into(),
-        );
+        order.status = if live == 0 {
+            "canceled"
+        } else if delivered >= live {
+            "delivered"
+        } else if delivered > 0 {
+            "partiallyDelivered"
+        } else if shipped >= live {
+            "shipped"
+        } else if shipped > 0 {
+            "partiallyShipped"
+        } else {
+            "pendingShipment"
+        }
+        .into();
     }
 }
 
@@ -246,6 +233,20 @@ async fn token(State(sb): State<Sandbox>, body: Bytes) -> Response {
     let t = format!("sandbox-{}", uuid::Uuid::new_v4().simple());
     sb.lock().google.tokens.insert(t.clone());
     Json(json!({"access_token": t, "expires_in": 3600, "token_type": "Bearer"})).into_response()
+}
+
+/// An RFC 3339 date-time, as the reference writes `placedDate` and the list's date filters; a bare date
+/// is read as its midnight UTC.
+pub(crate) fn rfc3339(v: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(v)
+        .map(|d| d.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        })
 }
 
 pub(crate) fn url_form(body: &[u8]) -> HashMap<String, String> {
@@ -336,10 +337,7 @@ async fn list(
     }
     let parse_date = |k: &str| -> Result<Option<DateTime<Utc>>, Response> {
         one(k)
-            .map(|v| {
-                orderbridge::channels::google::mapping::parse_date(&v)
-                    .map_err(|_| bad(format!("{k} must be an ISO 8601 date")))
-            })
+            .map(|v| rfc3339(&v).ok_or_else(|| bad(format!("{k} must be an ISO 8601 date"))))
             .transpose()
     };
     let (start, end) = match (parse_date("placedDateStart"), parse_date("placedDateEnd")) {
@@ -361,18 +359,14 @@ async fn list(
         .google
         .orders
         .values()
-        .filter(|o| acknowledged.is_none_or(|a| o.order.acknowledged == Some(a)))
+        .filter(|o| acknowledged.is_none_or(|a| o.order.acknowledged == a))
         .filter(|o| {
             allowed
                 .as_ref()
-                .is_none_or(|set| o.order.status.as_deref().is_some_and(|s| set.contains(s)))
+                .is_none_or(|set| set.contains(o.order.status.as_str()))
         })
         .filter(|o| {
-            let placed = o
-                .order
-                .placed_date
-                .as_deref()
-                .and_then(|d| orderbridge::channels::google::mapping::parse_date(d).ok());
+            let placed = o.order.placed_date.as_deref().and_then(rfc3339);
             start.is_none_or(|s| placed.is_some_and(|p| p >= s))
                 && end.is_none_or(|e| placed.is_some_and(|p| p < e))
         })
@@ -388,11 +382,10 @@ async fn list(
         .map(|o| &o.order)
         .collect();
     let next = (offset + max < matching.len()).then(|| format!("offset-{}", offset + max));
-    let body = g::OrdersListResponse {
-        kind: Some("content#ordersListResponse".into()),
-        next_page_token: next,
-        resources: page.into_iter().cloned().collect(),
-    };
+    let mut body = json!({"kind": "content#ordersListResponse", "resources": page});
+    if let Some(next) = next {
+        body["nextPageToken"] = json!(next);
+    }
     answer("OrdersListResponse", &body)
 }
 
@@ -443,10 +436,10 @@ pub(crate) fn json_body(body: &Bytes, schema: Option<&str>) -> Result<Value, Res
     }
 }
 
-/// An answer, checked against the reference's schema `schema` before it leaves: the orders the sandbox
-/// keeps are written with the client's types, so a name the client got wrong would otherwise come back
-/// to it as if Google used it. A name the reference does not have is the sandbox's fault: a 500 that
-/// says which, so the test that met it fails there.
+/// An answer, checked against the reference's schema `schema` before it leaves, so a slip in the
+/// sandbox's own names ([`crate::google_model`]) is caught rather than taught to the client. A name the
+/// reference does not have is the sandbox's fault: a 500 that says which, so the test that met it fails
+/// there.
 pub(crate) fn answer<T: serde::Serialize>(schema: &str, body: &T) -> Response {
     let value = match serde_json::to_value(body) {
         Ok(v) => v,

@@ -2,6 +2,7 @@
 //! cancelled by the customer.
 
 use crate::google::{bad, error, gate, json_body};
+use crate::google_model as g;
 use crate::{platform_error, Sandbox};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -9,7 +10,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use orderbridge::channel::Channel;
-use orderbridge::channels::google::wire as g;
 use serde_json::{json, Value};
 
 pub(crate) async fn create_test_order(
@@ -67,39 +67,31 @@ pub(crate) async fn test_order_action(
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     match action.as_str() {
         "advance" => {
-            if rec.order.status.as_deref() != Some("inProgress") {
+            if rec.order.status != "inProgress" {
                 return bad("Only orders in inProgress can be advanced");
             }
-            rec.order.status = Some("pendingShipment".into());
+            rec.order.status = "pendingShipment".into();
             Json(json!({"kind": "content#ordersAdvanceTestOrderResponse"})).into_response()
         }
         "cancelByCustomer" => {
-            if rec
-                .order
-                .line_items
-                .iter()
-                .any(|l| l.quantity_shipped.unwrap_or(0) > 0)
-            {
+            if rec.order.line_items.iter().any(|l| l.quantity_shipped > 0) {
                 return bad("Shipped orders cannot be cancelled by the customer");
             }
             for l in &mut rec.order.line_items {
-                let left = l
-                    .quantity_ordered
-                    .unwrap_or(0)
-                    .saturating_sub(l.quantity_canceled.unwrap_or(0));
+                let left = l.quantity_ordered.saturating_sub(l.quantity_canceled);
                 if left > 0 {
-                    l.quantity_canceled = Some(l.quantity_ordered.unwrap_or(0));
-                    l.quantity_pending = Some(0);
+                    l.quantity_canceled = l.quantity_ordered;
+                    l.quantity_pending = 0;
                     l.cancellations.push(g::Cancellation {
-                        actor: Some("customer".into()),
-                        creation_date: Some(now.clone()),
-                        quantity: Some(left),
-                        reason: Some("customerInitiatedCancel".into()),
-                        reason_text: Some("changed mind".into()),
+                        actor: "customer".into(),
+                        creation_date: now.clone(),
+                        quantity: left,
+                        reason: "customerInitiatedCancel".into(),
+                        reason_text: "changed mind".into(),
                     });
                 }
             }
-            rec.order.status = Some("canceled".into());
+            rec.order.status = "canceled".into();
             Json(json!({"kind": "content#ordersCancelTestOrderByCustomerResponse"})).into_response()
         }
         _ => platform_error(Channel::Google, StatusCode::NOT_FOUND, "Unknown method"),

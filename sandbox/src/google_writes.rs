@@ -3,6 +3,7 @@
 //! Google would — shipments, corrections, cancellations and refunds with their quantities kept true.
 
 use crate::google::{bad, error, gate, json_body, price, GoogleState};
+use crate::google_model as g;
 use crate::google_schema::{CANCEL_REASONS, REFUND_ITEM_REASONS, REFUND_ORDER_REASONS};
 use crate::Sandbox;
 use axum::body::Bytes;
@@ -10,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use orderbridge::channels::google::wire as g;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -24,20 +24,17 @@ fn executed(kind: &str, status: &str) -> Response {
         .into_response()
 }
 
-/// Finds a line by `lineItemId` or `productId`.
-fn line_index(
-    order: &g::Order,
-    line_item_id: Option<&str>,
-    product_id: Option<&str>,
-) -> Result<usize, Response> {
-    let found = order
-        .line_items
-        .iter()
-        .position(|l| match (line_item_id, product_id) {
-            (Some(id), _) => l.id.as_deref() == Some(id),
-            (None, Some(pid)) => l.product.as_ref().and_then(|p| p.id.as_deref()) == Some(pid),
-            (None, None) => false,
-        });
+/// Finds the line a write names, by `lineItemId` or else `productId`.
+fn line_index(order: &g::Order, line: &g::LineRef) -> Result<usize, Response> {
+    let found =
+        order
+            .line_items
+            .iter()
+            .position(|l| match (&line.line_item_id, &line.product_id) {
+                (Some(id), _) => &l.id == id,
+                (None, Some(pid)) => &l.product.id == pid,
+                (None, None) => false,
+            });
     found.ok_or_else(|| bad("Either lineItemId or productId must name a line item of the order"))
 }
 
@@ -79,7 +76,7 @@ pub(crate) async fn write(
         .google
         .orders
         .values()
-        .filter_map(|o| Some((o.order.merchant_order_id.clone()?, o.order.id.clone()?)))
+        .filter_map(|o| Some((o.order.merchant_order_id.clone()?, o.order.id.clone())))
         .collect();
     let Some(rec) = st.google.orders.get_mut(&id) else {
         return error(StatusCode::NOT_FOUND, "notFound", "Order not found");
@@ -92,7 +89,7 @@ pub(crate) async fn write(
     let order = &mut rec.order;
     let result: Result<(), Response> = match action.as_str() {
         "acknowledge" => {
-            order.acknowledged = Some(true);
+            order.acknowledged = true;
             Ok(())
         }
         "updateMerchantOrderId" => match parse::<g::UpdateMerchantOrderIdRequest>(&body) {
@@ -108,13 +105,11 @@ pub(crate) async fn write(
                 }
             },
         },
-        "shipLineItems" => {
-            parse::<g::ShipLineItemsRequest>(&body).and_then(|req| ship(order, req, &now))
-        }
+        "shipLineItems" => parse::<g::ShipRequest>(&body).and_then(|req| ship(order, req, &now)),
         "updateShipment" => parse::<g::UpdateShipmentRequest>(&body)
             .and_then(|req| update_shipment(order, req, &now)),
         "cancelLineItem" => reason_in(&op, CANCEL_REASONS)
-            .and_then(|()| parse::<g::CancelLineItemRequest>(&body))
+            .and_then(|()| parse::<g::CancelLineRequest>(&body))
             .and_then(|req| cancel_line(order, req, &now)),
         "refunditem" => reason_in(&op, REFUND_ITEM_REASONS)
             .and_then(|()| parse::<g::RefundItemRequest>(&body))
@@ -155,42 +150,52 @@ fn cancel_whole(order: &mut g::Order, body: &Value, now: &str) -> Result<(), Res
         .unwrap_or_default();
     let mut any = false;
     for l in &mut order.line_items {
-        let left = l
-            .quantity_ordered
-            .unwrap_or(0)
-            .saturating_sub(l.quantity_shipped.unwrap_or(0))
-            .saturating_sub(l.quantity_canceled.unwrap_or(0));
+        let left = l.left();
         if left == 0 {
             continue;
         }
         any = true;
-        l.quantity_canceled = Some(l.quantity_canceled.unwrap_or(0) + left);
-        l.cancellations.push(g::Cancellation {
-            actor: Some("merchant".into()),
-            creation_date: Some(now.to_owned()),
-            quantity: Some(left),
-            reason: Some(reason.to_owned()),
-            reason_text: Some(text.to_owned()),
-        });
+        l.quantity_canceled += left;
+        l.cancellations
+            .push(cancellation(now, left, reason, text.to_owned()));
     }
     if !any {
         return Err(bad("Nothing left to cancel"));
     }
-    if order.status.as_deref() == Some("inProgress") {
-        order.status = Some("pendingShipment".into());
+    if order.status == "inProgress" {
+        order.status = "pendingShipment".into();
     }
     GoogleState::recompute(order);
     Ok(())
 }
 
+fn cancellation(now: &str, quantity: u32, reason: &str, text: String) -> g::Cancellation {
+    g::Cancellation {
+        actor: "merchant".into(),
+        creation_date: now.to_owned(),
+        quantity,
+        reason: reason.to_owned(),
+        reason_text: text,
+    }
+}
+
+/// A refund of `total` by the merchant, taken off the order's net amount.
+fn refunded(order: &mut g::Order, total: Decimal, now: &str, reason: &str, text: Option<String>) {
+    let currency = order.currency();
+    order.refunds.push(g::Refund {
+        actor: "merchant".into(),
+        amount: price(total, &currency),
+        creation_date: now.to_owned(),
+        reason: reason.to_owned(),
+        reason_text: text,
+    });
+    order.net_price_amount.value -= total;
+}
+
 /// `refundorder`: an amount (or everything) of the order, no lines.
 fn refund_whole(order: &mut g::Order, body: &Value, now: &str) -> Result<(), Response> {
     reason_in(body, REFUND_ORDER_REASONS)?;
-    let currency = order
-        .net_price_amount
-        .as_ref()
-        .and_then(|p| p.currency.clone())
-        .unwrap_or_else(|| "USD".into());
+    let currency = order.currency();
     let full = body.get("fullRefund").and_then(Value::as_bool) == Some(true);
     let money = |part: &str| -> Result<Decimal, Response> {
         match body.get("amount").and_then(|a| a.get(part)) {
@@ -207,11 +212,7 @@ fn refund_whole(order: &mut g::Order, body: &Value, now: &str) -> Result<(), Res
         }
     };
     let total = if full {
-        order
-            .net_price_amount
-            .as_ref()
-            .and_then(|p| p.value)
-            .unwrap_or_default()
+        order.net_price_amount.value
     } else {
         if body.get("amount").is_none() {
             return Err(bad("Either amount or fullRefund must be provided"));
@@ -221,33 +222,26 @@ fn refund_whole(order: &mut g::Order, body: &Value, now: &str) -> Result<(), Res
     if total <= Decimal::ZERO {
         return Err(bad("The amount to refund must be positive"));
     }
-    order.refunds.push(g::Refund {
-        actor: Some("merchant".into()),
-        amount: Some(price(total, &currency)),
-        creation_date: Some(now.to_owned()),
-        reason: body
-            .get("reason")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        reason_text: body
-            .get("reasonText")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-    });
-    if let Some(net) = order.net_price_amount.as_mut() {
-        net.value = Some(net.value.unwrap_or_default() - total);
-    }
+    let text = body
+        .get("reasonText")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let reason = body
+        .get("reason")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    refunded(order, total, now, reason, text);
     Ok(())
 }
 
-fn ship(order: &mut g::Order, req: g::ShipLineItemsRequest, now: &str) -> Result<(), Response> {
+fn ship(order: &mut g::Order, req: g::ShipRequest, now: &str) -> Result<(), Response> {
     if !matches!(
-        order.status.as_deref(),
-        Some("pendingShipment" | "partiallyShipped" | "shipped" | "partiallyDelivered")
+        order.status.as_str(),
+        "pendingShipment" | "partiallyShipped" | "shipped" | "partiallyDelivered"
     ) {
         return Err(bad(format!(
             "Order in status {} cannot be shipped",
-            order.status.as_deref().unwrap_or("?")
+            order.status
         )));
     }
     if req.line_items.is_empty() {
@@ -256,11 +250,7 @@ fn ship(order: &mut g::Order, req: g::ShipLineItemsRequest, now: &str) -> Result
     if req.shipment_infos.is_empty() {
         return Err(bad("shipmentInfos must not be empty"));
     }
-    let existing: HashSet<&str> = order
-        .shipments
-        .iter()
-        .filter_map(|s| s.id.as_deref())
-        .collect();
+    let existing: HashSet<&str> = order.shipments.iter().map(|s| s.id.as_str()).collect();
     let mut seen = HashSet::new();
     for info in &req.shipment_infos {
         if info.shipment_id.is_empty()
@@ -275,49 +265,38 @@ fn ship(order: &mut g::Order, req: g::ShipLineItemsRequest, now: &str) -> Result
     }
     let mut plan = Vec::new();
     for item in &req.line_items {
-        let i = line_index(
-            order,
-            item.line_item_id.as_deref(),
-            item.product_id.as_deref(),
-        )?;
+        let i = line_index(order, item)?;
         let l = &order.line_items[i];
-        let left = l
-            .quantity_ordered
-            .unwrap_or(0)
-            .saturating_sub(l.quantity_shipped.unwrap_or(0))
-            .saturating_sub(l.quantity_canceled.unwrap_or(0));
+        let left = l.left();
         let already: u32 = plan.iter().filter(|(j, _)| *j == i).map(|(_, q)| *q).sum();
         if item.quantity == 0 || item.quantity + already > left {
             return Err(bad(format!(
                 "Invalid quantity for line item {}: {} requested, {left} left to ship",
-                l.id.as_deref().unwrap_or("?"),
-                item.quantity
+                l.id, item.quantity
             )));
         }
         plan.push((i, item.quantity));
     }
-    let lines: Vec<g::LineItemShipment> = plan
+    let lines: Vec<g::ShipmentLine> = plan
         .iter()
-        .map(|(i, q)| g::LineItemShipment {
+        .map(|(i, q)| g::ShipmentLine {
             line_item_id: order.line_items[*i].id.clone(),
-            product_id: None,
             quantity: *q,
         })
         .collect();
     for (i, q) in &plan {
-        let l = &mut order.line_items[*i];
-        l.quantity_shipped = Some(l.quantity_shipped.unwrap_or(0) + q);
+        order.line_items[*i].quantity_shipped += q;
     }
     for (n, info) in req.shipment_infos.into_iter().enumerate() {
         order.shipments.push(g::Shipment {
-            id: Some(info.shipment_id),
+            id: info.shipment_id,
             carrier: info.carrier,
             tracking_id: info.tracking_id,
-            status: Some("shipped".into()),
-            creation_date: Some(now.to_owned()),
+            status: "shipped".into(),
+            creation_date: now.to_owned(),
+            delivery_date: None,
             shipment_group_id: req.shipment_group_id.clone(),
             line_items: if n == 0 { lines.clone() } else { Vec::new() },
-            ..g::Shipment::default()
         });
     }
     GoogleState::recompute(order);
@@ -332,14 +311,14 @@ fn update_shipment(
     let idx = order
         .shipments
         .iter()
-        .position(|s| s.id.as_deref() == Some(req.shipment_id.as_str()))
+        .position(|s| s.id == req.shipment_id)
         .ok_or_else(|| bad(format!("shipmentId {} not found", req.shipment_id)))?;
     if let Some(status) = req.status.as_deref() {
         if !matches!(status, "delivered" | "undeliverable" | "readyForPickup") {
             return Err(bad(format!("Invalid shipment status {status}")));
         }
     }
-    let was_delivered = order.shipments[idx].status.as_deref() == Some("delivered");
+    let was_delivered = order.shipments[idx].status == "delivered";
     let shipment = &mut order.shipments[idx];
     if let Some(c) = req.carrier {
         shipment.carrier = Some(c);
@@ -348,18 +327,21 @@ fn update_shipment(
         shipment.tracking_id = Some(t);
     }
     if let Some(status) = req.status {
-        shipment.status = Some(status.clone());
+        shipment.status = status.clone();
         if status == "delivered" {
             shipment.delivery_date = Some(req.delivery_date.unwrap_or_else(|| now.to_owned()));
         }
     }
-    let now_delivered = order.shipments[idx].status.as_deref() == Some("delivered");
+    let now_delivered = order.shipments[idx].status == "delivered";
     if now_delivered && !was_delivered {
         let lines = order.shipments[idx].line_items.clone();
         for sl in lines {
-            if let Ok(i) = line_index(order, sl.line_item_id.as_deref(), sl.product_id.as_deref()) {
-                let l = &mut order.line_items[i];
-                l.quantity_delivered = Some(l.quantity_delivered.unwrap_or(0) + sl.quantity);
+            if let Some(l) = order
+                .line_items
+                .iter_mut()
+                .find(|l| l.id == sl.line_item_id)
+            {
+                l.quantity_delivered += sl.quantity;
             }
         }
     }
@@ -367,38 +349,21 @@ fn update_shipment(
     Ok(())
 }
 
-fn cancel_line(
-    order: &mut g::Order,
-    req: g::CancelLineItemRequest,
-    now: &str,
-) -> Result<(), Response> {
-    let i = line_index(
-        order,
-        req.line_item_id.as_deref(),
-        req.product_id.as_deref(),
-    )?;
+fn cancel_line(order: &mut g::Order, req: g::CancelLineRequest, now: &str) -> Result<(), Response> {
+    let i = line_index(order, &req.line)?;
     let l = &mut order.line_items[i];
-    let left = l
-        .quantity_ordered
-        .unwrap_or(0)
-        .saturating_sub(l.quantity_shipped.unwrap_or(0))
-        .saturating_sub(l.quantity_canceled.unwrap_or(0));
-    if req.quantity == 0 || req.quantity > left {
+    let left = l.left();
+    let quantity = req.line.quantity;
+    if quantity == 0 || quantity > left {
         return Err(bad(format!(
-            "Invalid quantity to cancel: {} requested, {left} cancellable",
-            req.quantity
+            "Invalid quantity to cancel: {quantity} requested, {left} cancellable"
         )));
     }
-    l.quantity_canceled = Some(l.quantity_canceled.unwrap_or(0) + req.quantity);
-    l.cancellations.push(g::Cancellation {
-        actor: Some("merchant".into()),
-        creation_date: Some(now.to_owned()),
-        quantity: Some(req.quantity),
-        reason: Some(req.reason),
-        reason_text: Some(req.reason_text),
-    });
-    if order.status.as_deref() == Some("inProgress") {
-        order.status = Some("pendingShipment".into());
+    l.quantity_canceled += quantity;
+    l.cancellations
+        .push(cancellation(now, quantity, &req.reason, req.reason_text));
+    if order.status == "inProgress" {
+        order.status = "pendingShipment".into();
     }
     GoogleState::recompute(order);
     Ok(())
@@ -408,53 +373,23 @@ fn refund(order: &mut g::Order, req: g::RefundItemRequest, now: &str) -> Result<
     if req.items.is_empty() && req.shipping.is_none() {
         return Err(bad("Either items or shipping must be provided"));
     }
-    let currency = order
-        .net_price_amount
-        .as_ref()
-        .and_then(|p| p.currency.clone())
-        .unwrap_or_else(|| "USD".into());
     let mut total = Decimal::ZERO;
     for item in &req.items {
-        let i = line_index(
-            order,
-            item.line_item_id.as_deref(),
-            item.product_id.as_deref(),
-        )?;
-        let l = &order.line_items[i];
-        if item.quantity == 0 || item.quantity > l.quantity_ordered.unwrap_or(0) {
+        let l = &order.line_items[line_index(order, &item.line)?];
+        let quantity = item.line.quantity;
+        if quantity == 0 || quantity > l.quantity_ordered {
             return Err(bad("Invalid quantity to refund"));
         }
-        let amount = match (item.full_refund, &item.amount) {
-            (Some(true), _) | (_, None) => {
-                let unit = l
-                    .product
-                    .as_ref()
-                    .and_then(|p| p.price.as_ref()?.value)
-                    .unwrap_or_default();
-                unit * Decimal::from(item.quantity)
-            }
+        total += match (item.full_refund, &item.amount) {
+            (Some(true), _) | (_, None) => l.product.price.value * Decimal::from(quantity),
             (_, Some(a)) => {
-                a.price_amount.value.unwrap_or_default()
-                    + a.tax_amount
-                        .as_ref()
-                        .and_then(|t| t.value)
-                        .unwrap_or_default()
+                a.price_amount.value + a.tax_amount.as_ref().map(|t| t.value).unwrap_or_default()
             }
         };
-        total += amount;
     }
     if let Some(s) = &req.shipping {
-        total += s.amount.as_ref().and_then(|a| a.value).unwrap_or_default();
+        total += s.amount.as_ref().map(|a| a.value).unwrap_or_default();
     }
-    order.refunds.push(g::Refund {
-        actor: Some("merchant".into()),
-        amount: Some(price(total, &currency)),
-        creation_date: Some(now.to_owned()),
-        reason: Some(req.reason),
-        reason_text: Some(req.reason_text),
-    });
-    if let Some(net) = order.net_price_amount.as_mut() {
-        net.value = Some(net.value.unwrap_or_default() - total);
-    }
+    refunded(order, total, now, &req.reason, Some(req.reason_text));
     Ok(())
 }

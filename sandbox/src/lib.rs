@@ -10,6 +10,14 @@
 //! Every write is counted as *executed* or answered as *duplicate*: the figure that proves nothing was
 //! applied twice. Faults (5xx, 429, timeouts, latency, and "applied, then too slow to answer") can be
 //! injected per platform at a rate, drawn from a seeded generator so runs are reproducible.
+//!
+//! **Independent of the clients.** The sandbox is a second reading of the same documents: it keeps its
+//! orders in its own types ([`genstore_model`], [`google_model`], and Zonos' orders as the JSON
+//! [`zonos`] writes), reads request bodies against its own tables of the documented names
+//! ([`genstore_requests`], [`google_schema`], [`zonos_requests`]), signs webhooks with its own HMAC, and
+//! checks every answer against those tables before it leaves. Nothing of `orderbridge::channels` is used
+//! (only `orderbridge::channel::Channel`, to name which platform's error shape to answer in), so a field
+//! a client misspells is refused here, not agreed with.
 
 // Handler helpers return `Result<_, Response>` to answer early with the platform's own error shape (the
 // axum idiom); the size of a `Response` on that path does not matter in a test server.
@@ -17,9 +25,11 @@
 
 pub mod control;
 pub mod genstore;
+pub mod genstore_model;
 pub mod genstore_requests;
 mod genstore_routes;
 pub mod google;
+pub mod google_model;
 pub mod google_schema;
 mod google_test_orders;
 mod google_writes;

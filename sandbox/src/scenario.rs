@@ -3,10 +3,9 @@
 //! sandbox's state and returns its id (a Genstore order's webhooks are emitted as Genstore would).
 
 use crate::genstore::Refusal;
-use crate::zonos::NewZonosOrder;
+use crate::genstore_model as gw;
+use crate::zonos::{NewZonosItem, NewZonosOrder};
 use crate::Sandbox;
-use orderbridge::channels::genstore::wire as gw;
-use orderbridge::channels::zonos::wire::Item;
 use rust_decimal::Decimal;
 
 /// A product the scenario sells.
@@ -78,12 +77,12 @@ pub fn zonos_order(
     sb.lock().zonos.create(
         store,
         &NewZonosOrder {
-            items: vec![Item {
-                sku: Some(product.sku.into()),
+            items: vec![NewZonosItem {
+                sku: product.sku.into(),
                 product_id: Some(product.product_id.into()),
                 description: Some(product.title.into()),
-                quantity: Some(quantity),
-                unit_price: Some(Decimal::new(product.cents, 2)),
+                quantity,
+                unit_price: Decimal::new(product.cents, 2),
             }],
             test_order: placing.test_order,
             status: None,
@@ -107,13 +106,13 @@ pub fn google_order(
         .google
         .create_test_order(merchant, template, chrono::Utc::now())?;
     let o = &mut st.google.orders.get_mut(&id)?.order;
-    o.status = Some("pendingShipment".into());
+    o.status = "pendingShipment".into();
     if only_line {
         o.line_items.truncate(1);
     }
     if let (Some(q), Some(line)) = (first_line, o.line_items.first_mut()) {
-        line.quantity_ordered = Some(q);
-        line.quantity_pending = Some(q);
+        line.quantity_ordered = q;
+        line.quantity_pending = q;
     }
     Some(id)
 }
@@ -136,5 +135,5 @@ pub fn genstore_order(sb: &Sandbox, product: Product, sku: &str) -> Result<Strin
         ..gw::NewOrder::default()
     })?;
     sb.webhooks.emit_all(events);
-    Ok(order.order_id.unwrap_or_default())
+    Ok(order.order_id)
 }

@@ -6,16 +6,31 @@
 //! (suppress: the events reconciliation must find).
 
 use crate::State0;
-use orderbridge::channels::genstore::signature;
-use orderbridge::channels::genstore::webhook::{
-    HMAC_HEADER, SHOP_DOMAIN_HEADER, TOPIC_HEADER, TRIGGERED_AT_HEADER, WEBHOOK_ID_HEADER,
-};
-use orderbridge::secrets::Secret;
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::mpsc;
+
+// The webhook headers `platforms.md` §1 names, written here rather than taken from the client.
+const TOPIC_HEADER: &str = "X-Genstore-Topic";
+const HMAC_HEADER: &str = "X-Genstore-Hmac-Sha256";
+const SHOP_DOMAIN_HEADER: &str = "X-Genstore-Shop-Domain";
+const WEBHOOK_ID_HEADER: &str = "X-Genstore-Webhook-Id";
+const TRIGGERED_AT_HEADER: &str = "X-Genstore-Triggered-At";
+
+/// The body's HMAC-SHA256 under the subscription's secret, base64 (`platforms.md` §1): the sandbox's own
+/// signing, so a client that verifies some other way fails against it.
+pub fn sign(body: &[u8], secret: &str) -> String {
+    let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()) else {
+        // HMAC takes keys of any length.
+        return String::new();
+    };
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
 
 /// A registered webhook address.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,7 +200,7 @@ impl WebhookSender {
 
     /// One delivery attempt to one subscription; true on a 2xx.
     async fn deliver(&self, client: &reqwest::Client, s: &Subscription, d: &Delivery) -> bool {
-        let sig = signature::sign(&d.body, &Secret::new(s.secret.clone()));
+        let sig = sign(&d.body, &s.secret);
         let result = client
             .post(&s.address)
             .header("content-type", "application/json")

@@ -2,6 +2,10 @@
 //! 415 with HTML bodies), credentials in the body, HTTP 200 with `{"error": …}` for every documented
 //! error, `orderNumbers` selector rules (two selectors → error; `missingMerchantOrderId` covers two
 //! weeks), statuses, test orders, vendor-status blocking, and tracking numbers stored.
+//!
+//! The orders are kept as the JSON `orderDetail` answers, written here from `platforms.md` §2 and the
+//! seed documents; nothing of the client's (`orderbridge::channels::zonos`) is used, so a name the
+//! client gets wrong is not agreed with.
 
 use crate::zonos_requests::{self as read, Refused, Selector};
 use crate::{now_seconds, platform_error, Sandbox};
@@ -13,17 +17,46 @@ use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use orderbridge::channel::Channel;
-use orderbridge::channels::zonos::wire::{
-    self as zw, format_timestamp, OrderNumber, OrderNumberStatus,
-};
-use orderbridge::channels::zonos::ZonosStatus;
-use serde_json::{json, Value};
+use rust_decimal::Decimal;
+use serde_json::{json, Map, Value};
+
+/// The statuses a vendor may set (`platforms.md` §2).
+const VENDOR_STATUSES: &[&str] = &[
+    "VENDOR_PREPARING_ORDER",
+    "VENDOR_SHIPMENT_READY",
+    "VENDOR_LABELS_PRINTED_DATE",
+    "VENDOR_CANCELLATION_REQUEST",
+    "VENDOR_END_OF_DAY_COMPLETE",
+];
+
+/// The statuses during which the vendor status cannot be changed (`platforms.md` §2; both spellings of
+/// the cancelled status, as some plugins write it with one L).
+const BLOCKING_STATUSES: &[&str] = &[
+    "IGLOBAL_LABELS_PROCESSING",
+    "IGLOBAL_ORDER_ON_HOLD",
+    "IGLOBAL_FRAUD_REVIEW",
+    "IGLOBAL_ORDER_CANCELLED",
+    "IGLOBAL_ORDER_CANCELED",
+    "VENDOR_CANCELLATION_REQUEST",
+    "VENDOR_END_OF_DAY_COMPLETE",
+];
+
+/// Zonos' timestamp form, `2015-01-01 00:33:14.0` (the seed's `orderDate`), in UTC.
+fn zonos_time(t: DateTime<Utc>) -> String {
+    let millis = t.timestamp_subsec_millis();
+    let fraction = if millis == 0 {
+        "0".to_owned()
+    } else {
+        format!("{millis:03}").trim_end_matches('0').to_owned()
+    };
+    format!("{}.{fraction}", t.format("%Y-%m-%d %H:%M:%S"))
+}
 
 /// A Zonos order with the times the sandbox keeps.
 #[derive(Debug, Clone)]
 pub struct ZonosOrder {
     /// The order as `orderDetail` returns it.
-    pub order: zw::Order,
+    pub order: Map<String, Value>,
     /// When it was placed.
     pub placed_at: DateTime<Utc>,
     /// When its status last changed.
@@ -31,6 +64,45 @@ pub struct ZonosOrder {
     /// `orderDetail` answers this order with a body that is not JSON (a platform answering garbage),
     /// for tests of what orderbridge does with one order it cannot read.
     pub garbled: bool,
+}
+
+impl ZonosOrder {
+    fn text(&self, key: &str) -> Option<&str> {
+        self.order.get(key).and_then(Value::as_str)
+    }
+
+    /// `999-12345`.
+    pub fn id(&self) -> &str {
+        self.text("id").unwrap_or_default()
+    }
+
+    /// `orderStatus`.
+    pub fn status(&self) -> &str {
+        self.text("orderStatus").unwrap_or_default()
+    }
+
+    /// `merchantOrderId`, once the merchant has set one.
+    pub fn merchant_order_id(&self) -> Option<&str> {
+        self.text("merchantOrderId")
+    }
+
+    /// `testOrder`.
+    pub fn test_order(&self) -> bool {
+        self.order.get("testOrder").and_then(Value::as_bool) == Some(true)
+    }
+
+    /// The numbers on `trackingList`, in order.
+    pub fn tracking_numbers(&self) -> Vec<&str> {
+        self.order
+            .get("trackingList")
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .filter_map(|t| t.get("number").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// Zonos' orders, in placement order.
@@ -41,11 +113,29 @@ pub struct ZonosState {
     next: u64,
 }
 
+/// A line of an order to create through the control API (the control API's own form).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewZonosItem {
+    /// SKU.
+    pub sku: String,
+    /// Product id.
+    #[serde(default)]
+    pub product_id: Option<String>,
+    /// Title.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Quantity.
+    pub quantity: u32,
+    /// Unit price.
+    pub unit_price: Decimal,
+}
+
 /// An order to create through the control API.
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct NewZonosOrder {
     /// Lines.
-    pub items: Vec<zw::Item>,
+    pub items: Vec<NewZonosItem>,
     /// A test order.
     #[serde(default)]
     pub test_order: bool,
@@ -68,9 +158,7 @@ impl ZonosState {
         } else {
             format!("{store}-{id}")
         };
-        self.orders
-            .iter()
-            .position(|o| o.order.id.as_deref() == Some(full.as_str()))
+        self.orders.iter().position(|o| o.id() == full)
     }
 
     /// Creates an order; returns its id.
@@ -81,46 +169,56 @@ impl ZonosState {
         let id = format!("{store}-{}", self.next);
         self.next += 1;
         let placed_at = now_seconds() - Duration::hours(new.placed_hours_ago);
-        let items_total: rust_decimal::Decimal = new
+        let items_total: Decimal = new
+            .items
+            .iter()
+            .map(|i| i.unit_price * Decimal::from(i.quantity))
+            .sum();
+        let shipping = Decimal::new(1500, 2);
+        let duties = (items_total * Decimal::new(10, 2)).round_dp(2);
+        let n = self.next;
+        let items: Vec<Value> = new
             .items
             .iter()
             .map(|i| {
-                i.unit_price.unwrap_or_default()
-                    * rust_decimal::Decimal::from(i.quantity.unwrap_or(0))
+                let mut item = json!({
+                    "sku": i.sku,
+                    "quantity": i.quantity,
+                    "unitPrice": i.unit_price.to_string(),
+                });
+                if let Some(p) = &i.product_id {
+                    item["productId"] = json!(p);
+                }
+                if let Some(d) = &i.description {
+                    item["description"] = json!(d);
+                }
+                item
             })
-            .sum();
-        let shipping = rust_decimal::Decimal::new(1500, 2);
-        let duties = (items_total * rust_decimal::Decimal::new(10, 2)).round_dp(2);
-        let n = self.next;
-        let order = zw::Order {
-            id: Some(id.clone()),
-            order_date: Some(format_timestamp(placed_at)),
-            order_status: Some(
-                new.status
-                    .clone()
-                    .unwrap_or_else(|| "IGLOBAL_ORDER_IN_PROCESS".into()),
-            ),
-            order_status_date: Some(placed_at.timestamp_millis()),
-            merchant_order_id: None,
-            test_order: Some(new.test_order),
-            currency_code: Some("USD".into()),
-            items: new.items.clone(),
-            shipping_carrier_service_level: Some(
-                new.shipping_carrier_service_level
-                    .clone()
-                    .unwrap_or_else(|| "UPS_EXPEDITED".into()),
-            ),
-            shipping_name: Some(orderbridge::Personal::new(format!("Sandbox Buyer {n}"))),
-            shipping_address1: Some(orderbridge::Personal::new(format!("{n} Rue de la Paix"))),
-            shipping_city: Some(orderbridge::Personal::new("Paris".into())),
-            shipping_zip: Some(orderbridge::Personal::new("75002".into())),
-            shipping_country: Some("FR".into()),
-            email: Some(orderbridge::Personal::new(format!("buyer{n}@example.com"))),
-            items_total: Some(items_total),
-            shipping_total: Some(shipping),
-            duty_taxes_total: Some(duties),
-            grand_total: Some(items_total + shipping + duties),
-            ..zw::Order::default()
+            .collect();
+        let order = json!({
+            "id": id,
+            "orderDate": zonos_time(placed_at),
+            "orderStatus": new.status.as_deref().unwrap_or("IGLOBAL_ORDER_IN_PROCESS"),
+            "orderStatusDate": placed_at.timestamp_millis(),
+            "merchantOrderId": null,
+            "testOrder": new.test_order,
+            "currencyCode": "USD",
+            "items": items,
+            "shippingCarrierServiceLevel":
+                new.shipping_carrier_service_level.as_deref().unwrap_or("UPS_EXPEDITED"),
+            "shippingName": format!("Sandbox Buyer {n}"),
+            "shippingAddress1": format!("{n} Rue de la Paix"),
+            "shippingCity": "Paris",
+            "shippingZip": "75002",
+            "shippingCountry": "FR",
+            "email": format!("buyer{n}@example.com"),
+            "itemsTotal": items_total.to_string(),
+            "shippingTotal": shipping.to_string(),
+            "dutyTaxesTotal": duties.to_string(),
+            "grandTotal": (items_total + shipping + duties).to_string(),
+        });
+        let Value::Object(order) = order else {
+            return id;
         };
         self.orders.push(ZonosOrder {
             order,
@@ -135,23 +233,26 @@ impl ZonosState {
     pub fn set_status(&mut self, idx: usize, status: &str) {
         let now = now_seconds().max(self.orders[idx].status_at + Duration::seconds(1));
         let o = &mut self.orders[idx];
-        o.order.order_status = Some(status.to_owned());
-        o.order.order_status_date = Some(now.timestamp_millis());
+        o.order.insert("orderStatus".into(), json!(status));
+        o.order
+            .insert("orderStatusDate".into(), json!(now.timestamp_millis()));
         o.status_at = now;
     }
 
-    fn listing(o: &ZonosOrder, statuses: bool) -> OrderNumber {
-        OrderNumber {
-            id: o.order.id.clone().unwrap_or_default(),
-            test_order: o.order.test_order.unwrap_or(false),
-            timestamp: format_timestamp(o.placed_at),
-            status: statuses.then(|| OrderNumberStatus {
-                merchant_order_id: o.order.merchant_order_id.clone(),
-                order_status: o.order.order_status.clone().unwrap_or_default(),
-                order_status_date: o.status_at.timestamp_millis(),
-                order_status_date_string: format_timestamp(o.status_at),
-            }),
+    /// An `orderNumbers` entry, with its `status` fields when asked for them.
+    fn listing(o: &ZonosOrder, statuses: bool) -> Value {
+        let mut entry = json!({
+            "id": o.id(),
+            "testOrder": o.test_order(),
+            "timestamp": zonos_time(o.placed_at),
+        });
+        if statuses {
+            entry["merchantOrderId"] = json!(o.merchant_order_id());
+            entry["orderStatus"] = json!(o.status());
+            entry["orderStatusDate"] = json!(o.status_at.timestamp_millis());
+            entry["orderStatusDateString"] = json!(zonos_time(o.status_at));
         }
+        entry
     }
 }
 
@@ -254,35 +355,30 @@ async fn order_numbers(State(sb): State<Sandbox>, headers: HeaderMap, body: Byte
             let cutoff = Utc::now() - Duration::days(14);
             z.orders
                 .iter()
-                .filter(|o| o.placed_at >= cutoff && o.order.merchant_order_id.is_none())
+                .filter(|o| o.placed_at >= cutoff && o.merchant_order_id().is_none())
                 .collect()
         }
     };
-    let orders: Vec<OrderNumber> = picked
-        .iter()
-        .map(|o| ZonosState::listing(o, req.statuses))
-        .collect();
-    let test = orders.iter().filter(|o| o.test_order).count();
-    let resp = zw::OrderNumbersResponse {
-        total_count: u32::try_from(orders.len()).unwrap_or(u32::MAX),
-        order_count: u32::try_from(orders.len() - test).unwrap_or(u32::MAX),
-        test_order_count: u32::try_from(test).unwrap_or(u32::MAX),
-        orders,
-    };
-    match checked(&resp, read::check_numbers_answer) {
+    let test = picked.iter().filter(|o| o.test_order()).count();
+    let resp = json!({
+        "totalCount": picked.len(),
+        "orderCount": picked.len() - test,
+        "testOrderCount": test,
+        "orders": picked
+            .iter()
+            .map(|o| ZonosState::listing(o, req.statuses))
+            .collect::<Vec<_>>(),
+    });
+    match checked(resp, read::check_numbers_answer) {
         Ok(v) => Json(v).into_response(),
         Err(fault) => fault,
     }
 }
 
-/// An answer, checked in the sandbox's own terms before it leaves ([`read`]): the orders it keeps are
-/// written with the client's types, so a name the client got wrong would otherwise come back to it as
-/// Zonos'. A name the documents do not have is the sandbox's fault: a 500 that says which.
-fn checked<T: serde::Serialize>(
-    body: &T,
-    check: fn(&Value) -> Result<(), String>,
-) -> Result<Value, Response> {
-    let v = serde_json::to_value(body).unwrap_or(Value::Null);
+/// An answer, checked against the documents' names before it leaves ([`read`]), so a slip in the
+/// sandbox's own JSON is caught here rather than agreed with. A name the documents do not have is the
+/// sandbox's fault: a 500 that says which.
+fn checked(v: Value, check: fn(&Value) -> Result<(), String>) -> Result<Value, Response> {
     check(&v).map(|()| v).map_err(|why| {
         eprintln!("sandbox (zonos): an answer does not match the documents: {why}");
         (
@@ -324,7 +420,10 @@ async fn order_detail(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes
             "<html>502 Bad Gateway</html>",
         )
             .into_response(),
-        Some(i) => match checked(&st.zonos.orders[i].order, read::check_detail_answer) {
+        Some(i) => match checked(
+            Value::Object(st.zonos.orders[i].order.clone()),
+            read::check_detail_answer,
+        ) {
             Ok(order) => Json(json!({ "order": order })).into_response(),
             Err(fault) => fault,
         },
@@ -354,7 +453,7 @@ fn write(
             } else {
                 st.counters.duplicate(counter);
             }
-            let id = st.zonos.orders[i].order.id.clone().unwrap_or_default();
+            let id = st.zonos.orders[i].id().to_owned();
             Json(json!({ "success": format!("Updated Order: {id}") })).into_response()
         }
         Err(m) => zonos_error(m),
@@ -379,9 +478,9 @@ async fn update_merchant_order_id(
         "zonos.updateMerchantOrderId",
         &req.order_id,
         |st, i| {
-            let o = &mut st.zonos.orders[i].order;
-            let changed = o.merchant_order_id.as_deref() != Some(req.value.as_str());
-            o.merchant_order_id = Some(req.value.clone());
+            let o = &mut st.zonos.orders[i];
+            let changed = o.merchant_order_id() != Some(req.value.as_str());
+            o.order.insert("merchantOrderId".into(), json!(req.value));
             Ok(changed)
         },
     )
@@ -401,14 +500,10 @@ async fn set_shipment_tracking(
         Err(e) => return refused(e),
     };
     write(&sb, "zonos.setShipmentTracking", &req.order_id, |st, i| {
-        let o = &mut st.zonos.orders[i].order;
-        let list: Vec<zw::TrackingNumber> = req
-            .numbers
-            .iter()
-            .map(|n| zw::TrackingNumber { number: n.clone() })
-            .collect();
-        let changed = o.tracking_list != list;
-        o.tracking_list = list;
+        let o = &mut st.zonos.orders[i];
+        let changed = o.tracking_numbers() != req.numbers;
+        let list: Vec<Value> = req.numbers.iter().map(|n| json!({ "number": n })).collect();
+        o.order.insert("trackingList".into(), Value::Array(list));
         Ok(changed)
     })
 }
@@ -426,8 +521,8 @@ async fn update_vendor_order_status(
         Ok(r) => r,
         Err(e) => return refused(e),
     };
-    let wanted = ZonosStatus::parse(&req.value);
-    if !wanted.is_vendor_status() {
+    let wanted = req.value.as_str();
+    if !VENDOR_STATUSES.contains(&wanted) {
         return zonos_error(format!("Invalid order status: {}", req.value));
     }
     write(
@@ -435,22 +530,16 @@ async fn update_vendor_order_status(
         "zonos.updateVendorOrderStatus",
         &req.order_id,
         |st, i| {
-            let current = ZonosStatus::parse(
-                st.zonos.orders[i]
-                    .order
-                    .order_status
-                    .as_deref()
-                    .unwrap_or_default(),
-            );
+            let current = st.zonos.orders[i].status().to_owned();
             if current == wanted {
                 return Ok(false);
             }
-            if current.blocks_vendor_updates() {
+            if BLOCKING_STATUSES.contains(&current.as_str()) {
                 return Err(format!(
                     "Order status cannot be changed while the order is in {current}"
                 ));
             }
-            st.zonos.set_status(i, wanted.as_str());
+            st.zonos.set_status(i, wanted);
             Ok(true)
         },
     )

@@ -8,11 +8,12 @@ use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
 use orderbridge::channels::http::{HttpSettings, RateLimit};
 use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
-use orderbridge::channels::zonos::wire::{Credentials, Item};
+use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::secrets::Secret;
 use orderbridge::store::{orders, IdempotencyTtl};
+use orderbridge_sandbox::zonos::NewZonosItem;
 use orderbridge_sandbox::{spawn, Faults, SandboxConfig};
 use std::sync::Arc;
 use std::time::Instant;
@@ -61,12 +62,12 @@ async fn main() {
             let id = sandbox.lock().zonos.create(
                 999,
                 &orderbridge_sandbox::zonos::NewZonosOrder {
-                    items: vec![Item {
-                        sku: Some("SKU".into()),
+                    items: vec![NewZonosItem {
+                        sku: "SKU".into(),
                         product_id: None,
                         description: Some("Mug".into()),
-                        quantity: Some(1),
-                        unit_price: Some(rust_decimal::Decimal::ONE),
+                        quantity: 1,
+                        unit_price: rust_decimal::Decimal::ONE,
                     }],
                     test_order: false,
                     status: None,

@@ -11,13 +11,14 @@ use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
 use orderbridge::channels::http::{HttpSettings, RateLimit};
 use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
-use orderbridge::channels::zonos::wire::{Credentials, Item};
+use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::clock::{Clock, ManualClock};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::secrets::Secret;
 use orderbridge::store::embedded::{Db, DeadLetter, EmbeddedQueue, EmbeddedStore};
 use orderbridge::store::provision::QUEUE;
 use orderbridge::store::{orders, IdempotencyTtl, SyncQueue};
+use orderbridge_sandbox::zonos::NewZonosItem;
 use orderbridge_sandbox::{spawn, Faults, SandboxConfig};
 use std::sync::Arc;
 
@@ -82,12 +83,12 @@ async fn six_hours_of_genstore_outage(backoff: Option<Backoff>) -> Run {
     let z = sb.lock().zonos.create(
         999,
         &orderbridge_sandbox::zonos::NewZonosOrder {
-            items: vec![Item {
-                sku: Some("SKU-MUG".into()),
+            items: vec![NewZonosItem {
+                sku: "SKU-MUG".into(),
                 product_id: None,
                 description: Some("Mug".into()),
-                quantity: Some(1),
-                unit_price: Some(rust_decimal::Decimal::new(1000, 2)),
+                quantity: 1,
+                unit_price: rust_decimal::Decimal::new(1000, 2),
             }],
             test_order: false,
             status: None,

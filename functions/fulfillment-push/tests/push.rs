@@ -8,7 +8,7 @@ use orderbridge::channels::google::auth::GoogleCredentials;
 use orderbridge::channels::google::client::{GoogleClient, GoogleSettings};
 use orderbridge::channels::http::{HttpSettings, RateLimit};
 use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
-use orderbridge::channels::zonos::wire::{Credentials, Item};
+use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::channels::{genstore, google, zonos};
 use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::idempotency::forget_failure;
@@ -17,6 +17,7 @@ use orderbridge::secrets::Secret;
 use orderbridge::store::orders;
 use orderbridge::store::{AuditOutcome, IdempotencyTtl, OrderKey, Storage, SyncQueue};
 use orderbridge_sandbox::genstore::LineQty;
+use orderbridge_sandbox::zonos::NewZonosItem;
 use orderbridge_sandbox::{spawn, Faults, Sandbox, SandboxConfig};
 use std::sync::Arc;
 use std::time::Duration;
@@ -125,12 +126,12 @@ async fn zonos_order(s: &Setup, qty: u32) -> String {
     let id = s.sandbox.lock().zonos.create(
         999,
         &orderbridge_sandbox::zonos::NewZonosOrder {
-            items: vec![Item {
-                sku: Some("SKU-MUG".into()),
+            items: vec![NewZonosItem {
+                sku: "SKU-MUG".into(),
                 product_id: Some("p-mug".into()),
                 description: Some("Mug".into()),
-                quantity: Some(qty),
-                unit_price: Some(rust_decimal::Decimal::new(1000, 2)),
+                quantity: qty,
+                unit_price: rust_decimal::Decimal::new(1000, 2),
             }],
             test_order: false,
             status: None,
@@ -164,9 +165,9 @@ async fn google_order(s: &Setup) -> String {
             .create_test_order("123456789", "template1a", chrono::Utc::now())
             .unwrap();
         let o = &mut st.google.orders.get_mut(&id).unwrap().order;
-        o.status = Some("pendingShipment".into());
-        o.line_items[0].quantity_ordered = Some(3);
-        o.line_items[0].quantity_pending = Some(3);
+        o.status = "pendingShipment".into();
+        o.line_items[0].quantity_ordered = 3;
+        o.line_items[0].quantity_pending = 3;
         id
     };
     let o = s
@@ -250,8 +251,7 @@ fn fulfill(s: &Setup, genstore_id: &str, qty: u32, number: &str, carrier: &str) 
         .unwrap()
         .line_items[0]
         .id
-        .clone()
-        .unwrap();
+        .clone();
     s.sandbox
         .lock()
         .genstore
@@ -261,7 +261,7 @@ fn fulfill(s: &Setup, genstore_id: &str, qty: u32, number: &str, carrier: &str) 
                 id: line,
                 quantity: qty,
             }]),
-            Some(orderbridge::channels::genstore::wire::TrackingInfo {
+            Some(orderbridge_sandbox::genstore_model::TrackingInfo {
                 number: Some(number.into()),
                 company: Some(carrier.into()),
                 url: None,
@@ -321,7 +321,7 @@ mod cases {
             .unwrap();
         assert_eq!(mirror_order.source_name.as_deref(), Some("zonos"));
         assert_eq!(mirror_order.source_identifier.as_deref(), Some(z.as_str()));
-        assert_eq!(mirror_order.line_items[0].quantity, Some(2));
+        assert_eq!(mirror_order.line_items[0].quantity, 2);
         let zonos_side = s
             .deps
             .zonos
@@ -516,7 +516,7 @@ mod cases {
             .unwrap()
             .fulfillments
             .iter()
-            .map(|f| f.fulfill_id.clone().unwrap())
+            .map(|f| f.fulfill_id.clone())
             .collect();
         for fid in &fids {
             s.sandbox
@@ -791,8 +791,7 @@ mod cases {
         let gid = mirror(&s, Channel::Google, &g).await;
         let line = s.sandbox.lock().genstore.order(&gid).unwrap().line_items[0]
             .id
-            .clone()
-            .unwrap();
+            .clone();
         let (refund, _) = s
             .sandbox
             .lock()
@@ -817,11 +816,12 @@ mod cases {
             &*s.deps.store,
             &OrderKey::new(Channel::Genstore, gid.as_str()),
             |o| {
-                let r = orderbridge::channels::genstore::mapping::to_refund(
-                    &refund,
-                    &o.totals.currency,
-                )
-                .unwrap();
+                // As `refunds/create` carries it.
+                let sent: orderbridge::channels::genstore::wire::Refund =
+                    serde_json::from_value(serde_json::to_value(&refund).unwrap()).unwrap();
+                let r =
+                    orderbridge::channels::genstore::mapping::to_refund(&sent, &o.totals.currency)
+                        .unwrap();
                 if o.refunds.iter().any(|x| x.id == r.id) {
                     return false;
                 }
@@ -831,7 +831,7 @@ mod cases {
         )
         .await
         .unwrap();
-        let rid = refund.refund_id.clone().unwrap();
+        let rid = refund.refund_id.clone();
         let jobs = vec![
             record(
                 "r",
@@ -1003,12 +1003,12 @@ mod import_cases {
         let id = s.sandbox.lock().zonos.create(
             999,
             &orderbridge_sandbox::zonos::NewZonosOrder {
-                items: vec![Item {
-                    sku: Some("SKU-MUG".into()),
+                items: vec![NewZonosItem {
+                    sku: "SKU-MUG".into(),
                     product_id: None,
                     description: Some("Mug".into()),
-                    quantity: Some(2),
-                    unit_price: Some(rust_decimal::Decimal::new(1000, 2)),
+                    quantity: 2,
+                    unit_price: rust_decimal::Decimal::new(1000, 2),
                 }],
                 test_order: false,
                 status: None,
@@ -1088,21 +1088,21 @@ mod import_cases {
             let mut st = s.sandbox.lock();
             let o = st
                 .genstore
-                .create_order(&genstore::wire::NewOrder {
+                .create_order(&orderbridge_sandbox::genstore_model::NewOrder {
                     source_name: "web".into(),
                     source_identifier: "x1".into(),
                     currency: "USD".into(),
-                    line_items: vec![genstore::wire::NewLineItem {
+                    line_items: vec![orderbridge_sandbox::genstore_model::NewLineItem {
                         title: "Mug".into(),
                         sku: None,
                         product_id: None,
                         quantity: 1,
                         price: rust_decimal::Decimal::ONE,
                     }],
-                    ..genstore::wire::NewOrder::default()
+                    ..orderbridge_sandbox::genstore_model::NewOrder::default()
                 })
                 .unwrap();
-            let id: u64 = o.0.order_id.clone().unwrap().parse().unwrap();
+            let id: u64 = o.0.order_id.parse().unwrap();
             st.genstore.orders.get_mut(&id).unwrap().currency = None;
             id.to_string()
         };

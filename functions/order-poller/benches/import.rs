@@ -9,10 +9,11 @@ use orderbridge::channel::Channel;
 use orderbridge::channels::google::auth::GoogleCredentials;
 use orderbridge::channels::google::client::{GoogleClient, GoogleSettings};
 use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
-use orderbridge::channels::zonos::wire::{Credentials, Item};
+use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::secrets::Secret;
 use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
+use orderbridge_sandbox::zonos::NewZonosItem;
 use orderbridge_sandbox::{spawn, Faults, SandboxConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,12 +46,12 @@ async fn main() {
             st.zonos.create(
                 999,
                 &orderbridge_sandbox::zonos::NewZonosOrder {
-                    items: vec![Item {
-                        sku: Some("SKU".into()),
+                    items: vec![NewZonosItem {
+                        sku: "SKU".into(),
                         product_id: None,
                         description: Some("Mug".into()),
-                        quantity: Some(1),
-                        unit_price: Some(rust_decimal::Decimal::ONE),
+                        quantity: 1,
+                        unit_price: rust_decimal::Decimal::ONE,
                     }],
                     test_order: false,
                     status: None,
@@ -63,7 +64,7 @@ async fn main() {
                 .create_test_order("123456789", "template1", chrono::Utc::now())
                 .expect("template");
             if let Some(o) = st.google.orders.get_mut(&id) {
-                o.order.status = Some("pendingShipment".into());
+                o.order.status = "pendingShipment".into();
             }
         }
     }

@@ -4,16 +4,17 @@
 use order_poller::{Backfill, Deadline, Deps, PollRequest, RunSummary, Settings};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
-use orderbridge::channels::genstore::wire as gw;
 use orderbridge::channels::google::auth::GoogleCredentials;
 use orderbridge::channels::google::client::{GoogleClient, GoogleSettings};
 use orderbridge::channels::http::{HttpSettings, RateLimit};
 use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
-use orderbridge::channels::zonos::wire::{Credentials, Item};
+use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::secrets::Secret;
 use orderbridge::store::{OrderKey, Storage, SyncQueue};
+use orderbridge_sandbox::genstore_model as gw;
+use orderbridge_sandbox::zonos::NewZonosItem;
 use orderbridge_sandbox::zonos::NewZonosOrder;
 use orderbridge_sandbox::{spawn, Faults, Sandbox, SandboxConfig};
 use std::collections::HashMap;
@@ -146,12 +147,12 @@ impl Drop for Setup {
 
 fn zonos_order(test_order: bool) -> NewZonosOrder {
     NewZonosOrder {
-        items: vec![Item {
-            sku: Some("SKU-1".into()),
+        items: vec![NewZonosItem {
+            sku: "SKU-1".into(),
             product_id: Some("p1".into()),
             description: Some("Mug".into()),
-            quantity: Some(2),
-            unit_price: Some(rust_decimal::Decimal::new(1000, 2)),
+            quantity: 2,
+            unit_price: rust_decimal::Decimal::new(1000, 2),
         }],
         test_order,
         status: None,
@@ -187,7 +188,7 @@ fn add_mirror(sb: &Sandbox, source: &str, external_id: &str) -> String {
             ..gw::NewOrder::default()
         })
         .unwrap();
-    o.order_id.unwrap()
+    o.order_id
 }
 
 /// The merchant ships a Genstore order in full (no webhook sent).
@@ -237,7 +238,7 @@ fn add_google(sb: &Sandbox, n: usize) -> Vec<String> {
                 .google
                 .create_test_order("123456789", "template1", chrono::Utc::now())
                 .unwrap();
-            st.google.orders.get_mut(&id).unwrap().order.status = Some("pendingShipment".into());
+            st.google.orders.get_mut(&id).unwrap().order.status = "pendingShipment".into();
             id
         })
         .collect()
@@ -326,7 +327,7 @@ mod cases {
             .google
             .orders
             .values()
-            .all(|o| o.order.acknowledged == Some(true)));
+            .all(|o| o.order.acknowledged));
         assert!(
             s.sandbox.counters().requests["GET /google/content/v2.1/{merchant}/orders"] >= 3,
             "several pages"
@@ -418,7 +419,7 @@ mod cases {
             .google
             .orders
             .values()
-            .all(|o| o.order.acknowledged == Some(true)));
+            .all(|o| o.order.acknowledged));
     }
 
     pub async fn throttling_and_server_errors_are_survived(aws: bool) {
@@ -471,7 +472,7 @@ mod cases {
             .google
             .orders
             .values()
-            .all(|o| o.order.acknowledged == Some(true)));
+            .all(|o| o.order.acknowledged));
     }
 
     pub async fn a_zonos_error_answer_is_reported_and_the_cursor_holds(aws: bool) {
@@ -520,7 +521,7 @@ mod cases {
         assert!(!stored(&s, Channel::Google, &ids[2]).await);
         let st = s.sandbox.lock();
         for id in &ids {
-            let acked = st.google.orders[id].order.acknowledged == Some(true);
+            let acked = st.google.orders[id].order.acknowledged;
             assert_eq!(acked, id != &ids[2], "{id}: acknowledged only when stored");
         }
     }
@@ -638,8 +639,7 @@ mod more_cases {
                     .google
                     .create_test_order("123456789", "template1", at)
                     .unwrap();
-                st.google.orders.get_mut(&id).unwrap().order.status =
-                    Some("pendingShipment".into());
+                st.google.orders.get_mut(&id).unwrap().order.status = "pendingShipment".into();
             }
         }
         add_genstore(&s.sandbox, 5);
@@ -787,7 +787,9 @@ mod more_cases {
         .unwrap();
         let idx = s.sandbox.lock().zonos.find(999, &ids[0]).unwrap();
         // As fulfillment-push leaves it: mirrored, and the merchant id written back to Zonos.
-        s.sandbox.lock().zonos.orders[idx].order.merchant_order_id = Some("7001".into());
+        s.sandbox.lock().zonos.orders[idx]
+            .order
+            .insert("merchantOrderId".into(), "7001".into());
         s.sandbox
             .lock()
             .zonos
@@ -841,16 +843,16 @@ mod more_cases {
         {
             let mut st = s.sandbox.lock();
             let o = &mut st.google.orders.get_mut(&ids[1]).unwrap().order;
-            o.status = Some("canceled".into());
+            o.status = "canceled".into();
             for l in &mut o.line_items {
                 l.quantity_canceled = l.quantity_ordered;
                 l.cancellations
-                    .push(orderbridge::channels::google::wire::Cancellation {
-                        actor: Some("customer".into()),
-                        creation_date: Some(chrono::Utc::now().to_rfc3339()),
+                    .push(orderbridge_sandbox::google_model::Cancellation {
+                        actor: "customer".into(),
+                        creation_date: chrono::Utc::now().to_rfc3339(),
                         quantity: l.quantity_ordered,
-                        reason: Some("customerInitiatedCancel".into()),
-                        reason_text: None,
+                        reason: "customerInitiatedCancel".into(),
+                        reason_text: String::new(),
                     });
             }
         }
@@ -912,7 +914,10 @@ mod parking_cases {
             // Garbage from Zonos for one order, while the orders after it read fine.
             st.zonos.orders[garbled].garbled = true;
             // And one whose detail can never map (an item without its quantity), last in the listing.
-            st.zonos.orders[unmappable].order.items[0].quantity = None;
+            st.zonos.orders[unmappable].order["items"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("quantity");
         }
         let r = poll(&s).await;
         let z = r.channel("zonos").unwrap();
