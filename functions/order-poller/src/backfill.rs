@@ -23,7 +23,7 @@
 //!   no undocumented date parameter is sent. The position is the last order id read.
 
 use super::{leased, out_of_time, Backfill, Deadline, Deps};
-use crate::item::{count, enqueue, jobs_of, park};
+use crate::item::{count, enqueue, jobs_of, park_by_id, Imported};
 use crate::summary::ChannelSummary;
 use crate::PollError;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -31,6 +31,7 @@ use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::{self, client::OrderQuery};
 use orderbridge::channels::google::client::ListQuery;
 use orderbridge::channels::http::Paging;
+use orderbridge::channels::zonos::wire::OrderNumber;
 use orderbridge::channels::zonos::wire::OrderSelector;
 
 /// The share of each platform's bucket a backfill leaves to live work.
@@ -191,23 +192,9 @@ async fn zonos(
             return Ok(());
         }
         s.seen = s.seen.saturating_add(1);
-        match super::import_zonos(deps, client, entry).await {
-            Ok(i) => {
-                count(s, &i);
-                enqueue(deps, &jobs_of(i), s).await?;
-            }
-            Err(e) => {
-                // Parked on the queue, so moving the position past it loses nothing.
-                let job = park(
-                    s,
-                    Channel::Zonos,
-                    &entry.id,
-                    Some(entry.clone()),
-                    &e.to_string(),
-                );
-                enqueue(deps, &[job], s).await?;
-            }
-        }
+        let imported = super::import_zonos(deps, client, entry).await;
+        let listing = Some(entry.clone());
+        settle(deps, s, Channel::Zonos, Some(&entry.id), listing, imported).await?;
         progress.done(entry.id.clone()).await?;
     }
     Ok(())
@@ -248,22 +235,8 @@ async fn google(
                 return Ok(());
             }
             s.seen = s.seen.saturating_add(1);
-            match super::import_google(deps, o).await {
-                Ok(i) => {
-                    count(s, &i);
-                    enqueue(deps, &jobs_of(i), s).await?;
-                }
-                Err(e) => match o.id.as_deref() {
-                    Some(id) => {
-                        let job = park(s, Channel::Google, id, None, &e.to_string());
-                        enqueue(deps, &[job], s).await?;
-                    }
-                    None => {
-                        s.failed = s.failed.saturating_add(1);
-                        s.error = Some(format!("an order without an id: {e}"));
-                    }
-                },
-            }
+            let imported = super::import_google(deps, o).await;
+            settle(deps, s, Channel::Google, o.id.as_deref(), None, imported).await?;
             if let Some(placed) = o.placed_date.as_deref() {
                 progress.done(placed.to_owned()).await?;
             }
@@ -325,16 +298,11 @@ async fn genstore(
                             orderbridge::sync::mark_queued(&*deps.store, m).await;
                         }
                     }
-                    Err(e) => match o.order_id.as_deref() {
-                        Some(id) => {
-                            let job = park(s, Channel::Genstore, id, None, &e);
-                            enqueue(deps, &[job], s).await?;
-                        }
-                        None => {
-                            s.failed = s.failed.saturating_add(1);
-                            s.error = Some(format!("an order without an id: {e}"));
-                        }
-                    },
+                    Err(e) => {
+                        let parked =
+                            park_by_id(s, Channel::Genstore, o.order_id.as_deref(), None, &e);
+                        enqueue(deps, &Vec::from_iter(parked), s).await?;
+                    }
                 }
             }
             if let Some(id) = &o.order_id {
@@ -346,4 +314,24 @@ async fn genstore(
             return Ok(());
         }
     }
+}
+
+/// One external order the walk read: counted and its jobs queued, or parked on the queue by its id
+/// ([`park_by_id`]), so moving the position past it loses nothing.
+async fn settle<E: std::fmt::Display>(
+    deps: &Deps,
+    s: &mut ChannelSummary,
+    channel: Channel,
+    order_id: Option<&str>,
+    listing: Option<OrderNumber>,
+    imported: Result<Imported, E>,
+) -> Result<(), PollError> {
+    let jobs = match imported {
+        Ok(i) => {
+            count(s, &i);
+            jobs_of(i)
+        }
+        Err(e) => Vec::from_iter(park_by_id(s, channel, order_id, listing, &e.to_string())),
+    };
+    enqueue(deps, &jobs, s).await
 }

@@ -1,7 +1,7 @@
 //! Genstore: the reconciliation by `sinceId` and the recheck of open mirrors.
 
 use super::{out_of_time, Deadline, Deps};
-use crate::item::{enqueue, park};
+use crate::item::{enqueue, park_by_id};
 use crate::summary::{begin, ChannelSummary};
 use crate::PollError;
 use orderbridge::channel::Channel;
@@ -50,14 +50,9 @@ pub(crate) async fn reconcile_genstore(
                 Ok(order) => order,
                 // An order whose data does not map holds nothing up: the sync queue retries it, and
                 // its DLQ keeps it for a look. Without an id there is nothing to retry by.
-                Err(e) if !id.is_empty() => {
-                    jobs.push(park(&mut s, Channel::Genstore, &id, None, &e.to_string()));
-                    seen_ids.push(id);
-                    continue;
-                }
                 Err(e) => {
-                    s.failed = s.failed.saturating_add(1);
-                    s.error = Some(format!("an order without an id: {e}"));
+                    let why = e.to_string();
+                    jobs.extend(park_by_id(&mut s, Channel::Genstore, Some(&id), None, &why));
                     seen_ids.push(id);
                     continue;
                 }

@@ -92,6 +92,25 @@ impl std::fmt::Display for ItemError {
     }
 }
 
+/// An order that failed: parked by its id ([`park`]), or, without one, counted as failed, since there is
+/// nothing to read it again by.
+pub(crate) fn park_by_id(
+    s: &mut ChannelSummary,
+    channel: Channel,
+    order_id: Option<&str>,
+    listing: Option<OrderNumber>,
+    why: &str,
+) -> Option<SyncJob> {
+    match order_id.filter(|id| !id.is_empty()) {
+        Some(id) => Some(park(s, channel, id, listing, why)),
+        None => {
+            s.failed = s.failed.saturating_add(1);
+            s.error = Some(format!("an order without an id: {why}"));
+            None
+        }
+    }
+}
+
 /// The import job that takes a failing order off the poll's path.
 pub(crate) fn park(
     s: &mut ChannelSummary,

@@ -49,17 +49,7 @@ pub struct RefundLineItem {
 }
 
 /// Money moved by a refund.
-#[serde_with::skip_serializing_none]
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
-pub struct RefundTransaction {
-    /// Amount.
-    #[serde(with = "lenient::decimal")]
-    pub amount: Option<Decimal>,
-    /// Currency.
-    #[serde(with = "lenient::string")]
-    pub currency: Option<String>,
-}
+pub type RefundTransaction = super::Amount;
 
 /// The body of the compliance topics `customers/data_request`, `customers/redact` and `shop/redact`.
 #[serde_with::skip_serializing_none]

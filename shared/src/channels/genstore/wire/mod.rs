@@ -366,11 +366,11 @@ pub struct Customer {
     pub default_address: Option<Personal<Address>>,
 }
 
-/// Payment terms.
+/// An amount in a currency, the shape of an order's payment terms and of a refund's transaction.
 #[serde_with::skip_serializing_none]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
-pub struct PaymentTerms {
+pub struct Amount {
     /// Amount.
     #[serde(with = "lenient::decimal")]
     pub amount: Option<Decimal>,
@@ -378,6 +378,9 @@ pub struct PaymentTerms {
     #[serde(with = "lenient::string")]
     pub currency: Option<String>,
 }
+
+/// Payment terms.
+pub type PaymentTerms = Amount;
 
 /// A discount code applied to the order.
 #[serde_with::skip_serializing_none]
