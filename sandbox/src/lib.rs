@@ -37,6 +37,7 @@ pub mod scenario;
 pub mod webhooks;
 pub mod zonos;
 pub mod zonos_requests;
+mod zonos_routes;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
