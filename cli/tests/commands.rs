@@ -1,5 +1,6 @@
 //! The `orderbridge` binary as a newcomer runs it: the demo, then each command the demo printed, as
-//! printed; the operator commands' errors for a folder without data or an unknown order; a backfill.
+//! printed; the operator commands' errors for a folder without data or an unknown order; a backfill; the
+//! dead-letter queue listed and replayed.
 
 use std::process::Command;
 
@@ -140,5 +141,67 @@ async fn a_backfill_imports_a_range_once() {
     let (ok, out, err) = run(&["orders", "list", "--data-dir", dir.to_str().unwrap()]);
     assert!(ok, "{err}");
     assert_eq!(out.matches("zonos:").count(), 3, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `dlq list` names what failed for good, `dlq replay` sends it back to the sync queue, and after it the
+/// dead-letter queue is empty: on a data folder holding one dead letter, as `dev` would leave it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dlq_lists_a_dead_letter_and_replays_it_onto_the_sync_queue() {
+    use orderbridge::channel::Channel;
+    use orderbridge::clock::SystemClock;
+    use orderbridge::jobs::{Job, SyncJob};
+    use orderbridge::store::embedded::{Db, EmbeddedQueue};
+    use orderbridge::store::SyncQueue;
+    use std::sync::Arc;
+
+    let dir = std::env::temp_dir().join(format!("ob-cli-dlq-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("orderbridge.sqlite3");
+    let queue = |name: &str| {
+        EmbeddedQueue::new(Db::open(&file).unwrap(), name, None, Arc::new(SystemClock))
+    };
+    let job = SyncJob::from(Job::ImportOrder {
+        channel: Channel::Google,
+        order_id: "TEST-DLQ-1".into(),
+        listing: None,
+    });
+    let sent = queue("sync-dlq").send(&[job]).await.unwrap();
+    assert!(sent.all_sent());
+    let data = dir.to_str().unwrap().to_owned();
+
+    let cli = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&args)
+        })
+    };
+    let args = |words: &[&str]| {
+        let mut v: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+        v.extend(["--data-dir".to_owned(), data.clone()]);
+        v
+    };
+    let (ok, out, err) = cli(args(&["dlq", "list"])).await.unwrap();
+    assert!(ok, "{err}");
+    assert!(out.contains("import_order"), "{out}");
+    assert!(out.contains("google:TEST-DLQ-1"), "{out}");
+    let (ok, out, err) = cli(args(&["dlq", "replay", "--json"])).await.unwrap();
+    assert!(ok, "{err}");
+    let replayed: serde_json::Value = serde_json::from_str(&out).expect("a JSON answer");
+    assert_eq!(replayed["sent"], 1, "{out}");
+    let (ok, out, err) = cli(args(&["dlq", "list"])).await.unwrap();
+    assert!(ok, "{err}");
+    assert!(out.contains("no dead letters"), "{out}");
+    let waiting = queue("sync")
+        .receive(10, chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 1, "the job is back on the sync queue");
+    assert!(
+        waiting[0].body.contains("TEST-DLQ-1"),
+        "{}",
+        waiting[0].body
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
