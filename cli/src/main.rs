@@ -36,24 +36,17 @@ struct Handles {
 async fn handles(b: &Backend, create: bool) -> Result<Handles, String> {
     if b.aws {
         use orderbridge::config::required;
-        use orderbridge::store::dynamo::{sdk_config, DynamoStore};
-        use orderbridge::store::sqs::SqsQueue;
-        let conf = sdk_config().await;
-        let sqs = aws_sdk_sqs::Client::new(&conf);
+        let setting = |name: &str| required(name).map_err(|e| e.to_string());
+        let (table, sync, dlq) = (
+            setting("ORDERS_TABLE")?,
+            setting("SYNC_QUEUE_URL")?,
+            setting("SYNC_DLQ_URL")?,
+        );
+        let aws = orderbridge::store::dynamo::AwsBackends::connect(table).await;
         return Ok(Handles {
-            store: Arc::new(DynamoStore::new(
-                aws_sdk_dynamodb::Client::new(&conf),
-                required("ORDERS_TABLE").map_err(|e| e.to_string())?,
-                Arc::new(SystemClock),
-            )),
-            queue: Arc::new(SqsQueue::new(
-                sqs.clone(),
-                required("SYNC_QUEUE_URL").map_err(|e| e.to_string())?,
-            )),
-            dlq: Arc::new(SqsQueue::new(
-                sqs,
-                required("SYNC_DLQ_URL").map_err(|e| e.to_string())?,
-            )),
+            store: aws.store.clone(),
+            queue: Arc::new(aws.queue(sync)),
+            dlq: Arc::new(aws.queue(dlq)),
         });
     }
     // An empty database made on the spot would answer "nothing there" for a mistyped folder.

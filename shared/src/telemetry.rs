@@ -1,6 +1,12 @@
 //! Logging, set up in one place: one JSON object per line (CloudWatch reads it), the level from
 //! `RUST_LOG` (default `info`), no timestamps (Lambda adds its own).
 
+/// A Lambda function's first lines: its JSON logs, and its name on every metric.
+pub fn start_lambda(function: &str) {
+    init_lambda_logging();
+    crate::metrics::init(function);
+}
+
 /// Installs the JSON log subscriber for a Lambda function. Call once, first thing in `main`.
 pub fn init_lambda_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

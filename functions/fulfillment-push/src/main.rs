@@ -15,38 +15,30 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use fulfillment_push::{handle_batch_until, Backoff, Deps, Record};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use orderbridge::clock::SystemClock;
 use orderbridge::config::{number, required, Platforms};
 use orderbridge::secrets::SecretResolver;
-use orderbridge::store::dynamo::{sdk_config, DynamoStore};
-use orderbridge::store::sqs::SqsQueue;
+use orderbridge::store::dynamo::AwsBackends;
 use orderbridge::store::IdempotencyTtl;
 use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    orderbridge::telemetry::init_lambda_logging();
-    orderbridge::metrics::init("fulfillment-push");
+    orderbridge::telemetry::start_lambda("fulfillment-push");
     let platforms = Platforms::from_env(&SecretResolver::from_env()).await?;
     tracing::info!(channels = platforms.describe(), "fulfillment-push starting");
-    let aws = sdk_config().await;
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
-        required("ORDERS_TABLE")?,
-        Arc::new(SystemClock),
-    ));
+    let aws = AwsBackends::connect(required("ORDERS_TABLE")?).await;
+    let store = aws.store.clone();
     // Every platform call draws on the deployment's shared budget (with the poller and every other
     // instance of this function).
     let clients = platforms.clients()?.sharing(store.clone(), 0.0);
-    let sqs = aws_sdk_sqs::Client::new(&aws);
     let dead_letters: Option<Arc<dyn orderbridge::store::SyncQueue>> =
         match std::env::var("SYNC_DLQ_URL") {
-            Ok(url) if !url.trim().is_empty() => Some(Arc::new(SqsQueue::new(sqs.clone(), url))),
+            Ok(url) if !url.trim().is_empty() => Some(Arc::new(aws.queue(url))),
             _ => None,
         };
     let deps = Deps {
         store,
-        queue: Arc::new(SqsQueue::new(sqs, required("SYNC_QUEUE_URL")?)),
+        queue: Arc::new(aws.queue(required("SYNC_QUEUE_URL")?)),
         genstore: clients.genstore,
         zonos: clients.zonos,
         google: clients.google,

@@ -119,6 +119,17 @@ fn zonos_order_key(id: &str) -> (usize, &str) {
     (id.len(), id)
 }
 
+/// One channel's walk through a range: what each step reads, and where it counts and records how far
+/// it got.
+struct Walk<'a, 'p> {
+    deps: &'a Deps,
+    range: &'a Backfill,
+    through: NaiveDate,
+    deadline: &'a dyn Deadline,
+    summary: &'a mut ChannelSummary,
+    progress: &'a mut Progress<'p>,
+}
+
 pub(crate) async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> ChannelSummary {
     let name = b.channel.as_str();
     let through = b.through.unwrap_or_else(|| Utc::now().date_naive());
@@ -136,10 +147,18 @@ pub(crate) async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline)
             }
         };
         s.cursor_before = progress.position.clone();
+        let walk = Walk {
+            deps,
+            range: b,
+            through,
+            deadline,
+            summary: &mut s,
+            progress: &mut progress,
+        };
         let walked = match b.channel {
-            Channel::Zonos => zonos(deps, b, through, deadline, &mut s, &mut progress).await,
-            Channel::Google => google(deps, b, through, deadline, &mut s, &mut progress).await,
-            Channel::Genstore => genstore(deps, b, through, deadline, &mut s, &mut progress).await,
+            Channel::Zonos => zonos(walk).await,
+            Channel::Google => google(walk).await,
+            Channel::Genstore => genstore(walk).await,
         };
         if let Err(e) = walked {
             s.error = Some(e.to_string());
@@ -158,14 +177,15 @@ pub(crate) async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline)
     .await
 }
 
-async fn zonos(
-    deps: &Deps,
-    b: &Backfill,
-    through: NaiveDate,
-    deadline: &dyn Deadline,
-    s: &mut ChannelSummary,
-    progress: &mut Progress<'_>,
-) -> Result<(), PollError> {
+async fn zonos(w: Walk<'_, '_>) -> Result<(), PollError> {
+    let Walk {
+        deps,
+        range: b,
+        through,
+        deadline,
+        summary: s,
+        progress,
+    } = w;
     let client = deps
         .zonos
         .as_ref()
@@ -200,14 +220,15 @@ async fn zonos(
     Ok(())
 }
 
-async fn google(
-    deps: &Deps,
-    b: &Backfill,
-    through: NaiveDate,
-    deadline: &dyn Deadline,
-    s: &mut ChannelSummary,
-    progress: &mut Progress<'_>,
-) -> Result<(), PollError> {
+async fn google(w: Walk<'_, '_>) -> Result<(), PollError> {
+    let Walk {
+        deps,
+        range: b,
+        through,
+        deadline,
+        summary: s,
+        progress,
+    } = w;
     let client = deps
         .google
         .as_ref()
@@ -248,14 +269,15 @@ async fn google(
     }
 }
 
-async fn genstore(
-    deps: &Deps,
-    b: &Backfill,
-    through: NaiveDate,
-    deadline: &dyn Deadline,
-    s: &mut ChannelSummary,
-    progress: &mut Progress<'_>,
-) -> Result<(), PollError> {
+async fn genstore(w: Walk<'_, '_>) -> Result<(), PollError> {
+    let Walk {
+        deps,
+        range: b,
+        through,
+        deadline,
+        summary: s,
+        progress,
+    } = w;
     let client = deps
         .genstore
         .as_ref()

@@ -14,29 +14,22 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use order_poller::config::Config;
 use order_poller::{Deps, PollRequest, RunSummary, Until};
-use orderbridge::clock::SystemClock;
 use orderbridge::secrets::SecretResolver;
-use orderbridge::store::dynamo::{sdk_config, DynamoStore};
-use orderbridge::store::sqs::SqsQueue;
+use orderbridge::store::dynamo::AwsBackends;
 use std::sync::Arc;
 
 use order_poller::backfill::BACKFILL_RESERVE;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    orderbridge::telemetry::init_lambda_logging();
-    orderbridge::metrics::init("order-poller");
+    orderbridge::telemetry::start_lambda("order-poller");
     let config = Config::from_env(&SecretResolver::from_env()).await?;
     tracing::info!(
         channels = config.platforms.describe(),
         "order-poller starting"
     );
-    let aws = sdk_config().await;
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&aws),
-        config.orders_table.clone(),
-        Arc::new(SystemClock),
-    ));
+    let aws = AwsBackends::connect(config.orders_table.clone()).await;
+    let store = aws.store.clone();
     // Every platform call draws on the deployment's shared budget; a backfill leaves half of each
     // bucket to the live poll and the pushes.
     // One client per enabled platform (none for a disabled one), shared by both: the connections and
@@ -46,10 +39,7 @@ async fn main() -> Result<(), Error> {
     let backfill = clients.sharing(store.clone(), BACKFILL_RESERVE);
     let deps = Deps {
         store,
-        queue: Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&aws),
-            config.sync_queue_url.clone(),
-        )),
+        queue: Arc::new(aws.queue(config.sync_queue_url.clone())),
         zonos: live.zonos,
         google: live.google,
         genstore: live.genstore,

@@ -12,30 +12,20 @@
 )]
 
 use lambda_http::{run, service_fn, Error, Request};
-use orderbridge::clock::SystemClock;
 use orderbridge::secrets::SecretResolver;
-use orderbridge::store::dynamo::{sdk_config, DynamoStore};
-use orderbridge::store::sqs::SqsQueue;
+use orderbridge::store::dynamo::AwsBackends;
 use std::sync::Arc;
 use webhook_ingest::config::Config;
 use webhook_ingest::{handle, lambda, Deps};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    orderbridge::telemetry::init_lambda_logging();
-    orderbridge::metrics::init("webhook-ingest");
+    orderbridge::telemetry::start_lambda("webhook-ingest");
     let config = Config::from_env(&SecretResolver::from_env()).await?;
-    let aws = sdk_config().await;
+    let aws = AwsBackends::connect(config.orders_table.clone()).await;
     let deps = Deps {
-        store: Arc::new(DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
-            config.orders_table.clone(),
-            Arc::new(SystemClock),
-        )),
-        queue: Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&aws),
-            config.sync_queue_url.clone(),
-        )),
+        store: aws.store.clone(),
+        queue: Arc::new(aws.queue(config.sync_queue_url.clone())),
         secrets: config.webhook_secrets.clone(),
         max_body_bytes: config.max_body_bytes,
         dedupe_ttl: chrono::Duration::days(7),

@@ -20,6 +20,34 @@ pub const ITEM_LIMIT: usize = 400 * 1024;
 
 pub(super) type Item = HashMap<String, AttributeValue>;
 
+/// The deployment's order table and its SQS client, opened from the Lambda's environment: what every
+/// function's `main` (and the CLI's `--aws`) opens first.
+pub struct AwsBackends {
+    /// The order table.
+    pub store: Arc<DynamoStore>,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl AwsBackends {
+    /// Opens the table `table` with [`sdk_config`] and the system clock.
+    pub async fn connect(table: impl Into<String>) -> Self {
+        let aws = sdk_config().await;
+        AwsBackends {
+            store: Arc::new(DynamoStore::new(
+                Client::new(&aws),
+                table.into(),
+                Arc::new(crate::clock::SystemClock),
+            )),
+            sqs: aws_sdk_sqs::Client::new(&aws),
+        }
+    }
+
+    /// The queue at `url`.
+    pub fn queue(&self, url: impl Into<String>) -> crate::store::sqs::SqsQueue {
+        crate::store::sqs::SqsQueue::new(self.sqs.clone(), url)
+    }
+}
+
 /// Loads the AWS SDK configuration once (per cold start) with explicit timeouts. `AWS_ENDPOINT_URL`
 /// points it at an emulator.
 pub async fn sdk_config() -> aws_config::SdkConfig {
