@@ -246,6 +246,115 @@ async fn an_order_zonos_cannot_read_is_parked_dead_lettered_and_replayed(aws: bo
     let _ = std::fs::remove_dir_all(&d);
 }
 
+/// Two changes to a mirror's package within one second (Genstore's `updatedAt` resolution), equal in
+/// progress: the tracking number corrected twice. Their webhooks tie on the order's version, so the
+/// second cannot be told newer from its body; orderbridge has Genstore read the order, and Google ends
+/// with the number the merchant left.
+async fn a_package_corrected_twice_in_one_second_ends_with_the_last_number(aws: bool) {
+    let d = dir(if aws {
+        "same-second-moto"
+    } else {
+        "same-second"
+    });
+    let cfg = if aws {
+        on_moto(config(d.clone()), "same-second")
+    } else {
+        config(d.clone())
+    };
+    let r = start(cfg).await.unwrap();
+    let sb = r.sandbox.clone().unwrap().0;
+    let g = google_order(&sb);
+    until("mirrored", || async {
+        mirror_of(&r, Channel::Google, &g).await.is_some()
+    })
+    .await;
+    let mirror = mirror_of(&r, Channel::Google, &g).await.unwrap();
+    let f = ship(&sb, &mirror, 1, "1Z-FIRST");
+    let shipped = |number: &'static str| {
+        let sb = sb.clone();
+        let g = g.clone();
+        move || {
+            let sb = sb.clone();
+            let g = g.clone();
+            async move {
+                sb.lock().google.orders[&g]
+                    .order
+                    .shipments
+                    .iter()
+                    .any(|s| s.tracking_id.as_deref() == Some(number))
+            }
+        }
+    };
+    until("the first number on Google", shipped("1Z-FIRST")).await;
+    // Let the second turn, so the two corrections share a second that the first package does not.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let renumber = |number: &str| {
+        let number = number.to_owned();
+        move |x: &mut orderbridge_sandbox::genstore_model::Fulfillment| {
+            if let Some(t) = x.tracking_info.as_mut() {
+                t.number = Some(number);
+            }
+            Ok(())
+        }
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (a, b) = (format!("1Z-A{attempt}"), format!("1Z-B{attempt}"));
+        let (first, second, same_second) = {
+            let mut st = sb.lock();
+            let (_, first) = st.genstore.change_fulfillment(&f, renumber(&a)).unwrap();
+            let at = st.genstore.order(&mirror).unwrap().updated_at;
+            let (_, second) = st.genstore.change_fulfillment(&f, renumber(&b)).unwrap();
+            let same = st.genstore.order(&mirror).unwrap().updated_at == at;
+            (first, second, same)
+        };
+        // Delivered in the order they happened: the tie is the second's.
+        sb.webhooks.emit_all(first);
+        sb.webhooks.emit_all(second);
+        if same_second || attempt == 5 {
+            assert!(
+                same_second,
+                "two changes in a row kept landing in different seconds"
+            );
+            until("the last number on Google", || {
+                let sb = sb.clone();
+                let g = g.clone();
+                let b = b.clone();
+                async move {
+                    sb.lock().google.orders[&g]
+                        .order
+                        .shipments
+                        .iter()
+                        .any(|s| s.tracking_id.as_deref() == Some(b.as_str()))
+                }
+            })
+            .await;
+            break;
+        }
+    }
+    let stored = r
+        .store
+        .get(&OrderKey::new(Channel::Genstore, mirror.as_str()))
+        .await
+        .unwrap()
+        .unwrap()
+        .order;
+    assert_eq!(
+        stored.shipments[0].tracking_numbers,
+        vec![format!("1Z-B{attempt}")],
+        "the table holds what Genstore holds"
+    );
+    let google = sb.lock().google.orders[&g].order.shipments.clone();
+    assert_eq!(
+        google.len(),
+        1,
+        "one package, corrected in place: {google:?}"
+    );
+    r.stop().await;
+    let _ = std::fs::remove_dir_all(d);
+}
+
 async fn the_demo_scenario(aws: bool) {
     let d = dir(if aws { "demo-moto" } else { "demo" });
     let cfg = DevConfig {
@@ -271,6 +380,10 @@ macro_rules! backend {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn duplicate_and_reordered_webhooks_apply_each_write_once() {
                 super::duplicate_and_reordered_webhooks_apply_each_write_once($aws).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn a_package_corrected_twice_in_one_second_ends_with_the_last_number() {
+                super::a_package_corrected_twice_in_one_second_ends_with_the_last_number($aws).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn platform_faults_are_survived_without_double_writes() {

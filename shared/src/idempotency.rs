@@ -49,20 +49,22 @@ pub async fn idempotency_key(store: &dyn OrderStore, job: &Job) -> Result<String
             order_id,
             genstore_order_id,
         } => {
-            let v = version_of(store, Channel::Genstore, genstore_order_id.as_str()).await?;
-            format!("tracking-to:{channel}:{order_id}:{v}")
+            // By version and by packages: two corrections within one second of Genstore's `updatedAt`
+            // tie on the version, and are still two pushes.
+            let mirror = stored(store, Channel::Genstore, genstore_order_id.as_str()).await?;
+            format!(
+                "tracking-to:{channel}:{order_id}:{}",
+                packages_state(&mirror)
+            )
         }
         Job::PushTrackingToGenstore {
             channel, order_id, ..
         } => {
             // By version and by packages: a corrected number leaves Google's and Zonos' version as it was.
             let order = stored(store, *channel, order_id.as_str()).await?;
-            let packages = serde_json::to_vec(&order.shipments).unwrap_or_default();
-            let digest = hex::encode(Sha256::digest(&packages));
             format!(
-                "tracking-from:{channel}:{order_id}:{}:{}",
-                order.source_version().sort_key(),
-                digest.get(..16).unwrap_or(&digest)
+                "tracking-from:{channel}:{order_id}:{}",
+                packages_state(&order)
             )
         }
         Job::PushCancellation {
@@ -103,6 +105,18 @@ pub async fn idempotency_key(store: &dyn OrderStore, job: &Job) -> Result<String
         Job::RedactPersonalData { request_id, .. } => format!("redact:{request_id}"),
         Job::RecordDataRequest { request_id, .. } => format!("data-request:{request_id}"),
     })
+}
+
+/// An order's packages as a key part: its source version and a digest of its packages, since a package's
+/// number can change while the version stays (see the two tracking pushes above).
+fn packages_state(order: &ChannelOrder) -> String {
+    let packages = serde_json::to_vec(&order.shipments).unwrap_or_default();
+    let digest = hex::encode(Sha256::digest(&packages));
+    format!(
+        "{}:{}",
+        order.source_version().sort_key(),
+        digest.get(..16).unwrap_or(&digest)
+    )
 }
 
 async fn version_of(store: &dyn OrderStore, channel: Channel, id: &str) -> Result<String, Lookup> {

@@ -43,7 +43,7 @@ pub(crate) async fn import(
         }
     };
     let applied = match channel {
-        Channel::Genstore => orderbridge::sync::apply_genstore_order(&*deps.store, order).await,
+        Channel::Genstore => orderbridge::sync::apply_genstore_read(&*deps.store, order).await,
         _ => orderbridge::sync::apply_external_order(&*deps.store, order).await,
     };
     let applied = attempt!(applied.map_err(|e| Outcome::Retry(e.to_string())));

@@ -303,7 +303,7 @@ async fn genstore(w: Walk<'_, '_>) -> Result<(), PollError> {
             if day.is_some_and(|d| d >= b.since) {
                 s.seen = s.seen.saturating_add(1);
                 let applied = match genstore::to_channel_order(o) {
-                    Ok(order) => orderbridge::sync::apply_genstore_order(&*deps.store, order)
+                    Ok(order) => orderbridge::sync::apply_genstore_read(&*deps.store, order)
                         .await
                         .map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),

@@ -57,7 +57,7 @@ pub(crate) async fn reconcile_genstore(
                     continue;
                 }
             };
-            match orderbridge::sync::apply_genstore_order(&*deps.store, order).await {
+            match orderbridge::sync::apply_genstore_read(&*deps.store, order).await {
                 Ok(a) => {
                     if a.outcome.changed() {
                         s.missed = s.missed.saturating_add(1);
@@ -216,7 +216,7 @@ pub(crate) async fn recheck_open_mirrors(
                     continue;
                 }
             };
-            let a = orderbridge::sync::apply_genstore_order(&*deps.store, order).await?;
+            let a = orderbridge::sync::apply_genstore_read(&*deps.store, order).await?;
             if a.outcome.changed() {
                 s.missed = s.missed.saturating_add(1);
             }

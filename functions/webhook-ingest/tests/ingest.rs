@@ -479,6 +479,30 @@ mod cases {
                 refund_id: "r1".into()
             })]
         );
+        // Genstore follows a refund with `orders/update` (the order's payment state moves on). The
+        // documented order carries no refunds, so the newer state keeps the refund it did not repeat.
+        let after = deliver(
+            b,
+            &Delivery::new(
+                "orders/update",
+                &gs_order(
+                    "5004",
+                    31,
+                    "partially_refunded",
+                    json!({"sourceName": "google", "sourceIdentifier": "G-4"}),
+                ),
+            ),
+        )
+        .await;
+        assert_eq!(after.body, json!({"outcome": "updated"}));
+        let o = stored(b, Channel::Genstore, "5004").await.unwrap();
+        assert_eq!(
+            o.refunds.len(),
+            1,
+            "the recorded refund outlives the next state"
+        );
+        assert_eq!(o.refunds[0].id.as_ref().map(|r| r.as_str()), Some("r1"));
+        jobs(b).await;
         // The same refund under a new webhook id (Genstore re-sent the event): recorded once.
         let again = deliver(b, &Delivery::new("refunds/create", &refund)).await;
         assert_eq!(again.body, json!({"outcome": "unchanged"}));
@@ -939,6 +963,27 @@ mod cases {
                 genstore_order_id: "5009".into(),
             })],
             "queued once"
+        );
+        // A second change in the same second, as far along (the number corrected): the bodies tie on
+        // the version and cannot say which came last, so Genstore is asked (a read of the order).
+        let mut corrected = state.clone();
+        corrected["fulfillments"][0]["trackingInfo"]["number"] = json!("1Z9-FIXED");
+        let tied = deliver(b, &Delivery::new("orders/update", &corrected)).await;
+        assert_eq!(tied.body, json!({"outcome": "stale"}));
+        assert_eq!(
+            jobs(b).await,
+            vec![SyncJob::from(Job::ImportOrder {
+                channel: Channel::Genstore,
+                order_id: "5009".into(),
+                listing: None,
+            })],
+            "the order is read again"
+        );
+        let o = stored(b, Channel::Genstore, "5009").await.unwrap();
+        assert_eq!(
+            o.shipments[0].tracking_numbers,
+            vec!["1Z9"],
+            "a tied body is not taken as the newer"
         );
     }
 

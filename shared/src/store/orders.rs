@@ -39,10 +39,21 @@ impl Saved {
     }
 }
 
-/// Carries orderbridge's own facts from the stored order into an incoming channel state.
+/// Carries orderbridge's own facts from the stored order into an incoming channel state: the link to
+/// the Genstore order, an erasure, and the refunds recorded on it.
+///
+/// Refunds are events that never un-happen, and Genstore's order object does not carry them: a refund
+/// reaches orderbridge as `refunds/create` and is added to the stored order, so the order's next state
+/// (its `orders/update`, a reconciliation read) would otherwise drop it, and the refund's push would
+/// find nothing to push. A recorded refund (one with an id) the incoming state does not name is kept.
 pub fn keep_own_facts(stored: &ChannelOrder, incoming: &mut ChannelOrder) {
     if incoming.genstore_order_id.is_none() {
         incoming.genstore_order_id = stored.genstore_order_id.clone();
+    }
+    for r in &stored.refunds {
+        if r.id.is_some() && !incoming.refunds.iter().any(|x| x.id == r.id) {
+            incoming.refunds.push(r.clone());
+        }
     }
     if stored.personal_data_erased {
         incoming.erase_personal_data();
@@ -71,11 +82,13 @@ pub async fn save_newer_state(
         let stored = store.get(&key).await?;
         let mut order = incoming.clone();
         if let Some(s) = stored.as_ref() {
+            // Compared with the facts the table keeps (its refunds, say) carried over, so they do not
+            // make the stored state look further along than the incoming one.
+            keep_own_facts(&s.order, &mut order);
             // Already as new or newer: the conditional write would only fail; spare the request.
-            if s.order.source_version() >= incoming.source_version() {
+            if s.order.source_version() >= order.source_version() {
                 return Ok((Saved::Unchanged, s.order.clone()));
             }
-            keep_own_facts(&s.order, &mut order);
         }
         match store
             .upsert_if_newer(&order, Expected::from_read(stored.as_ref()))
@@ -116,15 +129,84 @@ pub async fn save_fresh_read(
     store: &dyn OrderStore,
     incoming: ChannelOrder,
 ) -> Result<(Saved, ChannelOrder), StoreError> {
-    let (saved, now) = save_newer_state(store, incoming.clone()).await?;
+    // Boxed, here and below: the store's futures are large, and these nest inside the callers' own.
+    let (saved, now) = Box::pin(save_newer_state(store, incoming.clone())).await?;
     let version = incoming.source_version();
-    if saved.changed() || now.source_version() != version || now.shipments == incoming.shipments {
+    let other_packages = |stored: &ChannelOrder| {
+        stored.source_version() == version && stored.shipments != incoming.shipments
+    };
+    if saved.changed() || !other_packages(&now) {
         return Ok((saved, now));
     }
-    let key = OrderKey::of(&incoming);
+    Box::pin(take_on_tie(store, &incoming, other_packages, now)).await
+}
+
+/// True when `incoming`, with the table's own facts carried over ([`keep_own_facts`]), is exactly as far
+/// along as `stored` (the same source version) and yet says something else: two changes made within
+/// the one second Genstore's `updatedAt` resolves, equal in progress (a tracking number corrected, a
+/// tag or note changed). Which of the two is newer cannot be told from the states themselves.
+pub fn ties_with_other_facts(stored: &ChannelOrder, incoming: &ChannelOrder) -> bool {
+    let mut next = incoming.clone();
+    keep_own_facts(stored, &mut next);
+    next.source_version() == stored.source_version() && next != *stored
+}
+
+/// What a Genstore state's save did, and whether it met a tie it could not decide.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenstoreSave {
+    /// What was written.
+    pub saved: Saved,
+    /// The state the table holds now.
+    pub now: ChannelOrder,
+    /// A delivered state tied the stored one with other facts ([`ties_with_other_facts`]) and was not
+    /// taken: the caller asks Genstore for the order (a fresh read decides).
+    pub undecided_tie: bool,
+}
+
+/// Saves a Genstore order state newer-wins ([`save_newer_state`]). On a tie with other facts
+/// ([`ties_with_other_facts`]), a `fresh_read` (the order just read from Genstore: reconciliation, a
+/// backfill, a re-read job) is taken, as the state Genstore holds now; a delivered state (a webhook's
+/// body, which may be the older of the two) is not, and the answer says so, so the caller can have the
+/// order read.
+///
+/// Decision: a read in flight while the order changes twice within one second can still be the older
+/// state when it is saved; the next change or reconciliation corrects it. Without this, the second of two
+/// same-second changes was never applied.
+pub async fn save_genstore_state(
+    store: &dyn OrderStore,
+    incoming: ChannelOrder,
+    fresh_read: bool,
+) -> Result<GenstoreSave, StoreError> {
+    // Boxed, here and below: the store's futures are large, and these nest inside the callers' own.
+    let (saved, now) = Box::pin(save_newer_state(store, incoming.clone())).await?;
+    let tie = |stored: &ChannelOrder| ties_with_other_facts(stored, &incoming);
+    let (saved, now, undecided_tie) = if saved.changed() || !tie(&now) {
+        (saved, now, false)
+    } else if fresh_read {
+        let (saved, now) = Box::pin(take_on_tie(store, &incoming, tie, now)).await?;
+        (saved, now, false)
+    } else {
+        (saved, now, true)
+    };
+    Ok(GenstoreSave {
+        saved,
+        now,
+        undecided_tie,
+    })
+}
+
+/// Writes `incoming` over the stored order while `ties` still holds for it (retrying on conflict),
+/// keeping the table's own facts; `now` is the state read before, answered when nothing is written.
+async fn take_on_tie(
+    store: &dyn OrderStore,
+    incoming: &ChannelOrder,
+    ties: impl Fn(&ChannelOrder) -> bool + Send + Sync,
+    now: ChannelOrder,
+) -> Result<(Saved, ChannelOrder), StoreError> {
+    let key = OrderKey::of(incoming);
     let mut previous = None;
-    let changed = modify(store, &key, |o| {
-        if o.source_version() != version || o.shipments == incoming.shipments {
+    let changed = Box::pin(modify(store, &key, |o| {
+        if !ties(o) {
             return false;
         }
         previous = Some(o.clone());
@@ -132,7 +214,7 @@ pub async fn save_fresh_read(
         keep_own_facts(o, &mut next);
         *o = next;
         true
-    })
+    }))
     .await?;
     Ok(match (changed, previous) {
         (Modified::Applied(s), Some(p)) => (

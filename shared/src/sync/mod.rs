@@ -76,10 +76,11 @@ pub struct Applied {
 }
 
 impl Applied {
-    fn nothing(outcome: Outcome) -> Self {
+    /// `outcome` with `jobs` and no queued-jobs marker.
+    fn unmarked(outcome: Outcome, jobs: impl IntoIterator<Item = SyncJob>) -> Self {
         Applied {
             outcome,
-            jobs: Vec::new(),
+            jobs: jobs.into_iter().collect(),
             queued_marker: None,
         }
     }
@@ -110,17 +111,40 @@ pub async fn mark_queued(store: &dyn DedupeStore, marker: &str) {
     }
 }
 
-/// Saves a Genstore order newer-wins; if it mirrors an external order orderbridge knows, links the two
-/// (queuing the merchant-id write-back the first time) and queues the push of new shipments or a new
-/// cancellation to that channel. A state seen before whose jobs were not recorded as queued (a run that
-/// died between saving and queuing) queues them now.
+/// Saves a Genstore order state a webhook delivered, newer-wins; if it mirrors an external order
+/// orderbridge knows, links the two (queuing the merchant-id write-back the first time) and queues the
+/// push of new shipments or a new cancellation to that channel. A state seen before whose jobs were not
+/// recorded as queued (a run that died between saving and queuing) queues them now. A state that ties
+/// the stored one with other facts (two changes in one second: [`orders::ties_with_other_facts`])
+/// queues a read of the order from Genstore (`import_order`), which decides.
 pub async fn apply_genstore_order(
     store: &dyn Storage,
     order: ChannelOrder,
 ) -> Result<Applied, StoreError> {
+    apply_genstore(store, order, false).await
+}
+
+/// [`apply_genstore_order`] for a state just read from Genstore (reconciliation, a backfill, a re-read
+/// job): on a tie with other facts, the read is taken ([`orders::save_genstore_state`]).
+pub async fn apply_genstore_read(
+    store: &dyn Storage,
+    order: ChannelOrder,
+) -> Result<Applied, StoreError> {
+    apply_genstore(store, order, true).await
+}
+
+async fn apply_genstore(
+    store: &dyn Storage,
+    order: ChannelOrder,
+    fresh_read: bool,
+) -> Result<Applied, StoreError> {
     let genstore_id = GenstoreOrderId::new(order.order_id.as_str());
     let external = order.source.as_ref().and_then(|s| s.external_order());
-    let (saved, mut now) = orders::save_newer_state(store, order).await?;
+    let orders::GenstoreSave {
+        saved,
+        mut now,
+        undecided_tie,
+    } = orders::save_genstore_state(store, order, fresh_read).await?;
     if matches!(saved, Saved::Created { .. }) {
         // Refunds Genstore announced before the order itself join it now.
         if let Some(joined) = join_parked_refunds(store, &now).await? {
@@ -128,8 +152,15 @@ pub async fn apply_genstore_order(
         }
     }
     let outcome = Outcome::from(&saved);
+    let reread = undecided_tie.then(|| {
+        SyncJob::from(Job::ImportOrder {
+            channel: Channel::Genstore,
+            order_id: crate::ids::ChannelOrderId::new(genstore_id.as_str()),
+            listing: None,
+        })
+    });
     let Some((channel, external_id)) = external else {
-        return Ok(Applied::nothing(outcome));
+        return Ok(Applied::unmarked(outcome, reread));
     };
     let link = orders::link_to_genstore(
         store,
@@ -139,7 +170,7 @@ pub async fn apply_genstore_order(
     .await?;
     let mut jobs = match link_jobs(link, outcome, channel, &external_id, &genstore_id) {
         Ok(jobs) => jobs,
-        Err(answer) => return Ok(Applied::nothing(answer)),
+        Err(answer) => return Ok(Applied::unmarked(answer, reread)),
     };
     let marker = queued_marker(&now);
     let previous = match &saved {
@@ -157,7 +188,7 @@ pub async fn apply_genstore_order(
     Ok(Applied {
         outcome,
         queued_marker: (!jobs.is_empty()).then_some(marker),
-        jobs: jobs.into_iter().map(SyncJob::from).collect(),
+        jobs: jobs.into_iter().map(SyncJob::from).chain(reread).collect(),
     })
 }
 

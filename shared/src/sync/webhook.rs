@@ -75,21 +75,28 @@ pub async fn plan_genstore_webhook(
     let marker_seen = matches!(found.next().flatten(), Some(Found::Claim));
 
     let mut writes = Vec::new();
+    let mut order = order;
+    if let Some(s) = &stored {
+        // Compared with the table's own facts carried over, as `orders::save_newer_state` does.
+        orders::keep_own_facts(&s.order, &mut order);
+    }
     let (outcome, previous, now) = match stored {
         Some(s) if s.order.source_version() >= order.source_version() => {
             if external.is_some() && s.order.source_version() != order.source_version() {
                 return Ok(WebhookPlan::Slow);
             }
+            if orders::ties_with_other_facts(&s.order, &order) {
+                // Two changes in one second: the slow path has Genstore read the order.
+                return Ok(WebhookPlan::Slow);
+            }
             (Outcome::Stale, None, s.order)
         }
         Some(s) => {
-            let mut next = order;
-            orders::keep_own_facts(&s.order, &mut next);
             writes.push(Write::Order {
-                order: Box::new(next.clone()),
+                order: Box::new(order.clone()),
                 expected: Expected::Version(s.version),
             });
-            (Outcome::Updated, Some(s.order), next)
+            (Outcome::Updated, Some(s.order), order)
         }
         None => {
             let mut next = order;
