@@ -177,71 +177,58 @@ pub(crate) async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline)
     .await
 }
 
-async fn zonos(w: Walk<'_, '_>) -> Result<(), PollError> {
-    let Walk {
-        deps,
-        range: b,
-        through,
-        deadline,
-        summary: s,
-        progress,
-    } = w;
-    let client = deps
+async fn zonos(mut w: Walk<'_, '_>) -> Result<(), PollError> {
+    let client = w
+        .deps
         .zonos
         .as_ref()
         .ok_or(PollError::NotConfigured("zonos"))?;
     let mut listing = client
         .order_numbers(
             OrderSelector::SinceDate {
-                since: b.since,
-                through: Some(through),
+                since: w.range.since,
+                through: Some(w.through),
             },
             true,
         )
         .await?
         .orders;
     listing.sort_by(|a, b| zonos_order_key(&a.id).cmp(&zonos_order_key(&b.id)));
-    let after = progress.position.clone();
+    let after = w.progress.position.clone();
     for entry in listing.iter().filter(|e| {
         after
             .as_deref()
             .is_none_or(|p| zonos_order_key(&e.id) > zonos_order_key(p))
     }) {
-        if out_of_time(deps, deadline) {
-            s.stopped_at_deadline = true;
+        if w.late() {
             return Ok(());
         }
-        s.seen = s.seen.saturating_add(1);
-        let imported = super::import_zonos(deps, client, entry).await;
+        w.summary.seen = w.summary.seen.saturating_add(1);
+        let imported = super::import_zonos(w.deps, client, entry).await;
         let listing = Some(entry.clone());
-        settle(deps, s, Channel::Zonos, Some(&entry.id), listing, imported).await?;
-        progress.done(entry.id.clone()).await?;
+        w.settle(Channel::Zonos, Some(&entry.id), listing, imported)
+            .await?;
+        w.progress.done(entry.id.clone()).await?;
     }
     Ok(())
 }
 
-async fn google(w: Walk<'_, '_>) -> Result<(), PollError> {
-    let Walk {
-        deps,
-        range: b,
-        through,
-        deadline,
-        summary: s,
-        progress,
-    } = w;
-    let client = deps
+async fn google(mut w: Walk<'_, '_>) -> Result<(), PollError> {
+    let client = w
+        .deps
         .google
         .as_ref()
         .ok_or(PollError::NotConfigured("google"))?;
-    let start = progress
+    let start = w
+        .progress
         .position
         .clone()
-        .unwrap_or_else(|| format!("{}T00:00:00Z", b.since));
+        .unwrap_or_else(|| format!("{}T00:00:00Z", w.range.since));
     let q = ListQuery {
         placed_date_start: Some(start),
         placed_date_end: Some(format!(
             "{}T00:00:00Z",
-            through.succ_opt().unwrap_or(through)
+            w.through.succ_opt().unwrap_or(w.through)
         )),
         order_by: Some("placedDateAsc".into()),
         ..ListQuery::default()
@@ -251,15 +238,15 @@ async fn google(w: Walk<'_, '_>) -> Result<(), PollError> {
     loop {
         let page = client.list_orders_page(&q, token.as_deref()).await?;
         for o in &page.resources {
-            if out_of_time(deps, deadline) {
-                s.stopped_at_deadline = true;
+            if w.late() {
                 return Ok(());
             }
-            s.seen = s.seen.saturating_add(1);
-            let imported = super::import_google(deps, o).await;
-            settle(deps, s, Channel::Google, o.id.as_deref(), None, imported).await?;
+            w.summary.seen = w.summary.seen.saturating_add(1);
+            let imported = super::import_google(w.deps, o).await;
+            w.settle(Channel::Google, o.id.as_deref(), None, imported)
+                .await?;
             if let Some(placed) = o.placed_date.as_deref() {
-                progress.done(placed.to_owned()).await?;
+                w.progress.done(placed.to_owned()).await?;
             }
         }
         token = paging.next(Channel::Google, "listOrders", page.next_page_token)?;
@@ -269,21 +256,14 @@ async fn google(w: Walk<'_, '_>) -> Result<(), PollError> {
     }
 }
 
-async fn genstore(w: Walk<'_, '_>) -> Result<(), PollError> {
-    let Walk {
-        deps,
-        range: b,
-        through,
-        deadline,
-        summary: s,
-        progress,
-    } = w;
-    let client = deps
+async fn genstore(mut w: Walk<'_, '_>) -> Result<(), PollError> {
+    let client = w
+        .deps
         .genstore
         .as_ref()
         .ok_or(PollError::NotConfigured("genstore"))?;
     let q = OrderQuery {
-        since_id: progress.position.clone(),
+        since_id: w.progress.position.clone(),
         ..OrderQuery::default()
     };
     let mut token: Option<String> = None;
@@ -291,19 +271,18 @@ async fn genstore(w: Walk<'_, '_>) -> Result<(), PollError> {
     loop {
         let page = client.list_orders_page(&q, token.as_deref()).await?;
         for o in &page.orders {
-            if out_of_time(deps, deadline) {
-                s.stopped_at_deadline = true;
+            if w.late() {
                 return Ok(());
             }
             let created: Option<DateTime<Utc>> = o.created_at;
             let day = created.map(|t| t.date_naive());
-            if day.is_some_and(|d| d > through) {
+            if day.is_some_and(|d| d > w.through) {
                 return Ok(()); // ids grow with creation: nothing later is in the range
             }
-            if day.is_some_and(|d| d >= b.since) {
-                s.seen = s.seen.saturating_add(1);
+            if day.is_some_and(|d| d >= w.range.since) {
+                w.summary.seen = w.summary.seen.saturating_add(1);
                 let applied = match genstore::to_channel_order(o) {
-                    Ok(order) => orderbridge::sync::apply_genstore_read(&*deps.store, order)
+                    Ok(order) => orderbridge::sync::apply_genstore_read(&*w.deps.store, order)
                         .await
                         .map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
@@ -311,24 +290,29 @@ async fn genstore(w: Walk<'_, '_>) -> Result<(), PollError> {
                 match applied {
                     Ok(a) => {
                         if a.outcome.changed() {
-                            s.missed = s.missed.saturating_add(1);
+                            w.summary.missed = w.summary.missed.saturating_add(1);
                         } else {
-                            s.unchanged = s.unchanged.saturating_add(1);
+                            w.summary.unchanged = w.summary.unchanged.saturating_add(1);
                         }
-                        enqueue(deps, &a.jobs, s).await?;
+                        enqueue(w.deps, &a.jobs, w.summary).await?;
                         if let Some(m) = &a.queued_marker {
-                            orderbridge::sync::mark_queued(&*deps.store, m).await;
+                            orderbridge::sync::mark_queued(&*w.deps.store, m).await;
                         }
                     }
                     Err(e) => {
-                        let parked =
-                            park_by_id(s, Channel::Genstore, o.order_id.as_deref(), None, &e);
-                        enqueue(deps, &Vec::from_iter(parked), s).await?;
+                        let parked = park_by_id(
+                            w.summary,
+                            Channel::Genstore,
+                            o.order_id.as_deref(),
+                            None,
+                            &e,
+                        );
+                        enqueue(w.deps, &Vec::from_iter(parked), w.summary).await?;
                     }
                 }
             }
             if let Some(id) = &o.order_id {
-                progress.done(id.clone()).await?;
+                w.progress.done(id.clone()).await?;
             }
         }
         token = paging.next(Channel::Genstore, "listOrders", page.links.next)?;
@@ -338,22 +322,33 @@ async fn genstore(w: Walk<'_, '_>) -> Result<(), PollError> {
     }
 }
 
-/// One external order the walk read: counted and its jobs queued, or parked on the queue by its id
-/// ([`park_by_id`]), so moving the position past it loses nothing.
-async fn settle<E: std::fmt::Display>(
-    deps: &Deps,
-    s: &mut ChannelSummary,
-    channel: Channel,
-    order_id: Option<&str>,
-    listing: Option<OrderNumber>,
-    imported: Result<Imported, E>,
-) -> Result<(), PollError> {
-    let jobs = match imported {
-        Ok(i) => {
-            count(s, &i);
-            jobs_of(i)
+impl Walk<'_, '_> {
+    /// Before each order: true, and the summary says the walk stopped there, when the deadline is near.
+    fn late(&mut self) -> bool {
+        let late = out_of_time(self.deps, self.deadline);
+        if late {
+            self.summary.stopped_at_deadline = true;
         }
-        Err(e) => Vec::from_iter(park_by_id(s, channel, order_id, listing, &e.to_string())),
-    };
-    enqueue(deps, &jobs, s).await
+        late
+    }
+
+    /// One external order the walk read: counted and its jobs queued, or parked on the queue by its id
+    /// ([`park_by_id`]), so moving the position past it loses nothing.
+    async fn settle<E: std::fmt::Display>(
+        &mut self,
+        channel: Channel,
+        order_id: Option<&str>,
+        listing: Option<OrderNumber>,
+        imported: Result<Imported, E>,
+    ) -> Result<(), PollError> {
+        let s = &mut *self.summary;
+        let jobs = match imported {
+            Ok(i) => {
+                count(s, &i);
+                jobs_of(i)
+            }
+            Err(e) => Vec::from_iter(park_by_id(s, channel, order_id, listing, &e.to_string())),
+        };
+        enqueue(self.deps, &jobs, s).await
+    }
 }
