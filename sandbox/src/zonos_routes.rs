@@ -85,14 +85,22 @@ fn refused(e: Refused) -> Response {
     zonos_error(e.0)
 }
 
+/// A call admitted ([`admit`]) and its body read in the sandbox's own terms: the request, or Zonos'
+/// answer refusing it.
+fn request<T>(
+    sb: &Sandbox,
+    headers: &HeaderMap,
+    body: &Bytes,
+    read: impl FnOnce(&serde_json::Map<String, Value>) -> Result<T, Refused>,
+) -> Result<T, Response> {
+    let v = admit(sb, headers, body)?;
+    read(&v).map_err(refused)
+}
+
 async fn order_numbers(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
-    let v = match admit(&sb, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let req = match read::order_numbers(&v) {
+    let req = match request(&sb, &headers, &body, read::order_numbers) {
         Ok(r) => r,
-        Err(e) => return refused(e),
+        Err(r) => return r,
     };
     let st = sb.lock();
     let z = &st.zonos;
@@ -224,13 +232,11 @@ async fn update_merchant_order_id(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let v = match admit(&sb, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let req = match read::order_value(&v, "merchantOrderId") {
+    let req = match request(&sb, &headers, &body, |v| {
+        read::order_value(v, "merchantOrderId")
+    }) {
         Ok(r) => r,
-        Err(e) => return refused(e),
+        Err(r) => return r,
     };
     write(
         &sb,
@@ -250,13 +256,9 @@ async fn set_shipment_tracking(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let v = match admit(&sb, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let req = match read::tracking(&v) {
+    let req = match request(&sb, &headers, &body, read::tracking) {
         Ok(r) => r,
-        Err(e) => return refused(e),
+        Err(r) => return r,
     };
     write(&sb, "zonos.setShipmentTracking", &req.order_id, |st, i| {
         let o = &mut st.zonos.orders[i];
@@ -272,13 +274,11 @@ async fn update_vendor_order_status(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let v = match admit(&sb, &headers, &body) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let req = match read::order_value(&v, "orderStatus") {
+    let req = match request(&sb, &headers, &body, |v| {
+        read::order_value(v, "orderStatus")
+    }) {
         Ok(r) => r,
-        Err(e) => return refused(e),
+        Err(r) => return r,
     };
     let wanted = req.value.as_str();
     if !VENDOR_STATUSES.contains(&wanted) {
