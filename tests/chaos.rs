@@ -1,9 +1,11 @@
 //! The chaos run: many orders across the three channels through the whole pipeline while every
 //! platform fails a fifth of its calls (5xx, 429, timeouts, and writes applied with the answer lost),
 //! webhooks arrive twice and out of order, two fulfillment-push consumers work at once, one is killed
-//! mid-batch and the pipeline restarted, and Google is down for a stretch. Then every write the sandbox
-//! counts equals what the scenario calls for (each exactly once), nothing is dead-lettered, and every
-//! order ends in the state the scenario implies. It prints a table and the number of checks held.
+//! mid-batch and the pipeline restarted, and Google is down for a stretch; packages already on Google
+//! have their number corrected twice in a row, mostly within one second. Then every write the sandbox
+//! counts equals what the scenario calls for (each exactly once; a corrected package's updates are one
+//! or two), nothing is dead-lettered, and every order ends in the state the scenario implies, each
+//! corrected package with its last number. It prints a table and the number of checks held.
 //!
 //! `CHAOS_ORDERS` sets the size (default 60, what CI runs); `scripts/chaos` runs 1,050.
 
@@ -48,6 +50,9 @@ struct Plan {
     google_shipped: Vec<(String, String)>,
     google_delivered: Vec<(String, String)>,
     google_refunded: Vec<(String, String)>,
+    /// Shipped, then the package's number corrected twice in a row (the Google order, the number it
+    /// must end with).
+    google_corrected: Vec<(String, String)>,
     natives: Vec<String>,
 }
 
@@ -98,6 +103,20 @@ fn deliver(sb: &Sandbox, fulfill_id: &str) {
         })
         .unwrap();
     sb.webhooks.emit_all(events);
+}
+
+/// A change to a package's tracking number, as the merchant makes it in Genstore.
+fn renumber(
+    number: String,
+) -> impl FnOnce(
+    &mut orderbridge_sandbox::genstore_model::Fulfillment,
+) -> Result<(), orderbridge_sandbox::genstore::Refusal> {
+    move |f| {
+        if let Some(t) = f.tracking_info.as_mut() {
+            t.number = Some(number);
+        }
+        Ok(())
+    }
 }
 
 async fn stored_status(r: &Running, channel: Channel, id: &str) -> Option<UnifiedStatus> {
@@ -156,6 +175,7 @@ async fn chaos() {
         google_shipped: Vec::new(),
         google_delivered: Vec::new(),
         google_refunded: Vec::new(),
+        google_corrected: Vec::new(),
         natives,
     };
     for (i, (z, g)) in zm.iter().enumerate() {
@@ -195,6 +215,7 @@ async fn chaos() {
         },
     );
     let mut fulfillments = Vec::new();
+    let mut to_correct = Vec::new();
     for (i, (g, gid)) in gm.iter().enumerate() {
         if i % 5 == 1 {
             let line = sb.lock().genstore.order(gid).unwrap().line_items[0]
@@ -220,6 +241,8 @@ async fn chaos() {
             if i % 2 == 0 {
                 fulfillments.push(f);
                 plan.google_delivered.push((g.clone(), gid.clone()));
+            } else {
+                to_correct.push((i, g.clone(), gid.clone(), f));
             }
         }
     }
@@ -230,6 +253,49 @@ async fn chaos() {
     for f in &fulfillments {
         deliver(&sb, f);
     }
+    sb.webhooks.flush();
+    until_for("the packages to correct on Google", wait, || async {
+        to_correct
+            .iter()
+            .all(|(_, g, _, _)| !sb.lock().google.orders[g].order.shipments.is_empty())
+    })
+    .await;
+    // The merchant corrects the other packages' numbers twice in a row: mostly within one second
+    // (Genstore's `updatedAt` resolution), where the two states tie and only Genstore can say which
+    // is last.
+    // Delivered in the order they happened (twice each): the later of two tied states comes last.
+    sb.webhooks.set_mode(WebhookMode {
+        duplicate: true,
+        ..WebhookMode::default()
+    });
+    let mut same_second = 0usize;
+    for (i, g, gid, f) in &to_correct {
+        let last = format!("1ZCHAOSC{i:06}");
+        let (first, second, tied) = {
+            let mut st = sb.lock();
+            let before = st.genstore.order(gid).map(|o| o.updated_at);
+            let (_, first) = st
+                .genstore
+                .change_fulfillment(f, renumber(format!("1ZCHAOSX{i:06}")))
+                .unwrap();
+            let between = st.genstore.order(gid).map(|o| o.updated_at);
+            let (_, second) = st
+                .genstore
+                .change_fulfillment(f, renumber(last.clone()))
+                .unwrap();
+            let after = st.genstore.order(gid).map(|o| o.updated_at);
+            (first, second, between == after && before != between)
+        };
+        same_second += usize::from(tied);
+        sb.webhooks.emit_all(first);
+        sb.webhooks.emit_all(second);
+        plan.google_corrected.push((g.clone(), last));
+    }
+    sb.webhooks.set_mode(WebhookMode {
+        duplicate: true,
+        reorder: true,
+        ..WebhookMode::default()
+    });
     sb.webhooks.flush();
     // Deliveries of held webhooks keep coming in the background while the pipeline catches up.
     let flusher = {
@@ -242,6 +308,14 @@ async fn chaos() {
         })
     };
 
+    let google_numbers = |sb: &Sandbox, g: &str| -> Vec<String> {
+        sb.lock().google.orders[g]
+            .order
+            .shipments
+            .iter()
+            .filter_map(|s| s.tracking_id.clone())
+            .collect()
+    };
     let expected: Vec<(&str, u64)> = vec![
         ("genstore.createOrder", (nz + ng) as u64),
         ("zonos.updateMerchantOrderId", nz as u64),
@@ -253,12 +327,20 @@ async fn chaos() {
             (plan.zonos_shipped.len() + plan.zonos_cancelled.len()) as u64,
         ),
         ("google.shipLineItems", plan.google_shipped.len() as u64),
-        ("google.updateShipment", plan.google_delivered.len() as u64),
         ("google.refunditem", plan.google_refunded.len() as u64),
     ];
+    // A delivery is one shipment update; a corrected package (already on Google) is one or two: both
+    // numbers, or only the last when the first was never pushed. So that row is a range.
+    let deliveries = plan.google_delivered.len() as u64;
+    let corrected = plan.google_corrected.len() as u64;
     until_for("every write the scenario calls for", wait * 3, || async {
         let c = sb.counters();
         expected.iter().all(|(w, n)| c.executed_count(w) >= *n)
+            && c.executed_count("google.updateShipment") >= deliveries
+            && plan
+                .google_corrected
+                .iter()
+                .all(|(g, last)| google_numbers(&sb, g) == [last.clone()])
     })
     .await;
     // Let anything that would write twice do so before counting.
@@ -269,6 +351,23 @@ async fn chaos() {
     let c = sb.counters();
     for (w, n) in &expected {
         checks.count(w, *n, c.executed_count(w));
+    }
+    let updates = c.executed_count("google.updateShipment");
+    checks.check(
+        (deliveries + corrected..=deliveries + 2 * corrected).contains(&updates),
+        || {
+            format!(
+                "google.updateShipment: {updates}, not {} to {}",
+                deliveries + corrected,
+                deliveries + 2 * corrected
+            )
+        },
+    );
+    for (g, last) in &plan.google_corrected {
+        let numbers = google_numbers(&sb, g);
+        checks.check(numbers == [last.clone()], || {
+            format!("google {g}: {numbers:?}, not [{last}]")
+        });
     }
     let dead = r.dead_letters.depth().await.unwrap();
     checks.count("dead letters", 0, dead);
@@ -357,6 +456,15 @@ async fn chaos() {
     for (w, e, a) in &checks.rows {
         println!("  {w:<34} {e:>9} {a:>9}");
     }
+    println!(
+        "  {:<34} {:>9} {:>9}",
+        "google.updateShipment",
+        format!("{}-{}", deliveries + corrected, deliveries + 2 * corrected),
+        updates
+    );
+    println!(
+        "  {corrected} packages corrected twice in a row ({same_second} within one second), each ending with its last number on Google"
+    );
     println!(
         "  {} checks held, {} failed",
         checks.held,
