@@ -12,6 +12,26 @@ use orderbridge::channels::zonos;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::store::OrderKey;
 
+/// How many times a push goes round when the mirror keeps changing under it (see [`moved`]).
+const SETTLE_ROUNDS: usize = 3;
+
+/// The stored mirror, when its packages are no longer those `pushed` had. A push reads the mirror, then
+/// the channel, then writes: when the mirror changed meanwhile (a correction; a same-second tie decided
+/// by a re-read), another job may already have written the newer state, and this write, made from the
+/// older one, would undo it. So a push whose mirror moved goes round again with the newer state, and
+/// the last write is the latest. (Unreadable now: nothing to go round with; the job that changed it
+/// pushes it.)
+async fn moved(
+    deps: &Deps,
+    genstore_id: &GenstoreOrderId,
+    pushed: &orderbridge::order::ChannelOrder,
+) -> Option<orderbridge::order::ChannelOrder> {
+    load(deps, Channel::Genstore, genstore_id.as_str())
+        .await
+        .ok()
+        .filter(|now| now.shipments != pushed.shipments)
+}
+
 /// Genstore's live fulfillments to Google as shipments (`shipLineItems`), their corrections and
 /// deliveries (`updateShipment`); a cancelled one Google has is recorded, once. What is sent is decided
 /// by [`requests`]; this reads, writes, audits and reads again.
@@ -23,59 +43,65 @@ pub(crate) async fn tracking_to_google(
     let gc = attempt!(client(&deps.google, "google"));
     let key = OrderKey::new(Channel::Google, order_id.clone());
     let oid = order_id.as_str();
-    let source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
-    let Some(mut google) = attempt!(gc.get_order(oid).await.map_err(failure)) else {
-        return Outcome::Permanent(format!("Google does not know order {order_id}"));
-    };
     let mut done = Vec::new();
-    for s in source.shipments.iter().filter(|s| s.status.is_live()) {
-        if !requests::has_shipment(&google, s) {
-            let req = match requests::ship(oid, &source, s, &google) {
-                Ok(Some(req)) => req,
-                Ok(None) => continue,
-                Err(why) => return Outcome::Permanent(why),
-            };
-            let op = req.operation_id.clone();
-            let sent = gc.ship_line_items(oid, &req).await;
-            attempt!(google_write(deps, &key, &op, "shipLineItems", sent).await);
-            done.push(format!("shipped {}", s.id));
-            google = match gc.get_order(oid).await {
-                Ok(Some(o)) => o,
-                Ok(None) => return Outcome::Retry("Google lost the order".into()),
-                Err(e) => return failure(e),
-            };
-        } else if let Some(req) = requests::correction(oid, s, &google) {
-            let op = req.operation_id.clone();
-            let sent = gc.update_shipment(oid, &req).await;
-            attempt!(google_write(deps, &key, &op, "updateShipment", sent).await);
-            done.push(format!("corrected {}", s.id));
+    let mut source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
+    for _ in 0..SETTLE_ROUNDS {
+        let Some(mut google) = attempt!(gc.get_order(oid).await.map_err(failure)) else {
+            return Outcome::Permanent(format!("Google does not know order {order_id}"));
+        };
+        for s in source.shipments.iter().filter(|s| s.status.is_live()) {
+            if !requests::has_shipment(&google, s) {
+                let req = match requests::ship(oid, &source, s, &google) {
+                    Ok(Some(req)) => req,
+                    Ok(None) => continue,
+                    Err(why) => return Outcome::Permanent(why),
+                };
+                let op = req.operation_id.clone();
+                let sent = gc.ship_line_items(oid, &req).await;
+                attempt!(google_write(deps, &key, &op, "shipLineItems", sent).await);
+                done.push(format!("shipped {}", s.id));
+                google = match gc.get_order(oid).await {
+                    Ok(Some(o)) => o,
+                    Ok(None) => return Outcome::Retry("Google lost the order".into()),
+                    Err(e) => return failure(e),
+                };
+            } else if let Some(req) = requests::correction(oid, s, &google) {
+                let op = req.operation_id.clone();
+                let sent = gc.update_shipment(oid, &req).await;
+                attempt!(google_write(deps, &key, &op, "updateShipment", sent).await);
+                done.push(format!("corrected {}", s.id));
+            }
+            if let Some(req) = requests::delivery(oid, s, &google) {
+                let op = req.operation_id.clone();
+                let sent = gc.update_shipment(oid, &req).await;
+                attempt!(google_write(deps, &key, &op, "updateShipment", sent).await);
+                done.push(format!("delivered {}", s.id));
+            }
         }
-        if let Some(req) = requests::delivery(oid, s, &google) {
-            let op = req.operation_id.clone();
-            let sent = gc.update_shipment(oid, &req).await;
-            attempt!(google_write(deps, &key, &op, "updateShipment", sent).await);
-            done.push(format!("delivered {}", s.id));
+        for s in source
+            .shipments
+            .iter()
+            .filter(|s| requests::withdrawn(s, &google))
+        {
+            let reason = format!(
+                "Genstore fulfillment {} was cancelled; Google has no call to withdraw its shipment",
+                s.id
+            );
+            let what = requests::shipment_id(s);
+            let recorded = record_once(
+                deps,
+                &key,
+                &what,
+                Channel::Google,
+                "withdrawShipment",
+                reason,
+            );
+            attempt!(recorded.await);
         }
-    }
-    for s in source
-        .shipments
-        .iter()
-        .filter(|s| requests::withdrawn(s, &google))
-    {
-        let reason = format!(
-            "Genstore fulfillment {} was cancelled; Google has no call to withdraw its shipment",
-            s.id
-        );
-        let what = requests::shipment_id(s);
-        let recorded = record_once(
-            deps,
-            &key,
-            &what,
-            Channel::Google,
-            "withdrawShipment",
-            reason,
-        );
-        attempt!(recorded.await);
+        match moved(deps, genstore_id, &source).await {
+            Some(now) => source = now,
+            None => break,
+        }
     }
     refresh_google(deps, gc, order_id).await;
     Outcome::Done(if done.is_empty() {
@@ -92,41 +118,47 @@ pub(crate) async fn tracking_to_zonos(
 ) -> Outcome {
     let z = attempt!(client(&deps.zonos, "zonos"));
     let key = OrderKey::new(Channel::Zonos, order_id.clone());
-    let source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
-    let numbers = zonos::requests::tracking_numbers(&source);
     let mut done = Vec::new();
-    let theirs = attempt!(load(deps, Channel::Zonos, order_id.as_str()).await);
-    if numbers.is_empty() && !theirs.shipments.is_empty() {
-        // Every fulfillment that carried a number was cancelled in Genstore.
-        let reason = "every Genstore fulfillment with tracking was cancelled; Zonos has no call to withdraw tracking".to_owned();
-        let what = format!("withdraw:{order_id}:{}", source.source_version().sort_key());
-        attempt!(
-            record_once(
-                deps,
-                &key,
-                &what,
-                Channel::Zonos,
-                "setShipmentTracking",
-                reason
-            )
-            .await
-        );
-    }
-    if !numbers.is_empty() {
-        let op = format!("tracking:{order_id}:{}", numbers.join(","));
-        attempt!(
-            audited(
-                deps,
-                &key,
-                &op,
-                Channel::Zonos,
-                "setShipmentTracking",
-                z.set_shipment_tracking(order_id.as_str(), &numbers).await,
-                |_| false
-            )
-            .await
-        );
-        done.push(format!("{} tracking numbers", numbers.len()));
+    let mut source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
+    for _ in 0..SETTLE_ROUNDS {
+        let numbers = zonos::requests::tracking_numbers(&source);
+        let theirs = attempt!(load(deps, Channel::Zonos, order_id.as_str()).await);
+        if numbers.is_empty() && !theirs.shipments.is_empty() {
+            // Every fulfillment that carried a number was cancelled in Genstore.
+            let reason = "every Genstore fulfillment with tracking was cancelled; Zonos has no call to withdraw tracking".to_owned();
+            let what = format!("withdraw:{order_id}:{}", source.source_version().sort_key());
+            attempt!(
+                record_once(
+                    deps,
+                    &key,
+                    &what,
+                    Channel::Zonos,
+                    "setShipmentTracking",
+                    reason
+                )
+                .await
+            );
+        }
+        if !numbers.is_empty() {
+            let op = format!("tracking:{order_id}:{}", numbers.join(","));
+            attempt!(
+                audited(
+                    deps,
+                    &key,
+                    &op,
+                    Channel::Zonos,
+                    "setShipmentTracking",
+                    z.set_shipment_tracking(order_id.as_str(), &numbers).await,
+                    |_| false
+                )
+                .await
+            );
+            done.push(format!("{} tracking numbers", numbers.len()));
+        }
+        match moved(deps, genstore_id, &source).await {
+            Some(now) => source = now,
+            None => break,
+        }
     }
     if let Some(status) = zonos::requests::vendor_status(&source) {
         match zonos_status(deps, z, &key, &status).await {
