@@ -1175,6 +1175,10 @@ macro_rules! suite {
                 both_ways::a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is_recorded($aws).await
             }
             #[tokio::test]
+            async fn a_slow_push_does_not_undo_a_newer_correction() {
+                both_ways::a_slow_push_does_not_undo_a_newer_correction($aws).await
+            }
+            #[tokio::test]
             async fn a_genstore_correction_and_cancellation_reach_zonos() {
                 both_ways::a_genstore_correction_and_cancellation_reach_zonos($aws).await
             }

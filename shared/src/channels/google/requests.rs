@@ -162,7 +162,15 @@ pub fn correction(
     if !(stale_number || stale_carrier) {
         return None;
     }
-    let detail = format!("{}:{number}:{}", s.id, carrier.as_deref().unwrap_or(""));
+    // The operation names the change from what Google has, so a retry of it is one operation, and a
+    // later change back to a number Google had before (a slower push undone, see fulfillment-push's
+    // `outbound`) is a new one rather than a duplicate Google would ignore.
+    let detail = format!(
+        "{}:{}->{number}:{}",
+        s.id,
+        theirs.tracking_id.as_deref().unwrap_or(""),
+        carrier.as_deref().unwrap_or("")
+    );
     Some(g::UpdateShipmentRequest {
         operation_id: operation_id(order_id, "retrack", &detail),
         shipment_id: shipment_id(s),
