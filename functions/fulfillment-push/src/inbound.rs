@@ -42,7 +42,9 @@ fn record_name(channel: Channel, order_id: &ChannelOrderId, shipment: &Shipment)
     format!("package:{channel}:{order_id}:{}", shipment.id)
 }
 
-/// Pushes the channel's packages into Genstore.
+/// Pushes the channel's packages into Genstore. When the stored order's packages changed while this ran
+/// (a number corrected on the channel meanwhile), it goes round again with them, so a slower job's
+/// write cannot undo a newer one's (as [`crate::outbound`] does the other way).
 pub(crate) async fn tracking_to_genstore(
     deps: &Deps,
     channel: Channel,
@@ -53,10 +55,42 @@ pub(crate) async fn tracking_to_genstore(
         Ok(c) => c,
         Err(o) => return o,
     };
-    let external = match load(deps, channel, order_id.as_str()).await {
+    let mut external = match load(deps, channel, order_id.as_str()).await {
         Ok(o) => o,
         Err(o) => return o,
     };
+    let mut outcome = Outcome::Done("nothing new to push".into());
+    for round in 0..crate::outbound::SETTLE_ROUNDS {
+        // After the first round, what Genstore holds decides, not the package records: a slower job's
+        // write may have landed after the write a record names.
+        let trust_records = round == 0;
+        outcome = push_packages(
+            deps,
+            gs,
+            (channel, order_id, genstore_id),
+            &external,
+            trust_records,
+        )
+        .await;
+        if !matches!(outcome, Outcome::Done(_)) {
+            return outcome;
+        }
+        match load(deps, channel, order_id.as_str()).await {
+            Ok(now) if now.shipments != external.shipments => external = now,
+            _ => break,
+        }
+    }
+    outcome
+}
+
+/// One round of [`tracking_to_genstore`], from the channel's order as `external` holds it.
+async fn push_packages(
+    deps: &Deps,
+    gs: &GenstoreClient,
+    (channel, order_id, genstore_id): (Channel, &ChannelOrderId, &GenstoreOrderId),
+    external: &ChannelOrder,
+    trust_records: bool,
+) -> Outcome {
     let packages: Vec<&Shipment> = external
         .shipments
         .iter()
@@ -90,7 +124,17 @@ pub(crate) async fn tracking_to_genstore(
     for (i, package) in packages.iter().enumerate() {
         let later = new_lineless.get(i.saturating_add(1)..).unwrap_or_default();
         let reserve = u32::try_from(later.iter().filter(|n| **n).count()).unwrap_or(u32::MAX);
-        match push_package(deps, gs, &external, genstore_id, package, reserve).await {
+        match push_package(
+            deps,
+            gs,
+            external,
+            genstore_id,
+            package,
+            reserve,
+            trust_records,
+        )
+        .await
+        {
             Ok(Some(what)) => done.push(what),
             Ok(None) => {}
             Err(o) => return o,
@@ -151,12 +195,14 @@ async fn push_package(
     genstore_id: &GenstoreOrderId,
     package: &Shipment,
     reserve: u32,
+    trust_record: bool,
 ) -> Result<Option<String>, Outcome> {
     let name = record_name(external.channel, &external.order_id, package);
     let number = package.tracking_numbers.first().map(String::as_str);
     let recorded = read_record(deps, &name).await?;
     if let Some((_, r)) = &recorded {
-        if r.number.as_deref() == number || (number.is_none() && r.fulfillment.is_some()) {
+        let same = r.number.as_deref() == number || (number.is_none() && r.fulfillment.is_some());
+        if same && trust_record {
             return Ok(None);
         }
     }

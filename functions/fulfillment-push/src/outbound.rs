@@ -13,7 +13,7 @@ use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::store::OrderKey;
 
 /// How many times a push goes round when the mirror keeps changing under it (see [`moved`]).
-const SETTLE_ROUNDS: usize = 3;
+pub(crate) const SETTLE_ROUNDS: usize = 3;
 
 /// The stored mirror, when its packages are no longer those `pushed` had. A push reads the mirror, then
 /// the channel, then writes: when the mirror changed meanwhile (a correction; a same-second tie decided

@@ -1179,6 +1179,10 @@ macro_rules! suite {
                 both_ways::a_slow_push_does_not_undo_a_newer_correction($aws).await
             }
             #[tokio::test]
+            async fn a_slow_inbound_push_does_not_undo_a_newer_correction() {
+                both_ways::a_slow_inbound_push_does_not_undo_a_newer_correction($aws).await
+            }
+            #[tokio::test]
             async fn a_genstore_correction_and_cancellation_reach_zonos() {
                 both_ways::a_genstore_correction_and_cancellation_reach_zonos($aws).await
             }

@@ -407,6 +407,73 @@ pub async fn a_slow_push_does_not_undo_a_newer_correction(aws: bool) {
     );
 }
 
+/// The inbound twin of the test above: a slow push of a Google package into Genstore, landing after a
+/// newer one's, goes round again, and Genstore ends with the newer number.
+pub async fn a_slow_inbound_push_does_not_undo_a_newer_correction(aws: bool) {
+    let s = setup(aws).await;
+    let g = google_template_order(&s, "template1a").await;
+    let gid = mirror(&s, Channel::Google, &g).await;
+    ship_on_google(&s, &g, "wh-1", &[("SKU-MUG", 1)], "1ZG-FIRST").await;
+    save_google(&s, &g).await;
+    let push = || handle_batch(&s.deps, vec![tracking_job(Channel::Google, &g, &gid)]);
+    assert!(push().await.is_empty());
+    let renumber_on_google = |number: &'static str, op: &'static str| {
+        let fix = g::UpdateShipmentRequest {
+            operation_id: op.into(),
+            shipment_id: "wh-1".into(),
+            status: None,
+            carrier: None,
+            tracking_id: Some(number.into()),
+            delivery_date: None,
+        };
+        let s = &s;
+        let g = g.clone();
+        async move {
+            s.deps
+                .google
+                .as_ref()
+                .unwrap()
+                .update_shipment(&g, &fix)
+                .await
+                .unwrap();
+            save_google(s, &g).await;
+        }
+    };
+    renumber_on_google("1ZG-OLDER", "wh-fix-1").await;
+    // The slow push reads the stored Google order (1ZG-OLDER), then waits two seconds on Genstore.
+    s.sandbox.set_faults(
+        Channel::Genstore,
+        Faults {
+            latency_ms: 2000,
+            ..Faults::default()
+        },
+    );
+    let newer = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        s.sandbox.set_faults(Channel::Genstore, Faults::default());
+        renumber_on_google("1ZG-NEWEST", "wh-fix-2").await;
+        let done = push().await;
+        (done, genstore_numbers(&s, &gid))
+    };
+    let (slow, (fast, between)) = tokio::join!(push(), newer);
+    assert!(slow.is_empty() && fast.is_empty(), "{slow:?} {fast:?}");
+    assert_eq!(
+        between,
+        [Some("1ZG-NEWEST".to_owned())],
+        "the newer push wrote first"
+    );
+    assert_eq!(
+        genstore_numbers(&s, &gid),
+        [Some("1ZG-NEWEST".to_owned())],
+        "the slow push, landing last, did not leave the older number"
+    );
+    assert_eq!(executed(&s, "genstore.createFulfillment"), 1);
+}
+
+fn genstore_numbers(s: &Setup, gid: &str) -> Vec<Option<String>> {
+    fulfillments(s, gid).into_iter().map(|f| f.1).collect()
+}
+
 async fn google_numbers(s: &Setup, g: &str) -> Vec<String> {
     s.deps
         .google
