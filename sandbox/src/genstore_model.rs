@@ -36,16 +36,20 @@ fn time_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::
     }
 }
 
-/// A number sent as a JSON number or as its text, as Genstore itself accepts both.
+/// A number sent as a JSON number or as its text, as Genstore itself accepts both; none for anything
+/// else, or a value `T` cannot hold.
+pub(crate) fn numeric<T: FromStr>(v: &Value) -> Option<T> {
+    match v {
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Number(n) => n.to_string().parse().ok(),
+        _ => None,
+    }
+}
+
+/// [`numeric`], for a field that must hold one.
 fn number<'de, T: FromStr, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
     let v = Value::deserialize(d)?;
-    let text = match &v {
-        Value::String(s) => s.trim().to_owned(),
-        Value::Number(n) => n.to_string(),
-        _ => String::new(),
-    };
-    text.parse()
-        .map_err(|_| serde::de::Error::custom(format!("expected a number, got {v}")))
+    numeric(&v).ok_or_else(|| serde::de::Error::custom(format!("expected a number, got {v}")))
 }
 
 fn number_opt<'de, T: FromStr, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {

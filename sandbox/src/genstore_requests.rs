@@ -43,11 +43,7 @@ pub struct Line {
 impl Line {
     /// The quantity, when it is a whole number.
     pub fn units(&self) -> Option<u32> {
-        match self.quantity.as_ref()? {
-            Value::Number(n) => n.as_u64().and_then(|q| u32::try_from(q).ok()),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
+        crate::genstore_model::numeric(self.quantity.as_ref()?)
     }
 }
 

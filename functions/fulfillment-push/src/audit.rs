@@ -34,6 +34,28 @@ pub(crate) async fn load(deps: &Deps, channel: Channel, id: &str) -> Result<Chan
     Ok(stored(&*deps.store, channel, id).await?)
 }
 
+/// How many times a tracking push goes round when the order it pushes from keeps changing under it
+/// (see [`moved`]).
+pub(crate) const SETTLE_ROUNDS: usize = 3;
+
+/// The stored order, when its packages are no longer those `pushed` had. A tracking push (either way)
+/// reads the order it pushes from, then the other side, then writes: when the order changed meanwhile
+/// (a correction; a same-second tie decided by a re-read), another job may already have written the
+/// newer state, and this write, made from the older one, would undo it. So a push whose order moved goes
+/// round again with the newer state, and the last write is the latest. (Unreadable now: nothing to go
+/// round with; the job that changed it pushes it.)
+pub(crate) async fn moved(
+    deps: &Deps,
+    channel: Channel,
+    id: &str,
+    pushed: &ChannelOrder,
+) -> Option<ChannelOrder> {
+    load(deps, channel, id)
+        .await
+        .ok()
+        .filter(|now| now.shipments != pushed.shipments)
+}
+
 pub(crate) async fn audit(
     deps: &Deps,
     key: &OrderKey,

@@ -19,7 +19,7 @@
 //! channel's order in the table, where `orderbridge orders show` lists it.
 
 use super::{refresh, Deps, Outcome};
-use crate::audit::{audit, audited, client, failure, load};
+use crate::audit::{audit, audited, client, failure, load, moved, SETTLE_ROUNDS};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::{self, client::GenstoreClient, fulfillments, wire as gw};
 use orderbridge::channels::google::requests;
@@ -44,7 +44,7 @@ fn record_name(channel: Channel, order_id: &ChannelOrderId, shipment: &Shipment)
 
 /// Pushes the channel's packages into Genstore. When the stored order's packages changed while this ran
 /// (a number corrected on the channel meanwhile), it goes round again with them, so a slower job's
-/// write cannot undo a newer one's (as [`crate::outbound`] does the other way).
+/// write cannot undo a newer one's ([`moved`], as [`crate::outbound`] does the other way).
 pub(crate) async fn tracking_to_genstore(
     deps: &Deps,
     channel: Channel,
@@ -60,7 +60,7 @@ pub(crate) async fn tracking_to_genstore(
         Err(o) => return o,
     };
     let mut outcome = Outcome::Done("nothing new to push".into());
-    for round in 0..crate::outbound::SETTLE_ROUNDS {
+    for round in 0..SETTLE_ROUNDS {
         // After the first round, what Genstore holds decides, not the package records: a slower job's
         // write may have landed after the write a record names.
         let trust_records = round == 0;
@@ -75,9 +75,9 @@ pub(crate) async fn tracking_to_genstore(
         if !matches!(outcome, Outcome::Done(_)) {
             return outcome;
         }
-        match load(deps, channel, order_id.as_str()).await {
-            Ok(now) if now.shipments != external.shipments => external = now,
-            _ => break,
+        match moved(deps, channel, order_id.as_str(), &external).await {
+            Some(now) => external = now,
+            None => break,
         }
     }
     outcome

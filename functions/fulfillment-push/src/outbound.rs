@@ -4,33 +4,14 @@
 use super::mirror::{refresh_google, refresh_zonos};
 use super::{Deps, Outcome};
 use crate::audit::{
-    attempt, audited, client, failure, google_write, load, record_once, zonos_status,
+    attempt, audited, client, failure, google_write, load, moved, record_once, zonos_status,
+    SETTLE_ROUNDS,
 };
 use orderbridge::channel::Channel;
 use orderbridge::channels::google::requests;
 use orderbridge::channels::zonos;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::store::OrderKey;
-
-/// How many times a push goes round when the mirror keeps changing under it (see [`moved`]).
-pub(crate) const SETTLE_ROUNDS: usize = 3;
-
-/// The stored mirror, when its packages are no longer those `pushed` had. A push reads the mirror, then
-/// the channel, then writes: when the mirror changed meanwhile (a correction; a same-second tie decided
-/// by a re-read), another job may already have written the newer state, and this write, made from the
-/// older one, would undo it. So a push whose mirror moved goes round again with the newer state, and
-/// the last write is the latest. (Unreadable now: nothing to go round with; the job that changed it
-/// pushes it.)
-async fn moved(
-    deps: &Deps,
-    genstore_id: &GenstoreOrderId,
-    pushed: &orderbridge::order::ChannelOrder,
-) -> Option<orderbridge::order::ChannelOrder> {
-    load(deps, Channel::Genstore, genstore_id.as_str())
-        .await
-        .ok()
-        .filter(|now| now.shipments != pushed.shipments)
-}
 
 /// Genstore's live fulfillments to Google as shipments (`shipLineItems`), their corrections and
 /// deliveries (`updateShipment`); a cancelled one Google has is recorded, once. What is sent is decided
@@ -98,7 +79,7 @@ pub(crate) async fn tracking_to_google(
             );
             attempt!(recorded.await);
         }
-        match moved(deps, genstore_id, &source).await {
+        match moved(deps, Channel::Genstore, genstore_id.as_str(), &source).await {
             Some(now) => source = now,
             None => break,
         }
@@ -155,7 +136,7 @@ pub(crate) async fn tracking_to_zonos(
             );
             done.push(format!("{} tracking numbers", numbers.len()));
         }
-        match moved(deps, genstore_id, &source).await {
+        match moved(deps, Channel::Genstore, genstore_id.as_str(), &source).await {
             Some(now) => source = now,
             None => break,
         }

@@ -148,7 +148,13 @@ pub async fn save_fresh_read(
 pub fn ties_with_other_facts(stored: &ChannelOrder, incoming: &ChannelOrder) -> bool {
     let mut next = incoming.clone();
     keep_own_facts(stored, &mut next);
-    next.source_version() == stored.source_version() && next != *stored
+    ties_as_kept(stored, &next)
+}
+
+/// [`ties_with_other_facts`] for an incoming state that already carries the table's own facts (as the
+/// webhook fast path's does), so it is not copied and merged a second time.
+pub fn ties_as_kept(stored: &ChannelOrder, kept: &ChannelOrder) -> bool {
+    kept.source_version() == stored.source_version() && kept != stored
 }
 
 /// What a Genstore state's save did, and whether it met a tie it could not decide.

@@ -85,7 +85,7 @@ pub async fn plan_genstore_webhook(
             if external.is_some() && s.order.source_version() != order.source_version() {
                 return Ok(WebhookPlan::Slow);
             }
-            if orders::ties_with_other_facts(&s.order, &order) {
+            if orders::ties_as_kept(&s.order, &order) {
                 // Two changes in one second: the slow path has Genstore read the order.
                 return Ok(WebhookPlan::Slow);
             }
