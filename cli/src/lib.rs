@@ -50,7 +50,8 @@ pub struct DevConfig {
     pub existing_sandbox: Option<(Sandbox, String)>,
     /// How long a received job stays hidden (SQS's visibility timeout).
     pub visibility: Duration,
-    /// How long a job's in-progress claim blocks a retry after a crash.
+    /// How long a job's in-progress claim, and a tracking push's lease on its order, block a retry
+    /// after a crash.
     pub in_progress_ttl: Duration,
     /// The order table and queues: the embedded database under `data_dir`, or DynamoDB and SQS.
     pub storage: StorageChoice,
@@ -372,6 +373,8 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     }));
 
     // fulfillment-push fed from the queue with SQS semantics.
+    let in_progress =
+        chrono::Duration::from_std(cfg.in_progress_ttl).unwrap_or(chrono::Duration::seconds(60));
     let push = fulfillment_push::Deps {
         store: store.clone(),
         queue: queue.clone(),
@@ -380,11 +383,12 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         google: clients.google,
         concurrency: 4,
         idempotency: IdempotencyTtl {
-            in_progress: chrono::Duration::from_std(cfg.in_progress_ttl)
-                .unwrap_or(chrono::Duration::seconds(60)),
+            in_progress,
             ..IdempotencyTtl::default()
         },
         dead_letters: Some(dead_letters.clone()),
+        // A crashed push's lease clears as its claim does.
+        push_lease: in_progress,
         backoff: cfg.backoff,
     };
     let visibility =

@@ -102,6 +102,7 @@ async fn main() {
             concurrency,
             idempotency: IdempotencyTtl::default(),
             dead_letters: None,
+            push_lease: fulfillment_push::PUSH_LEASE,
             backoff: fulfillment_push::Backoff::default(),
         };
         let batch: Vec<Record> = ids

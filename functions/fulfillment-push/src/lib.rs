@@ -7,6 +7,8 @@
 //!   with a bound; the failed message ids go back to SQS (`ReportBatchItemFailures`);
 //! - each job claims an idempotency record keyed by what it does (a tracking push: by the Genstore order's
 //!   source version, so new packages push again); a completed job is not done twice;
+//! - one tracking push per order runs at a time, deployment-wide (a lease in the table, [`serial`]), so a
+//!   slower push never writes an older number over a newer one;
 //! - Google operation ids derive from the same facts, so a retry after a timeout is answered `duplicate`;
 //!   Genstore does not deduplicate creates, so before creating anything twice the job looks for it first;
 //! - every write appends to the order's audit trail, and the channel's fresh state is saved afterwards;
@@ -40,6 +42,7 @@ mod inbound;
 mod mirror;
 mod outbound;
 mod reversals;
+mod serial;
 
 use audit::attempt;
 pub use batch::{handle_batch, handle_batch_until, Backoff, Record};
@@ -56,6 +59,8 @@ use orderbridge::store::{
     Claim, IdempotencyError, IdempotencyTtl, OrderKey, Storage, SyncQueue, WorkResult,
 };
 use outbound::{tracking_to_google, tracking_to_zonos};
+use serial::one_at_a_time;
+pub use serial::PUSH_LEASE;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
@@ -80,6 +85,8 @@ pub struct Deps {
     pub dead_letters: Option<Arc<dyn SyncQueue>>,
     /// How long a failed job waits before it is tried again.
     pub backoff: Backoff,
+    /// How long a tracking push holds its order at most ([`PUSH_LEASE`]; see [`serial`]).
+    pub push_lease: chrono::Duration,
 }
 
 /// How a job ended.
@@ -239,8 +246,18 @@ async fn run_job(deps: &Deps, job: &Job) -> Outcome {
             order_id,
             genstore_order_id,
         } => match channel {
-            Channel::Google => tracking_to_google(deps, order_id, genstore_order_id).await,
-            Channel::Zonos => tracking_to_zonos(deps, order_id, genstore_order_id).await,
+            Channel::Google => {
+                one_at_a_time(deps, *channel, order_id, || {
+                    tracking_to_google(deps, order_id, genstore_order_id)
+                })
+                .await
+            }
+            Channel::Zonos => {
+                one_at_a_time(deps, *channel, order_id, || {
+                    tracking_to_zonos(deps, order_id, genstore_order_id)
+                })
+                .await
+            }
             Channel::Genstore => Outcome::Permanent(
                 "tracking is pushed to an external channel, not to Genstore".into(),
             ),
@@ -249,7 +266,12 @@ async fn run_job(deps: &Deps, job: &Job) -> Outcome {
             channel,
             order_id,
             genstore_order_id,
-        } => inbound::tracking_to_genstore(deps, *channel, order_id, genstore_order_id).await,
+        } => {
+            one_at_a_time(deps, *channel, order_id, || {
+                inbound::tracking_to_genstore(deps, *channel, order_id, genstore_order_id)
+            })
+            .await
+        }
         Job::PushCancellation {
             from,
             to,

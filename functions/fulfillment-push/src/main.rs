@@ -45,6 +45,7 @@ async fn main() -> Result<(), Error> {
         concurrency: number("PUSH_CONCURRENCY", 4usize)?,
         idempotency: IdempotencyTtl::default(),
         dead_letters,
+        push_lease: fulfillment_push::PUSH_LEASE,
         backoff: Backoff::default(),
     };
     run(service_fn(|event: LambdaEvent<SqsEvent>| {

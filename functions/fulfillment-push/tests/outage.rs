@@ -78,6 +78,7 @@ async fn six_hours_of_genstore_outage(backoff: Option<Backoff>) -> Run {
         concurrency: 4,
         idempotency: IdempotencyTtl::default(),
         dead_letters: None,
+        push_lease: fulfillment_push::PUSH_LEASE,
         backoff: backoff.unwrap_or_default(),
     };
     let z = sb.lock().zonos.create(

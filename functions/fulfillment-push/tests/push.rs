@@ -108,6 +108,7 @@ async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
         concurrency: 4,
         idempotency: IdempotencyTtl::default(),
         dead_letters: None,
+        push_lease: fulfillment_push::PUSH_LEASE,
         backoff: fulfillment_push::Backoff::default(),
     };
     Setup {
@@ -693,7 +694,10 @@ mod cases {
     /// Two tracking jobs for two versions of one order run at once (Genstore slow enough that both
     /// list before either creates): one fulfillment per tracking number, not two.
     pub async fn concurrent_tracking_jobs_create_each_fulfillment_once(aws: bool) {
-        let s = setup(aws).await;
+        let mut s = setup(aws).await;
+        // With the order's tracking lease lapsed (see `a_slow_push_…_when_the_lease_lapsed`), as when a
+        // push outlives it: the claims below must hold without it.
+        s.deps.push_lease = chrono::Duration::zero();
         let z = zonos_order(&s, 1).await;
         let zg = mirror(&s, Channel::Zonos, &z).await;
         let zc = s.deps.zonos.as_ref().unwrap();
@@ -1176,11 +1180,23 @@ macro_rules! suite {
             }
             #[tokio::test]
             async fn a_slow_push_does_not_undo_a_newer_correction() {
-                both_ways::a_slow_push_does_not_undo_a_newer_correction($aws).await
+                both_ways::a_slow_push_does_not_undo_a_newer_correction($aws, false).await
+            }
+            #[tokio::test]
+            async fn a_slow_push_does_not_undo_a_newer_correction_when_the_lease_lapsed() {
+                both_ways::a_slow_push_does_not_undo_a_newer_correction($aws, true).await
             }
             #[tokio::test]
             async fn a_slow_inbound_push_does_not_undo_a_newer_correction() {
-                both_ways::a_slow_inbound_push_does_not_undo_a_newer_correction($aws).await
+                both_ways::a_slow_inbound_push_does_not_undo_a_newer_correction($aws, false).await
+            }
+            #[tokio::test]
+            async fn a_slow_inbound_push_does_not_undo_a_newer_correction_when_the_lease_lapsed() {
+                both_ways::a_slow_inbound_push_does_not_undo_a_newer_correction($aws, true).await
+            }
+            #[tokio::test]
+            async fn a_push_of_a_leased_order_waits_then_goes_back_to_the_queue() {
+                both_ways::a_push_of_a_leased_order_waits_then_goes_back_to_the_queue($aws).await
             }
             #[tokio::test]
             async fn a_genstore_correction_and_cancellation_reach_zonos() {
