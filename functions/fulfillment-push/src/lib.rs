@@ -156,7 +156,12 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
         }
         Err(IdempotencyError::Store(e)) => return Outcome::Retry(e.to_string()),
     }
-    let mut outcome = run_job(deps, &job.job).await;
+    let mut outcome = match serialized_on(&job.job) {
+        Some((channel, order_id)) => {
+            one_at_a_time(deps, channel, order_id, || run_job(deps, &job.job)).await
+        }
+        None => run_job(deps, &job.job).await,
+    };
     if let Some((channel, order_id)) = waits_on(&job.job) {
         let kept = match &outcome {
             Outcome::Waiting(_) => {
@@ -222,6 +227,20 @@ fn waits_on(job: &Job) -> Option<(Channel, &ChannelOrderId)> {
     }
 }
 
+/// The order a job holds while it runs ([`serial`]): a tracking push, either way, holds the channel
+/// order it pushes to or from.
+fn serialized_on(job: &Job) -> Option<(Channel, &ChannelOrderId)> {
+    match job {
+        Job::PushTrackingToChannel {
+            channel, order_id, ..
+        }
+        | Job::PushTrackingToGenstore {
+            channel, order_id, ..
+        } => Some((*channel, order_id)),
+        _ => None,
+    }
+}
+
 /// A job whose order could not be read is worth a retry, whichever way.
 impl From<Lookup> for Outcome {
     fn from(l: Lookup) -> Self {
@@ -246,18 +265,8 @@ async fn run_job(deps: &Deps, job: &Job) -> Outcome {
             order_id,
             genstore_order_id,
         } => match channel {
-            Channel::Google => {
-                one_at_a_time(deps, *channel, order_id, || {
-                    tracking_to_google(deps, order_id, genstore_order_id)
-                })
-                .await
-            }
-            Channel::Zonos => {
-                one_at_a_time(deps, *channel, order_id, || {
-                    tracking_to_zonos(deps, order_id, genstore_order_id)
-                })
-                .await
-            }
+            Channel::Google => tracking_to_google(deps, order_id, genstore_order_id).await,
+            Channel::Zonos => tracking_to_zonos(deps, order_id, genstore_order_id).await,
             Channel::Genstore => Outcome::Permanent(
                 "tracking is pushed to an external channel, not to Genstore".into(),
             ),
@@ -266,12 +275,7 @@ async fn run_job(deps: &Deps, job: &Job) -> Outcome {
             channel,
             order_id,
             genstore_order_id,
-        } => {
-            one_at_a_time(deps, *channel, order_id, || {
-                inbound::tracking_to_genstore(deps, *channel, order_id, genstore_order_id)
-            })
-            .await
-        }
+        } => inbound::tracking_to_genstore(deps, *channel, order_id, genstore_order_id).await,
         Job::PushCancellation {
             from,
             to,

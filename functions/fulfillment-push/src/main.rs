@@ -13,7 +13,7 @@
 )]
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use fulfillment_push::{handle_batch_until, Backoff, Deps, Record};
+use fulfillment_push::{handle_batch_until, Backoff, Deps, Record, PUSH_LEASE};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use orderbridge::config::{number, required, Platforms};
 use orderbridge::secrets::SecretResolver;
@@ -45,7 +45,7 @@ async fn main() -> Result<(), Error> {
         concurrency: number("PUSH_CONCURRENCY", 4usize)?,
         idempotency: IdempotencyTtl::default(),
         dead_letters,
-        push_lease: fulfillment_push::PUSH_LEASE,
+        push_lease: PUSH_LEASE,
         backoff: Backoff::default(),
     };
     run(service_fn(|event: LambdaEvent<SqsEvent>| {

@@ -23,14 +23,9 @@ use std::future::Future;
 /// How long a push holds its order at most, as deployed ([`Deps::push_lease`]).
 pub const PUSH_LEASE: chrono::Duration = chrono::Duration::seconds(60);
 /// How long a push waits for another push of the same order before it goes back to the queue.
-pub(crate) const WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+const WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// How often a waiting push looks again.
 const POLL: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// The lease's name for an order's tracking, both ways.
-pub(crate) fn lease_name(channel: Channel, order_id: &ChannelOrderId) -> String {
-    format!("push:{channel}:{order_id}")
-}
 
 /// Runs `push` holding the order's tracking lease; `Retry` when another push keeps it past [`WAIT`].
 pub(crate) async fn one_at_a_time<F, Fut>(
@@ -43,7 +38,8 @@ where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Outcome>,
 {
-    let name = lease_name(channel, order_id);
+    // One name for an order's tracking, both ways.
+    let name = format!("push:{channel}:{order_id}");
     // Each run is its own owner: two deliveries in one process must not share the lease.
     let owner = format!("push-{:016x}", fastrand::u64(..));
     let started = std::time::Instant::now();

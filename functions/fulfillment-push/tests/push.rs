@@ -220,6 +220,17 @@ async fn stored(s: &Setup, channel: Channel, id: &str) -> orderbridge::order::Ch
         .order
 }
 
+/// Makes `channel` answer every call `ms` late (its other faults off).
+fn answer_after(s: &Setup, channel: Channel, ms: u64) {
+    s.sandbox.set_faults(
+        channel,
+        Faults {
+            latency_ms: ms,
+            ..Faults::default()
+        },
+    );
+}
+
 fn executed(s: &Setup, write: &str) -> u64 {
     s.sandbox.counters().executed_count(write)
 }
@@ -711,13 +722,7 @@ mod cases {
         )
         .await
         .unwrap();
-        s.sandbox.set_faults(
-            Channel::Genstore,
-            Faults {
-                latency_ms: 300,
-                ..Faults::default()
-            },
-        );
+        answer_after(&s, Channel::Genstore, 300);
         let body = SyncJob::from(Job::PushTrackingToGenstore {
             channel: Channel::Zonos,
             order_id: z.as_str().into(),
@@ -1265,13 +1270,7 @@ async fn near_the_deadline_nothing_starts_and_a_slow_job_is_cut_off() {
         "no platform was called"
     );
     // 11 s left with Genstore taking 5 s an answer: cut off after about a second.
-    s.sandbox.set_faults(
-        Channel::Genstore,
-        Faults {
-            latency_ms: 5000,
-            ..Faults::default()
-        },
-    );
+    answer_after(&s, Channel::Genstore, 5000);
     let started = Instant::now();
     let failed = handle_batch_until(
         &s.deps,

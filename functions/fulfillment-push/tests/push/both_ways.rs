@@ -377,13 +377,7 @@ pub async fn a_slow_push_does_not_undo_a_newer_correction(aws: bool, lapsed: boo
     // The next change falls in a later second than this one, so the two are ordered by time.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     // The slow push reads the mirror (1Z-OLDER), then waits two seconds on Google's answer.
-    s.sandbox.set_faults(
-        Channel::Google,
-        Faults {
-            latency_ms: 2000,
-            ..Faults::default()
-        },
-    );
+    answer_after(&s, Channel::Google, 2000);
     let newer = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
         s.sandbox.set_faults(Channel::Google, Faults::default());
@@ -454,13 +448,7 @@ pub async fn a_slow_inbound_push_does_not_undo_a_newer_correction(aws: bool, lap
     };
     renumber_on_google("1ZG-OLDER", "wh-fix-1").await;
     // The slow push reads the stored Google order (1ZG-OLDER), then waits two seconds on Genstore.
-    s.sandbox.set_faults(
-        Channel::Genstore,
-        Faults {
-            latency_ms: 2000,
-            ..Faults::default()
-        },
-    );
+    answer_after(&s, Channel::Genstore, 2000);
     let newer = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
         s.sandbox.set_faults(Channel::Genstore, Faults::default());
