@@ -580,6 +580,17 @@ mod cases {
         ];
         assert!(!s.write_batch(&held).await.unwrap());
         assert!(s.get(&OrderKey::of(&a)).await.unwrap().is_none());
+        // So does a record that must be absent and is there ("rec"); it is left as it was.
+        let recorded = [
+            Write::Order {
+                order: Box::new(a.clone()),
+                expected: Expected::Absent,
+            },
+            Write::NoRecord { name: "rec".into() },
+        ];
+        assert!(!s.write_batch(&recorded).await.unwrap());
+        assert!(s.get(&OrderKey::of(&a)).await.unwrap().is_none());
+        assert_eq!(s.read("rec").await.unwrap().unwrap().value, "v1");
         let good = [
             Write::Order {
                 order: Box::new(a.clone()),
@@ -597,8 +608,16 @@ mod cases {
                 key: "fresh".into(),
                 ttl: Duration::days(2),
             },
+            Write::NoRecord {
+                name: "no-such-record".into(),
+            },
         ];
         assert!(s.write_batch(&good).await.unwrap());
+        assert_eq!(
+            s.read("no-such-record").await.unwrap(),
+            None,
+            "a check writes nothing"
+        );
         let stored_a = s.get(&OrderKey::of(&a)).await.unwrap().unwrap();
         assert_eq!((stored_a.order, stored_a.version), (a.clone(), 1));
         let stored_x = s.get(&OrderKey::of(&x)).await.unwrap().unwrap();
@@ -842,6 +861,20 @@ mod cases {
         assert_eq!(s.read("zonos").await.unwrap().unwrap().value, "999-200");
     }
 
+    pub async fn a_record_is_removed_only_while_it_holds_what_was_read(b: &Backend) {
+        let s = &*b.store;
+        assert!(s.advance("parked", None, "[1]").await.unwrap());
+        // Someone added to it after it was read: the stale removal leaves it.
+        assert!(s.advance("parked", Some("[1]"), "[1,2]").await.unwrap());
+        s.remove("parked", "[1]").await.unwrap();
+        assert_eq!(s.read("parked").await.unwrap().unwrap().value, "[1,2]");
+        s.remove("parked", "[1,2]").await.unwrap();
+        assert_eq!(s.read("parked").await.unwrap(), None);
+        // Gone already: no effect, no error; and it can be set afresh.
+        s.remove("parked", "[1,2]").await.unwrap();
+        assert!(s.advance("parked", None, "[3]").await.unwrap());
+    }
+
     pub async fn a_second_lease_is_refused_until_the_first_expires(b: &Backend) {
         let s = &*b.store;
         let ttl = Duration::minutes(5);
@@ -1070,6 +1103,7 @@ macro_rules! contract {
             case!(idempotency_claim_complete_release_expiry_and_mismatch);
             case!(the_audit_trail_reads_back_in_order);
             case!(a_cursor_advances_only_from_the_value_read);
+            case!(a_record_is_removed_only_while_it_holds_what_was_read);
             case!(the_rate_budget_grants_its_burst_then_its_refill_and_keeps_a_reserve);
             case!(a_second_lease_is_refused_until_the_first_expires);
             case!(too_large_an_order_is_refused_with_a_clear_error);

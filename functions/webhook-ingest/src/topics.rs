@@ -17,11 +17,24 @@ pub(crate) async fn refund_event(
 ) -> Result<(&'static str, Vec<SyncJob>), Failure> {
     let order_id = refund.order_id.clone().unwrap_or_default();
     let key = OrderKey::new(Channel::Genstore, order_id.as_str());
-    let Some(stored) = deps.store.get(&key).await? else {
-        // The order has not arrived yet: the refund waits for it and joins it when it does (by webhook
-        // or reconciliation), and its push is queued then.
-        orderbridge::sync::park_refund(&*deps.store, refund).await?;
-        return Ok(("parked", Vec::new()));
+    let mut joined = false;
+    let stored = match deps.store.get(&key).await? {
+        Some(stored) => stored,
+        None => {
+            // The order has not arrived yet: the refund waits for it and joins it when it does (by
+            // webhook or reconciliation), and its push is queued then.
+            orderbridge::sync::park_refund(&*deps.store, refund).await?;
+            // Unless the order arrived between that read and the parking, its own join finding
+            // nothing parked yet: Genstore's order carries no refunds, so the refund would wait for
+            // good. Look once more, and join it here if so.
+            let Some(stored) = deps.store.get(&key).await? else {
+                return Ok(("parked", Vec::new()));
+            };
+            joined = orderbridge::sync::join_parked_refunds(&*deps.store, &stored.order)
+                .await?
+                .is_some();
+            stored
+        }
     };
     let domain = match genstore::mapping::to_refund(refund, &stored.order.totals.currency) {
         Ok(r) => r,
@@ -44,6 +57,7 @@ pub(crate) async fn refund_event(
     .await?;
     let outcome = match modified {
         Modified::Applied(_) => "recorded",
+        _ if joined => "recorded",
         _ => "unchanged",
     };
     let external = stored

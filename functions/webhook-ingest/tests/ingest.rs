@@ -14,6 +14,7 @@ use orderbridge::status::UnifiedStatus;
 use orderbridge::store::orders;
 use orderbridge::store::tally::Tally;
 use orderbridge::store::{OrderKey, PageRequest, Storage, SyncQueue};
+use orderbridge::sync::{parked_refunds_name, plan_genstore_webhook, WebhookPlan};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use webhook_ingest::{handle, lambda, Deps, Inbound, Outbound};
@@ -544,6 +545,15 @@ mod cases {
         let o = stored(b, Channel::Genstore, "7777").await.unwrap();
         assert_eq!(o.refunds.len(), 1, "the parked refund joined its order");
         assert!(o.refunds[0].reason.is_none(), "its note was not kept");
+        assert_eq!(
+            b.deps
+                .store
+                .read(&parked_refunds_name("7777"))
+                .await
+                .unwrap(),
+            None,
+            "the parked record is gone once its refunds joined"
+        );
         let queued = jobs(b).await;
         assert!(
             queued.contains(&SyncJob::from(Job::PushRefund {
@@ -554,6 +564,102 @@ mod cases {
             })),
             "{queued:?}"
         );
+    }
+
+    /// A refund parked between the fast path's read of a new order and its write (the refund's webhook
+    /// looked for the order twice, both times before the write): the write is refused, and the
+    /// delivery's slow path joins the refund and removes the parked record.
+    pub async fn a_refund_parked_while_its_order_is_written_joins_it(b: &Backend) {
+        let store = &*b.deps.store;
+        let order = orderbridge::channels::genstore::to_channel_order(
+            &orderbridge::channels::genstore::parse_order(
+                &serde_json::to_vec(&gs_order("8801", 0, "paid", json!({}))).unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let WebhookPlan::Ready { writes, .. } =
+            plan_genstore_webhook(store, order, "wh-8801", Duration::hours(1))
+                .await
+                .unwrap()
+        else {
+            panic!("a new order with nothing parked takes the fast path");
+        };
+        let refund = json!({"refundId": "r-8801", "orderId": "8801", "createdAt": at(5),
+            "refundLineItems": [{"lineItemId": "l1", "quantity": 1, "subtotal": "10.00"}]});
+        assert_eq!(
+            deliver(b, &Delivery::new("refunds/create", &refund))
+                .await
+                .body,
+            json!({"outcome": "parked"})
+        );
+        assert!(
+            !store.write_batch(&writes).await.unwrap(),
+            "the write planned before the parking is refused"
+        );
+        assert!(stored(b, Channel::Genstore, "8801").await.is_none());
+        // The delivery then goes round again (here: Genstore's next attempt of it).
+        let out = deliver(
+            b,
+            &Delivery::new("orders/create", &gs_order("8801", 0, "paid", json!({}))),
+        )
+        .await;
+        assert_eq!(out.body, json!({"outcome": "created"}));
+        let o = stored(b, Channel::Genstore, "8801").await.unwrap();
+        let ids: Vec<_> = o.refunds.iter().filter_map(|r| r.id.as_ref()).collect();
+        assert_eq!(ids.len(), 1, "the parked refund joined: {ids:?}");
+        assert_eq!(ids[0].as_str(), "r-8801");
+        assert_eq!(
+            store.read(&parked_refunds_name("8801")).await.unwrap(),
+            None
+        );
+    }
+
+    /// Refunds and their orders announced at the same moment, many at once: whichever comes first and
+    /// however they interleave, every refund ends on its order and no parked record is left behind.
+    pub async fn refunds_racing_their_orders_all_join_and_leave_nothing_parked(b: &Backend) {
+        const N: usize = 40;
+        let ids: Vec<String> = (0..N).map(|i| format!("{}", 8900 + i)).collect();
+        let mut tasks = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            let refund = json!({"refundId": format!("r-{id}"), "orderId": id, "createdAt": at(5),
+                "refundLineItems": [{"lineItemId": "l1", "quantity": 1, "subtotal": "10.00"}]});
+            let order = gs_order(id, 0, "paid", json!({}));
+            let refund_first = i % 2 == 0;
+            tasks.push(async move {
+                let r = Delivery::new("refunds/create", &refund);
+                let o = Delivery::new("orders/create", &order);
+                if refund_first {
+                    tokio::join!(deliver(b, &r), deliver(b, &o))
+                } else {
+                    let (c, a) = tokio::join!(deliver(b, &o), deliver(b, &r));
+                    (a, c)
+                }
+            });
+        }
+        let answers = futures::future::join_all(tasks).await;
+        let mut by_outcome = std::collections::BTreeMap::<String, usize>::new();
+        for (refund_answer, order_answer) in &answers {
+            assert_eq!(order_answer.status, 200, "{:?}", order_answer.body);
+            assert_eq!(refund_answer.status, 200, "{:?}", refund_answer.body);
+            *by_outcome
+                .entry(refund_answer.body["outcome"].to_string())
+                .or_default() += 1;
+        }
+        for id in &ids {
+            let o = stored(b, Channel::Genstore, id).await.unwrap();
+            let refunds: Vec<_> = o.refunds.iter().filter_map(|r| r.id.as_ref()).collect();
+            assert_eq!(
+                refunds.len(),
+                1,
+                "order {id}: {refunds:?} (refund outcomes {by_outcome:?})"
+            );
+            assert_eq!(
+                b.deps.store.read(&parked_refunds_name(id)).await.unwrap(),
+                None,
+                "order {id}: a parked record is left (refund outcomes {by_outcome:?})"
+            );
+        }
     }
 
     /// Reconciliation (or any order state) showing a refund that was never pushed queues its push.
@@ -1036,6 +1142,8 @@ macro_rules! suite {
             case!(a_cancellation_is_recorded_and_pushed);
             case!(a_refund_is_recorded_once_and_pushed);
             case!(a_refund_seen_only_in_the_order_state_is_pushed);
+            case!(a_refund_parked_while_its_order_is_written_joins_it);
+            case!(refunds_racing_their_orders_all_join_and_leave_nothing_parked);
             case!(compliance_topics_are_queued_for_fulfillment_push);
             case!(a_signed_body_resent_under_another_topic_is_refused);
             case!(a_delivery_for_another_shop_is_refused);

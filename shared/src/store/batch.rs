@@ -54,6 +54,12 @@ pub enum Write {
         /// For how long.
         ttl: Duration,
     },
+    /// Writes nothing: fails the batch if the cursor-store record exists (DynamoDB `ConditionCheck`),
+    /// so what the writer decided on reading it absent still holds.
+    NoRecord {
+        /// The record's name.
+        name: String,
+    },
 }
 
 /// Several items in one request each way, for the hot path of a webhook (issue 17: a new order costs at

@@ -55,6 +55,9 @@ pub trait CursorStore: Send + Sync {
     ) -> Result<Lease, StoreError>;
     /// Gives up a lease the owner holds (no effect otherwise).
     async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError>;
+    /// Deletes a record only if it still holds `expected` (no effect otherwise): a record whose work
+    /// is done goes, unless someone added to it meanwhile.
+    async fn remove(&self, name: &str, expected: &str) -> Result<(), StoreError>;
 }
 
 /// The cursor-store record holding a channel's poll position — Zonos' last order id, Genstore's

@@ -17,8 +17,7 @@ mod refunds;
 mod waiting;
 mod webhook;
 
-use refunds::join_parked_refunds;
-pub use refunds::{park_refund, parked_refunds_name};
+pub use refunds::{join_parked_refunds, park_refund, parked_refunds_name};
 use waiting::blocks_for_now;
 pub use waiting::{park_waiting, unpark_waiting, waiting, waiting_name};
 pub use webhook::{plan_genstore_webhook, WebhookPlan};

@@ -1,5 +1,6 @@
 //! Refunds that arrive before their Genstore order: parked in the cursor table, folded into the order
-//! when it arrives.
+//! when it arrives, and the parked record removed then. Genstore's order carries no refunds, so the
+//! parked record is the only place such a refund waits.
 
 use crate::channels::genstore::{mapping as genstore_mapping, wire as gw};
 use crate::order::ChannelOrder;
@@ -37,7 +38,7 @@ pub async fn park_refund(store: &dyn CursorStore, refund: &gw::Refund) -> Result
 
 /// Adds the refunds of a parked list (as [`park_refund`] keeps it) that `order` lacks; true when any
 /// joined.
-pub(super) fn fold_parked_refunds(order: &mut ChannelOrder, parked: &str) -> bool {
+fn fold_parked_refunds(order: &mut ChannelOrder, parked: &str) -> bool {
     let list: Vec<gw::Refund> = serde_json::from_str(parked).unwrap_or_default();
     let mut changed = false;
     for r in list
@@ -52,23 +53,28 @@ pub(super) fn fold_parked_refunds(order: &mut ChannelOrder, parked: &str) -> boo
     changed
 }
 
-/// Adds an order's parked refunds to it; the stored state after, when any joined.
-pub(super) async fn join_parked_refunds(
+/// Adds an order's parked refunds to it, then removes the parked record: only if it still holds what
+/// was read, so a refund parked meanwhile stays for the next join (see `refund_event` in
+/// webhook-ingest, which looks for the order again after parking). The stored state after, when any
+/// refund joined.
+pub async fn join_parked_refunds(
     store: &dyn Storage,
     order: &ChannelOrder,
 ) -> Result<Option<ChannelOrder>, StoreError> {
-    let Some(parked) = store
-        .read(&parked_refunds_name(order.order_id.as_str()))
-        .await?
-    else {
+    let name = parked_refunds_name(order.order_id.as_str());
+    let Some(parked) = store.read(&name).await? else {
         return Ok(None);
     };
-    let modified = orders::modify(store, &OrderKey::of(order), |o| {
+    let joined = match orders::modify(store, &OrderKey::of(order), |o| {
         fold_parked_refunds(o, &parked.value)
     })
-    .await?;
-    Ok(match modified {
+    .await?
+    {
         orders::Modified::Applied(s) => Some(s.order),
-        _ => None,
-    })
+        orders::Modified::Unchanged(_) => None,
+        orders::Modified::NotFound => return Ok(None),
+    };
+    // The stored order holds every parked refund now (one that does not map never will).
+    store.remove(&name, &parked.value).await?;
+    Ok(joined)
 }

@@ -1,7 +1,7 @@
 //! A Genstore order webhook's fast path: one read of everything it decides on, one all-or-nothing
 //! write ([`plan_genstore_webhook`]).
 
-use super::refunds::{fold_parked_refunds, parked_refunds_name};
+use super::refunds::parked_refunds_name;
 use super::{
     link_jobs, mirror_follow_ups, queued_marker, Applied, Outcome, QUEUED_MARKER_TTL_DAYS,
 };
@@ -27,7 +27,8 @@ pub enum WebhookPlan {
         writes: Vec<Write>,
     },
     /// The one read does not settle it (an older state of a mirror arriving after a newer one, whose
-    /// queued-jobs marker was not read): [`apply_genstore_order`](super::apply_genstore_order).
+    /// queued-jobs marker was not read; a same-second tie; a new order with refunds parked for it):
+    /// [`apply_genstore_order`](super::apply_genstore_order).
     Slow,
 }
 
@@ -64,10 +65,7 @@ pub async fn plan_genstore_webhook(
         Some(Found::Order(s)) => Some(*s),
         _ => None,
     };
-    let parked = match found.next().flatten() {
-        Some(Found::Record(c)) => Some(c),
-        _ => None,
-    };
+    let parked = matches!(found.next().flatten(), Some(Found::Record(_)));
     let linked_order = match found.next().flatten() {
         Some(Found::Order(s)) => Some(*s),
         _ => None,
@@ -98,16 +96,22 @@ pub async fn plan_genstore_webhook(
             });
             (Outcome::Updated, Some(s.order), order)
         }
+        None if parked => {
+            // Refunds wait for this order: the slow path joins them and removes the parked record
+            // (rare: a refund announced before its order).
+            return Ok(WebhookPlan::Slow);
+        }
         None => {
-            let mut next = order;
-            if let Some(p) = &parked {
-                fold_parked_refunds(&mut next, &p.value);
-            }
             writes.push(Write::Order {
-                order: Box::new(next.clone()),
+                order: Box::new(order.clone()),
                 expected: Expected::Absent,
             });
-            (Outcome::Created, None, next)
+            // A refund parked after the read above, its webhook's second look for the order also
+            // before this write, would wait for good: the write fails then, and the slow path joins it.
+            writes.push(Write::NoRecord {
+                name: parked_refunds_name(order.order_id.as_str()),
+            });
+            (Outcome::Created, None, order)
         }
     };
     writes.push(Write::Claim {

@@ -106,7 +106,7 @@ impl Batch for DynamoStore {
     }
 
     async fn write_batch(&self, writes: &[Write]) -> Result<bool, StoreError> {
-        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+        use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
         if writes.is_empty() {
             return Ok(true);
         }
@@ -117,6 +117,9 @@ impl Batch for DynamoStore {
         }
         let now = self.now();
         let mut items = Vec::with_capacity(writes.len());
+        let refused = |e: aws_sdk_dynamodb::error::BuildError| {
+            StoreError::Refused(format!("TransactWriteItems: {e}"))
+        };
         for w in writes {
             let put = match w {
                 Write::Order { order, expected } => {
@@ -153,11 +156,24 @@ impl Batch for DynamoStore {
                         put
                     }
                 }
+                Write::NoRecord { name } => {
+                    let check = ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .key(PK, s(format!("CURSOR#{name}")))
+                        .key(SK, s("CURSOR"))
+                        .condition_expression("attribute_not_exists(#pk)")
+                        .expression_attribute_names("#pk", PK)
+                        .build()
+                        .map_err(refused)?;
+                    items.push(TransactWriteItem::builder().condition_check(check).build());
+                    continue;
+                }
             };
-            let put = put
-                .build()
-                .map_err(|e| StoreError::Refused(format!("TransactWriteItems: {e}")))?;
-            items.push(TransactWriteItem::builder().put(put).build());
+            items.push(
+                TransactWriteItem::builder()
+                    .put(put.build().map_err(refused)?)
+                    .build(),
+            );
         }
         match self
             .client

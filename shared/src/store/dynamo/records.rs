@@ -341,6 +341,11 @@ impl CursorStore for DynamoStore {
         self.delete_if(&format!("LEASE#{name}"), "LEASE", "owner", owner)
             .await
     }
+
+    async fn remove(&self, name: &str, expected: &str) -> Result<(), StoreError> {
+        self.delete_if(&format!("CURSOR#{name}"), "CURSOR", "value", expected)
+            .await
+    }
 }
 
 /// A bucket's level is stored in millionths of a token (a whole number; DynamoDB numbers are exact).

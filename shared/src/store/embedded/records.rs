@@ -346,6 +346,20 @@ impl CursorStore for EmbeddedStore {
             })
             .await
     }
+
+    async fn remove(&self, name: &str, expected: &str) -> Result<(), StoreError> {
+        let (name, expected) = (name.to_owned(), expected.to_owned());
+        self.db
+            .run(move |c| {
+                c.execute(
+                    "DELETE FROM cursors WHERE name = ?1 AND value = ?2",
+                    params![name, expected],
+                )
+                .map_err(sql)?;
+                Ok(())
+            })
+            .await
+    }
 }
 
 #[async_trait]

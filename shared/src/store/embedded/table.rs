@@ -367,6 +367,9 @@ enum Prepared {
         until_ms: i64,
         conditional: bool,
     },
+    NoRecord {
+        name: String,
+    },
 }
 
 #[async_trait]
@@ -408,6 +411,7 @@ impl Batch for EmbeddedStore {
                     until_ms: crate::clock::shifted(now, *ttl).timestamp_millis(),
                     conditional: matches!(w, Write::Claim { .. }),
                 },
+                Write::NoRecord { name } => Prepared::NoRecord { name: name.clone() },
             });
         }
         self.db
@@ -449,6 +453,11 @@ impl Batch for EmbeddedStore {
                                 params![key, until_ms],
                             )
                             .map_err(sql)?;
+                        }
+                        Prepared::NoRecord { name } => {
+                            if read_cursor_row(&tx, name)?.is_some() {
+                                return Ok(false);
+                            }
                         }
                     }
                 }
