@@ -647,6 +647,10 @@ mod cases {
         note_webhook(s, "created", at(0)).await.unwrap();
         note_webhook(s, "created", at(5)).await.unwrap();
         note_webhook(s, "duplicate", at(30)).await.unwrap();
+        let hour = webhooks_last_hour(s, at(40)).await.unwrap();
+        assert_eq!(hour.get("created"), Some(&2));
+        assert_eq!(hour.get("duplicate"), Some(&1));
+        assert_eq!(hour.get("rejected"), None, "not yet");
         note_webhook(s, "rejected", at(80)).await.unwrap();
         let (x, y) = tokio::join!(
             note_webhook(s, "stale", at(81)),
@@ -654,15 +658,35 @@ mod cases {
         );
         x.unwrap();
         y.unwrap();
-        let hour = webhooks_last_hour(s, at(40)).await.unwrap();
-        assert_eq!(hour.get("created"), Some(&2));
-        assert_eq!(hour.get("duplicate"), Some(&1));
-        assert_eq!(hour.get("rejected"), None, "not yet");
         let later = webhooks_last_hour(s, at(85)).await.unwrap();
         assert_eq!(later.get("created"), None, "more than an hour ago");
         assert_eq!(later.get("duplicate"), Some(&1));
         assert_eq!(later.get("rejected"), Some(&1));
         assert_eq!(later.get("stale"), Some(&2), "concurrent counts both land");
+        // One record, holding only the last hour's slots: a day of webhooks leaves nothing behind.
+        let kept = s
+            .read(orderbridge::store::WEBHOOK_COUNTS)
+            .await
+            .unwrap()
+            .unwrap();
+        let slots: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&kept.value).unwrap();
+        assert!(
+            (2..=3).contains(&slots.len()) && !kept.value.contains("created"),
+            "{}",
+            kept.value
+        );
+        for hour in 2..26 {
+            note_webhook(s, "created", at(hour * 60)).await.unwrap();
+        }
+        let kept = s
+            .read(orderbridge::store::WEBHOOK_COUNTS)
+            .await
+            .unwrap()
+            .unwrap();
+        let slots: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&kept.value).unwrap();
+        assert_eq!(slots.len(), 2, "{}", kept.value);
     }
 
     pub async fn idempotency_claim_complete_release_expiry_and_mismatch(b: &Backend) {

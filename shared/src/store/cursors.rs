@@ -70,47 +70,65 @@ pub fn poll_cursor(channel: Channel) -> &'static str {
 /// The cursor-store record of how far the reconciliation's recheck of older Genstore orders got.
 pub const GENSTORE_RECHECK: &str = "genstore-recheck";
 
-/// The record counting webhooks by outcome in one ten-minute slot (`webhooks:202611271` + tens of
-/// minutes), kept by the one-machine runner only: deployed, the counts are CloudWatch metrics
-/// (`Webhooks` by `Outcome`) and cost the webhook no table write.
-pub fn webhooks_name(at: DateTime<Utc>) -> String {
+/// The record counting webhooks by outcome per ten-minute slot over the last hour, kept by the
+/// one-machine runner only: deployed, the counts are CloudWatch metrics (`Webhooks` by `Outcome`) and
+/// cost the webhook no table write. One record, `{slot: {outcome: count}}`, each write dropping the
+/// slots older than an hour, so it stays small and nothing is left behind.
+pub const WEBHOOK_COUNTS: &str = "webhooks";
+
+/// Webhook counts: ten-minute slot (`2026112709` + tens of minutes, fixed width, so text order is time
+/// order) to outcome to count.
+type Slots = std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>;
+
+fn webhook_slot(at: DateTime<Utc>) -> String {
     use chrono::Timelike;
-    format!("webhooks:{}{}", at.format("%Y%m%d%H"), at.minute() / 10)
+    format!("{}{}", at.format("%Y%m%d%H"), at.minute() / 10)
 }
 
-/// Counts one webhook's outcome in the slot of `at` (a JSON object of counts; compare-and-set).
+/// The oldest slot of the hour before `at` (the current one and the six before it: the hour, to
+/// within ten minutes).
+fn oldest_slot(at: DateTime<Utc>) -> String {
+    webhook_slot(crate::clock::shifted(at, Duration::minutes(-60)))
+}
+
+/// Counts one webhook's outcome in the slot of `at` (compare-and-set), dropping slots older than an
+/// hour before `at`.
 pub async fn note_webhook(
     store: &dyn CursorStore,
     outcome: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    update_json(
-        store,
-        &webhooks_name(at),
-        8,
-        |counts: &mut std::collections::BTreeMap<String, u64>| {
-            let n = counts.entry(outcome.to_owned()).or_insert(0);
-            *n = n.saturating_add(1);
-            true
-        },
-    )
+    let (slot, oldest) = (webhook_slot(at), oldest_slot(at));
+    update_json(store, WEBHOOK_COUNTS, 8, |slots: &mut Slots| {
+        slots.retain(|s, _| *s >= oldest);
+        let n = slots
+            .entry(slot.clone())
+            .or_default()
+            .entry(outcome.to_owned())
+            .or_insert(0);
+        *n = n.saturating_add(1);
+        true
+    })
     .await
 }
 
-/// Webhooks by outcome over the hour before `now`, from [`note_webhook`]'s slots (the current one and
-/// the six before it: the hour, to within ten minutes).
+/// Webhooks by outcome over the hour before `now` (to within ten minutes), from [`note_webhook`]'s
+/// counts.
 pub async fn webhooks_last_hour(
     store: &dyn CursorStore,
     now: DateTime<Utc>,
 ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
     let mut total = std::collections::BTreeMap::new();
-    for back in [0, -10, -20, -30, -40, -50, -60] {
-        let at = crate::clock::shifted(now, Duration::minutes(back));
-        let Some(c) = store.read(&webhooks_name(at)).await? else {
-            continue;
-        };
-        let counts: std::collections::BTreeMap<String, u64> =
-            serde_json::from_str(&c.value).unwrap_or_default();
+    let Some(c) = store.read(WEBHOOK_COUNTS).await? else {
+        return Ok(total);
+    };
+    let slots: Slots = serde_json::from_str(&c.value).unwrap_or_default();
+    let (oldest, newest) = (oldest_slot(now), webhook_slot(now));
+    for counts in slots
+        .into_iter()
+        .filter(|(s, _)| *s >= oldest && *s <= newest)
+        .map(|(_, counts)| counts)
+    {
         for (k, v) in counts {
             let n = total.entry(k).or_insert(0u64);
             *n = n.saturating_add(v);

@@ -31,8 +31,8 @@ pub use audit::{AuditEntry, AuditLog, AuditOutcome, REDACTED};
 pub use batch::{Batch, Found, ItemKey, Write};
 pub use budget::{bucket_take, throttled_name, BucketShape, Grant, RateBudget};
 pub use cursors::{
-    increment, note_webhook, poll_cursor, update_json, update_record, webhooks_last_hour,
-    webhooks_name, Cursor, CursorStore, Lease, GENSTORE_RECHECK,
+    increment, note_webhook, poll_cursor, update_json, update_record, webhooks_last_hour, Cursor,
+    CursorStore, Lease, GENSTORE_RECHECK, WEBHOOK_COUNTS,
 };
 pub use idempotency::{
     is_failure_result, Claim, IdempotencyError, IdempotencyStore, IdempotencyTtl, WorkResult,
