@@ -2,10 +2,12 @@
 //! platform fails a fifth of its calls (5xx, 429, timeouts, and writes applied with the answer lost),
 //! webhooks arrive twice and out of order, two fulfillment-push consumers work at once, one is killed
 //! mid-batch and the pipeline restarted, and Google is down for a stretch; packages already on Google
-//! have their number corrected twice in a row, mostly within one second. Then every write the sandbox
+//! have their number corrected twice in a row, mostly within one second; Genstore-native orders are
+//! refunded as they are placed, each refund announced before its order. Then every write the sandbox
 //! counts equals what the scenario calls for (each exactly once; a corrected package's updates are one
 //! or two), nothing is dead-lettered, and every order ends in the state the scenario implies, each
-//! corrected package with its last number. It prints a table and the number of checks held.
+//! corrected package with its last number, each early refund on its order once with nothing left
+//! parked. It prints a table and the number of checks held.
 //!
 //! `CHAOS_ORDERS` sets the size (default 60, what CI runs); `scripts/chaos` runs 1,050.
 
@@ -214,6 +216,30 @@ async fn chaos() {
             ..Faults::default()
         },
     );
+    // Genstore-native orders refunded as soon as they are placed: deliveries are reordered (newest
+    // first), so each refund is announced before its order and must wait for it, then join it.
+    let refunded_at_birth: Vec<(String, String)> = (0..total / 20)
+        .map(|i| {
+            let gid = native_order(&sb, nn + i);
+            let line = sb.lock().genstore.order(&gid).unwrap().line_items[0]
+                .id
+                .clone();
+            let (refund, events) = sb
+                .lock()
+                .genstore
+                .refund(
+                    &gid,
+                    &[LineQty {
+                        id: line,
+                        quantity: 1,
+                    }],
+                    "damaged",
+                )
+                .unwrap();
+            sb.webhooks.emit_all(events);
+            (gid, refund.refund_id)
+        })
+        .collect();
     let mut fulfillments = Vec::new();
     let mut to_correct = Vec::new();
     for (i, (g, gid)) in gm.iter().enumerate() {
@@ -333,6 +359,33 @@ async fn chaos() {
     // numbers, or only the last when the first was never pushed. So that row is a range.
     let deliveries = plan.google_delivered.len() as u64;
     let corrected = plan.google_corrected.len() as u64;
+    let refund_ids = |o: Option<orderbridge::store::StoredOrder>| -> Vec<String> {
+        o.map(|s| {
+            s.order
+                .refunds
+                .iter()
+                .filter_map(|r| r.id.as_ref().map(|id| id.as_str().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    until_for(
+        "every refund announced before its order joined it",
+        wait,
+        || async {
+            for (gid, _) in &refunded_at_birth {
+                let o = r
+                    .store
+                    .get(&OrderKey::new(Channel::Genstore, gid.as_str()))
+                    .await;
+                if refund_ids(o.ok().flatten()).is_empty() {
+                    return false;
+                }
+            }
+            true
+        },
+    )
+    .await;
     until_for("every write the scenario calls for", wait * 3, || async {
         let c = sb.counters();
         expected.iter().all(|(w, n)| c.executed_count(w) >= *n)
@@ -436,6 +489,25 @@ async fn chaos() {
             format!("native {n}: {s:?}, not paid")
         });
     }
+    for (gid, refund) in &refunded_at_birth {
+        let o = r
+            .store
+            .get(&OrderKey::new(Channel::Genstore, gid.as_str()))
+            .await
+            .unwrap();
+        let ids = refund_ids(o);
+        checks.check(ids == [refund.clone()], || {
+            format!("native {gid}: refunds {ids:?}, not [{refund}]")
+        });
+        let parked = r
+            .store
+            .read(&orderbridge::sync::parked_refunds_name(gid))
+            .await
+            .unwrap();
+        checks.check(parked.is_none(), || {
+            format!("native {gid}: a parked refund record is left")
+        });
+    }
     r.stop().await;
     let _ = std::fs::remove_dir_all(&d);
 
@@ -461,6 +533,10 @@ async fn chaos() {
         "google.updateShipment",
         format!("{}-{}", deliveries + corrected, deliveries + 2 * corrected),
         updates
+    );
+    println!(
+        "  {} native orders refunded as they were placed, each refund announced first: each joined its order once, nothing left parked",
+        refunded_at_birth.len()
     );
     println!(
         "  {corrected} packages corrected twice in a row ({same_second} within one second), each ending with its last number on Google"
