@@ -107,6 +107,27 @@ fn deliver(sb: &Sandbox, fulfill_id: &str) {
     sb.webhooks.emit_all(events);
 }
 
+/// The merchant refunds one unit of a Genstore order's first line; the refund's id.
+fn refund_first_line(sb: &Sandbox, genstore_id: &str) -> String {
+    let line = sb.lock().genstore.order(genstore_id).unwrap().line_items[0]
+        .id
+        .clone();
+    let (refund, events) = sb
+        .lock()
+        .genstore
+        .refund(
+            genstore_id,
+            &[LineQty {
+                id: line,
+                quantity: 1,
+            }],
+            "damaged",
+        )
+        .unwrap();
+    sb.webhooks.emit_all(events);
+    refund.refund_id
+}
+
 /// A change to a package's tracking number, as the merchant makes it in Genstore.
 fn renumber(
     number: String,
@@ -221,45 +242,15 @@ async fn chaos() {
     let refunded_at_birth: Vec<(String, String)> = (0..total / 20)
         .map(|i| {
             let gid = native_order(&sb, nn + i);
-            let line = sb.lock().genstore.order(&gid).unwrap().line_items[0]
-                .id
-                .clone();
-            let (refund, events) = sb
-                .lock()
-                .genstore
-                .refund(
-                    &gid,
-                    &[LineQty {
-                        id: line,
-                        quantity: 1,
-                    }],
-                    "damaged",
-                )
-                .unwrap();
-            sb.webhooks.emit_all(events);
-            (gid, refund.refund_id)
+            let refund = refund_first_line(&sb, &gid);
+            (gid, refund)
         })
         .collect();
     let mut fulfillments = Vec::new();
     let mut to_correct = Vec::new();
     for (i, (g, gid)) in gm.iter().enumerate() {
         if i % 5 == 1 {
-            let line = sb.lock().genstore.order(gid).unwrap().line_items[0]
-                .id
-                .clone();
-            let (_, events) = sb
-                .lock()
-                .genstore
-                .refund(
-                    gid,
-                    &[LineQty {
-                        id: line,
-                        quantity: 1,
-                    }],
-                    "damaged",
-                )
-                .unwrap();
-            sb.webhooks.emit_all(events);
+            refund_first_line(&sb, gid);
             plan.google_refunded.push((g.clone(), gid.clone()));
         } else {
             let f = ship(&sb, gid, 2, &format!("1ZCHAOSG{i:06}"));
