@@ -43,6 +43,7 @@ mod mirror;
 mod outbound;
 mod reversals;
 mod serial;
+mod waiting;
 
 use audit::attempt;
 pub use batch::{handle_batch, handle_batch_until, Backoff, Record};
@@ -156,33 +157,14 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
         }
         Err(IdempotencyError::Store(e)) => return Outcome::Retry(e.to_string()),
     }
-    let mut outcome = match serialized_on(&job.job) {
+    let before = waiting::version_before(deps, &job.job).await;
+    let outcome = match serialized_on(&job.job) {
         Some((channel, order_id)) => {
             one_at_a_time(deps, channel, order_id, || run_job(deps, &job.job)).await
         }
         None => run_job(deps, &job.job).await,
     };
-    if let Some((channel, order_id)) = waits_on(&job.job) {
-        let kept = match &outcome {
-            Outcome::Waiting(_) => {
-                orderbridge::sync::park_waiting(&*deps.store, channel, order_id.as_str(), &job)
-                    .await
-            }
-            Outcome::Done(_) | Outcome::Permanent(_) => {
-                orderbridge::sync::unpark_waiting(&*deps.store, channel, order_id.as_str(), &job)
-                    .await
-            }
-            Outcome::Retry(_) => Ok(()),
-        };
-        if let Err(e) = kept {
-            if matches!(outcome, Outcome::Waiting(_)) {
-                // Not kept: the queue must keep it instead.
-                outcome = Outcome::Retry(format!("waiting job not kept: {e}"));
-            } else {
-                tracing::warn!(error = %e, "waiting job not forgotten; it runs once more and finds its work done");
-            }
-        }
-    }
+    let outcome = waiting::settle(deps, &job, outcome, before).await;
     let settled = match &outcome {
         Outcome::Done(what) => {
             deps.store
@@ -208,23 +190,6 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
         tracing::warn!(error = %e, "idempotency record not settled; it expires by itself");
     }
     outcome
-}
-
-/// The order a job may wait on: a write to Zonos, whose vendor status can be blocked for a while.
-fn waits_on(job: &Job) -> Option<(Channel, &ChannelOrderId)> {
-    match job {
-        Job::PushTrackingToChannel {
-            channel: Channel::Zonos,
-            order_id,
-            ..
-        }
-        | Job::PushCancellation {
-            to: Channel::Zonos,
-            order_id,
-            ..
-        } => Some((Channel::Zonos, order_id)),
-        _ => None,
-    }
 }
 
 /// The order a job holds while it runs ([`serial`]): a tracking push, either way, holds the channel

@@ -1212,6 +1212,10 @@ macro_rules! suite {
                 both_ways::a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_released($aws).await
             }
             #[tokio::test]
+            async fn a_release_saved_while_a_blocked_job_is_kept_still_sends_it() {
+                both_ways::a_release_saved_while_a_blocked_job_is_kept_still_sends_it($aws).await
+            }
+            #[tokio::test]
             async fn a_held_order_is_mirrored_held_and_follows_its_channel() {
                 both_ways::a_held_order_is_mirrored_held_and_follows_its_channel($aws).await
             }

@@ -18,8 +18,7 @@ mod waiting;
 mod webhook;
 
 pub use refunds::{join_parked_refunds, park_refund, parked_refunds_name};
-use waiting::blocks_for_now;
-pub use waiting::{park_waiting, unpark_waiting, waiting, waiting_name};
+pub use waiting::{blocks_for_now, park_waiting, unpark_waiting, waiting, waiting_name};
 pub use webhook::{plan_genstore_webhook, WebhookPlan};
 
 /// What saving an order's state came to.

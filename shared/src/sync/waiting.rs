@@ -8,7 +8,7 @@ use crate::store::{CursorStore, StoreError};
 
 /// True while the order's channel status holds back the writes that wait on it (Zonos: fraud review,
 /// on hold, labels processing).
-pub(super) fn blocks_for_now(order: &ChannelOrder) -> bool {
+pub fn blocks_for_now(order: &ChannelOrder) -> bool {
     order.channel == Channel::Zonos
         && crate::channels::zonos::ZonosStatus::parse(&order.raw_status)
             .blocks_vendor_updates_for_now()

@@ -743,6 +743,65 @@ pub async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_relea
     assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 2);
 }
 
+/// Zonos releases the order while a blocked job is on its way to being kept: the job read the review,
+/// then the poller saved the release and found nothing waiting, then the job was kept. Nothing would
+/// queue it again; so it goes back to the queue instead, and the cancellation reaches Zonos once.
+pub async fn a_release_saved_while_a_blocked_job_is_kept_still_sends_it(aws: bool) {
+    let s = setup(aws).await;
+    let z = zonos_order(&s, 1).await;
+    let gid = mirror(&s, Channel::Zonos, &z).await;
+    set_zonos_status(&s, &z, "IGLOBAL_FRAUD_REVIEW");
+    save_zonos(&s, &z).await;
+    s.sandbox
+        .lock()
+        .genstore
+        .cancel_order(&gid, "fraud")
+        .unwrap();
+    sync_genstore(&s, &gid).await;
+    let cancel = SyncJob::from(Job::PushCancellation {
+        from: Channel::Genstore,
+        to: Channel::Zonos,
+        order_id: z.as_str().into(),
+        genstore_order_id: gid.as_str().into(),
+    });
+    // Zonos answers the job's read (under review) late; meanwhile it releases the order and the
+    // poller saves the release, quickly.
+    s.sandbox.set_faults(
+        Channel::Zonos,
+        Faults {
+            slow_after_apply_rate: 1.0,
+            hang_ms: 800,
+            ..Faults::default()
+        },
+    );
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        s.sandbox.set_faults(Channel::Zonos, Faults::default());
+        set_zonos_status(&s, &z, "IGLOBAL_ORDER_IN_PROCESS");
+        save_zonos(&s, &z).await
+    };
+    let body = cancel.to_body();
+    let (out, queued) = tokio::join!(handle_record(&s.deps, &body), release);
+    assert!(
+        !queued.contains(&cancel),
+        "the release was saved before the job was kept: {queued:?}"
+    );
+    assert!(matches!(out, Outcome::Retry(_)), "{out:?}");
+    assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 0);
+    // The queue runs it again.
+    let out = handle_record(&s.deps, &cancel.to_body()).await;
+    assert!(matches!(out, Outcome::Done(_)), "{out:?}");
+    assert_eq!(zonos_status(&s, &z), "VENDOR_CANCELLATION_REQUEST");
+    assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 1);
+    assert!(
+        orderbridge::sync::waiting(&*s.deps.store, Channel::Zonos, &z)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the job is off the list once it ran"
+    );
+}
+
 fn mirror_payment(s: &Setup, gid: &str) -> (String, bool, String) {
     let st = s.sandbox.lock();
     let o = st.genstore.order(gid).unwrap();
