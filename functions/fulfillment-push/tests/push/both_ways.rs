@@ -668,28 +668,35 @@ fn zonos_status(s: &Setup, id: &str) -> String {
     st.zonos.orders[i].status().to_owned()
 }
 
-/// A Genstore cancellation during Zonos fraud review waits (acknowledged, kept on the order, recorded
-/// as waiting) and is sent once Zonos releases the order; so is the end-of-day status of a shipment
-/// made during the review. Each write once.
-pub async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_released(aws: bool) {
-    let s = setup(aws).await;
-    // A cancellation.
-    let z = zonos_order(&s, 1).await;
-    let gid = mirror(&s, Channel::Zonos, &z).await;
-    set_zonos_status(&s, &z, "IGLOBAL_FRAUD_REVIEW");
-    save_zonos(&s, &z).await;
+/// A mirrored Zonos order under fraud review, cancelled in Genstore: the Zonos order and the
+/// cancellation's push.
+async fn cancelled_under_review(s: &Setup) -> (String, SyncJob) {
+    let z = zonos_order(s, 1).await;
+    let gid = mirror(s, Channel::Zonos, &z).await;
+    set_zonos_status(s, &z, "IGLOBAL_FRAUD_REVIEW");
+    save_zonos(s, &z).await;
     s.sandbox
         .lock()
         .genstore
         .cancel_order(&gid, "fraud")
         .unwrap();
-    sync_genstore(&s, &gid).await;
+    sync_genstore(s, &gid).await;
     let cancel = SyncJob::from(Job::PushCancellation {
         from: Channel::Genstore,
         to: Channel::Zonos,
         order_id: z.as_str().into(),
         genstore_order_id: gid.as_str().into(),
     });
+    (z, cancel)
+}
+
+/// A Genstore cancellation during Zonos fraud review waits (acknowledged, kept on the order, recorded
+/// as waiting) and is sent once Zonos releases the order; so is the end-of-day status of a shipment
+/// made during the review. Each write once.
+pub async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_released(aws: bool) {
+    let s = setup(aws).await;
+    // A cancellation.
+    let (z, cancel) = cancelled_under_review(&s).await;
     let out = handle_record(&s.deps, &cancel.to_body()).await;
     assert!(matches!(out, Outcome::Waiting(_)), "{out:?}");
     assert!(
@@ -748,22 +755,7 @@ pub async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_relea
 /// queue it again; so it goes back to the queue instead, and the cancellation reaches Zonos once.
 pub async fn a_release_saved_while_a_blocked_job_is_kept_still_sends_it(aws: bool) {
     let s = setup(aws).await;
-    let z = zonos_order(&s, 1).await;
-    let gid = mirror(&s, Channel::Zonos, &z).await;
-    set_zonos_status(&s, &z, "IGLOBAL_FRAUD_REVIEW");
-    save_zonos(&s, &z).await;
-    s.sandbox
-        .lock()
-        .genstore
-        .cancel_order(&gid, "fraud")
-        .unwrap();
-    sync_genstore(&s, &gid).await;
-    let cancel = SyncJob::from(Job::PushCancellation {
-        from: Channel::Genstore,
-        to: Channel::Zonos,
-        order_id: z.as_str().into(),
-        genstore_order_id: gid.as_str().into(),
-    });
+    let (z, cancel) = cancelled_under_review(&s).await;
     // Zonos answers the job's read (under review) late; meanwhile it releases the order and the
     // poller saves the release, quickly.
     s.sandbox.set_faults(
