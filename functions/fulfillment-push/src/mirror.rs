@@ -158,7 +158,13 @@ pub(crate) async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrde
                 }
             }
             match orders::link_to_genstore(&*deps.store, &key, &id).await {
-                Ok(Link::Linked | Link::AlreadyLinked) => {}
+                Ok(Link::Linked | Link::AlreadyLinked) => {
+                    // Linked: the table says where the mirror is, so the attempt's marker has done
+                    // its work (one record per mirrored order otherwise, kept for good).
+                    if let Err(e) = deps.store.remove(&marker, &since).await {
+                        tracing::warn!(error = %e, "mirror attempt marker not removed; it is harmless");
+                    }
+                }
                 Ok(Link::LinkedElsewhere(other)) => {
                     return Outcome::Permanent(format!(
                         "{key} is already linked to Genstore order {other}"

@@ -406,6 +406,11 @@ mod cases {
             1,
             "yet Genstore applied it"
         );
+        let marker = format!("mirror-attempt:zonos:{z}");
+        assert!(
+            s.deps.store.read(&marker).await.unwrap().is_some(),
+            "the attempt is marked, so the next one searches from there"
+        );
         s.sandbox.set_faults(Channel::Genstore, Faults::default());
         let second = handle_record(&s.deps, &job).await;
         assert!(matches!(second, Outcome::Done(_)), "{second:?}");
@@ -418,6 +423,11 @@ mod cases {
             .await
             .genstore_order_id
             .is_some());
+        assert_eq!(
+            s.deps.store.read(&marker).await.unwrap(),
+            None,
+            "once linked, the marker is gone"
+        );
     }
 
     pub async fn a_malformed_record_fails_only_itself(aws: bool) {
