@@ -61,10 +61,7 @@ async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
             .unwrap()
             .is_some_and(|c| c.value.contains("\"stalled\":true"))
             && r.store
-                .read(&orderbridge::store::throttled_name(
-                    "google",
-                    chrono::Utc::now(),
-                ))
+                .read(&orderbridge::store::throttled_name("google"))
                 .await
                 .unwrap()
                 .is_some()

@@ -315,15 +315,9 @@ pub async fn status(
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| (now - t.with_timezone(&chrono::Utc)).num_seconds().max(0));
         // 429s from the platform, counted in the table as they happen: this UTC hour and the last.
-        let mut throttled = 0u64;
-        for hour in [now, now - chrono::Duration::hours(1)] {
-            throttled = throttled.saturating_add(
-                read(orderbridge::store::throttled_name(name, hour))
-                    .await?
-                    .and_then(|v| v.parse::<u64>().ok())
-                    .unwrap_or(0),
-            );
-        }
+        let throttled = orderbridge::store::throttled_recent(store, name, now)
+            .await
+            .map_err(|e| e.to_string())?;
         channels.push(json!({
             "channel": name, "cursor": cursor, "last_progress": progressed,
             "behind_secs": behind, "last_run": last, "throttled_recent": throttled,

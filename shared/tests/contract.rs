@@ -680,6 +680,35 @@ mod cases {
         assert_eq!(n, 2, "{text}");
     }
 
+    pub async fn throttled_calls_are_summed_over_two_hours_in_one_small_record(b: &Backend) {
+        use orderbridge::store::{count_throttled, throttled_name, throttled_recent};
+        let s = &*b.store;
+        let t0 = b.clock.now_utc();
+        let at = |hours: i64| t0 + Duration::hours(hours);
+        count_throttled(s, "google", at(0)).await.unwrap();
+        let (x, y) = tokio::join!(
+            count_throttled(s, "google", at(0)),
+            count_throttled(s, "google", at(0))
+        );
+        x.unwrap();
+        y.unwrap();
+        count_throttled(s, "google", at(1)).await.unwrap();
+        count_throttled(s, "zonos", at(1)).await.unwrap();
+        assert_eq!(throttled_recent(s, "google", at(1)).await.unwrap(), 4);
+        assert_eq!(throttled_recent(s, "google", at(2)).await.unwrap(), 1);
+        assert_eq!(throttled_recent(s, "zonos", at(1)).await.unwrap(), 1);
+        assert_eq!(throttled_recent(s, "genstore", at(1)).await.unwrap(), 0);
+        // A day of throttling keeps two hours.
+        for hour in 2..26 {
+            count_throttled(s, "google", at(hour)).await.unwrap();
+        }
+        let kept = s.read(&throttled_name("google")).await.unwrap().unwrap();
+        let hours: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&kept.value).unwrap();
+        assert_eq!(hours.len(), 2, "{}", kept.value);
+        assert_eq!(throttled_recent(s, "google", at(25)).await.unwrap(), 2);
+    }
+
     pub async fn idempotency_claim_complete_release_expiry_and_mismatch(b: &Backend) {
         let ttl = IdempotencyTtl {
             in_progress: Duration::seconds(30),
@@ -1119,6 +1148,7 @@ macro_rules! contract {
             case!(the_audit_trail_reads_back_in_order);
             case!(a_cursor_advances_only_from_the_value_read);
             case!(a_record_is_removed_only_while_it_holds_what_was_read);
+            case!(throttled_calls_are_summed_over_two_hours_in_one_small_record);
             case!(the_rate_budget_grants_its_burst_then_its_refill_and_keeps_a_reserve);
             case!(a_second_lease_is_refused_until_the_first_expires);
             case!(too_large_an_order_is_refused_with_a_clear_error);

@@ -38,16 +38,64 @@ pub trait RateBudget: Send + Sync {
         reserve: f64,
     ) -> Result<Grant, StoreError>;
 
-    /// Counts one answer 429 from the platform of `bucket`, in the current UTC hour's record
-    /// ([`throttled_name`]), for `orderbridge status`. Only on a 429, so it costs nothing otherwise.
+    /// Counts one answer 429 from the platform of `bucket` in the current UTC hour ([`count_throttled`]),
+    /// for `orderbridge status`. Only on a 429, so it costs nothing otherwise.
     async fn note_throttled(&self, _bucket: &str) -> Result<(), StoreError> {
         Ok(())
     }
 }
 
-/// The record counting a platform's 429 answers in one UTC hour (`2026112717`).
-pub fn throttled_name(bucket: &str, hour: DateTime<Utc>) -> String {
-    format!("throttled:{bucket}:{}", hour.format("%Y%m%d%H"))
+/// The record counting a platform's 429 answers by UTC hour (`{"2026112717": 3}`). Each count drops the
+/// hours before the previous one, so the record stays small and nothing is left behind.
+pub fn throttled_name(bucket: &str) -> String {
+    format!("throttled:{bucket}")
+}
+
+fn hour_slot(at: DateTime<Utc>) -> String {
+    at.format("%Y%m%d%H").to_string()
+}
+
+fn previous_hour(at: DateTime<Utc>) -> String {
+    hour_slot(crate::clock::shifted(at, chrono::Duration::hours(-1)))
+}
+
+/// Counts one 429 from the platform of `bucket` in the UTC hour of `at` (compare-and-set, retried).
+pub async fn count_throttled(
+    store: &dyn super::CursorStore,
+    bucket: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let (hour, oldest) = (hour_slot(at), previous_hour(at));
+    super::update_json(
+        store,
+        &throttled_name(bucket),
+        8,
+        |hours: &mut std::collections::BTreeMap<String, u64>| {
+            hours.retain(|h, _| *h >= oldest);
+            let n = hours.entry(hour.clone()).or_insert(0);
+            *n = n.saturating_add(1);
+            true
+        },
+    )
+    .await
+}
+
+/// The 429s from the platform of `bucket` in the UTC hour of `now` and the one before.
+pub async fn throttled_recent(
+    store: &dyn super::CursorStore,
+    bucket: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let Some(c) = store.read(&throttled_name(bucket)).await? else {
+        return Ok(0);
+    };
+    let hours: std::collections::BTreeMap<String, u64> =
+        serde_json::from_str(&c.value).unwrap_or_default();
+    let (newest, oldest) = (hour_slot(now), previous_hour(now));
+    Ok(hours
+        .iter()
+        .filter(|(h, _)| **h >= oldest && **h <= newest)
+        .fold(0u64, |sum, (_, n)| sum.saturating_add(*n)))
 }
 
 /// The arithmetic of a bucket, shared by both adapters so they agree to the token: the level after

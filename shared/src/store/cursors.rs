@@ -182,12 +182,3 @@ where
     })
     .await
 }
-
-/// Adds one to the count kept in a cursor-store record (compare-and-set, retried a few times).
-pub async fn increment(store: &dyn CursorStore, name: &str) -> Result<(), StoreError> {
-    update_record(store, name, 5, |current| {
-        let n: u64 = current.and_then(|v| v.parse().ok()).unwrap_or(0);
-        Ok(Some(n.saturating_add(1).to_string()))
-    })
-    .await
-}

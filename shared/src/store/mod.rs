@@ -29,10 +29,12 @@ mod queue;
 
 pub use audit::{AuditEntry, AuditLog, AuditOutcome, REDACTED};
 pub use batch::{Batch, Found, ItemKey, Write};
-pub use budget::{bucket_take, throttled_name, BucketShape, Grant, RateBudget};
+pub use budget::{
+    bucket_take, count_throttled, throttled_name, throttled_recent, BucketShape, Grant, RateBudget,
+};
 pub use cursors::{
-    increment, note_webhook, poll_cursor, update_json, update_record, webhooks_last_hour, Cursor,
-    CursorStore, Lease, GENSTORE_RECHECK, WEBHOOK_COUNTS,
+    note_webhook, poll_cursor, update_json, update_record, webhooks_last_hour, Cursor, CursorStore,
+    Lease, GENSTORE_RECHECK, WEBHOOK_COUNTS,
 };
 pub use idempotency::{
     is_failure_result, Claim, IdempotencyError, IdempotencyStore, IdempotencyTtl, WorkResult,

@@ -405,10 +405,6 @@ impl crate::store::RateBudget for EmbeddedStore {
     }
 
     async fn note_throttled(&self, bucket: &str) -> Result<(), StoreError> {
-        crate::store::increment(
-            self,
-            &crate::store::throttled_name(bucket, chrono::Utc::now()),
-        )
-        .await
+        crate::store::count_throttled(self, bucket, chrono::Utc::now()).await
     }
 }
