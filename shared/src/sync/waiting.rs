@@ -65,7 +65,8 @@ pub async fn park_waiting(
     .await
 }
 
-/// Forgets a waiting job once it ran (done, or failed for good).
+/// Forgets a waiting job once it ran (done, or failed for good); the order's record goes with its
+/// last job (only if still empty: a job kept meanwhile stays).
 pub async fn unpark_waiting(
     store: &dyn CursorStore,
     channel: Channel,
@@ -73,10 +74,25 @@ pub async fn unpark_waiting(
     job: &SyncJob,
 ) -> Result<(), StoreError> {
     let body = job.without_cause().to_body();
+    let emptied = std::sync::atomic::AtomicBool::new(false);
     change_waiting(store, channel, order_id, |list| {
         let before = list.len();
         list.retain(|b| b != &body);
-        list.len() != before
+        let changed = list.len() != before;
+        emptied.store(
+            changed && list.is_empty(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        changed
     })
-    .await
+    .await?;
+    if emptied.load(std::sync::atomic::Ordering::Relaxed) {
+        store
+            .remove(
+                &waiting_name(channel, order_id),
+                &serde_json::json!([]).to_string(),
+            )
+            .await?;
+    }
+    Ok(())
 }

@@ -726,11 +726,14 @@ pub async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_relea
     }
     assert_eq!(zonos_status(&s, &z), "VENDOR_CANCELLATION_REQUEST");
     assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 1);
-    assert!(
-        orderbridge::sync::waiting(&*s.deps.store, Channel::Zonos, &z)
+    assert_eq!(
+        s.deps
+            .store
+            .read(&orderbridge::sync::waiting_name(Channel::Zonos, &z))
             .await
-            .unwrap()
-            .is_empty()
+            .unwrap(),
+        None,
+        "the order's waiting record went with its last job"
     );
 
     // A shipment's end-of-day status.
