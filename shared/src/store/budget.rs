@@ -45,11 +45,14 @@ pub trait RateBudget: Send + Sync {
     }
 }
 
-/// The record counting a platform's 429 answers by UTC hour (`{"2026112717": 3}`). Each count drops the
-/// hours before the previous one, so the record stays small and nothing is left behind.
+/// The record counting a platform's 429 answers by UTC hour ([`super::count_in_slot`]: hour `2026112717`,
+/// key [`THROTTLED`]), keeping the hour before the current one.
 pub fn throttled_name(bucket: &str) -> String {
     format!("throttled:{bucket}")
 }
+
+/// The key a 429 is counted under in its hour.
+const THROTTLED: &str = "429";
 
 fn hour_slot(at: DateTime<Utc>) -> String {
     at.format("%Y%m%d%H").to_string()
@@ -59,25 +62,14 @@ fn previous_hour(at: DateTime<Utc>) -> String {
     hour_slot(crate::clock::shifted(at, chrono::Duration::hours(-1)))
 }
 
-/// Counts one 429 from the platform of `bucket` in the UTC hour of `at` (compare-and-set, retried).
+/// Counts one 429 from the platform of `bucket` in the UTC hour of `at`.
 pub async fn count_throttled(
     store: &dyn super::CursorStore,
     bucket: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let (hour, oldest) = (hour_slot(at), previous_hour(at));
-    super::update_json(
-        store,
-        &throttled_name(bucket),
-        8,
-        |hours: &mut std::collections::BTreeMap<String, u64>| {
-            hours.retain(|h, _| *h >= oldest);
-            let n = hours.entry(hour.clone()).or_insert(0);
-            *n = n.saturating_add(1);
-            true
-        },
-    )
-    .await
+    let name = throttled_name(bucket);
+    super::count_in_slot(store, &name, &hour_slot(at), &previous_hour(at), THROTTLED).await
 }
 
 /// The 429s from the platform of `bucket` in the UTC hour of `now` and the one before.
@@ -86,16 +78,9 @@ pub async fn throttled_recent(
     bucket: &str,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let Some(c) = store.read(&throttled_name(bucket)).await? else {
-        return Ok(0);
-    };
-    let hours: std::collections::BTreeMap<String, u64> =
-        serde_json::from_str(&c.value).unwrap_or_default();
-    let (newest, oldest) = (hour_slot(now), previous_hour(now));
-    Ok(hours
-        .iter()
-        .filter(|(h, _)| **h >= oldest && **h <= newest)
-        .fold(0u64, |sum, (_, n)| sum.saturating_add(*n)))
+    let name = throttled_name(bucket);
+    let counts = super::sum_slots(store, &name, &previous_hour(now), &hour_slot(now)).await?;
+    Ok(counts.get(THROTTLED).copied().unwrap_or(0))
 }
 
 /// The arithmetic of a bucket, shared by both adapters so they agree to the token: the level after

@@ -70,16 +70,64 @@ pub fn poll_cursor(channel: Channel) -> &'static str {
 /// The cursor-store record of how far the reconciliation's recheck of older Genstore orders got.
 pub const GENSTORE_RECHECK: &str = "genstore-recheck";
 
-/// The record counting webhooks by outcome per ten-minute slot over the last hour, kept by the
-/// one-machine runner only: deployed, the counts are CloudWatch metrics (`Webhooks` by `Outcome`) and
-/// cost the webhook no table write. One record, `{slot: {outcome: count}}`, each write dropping the
-/// slots older than an hour, so it stays small and nothing is left behind.
-pub const WEBHOOK_COUNTS: &str = "webhooks";
-
-/// Webhook counts: ten-minute slot (`2026112709` + tens of minutes, fixed width, so text order is time
-/// order) to outcome to count.
+/// Counts kept by time slot in one record: slot to key to count. Slots are fixed-width text (`2026112709`
+/// and more digits), so text order is time order. Each count drops the slots before the window its
+/// reader sums, so the record stays small and nothing is left behind.
 type Slots = std::collections::BTreeMap<String, std::collections::BTreeMap<String, u64>>;
 
+/// Adds one to `key`'s count in `slot` of the record `name`, dropping the slots before `oldest`
+/// (compare-and-set, retried).
+pub async fn count_in_slot(
+    store: &dyn CursorStore,
+    name: &str,
+    slot: &str,
+    oldest: &str,
+    key: &str,
+) -> Result<(), StoreError> {
+    update_json(store, name, 8, |slots: &mut Slots| {
+        slots.retain(|s, _| s.as_str() >= oldest);
+        let n = slots
+            .entry(slot.to_owned())
+            .or_default()
+            .entry(key.to_owned())
+            .or_insert(0);
+        *n = n.saturating_add(1);
+        true
+    })
+    .await
+    .map(drop)
+}
+
+/// The counts by key of the record's slots from `oldest` to `newest`, summed.
+pub async fn sum_slots(
+    store: &dyn CursorStore,
+    name: &str,
+    oldest: &str,
+    newest: &str,
+) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+    let mut total = std::collections::BTreeMap::new();
+    let Some(c) = store.read(name).await? else {
+        return Ok(total);
+    };
+    let slots: Slots = serde_json::from_str(&c.value).unwrap_or_default();
+    for (_, counts) in slots
+        .into_iter()
+        .filter(|(s, _)| s.as_str() >= oldest && s.as_str() <= newest)
+    {
+        for (k, v) in counts {
+            let n = total.entry(k).or_insert(0u64);
+            *n = n.saturating_add(v);
+        }
+    }
+    Ok(total)
+}
+
+/// The record counting webhooks by outcome per ten-minute slot over the last hour
+/// ([`count_in_slot`]), kept by the one-machine runner only: deployed, the counts are CloudWatch
+/// metrics (`Webhooks` by `Outcome`) and cost the webhook no table write.
+pub const WEBHOOK_COUNTS: &str = "webhooks";
+
+/// A ten-minute slot: `2026112709` and the tens of minutes.
 fn webhook_slot(at: DateTime<Utc>) -> String {
     use chrono::Timelike;
     format!("{}{}", at.format("%Y%m%d%H"), at.minute() / 10)
@@ -91,24 +139,19 @@ fn oldest_slot(at: DateTime<Utc>) -> String {
     webhook_slot(crate::clock::shifted(at, Duration::minutes(-60)))
 }
 
-/// Counts one webhook's outcome in the slot of `at` (compare-and-set), dropping slots older than an
-/// hour before `at`.
+/// Counts one webhook's outcome in the slot of `at`, dropping slots older than an hour before `at`.
 pub async fn note_webhook(
     store: &dyn CursorStore,
     outcome: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let (slot, oldest) = (webhook_slot(at), oldest_slot(at));
-    update_json(store, WEBHOOK_COUNTS, 8, |slots: &mut Slots| {
-        slots.retain(|s, _| *s >= oldest);
-        let n = slots
-            .entry(slot.clone())
-            .or_default()
-            .entry(outcome.to_owned())
-            .or_insert(0);
-        *n = n.saturating_add(1);
-        true
-    })
+    count_in_slot(
+        store,
+        WEBHOOK_COUNTS,
+        &webhook_slot(at),
+        &oldest_slot(at),
+        outcome,
+    )
     .await
 }
 
@@ -118,54 +161,39 @@ pub async fn webhooks_last_hour(
     store: &dyn CursorStore,
     now: DateTime<Utc>,
 ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
-    let mut total = std::collections::BTreeMap::new();
-    let Some(c) = store.read(WEBHOOK_COUNTS).await? else {
-        return Ok(total);
-    };
-    let slots: Slots = serde_json::from_str(&c.value).unwrap_or_default();
-    let (oldest, newest) = (oldest_slot(now), webhook_slot(now));
-    for counts in slots
-        .into_iter()
-        .filter(|(s, _)| *s >= oldest && *s <= newest)
-        .map(|(_, counts)| counts)
-    {
-        for (k, v) in counts {
-            let n = total.entry(k).or_insert(0u64);
-            *n = n.saturating_add(v);
-        }
-    }
-    Ok(total)
+    sum_slots(store, WEBHOOK_COUNTS, &oldest_slot(now), &webhook_slot(now)).await
 }
 
 /// Changes a cursor-store record by compare-and-set: reads it, asks `change` for its new value from the
 /// current one (`None`: leave it as it is), and writes that only if nobody changed the record meanwhile;
-/// reads again and retries, `attempts` times in all.
+/// reads again and retries, `attempts` times in all. The value written, if any.
 pub async fn update_record(
     store: &dyn CursorStore,
     name: &str,
     attempts: usize,
     change: impl Fn(Option<&str>) -> Result<Option<String>, StoreError>,
-) -> Result<(), StoreError> {
+) -> Result<Option<String>, StoreError> {
     for _ in 0..attempts {
         let current = store.read(name).await?.map(|c| c.value);
         let Some(value) = change(current.as_deref())? else {
-            return Ok(());
+            return Ok(None);
         };
         if store.advance(name, current.as_deref(), &value).await? {
-            return Ok(());
+            return Ok(Some(value));
         }
     }
     Err(StoreError::Unavailable(format!("{name} kept changing")))
 }
 
 /// [`update_record`] for a record holding JSON: `change` edits the value read (the default when there is
-/// none, or when it does not read) and returns false when there is nothing to write.
+/// none, or when it does not read) and returns false when there is nothing to write. The JSON written,
+/// if any.
 pub async fn update_json<T>(
     store: &dyn CursorStore,
     name: &str,
     attempts: usize,
     change: impl Fn(&mut T) -> bool,
-) -> Result<(), StoreError>
+) -> Result<Option<String>, StoreError>
 where
     T: Default + Serialize + serde::de::DeserializeOwned,
 {

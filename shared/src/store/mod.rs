@@ -33,8 +33,8 @@ pub use budget::{
     bucket_take, count_throttled, throttled_name, throttled_recent, BucketShape, Grant, RateBudget,
 };
 pub use cursors::{
-    note_webhook, poll_cursor, update_json, update_record, webhooks_last_hour, Cursor, CursorStore,
-    Lease, GENSTORE_RECHECK, WEBHOOK_COUNTS,
+    count_in_slot, note_webhook, poll_cursor, sum_slots, update_json, update_record,
+    webhooks_last_hour, Cursor, CursorStore, Lease, GENSTORE_RECHECK, WEBHOOK_COUNTS,
 };
 pub use idempotency::{
     is_failure_result, Claim, IdempotencyError, IdempotencyStore, IdempotencyTtl, WorkResult,

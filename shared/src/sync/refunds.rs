@@ -34,6 +34,7 @@ pub async fn park_refund(store: &dyn CursorStore, refund: &gw::Refund) -> Result
         true
     })
     .await
+    .map(drop)
 }
 
 /// Adds the refunds of a parked list (as [`park_refund`] keeps it) that `order` lacks; true when any

@@ -41,7 +41,7 @@ pub(super) async fn change_waiting(
     channel: Channel,
     order_id: &str,
     change: impl Fn(&mut Vec<String>) -> bool,
-) -> Result<(), StoreError> {
+) -> Result<Option<String>, StoreError> {
     crate::store::update_json(store, &waiting_name(channel, order_id), 5, change).await
 }
 
@@ -63,6 +63,7 @@ pub async fn park_waiting(
         true
     })
     .await
+    .map(drop)
 }
 
 /// Forgets a waiting job once it ran (done, or failed for good); the order's record goes with its
@@ -74,24 +75,15 @@ pub async fn unpark_waiting(
     job: &SyncJob,
 ) -> Result<(), StoreError> {
     let body = job.without_cause().to_body();
-    let emptied = std::sync::atomic::AtomicBool::new(false);
-    change_waiting(store, channel, order_id, |list| {
+    let written = change_waiting(store, channel, order_id, |list| {
         let before = list.len();
         list.retain(|b| b != &body);
-        let changed = list.len() != before;
-        emptied.store(
-            changed && list.is_empty(),
-            std::sync::atomic::Ordering::Relaxed,
-        );
-        changed
+        list.len() != before
     })
     .await?;
-    if emptied.load(std::sync::atomic::Ordering::Relaxed) {
+    if let Some(empty) = written.filter(|w| w.as_str() == "[]") {
         store
-            .remove(
-                &waiting_name(channel, order_id),
-                &serde_json::json!([]).to_string(),
-            )
+            .remove(&waiting_name(channel, order_id), &empty)
             .await?;
     }
     Ok(())
