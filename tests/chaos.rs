@@ -151,6 +151,23 @@ async fn stored_status(r: &Running, channel: Channel, id: &str) -> Option<Unifie
         .map(|s| s.order.status)
 }
 
+/// The ids of the refunds on the stored Genstore order (none when it is not stored).
+async fn stored_refunds(r: &Running, genstore_id: &str) -> Vec<String> {
+    r.store
+        .get(&OrderKey::new(Channel::Genstore, genstore_id))
+        .await
+        .ok()
+        .flatten()
+        .map(|s| {
+            s.order
+                .refunds
+                .iter()
+                .filter_map(|x| x.id.as_ref().map(|id| id.as_str().to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos() {
     let total: usize = std::env::var("CHAOS_ORDERS")
@@ -350,26 +367,12 @@ async fn chaos() {
     // numbers, or only the last when the first was never pushed. So that row is a range.
     let deliveries = plan.google_delivered.len() as u64;
     let corrected = plan.google_corrected.len() as u64;
-    let refund_ids = |o: Option<orderbridge::store::StoredOrder>| -> Vec<String> {
-        o.map(|s| {
-            s.order
-                .refunds
-                .iter()
-                .filter_map(|r| r.id.as_ref().map(|id| id.as_str().to_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
-    };
     until_for(
         "every refund announced before its order joined it",
         wait,
         || async {
             for (gid, _) in &refunded_at_birth {
-                let o = r
-                    .store
-                    .get(&OrderKey::new(Channel::Genstore, gid.as_str()))
-                    .await;
-                if refund_ids(o.ok().flatten()).is_empty() {
+                if stored_refunds(&r, gid).await.is_empty() {
                     return false;
                 }
             }
@@ -481,12 +484,7 @@ async fn chaos() {
         });
     }
     for (gid, refund) in &refunded_at_birth {
-        let o = r
-            .store
-            .get(&OrderKey::new(Channel::Genstore, gid.as_str()))
-            .await
-            .unwrap();
-        let ids = refund_ids(o);
+        let ids = stored_refunds(&r, gid).await;
         checks.check(ids == [refund.clone()], || {
             format!("native {gid}: refunds {ids:?}, not [{refund}]")
         });
