@@ -1,6 +1,9 @@
 //! The harness the end-to-end tests share (`e2e.rs`, `dev.rs`, `hostile.rs`): a pipeline on a fresh
 //! data folder, on SQLite or on moto, orders placed on the sandbox, and waiting for an outcome.
 
+#[path = "support/iam.rs"]
+pub mod iam;
+
 use orderbridge::channel::Channel;
 use orderbridge::store::OrderKey;
 use orderbridge_cli::{DevConfig, Running, StorageChoice};

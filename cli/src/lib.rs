@@ -12,6 +12,7 @@ pub mod ops;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
+use orderbridge::caller::Function;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
 use orderbridge::channels::google::auth::GoogleCredentials;
 use orderbridge::channels::google::client::{GoogleClient, GoogleSettings};
@@ -196,17 +197,36 @@ pub fn sandbox_clients(
     })
 }
 
-/// Starts the pipeline.
-pub async fn start(cfg: DevConfig) -> Result<Running, String> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (store, queue, dead_letters): (Arc<dyn Storage>, Arc<dyn SyncQueue>, Arc<dyn SyncQueue>) =
-        match &cfg.storage {
+/// The order table and the two queues, as one party sees them.
+#[derive(Clone)]
+struct Backends {
+    store: Arc<dyn Storage>,
+    queue: Arc<dyn SyncQueue>,
+    dead_letters: Arc<dyn SyncQueue>,
+}
+
+/// Where the pipeline keeps its table and queues.
+enum Opened {
+    /// One embedded database, shared by all.
+    Embedded(Backends),
+    /// DynamoDB and SQS (provisioned), each function with clients of its own.
+    Aws {
+        table: String,
+        queue_url: String,
+        dlq_url: String,
+    },
+}
+
+impl Opened {
+    async fn open(storage: &StorageChoice, data_dir: &std::path::Path) -> Result<Opened, String> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        match storage {
             StorageChoice::Embedded => {
-                let db = Db::open(cfg.data_dir.join("orderbridge.sqlite3"))
-                    .map_err(|e| e.to_string())?;
-                (
-                    Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
-                    Arc::new(EmbeddedQueue::new(
+                let db =
+                    Db::open(data_dir.join("orderbridge.sqlite3")).map_err(|e| e.to_string())?;
+                Ok(Opened::Embedded(Backends {
+                    store: Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+                    queue: Arc::new(EmbeddedQueue::new(
                         db.clone(),
                         "sync",
                         Some(DeadLetter {
@@ -215,28 +235,67 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
                         }),
                         clock.clone(),
                     )),
-                    Arc::new(EmbeddedQueue::new(db, "sync-dlq", None, clock)),
-                )
+                    dead_letters: Arc::new(EmbeddedQueue::new(db, "sync-dlq", None, clock)),
+                }))
             }
             StorageChoice::Aws { table, queue } => {
                 let conf = orderbridge::store::dynamo::sdk_config().await;
-                let ddb = aws_sdk_dynamodb::Client::new(&conf);
-                let sqs = aws_sdk_sqs::Client::new(&conf);
-                let p = orderbridge::store::provision::provision(&ddb, &sqs, table, queue)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                (
-                    Arc::new(orderbridge::store::dynamo::DynamoStore::new(
-                        ddb, p.table, clock,
-                    )),
-                    Arc::new(orderbridge::store::sqs::SqsQueue::new(
-                        sqs.clone(),
-                        p.queue_url,
-                    )),
-                    Arc::new(orderbridge::store::sqs::SqsQueue::new(sqs, p.dlq_url)),
+                let p = orderbridge::store::provision::provision(
+                    &aws_sdk_dynamodb::Client::new(&conf),
+                    &aws_sdk_sqs::Client::new(&conf),
+                    table,
+                    queue,
                 )
+                .await
+                .map_err(|e| e.to_string())?;
+                Ok(Opened::Aws {
+                    table: p.table,
+                    queue_url: p.queue_url,
+                    dlq_url: p.dlq_url,
+                })
             }
-        };
+        }
+    }
+
+    /// The table and queues for `function` (none: the operator): deployed, each function sends its own
+    /// requests under its own role, and names itself on them (see [`orderbridge::caller`]); so here.
+    async fn backends(&self, function: Option<Function>) -> Backends {
+        match self {
+            Opened::Embedded(b) => b.clone(),
+            Opened::Aws {
+                table,
+                queue_url,
+                dlq_url,
+            } => {
+                let conf = orderbridge::store::dynamo::sdk_config_for(function).await;
+                let sqs = aws_sdk_sqs::Client::new(&conf);
+                Backends {
+                    store: Arc::new(orderbridge::store::dynamo::DynamoStore::new(
+                        aws_sdk_dynamodb::Client::new(&conf),
+                        table.clone(),
+                        Arc::new(SystemClock),
+                    )),
+                    queue: Arc::new(orderbridge::store::sqs::SqsQueue::new(
+                        sqs.clone(),
+                        queue_url.clone(),
+                    )),
+                    dead_letters: Arc::new(orderbridge::store::sqs::SqsQueue::new(
+                        sqs,
+                        dlq_url.clone(),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// Starts the pipeline.
+pub async fn start(cfg: DevConfig) -> Result<Running, String> {
+    let opened = Opened::open(&cfg.storage, &cfg.data_dir).await?;
+    let operator = opened.backends(None).await;
+    let ingest_backends = opened.backends(Some(Function::WebhookIngest)).await;
+    let poller_backends = opened.backends(Some(Function::OrderPoller)).await;
+    let push_backends = opened.backends(Some(Function::FulfillmentPush)).await;
 
     let (sandbox, clients) = if let Some((sb, base)) = cfg.existing_sandbox.clone() {
         let clients = sandbox_clients(&base, &SandboxConfig::default(), &cfg)?;
@@ -262,9 +321,10 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         (None, platforms.clients().map_err(|e| e.to_string())?)
     };
 
-    // One rate budget per platform for the poller and the consumer together, as deployed.
-    let budget: Arc<dyn orderbridge::store::RateBudget> = store.clone();
-    let clients = clients.sharing(budget, 0.0);
+    // One rate budget per platform for the poller and the consumer together, as deployed (each function
+    // reaching it through its own table client).
+    let poller_clients = clients.clone().sharing(poller_backends.store.clone(), 0.0);
+    let clients = clients.sharing(push_backends.store.clone(), 0.0);
 
     // The shop webhooks must come from: the sandbox's, or the one the platform settings name.
     let shop_domain = if sandbox.is_some() {
@@ -281,16 +341,19 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
 
     // webhook-ingest behind a local endpoint.
     let ingest = webhook_ingest::Deps {
-        store: store.clone(),
-        queue: queue.clone(),
+        store: ingest_backends.store.clone(),
+        queue: ingest_backends.queue.clone(),
         secrets: vec![Secret::new(cfg.webhook_secret.clone())],
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
         shop_domain,
     };
+    // The one-machine count of outcomes is the host's, not the function's (deployed, a metric).
+    let counts = operator.store.clone();
     let app = axum::Router::new().fallback(
         move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
             let deps = ingest.clone();
+            let counts = counts.clone();
             async move {
                 let req = webhook_ingest::Inbound {
                     method: method.as_str().to_owned(),
@@ -306,12 +369,9 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
                 let out = webhook_ingest::handle(&deps, req).await;
                 // Deployed, the count is a CloudWatch metric; on one machine the table keeps it for
                 // `orderbridge status`.
-                if let Err(e) = orderbridge::store::note_webhook(
-                    &*deps.store,
-                    out.outcome(),
-                    chrono::Utc::now(),
-                )
-                .await
+                if let Err(e) =
+                    orderbridge::store::note_webhook(&*counts, out.outcome(), chrono::Utc::now())
+                        .await
                 {
                     tracing::warn!(error = %e, "could not count the webhook's outcome");
                 }
@@ -340,11 +400,11 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
 
     // order-poller on an interval.
     let poller = order_poller::Deps {
-        store: store.clone(),
-        queue: queue.clone(),
-        zonos: clients.zonos.clone(),
-        google: clients.google.clone(),
-        genstore: clients.genstore.clone(),
+        store: poller_backends.store.clone(),
+        queue: poller_backends.queue.clone(),
+        zonos: poller_clients.zonos,
+        google: poller_clients.google,
+        genstore: poller_clients.genstore,
         settings: order_poller::Settings {
             // A stable owner: a restarted `dev` takes its own leases back at once instead of waiting.
             owner: "orderbridge-dev".into(),
@@ -376,8 +436,8 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     let in_progress =
         chrono::Duration::from_std(cfg.in_progress_ttl).unwrap_or(chrono::Duration::seconds(60));
     let push = fulfillment_push::Deps {
-        store: store.clone(),
-        queue: queue.clone(),
+        store: push_backends.store.clone(),
+        queue: push_backends.queue.clone(),
         genstore: clients.genstore,
         zonos: clients.zonos,
         google: clients.google,
@@ -386,7 +446,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
             in_progress,
             ..IdempotencyTtl::default()
         },
-        dead_letters: Some(dead_letters.clone()),
+        dead_letters: Some(push_backends.dead_letters.clone()),
         // A crashed push's lease clears as its claim does.
         push_lease: in_progress,
         backoff: cfg.backoff,
@@ -396,7 +456,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     // fulfillment-push consumers, each like one Lambda instance polling the queue.
     for _ in 0..cfg.consumers.max(1) {
         let push = push.clone();
-        let consumer_queue = queue.clone();
+        let consumer_queue = push_backends.queue.clone();
         let mut push_stop = stopped.clone();
         tasks.push(tokio::spawn(async move {
             loop {
@@ -437,9 +497,9 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     Ok(Running {
         webhook_url,
         sandbox,
-        store,
-        queue,
-        dead_letters,
+        store: operator.store,
+        queue: operator.queue,
+        dead_letters: operator.dead_letters,
         stop,
         tasks,
     })

@@ -42,7 +42,7 @@ async fn handles(b: &Backend, create: bool) -> Result<Handles, String> {
             setting("SYNC_QUEUE_URL")?,
             setting("SYNC_DLQ_URL")?,
         );
-        let aws = orderbridge::store::dynamo::AwsBackends::connect(table).await;
+        let aws = orderbridge::store::dynamo::AwsBackends::connect(None, table).await;
         return Ok(Handles {
             store: aws.store.clone(),
             queue: Arc::new(aws.queue(sync)),
@@ -232,6 +232,7 @@ async fn main() {
                 customer_id: customer.map(Into::into),
                 genstore_order_ids: orders.into_iter().map(Into::into).collect(),
                 whole_shop: false,
+                arrived_at: None,
             };
             let data = orderbridge::compliance::export_customer_data(&*h.store, &scope, &request)
                 .await
@@ -256,35 +257,67 @@ async fn main() {
                     let rows = orderbridge::dead_letters::list(&*h.dlq)
                         .await
                         .unwrap_or_else(|e| fail(e));
+                    let held = webhook_ingest::held::list(&*h.store)
+                        .await
+                        .unwrap_or_else(|e| fail(e.to_string()));
                     if backend.json {
-                        print_json(&serde_json::to_value(&rows).unwrap_or_default());
-                    } else if rows.is_empty() {
-                        println!("no dead letters");
+                        print_json(
+                            &serde_json::json!({"dead_letters": rows, "held_webhooks": held}),
+                        );
                     } else {
-                        println!("{:<38} {:<26} order", "message", "job");
-                        for r in rows {
-                            println!(
-                                "{:<38} {:<26} {}",
-                                r.message_id,
-                                r.job,
-                                r.order.as_deref().unwrap_or("-")
-                            );
+                        if rows.is_empty() {
+                            println!("no dead letters");
+                        } else {
+                            println!("{:<38} {:<26} order", "message", "job");
+                            for r in rows {
+                                println!(
+                                    "{:<38} {:<26} {}",
+                                    r.message_id,
+                                    r.job,
+                                    r.order.as_deref().unwrap_or("-")
+                                );
+                            }
+                            println!("(a write's platform answer: orderbridge orders show <order>; the rest: the logs)");
                         }
-                        println!("(a write's platform answer: orderbridge orders show <order>; the rest: the logs)");
+                        if !held.is_empty() {
+                            println!("\nheld webhooks (answered 2xx, never applied: they could not be as they were)");
+                            println!("{:<38} {:<26} {:<12} reason", "webhook", "topic", "order");
+                            for w in held {
+                                println!(
+                                    "{:<38} {:<26} {:<12} {}",
+                                    w.key,
+                                    w.topic,
+                                    w.order_id.as_deref().unwrap_or("-"),
+                                    w.reason
+                                );
+                            }
+                        }
                     }
                 }
                 DlqCommand::Replay => {
                     let r = orderbridge::dead_letters::replay(&*h.store, &*h.dlq, &*h.queue)
                         .await
                         .unwrap_or_else(|e| fail(e));
+                    let held = ops::replay_held(h.store.clone(), h.queue.clone())
+                        .await
+                        .unwrap_or_else(|e| fail(e));
                     if backend.json {
-                        print_json(&serde_json::json!({"sent": r.sent, "forgotten": r.forgotten}));
+                        print_json(&serde_json::json!({
+                            "sent": r.sent, "forgotten": r.forgotten,
+                            "held_applied": held.applied, "still_held": held.still_held,
+                        }));
                     } else {
                         println!("{} dead letters sent back to the sync queue", r.sent);
                         if r.forgotten > 0 {
                             println!(
                                 "{} of them had failed for good; that failure is forgotten, so they run again",
                                 r.forgotten
+                            );
+                        }
+                        if held.applied > 0 || held.still_held > 0 {
+                            println!(
+                                "{} held webhooks applied, {} still held (dlq list says why)",
+                                held.applied, held.still_held
                             );
                         }
                     }

@@ -37,20 +37,42 @@ pub struct Scope {
     /// `shop/redact`: every order of the shop.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub whole_shop: bool,
+    /// When the request first arrived: it reaches only orders placed by then (an order placed since is
+    /// not the request's, however late the job runs or is replayed), and its trail entries carry this
+    /// time, so a retried job writes each entry once. None: an operator's request, now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrived_at: Option<DateTime<Utc>>,
 }
 
+impl Scope {
+    /// Whether an order placed at `placed_at` is the request's to reach.
+    fn reaches(&self, placed_at: DateTime<Utc>) -> bool {
+        self.arrived_at.is_none_or(|at| placed_at <= at)
+    }
+}
+
+/// The cursor-store record of how far a shop's redaction got (its scan's next page), so a run cut off
+/// goes on from there; removed when it is done.
+pub fn redaction_checkpoint(request_id: &str) -> String {
+    format!("redact-progress:{request_id}")
+}
+
+/// How many orders a shop's redaction reads a page.
+pub const REDACT_PAGE: usize = 200;
+
 /// Every order the scope reaches: the customer's Genstore orders, the named ones, and every order
-/// linked to those on another channel; for the whole shop, every order. Sorted, without repeats.
+/// linked to those on another channel; for the whole shop, every order. Only orders placed by the time
+/// the request arrived. Sorted, without repeats.
 pub async fn orders_in_scope(
     store: &dyn Storage,
     scope: &Scope,
 ) -> Result<Vec<OrderKey>, StoreError> {
     let mut keys: Vec<OrderKey> = Vec::new();
     if scope.whole_shop {
-        let mut page = PageRequest::first(200);
+        let mut page = PageRequest::first(REDACT_PAGE);
         loop {
             let p = store.scan(page.clone()).await?;
-            keys.extend(p.items.iter().map(|s| OrderKey::of(&s.order)));
+            keys.extend(shop_page(scope, &p.items));
             match p.next {
                 Some(t) => page.token = Some(t),
                 None => break,
@@ -60,8 +82,10 @@ pub async fn orders_in_scope(
         let mut genstore_ids: Vec<GenstoreOrderId> = scope.genstore_order_ids.clone();
         if let Some(id) = &scope.customer_id {
             for s in store.find_by_customer(Channel::Genstore, id).await? {
-                keys.push(OrderKey::of(&s.order));
-                genstore_ids.extend(s.order.genstore_order_id.clone());
+                if scope.reaches(s.order.placed_at) {
+                    keys.push(OrderKey::of(&s.order));
+                    genstore_ids.extend(s.order.genstore_order_id.clone());
+                }
             }
         }
         genstore_ids.sort();
@@ -73,6 +97,7 @@ pub async fn orders_in_scope(
                     .find_by_genstore_id(gid)
                     .await?
                     .iter()
+                    .filter(|s| scope.reaches(s.order.placed_at))
                     .map(|s| OrderKey::of(&s.order)),
             );
         }
@@ -80,6 +105,14 @@ pub async fn orders_in_scope(
     keys.sort();
     keys.dedup();
     Ok(keys)
+}
+
+fn shop_page(scope: &Scope, items: &[crate::store::StoredOrder]) -> Vec<OrderKey> {
+    items
+        .iter()
+        .filter(|s| scope.reaches(s.order.placed_at))
+        .map(|s| OrderKey::of(&s.order))
+        .collect()
 }
 
 /// What a redaction changed.
@@ -94,18 +127,64 @@ pub struct Redacted {
 }
 
 /// Erases the personal data `scope` names: order records (linked orders too) and audit text, and
-/// records the redaction on each order's trail. Safe to run again: a second run erases nothing more.
+/// records the redaction on each order's trail. Safe to run again: a second run erases nothing more and
+/// writes no second trail entry. A shop's redaction goes page by page, keeping its place
+/// ([`redaction_checkpoint`]), so a run cut off goes on where it stopped.
 pub async fn redact(
     store: &dyn Storage,
     scope: &Scope,
     request_id: &str,
 ) -> Result<Redacted, StoreError> {
-    let keys = orders_in_scope(store, scope).await?;
+    redact_in_pages(store, scope, request_id, REDACT_PAGE).await
+}
+
+/// [`redact`], a shop's redaction reading `page` orders at a time.
+pub async fn redact_in_pages(
+    store: &dyn Storage,
+    scope: &Scope,
+    request_id: &str,
+    page: usize,
+) -> Result<Redacted, StoreError> {
+    if !scope.whole_shop {
+        let keys = orders_in_scope(store, scope).await?;
+        return redact_orders(store, scope, &keys, request_id).await;
+    }
+    let checkpoint = redaction_checkpoint(request_id);
+    let mut position = store.read(&checkpoint).await?.map(|c| c.value);
+    let mut done = Redacted::default();
+    loop {
+        let p = store
+            .scan(PageRequest {
+                token: position.clone(),
+                limit: page,
+            })
+            .await?;
+        let part = redact_orders(store, scope, &shop_page(scope, &p.items), request_id).await?;
+        done = done.plus(part);
+        let Some(next) = p.next else { break };
+        // Another run of the same job moving it first only means this one follows it.
+        store
+            .advance(&checkpoint, position.as_deref(), &next)
+            .await?;
+        position = Some(next);
+    }
+    if let Some(last) = position {
+        store.remove(&checkpoint, &last).await?;
+    }
+    Ok(done)
+}
+
+async fn redact_orders(
+    store: &dyn Storage,
+    scope: &Scope,
+    keys: &[OrderKey],
+    request_id: &str,
+) -> Result<Redacted, StoreError> {
     let mut done = Redacted {
         orders: keys.len(),
         ..Redacted::default()
     };
-    for key in &keys {
+    for key in keys {
         let outcome = modify(store, key, |o| {
             let has_personal =
                 o.customer.is_some() || o.shipping_address.is_some() || o.billing_address.is_some();
@@ -120,9 +199,19 @@ pub async fn redact(
             done.erased = done.erased.saturating_add(1);
         }
         done.audit_entries = done.audit_entries.saturating_add(store.redact(key).await?);
-        record(store, key, request_id, "redact_personal_data").await?;
+        record(store, key, scope, request_id, "redact_personal_data").await?;
     }
     Ok(done)
+}
+
+impl Redacted {
+    fn plus(self, other: Redacted) -> Redacted {
+        Redacted {
+            orders: self.orders.saturating_add(other.orders),
+            erased: self.erased.saturating_add(other.erased),
+            audit_entries: self.audit_entries.saturating_add(other.audit_entries),
+        }
+    }
 }
 
 /// Records a customer's data request on the trail of every order it concerns; returns how many.
@@ -133,7 +222,7 @@ pub async fn record_data_request(
 ) -> Result<usize, StoreError> {
     let keys = orders_in_scope(store, scope).await?;
     for key in &keys {
-        record(store, key, request_id, "customer_data_request").await?;
+        record(store, key, scope, request_id, "customer_data_request").await?;
     }
     Ok(keys.len())
 }
@@ -186,7 +275,7 @@ pub async fn export_customer_data(
             billing_address: o.billing_address.map(crate::personal::Personal::into_inner),
             erased: o.personal_data_erased,
         });
-        record(store, &key, request_id, "customer_data_export").await?;
+        record(store, &key, scope, request_id, "customer_data_export").await?;
     }
     Ok(CustomerData {
         request_id: request_id.to_owned(),
@@ -197,6 +286,7 @@ pub async fn export_customer_data(
 async fn record(
     store: &dyn Storage,
     key: &OrderKey,
+    scope: &Scope,
     request_id: &str,
     action: &str,
 ) -> Result<(), StoreError> {
@@ -208,7 +298,8 @@ async fn record(
                 target: Channel::Genstore,
                 action: action.to_owned(),
                 outcome: AuditOutcome::Executed,
-                at: Utc::now(),
+                // The request's own time: the same entry written again by a retry is the same entry.
+                at: scope.arrived_at.unwrap_or_else(Utc::now),
                 cause: crate::telemetry::current_cause(),
             },
         )

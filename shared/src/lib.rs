@@ -10,7 +10,7 @@
 //! - **Application** — [`sync`], [`idempotency`], [`jobs`], [`compliance`]: what the functions decide;
 //!   [`dead_letters`]: the operator's actions on what failed for good.
 //! - **Store** — [`store`]: the ports and their DynamoDB/SQS and embedded adapters.
-//! - **Runtime** — [`config`], [`secrets`], [`clock`], [`https`], [`telemetry`], [`metrics`].
+//! - **Runtime** — [`caller`], [`config`], [`secrets`], [`clock`], [`https`], [`telemetry`], [`metrics`].
 
 #![cfg_attr(
     not(test),
@@ -49,6 +49,7 @@ pub mod sync;
 pub mod store;
 
 // Runtime: configuration, secrets, time, HTTPS, logs and metrics.
+pub mod caller;
 pub mod clock;
 pub mod config;
 pub mod https;

@@ -1141,6 +1141,7 @@ fn direct(endpoint: String) -> orderbridge::secrets::Direct {
         access_key_id: "AKIDTEST".into(),
         secret_access_key: Secret::new("not-a-real-key"),
         session_token: Some(Secret::new("session-token")),
+        function: None,
     }
 }
 

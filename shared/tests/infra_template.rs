@@ -213,12 +213,8 @@ fn no_role_grants_every_action_or_a_secret_in_plain_text() {
             continue;
         }
         for policy in r["Properties"]["Policies"].as_sequence().unwrap() {
-            for st in policy["PolicyDocument"]["Statement"].as_sequence().unwrap() {
-                // A statement under a condition: `Fn::If: [condition, statement, AWS::NoValue]`.
-                let st = match st.get("Fn::If") {
-                    Some(branches) => &branches[1],
-                    None => st,
-                };
+            let all = policy["PolicyDocument"]["Statement"].as_sequence().unwrap();
+            for st in all.iter().flat_map(statements) {
                 for action in st["Action"].as_sequence().unwrap() {
                     let a = action.as_str().unwrap();
                     assert!(!a.contains('*'), "{name:?}: wildcard action {a}");
@@ -239,6 +235,22 @@ fn no_role_grants_every_action_or_a_secret_in_plain_text() {
         );
     }
     assert!(!text.contains("NoEcho: false"));
+}
+
+/// The statements a policy entry may come to: itself, or, under a condition
+/// (`Fn::If: [condition, statement, statement or AWS::NoValue]`), each branch's, however nested.
+fn statements(st: &Value) -> Vec<&Value> {
+    match st.get("Fn::If") {
+        Some(branches) => branches
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .skip(1)
+            .filter(|b| b.get("Ref").is_none())
+            .flat_map(statements)
+            .collect(),
+        None => vec![st],
+    }
 }
 
 /// Everything a role's policies name, as one text (to look for references in).
@@ -388,10 +400,24 @@ fn the_dashboard_and_alarms_read_the_metrics_the_functions_publish() {
     let rejections = watched("WebhookRejectionsAlarm");
     assert!(rejections.contains("\"Webhooks\"") && rejections.contains("rejected"));
     assert!(watched("DeadLettersAlarm").contains("SyncDeadLetterQueue"));
+    // A held delivery (answered 2xx, never applied) and a failed one (503) are each alarmed: neither
+    // fails the function, so its Errors alarm never sees them.
+    for (alarm, outcome) in [
+        ("WebhookHeldAlarm", "held"),
+        ("WebhookFailuresAlarm", "failed"),
+    ] {
+        let w = watched(alarm);
+        assert!(
+            w.contains("\"Webhooks\"") && w.contains(&format!("\"{outcome}\"")),
+            "{alarm}: {w}"
+        );
+    }
     for alarm in [
         "PlatformThrottlingAlarm",
         "PollerBehindAlarm",
         "WebhookRejectionsAlarm",
+        "WebhookHeldAlarm",
+        "WebhookFailuresAlarm",
     ] {
         assert_eq!(
             r[alarm]["Properties"]["AlarmActions"]["Fn::If"][0].as_str(),

@@ -15,6 +15,7 @@
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use fulfillment_push::{handle_batch_until, Backoff, Deps, Record, PUSH_LEASE};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use orderbridge::caller::Function;
 use orderbridge::config::{number, required, Platforms};
 use orderbridge::secrets::SecretResolver;
 use orderbridge::store::dynamo::AwsBackends;
@@ -24,9 +25,11 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     orderbridge::telemetry::start_lambda("fulfillment-push");
-    let platforms = Platforms::from_env(&SecretResolver::from_env()).await?;
+    let platforms =
+        Platforms::from_env(&SecretResolver::for_function(Function::FulfillmentPush)).await?;
     tracing::info!(channels = platforms.describe(), "fulfillment-push starting");
-    let aws = AwsBackends::connect(required("ORDERS_TABLE")?).await;
+    let aws =
+        AwsBackends::connect(Some(Function::FulfillmentPush), required("ORDERS_TABLE")?).await;
     let store = aws.store.clone();
     // Every platform call draws on the deployment's shared budget (with the poller and every other
     // instance of this function).

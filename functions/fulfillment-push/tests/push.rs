@@ -2,6 +2,7 @@
 //! the embedded SQLite twin: each job's effect, each write executed once however often the job arrives.
 
 use fulfillment_push::{handle_batch, handle_record, Deps, Outcome, Record};
+use orderbridge::caller::Function;
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
 use orderbridge::channels::google::auth::GoogleCredentials;
@@ -24,9 +25,20 @@ use std::time::Duration;
 
 struct Setup {
     sandbox: Sandbox,
+    /// What the function is given.
     deps: Deps,
+    /// The test's own view of the same table and queue, for set-up and checks: on moto, clients that
+    /// do not send as fulfillment-push, so the role test counts only the function's own requests.
+    store: Arc<dyn Storage>,
+    queue: Arc<dyn SyncQueue>,
+    /// The dead-letter queue: as the function sees it (for the tests that give it one), and as the
+    /// test does.
+    dead_letters: (Arc<dyn SyncQueue>, Arc<dyn SyncQueue>),
     base: String,
 }
+
+/// A table and queue as the function sees them, and as the test does.
+type Backends = (Arc<dyn Storage>, Arc<dyn SyncQueue>);
 
 fn http(timeout_ms: u64) -> HttpSettings {
     HttpSettings {
@@ -37,35 +49,39 @@ fn http(timeout_ms: u64) -> HttpSettings {
     }
 }
 
-/// A fresh order table and sync queue: on moto, or in a new SQLite file.
-async fn stores(aws: bool) -> (Arc<dyn Storage>, Arc<dyn SyncQueue>) {
+/// A fresh order table and sync queue, for the function and for the test: on moto, or in a new SQLite
+/// file.
+async fn stores(aws: bool) -> (Backends, Backends, (Arc<dyn SyncQueue>, Arc<dyn SyncQueue>)) {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     if aws {
-        use orderbridge::store::dynamo::{sdk_config, DynamoStore};
-        use orderbridge::store::sqs::SqsQueue;
+        use orderbridge::store::dynamo::AwsBackends;
         assert!(
             std::env::var("AWS_ENDPOINT_URL").is_ok(),
             "run scripts/test, which starts moto"
         );
-        let conf = sdk_config().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&conf);
-        let sqs = aws_sdk_sqs::Client::new(&conf);
         let name = format!("push-{}", uuid::Uuid::new_v4().simple());
-        let p = orderbridge::store::provision::provision(&ddb, &sqs, &name, &name)
+        let (aws, p) = AwsBackends::provisioned(Some(Function::FulfillmentPush), &name, &name)
             .await
             .unwrap();
+        let watch = AwsBackends::connect(None, p.table.clone()).await;
         (
-            Arc::new(DynamoStore::new(ddb, p.table, clock)),
-            Arc::new(SqsQueue::new(sqs, p.queue_url)),
+            (aws.store.clone(), Arc::new(aws.queue(p.queue_url.clone()))),
+            (watch.store.clone(), Arc::new(watch.queue(p.queue_url))),
+            (
+                Arc::new(aws.queue(p.dlq_url.clone())),
+                Arc::new(watch.queue(p.dlq_url)),
+            ),
         )
     } else {
         use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
         let dir = std::env::temp_dir().join(format!("push-{}", uuid::Uuid::new_v4()));
         let db = Db::open(dir.join("db.sqlite3")).unwrap();
-        (
+        let both: Backends = (
             Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
-            Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
-        )
+            Arc::new(EmbeddedQueue::new(db.clone(), "sync", None, clock.clone())),
+        );
+        let dlq: Arc<dyn SyncQueue> = Arc::new(EmbeddedQueue::new(db, "sync-dlq", None, clock));
+        (both.clone(), both, (dlq.clone(), dlq))
     }
 }
 
@@ -76,7 +92,7 @@ async fn setup(aws: bool) -> Setup {
 async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
     let (sandbox, base) = spawn(SandboxConfig::default()).await.unwrap();
     let c = SandboxConfig::default();
-    let (store, queue) = stores(aws).await;
+    let ((store, queue), watch, dead_letters) = stores(aws).await;
     let mut z = ZonosSettings::new(
         format!("{base}/zonos"),
         Credentials {
@@ -114,6 +130,9 @@ async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
     Setup {
         sandbox,
         deps,
+        store: watch.0,
+        queue: watch.1,
+        dead_letters,
         base,
     }
 }
@@ -148,12 +167,9 @@ async fn zonos_order(s: &Setup, qty: u32) -> String {
         .order_detail(&id)
         .await
         .unwrap();
-    orders::save_newer(
-        &*s.deps.store,
-        zonos::to_channel_order(&detail, None).unwrap(),
-    )
-    .await
-    .unwrap();
+    orders::save_newer(&*s.store, zonos::to_channel_order(&detail, None).unwrap())
+        .await
+        .unwrap();
     id
 }
 
@@ -180,7 +196,7 @@ async fn google_order(s: &Setup) -> String {
         .await
         .unwrap()
         .unwrap();
-    orders::save_newer(&*s.deps.store, google::to_channel_order(&o).unwrap())
+    orders::save_newer(&*s.store, google::to_channel_order(&o).unwrap())
         .await
         .unwrap();
     id
@@ -198,11 +214,10 @@ async fn sync_genstore(s: &Setup, id: &str) -> orderbridge::order::ChannelOrder 
         .unwrap()
         .unwrap();
     let domain = genstore::to_channel_order(&o).unwrap();
-    orderbridge::sync::apply_genstore_order(&*s.deps.store, domain.clone())
+    orderbridge::sync::apply_genstore_order(&*s.store, domain.clone())
         .await
         .unwrap();
-    s.deps
-        .store
+    s.store
         .get(&OrderKey::new(Channel::Genstore, id))
         .await
         .unwrap()
@@ -211,8 +226,7 @@ async fn sync_genstore(s: &Setup, id: &str) -> orderbridge::order::ChannelOrder 
 }
 
 async fn stored(s: &Setup, channel: Channel, id: &str) -> orderbridge::order::ChannelOrder {
-    s.deps
-        .store
+    s.store
         .get(&OrderKey::new(channel, id))
         .await
         .unwrap()
@@ -366,7 +380,6 @@ mod cases {
             .unwrap();
         assert_eq!(google_side.id.as_deref(), Some(g.as_str()));
         let trail = s
-            .deps
             .store
             .entries(&OrderKey::new(Channel::Zonos, z.as_str()))
             .await
@@ -408,7 +421,7 @@ mod cases {
         );
         let marker = format!("mirror-attempt:zonos:{z}");
         assert!(
-            s.deps.store.read(&marker).await.unwrap().is_some(),
+            s.store.read(&marker).await.unwrap().is_some(),
             "the attempt is marked, so the next one searches from there"
         );
         s.sandbox.set_faults(Channel::Genstore, Faults::default());
@@ -424,7 +437,7 @@ mod cases {
             .genstore_order_id
             .is_some());
         assert_eq!(
-            s.deps.store.read(&marker).await.unwrap(),
+            s.store.read(&marker).await.unwrap(),
             None,
             "once linked, the marker is gone"
         );
@@ -612,7 +625,6 @@ mod cases {
         );
         assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 0);
         let trail = s
-            .deps
             .store
             .entries(&OrderKey::new(Channel::Zonos, z.as_str()))
             .await
@@ -659,7 +671,6 @@ mod cases {
             "Google is not asked again"
         );
         let trail = s
-            .deps
             .store
             .entries(&OrderKey::new(Channel::Google, g.as_str()))
             .await
@@ -685,9 +696,9 @@ mod cases {
         c.update_merchant_order_id(&other, "op-y", "6666")
             .await
             .unwrap();
-        assert!(forget_failure(&*s.deps.store, &job).await.unwrap());
+        assert!(forget_failure(&*s.store, &job).await.unwrap());
         assert!(
-            !forget_failure(&*s.deps.store, &job).await.unwrap(),
+            !forget_failure(&*s.store, &job).await.unwrap(),
             "nothing left to forget"
         );
         let replayed = handle_record(&s.deps, &job).await;
@@ -703,7 +714,7 @@ mod cases {
             Some("5555")
         );
         assert!(
-            !forget_failure(&*s.deps.store, &job).await.unwrap(),
+            !forget_failure(&*s.store, &job).await.unwrap(),
             "a success is never forgotten"
         );
         assert!(matches!(
@@ -726,12 +737,9 @@ mod cases {
             .await
             .unwrap();
         let detail = zc.order_detail(&z).await.unwrap();
-        orders::save_newer(
-            &*s.deps.store,
-            zonos::to_channel_order(&detail, None).unwrap(),
-        )
-        .await
-        .unwrap();
+        orders::save_newer(&*s.store, zonos::to_channel_order(&detail, None).unwrap())
+            .await
+            .unwrap();
         answer_after(&s, Channel::Genstore, 300);
         let body = SyncJob::from(Job::PushTrackingToGenstore {
             channel: Channel::Zonos,
@@ -744,14 +752,10 @@ mod cases {
             // A newer version of the order arrives while the first job waits on Genstore: the second
             // job is keyed by it, so only the per-number claim can keep them apart.
             tokio::time::sleep(Duration::from_millis(100)).await;
-            orders::modify(
-                &*s.deps.store,
-                &OrderKey::new(Channel::Zonos, z.as_str()),
-                |o| {
-                    o.updated_at += chrono::Duration::seconds(5);
-                    true
-                },
-            )
+            orders::modify(&*s.store, &OrderKey::new(Channel::Zonos, z.as_str()), |o| {
+                o.updated_at += chrono::Duration::seconds(5);
+                true
+            })
             .await
             .unwrap();
             handle_record(&s.deps, &body).await
@@ -787,11 +791,11 @@ mod cases {
         let zg = mirror(&s, Channel::Zonos, &z).await;
         assert_eq!(executed(&s, "genstore.createOrder"), 1);
         let unlinked = stored(&s, Channel::Zonos, &z).await;
-        let (store, queue) = stores(aws).await;
-        s.deps.store = store;
-        s.deps.queue = queue;
+        let ((store, queue), watch, _) = stores(aws).await;
+        (s.deps.store, s.deps.queue) = (store, queue);
+        (s.store, s.queue) = watch;
         orders::save_newer(
-            &*s.deps.store,
+            &*s.store,
             orderbridge::order::ChannelOrder {
                 genstore_order_id: None,
                 ..unlinked
@@ -832,7 +836,7 @@ mod cases {
             .unwrap();
         sync_genstore(&s, &gid).await;
         orders::modify(
-            &*s.deps.store,
+            &*s.store,
             &OrderKey::new(Channel::Genstore, gid.as_str()),
             |o| {
                 // As `refunds/create` carries it.
@@ -914,12 +918,9 @@ mod cases {
             .order_detail(&z)
             .await
             .unwrap();
-        orders::save_newer(
-            &*s.deps.store,
-            zonos::to_channel_order(&detail, None).unwrap(),
-        )
-        .await
-        .unwrap();
+        orders::save_newer(&*s.store, zonos::to_channel_order(&detail, None).unwrap())
+            .await
+            .unwrap();
         let cancel = record(
             "zc",
             Job::PushCancellation {
@@ -964,12 +965,9 @@ mod cases {
             .order_detail(&z2)
             .await
             .unwrap();
-        orders::save_newer(
-            &*s.deps.store,
-            zonos::to_channel_order(&detail, None).unwrap(),
-        )
-        .await
-        .unwrap();
+        orders::save_newer(&*s.store, zonos::to_channel_order(&detail, None).unwrap())
+            .await
+            .unwrap();
         let to_genstore = record(
             "tg",
             Job::PushTrackingToGenstore {
@@ -1002,7 +1000,6 @@ mod import_cases {
         let mut out = Vec::new();
         loop {
             let batch = s
-                .deps
                 .queue
                 .receive(10, chrono::Duration::seconds(300))
                 .await
@@ -1012,7 +1009,7 @@ mod import_cases {
             }
             for m in batch {
                 out.push(m.job().unwrap().job);
-                s.deps.queue.delete(&m.receipt).await.unwrap();
+                s.queue.delete(&m.receipt).await.unwrap();
             }
         }
     }
@@ -1066,7 +1063,7 @@ mod import_cases {
         s.sandbox.lock().zonos.orders[idx].garbled = true;
         let first = handle_record(&s.deps, &job).await;
         assert!(matches!(first, Outcome::Retry(_)), "{first:?}");
-        assert!(s.deps.store.get(&key).await.unwrap().is_none());
+        assert!(s.store.get(&key).await.unwrap().is_none());
         assert!(queued(&s).await.is_empty());
 
         // Zonos recovers: the order is saved and its mirror queued; a repeat changes nothing.
@@ -1082,7 +1079,7 @@ mod import_cases {
                 }]
             );
         }
-        let stored = s.deps.store.get(&key).await.unwrap().unwrap();
+        let stored = s.store.get(&key).await.unwrap().unwrap();
         assert_eq!(stored.version, 1, "saved once");
         assert_eq!(stored.order.line_items[0].quantities.ordered, 2);
     }
@@ -1131,6 +1128,94 @@ mod import_cases {
             "{unmappable:?}"
         );
         assert!(queued(&s).await.is_empty());
+
+        // Given a dead-letter queue (as deployed), such a job goes there at once, not back to the
+        // sync queue for its thirty receives.
+        let deps = Deps {
+            dead_letters: Some(s.dead_letters.0.clone()),
+            ..s.deps.clone()
+        };
+        let job = body(Channel::Google, "G-NOPE");
+        let handed_back = handle_batch(&deps, vec![Record::new("m-1", job.clone())]).await;
+        assert!(handed_back.is_empty(), "{handed_back:?}");
+        let letters = s
+            .dead_letters
+            .1
+            .receive(10, chrono::Duration::seconds(30))
+            .await
+            .unwrap();
+        assert_eq!(
+            letters.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(),
+            [job.as_str()]
+        );
+    }
+
+    /// The compliance jobs webhook-ingest queues are carried out here: a data request recorded on the
+    /// trail, a customer's redaction reaching the order a named mirror mirrors, and a shop's redaction
+    /// reaching every order.
+    pub async fn compliance_jobs_are_carried_out_on_every_linked_order(aws: bool) {
+        use orderbridge::compliance::Scope;
+        use orderbridge::ids::GenstoreOrderId;
+        let s = setup(aws).await;
+        let z = zonos_order(&s, 1).await;
+        let gid = mirror(&s, Channel::Zonos, &z).await;
+        let other = zonos_order(&s, 2).await;
+        for id in [&z, &other] {
+            assert!(stored(&s, Channel::Zonos, id).await.customer.is_some());
+        }
+        let run = |job: Job| {
+            let deps = s.deps.clone();
+            async move { handle_record(&deps, &SyncJob::from(job).to_body()).await }
+        };
+        let named = Scope {
+            customer_id: Some("c-redact".into()),
+            genstore_order_ids: vec![GenstoreOrderId::new(gid.as_str())],
+            whole_shop: false,
+            arrived_at: Some(chrono::Utc::now()),
+        };
+        let out = run(Job::RecordDataRequest {
+            request_id: "dr-1".into(),
+            scope: named.clone(),
+        })
+        .await;
+        assert!(matches!(out, Outcome::Done(_)), "{out:?}");
+        let trail = s
+            .store
+            .entries(&OrderKey::new(Channel::Zonos, z.as_str()))
+            .await
+            .unwrap();
+        assert!(
+            trail.iter().any(|e| e.action == "customer_data_request"),
+            "{trail:?}"
+        );
+
+        let out = run(Job::RedactPersonalData {
+            request_id: "cr-1".into(),
+            scope: named,
+        })
+        .await;
+        assert!(matches!(out, Outcome::Done(_)), "{out:?}");
+        let erased = stored(&s, Channel::Zonos, &z).await;
+        assert!(erased.personal_data_erased && erased.customer.is_none());
+        assert!(
+            stored(&s, Channel::Zonos, &other).await.customer.is_some(),
+            "not named"
+        );
+
+        let out = run(Job::RedactPersonalData {
+            request_id: "sr-1".into(),
+            scope: Scope {
+                whole_shop: true,
+                ..Scope::default()
+            },
+        })
+        .await;
+        assert!(matches!(out, Outcome::Done(_)), "{out:?}");
+        assert!(
+            stored(&s, Channel::Zonos, &other)
+                .await
+                .personal_data_erased
+        );
     }
 }
 
@@ -1172,6 +1257,10 @@ macro_rules! suite {
             #[tokio::test]
             async fn an_import_that_can_never_succeed_fails_for_good() {
                 import_cases::an_import_that_can_never_succeed_fails_for_good($aws).await
+            }
+            #[tokio::test]
+            async fn compliance_jobs_are_carried_out_on_every_linked_order() {
+                import_cases::compliance_jobs_are_carried_out_on_every_linked_order($aws).await
             }
             #[tokio::test]
             async fn concurrent_tracking_jobs_create_each_fulfillment_once() {
@@ -1306,14 +1395,10 @@ async fn near_the_deadline_nothing_starts_and_a_slow_job_is_cut_off() {
 async fn a_mirror_job_for_an_order_cancelled_meanwhile_creates_nothing() {
     let s = setup(false).await;
     let z = zonos_order(&s, 1).await;
-    orders::modify(
-        &*s.deps.store,
-        &OrderKey::new(Channel::Zonos, z.as_str()),
-        |o| {
-            o.status = orderbridge::UnifiedStatus::Cancelled;
-            true
-        },
-    )
+    orders::modify(&*s.store, &OrderKey::new(Channel::Zonos, z.as_str()), |o| {
+        o.status = orderbridge::UnifiedStatus::Cancelled;
+        true
+    })
     .await
     .unwrap();
     let out = handle_record(

@@ -67,6 +67,18 @@ pub(crate) async fn reconcile_genstore(
                     jobs.extend(a.jobs);
                     markers.extend(a.queued_marker);
                 }
+                // A write the table refuses for good (too large, corrupt, refused) would pin the
+                // cursor on this order forever: it is parked like an order that does not map, and its
+                // import job ends in the DLQ for a look. A passing failure holds the cursor here.
+                Err(e) if !e.retryable() => {
+                    jobs.extend(park_by_id(
+                        &mut s,
+                        Channel::Genstore,
+                        Some(&id),
+                        None,
+                        &e.to_string(),
+                    ));
+                }
                 Err(e) => {
                     s.failed = s.failed.saturating_add(1);
                     s.error = Some(format!("order {id}: {e}"));

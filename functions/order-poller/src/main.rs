@@ -14,6 +14,7 @@
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use order_poller::config::Config;
 use order_poller::{Deps, PollRequest, RunSummary, Until};
+use orderbridge::caller::Function;
 use orderbridge::secrets::SecretResolver;
 use orderbridge::store::dynamo::AwsBackends;
 use std::sync::Arc;
@@ -23,12 +24,12 @@ use order_poller::backfill::BACKFILL_RESERVE;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     orderbridge::telemetry::start_lambda("order-poller");
-    let config = Config::from_env(&SecretResolver::from_env()).await?;
+    let config = Config::from_env(&SecretResolver::for_function(Function::OrderPoller)).await?;
     tracing::info!(
         channels = config.platforms.describe(),
         "order-poller starting"
     );
-    let aws = AwsBackends::connect(config.orders_table.clone()).await;
+    let aws = AwsBackends::connect(Some(Function::OrderPoller), config.orders_table.clone()).await;
     let store = aws.store.clone();
     // Every platform call draws on the deployment's shared budget; a backfill leaves half of each
     // bucket to the live poll and the pushes.

@@ -2,6 +2,7 @@
 //! `scripts/test`) and on the embedded SQLite twin.
 
 use order_poller::{Backfill, Deadline, Deps, PollRequest, RunSummary, Settings};
+use orderbridge::caller::Function;
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
 use orderbridge::channels::google::auth::GoogleCredentials;
@@ -45,7 +46,12 @@ impl Deadline for After {
 
 struct Setup {
     sandbox: Sandbox,
+    /// What the function is given.
     deps: Deps,
+    /// The test's own view of the same table and queue, for set-up and checks: on moto, clients that
+    /// do not send as order-poller, so the role test counts only the function's own requests.
+    store: Arc<dyn Storage>,
+    queue: Arc<dyn SyncQueue>,
     _dir: Option<std::path::PathBuf>,
 }
 
@@ -60,29 +66,21 @@ fn http() -> HttpSettings {
 async fn setup(aws: bool) -> Setup {
     let (sandbox, base) = spawn(SandboxConfig::default()).await.unwrap();
     let c = SandboxConfig::default();
-    let (store, queue, dir): (Arc<dyn Storage>, Arc<dyn SyncQueue>, _) = if aws {
-        use orderbridge::store::dynamo::{sdk_config, DynamoStore};
-        use orderbridge::store::sqs::SqsQueue;
+    type Backends = (Arc<dyn Storage>, Arc<dyn SyncQueue>);
+    let ((store, queue), watch, dir): (Backends, Backends, _) = if aws {
+        use orderbridge::store::dynamo::AwsBackends;
         assert!(
             std::env::var("AWS_ENDPOINT_URL").is_ok(),
             "run scripts/test, which starts moto"
         );
-        let conf = sdk_config().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&conf);
-        let sqs = aws_sdk_sqs::Client::new(&conf);
-        let suffix = uuid::Uuid::new_v4().simple().to_string();
-        let p = orderbridge::store::provision::provision(
-            &ddb,
-            &sqs,
-            &format!("poll-{suffix}"),
-            &format!("poll-{suffix}"),
-        )
-        .await
-        .unwrap();
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let name = format!("poll-{}", uuid::Uuid::new_v4().simple());
+        let (aws, p) = AwsBackends::provisioned(Some(Function::OrderPoller), &name, &name)
+            .await
+            .unwrap();
+        let watch = AwsBackends::connect(None, p.table.clone()).await;
         (
-            Arc::new(DynamoStore::new(ddb, p.table, clock)),
-            Arc::new(SqsQueue::new(sqs, p.queue_url)),
+            (aws.store.clone(), Arc::new(aws.queue(p.queue_url.clone()))),
+            (watch.store.clone(), Arc::new(watch.queue(p.queue_url))),
             None,
         )
     } else {
@@ -90,11 +88,11 @@ async fn setup(aws: bool) -> Setup {
         let dir = std::env::temp_dir().join(format!("poll-{}", uuid::Uuid::new_v4()));
         let db = Db::open(dir.join("db.sqlite3")).unwrap();
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        (
+        let both: Backends = (
             Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
             Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
-            Some(dir),
-        )
+        );
+        (both.clone(), both, Some(dir))
     };
     let mut z = ZonosSettings::new(
         format!("{base}/zonos"),
@@ -133,6 +131,8 @@ async fn setup(aws: bool) -> Setup {
     Setup {
         sandbox,
         deps,
+        store: watch.0,
+        queue: watch.1,
         _dir: dir,
     }
 }
@@ -280,8 +280,7 @@ async fn poll(s: &Setup) -> RunSummary {
 }
 
 async fn stored(s: &Setup, channel: Channel, id: &str) -> bool {
-    s.deps
-        .store
+    s.store
         .get(&OrderKey::new(channel, id))
         .await
         .unwrap()
@@ -309,7 +308,7 @@ mod cases {
             Some(format!("999-{}", 10_001 + n).as_str()),
             "past the skipped test order too"
         );
-        let jobs = drain(&*s.deps.queue).await;
+        let jobs = drain(&*s.queue).await;
         let m = mirrors(&jobs);
         assert_eq!(m.len(), 2 * n);
         assert!(m.values().all(|c| *c == 1), "one mirror job each");
@@ -338,7 +337,7 @@ mod cases {
         assert_eq!(second.channel("zonos").unwrap().new, 0);
         assert_eq!(second.channel("google").unwrap().new, 0);
         assert!(
-            mirrors(&drain(&*s.deps.queue).await).is_empty(),
+            mirrors(&drain(&*s.queue).await).is_empty(),
             "a second run imports nothing"
         );
     }
@@ -355,7 +354,7 @@ mod cases {
             "{first:?}"
         );
         assert!(z.new < 100, "{z:?}");
-        let cursor = s.deps.store.read("zonos").await.unwrap().map(|c| c.value);
+        let cursor = s.store.read("zonos").await.unwrap().map(|c| c.value);
         assert_eq!(
             cursor, z.cursor_after,
             "the cursor sits at the last complete item"
@@ -365,7 +364,7 @@ mod cases {
         let total_z = z.new + second.channel("zonos").unwrap().new;
         let total_g = first.channel("google").unwrap().new + second.channel("google").unwrap().new;
         assert_eq!((total_z, total_g), (100, 100));
-        let m = mirrors(&drain(&*s.deps.queue).await);
+        let m = mirrors(&drain(&*s.queue).await);
         assert_eq!(m.len(), 200);
         assert!(m.values().all(|c| *c == 1));
     }
@@ -399,15 +398,14 @@ mod cases {
         let mut deps = s.deps.clone();
         deps.settings.lease_ttl = chrono::Duration::minutes(15);
         for ch in ["zonos", "google", "genstore"] {
-            s.deps
-                .store
+            s.store
                 .release_lease(&format!("poll:{ch}"), &s.deps.settings.owner)
                 .await
                 .unwrap();
         }
         let again = order_poller::run(&deps, PollRequest::default(), &Forever).await;
         assert!(again.ok(), "{again:?}");
-        let m = mirrors(&drain(&*s.deps.queue).await);
+        let m = mirrors(&drain(&*s.queue).await);
         assert_eq!(m.len(), 120, "every order has its mirror job");
         for ch in ["zonos", "google"] {
             let c = again.channel(ch).unwrap();
@@ -438,7 +436,7 @@ mod cases {
         loop {
             runs += 1;
             let r = poll(&s).await;
-            jobs.extend(drain(&*s.deps.queue).await);
+            jobs.extend(drain(&*s.queue).await);
             if r.ok() || runs == 8 {
                 assert!(r.ok(), "still failing after {runs} runs: {r:?}");
                 break;
@@ -478,12 +476,7 @@ mod cases {
     pub async fn a_zonos_error_answer_is_reported_and_the_cursor_holds(aws: bool) {
         let s = setup(aws).await;
         add_zonos(&s.sandbox, 3);
-        assert!(s
-            .deps
-            .store
-            .advance("zonos", None, "999-55555")
-            .await
-            .unwrap());
+        assert!(s.store.advance("zonos", None, "999-55555").await.unwrap());
         let r = poll(&s).await;
         let z = r.channel("zonos").unwrap();
         assert!(
@@ -494,7 +487,7 @@ mod cases {
             "{z:?}"
         );
         assert_eq!(
-            s.deps.store.read("zonos").await.unwrap().unwrap().value,
+            s.store.read("zonos").await.unwrap().unwrap().value,
             "999-55555"
         );
         assert!(
@@ -549,8 +542,7 @@ mod cases {
 
     pub async fn a_second_run_cannot_work_a_leased_channel(aws: bool) {
         let s = setup(aws).await;
-        s.deps
-            .store
+        s.store
             .acquire_lease("poll:zonos", "someone-else", chrono::Duration::minutes(5))
             .await
             .unwrap();
@@ -596,7 +588,7 @@ mod cases {
         let r = order_poller::run(&s.deps, req, &Forever).await;
         assert_eq!(r.channel("zonos").unwrap().new, 2, "{r:?}");
         assert!(
-            s.deps.store.read("zonos").await.unwrap().is_none(),
+            s.store.read("zonos").await.unwrap().is_none(),
             "the live cursor is untouched"
         );
         let parsed = PollRequest::from_event(
@@ -687,8 +679,8 @@ mod more_cases {
             assert_eq!(c.cursor_before, None, "{channel}: complete, so afresh");
             assert_eq!((c.seen, c.unchanged), (5, 5), "{channel}: {c:?}");
         }
-        assert!(s.deps.store.read("zonos").await.unwrap().is_none());
-        assert!(s.deps.store.read("genstore").await.unwrap().is_none());
+        assert!(s.store.read("zonos").await.unwrap().is_none());
+        assert!(s.store.read("genstore").await.unwrap().is_none());
     }
 
     /// A run that hits a transient fault succeeds: the failure is in its summary (and metrics), the
@@ -725,10 +717,9 @@ mod more_cases {
 
         // Still down, and the last progress was two hours ago: the channel is stalled.
         let name = order_poller::completed_name("zonos");
-        let before = s.deps.store.read(&name).await.unwrap().map(|c| c.value);
+        let before = s.store.read(&name).await.unwrap().map(|c| c.value);
         let long_ago = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
         assert!(s
-            .deps
             .store
             .advance(&name, before.as_deref(), &long_ago)
             .await
@@ -750,10 +741,10 @@ mod more_cases {
         let s = setup(aws).await;
         let ids = add_zonos(&s.sandbox, 2);
         poll(&s).await;
-        drain(&*s.deps.queue).await;
+        drain(&*s.queue).await;
         // One order was mirrored (linked) but its merchant-id write never reached Zonos.
         orderbridge::store::orders::link_to_genstore(
-            &*s.deps.store,
+            &*s.store,
             &OrderKey::new(Channel::Zonos, ids[0].as_str()),
             &"5001".into(),
         )
@@ -761,7 +752,7 @@ mod more_cases {
         .unwrap();
         let r = poll(&s).await;
         assert!(r.ok(), "{r:?}");
-        let jobs = drain(&*s.deps.queue).await;
+        let jobs = drain(&*s.queue).await;
         assert_eq!(
             jobs,
             vec![SyncJob::from(Job::WriteMerchantOrderId {
@@ -777,9 +768,9 @@ mod more_cases {
         let s = setup(aws).await;
         let ids = add_zonos(&s.sandbox, 3);
         poll(&s).await;
-        drain(&*s.deps.queue).await;
+        drain(&*s.queue).await;
         orderbridge::store::orders::link_to_genstore(
-            &*s.deps.store,
+            &*s.store,
             &OrderKey::new(Channel::Zonos, ids[0].as_str()),
             &"7001".into(),
         )
@@ -798,7 +789,6 @@ mod more_cases {
         let z = r.channel("zonos").unwrap();
         assert_eq!((z.new, z.changed), (0, 1), "{z:?}");
         let stored = s
-            .deps
             .store
             .get(&OrderKey::new(Channel::Zonos, ids[0].as_str()))
             .await
@@ -812,7 +802,7 @@ mod more_cases {
             "the link stays"
         );
         assert_eq!(
-            drain(&*s.deps.queue).await,
+            drain(&*s.queue).await,
             vec![SyncJob::from(Job::PushCancellation {
                 from: Channel::Zonos,
                 to: Channel::Genstore,
@@ -832,9 +822,9 @@ mod more_cases {
         let s = setup(aws).await;
         let ids = add_google(&s.sandbox, 2);
         poll(&s).await;
-        drain(&*s.deps.queue).await;
+        drain(&*s.queue).await;
         orderbridge::store::orders::link_to_genstore(
-            &*s.deps.store,
+            &*s.store,
             &OrderKey::new(Channel::Google, ids[1].as_str()),
             &"6001".into(),
         )
@@ -860,7 +850,6 @@ mod more_cases {
         let g = r.channel("google").unwrap();
         assert_eq!((g.new, g.changed), (0, 1), "{g:?}");
         let stored = s
-            .deps
             .store
             .get(&OrderKey::new(Channel::Google, ids[1].as_str()))
             .await
@@ -874,7 +863,7 @@ mod more_cases {
             "the link stays"
         );
         assert_eq!(
-            drain(&*s.deps.queue).await,
+            drain(&*s.queue).await,
             vec![SyncJob::from(Job::PushCancellation {
                 from: Channel::Google,
                 to: Channel::Genstore,
@@ -924,7 +913,7 @@ mod parking_cases {
         assert_eq!((z.new, z.parked, z.failed), (2, 2, 0), "{z:?}");
         assert_eq!(z.cursor_after.as_deref(), Some(ids[3].as_str()), "{z:?}");
         assert!(z.error.is_none(), "{z:?}");
-        let jobs = drain(&*s.deps.queue).await;
+        let jobs = drain(&*s.queue).await;
         assert_eq!(
             imports(&jobs),
             vec![
@@ -941,7 +930,7 @@ mod parking_cases {
         let again = poll(&s).await;
         let z2 = again.channel("zonos").unwrap();
         assert_eq!((z2.new, z2.parked, z2.failed), (0, 0, 0), "{z2:?}");
-        assert!(imports(&drain(&*s.deps.queue).await).is_empty());
+        assert!(imports(&drain(&*s.queue).await).is_empty());
     }
 
     pub async fn an_order_failing_alone_holds_the_cursor_a_few_runs_then_is_parked(aws: bool) {
@@ -961,7 +950,7 @@ mod parking_cases {
         let z = r.channel("zonos").unwrap();
         assert_eq!((z.failed, z.parked), (0, 1), "{z:?}");
         assert_eq!(z.cursor_after.as_deref(), Some(ids[1].as_str()));
-        let parked = imports(&drain(&*s.deps.queue).await);
+        let parked = imports(&drain(&*s.queue).await);
         assert_eq!(parked, vec![(Channel::Zonos, ids[1].clone(), true)]);
     }
 
@@ -969,7 +958,7 @@ mod parking_cases {
         let s = setup(aws).await;
         let ids = add_zonos(&s.sandbox, 1);
         poll(&s).await;
-        drain(&*s.deps.queue).await;
+        drain(&*s.queue).await;
         // The mirror is created and shipped in Genstore, and every webhook about it is lost.
         let gid = add_mirror(&s.sandbox, "zonos", &ids[0]);
         ship_all(&s.sandbox, &gid);
@@ -985,7 +974,7 @@ mod parking_cases {
                 .filter(|j| j.job.kind() == "push_tracking_to_channel")
                 .count()
         };
-        assert_eq!(pushes(&drain(&*s.deps.queue).await), 1);
+        assert_eq!(pushes(&drain(&*s.queue).await), 1);
         // The overlap re-reads it on every run; its jobs are on the queue already. (Zonos' own sweep
         // keeps asking for the merchant id until the consumer writes it; no consumer runs here.)
         for _ in 0..2 {
@@ -993,7 +982,7 @@ mod parking_cases {
             let g = again.channel("genstore").unwrap();
             assert_eq!((g.unchanged, g.jobs), (1, 0), "{g:?}");
         }
-        assert_eq!(pushes(&drain(&*s.deps.queue).await), 0);
+        assert_eq!(pushes(&drain(&*s.queue).await), 0);
     }
 
     pub async fn a_late_change_to_an_order_older_than_the_window_is_found_by_the_recheck(
@@ -1015,12 +1004,11 @@ mod parking_cases {
             behind(&g.cursor_after),
             "the window moved past the mirror: {g:?}"
         );
-        drain(&*s.deps.queue).await;
+        drain(&*s.queue).await;
 
         // A rotation position the table does not take (say, from another backend) is started over.
-        let position = s.deps.store.read("genstore-recheck").await.unwrap();
+        let position = s.store.read("genstore-recheck").await.unwrap();
         assert!(s
-            .deps
             .store
             .advance(
                 "genstore-recheck",
@@ -1041,7 +1029,7 @@ mod parking_cases {
             order_id: ids[0].as_str().into(),
             genstore_order_id: gid.as_str().into(),
         });
-        let queued = drain(&*s.deps.queue).await;
+        let queued = drain(&*s.queue).await;
         assert_eq!(
             queued.iter().filter(|j| **j == push).count(),
             1,
@@ -1052,7 +1040,7 @@ mod parking_cases {
         for _ in 0..2 {
             poll(&s).await;
         }
-        assert!(!drain(&*s.deps.queue).await.contains(&push));
+        assert!(!drain(&*s.queue).await.contains(&push));
     }
 
     pub async fn a_genstore_order_that_does_not_map_is_parked(aws: bool) {
@@ -1074,9 +1062,43 @@ mod parking_cases {
         );
         assert!(stored(&s, Channel::Genstore, "1003").await);
         assert_eq!(
-            imports(&drain(&*s.deps.queue).await),
+            imports(&drain(&*s.queue).await),
             vec![(Channel::Genstore, "1002".to_owned(), false)]
         );
+    }
+
+    /// A write the table refuses for good (on DynamoDB, an order over the 400 KB item limit) would hold
+    /// the reconciliation's cursor on that order forever: the order is parked instead (its import job
+    /// ends in the DLQ for a look) and the orders after it are stored. The embedded table has no such
+    /// limit and stores it.
+    pub async fn a_genstore_order_the_table_refuses_for_good_is_parked(aws: bool) {
+        let s = setup(aws).await;
+        add_genstore(&s.sandbox, 3);
+        {
+            let mut sb = s.sandbox.lock();
+            let o = sb.genstore.orders.get_mut(&1002).unwrap();
+            let line = o.line_items[0].clone();
+            o.line_items = (0..3000)
+                .map(|i| gw::LineItem {
+                    id: format!("{}-{i}", line.id),
+                    ..line.clone()
+                })
+                .collect();
+        }
+        let r = poll(&s).await;
+        let g = r.channel("genstore").unwrap();
+        assert!(stored(&s, Channel::Genstore, "1003").await, "{g:?}");
+        assert_eq!(g.failed, 0, "{g:?}");
+        if aws {
+            assert_eq!((g.seen, g.missed, g.parked), (3, 2, 1), "{g:?}");
+            assert!(!stored(&s, Channel::Genstore, "1002").await);
+            assert_eq!(
+                imports(&drain(&*s.queue).await),
+                vec![(Channel::Genstore, "1002".to_owned(), false)]
+            );
+        } else {
+            assert_eq!((g.seen, g.missed, g.parked), (3, 3, 0), "{g:?}");
+        }
     }
 }
 
@@ -1154,6 +1176,10 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_genstore_order_that_does_not_map_is_parked() {
                 parking_cases::a_genstore_order_that_does_not_map_is_parked($aws).await
+            }
+            #[tokio::test]
+            async fn a_genstore_order_the_table_refuses_for_good_is_parked() {
+                parking_cases::a_genstore_order_the_table_refuses_for_good_is_parked($aws).await
             }
             #[tokio::test]
             async fn a_stopped_backfill_resumes_where_it_stopped_on_every_channel() {
@@ -1258,7 +1284,7 @@ async fn an_order_cancelled_before_it_is_mirrored_is_not_mirrored() {
     let r = poll(&s).await;
     assert!(r.ok(), "{r:?}");
     assert!(stored(&s, Channel::Zonos, &cancelled).await);
-    let m = mirrors(&drain(&*s.deps.queue).await);
+    let m = mirrors(&drain(&*s.queue).await);
     assert_eq!(m.get(&format!("zonos:{live}")), Some(&1));
     assert_eq!(m.get(&format!("zonos:{cancelled}")), None, "{m:?}");
 }

@@ -32,6 +32,7 @@
 )]
 
 pub mod config;
+pub mod held;
 pub mod lambda;
 mod prepare;
 mod topics;
@@ -43,7 +44,7 @@ use bytes::Bytes;
 use orderbridge::channels::genstore::webhook::{Topic, WebhookBody};
 use orderbridge::jobs::SyncJob;
 use orderbridge::secrets::Secret;
-use orderbridge::store::{Storage, StoreError, SyncQueue};
+use orderbridge::store::{Storage, StoreError, SyncQueue, Write};
 use orderbridge::sync::WebhookPlan;
 use serde_json::json;
 use std::sync::Arc;
@@ -53,6 +54,9 @@ use std::time::Instant;
 pub const ROUTE: &str = "/webhooks/genstore";
 /// The default body limit, 1 MiB.
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+/// How long a compliance request's claim lasts: for good (a century). A redaction resent after a week
+/// must not erase the customer's orders placed since.
+pub const COMPLIANCE_CLAIM: chrono::Duration = chrono::Duration::days(36_500);
 
 /// What the handler works with, built once per cold start.
 #[derive(Clone)]
@@ -105,8 +109,9 @@ pub struct Outbound {
 }
 
 /// Every outcome a delivery is counted under (the `Outcome` of the `Webhooks` metric): what an order's
-/// state came to, what a refund or compliance request came to, a duplicate, a delivery turned away
-/// (`rejected`, 4xx) and one that failed after it was accepted (`failed`, 503).
+/// state came to, what a refund or compliance request came to, a duplicate, a delivery that can never be
+/// applied as it is (`held`, 2xx: see [`held`]), a delivery turned away (`rejected`, 4xx) and one that
+/// failed for a passing reason after it was verified (`failed`, 503).
 pub const OUTCOMES: &[&str] = &[
     "created",
     "updated",
@@ -118,6 +123,7 @@ pub const OUTCOMES: &[&str] = &[
     "parked",
     "queued",
     "ignored",
+    "held",
     "rejected",
     "failed",
 ];
@@ -151,14 +157,33 @@ impl Outbound {
     }
 }
 
-/// A failure after the request was accepted: Genstore should redeliver.
+/// A failure after the request was verified.
 #[derive(Debug)]
-pub(crate) struct Failure(pub(crate) String);
+pub(crate) enum Failure {
+    /// Passing (the table or queue unavailable, throttling): Genstore should redeliver.
+    Retry(String),
+    /// Redelivering the same body can never succeed: the delivery is held ([`held`]).
+    Permanent(String),
+    /// The webhook id was claimed by a delivery of another topic or body: refused (409), never taken
+    /// for a duplicate nor for new.
+    IdReused,
+}
 
 impl From<StoreError> for Failure {
     fn from(e: StoreError) -> Self {
-        Failure(e.to_string())
+        if e.retryable() {
+            Failure::Retry(e.to_string())
+        } else {
+            Failure::Permanent(e.to_string())
+        }
     }
+}
+
+/// What is kept of a verified delivery while it is applied, in case it must be held.
+struct Received {
+    triggered_at: Option<String>,
+    order_id: Option<String>,
+    body: Bytes,
 }
 
 /// Handles one delivery.
@@ -190,8 +215,19 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
             .clone()
             .unwrap_or_else(|| prepared.webhook.dedupe_key().to_owned())
     ));
-    let result = orderbridge::telemetry::with_cause(cause.clone(), process(deps, prepared)).await;
-    match result {
+    let received = Received {
+        triggered_at: req
+            .header(orderbridge::channels::genstore::webhook::TRIGGERED_AT_HEADER)
+            .map(str::to_owned),
+        order_id: Some(order_id.clone()).filter(|id| !id.is_empty()),
+        body: req.body.clone(),
+    };
+    let webhook = prepared.webhook.clone();
+    let result = match prepared.unmappable.clone() {
+        Some(why) => Err(Failure::Permanent(why)),
+        None => orderbridge::telemetry::with_cause(cause.clone(), process(deps, prepared)).await,
+    };
+    let reason = match result {
         Ok(outcome) => {
             tracing::info!(
                 topic,
@@ -202,25 +238,77 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
                 "webhook"
             );
             measure(&topic, outcome, started);
-            Outbound::ok(outcome)
+            return Outbound::ok(outcome);
         }
-        Err(Failure(reason)) => {
-            tracing::error!(
+        Err(Failure::Permanent(reason)) => {
+            let kept = held::HeldWebhook::of(
+                &webhook,
+                received.triggered_at.as_deref(),
+                &received.body,
+                received.order_id.clone(),
+                reason.clone(),
+                chrono::Utc::now(),
+            );
+            match held::hold(&*deps.store, &kept).await {
+                Ok(()) => {
+                    tracing::error!(
+                        topic,
+                        order_id,
+                        cause,
+                        outcome = "held",
+                        reason,
+                        latency_ms = ms(started),
+                        "webhook can never be applied as it is: held for the operator (dlq list)"
+                    );
+                    measure(&topic, "held", started);
+                    return Outbound::ok("held");
+                }
+                Err(e) => format!("{reason}; holding it failed too: {e}"),
+            }
+        }
+        Err(Failure::Retry(reason)) => reason,
+        Err(Failure::IdReused) => {
+            tracing::warn!(
                 topic,
                 order_id,
                 cause,
-                outcome = "failed",
-                reason,
+                outcome = "rejected",
                 latency_ms = ms(started),
-                "webhook"
+                "webhook id already used by another delivery: refused"
             );
-            measure(&topic, "failed", started);
-            Outbound::error(
-                503,
-                "temporarily unable to process the webhook; it will be redelivered",
-            )
+            measure(&topic, "rejected", started);
+            return Outbound::error(
+                409,
+                "this webhook id was already used for a delivery of another topic or body",
+            );
         }
+    };
+    tracing::error!(
+        topic,
+        order_id,
+        cause,
+        outcome = "failed",
+        reason,
+        latency_ms = ms(started),
+        "webhook"
+    );
+    measure(&topic, "failed", started);
+    Outbound::error(
+        503,
+        "temporarily unable to process the webhook; it will be redelivered",
+    )
+}
+
+/// Applies a delivery verified earlier (a held one, replayed): steps 5 to 8, its order mapped again.
+pub(crate) async fn apply_verified(
+    deps: &Deps,
+    webhook: orderbridge::channels::genstore::webhook::Webhook,
+) -> Result<&'static str, Failure> {
+    let prepared = Prepared::of(webhook);
+    if let Some(why) = prepared.unmappable.clone() {
+        return Err(Failure::Permanent(why));
     }
+    process(deps, prepared).await
 }
 
 /// Counts the delivery by topic and outcome, and records the handler's latency (EMF, flushed per
@@ -257,18 +345,26 @@ fn event_order_id(p: &Prepared) -> String {
 /// for a write another writer beat.
 async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
     let key = p.webhook.dedupe_key().to_owned();
+    let id_key = p.webhook.id_key();
+    // A compliance request is carried out once, ever: its claim does not lapse.
+    let ttl = if p.webhook.topic.is_compliance() {
+        COMPLIANCE_CLAIM
+    } else {
+        deps.dedupe_ttl
+    };
     if let (true, Some(order)) = (p.webhook.topic.carries_order(), &p.order) {
-        match orderbridge::sync::plan_genstore_webhook(
-            &*deps.store,
-            order.clone(),
-            &key,
-            deps.dedupe_ttl,
-        )
-        .await?
+        match orderbridge::sync::plan_genstore_webhook(&*deps.store, order.clone(), &key, ttl)
+            .await?
         {
             WebhookPlan::Duplicate => return Ok("duplicate"),
-            WebhookPlan::Ready { applied, writes } => {
+            WebhookPlan::Ready {
+                applied,
+                mut writes,
+            } => {
                 enqueue(deps, &applied.jobs).await?;
+                // The id's own claim, in the same write: an id another delivery claimed fails it, and
+                // the slow path below refuses the delivery.
+                writes.extend(id_key.clone().map(|key| Write::Claim { key, ttl }));
                 if deps.store.write_batch(&writes).await? {
                     return Ok(applied.outcome.as_str());
                 }
@@ -279,6 +375,11 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
     }
     if deps.store.seen(&key).await? {
         return Ok("duplicate");
+    }
+    if let Some(id_key) = &id_key {
+        if deps.store.seen(id_key).await? {
+            return Err(Failure::IdReused);
+        }
     }
     let mut marker = None;
     let (outcome, jobs) = match (&p.webhook.topic, p.order) {
@@ -309,7 +410,10 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
     if let Some(m) = &marker {
         orderbridge::sync::mark_queued(&*deps.store, m).await;
     }
-    deps.store.claim_once(&key, deps.dedupe_ttl).await?;
+    deps.store.claim_once(&key, ttl).await?;
+    if let Some(id_key) = &id_key {
+        deps.store.claim_once(id_key, ttl).await?;
+    }
     Ok(outcome)
 }
 
@@ -328,5 +432,8 @@ async fn enqueue(deps: &Deps, jobs: &[SyncJob]) -> Result<(), Failure> {
         .iter()
         .map(|f| format!("{}: {}", f.job, f.reason))
         .collect();
-    Err(Failure(format!("could not enqueue {}", reasons.join("; "))))
+    Err(Failure::Retry(format!(
+        "could not enqueue {}",
+        reasons.join("; ")
+    )))
 }

@@ -12,6 +12,7 @@
 )]
 
 use lambda_http::{run, service_fn, Error, Request};
+use orderbridge::caller::Function;
 use orderbridge::secrets::SecretResolver;
 use orderbridge::store::dynamo::AwsBackends;
 use std::sync::Arc;
@@ -21,8 +22,9 @@ use webhook_ingest::{handle, lambda, Deps};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     orderbridge::telemetry::start_lambda("webhook-ingest");
-    let config = Config::from_env(&SecretResolver::from_env()).await?;
-    let aws = AwsBackends::connect(config.orders_table.clone()).await;
+    let config = Config::from_env(&SecretResolver::for_function(Function::WebhookIngest)).await?;
+    let aws =
+        AwsBackends::connect(Some(Function::WebhookIngest), config.orders_table.clone()).await;
     let deps = Deps {
         store: aws.store.clone(),
         queue: Arc::new(aws.queue(config.sync_queue_url.clone())),

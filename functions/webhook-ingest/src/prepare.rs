@@ -54,6 +54,27 @@ pub struct Prepared {
     pub webhook: Webhook,
     /// For `orders/*` topics, the order in orderbridge's terms.
     pub order: Option<ChannelOrder>,
+    /// For `orders/*` topics, why the signed order does not map into orderbridge's terms: redelivering
+    /// it cannot help, so it is held, not refused ([`crate::held`]).
+    pub unmappable: Option<String>,
+}
+
+impl Prepared {
+    /// A verified delivery, its order (if it carries one) mapped.
+    pub fn of(webhook: Webhook) -> Prepared {
+        let (order, unmappable) = match &webhook.body {
+            WebhookBody::Order(o) => match genstore::to_channel_order(o) {
+                Ok(order) => (Some(order), None),
+                Err(e) => (None, Some(format!("the order does not map: {e}"))),
+            },
+            _ => (None, None),
+        };
+        Prepared {
+            webhook,
+            order,
+            unmappable,
+        }
+    }
 }
 
 /// Steps 1 to 4: route, size, signature, headers and body. Pure: no I/O.
@@ -99,12 +120,5 @@ pub fn prepare(
         }
         _ => {}
     }
-    let order = match &webhook.body {
-        WebhookBody::Order(o) => Some(
-            genstore::to_channel_order(o)
-                .map_err(|e| Rejection::Invalid(format!("invalid body: {e}")))?,
-        ),
-        _ => None,
-    };
-    Ok(Prepared { webhook, order })
+    Ok(Prepared::of(webhook))
 }

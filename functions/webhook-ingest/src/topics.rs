@@ -92,11 +92,14 @@ pub(crate) fn compliance_job(
         .and_then(|x| x.id.clone())
         .map(Into::into);
     let request_id = request_id.to_owned();
+    // It reaches the orders placed by now, however late its job runs (see `Scope::arrived_at`).
+    let arrived_at = Some(chrono::Utc::now());
     SyncJob::from(match topic {
         Topic::ShopRedact => Job::RedactPersonalData {
             request_id,
             scope: Scope {
                 whole_shop: true,
+                arrived_at,
                 ..Scope::default()
             },
         },
@@ -106,6 +109,7 @@ pub(crate) fn compliance_job(
                 customer_id,
                 genstore_order_ids: ids(&c.orders_requested),
                 whole_shop: false,
+                arrived_at,
             },
         },
         _ => Job::RedactPersonalData {
@@ -114,6 +118,7 @@ pub(crate) fn compliance_job(
                 customer_id,
                 genstore_order_ids: ids(&c.orders_to_redact),
                 whole_shop: false,
+                arrived_at,
             },
         },
     })

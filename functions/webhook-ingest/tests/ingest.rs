@@ -17,13 +17,18 @@ use orderbridge::store::{OrderKey, PageRequest, Storage, SyncQueue};
 use orderbridge::sync::{parked_refunds_name, plan_genstore_webhook, WebhookPlan};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use webhook_ingest::{handle, lambda, Deps, Inbound, Outbound};
+use webhook_ingest::{handle, held, lambda, Deps, Inbound, Outbound};
 
 const SECRET: &str = "current-secret";
 const OLD_SECRET: &str = "previous-secret";
 
 struct Backend {
+    /// What the function is given.
     deps: Deps,
+    /// The test's own view of the same table and queue, for set-up and checks: on moto, clients that
+    /// do not send as webhook-ingest, so the role test counts only the function's own requests.
+    store: Arc<dyn Storage>,
+    queue: Arc<dyn SyncQueue>,
     _dir: Option<TempDir>,
 }
 
@@ -54,11 +59,12 @@ async fn embedded() -> Backend {
     let dir = std::env::temp_dir().join(format!("ingest-{}", uuid::Uuid::new_v4()));
     let db = Db::open(dir.join("db.sqlite3")).unwrap();
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::at(Utc::now()));
+    let store: Arc<dyn Storage> = Arc::new(EmbeddedStore::new(db.clone(), clock.clone()));
+    let queue: Arc<dyn SyncQueue> = Arc::new(EmbeddedQueue::new(db, "sync", None, clock));
     Backend {
-        deps: deps(
-            Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
-            Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
-        ),
+        deps: deps(store.clone(), queue.clone()),
+        store,
+        queue,
         _dir: Some(TempDir(dir)),
     }
 }
@@ -69,13 +75,24 @@ async fn aws() -> Backend {
 
 /// The DynamoDB/SQS backend, its requests counted in `tally`.
 async fn aws_counted(tally: &Tally) -> Backend {
-    use orderbridge::store::dynamo::{sdk_config, DynamoStore};
+    use orderbridge::store::dynamo::{sdk_config, sdk_config_for, DynamoStore};
     use orderbridge::store::sqs::SqsQueue;
     assert!(
         std::env::var("AWS_ENDPOINT_URL").is_ok(),
         "run scripts/test, which starts moto"
     );
-    let conf = sdk_config().await;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let table = format!("ingest-{suffix}");
+    let operator = sdk_config().await;
+    let p = orderbridge::store::provision::provision(
+        &aws_sdk_dynamodb::Client::new(&operator),
+        &aws_sdk_sqs::Client::new(&operator),
+        &table,
+        &format!("ingest-{suffix}"),
+    )
+    .await
+    .unwrap();
+    let conf = sdk_config_for(Some(orderbridge::caller::Function::WebhookIngest)).await;
     let ddb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&conf)
             .interceptor(tally.dynamodb())
@@ -86,18 +103,21 @@ async fn aws_counted(tally: &Tally) -> Backend {
             .interceptor(tally.sqs())
             .build(),
     );
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let table = format!("ingest-{suffix}");
-    let p =
-        orderbridge::store::provision::provision(&ddb, &sqs, &table, &format!("ingest-{suffix}"))
-            .await
-            .unwrap();
     let clock: Arc<dyn Clock> = Arc::new(orderbridge::clock::SystemClock);
     Backend {
         deps: deps(
-            Arc::new(DynamoStore::new(ddb, table, clock)),
-            Arc::new(SqsQueue::new(sqs, p.queue_url)),
+            Arc::new(DynamoStore::new(ddb, table.clone(), clock.clone())),
+            Arc::new(SqsQueue::new(sqs, p.queue_url.clone())),
         ),
+        store: Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&operator),
+            table,
+            clock,
+        )),
+        queue: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&operator),
+            p.queue_url,
+        )),
         _dir: None,
     }
 }
@@ -224,12 +244,7 @@ fn gs_order(id: &str, updated: i64, financial: &str, extra: Value) -> Value {
 async fn jobs(b: &Backend) -> Vec<SyncJob> {
     let mut out = Vec::new();
     for _ in 0..5 {
-        let batch = b
-            .deps
-            .queue
-            .receive(10, Duration::seconds(60))
-            .await
-            .unwrap();
+        let batch = b.queue.receive(10, Duration::seconds(60)).await.unwrap();
         if batch.is_empty() {
             break;
         }
@@ -249,8 +264,7 @@ async fn jobs(b: &Backend) -> Vec<SyncJob> {
 }
 
 async fn stored(b: &Backend, channel: Channel, id: &str) -> Option<ChannelOrder> {
-    b.deps
-        .store
+    b.store
         .get(&OrderKey::new(channel, id))
         .await
         .unwrap()
@@ -270,11 +284,11 @@ async fn external(b: &Backend, channel: Channel, id: &str) {
     o.order_id = id.into();
     o.genstore_order_id = None;
     o.totals = Totals { ..o.totals };
-    orders::save_newer(&*b.deps.store, o).await.unwrap();
+    orders::save_newer(&*b.store, o).await.unwrap();
 }
 
 async fn table_dump(b: &Backend) -> Vec<(String, u64)> {
-    let page = b.deps.store.scan(PageRequest::first(1000)).await.unwrap();
+    let page = b.store.scan(PageRequest::first(1000)).await.unwrap();
     let mut v: Vec<(String, u64)> = page
         .items
         .iter()
@@ -546,11 +560,7 @@ mod cases {
         assert_eq!(o.refunds.len(), 1, "the parked refund joined its order");
         assert!(o.refunds[0].reason.is_none(), "its note was not kept");
         assert_eq!(
-            b.deps
-                .store
-                .read(&parked_refunds_name("7777"))
-                .await
-                .unwrap(),
+            b.store.read(&parked_refunds_name("7777")).await.unwrap(),
             None,
             "the parked record is gone once its refunds joined"
         );
@@ -570,7 +580,7 @@ mod cases {
     /// looked for the order twice, both times before the write): the write is refused, and the
     /// delivery's slow path joins the refund and removes the parked record.
     pub async fn a_refund_parked_while_its_order_is_written_joins_it(b: &Backend) {
-        let store = &*b.deps.store;
+        let store = &*b.store;
         let order = orderbridge::channels::genstore::to_channel_order(
             &orderbridge::channels::genstore::parse_order(
                 &serde_json::to_vec(&gs_order("8801", 0, "paid", json!({}))).unwrap(),
@@ -655,7 +665,7 @@ mod cases {
                 "order {id}: {refunds:?} (refund outcomes {by_outcome:?})"
             );
             assert_eq!(
-                b.deps.store.read(&parked_refunds_name(id)).await.unwrap(),
+                b.store.read(&parked_refunds_name(id)).await.unwrap(),
                 None,
                 "order {id}: a parked record is left (refund outcomes {by_outcome:?})"
             );
@@ -715,37 +725,119 @@ mod cases {
             "nothing is erased inside the webhook's time"
         );
         let queued: Vec<Job> = jobs(b).await.into_iter().map(|j| j.job).collect();
+        // Each request is keyed by what was signed (topic and body), never by its unsigned id, and
+        // reaches only the orders placed by the time it arrived.
+        let mut request_ids = Vec::new();
+        let unkeyed: Vec<Job> = queued
+            .iter()
+            .map(|job| {
+                let (Job::RecordDataRequest { request_id, scope }
+                | Job::RedactPersonalData { request_id, scope }) = job
+                else {
+                    panic!("{job:?}")
+                };
+                assert!(
+                    request_id.starts_with("genstore-compliance#"),
+                    "{request_id}"
+                );
+                let arrived = scope.arrived_at.expect("the time it arrived");
+                assert!((Utc::now() - arrived).num_seconds() < 60, "{arrived}");
+                request_ids.push(request_id.clone());
+                let scope = Scope {
+                    arrived_at: None,
+                    ..scope.clone()
+                };
+                match job {
+                    Job::RecordDataRequest { .. } => Job::RecordDataRequest {
+                        request_id: String::new(),
+                        scope,
+                    },
+                    _ => Job::RedactPersonalData {
+                        request_id: String::new(),
+                        scope,
+                    },
+                }
+            })
+            .collect();
+        request_ids.dedup();
+        assert_eq!(request_ids.len(), 3, "{request_ids:?}");
         let scope = |customer: Option<&str>, orders: &[&str], whole_shop| Scope {
             customer_id: customer.map(Into::into),
             genstore_order_ids: orders.iter().map(|o| (*o).into()).collect(),
             whole_shop,
+            arrived_at: None,
         };
         assert_eq!(
-            queued,
+            unkeyed,
             vec![
                 Job::RecordDataRequest {
-                    request_id: format!("genstore-webhook#{}", d.webhook_id.clone().unwrap()),
+                    request_id: String::new(),
                     scope: scope(Some("c-77"), &["6001"], false),
                 },
                 Job::RedactPersonalData {
-                    request_id: format!("genstore-webhook#{}", r.webhook_id.clone().unwrap()),
+                    request_id: String::new(),
                     scope: scope(Some("c-77"), &["6001"], false),
                 },
                 Job::RedactPersonalData {
-                    request_id: format!("genstore-webhook#{}", s.webhook_id.clone().unwrap()),
+                    request_id: String::new(),
                     scope: scope(None, &[], true),
                 },
             ]
+        );
+        // Resent under a new id, a week and more later (the ordinary claims would have lapsed): still
+        // the same request, done once; nothing is queued again.
+        let mut again = Delivery::new("customers/redact", &redact);
+        again.webhook_id = Some("a-fresh-id".into());
+        assert_eq!(
+            deliver(b, &again).await.body,
+            json!({"outcome": "duplicate"})
+        );
+        assert!(
+            jobs(b).await.is_empty(),
+            "a compliance request is carried out once"
         );
         // What fulfillment-push does with the redaction job erases the customer's order.
         let Job::RedactPersonalData { request_id, scope } = &queued[1] else {
             unreachable!()
         };
-        compliance::redact(&*b.deps.store, scope, request_id)
+        compliance::redact(&*b.store, scope, request_id)
             .await
             .unwrap();
         let erased = stored(b, Channel::Genstore, "6001").await.unwrap();
         assert!(erased.customer.is_none() && erased.personal_data_erased);
+    }
+
+    /// The webhook id is not signed: a delivery whose id was used by another topic or body is refused
+    /// (409) and changes nothing, instead of passing for a duplicate or for new; the same delivery again
+    /// is still a duplicate.
+    pub async fn a_webhook_id_reused_for_another_body_is_refused(b: &Backend) {
+        let first = Delivery::new("orders/create", &gs_order("7301", 0, "paid", json!({})));
+        assert_eq!(deliver(b, &first).await.body["outcome"], "created");
+        let before = table_dump(b).await;
+        for (topic, body) in [
+            ("orders/update", gs_order("7301", 0, "paid", json!({}))),
+            (
+                "orders/create",
+                gs_order("7301", 5, "paid", json!({"note": "changed"})),
+            ),
+            ("orders/create", gs_order("7302", 0, "paid", json!({}))),
+        ] {
+            let mut reused = Delivery::new(topic, &body);
+            reused.webhook_id = first.webhook_id.clone();
+            let out = deliver(b, &reused).await;
+            assert_eq!(out.status, 409, "{topic}: {out:?}");
+            assert_eq!(out.outcome(), "rejected");
+            assert!(
+                out.body["error"].as_str().unwrap().contains("webhook id"),
+                "{out:?}"
+            );
+        }
+        assert_eq!(
+            table_dump(b).await,
+            before,
+            "a refused delivery changes nothing"
+        );
+        assert_eq!(deliver(b, &first).await.body["outcome"], "duplicate");
     }
 
     /// Genstore signs only the body: a captured order body, resent under each compliance topic (or as
@@ -783,6 +875,28 @@ mod cases {
                 json!({"shopDomain": "other.genmystore.com", "customer": {"id": "c-77"}}),
             ),
             ("shop/redact", json!({"shopDomain": "other.genmystore.com"})),
+            // Each compliance topic's own body, resent under another: a data request never erases.
+            (
+                "customers/redact",
+                json!({"shopDomain": SHOP, "customer": {"id": "c-77"}, "ordersRequested": ["6101"]}),
+            ),
+            (
+                "shop/redact",
+                json!({"shopDomain": SHOP, "ordersRequested": ["6101"]}),
+            ),
+            (
+                "shop/redact",
+                json!({"shopDomain": SHOP, "ordersToRedact": []}),
+            ),
+            (
+                "customers/data_request",
+                json!({"shopDomain": SHOP, "customer": {"id": "c-77"}, "ordersToRedact": ["6101"]}),
+            ),
+            // customers/redact needs its own list, even when it names the customer.
+            (
+                "customers/redact",
+                json!({"shopDomain": SHOP, "customer": {"id": "c-77"}}),
+            ),
         ];
         for (topic, body) in refusals {
             let out = deliver(b, &Delivery::new(topic, &body)).await;
@@ -810,6 +924,8 @@ mod cases {
                 shop_domain: None,
                 ..b.deps.clone()
             },
+            store: b.store.clone(),
+            queue: b.queue.clone(),
             _dir: None,
         };
         let out = deliver(
@@ -909,8 +1025,7 @@ mod cases {
         );
         assert_eq!(jobs(b).await.len(), 1, "one merchant-id job");
         assert_eq!(
-            b.deps
-                .store
+            b.store
                 .get(&OrderKey::new(Channel::Genstore, "8001"))
                 .await
                 .unwrap()
@@ -1008,16 +1123,6 @@ mod cases {
                 .contains("lineItems[0].quantity"),
             "{out:?}"
         );
-        let no_currency = Delivery::new(
-            "orders/create",
-            &json!({"orderId": "4", "totalPrice": "1", "createdAt": at(0)}),
-        );
-        let out = deliver(b, &no_currency).await;
-        assert_eq!(out.status, 400);
-        assert!(
-            out.body["error"].as_str().unwrap().contains("currency"),
-            "{out:?}"
-        );
         for header in ["x-genstore-topic", "x-genstore-shop-domain"] {
             let mut d = Delivery::new("orders/create", &gs_order("5", 0, "paid", json!({})));
             d.drop_headers.push(header);
@@ -1040,6 +1145,103 @@ mod cases {
             "no refused request changed the table"
         );
         assert!(jobs(b).await.is_empty());
+    }
+
+    /// A signed order that does not map can never be applied as it is: answered 2xx (so Genstore keeps
+    /// the subscription), held with its body for the operator, counted as `held`; a replay applies what
+    /// now goes through and keeps the rest, with its reason.
+    pub async fn a_signed_order_that_does_not_map_is_held_and_answered_2xx(b: &Backend) {
+        let before = table_dump(b).await;
+        let no_currency = Delivery::new(
+            "orders/create",
+            &json!({"orderId": "4", "totalPrice": "1", "createdAt": at(0)}),
+        );
+        let out = deliver(b, &no_currency).await;
+        assert_eq!(
+            out,
+            Outbound {
+                status: 200,
+                body: json!({"outcome": "held"})
+            }
+        );
+        assert_eq!(out.outcome(), "held");
+        // Redelivered (Genstore's retry, or a duplicate): held once.
+        assert_eq!(deliver(b, &no_currency).await.body["outcome"], "held");
+        let listed = held::list(&*b.store).await.unwrap();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        let h = &listed[0];
+        assert_eq!(
+            (h.topic.as_str(), h.order_id.as_deref()),
+            ("orders/create", Some("4"))
+        );
+        assert!(h.reason.contains("currency"), "{h:?}");
+        assert!(h.body.is_none(), "the list carries no bodies");
+        let record = b
+            .store
+            .read(&held::record_name(&h.key))
+            .await
+            .unwrap()
+            .unwrap();
+        let kept: held::HeldWebhook = serde_json::from_str(&record.value).unwrap();
+        assert_eq!(
+            kept.body.as_deref().map(str::as_bytes),
+            Some(no_currency.body.as_slice())
+        );
+        assert_eq!(table_dump(b).await, before, "nothing of it was applied");
+        assert!(jobs(b).await.is_empty());
+
+        // A delivery held for a cause since fixed (here: held by hand) is applied by the replay; the
+        // one that still does not map stays held.
+        let fixed = Delivery::new("orders/create", &gs_order("4401", 0, "paid", json!({})));
+        let webhook = orderbridge::channels::genstore::webhook::Webhook::parse(
+            orderbridge::channels::genstore::webhook::WebhookHeaders {
+                topic: Some("orders/create"),
+                shop_domain: Some(SHOP),
+                webhook_id: Some("held-by-hand"),
+                triggered_at: None,
+            },
+            &fixed.body,
+        )
+        .unwrap();
+        held::hold(
+            &*b.store,
+            &held::HeldWebhook::of(
+                &webhook,
+                None,
+                &fixed.body,
+                Some("4401".into()),
+                "the table refused it".into(),
+                Utc::now(),
+            ),
+        )
+        .await
+        .unwrap();
+        assert_eq!(held::list(&*b.store).await.unwrap().len(), 2);
+        let replayed = held::replay(&b.deps).await.unwrap();
+        assert_eq!(
+            replayed,
+            held::Replayed {
+                applied: 1,
+                still_held: 1
+            }
+        );
+        assert!(
+            stored(b, Channel::Genstore, "4401").await.is_some(),
+            "the fixed one is applied"
+        );
+        let left = held::list(&*b.store).await.unwrap();
+        assert_eq!(
+            left.iter()
+                .map(|h| h.order_id.as_deref())
+                .collect::<Vec<_>>(),
+            [Some("4")]
+        );
+        assert!(b
+            .store
+            .read(&held::record_name("held-by-hand"))
+            .await
+            .unwrap()
+            .is_none());
     }
 
     pub async fn one_change_announced_by_two_topics_queues_its_push_once(b: &Backend) {
@@ -1106,7 +1308,7 @@ mod cases {
                 .unwrap(),
         )
         .unwrap();
-        orders::save_newer(&*b.deps.store, order).await.unwrap();
+        orders::save_newer(&*b.store, order).await.unwrap();
         let out = deliver(b, &Delivery::new("orders/cancelled", &state)).await;
         assert_eq!(out.body, json!({"outcome": "stale"}));
         let queued = jobs(b).await;
@@ -1153,6 +1355,8 @@ macro_rules! suite {
             case!(paid_before_create_ends_in_the_right_state);
             case!(an_older_update_after_a_newer_one_is_ignored);
             case!(bad_requests_get_a_json_reason_and_change_nothing);
+            case!(a_signed_order_that_does_not_map_is_held_and_answered_2xx);
+            case!(a_webhook_id_reused_for_another_body_is_refused);
             case!(one_change_announced_by_two_topics_queues_its_push_once);
             case!(a_state_saved_by_a_run_that_died_before_queuing_is_queued_by_the_next_delivery);
         }

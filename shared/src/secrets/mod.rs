@@ -87,6 +87,15 @@ impl Direct {
             access_key_id: var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
             secret_access_key: Secret::new(var("AWS_SECRET_ACCESS_KEY").unwrap_or_default()),
             session_token: var("AWS_SESSION_TOKEN").map(Secret::new),
+            function: None,
+        }
+    }
+
+    /// The same, its requests naming `function` (see [`crate::caller`]).
+    pub fn for_function(self, function: crate::caller::Function) -> Direct {
+        Direct {
+            function: Some(function),
+            ..self
         }
     }
 
@@ -107,7 +116,15 @@ impl Direct {
             Some(e) => format!("{}/", e.trim_end_matches('/')),
             None => format!("https://{service}.{}.amazonaws.com/", self.region),
         };
-        let headers = [("content-type", content_type), ("x-amz-target", target)];
+        let agent = self.function.map(crate::caller::Function::user_agent);
+        let agent = agent
+            .as_deref()
+            .unwrap_or(concat!("orderbridge/", env!("CARGO_PKG_VERSION")));
+        let headers = [
+            ("content-type", content_type),
+            ("x-amz-target", target),
+            ("user-agent", agent),
+        ];
         let signed = sign(self, service, &url, &headers, body.as_bytes())?;
         let mut req = http.post(&url).body(body);
         for (k, v) in headers
@@ -150,6 +167,8 @@ pub struct Direct {
     pub secret_access_key: Secret,
     /// Session token (Lambda's credentials are temporary).
     pub session_token: Option<Secret>,
+    /// The function sending (named in the user agent), or none for an operator.
+    pub function: Option<crate::caller::Function>,
 }
 
 #[derive(Deserialize)]
@@ -199,6 +218,15 @@ impl SecretResolver {
     /// `PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`, default 2773); otherwise direct calls with the
     /// environment's credentials. A process without credentials can still use literal values.
     pub fn from_env() -> Self {
+        Self::from_env_with(Direct::from_env())
+    }
+
+    /// [`SecretResolver::from_env`] for `function`: its direct calls name it.
+    pub fn for_function(function: crate::caller::Function) -> Self {
+        Self::from_env_with(Direct::from_env().for_function(function))
+    }
+
+    fn from_env_with(direct: Direct) -> Self {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         if var("SECRETS_VIA").as_deref() == Some("extension") {
             let port =
@@ -206,7 +234,7 @@ impl SecretResolver {
             let token = var("AWS_SESSION_TOKEN").map(Secret::new);
             return Self::new(format!("http://localhost:{port}"), token);
         }
-        Self::direct(Direct::from_env())
+        Self::direct(direct)
     }
 
     /// The secret a setting names.

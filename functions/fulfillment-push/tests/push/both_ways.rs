@@ -30,7 +30,7 @@ pub async fn save_google(s: &Setup, id: &str) {
         .await
         .unwrap()
         .unwrap();
-    orderbridge::sync::apply_external_order(&*s.deps.store, google::to_channel_order(&o).unwrap())
+    orderbridge::sync::apply_external_order(&*s.store, google::to_channel_order(&o).unwrap())
         .await
         .unwrap();
 }
@@ -46,7 +46,7 @@ pub async fn save_zonos(s: &Setup, id: &str) -> Vec<SyncJob> {
         .await
         .unwrap();
     let order = zonos::to_channel_order(&d, None).unwrap();
-    orderbridge::sync::apply_external_order(&*s.deps.store, order)
+    orderbridge::sync::apply_external_order(&*s.store, order)
         .await
         .unwrap()
         .jobs
@@ -137,11 +137,7 @@ fn tracking_job(channel: Channel, order: &str, gid: &str) -> Record {
 }
 
 async fn trail(s: &Setup, channel: Channel, id: &str) -> Vec<orderbridge::store::AuditEntry> {
-    s.deps
-        .store
-        .entries(&OrderKey::new(channel, id))
-        .await
-        .unwrap()
+    s.store.entries(&OrderKey::new(channel, id)).await.unwrap()
 }
 
 /// Two Google packages with their own lines become two Genstore fulfillments with those lines; a
@@ -483,7 +479,6 @@ pub async fn a_push_of_a_leased_order_waits_then_goes_back_to_the_queue(aws: boo
     sync_genstore(&s, &gid).await;
     let lease = format!("push:google:{g}");
     let held = s
-        .deps
         .store
         .acquire_lease(&lease, "another-push", chrono::Duration::minutes(5))
         .await
@@ -496,11 +491,7 @@ pub async fn a_push_of_a_leased_order_waits_then_goes_back_to_the_queue(aws: boo
         "{first:?}"
     );
     assert_eq!(executed(&s, "google.shipLineItems"), 0);
-    s.deps
-        .store
-        .release_lease(&lease, "another-push")
-        .await
-        .unwrap();
+    s.store.release_lease(&lease, "another-push").await.unwrap();
     let second = handle_record(&s.deps, &job.body).await;
     assert!(matches!(second, Outcome::Done(_)), "{second:?}");
     assert_eq!(executed(&s, "google.shipLineItems"), 1);
@@ -706,7 +697,7 @@ pub async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_relea
         "a waiting job is not handed back to the queue"
     );
     assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 0);
-    let waiting = orderbridge::sync::waiting(&*s.deps.store, Channel::Zonos, &z)
+    let waiting = orderbridge::sync::waiting(&*s.store, Channel::Zonos, &z)
         .await
         .unwrap();
     assert_eq!(waiting, vec![cancel.clone()]);
@@ -727,8 +718,7 @@ pub async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_relea
     assert_eq!(zonos_status(&s, &z), "VENDOR_CANCELLATION_REQUEST");
     assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 1);
     assert_eq!(
-        s.deps
-            .store
+        s.store
             .read(&orderbridge::sync::waiting_name(Channel::Zonos, &z))
             .await
             .unwrap(),
@@ -789,7 +779,7 @@ pub async fn a_release_saved_while_a_blocked_job_is_kept_still_sends_it(aws: boo
     assert_eq!(zonos_status(&s, &z), "VENDOR_CANCELLATION_REQUEST");
     assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 1);
     assert!(
-        orderbridge::sync::waiting(&*s.deps.store, Channel::Zonos, &z)
+        orderbridge::sync::waiting(&*s.store, Channel::Zonos, &z)
             .await
             .unwrap()
             .is_empty(),
@@ -924,7 +914,7 @@ async fn genstore_jobs(s: &Setup, gid: &str) -> Vec<SyncJob> {
         .await
         .unwrap()
         .unwrap();
-    orderbridge::sync::apply_genstore_order(&*s.deps.store, genstore::to_channel_order(&o).unwrap())
+    orderbridge::sync::apply_genstore_order(&*s.store, genstore::to_channel_order(&o).unwrap())
         .await
         .unwrap()
         .jobs
@@ -1029,17 +1019,12 @@ pub async fn line_cancellations_reach_the_other_side_with_their_reasons(aws: boo
 
 /// Puts a Genstore refund on the stored mirror, as `refunds/create` would.
 async fn add_refund(s: &Setup, gid: &str, refund: orderbridge::channels::genstore::wire::Refund) {
-    orders::modify(
-        &*s.deps.store,
-        &OrderKey::new(Channel::Genstore, gid),
-        |o| {
-            let r =
-                orderbridge::channels::genstore::mapping::to_refund(&refund, &o.totals.currency)
-                    .unwrap();
-            o.refunds.push(r);
-            true
-        },
-    )
+    orders::modify(&*s.store, &OrderKey::new(Channel::Genstore, gid), |o| {
+        let r = orderbridge::channels::genstore::mapping::to_refund(&refund, &o.totals.currency)
+            .unwrap();
+        o.refunds.push(r);
+        true
+    })
     .await
     .unwrap();
 }

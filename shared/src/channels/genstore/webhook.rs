@@ -101,6 +101,14 @@ impl Topic {
                 | Topic::OrdersCancelled
         )
     }
+
+    /// True for the compliance topics (`customers/data_request`, `customers/redact`, `shop/redact`).
+    pub fn is_compliance(&self) -> bool {
+        matches!(
+            self,
+            Topic::CustomersDataRequest | Topic::CustomersRedact | Topic::ShopRedact
+        )
+    }
 }
 
 impl fmt::Display for Topic {
@@ -252,15 +260,30 @@ fn check_shape(topic: &Topic, body: &serde_json::Value) -> Result<(), WebhookErr
             if !obj.get("shopDomain").is_some_and(|v| v.is_string()) {
                 return Err(wrong("it names no shop (`shopDomain`)".into()));
             }
+            // Each compliance topic has keys of its own, and refuses the others' (a data request
+            // resent as a redaction would erase data for good). Decision: `customers/redact` carries
+            // `ordersToRedact` (a list, empty when only the customer is named), `customers/data_request`
+            // `ordersRequested`, and `shop/redact` neither, nor a customer.
+            let present = |k: &str| obj.contains_key(k);
+            let list = |k: &str| obj.get(k).is_some_and(|v| v.is_array());
+            let refuse = |keys: &[&str]| match keys.iter().find(|k| present(k)) {
+                Some(k) => Err(wrong(format!("it has `{k}`, which is not this topic's"))),
+                None => Ok(()),
+            };
             match topic {
                 Topic::ShopRedact => {
-                    if has("customer") || non_empty_list("ordersToRedact") {
-                        return Err(wrong(
-                            "it names a customer or orders: that is a customers/redact body".into(),
-                        ));
-                    }
+                    refuse(&[
+                        "customer",
+                        "ordersToRedact",
+                        "ordersRequested",
+                        "dataRequest",
+                    ])?;
                 }
                 Topic::CustomersRedact => {
+                    refuse(&["ordersRequested", "dataRequest"])?;
+                    if !list("ordersToRedact") {
+                        return Err(wrong("it has no `ordersToRedact` list".into()));
+                    }
                     if !customer_id && !non_empty_list("ordersToRedact") {
                         return Err(wrong(
                             "it names neither a customer (`customer.id`) nor `ordersToRedact`"
@@ -269,6 +292,10 @@ fn check_shape(topic: &Topic, body: &serde_json::Value) -> Result<(), WebhookErr
                     }
                 }
                 _ => {
+                    refuse(&["ordersToRedact"])?;
+                    if !list("ordersRequested") {
+                        return Err(wrong("it has no `ordersRequested` list".into()));
+                    }
                     if !customer_id && !non_empty_list("ordersRequested") {
                         return Err(wrong(
                             "it names neither a customer (`customer.id`) nor `ordersRequested`"
@@ -356,15 +383,24 @@ impl Webhook {
             }
             _ => WebhookBody::Unread,
         };
+        // The id is not signed: a key of the id alone would let a captured body resent under that id
+        // pass for its redelivery, or a new body under an old id be taken for a duplicate. So the key
+        // names what was signed too (topic and body); a compliance request is keyed by that alone, so
+        // it is carried out once however often, and under whatever id, it is resent.
+        let digest = {
+            let mut h = Sha256::new();
+            h.update(topic.as_str().as_bytes());
+            h.update([0u8]);
+            h.update(body);
+            hex::encode(h.finalize())
+        };
         let dedupe_key = match &webhook_id {
-            Some(id) => format!("genstore-webhook#{id}"),
-            None => {
-                let mut h = Sha256::new();
-                h.update(topic.as_str().as_bytes());
-                h.update([0u8]);
-                h.update(body);
-                format!("genstore-body#{}", hex::encode(h.finalize()))
-            }
+            _ if topic.is_compliance() => format!("genstore-compliance#{digest}"),
+            Some(id) => format!(
+                "genstore-webhook#{id}#{}",
+                digest.get(..32).unwrap_or(&digest)
+            ),
+            None => format!("genstore-body#{digest}"),
         };
         Ok(Webhook {
             topic,
@@ -376,10 +412,19 @@ impl Webhook {
         })
     }
 
-    /// The key that identifies this event across redeliveries: the webhook id when Genstore sent one,
-    /// else a hash of topic and body.
+    /// The key that identifies this event across redeliveries: the webhook id with a digest of topic
+    /// and body when Genstore sent an id, else the digest; for a compliance request, the digest alone.
     pub fn dedupe_key(&self) -> &str {
         &self.dedupe_key
+    }
+
+    /// The key claimed for the webhook id alone (none without an id, or for a compliance request): a
+    /// delivery whose id was claimed by another topic or body is refused, not taken for new.
+    pub fn id_key(&self) -> Option<String> {
+        match &self.webhook_id {
+            Some(id) if !self.topic.is_compliance() => Some(format!("genstore-webhook-id#{id}")),
+            _ => None,
+        }
     }
 }
 

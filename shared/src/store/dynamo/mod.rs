@@ -29,9 +29,13 @@ pub struct AwsBackends {
 }
 
 impl AwsBackends {
-    /// Opens the table `table` with [`sdk_config`] and the system clock.
-    pub async fn connect(table: impl Into<String>) -> Self {
-        let aws = sdk_config().await;
+    /// Opens the table `table` for `function` (its requests name it, see [`crate::caller`]; none for
+    /// an operator) with [`sdk_config_for`] and the system clock.
+    pub async fn connect(
+        function: Option<crate::caller::Function>,
+        table: impl Into<String>,
+    ) -> Self {
+        let aws = sdk_config_for(function).await;
         AwsBackends {
             store: Arc::new(DynamoStore::new(
                 Client::new(&aws),
@@ -42,22 +46,50 @@ impl AwsBackends {
         }
     }
 
+    /// Creates (or finds) the table `table` and the queue `queue` with its dead-letter queue, with an
+    /// operator's clients, then opens them for `function`: how the tests and the one-machine runner
+    /// stand a deployment up on an emulator, each function's requests naming it as deployed.
+    pub async fn provisioned(
+        function: Option<crate::caller::Function>,
+        table: &str,
+        queue: &str,
+    ) -> Result<(Self, super::provision::Provisioned), super::StoreError> {
+        let operator = sdk_config().await;
+        let p = super::provision::provision(
+            &Client::new(&operator),
+            &aws_sdk_sqs::Client::new(&operator),
+            table,
+            queue,
+        )
+        .await?;
+        Ok((AwsBackends::connect(function, p.table.clone()).await, p))
+    }
+
     /// The queue at `url`.
     pub fn queue(&self, url: impl Into<String>) -> crate::store::sqs::SqsQueue {
         crate::store::sqs::SqsQueue::new(self.sqs.clone(), url)
     }
 }
 
-/// Loads the AWS SDK configuration once (per cold start) with explicit timeouts. `AWS_ENDPOINT_URL`
-/// points it at an emulator.
+/// Loads the AWS SDK configuration once (per cold start) with explicit timeouts, for no function (an
+/// operator, a test's set-up). `AWS_ENDPOINT_URL` points it at an emulator.
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_for(None).await
+}
+
+/// [`sdk_config`] for `function`: its requests carry `app/{name}` in their user agent.
+pub async fn sdk_config_for(function: Option<crate::caller::Function>) -> aws_config::SdkConfig {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(std::time::Duration::from_secs(2))
         .operation_attempt_timeout(std::time::Duration::from_secs(3))
         .operation_timeout(std::time::Duration::from_secs(10))
         .build();
-    let loader =
+    let mut loader =
         aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts);
+    // The names are fixed and valid (letters and dashes); a refusal would only lose the tag.
+    if let Some(app) = function.and_then(|f| aws_config::AppName::new(f.name()).ok()) {
+        loader = loader.app_name(app);
+    }
     // The SDK's requests go through the process's one HTTPS stack (crate::https); failing to build it
     // (which only a broken TLS configuration can do) leaves the SDK without a client, and its first
     // request says so.

@@ -28,7 +28,12 @@ fn an_order_topic_carries_an_order() {
     )
     .unwrap();
     assert_eq!(w.topic, Topic::OrdersPaid);
-    assert_eq!(w.dedupe_key(), "genstore-webhook#wh-1");
+    assert!(
+        w.dedupe_key().starts_with("genstore-webhook#wh-1#"),
+        "{}",
+        w.dedupe_key()
+    );
+    assert_eq!(w.id_key().as_deref(), Some("genstore-webhook-id#wh-1"));
     assert!(w.triggered_at.is_some());
     match w.body {
         WebhookBody::Order(o) => assert_eq!(o.order_id.as_deref(), Some("1001")),
@@ -78,6 +83,33 @@ fn without_a_webhook_id_the_body_hash_dedupes() {
     let c = Webhook::parse(h, br#"{"orderId":"2"}"#).unwrap();
     assert_eq!(a.dedupe_key(), b.dedupe_key());
     assert_ne!(a.dedupe_key(), c.dedupe_key());
+}
+
+/// The webhook id is not signed: the key names the topic and body too, so the same id with another
+/// topic or body is another key (webhook-ingest refuses it by the id's own claim); a compliance
+/// request is keyed by topic and body alone, whatever id it comes under.
+#[test]
+fn the_key_names_what_was_signed_not_only_the_id() {
+    let order = br#"{"orderId":"1"}"#;
+    let a = Webhook::parse(headers("orders/update"), order).unwrap();
+    let b = Webhook::parse(headers("orders/paid"), order).unwrap();
+    let c = Webhook::parse(headers("orders/update"), br#"{"orderId":"2"}"#).unwrap();
+    assert_ne!(a.dedupe_key(), b.dedupe_key());
+    assert_ne!(a.dedupe_key(), c.dedupe_key());
+    assert_eq!(a.id_key(), b.id_key());
+    let redact = br#"{"shopDomain":"demo.genmystore.com","ordersToRedact":["7"]}"#;
+    let r1 = Webhook::parse(headers("customers/redact"), redact).unwrap();
+    let r2 = Webhook::parse(
+        WebhookHeaders {
+            webhook_id: Some("another-id"),
+            ..headers("customers/redact")
+        },
+        redact,
+    )
+    .unwrap();
+    assert_eq!(r1.dedupe_key(), r2.dedupe_key());
+    assert!(r1.dedupe_key().starts_with("genstore-compliance#"));
+    assert_eq!(r1.id_key(), None);
 }
 
 #[test]

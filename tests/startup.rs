@@ -1,0 +1,112 @@
+//! Each function starts as deployed, its secret references resolved from SSM and Secrets Manager (moto)
+//! with its own name on each request: the role test (`roles.rs`) holds these requests, with every other
+//! request of the suite, to the roles in the template. One test in this binary: it sets the process's
+//! environment, as Lambda does.
+
+use orderbridge::caller::Function;
+use orderbridge::secrets::{Direct, SecretResolver};
+use orderbridge_e2e::iam::deployed_parameters;
+
+/// Stores `value` under `reference` (`ssm:/…` or `secretsmanager:…`) as an operator would.
+async fn store(direct: &Direct, reference: &str, value: &str) {
+    let http = reqwest::Client::new();
+    let (service, target, body) = if let Some(name) = reference.strip_prefix("ssm:") {
+        (
+            "ssm",
+            "AmazonSSM.PutParameter",
+            serde_json::json!({"Name": name, "Value": value, "Type": "SecureString", "Overwrite": true}),
+        )
+    } else {
+        let id = reference.strip_prefix("secretsmanager:").unwrap();
+        (
+            "secretsmanager",
+            "secretsmanager.CreateSecret",
+            serde_json::json!({"Name": id, "SecretString": value}),
+        )
+    };
+    let (status, answer) = direct
+        .post_json(
+            &http,
+            service,
+            target,
+            "application/x-amz-json-1.1",
+            body.to_string(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        status.is_success() || String::from_utf8_lossy(&answer).contains("ResourceExists"),
+        "{reference}: {status} {}",
+        String::from_utf8_lossy(&answer)
+    );
+}
+
+#[tokio::test]
+async fn each_function_starts_with_its_secrets_read_under_its_own_name() {
+    assert!(
+        std::env::var("AWS_ENDPOINT_URL").is_ok(),
+        "run scripts/test, which starts moto"
+    );
+    let p = deployed_parameters();
+    let operator = Direct::from_env();
+    let key = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/tests/fixtures/google/test-service-account.json"
+    ))
+    .unwrap();
+    let webhook: Vec<&str> = p["GenstoreWebhookSecrets"].split(',').collect();
+    for (reference, value) in [
+        (p["GenstoreAccessToken"], "genstore-token-value"),
+        (webhook[0], "webhook-secret-value"),
+        (webhook[1], "webhook-secret-next-value"),
+        (p["ZonosSecret"], "5b9a1f2e-0d6c-4c1e-9a57-3c2b1d0e9f11"),
+        (p["GoogleServiceAccount"], key.as_str()),
+    ] {
+        store(&operator, reference, value).await;
+    }
+
+    // The environment the template gives each function (the secret settings are references).
+    for (name, value) in [
+        ("ORDERS_TABLE", "startup-orders"),
+        ("SYNC_QUEUE_URL", "http://127.0.0.1/123456789012/startup"),
+        ("GENSTORE_API_URL", p["GenstoreApiUrl"]),
+        ("GENSTORE_ACCESS_TOKEN", p["GenstoreAccessToken"]),
+        ("GENSTORE_WEBHOOK_SECRETS", p["GenstoreWebhookSecrets"]),
+        ("ZONOS_STORE_ID", p["ZonosStoreId"]),
+        ("ZONOS_SECRET", p["ZonosSecret"]),
+        ("GOOGLE_MERCHANT_ID", p["GoogleMerchantId"]),
+        ("GOOGLE_SERVICE_ACCOUNT", p["GoogleServiceAccount"]),
+    ] {
+        std::env::set_var(name, value);
+    }
+    std::env::remove_var("SECRETS_VIA");
+
+    let ingest = webhook_ingest::config::Config::from_env(&SecretResolver::for_function(
+        Function::WebhookIngest,
+    ))
+    .await
+    .unwrap();
+    let secrets: Vec<&str> = ingest.webhook_secrets.iter().map(|s| s.expose()).collect();
+    assert_eq!(
+        secrets,
+        ["webhook-secret-value", "webhook-secret-next-value"]
+    );
+
+    let poller = order_poller::config::Config::from_env(&SecretResolver::for_function(
+        Function::OrderPoller,
+    ))
+    .await
+    .unwrap();
+    let push = orderbridge::config::Platforms::from_env(&SecretResolver::for_function(
+        Function::FulfillmentPush,
+    ))
+    .await
+    .unwrap();
+    for platforms in [&poller.platforms, &push] {
+        assert!(
+            platforms.genstore.is_some() && platforms.zonos.is_some() && platforms.google.is_some(),
+            "{}",
+            platforms.describe()
+        );
+    }
+}
