@@ -240,7 +240,7 @@ async fn main() {
             let text = serde_json::to_string_pretty(&data).unwrap_or_else(|e| fail(e));
             match out {
                 Some(path) => {
-                    std::fs::write(&path, text + "\n").unwrap_or_else(|e| fail(e));
+                    write_private(&path, &(text + "\n")).unwrap_or_else(|e| fail(e));
                     eprintln!(
                         "orderbridge: {} orders' data written to {}",
                         data.orders.len(),
@@ -377,4 +377,19 @@ async fn main() {
             );
         }
     }
+}
+
+/// Writes a file only its owner may read (mode 0600, also when it was there with wider rights before):
+/// what `customer-data` writes is a customer's personal data.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(text.as_bytes())
 }

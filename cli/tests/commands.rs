@@ -205,3 +205,36 @@ async fn dlq_lists_a_dead_letter_and_replays_it_onto_the_sync_queue() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `customer-data --out` writes a customer's personal data: the file is readable by its owner only
+/// (0600), also when a file with wider rights was there before.
+#[test]
+fn customer_data_is_written_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("ob-cli-pii-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    drop(orderbridge::store::embedded::Db::open(dir.join("orderbridge.sqlite3")).unwrap());
+    let out = dir.join("export.json");
+    std::fs::write(&out, "old").unwrap();
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (ok, _, err) = run(&[
+        "customer-data",
+        "--customer",
+        "c-1",
+        "--out",
+        out.to_str().unwrap(),
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(
+        written["orders"].as_array().unwrap().is_empty(),
+        "{written}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -103,6 +103,9 @@ pub struct ZonosState {
     /// The orders.
     pub orders: Vec<ZonosOrder>,
     next: u64,
+    /// `orderNumbers` lists newest first: the document promises no order for the listing, and a
+    /// client must not rely on one.
+    pub list_newest_first: bool,
 }
 
 /// A line of an order to create through the control API (the control API's own form).

@@ -126,6 +126,10 @@ async fn order_numbers(State(sb): State<Sandbox>, headers: HeaderMap, body: Byte
                 .collect()
         }
     };
+    let mut picked = picked;
+    if z.list_newest_first {
+        picked.reverse();
+    }
     let test = picked.iter().filter(|o| o.test_order()).count();
     let resp = json!({
         "totalCount": picked.len(),

@@ -94,6 +94,24 @@ impl Clients {
     }
 }
 
+/// A platform's base URL from the setting `name`: https only, since every request carries a credential;
+/// plain http only to this machine (the sandbox, a local emulator).
+pub fn platform_url(name: &str, value: &str) -> Result<String, ConfigError> {
+    let url =
+        url::Url::parse(value.trim()).map_err(|_| ConfigError(format!("{name} is not a URL")))?;
+    let local = matches!(
+        url.host_str(),
+        Some("localhost" | "127.0.0.1" | "[::1]" | "::1")
+    );
+    match url.scheme() {
+        "https" => Ok(value.trim().to_owned()),
+        "http" if local => Ok(value.trim().to_owned()),
+        _ => Err(ConfigError(format!(
+            "{name} must be an https:// URL (plain http only to localhost)"
+        ))),
+    }
+}
+
 impl Platforms {
     /// Reads the environment, resolving secret references.
     pub async fn from_env(resolver: &SecretResolver) -> Result<Platforms, ConfigError> {
@@ -111,7 +129,10 @@ impl Platforms {
             var("GENSTORE_API_URL"),
             secret("GENSTORE_ACCESS_TOKEN").await?,
         ) {
-            (Some(url), Some(token)) => Some(GenstoreSettings::new(url, token)),
+            (Some(url), Some(token)) => Some(GenstoreSettings::new(
+                platform_url("GENSTORE_API_URL", &url)?,
+                token,
+            )),
             _ => None,
         };
         let zonos = match (var("ZONOS_STORE_ID"), secret("ZONOS_SECRET").await?) {
@@ -120,7 +141,10 @@ impl Platforms {
                     .parse()
                     .map_err(|_| ConfigError("ZONOS_STORE_ID must be a number".into()))?;
                 let mut z = ZonosSettings::new(
-                    var("ZONOS_API_URL").unwrap_or_else(|| ZONOS_DEFAULT.into()),
+                    platform_url(
+                        "ZONOS_API_URL",
+                        &var("ZONOS_API_URL").unwrap_or_else(|| ZONOS_DEFAULT.into()),
+                    )?,
                     Credentials { store, secret: s },
                 );
                 let rate = number("ZONOS_RATE_PER_SECOND", 5u32)?;
@@ -148,7 +172,10 @@ impl Platforms {
         let google = match (var("GOOGLE_MERCHANT_ID"), credentials) {
             (Some(merchant), Some(creds)) => {
                 let mut g = GoogleSettings::new(
-                    var("GOOGLE_API_URL").unwrap_or_else(|| GOOGLE_DEFAULT.into()),
+                    platform_url(
+                        "GOOGLE_API_URL",
+                        &var("GOOGLE_API_URL").unwrap_or_else(|| GOOGLE_DEFAULT.into()),
+                    )?,
                     merchant,
                     creds,
                 );
@@ -205,5 +232,32 @@ impl Platforms {
                 .transpose()
                 .map_err(err)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::platform_url;
+
+    #[test]
+    fn platform_urls_are_https_except_to_this_machine() {
+        for ok in [
+            "https://shop.genmystore.com",
+            "https://api.iglobalstores.com/",
+            "http://127.0.0.1:8080/genstore",
+            "http://localhost:9000",
+        ] {
+            assert!(platform_url("X_API_URL", ok).is_ok(), "{ok}");
+        }
+        for refused in [
+            "http://shop.genmystore.com",
+            "http://10.0.0.5/zonos",
+            "ftp://api.iglobalstores.com",
+            "not a url",
+            "http://127.0.0.1.evil.example",
+        ] {
+            let e = platform_url("X_API_URL", refused).unwrap_err().to_string();
+            assert!(e.contains("X_API_URL"), "{refused}: {e}");
+        }
     }
 }

@@ -53,7 +53,12 @@ fn read_bundle(
 
 /// A reqwest client builder on the process's TLS configuration: every reqwest client is made from it.
 pub fn client_builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder().tls_backend_preconfigured(tls())
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(tls())
+        // Every request carries a credential (a token header, Zonos' secret in the body, a signature):
+        // a redirect is never followed, so none is ever sent to where a platform's answer points. No
+        // platform documents one; a 3xx is an error like any other unexpected answer.
+        .redirect(reqwest::redirect::Policy::none())
 }
 
 #[cfg(feature = "aws")]

@@ -582,7 +582,7 @@ async fn zonos_vendor_status_is_refused_locally_when_the_current_status_blocks_i
 #[tokio::test]
 async fn every_zonos_200_with_error_is_an_error_with_zonos_message() {
     let cases = [
-        ("error-couldnt-find-order.json", ErrorKind::Platform, false),
+        ("error-couldnt-find-order.json", ErrorKind::NotFound, false),
         (
             "error-could-not-parse-input.json",
             ErrorKind::Platform,
@@ -1367,4 +1367,29 @@ async fn a_zonos_order_with_only_the_documented_fields_maps_in_the_store_currenc
         .unwrap();
     let o = orderbridge::channels::zonos::to_channel_order(&detail, Some(&listing)).unwrap();
     assert_eq!(o.totals.currency.as_str(), "EUR");
+}
+
+/// A platform answering with a redirect is not followed: the request, which carries the shop's token, is
+/// never sent where the answer points; the call fails instead.
+#[tokio::test]
+async fn a_redirect_is_not_followed_with_the_credentials() {
+    let elsewhere = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"order": g_order("1")})))
+        .mount(&elsewhere)
+        .await;
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(302).insert_header(
+            "location",
+            format!("{}/api/202412/orders/1", elsewhere.uri()),
+        ))
+        .mount(&server)
+        .await;
+    let result = genstore(&server).get_order("1").await;
+    assert!(result.is_err(), "{result:?}");
+    assert!(
+        elsewhere.received_requests().await.unwrap().is_empty(),
+        "nothing reached the redirect's target"
+    );
 }

@@ -715,7 +715,11 @@ mod cases {
             record: Duration::days(1),
         };
         let s = &*b.store;
-        assert_eq!(s.claim("op-1", "h1", ttl).await.unwrap(), Claim::Acquired);
+        let acquired = |c: Claim| match c {
+            Claim::Acquired { owner } => owner,
+            other => panic!("not acquired: {other:?}"),
+        };
+        let owner = acquired(s.claim("op-1", "h1", ttl).await.unwrap());
         assert!(matches!(
             s.claim("op-1", "h1", ttl).await.unwrap(),
             Claim::InProgress { .. }
@@ -725,16 +729,42 @@ mod cases {
             Err(IdempotencyError::PayloadMismatch { .. })
         ));
         let result = serde_json::json!({"genstore_order_id": "5001"});
-        s.complete("op-1", &result, ttl).await.unwrap();
+        assert!(s.complete("op-1", &owner, &result, ttl).await.unwrap());
         assert_eq!(
             s.claim("op-1", "h1", ttl).await.unwrap(),
             Claim::Completed(result.clone())
         );
-        s.release("op-1").await.unwrap();
+        s.release("op-1", &owner).await.unwrap();
         assert_eq!(
             s.claim("op-1", "h1", ttl).await.unwrap(),
-            Claim::Completed(result),
+            Claim::Completed(result.clone()),
             "release keeps done work"
+        );
+
+        // A run slower than its claim's lifetime: its record is claimed again by another run, and the
+        // slow run's complete or release touches nothing of that claim.
+        let slow = acquired(s.claim("op-5", "h5", ttl).await.unwrap());
+        b.clock.advance(Duration::seconds(31));
+        let fresh = acquired(s.claim("op-5", "h5", ttl).await.unwrap());
+        assert_ne!(slow, fresh);
+        s.release("op-5", &slow).await.unwrap();
+        assert!(
+            matches!(
+                s.claim("op-5", "h5", ttl).await.unwrap(),
+                Claim::InProgress { .. }
+            ),
+            "the slow run's release left the new claim"
+        );
+        assert!(!s.complete("op-5", &slow, &result, ttl).await.unwrap());
+        assert!(matches!(
+            s.claim("op-5", "h5", ttl).await.unwrap(),
+            Claim::InProgress { .. }
+        ));
+        let done = serde_json::json!({"done": "by the new run"});
+        assert!(s.complete("op-5", &fresh, &done, ttl).await.unwrap());
+        assert_eq!(
+            s.claim("op-5", "h5", ttl).await.unwrap(),
+            Claim::Completed(done)
         );
 
         // A failure recorded for good is forgotten on request (a replay), and only a failure.
@@ -743,7 +773,7 @@ mod cases {
             s.claim("op-1", "h1", ttl).await.unwrap(),
             Claim::Completed(serde_json::json!({"genstore_order_id": "5001"}))
         );
-        assert_eq!(s.claim("op-4", "h4", ttl).await.unwrap(), Claim::Acquired);
+        let owner4 = acquired(s.claim("op-4", "h4", ttl).await.unwrap());
         assert!(
             !s.forget_failure("op-4").await.unwrap(),
             "work in progress stays"
@@ -753,36 +783,37 @@ mod cases {
             Claim::InProgress { .. }
         ));
         let failed = serde_json::json!({"failed": "Google said 400"});
-        s.complete("op-4", &failed, ttl).await.unwrap();
+        assert!(s.complete("op-4", &owner4, &failed, ttl).await.unwrap());
         assert_eq!(
             s.claim("op-4", "h4", ttl).await.unwrap(),
             Claim::Completed(failed)
         );
         assert!(s.forget_failure("op-4").await.unwrap());
-        assert_eq!(s.claim("op-4", "h4", ttl).await.unwrap(), Claim::Acquired);
+        acquired(s.claim("op-4", "h4", ttl).await.unwrap());
         assert!(!s.forget_failure("no-such-op").await.unwrap());
 
         // A failed run releases: the retry claims at once.
-        assert_eq!(s.claim("op-2", "h2", ttl).await.unwrap(), Claim::Acquired);
-        s.release("op-2").await.unwrap();
-        assert_eq!(s.claim("op-2", "h2", ttl).await.unwrap(), Claim::Acquired);
+        let owner2 = acquired(s.claim("op-2", "h2", ttl).await.unwrap());
+        s.release("op-2", &owner2).await.unwrap();
+        acquired(s.claim("op-2", "h2", ttl).await.unwrap());
 
         // A crashed run never releases: its claim expires after the in-progress TTL, not the record's.
         b.clock.advance(Duration::seconds(31));
-        assert_eq!(s.claim("op-2", "h2", ttl).await.unwrap(), Claim::Acquired);
+        let owner2 = acquired(s.claim("op-2", "h2", ttl).await.unwrap());
 
         // A completed record expires after its own TTL.
-        s.complete("op-2", &serde_json::Value::Null, ttl)
+        assert!(s
+            .complete("op-2", &owner2, &serde_json::Value::Null, ttl)
             .await
-            .unwrap();
+            .unwrap());
         b.clock.advance(Duration::days(2));
-        assert_eq!(s.claim("op-2", "h2", ttl).await.unwrap(), Claim::Acquired);
+        acquired(s.claim("op-2", "h2", ttl).await.unwrap());
 
         // Two racing claims: one acquires.
         let (x, y) = tokio::join!(s.claim("op-3", "h", ttl), s.claim("op-3", "h", ttl));
         let acquired = [x.unwrap(), y.unwrap()]
             .iter()
-            .filter(|c| **c == Claim::Acquired)
+            .filter(|c| matches!(c, Claim::Acquired { .. }))
             .count();
         assert_eq!(acquired, 1);
     }
@@ -881,6 +912,46 @@ mod cases {
         assert_eq!(s.take("genstore", shape, 10, 5.0).await.unwrap().tokens, 1);
         assert_eq!(s.take("genstore", shape, 10, 5.0).await.unwrap().tokens, 0);
         assert_eq!(s.take("genstore", shape, 10, 0.0).await.unwrap().tokens, 5);
+    }
+
+    /// Instances' clocks differ: a take by a clock that is behind never sets the bucket back in time,
+    /// or the next take by a clock that is not would refill it again for the same seconds.
+    pub async fn a_clock_behind_never_sets_the_rate_budget_back(b: &Backend) {
+        let shape = BucketShape {
+            per_second: 1.0,
+            burst: 3.0,
+        };
+        let s = &*b.store;
+        assert_eq!(s.take("genstore", shape, 1, 0.0).await.unwrap().tokens, 1);
+        // Another instance, its clock a minute behind, takes the rest.
+        b.clock.advance(Duration::seconds(-60));
+        assert_eq!(s.take("genstore", shape, 2, 0.0).await.unwrap().tokens, 2);
+        // Back at the true time, nothing has refilled: three tokens in all, the burst.
+        b.clock.advance(Duration::seconds(60));
+        assert_eq!(s.take("genstore", shape, 3, 0.0).await.unwrap().tokens, 0);
+        b.clock.advance(Duration::seconds(1));
+        assert_eq!(s.take("genstore", shape, 3, 0.0).await.unwrap().tokens, 1);
+    }
+
+    /// Times are added checked: a record kept "for good" (chrono's largest span) is completed without
+    /// a panic, and read back as completed.
+    pub async fn an_idempotency_record_kept_for_good_completes_without_overflow(b: &Backend) {
+        let s = &*b.store;
+        let ttl = IdempotencyTtl {
+            in_progress: Duration::seconds(60),
+            record: Duration::MAX,
+        };
+        let Claim::Acquired { owner } = s.claim("op-max", "h", ttl).await.unwrap() else {
+            panic!("op-max is claimed already")
+        };
+        assert!(s
+            .complete("op-max", &owner, &serde_json::json!({"done": true}), ttl)
+            .await
+            .unwrap());
+        assert!(matches!(
+            s.claim("op-max", "h", ttl).await.unwrap(),
+            Claim::Completed(_)
+        ));
     }
 
     pub async fn a_cursor_advances_only_from_the_value_read(b: &Backend) {
@@ -1150,6 +1221,8 @@ macro_rules! contract {
             case!(a_record_is_removed_only_while_it_holds_what_was_read);
             case!(throttled_calls_are_summed_over_two_hours_in_one_small_record);
             case!(the_rate_budget_grants_its_burst_then_its_refill_and_keeps_a_reserve);
+            case!(a_clock_behind_never_sets_the_rate_budget_back);
+            case!(an_idempotency_record_kept_for_good_completes_without_overflow);
             case!(a_second_lease_is_refused_until_the_first_expires);
             case!(too_large_an_order_is_refused_with_a_clear_error);
             case!(a_send_of_25_jobs_goes_out_as_3_requests);

@@ -447,3 +447,18 @@ fn the_webhook_topics_output_lists_every_topic_handled() {
         .collect();
     assert_eq!(listed, handled);
 }
+
+/// Every request to a platform carries a credential: the stack takes https platform URLs only.
+#[test]
+fn platform_urls_must_be_https() {
+    let t = template();
+    for name in ["GenstoreApiUrl", "ZonosApiUrl", "GoogleApiUrl"] {
+        let pattern = t["Parameters"][name]["AllowedPattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} has no AllowedPattern"));
+        assert!(pattern.starts_with("^https://"), "{name}: {pattern}");
+        if let Some(default) = t["Parameters"][name]["Default"].as_str() {
+            assert!(default.starts_with("https://"), "{name}: {default}");
+        }
+    }
+}

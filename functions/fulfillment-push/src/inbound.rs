@@ -244,12 +244,12 @@ async fn push_package(
     }
     // New: one claim per package, so two jobs cannot both create it.
     let claim = format!("fulfill:{genstore_id}:{}:{}", external.channel, package.id);
-    match deps
+    let owner = match deps
         .store
         .claim(&claim, package.id.as_str(), deps.idempotency)
         .await
     {
-        Ok(Claim::Acquired) => {}
+        Ok(Claim::Acquired { owner }) => owner,
         Ok(Claim::Completed(_)) => return Ok(None),
         Ok(Claim::InProgress { .. }) => {
             return Err(Outcome::Retry(format!(
@@ -258,19 +258,20 @@ async fn push_package(
             )))
         }
         Err(e) => return Err(Outcome::Retry(e.to_string())),
-    }
+    };
     let created = create_package(deps, gs, external, genstore_id, package, &name, reserve).await;
     let settled = match &created {
-        Ok(_) => {
-            deps.store
-                .complete(
-                    &claim,
-                    &json!({ "done": package.id.as_str() }),
-                    deps.idempotency,
-                )
-                .await
-        }
-        Err(_) => deps.store.release(&claim).await,
+        Ok(_) => deps
+            .store
+            .complete(
+                &claim,
+                &owner,
+                &json!({ "done": package.id.as_str() }),
+                deps.idempotency,
+            )
+            .await
+            .map(|_| ()),
+        Err(_) => deps.store.release(&claim, &owner).await,
     };
     if let Err(e) = settled {
         tracing::warn!(error = %e, "package claim not settled; it expires by itself");

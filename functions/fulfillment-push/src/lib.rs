@@ -139,8 +139,8 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
     };
     // What the job does, not what caused it: the same job from a webhook and from a poll is one job.
     let hash = hex::encode(Sha256::digest(job.without_cause().to_body().as_bytes()));
-    match deps.store.claim(&key, &hash, deps.idempotency).await {
-        Ok(Claim::Acquired) => {}
+    let owner = match deps.store.claim(&key, &hash, deps.idempotency).await {
+        Ok(Claim::Acquired { owner }) => owner,
         Ok(Claim::Completed(result)) => {
             return match serde_json::from_value::<WorkResult>(result) {
                 Ok(WorkResult::Failed(reason)) => {
@@ -156,7 +156,7 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
             return Outcome::Permanent(format!("idempotency key {key} reused for different work"))
         }
         Err(IdempotencyError::Store(e)) => return Outcome::Retry(e.to_string()),
-    }
+    };
     let before = waiting::version_before(deps, &job.job).await;
     let outcome = match serialized_on(&job.job) {
         Some((channel, order_id)) => {
@@ -165,26 +165,22 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
         None => run_job(deps, &job.job).await,
     };
     let outcome = waiting::settle(deps, &job, outcome, before).await;
-    let settled = match &outcome {
-        Outcome::Done(what) => {
-            deps.store
-                .complete(
-                    &key,
-                    &WorkResult::Done(what.clone()).to_json(),
-                    deps.idempotency,
-                )
-                .await
-        }
-        Outcome::Permanent(why) => {
-            deps.store
-                .complete(
-                    &key,
-                    &WorkResult::Failed(why.clone()).to_json(),
-                    deps.idempotency,
-                )
-                .await
-        }
-        Outcome::Retry(_) | Outcome::Waiting(_) => deps.store.release(&key).await,
+    let result = match &outcome {
+        Outcome::Done(what) => Some(WorkResult::Done(what.clone())),
+        Outcome::Permanent(why) => Some(WorkResult::Failed(why.clone())),
+        Outcome::Retry(_) | Outcome::Waiting(_) => None,
+    };
+    let settled = match result {
+        Some(r) => deps
+            .store
+            .complete(&key, &owner, &r.to_json(), deps.idempotency)
+            .await
+            .map(|kept| {
+                if !kept {
+                    tracing::warn!("the job's claim lapsed and was claimed again meanwhile: its result is that run's to record");
+                }
+            }),
+        None => deps.store.release(&key, &owner).await,
     };
     if let Err(e) = settled {
         tracing::warn!(error = %e, "idempotency record not settled; it expires by itself");

@@ -1202,12 +1202,14 @@ mod import_cases {
             "not named"
         );
 
+        let shop = Scope {
+            whole_shop: true,
+            arrived_at: Some(chrono::Utc::now()),
+            ..Scope::default()
+        };
         let out = run(Job::RedactPersonalData {
             request_id: "sr-1".into(),
-            scope: Scope {
-                whole_shop: true,
-                ..Scope::default()
-            },
+            scope: shop.clone(),
         })
         .await;
         assert!(matches!(out, Outcome::Done(_)), "{out:?}");
@@ -1216,6 +1218,63 @@ mod import_cases {
                 .await
                 .personal_data_erased
         );
+        // Run again (a retry after a crash): each order's trail has the redaction once, its entry
+        // carrying the request's own time.
+        orderbridge::compliance::redact(&*s.store, &shop, "sr-1")
+            .await
+            .unwrap();
+        for id in [&z, &other] {
+            let trail = s
+                .store
+                .entries(&OrderKey::new(Channel::Zonos, id.as_str()))
+                .await
+                .unwrap();
+            let entries: Vec<_> = trail
+                .iter()
+                .filter(|e| e.operation_id == "redact_personal_data:sr-1")
+                .collect();
+            assert_eq!(entries.len(), 1, "{trail:?}");
+            assert_eq!(Some(entries[0].at), shop.arrived_at);
+        }
+
+        // A shop's redaction cut off after its first page goes on from its checkpoint, not from the
+        // start, and leaves no checkpoint behind.
+        let orders = s
+            .store
+            .scan(orderbridge::store::PageRequest::first(100))
+            .await
+            .unwrap()
+            .items
+            .len();
+        assert!(orders >= 2, "{orders}");
+        // Where a run that got past its first order would have stopped (a page may hold no order: on
+        // DynamoDB a page counts every item it read).
+        let (mut behind, mut page) = (0, orderbridge::store::PageRequest::first(1));
+        let position = loop {
+            let p = s.store.scan(page.clone()).await.unwrap();
+            behind += p.items.len();
+            let next = p.next.expect("more pages after the first order");
+            if behind > 0 {
+                break next;
+            }
+            page.token = Some(next);
+        };
+        let checkpoint = orderbridge::compliance::redaction_checkpoint("sr-2");
+        assert!(s.store.advance(&checkpoint, None, &position).await.unwrap());
+        let resumed = orderbridge::compliance::redact_in_pages(&*s.store, &shop, "sr-2", 1)
+            .await
+            .unwrap();
+        assert_eq!(resumed.orders, orders - behind, "{resumed:?}");
+        assert!(s.store.read(&checkpoint).await.unwrap().is_none());
+        // An order placed after the request arrived is not the request's.
+        let late = Scope {
+            arrived_at: Some(chrono::Utc::now() - chrono::Duration::days(30)),
+            ..shop
+        };
+        let none = orderbridge::compliance::redact(&*s.store, &late, "sr-3")
+            .await
+            .unwrap();
+        assert_eq!(none.orders, 0, "{none:?}");
     }
 }
 

@@ -115,7 +115,7 @@ impl<'a> Progress<'a> {
 }
 
 /// Zonos order ids in the order they were issued: `999-9` before `999-10`.
-fn zonos_order_key(id: &str) -> (usize, &str) {
+pub(crate) fn zonos_order_key(id: &str) -> (usize, &str) {
     (id.len(), id)
 }
 

@@ -2,6 +2,7 @@
 //! merchant ids Zonos still lacks.
 
 use super::{days_ago, out_of_time, Deadline, Deps};
+use crate::backfill::zonos_order_key;
 use crate::item::{count, enqueue, jobs_of, park, save_external, Imported, ItemError};
 use crate::summary::{begin, ChannelSummary};
 use crate::PollError;
@@ -14,6 +15,34 @@ use orderbridge::channels::zonos::OrderSelector;
 use orderbridge::jobs::{Job, SyncJob};
 
 use orderbridge::store::{poll_cursor, OrderKey};
+
+/// The listing when the cursor's order is gone: the orders since the day before the cursor last moved
+/// (UTC), by date.
+async fn vanished_cursor_listing(
+    deps: &Deps,
+    client: &ZonosClient,
+) -> Result<Vec<OrderNumber>, String> {
+    let moved = deps
+        .store
+        .read(poll_cursor(Channel::Zonos))
+        .await
+        .map_err(|e| format!("cursor: {e}"))?
+        .map(|c| c.updated_at)
+        .unwrap_or_else(|| days_ago(deps.settings.lookback_days));
+    let since = orderbridge::clock::shifted(moved, chrono::Duration::days(-1)).date_naive();
+    tracing::warn!(%since, "the Zonos cursor's order is gone; listing by date instead");
+    client
+        .order_numbers(
+            OrderSelector::SinceDate {
+                since,
+                through: None,
+            },
+            true,
+        )
+        .await
+        .map(|l| l.orders)
+        .map_err(|e| e.to_string())
+}
 
 /// One Zonos order of a listing: fetched and saved if new or changed.
 pub(crate) async fn import_zonos(
@@ -92,13 +121,33 @@ pub(crate) async fn poll_zonos(
             through: None,
         },
     };
-    let listing = match client.order_numbers(selector, true).await {
+    let mut listing = match client.order_numbers(selector, true).await {
         Ok(l) => l.orders,
+        // The cursor's order is gone from Zonos (deleted, or a test order purged): `sinceOrderId` can
+        // never answer again, so the orders since the day before the cursor last moved are listed by
+        // date instead, and those after the cursor's id taken.
+        Err(e)
+            if e.kind == orderbridge::channels::http::ErrorKind::NotFound && cursor.is_some() =>
+        {
+            match vanished_cursor_listing(deps, client).await {
+                Ok(l) => l,
+                Err(e) => {
+                    s.error = Some(e);
+                    return s;
+                }
+            }
+        }
         Err(e) => {
             s.error = Some(e.to_string());
             return s;
         }
     };
+    // Zonos promises no order for the listing: the cursor follows the ids' own order (as the backfill
+    // does), so it never moves back to a lower id than one already imported, and only later ids count.
+    listing.sort_by(|a, b| zonos_order_key(&a.id).cmp(&zonos_order_key(&b.id)));
+    if let Some(c) = &cursor {
+        listing.retain(|e| zonos_order_key(&e.id) > zonos_order_key(c));
+    }
     let held = match deps.store.read(&held_name("zonos")).await {
         Ok(h) => h.map(|h| h.value),
         Err(e) => {

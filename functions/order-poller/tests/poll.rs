@@ -46,6 +46,8 @@ impl Deadline for After {
 
 struct Setup {
     sandbox: Sandbox,
+    /// The sandbox's base URL.
+    base: String,
     /// What the function is given.
     deps: Deps,
     /// The test's own view of the same table and queue, for set-up and checks: on moto, clients that
@@ -130,6 +132,7 @@ async fn setup(aws: bool) -> Setup {
     };
     Setup {
         sandbox,
+        base,
         deps,
         store: watch.0,
         queue: watch.1,
@@ -474,25 +477,51 @@ mod cases {
     }
 
     pub async fn a_zonos_error_answer_is_reported_and_the_cursor_holds(aws: bool) {
-        let s = setup(aws).await;
+        let mut s = setup(aws).await;
         add_zonos(&s.sandbox, 3);
-        assert!(s.store.advance("zonos", None, "999-55555").await.unwrap());
+        assert!(s.store.advance("zonos", None, "999-10002").await.unwrap());
+        // Zonos answers 200 with an error (here: the credentials are wrong).
+        let c = SandboxConfig::default();
+        let mut z = ZonosSettings::new(
+            format!("{}/zonos", s.base),
+            Credentials {
+                store: c.zonos_store,
+                secret: Secret::new("00000000-0000-0000-0000-000000000000"),
+            },
+        );
+        z.http = http();
+        s.deps.zonos = Some(ZonosClient::new(z).unwrap());
         let r = poll(&s).await;
         let z = r.channel("zonos").unwrap();
         assert!(
             z.error
                 .as_deref()
                 .unwrap()
-                .contains("Couldn't find order for sinceOrderId"),
+                .contains("Invalid security credentials"),
             "{z:?}"
         );
         assert_eq!(
             s.store.read("zonos").await.unwrap().unwrap().value,
-            "999-55555"
+            "999-10002"
         );
         assert!(
             r.channel("google").unwrap().ok(),
             "a failing channel does not stop the others"
+        );
+    }
+
+    /// A cursor on an order Zonos no longer has, past every order it has: the poll falls back to a date,
+    /// finds nothing after the cursor, and keeps it, without an error.
+    pub async fn a_vanished_zonos_cursor_past_every_order_holds_without_error(aws: bool) {
+        let s = setup(aws).await;
+        add_zonos(&s.sandbox, 3);
+        assert!(s.store.advance("zonos", None, "999-55555").await.unwrap());
+        let r = poll(&s).await;
+        let z = r.channel("zonos").unwrap();
+        assert_eq!((z.new, z.error.as_deref()), (0, None), "{z:?}");
+        assert_eq!(
+            s.store.read("zonos").await.unwrap().unwrap().value,
+            "999-55555"
         );
     }
 
@@ -1067,6 +1096,59 @@ mod parking_cases {
         );
     }
 
+    /// Zonos promises no order for its listing: listed newest first, the cursor still ends on the
+    /// newest id (not on the oldest, the last one listed), and a second run imports nothing again.
+    pub async fn the_zonos_cursor_follows_the_ids_whatever_the_listing_order(aws: bool) {
+        let s = setup(aws).await;
+        s.sandbox.lock().zonos.list_newest_first = true;
+        let ids: Vec<String> = (0..4)
+            .map(|_| s.sandbox.lock().zonos.create(999, &zonos_order(false)))
+            .collect();
+        let r = poll(&s).await;
+        let z = r.channel("zonos").unwrap();
+        assert_eq!((z.new, z.error.as_deref()), (4, None), "{z:?}");
+        let newest = ids.iter().max_by_key(|id| (id.len(), id.as_str())).unwrap();
+        assert_eq!(z.cursor_after.as_deref(), Some(newest.as_str()));
+        let again = poll(&s).await;
+        let z = again.channel("zonos").unwrap();
+        assert_eq!((z.seen, z.new), (0, 0), "{z:?}");
+    }
+
+    /// The cursor's order gone from Zonos ("Couldn't find order for sinceOrderId") does not stall the
+    /// poll for good: the orders since the cursor last moved are listed by date, and those after the
+    /// cursor imported.
+    pub async fn a_zonos_cursor_whose_order_vanished_falls_back_to_a_date(aws: bool) {
+        let s = setup(aws).await;
+        let first: Vec<String> = (0..2)
+            .map(|_| s.sandbox.lock().zonos.create(999, &zonos_order(false)))
+            .collect();
+        poll(&s).await;
+        assert_eq!(
+            s.store
+                .read("zonos")
+                .await
+                .unwrap()
+                .map(|c| c.value)
+                .as_deref(),
+            Some(first[1].as_str())
+        );
+        {
+            let mut sb = s.sandbox.lock();
+            let at = sb.zonos.find(999, &first[1]).unwrap();
+            sb.zonos.orders.remove(at);
+        }
+        let later: Vec<String> = (0..2)
+            .map(|_| s.sandbox.lock().zonos.create(999, &zonos_order(false)))
+            .collect();
+        let r = poll(&s).await;
+        let z = r.channel("zonos").unwrap();
+        assert_eq!((z.new, z.error.as_deref()), (2, None), "{z:?}");
+        assert_eq!(z.cursor_after.as_deref(), Some(later[1].as_str()));
+        for id in &later {
+            assert!(stored(&s, Channel::Zonos, id).await);
+        }
+    }
+
     /// A write the table refuses for good (on DynamoDB, an order over the 400 KB item limit) would hold
     /// the reconciliation's cursor on that order forever: the order is parked instead (its import job
     /// ends in the DLQ for a look) and the orders after it are stored. The embedded table has no such
@@ -1176,6 +1258,18 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_genstore_order_that_does_not_map_is_parked() {
                 parking_cases::a_genstore_order_that_does_not_map_is_parked($aws).await
+            }
+            #[tokio::test]
+            async fn a_vanished_zonos_cursor_past_every_order_holds_without_error() {
+                cases::a_vanished_zonos_cursor_past_every_order_holds_without_error($aws).await
+            }
+            #[tokio::test]
+            async fn the_zonos_cursor_follows_the_ids_whatever_the_listing_order() {
+                parking_cases::the_zonos_cursor_follows_the_ids_whatever_the_listing_order($aws).await
+            }
+            #[tokio::test]
+            async fn a_zonos_cursor_whose_order_vanished_falls_back_to_a_date() {
+                parking_cases::a_zonos_cursor_whose_order_vanished_falls_back_to_a_date($aws).await
             }
             #[tokio::test]
             async fn a_genstore_order_the_table_refuses_for_good_is_parked() {

@@ -83,9 +83,38 @@ pub async fn throttled_recent(
     Ok(counts.get(THROTTLED).copied().unwrap_or(0))
 }
 
+/// What a take leaves: the bucket's level, the time that level is as of, and the grant.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Taken {
+    /// The level to store.
+    pub level: f64,
+    /// The time to store it as of: never earlier than the time it was as of. Instances' clocks differ;
+    /// a bucket set back by a clock that is behind would be refilled again, for the same time, by the
+    /// next clock that is not.
+    pub at_ms: i64,
+    /// What the caller got.
+    pub grant: Grant,
+}
+
 /// The arithmetic of a bucket, shared by both adapters so they agree to the token: the level after
 /// refilling since `at_ms` and taking what a call may, and the grant.
 pub fn bucket_take(
+    level: f64,
+    at_ms: i64,
+    now_ms: i64,
+    shape: BucketShape,
+    want: u32,
+    reserve: f64,
+) -> Taken {
+    let (level, grant) = take_from(level, at_ms, now_ms, shape, want, reserve);
+    Taken {
+        level,
+        at_ms: at_ms.max(now_ms),
+        grant,
+    }
+}
+
+fn take_from(
     level: f64,
     at_ms: i64,
     now_ms: i64,

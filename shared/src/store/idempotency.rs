@@ -9,8 +9,13 @@ use serde::{Deserialize, Serialize};
 /// The state of an idempotency record after [`IdempotencyStore::claim`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This caller holds the claim: do the work, then complete or release.
-    Acquired,
+    /// This caller holds the claim: do the work, then complete or release it, naming `owner`.
+    Acquired {
+        /// This claim's own token: completing or releasing it takes effect only while the claim is
+        /// still this one (a run slower than the claim's lifetime, whose record another run claimed
+        /// since, neither completes nor deletes that run's claim).
+        owner: String,
+    },
     /// Another run holds an unexpired claim: try later.
     InProgress {
         /// When that claim expires.
@@ -62,15 +67,18 @@ pub trait IdempotencyStore: Send + Sync {
         payload_hash: &str,
         ttl: IdempotencyTtl,
     ) -> Result<Claim, IdempotencyError>;
-    /// Marks the claim done and stores its result.
+    /// Marks the claim done and stores its result, if the claim is still `owner`'s. False if it is not
+    /// (it lapsed and another run claimed the record): nothing is written.
     async fn complete(
         &self,
         key: &str,
+        owner: &str,
         result: &serde_json::Value,
         ttl: IdempotencyTtl,
-    ) -> Result<(), StoreError>;
-    /// Gives up the claim after a failure, so a retry can claim at once.
-    async fn release(&self, key: &str) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
+    /// Gives up `owner`'s claim after a failure, so a retry can claim at once. No effect on a claim
+    /// that is no longer `owner`'s, or on a completed record.
+    async fn release(&self, key: &str, owner: &str) -> Result<(), StoreError>;
     /// Deletes a completed record whose result says the work failed for good (a result object with a
     /// `failed` member), so the work can be claimed again once its cause is fixed (a replay from the DLQ).
     /// True if one was deleted; a record in progress, one that succeeded, or none at all is left alone.

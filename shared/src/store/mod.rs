@@ -31,6 +31,7 @@ pub use audit::{AuditEntry, AuditLog, AuditOutcome, REDACTED};
 pub use batch::{Batch, Found, ItemKey, Write};
 pub use budget::{
     bucket_take, count_throttled, throttled_name, throttled_recent, BucketShape, Grant, RateBudget,
+    Taken,
 };
 pub use cursors::{
     count_in_slot, note_webhook, poll_cursor, sum_slots, update_json, update_record,

@@ -23,6 +23,9 @@ pub enum ErrorKind {
     Config,
     /// Not called: the platform failed every recent call, and its breaker is open for a while.
     Unavailable,
+    /// The platform says what the call names does not exist (Zonos: "Couldn't find order for
+    /// sinceOrderId").
+    NotFound,
 }
 
 /// A failed platform call: which platform, which call, the status, the platform's own message, and

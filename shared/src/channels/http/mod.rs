@@ -173,11 +173,7 @@ impl PlatformHttp {
         bucket: &str,
         reserve_share: f64,
     ) -> Self {
-        let fallback = match &self.pacer {
-            Pacer::Local(l) => l.clone(),
-            Pacer::Shared(s) => s.fallback.clone(),
-        };
-        let shared = SharedPacer::new(budget, bucket, self.settings.rate, reserve_share, fallback);
+        let shared = SharedPacer::new(budget, bucket, self.settings.rate, reserve_share);
         self.pacer = Pacer::Shared(Arc::new(shared));
         self
     }

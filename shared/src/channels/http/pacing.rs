@@ -19,6 +19,12 @@ const BUDGET_MARGIN: f64 = 0.95;
 /// platform's. Genstore (2 a second) and Zonos keep one token back, Google two.
 const ARRIVAL_SPREAD: Duration = Duration::from_millis(150);
 
+/// While the shared budget cannot be had (its table unreachable, or too busy to grant), each instance
+/// paces itself at this fraction of the platform's rate and burst: the deployment runs at most three
+/// instances that call platforms at once (order-poller alone, fulfillment-push two), so together they
+/// stay under the limit instead of each spending all of it.
+pub(super) const FALLBACK_SHARE: u32 = 4;
+
 /// How long leased tokens stay spendable: a lease is for calls about to be made, not a reserve.
 const LEASE_LIFETIME: Duration = Duration::from_secs(1);
 
@@ -100,8 +106,7 @@ pub(super) struct SharedPacer {
     lease: u32,
     reserve: f64,
     held: tokio::sync::Mutex<Held>,
-    /// Local pacing while the budget's table cannot be reached (each instance then keeps to the limit
-    /// on its own: more than the platform allows in total, but calls go on and a 429 is retried).
+    /// Local pacing while the budget cannot be had: [`FALLBACK_SHARE`] of the platform's limit.
     pub(super) fallback: Arc<Limiter>,
 }
 
@@ -115,16 +120,33 @@ impl Pacer {
     }
 }
 
+/// One instance's pace while the shared budget cannot be had: [`FALLBACK_SHARE`] of the platform's
+/// refill rate (one call every so many seconds for a slow platform: Genstore's 2 a second becomes one
+/// every 2 s) and of its burst (at least one).
+pub(super) fn fallback_limiter(rate: RateLimit) -> Limiter {
+    let per_second = rate.per_second.get();
+    let period = Duration::from_secs(u64::from(FALLBACK_SHARE))
+        .checked_div(per_second)
+        .unwrap_or(Duration::from_secs(1))
+        .max(Duration::from_millis(1));
+    let burst = std::num::NonZeroU32::new(rate.burst.get() / FALLBACK_SHARE)
+        .unwrap_or(std::num::NonZeroU32::MIN);
+    let quota = governor::Quota::with_period(period)
+        .unwrap_or_else(|| governor::Quota::per_second(std::num::NonZeroU32::MIN))
+        .allow_burst(burst);
+    RateLimiter::direct(quota)
+}
+
 impl SharedPacer {
     /// Paces by `budget`'s bucket `bucket`, shaped from the platform's `rate`, leaving `reserve_share`
-    /// of it to others; `fallback` paces while the budget's table cannot be reached.
+    /// of it to others; while the budget cannot be had, by [`fallback_limiter`].
     pub(super) fn new(
         budget: Arc<dyn RateBudget>,
         bucket: &str,
         rate: RateLimit,
         reserve_share: f64,
-        fallback: Arc<Limiter>,
     ) -> Self {
+        let fallback = Arc::new(fallback_limiter(rate));
         // Decision: the shared bucket runs a little inside the platform's (5 % of rate, and the burst
         // less what the rate refills in [`ARRIVAL_SPREAD`], at least one token): calls reach the
         // platform a moment after their tokens are taken — a table write, the network, a busy core —
@@ -180,6 +202,55 @@ impl SharedPacer {
                     return;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Grant, StoreError};
+
+    /// A budget that cannot be had (its table unreachable, or too busy).
+    struct Unreachable;
+
+    #[async_trait::async_trait]
+    impl RateBudget for Unreachable {
+        async fn take(&self, _: &str, _: BucketShape, _: u32, _: f64) -> Result<Grant, StoreError> {
+            Err(StoreError::Unavailable("too much contention".into()))
+        }
+    }
+
+    /// Without the shared budget an instance keeps to a quarter of the platform's limit, so the three
+    /// that may call at once stay under it together (Genstore: 40 burst, 2 a second).
+    #[tokio::test]
+    async fn without_the_shared_budget_an_instance_keeps_to_a_share_of_the_limit() {
+        let rate = RateLimit::new(2, 40);
+        let pacer = SharedPacer::new(Arc::new(Unreachable), "genstore", rate, 0.0);
+        // Its burst: a quarter of the platform's, taken at once.
+        for _ in 0..10 {
+            pacer.ready().await;
+        }
+        assert!(
+            pacer.fallback.check().is_err(),
+            "an eleventh call waits: the burst is 10, not 40"
+        );
+        // Its refill: one call per 2 s (a quarter of 2 a second), three instances making 1.5 a second.
+        let limiter = fallback_limiter(rate);
+        assert!(limiter
+            .check_n(std::num::NonZeroU32::new(10).unwrap())
+            .is_ok());
+        match limiter.check() {
+            Err(not_yet) => {
+                let wait = not_yet.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                assert!(
+                    wait > Duration::from_millis(1500) && wait <= Duration::from_secs(2),
+                    "{wait:?}"
+                );
+            }
+            Ok(()) => panic!("the burst is spent"),
         }
     }
 }

@@ -116,10 +116,10 @@ impl ZonosClient {
         match (resp.status.is_success(), wire::parse_reply::<T>(&resp.body)) {
             // `{"error": …}` whatever the status: Zonos' own refusal.
             (_, Ok(Reply::Error(e))) => {
-                let kind = if e.kind() == ZonosErrorKind::InvalidCredentials {
-                    ErrorKind::Config
-                } else {
-                    ErrorKind::Platform
+                let kind = match e.kind() {
+                    ZonosErrorKind::InvalidCredentials => ErrorKind::Config,
+                    ZonosErrorKind::OrderNotFound => ErrorKind::NotFound,
+                    _ => ErrorKind::Platform,
                 };
                 let retryable = e.retryable() || resp.status.is_server_error();
                 Err(ClientError::new(

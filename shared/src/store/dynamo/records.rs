@@ -54,12 +54,14 @@ impl IdempotencyStore for DynamoStore {
         ttl: IdempotencyTtl,
     ) -> Result<Claim, IdempotencyError> {
         let pk = format!("IDEMPOTENCY#{key}");
+        let owner = uuid::Uuid::new_v4().simple().to_string();
         for _ in 0..3 {
             let now = self.now();
             let mut item: Item = HashMap::from([
                 (PK.to_owned(), s(&pk)),
                 (SK.to_owned(), s("IDEMPOTENCY")),
                 ("state".to_owned(), s(IN_PROGRESS)),
+                ("owner".to_owned(), s(&owner)),
                 ("payload_hash".to_owned(), s(payload_hash)),
                 (
                     "in_progress_until".to_owned(),
@@ -76,7 +78,7 @@ impl IdempotencyStore for DynamoStore {
                 )
                 .await?;
             if won {
-                return Ok(Claim::Acquired);
+                return Ok(Claim::Acquired { owner });
             }
             let Some(current) = self.get_item(&pk, "IDEMPOTENCY").await? else {
                 continue;
@@ -105,11 +107,15 @@ impl IdempotencyStore for DynamoStore {
     async fn complete(
         &self,
         key: &str,
+        owner: &str,
         result: &serde_json::Value,
         ttl: IdempotencyTtl,
-    ) -> Result<(), StoreError> {
-        let until = self.now() + ttl.record;
-        self.client
+    ) -> Result<bool, StoreError> {
+        // Checked: `+` on a time panics past chrono's range (and clippy's lints do not reach
+        // `#[async_trait]` bodies).
+        let until = crate::clock::shifted(self.now(), ttl.record);
+        let out = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key(PK, s(format!("IDEMPOTENCY#{key}")))
@@ -117,24 +123,45 @@ impl IdempotencyStore for DynamoStore {
             .update_expression(
                 "SET #state = :completed, #result = :result, #until = :until, #exp = :exp",
             )
+            .condition_expression("#owner = :owner")
             .expression_attribute_names("#state", "state")
             .expression_attribute_names("#result", "result")
             .expression_attribute_names("#until", "until")
             .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":completed", s(COMPLETED))
             .expression_attribute_values(":result", s(result.to_string()))
             .expression_attribute_values(":until", n(until.timestamp_millis()))
             .expression_attribute_values(":exp", n(until.timestamp()))
+            .expression_attribute_values(":owner", s(owner))
             .send()
-            .await
-            .map_err(|e| classify("UpdateItem", e))?;
-        Ok(())
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(classify("UpdateItem", e)),
+        }
     }
 
-    async fn release(&self, key: &str) -> Result<(), StoreError> {
-        let pk = format!("IDEMPOTENCY#{key}");
-        self.delete_if(&pk, "IDEMPOTENCY", "state", IN_PROGRESS)
-            .await
+    async fn release(&self, key: &str, owner: &str) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PK, s(format!("IDEMPOTENCY#{key}")))
+            .key(SK, s("IDEMPOTENCY"))
+            .condition_expression("#state = :in_progress AND #owner = :owner")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(classify("DeleteItem", e)),
+        }
     }
 
     async fn forget_failure(&self, key: &str) -> Result<bool, StoreError> {
@@ -372,16 +399,16 @@ impl crate::store::RateBudget for DynamoStore {
                 ),
                 None => (shape.burst, now_ms, None),
             };
-            let (left, grant) =
-                crate::store::bucket_take(level, at_ms, now_ms, shape, want, reserve);
+            let taken = crate::store::bucket_take(level, at_ms, now_ms, shape, want, reserve);
+            let grant = taken.grant;
             if grant.tokens == 0 {
                 return Ok(grant);
             }
             let next = HashMap::from([
                 (PK.to_owned(), s(&pk)),
                 (SK.to_owned(), s("BUDGET")),
-                ("level".to_owned(), n((left * MICRO).round() as i64)),
-                ("at_ms".to_owned(), n(now_ms)),
+                ("level".to_owned(), n((taken.level * MICRO).round() as i64)),
+                ("at_ms".to_owned(), n(taken.at_ms)),
                 ("v".to_owned(), n(version.unwrap_or(0).saturating_add(1))),
             ]);
             let written = match version {

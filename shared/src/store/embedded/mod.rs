@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS idempotency (
     payload_hash TEXT NOT NULL,
     result TEXT,
     in_progress_until_ms INTEGER NOT NULL,
-    until_ms INTEGER NOT NULL
+    until_ms INTEGER NOT NULL,
+    owner TEXT
 );
 CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, until_ms INTEGER NOT NULL);
@@ -105,6 +106,16 @@ impl Db {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql)?;
         conn.execute_batch(SCHEMA).map_err(sql)?;
+        // A database made before claims had owners gets the column (its old claims have none, and
+        // lapse as before).
+        let has_owner: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('idempotency') WHERE name = 'owner'")
+            .and_then(|mut st| st.exists([]))
+            .map_err(sql)?;
+        if !has_owner {
+            conn.execute_batch("ALTER TABLE idempotency ADD COLUMN owner TEXT")
+                .map_err(sql)?;
+        }
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
         })

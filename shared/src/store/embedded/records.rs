@@ -65,6 +65,7 @@ impl IdempotencyStore for EmbeddedStore {
     ) -> Result<Claim, IdempotencyError> {
         let now = self.clock.now();
         let (key, hash) = (key.to_owned(), payload_hash.to_owned());
+        let owner = uuid::Uuid::new_v4().simple().to_string();
         let now_ms = now.timestamp_millis();
         let ipu = crate::clock::shifted(now, ttl.in_progress).timestamp_millis();
         let until = crate::clock::shifted(now, ttl.record).timestamp_millis();
@@ -87,17 +88,17 @@ impl IdempotencyStore for EmbeddedStore {
                 };
                 if claimable {
                     tx.execute(
-                        "INSERT OR REPLACE INTO idempotency (key, state, payload_hash, result, in_progress_until_ms, until_ms)
-                         VALUES (?1, ?2, ?3, NULL, ?4, ?5)",
-                        params![key, IN_PROGRESS, hash, ipu, until],
+                        "INSERT OR REPLACE INTO idempotency (key, state, payload_hash, result, in_progress_until_ms, until_ms, owner)
+                         VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6)",
+                        params![key, IN_PROGRESS, hash, ipu, until, owner],
                     )
                     .map_err(sql)?;
                     tx.commit().map_err(sql)?;
-                    return Ok(Ok(Claim::Acquired));
+                    return Ok(Ok(Claim::Acquired { owner }));
                 }
                 tx.commit().map_err(sql)?;
                 let Some((state, stored_hash, result, in_progress_until, _)) = current else {
-                    return Ok(Ok(Claim::Acquired));
+                    return Ok(Ok(Claim::Acquired { owner }));
                 };
                 if stored_hash != hash {
                     return Ok(Err(IdempotencyError::PayloadMismatch { key }));
@@ -119,30 +120,34 @@ impl IdempotencyStore for EmbeddedStore {
     async fn complete(
         &self,
         key: &str,
+        owner: &str,
         result: &serde_json::Value,
         ttl: IdempotencyTtl,
-    ) -> Result<(), StoreError> {
-        let until = (self.clock.now() + ttl.record).timestamp_millis();
-        let (key, result) = (key.to_owned(), result.to_string());
+    ) -> Result<bool, StoreError> {
+        // Checked: `+` on a time panics past chrono's range (and clippy's lints do not reach
+        // `#[async_trait]` bodies).
+        let until = crate::clock::shifted(self.clock.now(), ttl.record).timestamp_millis();
+        let (key, owner, result) = (key.to_owned(), owner.to_owned(), result.to_string());
         self.db
             .run(move |c| {
-                c.execute(
-                    "UPDATE idempotency SET state = ?2, result = ?3, until_ms = ?4 WHERE key = ?1",
-                    params![key, COMPLETED, result, until],
-                )
-                .map_err(sql)?;
-                Ok(())
+                let changed = c
+                    .execute(
+                        "UPDATE idempotency SET state = ?2, result = ?3, until_ms = ?4 WHERE key = ?1 AND owner = ?5",
+                        params![key, COMPLETED, result, until, owner],
+                    )
+                    .map_err(sql)?;
+                Ok(changed > 0)
             })
             .await
     }
 
-    async fn release(&self, key: &str) -> Result<(), StoreError> {
-        let key = key.to_owned();
+    async fn release(&self, key: &str, owner: &str) -> Result<(), StoreError> {
+        let (key, owner) = (key.to_owned(), owner.to_owned());
         self.db
             .run(move |c| {
                 c.execute(
-                    "DELETE FROM idempotency WHERE key = ?1 AND state = ?2",
-                    params![key, IN_PROGRESS],
+                    "DELETE FROM idempotency WHERE key = ?1 AND state = ?2 AND owner = ?3",
+                    params![key, IN_PROGRESS, owner],
                 )
                 .map_err(sql)?;
                 Ok(())
@@ -388,18 +393,17 @@ impl crate::store::RateBudget for EmbeddedStore {
                     .optional()
                     .map_err(sql)?;
                 let (level, at_ms) = current.unwrap_or((shape.burst, now_ms));
-                let (left, grant) =
-                    crate::store::bucket_take(level, at_ms, now_ms, shape, want, reserve);
-                if grant.tokens > 0 {
+                let taken = crate::store::bucket_take(level, at_ms, now_ms, shape, want, reserve);
+                if taken.grant.tokens > 0 {
                     tx.execute(
                         "INSERT INTO budgets (name, level, at_ms) VALUES (?1, ?2, ?3)
                          ON CONFLICT(name) DO UPDATE SET level = ?2, at_ms = ?3",
-                        params![name, left, now_ms],
+                        params![name, taken.level, taken.at_ms],
                     )
                     .map_err(sql)?;
                 }
                 tx.commit().map_err(sql)?;
-                Ok(grant)
+                Ok(taken.grant)
             })
             .await
     }
