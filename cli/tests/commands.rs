@@ -238,3 +238,75 @@ fn customer_data_is_written_readable_by_its_owner_only() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A webhook webhook-ingest held (answered 2xx, never applied) is shown by `dlq list` and by
+/// `orders list --stuck` (a row of its own: its order is not in the table), and `dlq replay` applies it
+/// again, keeping it held with its reason while it still cannot be applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_webhooks_are_listed_as_stuck_and_replayed() {
+    use orderbridge::channels::genstore::webhook::{Webhook, WebhookHeaders};
+    use orderbridge::store::embedded::{Db, EmbeddedStore};
+    use std::sync::Arc;
+    use webhook_ingest::held;
+
+    let dir = std::env::temp_dir().join(format!("ob-cli-held-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let db = Db::open(dir.join("orderbridge.sqlite3")).unwrap();
+    let store = EmbeddedStore::new(db, Arc::new(orderbridge::clock::SystemClock));
+    // A signed order without a currency: it does not map.
+    let body = br#"{"orderId": "7001", "totalPrice": "1.00", "createdAt": "2026-12-01T10:00:00Z"}"#;
+    let webhook = Webhook::parse(
+        WebhookHeaders {
+            topic: Some("orders/create"),
+            shop_domain: Some("demo.genmystore.com"),
+            webhook_id: Some("wh-held-1"),
+            triggered_at: None,
+        },
+        body,
+    )
+    .unwrap();
+    let kept = held::HeldWebhook::of(
+        &webhook,
+        None,
+        body,
+        Some("7001".into()),
+        "the order does not map: currency".into(),
+        chrono::Utc::now(),
+    );
+    held::hold(&store, &kept).await.unwrap();
+    let data = dir.to_str().unwrap().to_owned();
+    let cli = |words: &[&str]| {
+        let mut args: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+        args.extend(["--data-dir".to_owned(), data.clone()]);
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&args)
+        })
+    };
+    let (ok, out, err) = cli(&["dlq", "list"]).await.unwrap();
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("held webhooks") && out.contains("orders/create"),
+        "{out}"
+    );
+    assert!(out.contains("7001") && out.contains("currency"), "{out}");
+    let (ok, out, err) = cli(&["orders", "list", "--stuck"]).await.unwrap();
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("genstore:7001") && out.contains("held webhook"),
+        "{out}"
+    );
+    let (ok, out, err) = cli(&["dlq", "replay", "--json"]).await.unwrap();
+    assert!(ok, "{err}");
+    let replayed: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            replayed["held_applied"].as_u64(),
+            replayed["still_held"].as_u64()
+        ),
+        (Some(0), Some(1)),
+        "{out}"
+    );
+    assert_eq!(held::list(&store).await.unwrap().len(), 1, "still held");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1538,3 +1538,38 @@ mod arbitrary_input {
         }
     }
 }
+
+/// A write the table refuses for good (on DynamoDB an order over the 400 KB item limit) is not answered
+/// 503 for Genstore to redeliver until it disables the subscription: the delivery is held and answered
+/// 2xx. The embedded table has no such limit and stores it.
+#[tokio::test]
+async fn an_order_the_table_refuses_for_good_is_held_not_retried_forever() {
+    let lines: Vec<Value> = (0..3000)
+        .map(|i| json!({"id": format!("l{i}"), "sku": "SKU-A", "title": "Mug", "quantity": "1", "currentQuantity": "1", "price": "0.01"}))
+        .collect();
+    let big = gs_order("9901", 0, "paid", json!({ "lineItems": lines }));
+    let d = Delivery::new("orders/create", &big);
+    assert!(
+        d.body.len() < webhook_ingest::DEFAULT_MAX_BODY,
+        "{}",
+        d.body.len()
+    );
+
+    let on_moto = aws().await;
+    let out = deliver(&on_moto, &d).await;
+    assert_eq!(
+        out,
+        Outbound {
+            status: 200,
+            body: json!({"outcome": "held"})
+        }
+    );
+    let held = held::list(&*on_moto.store).await.unwrap();
+    assert_eq!(held.len(), 1, "{held:?}");
+    assert!(held[0].reason.contains("too large"), "{:?}", held[0].reason);
+    assert!(stored(&on_moto, Channel::Genstore, "9901").await.is_none());
+
+    let on_disk = embedded().await;
+    assert_eq!(deliver(&on_disk, &d).await.body["outcome"], "created");
+    assert!(held::list(&*on_disk.store).await.unwrap().is_empty());
+}
