@@ -106,22 +106,6 @@ pub fn bucket_take(
     want: u32,
     reserve: f64,
 ) -> Taken {
-    let (level, grant) = take_from(level, at_ms, now_ms, shape, want, reserve);
-    Taken {
-        level,
-        at_ms: at_ms.max(now_ms),
-        grant,
-    }
-}
-
-fn take_from(
-    level: f64,
-    at_ms: i64,
-    now_ms: i64,
-    shape: BucketShape,
-    want: u32,
-    reserve: f64,
-) -> (f64, Grant) {
     let elapsed_ms = now_ms.saturating_sub(at_ms).max(0);
     #[allow(clippy::cast_precision_loss)] // milliseconds since the last take: far below 2^52
     let elapsed = elapsed_ms as f64 / 1000.0;
@@ -135,7 +119,7 @@ fn take_from(
         .rev()
         .find(|n| f64::from(*n) <= spendable)
         .unwrap_or(0);
-    if granted > 0 {
+    let (level, grant) = if granted > 0 {
         (
             refilled - f64::from(granted),
             Grant {
@@ -159,5 +143,10 @@ fn take_from(
                     .max(std::time::Duration::from_millis(5)),
             },
         )
+    };
+    Taken {
+        level,
+        at_ms: at_ms.max(now_ms),
+        grant,
     }
 }

@@ -293,25 +293,31 @@ pub(super) fn expiry_attrs(until: DateTime<Utc>) -> [(String, AttributeValue); 2
 impl DynamoStore {
     /// Deletes an item while its `attribute` still holds `value`; done already (or taken by another)
     /// when it does not.
+    /// Deletes an item only if each named attribute holds its value (no effect otherwise).
     pub(super) async fn delete_if(
         &self,
         pk: &str,
         sk: &str,
-        attribute: &str,
-        value: &str,
+        holding: &[(&str, &str)],
     ) -> Result<(), StoreError> {
-        let out = self
+        let mut req = self
             .client
             .delete_item()
             .table_name(&self.table)
             .key(PK, s(pk))
-            .key(SK, s(sk))
-            .condition_expression("#a = :v")
-            .expression_attribute_names("#a", attribute)
-            .expression_attribute_values(":v", s(value))
+            .key(SK, s(sk));
+        let mut condition = Vec::new();
+        for (i, (attribute, value)) in holding.iter().enumerate() {
+            condition.push(format!("#a{i} = :v{i}"));
+            req = req
+                .expression_attribute_names(format!("#a{i}"), *attribute)
+                .expression_attribute_values(format!(":v{i}"), s(*value));
+        }
+        match req
+            .condition_expression(condition.join(" AND "))
             .send()
-            .await;
-        match out {
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if is_condition_failure(&e) => Ok(()),
             Err(e) => Err(classify("DeleteItem", e)),

@@ -144,24 +144,12 @@ impl IdempotencyStore for DynamoStore {
     }
 
     async fn release(&self, key: &str, owner: &str) -> Result<(), StoreError> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .key(PK, s(format!("IDEMPOTENCY#{key}")))
-            .key(SK, s("IDEMPOTENCY"))
-            .condition_expression("#state = :in_progress AND #owner = :owner")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":in_progress", s(IN_PROGRESS))
-            .expression_attribute_values(":owner", s(owner))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(classify("DeleteItem", e)),
-        }
+        self.delete_if(
+            &format!("IDEMPOTENCY#{key}"),
+            "IDEMPOTENCY",
+            &[("state", IN_PROGRESS), ("owner", owner)],
+        )
+        .await
     }
 
     async fn forget_failure(&self, key: &str) -> Result<bool, StoreError> {
@@ -365,12 +353,12 @@ impl CursorStore for DynamoStore {
     }
 
     async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
-        self.delete_if(&format!("LEASE#{name}"), "LEASE", "owner", owner)
+        self.delete_if(&format!("LEASE#{name}"), "LEASE", &[("owner", owner)])
             .await
     }
 
     async fn remove(&self, name: &str, expected: &str) -> Result<(), StoreError> {
-        self.delete_if(&format!("CURSOR#{name}"), "CURSOR", "value", expected)
+        self.delete_if(&format!("CURSOR#{name}"), "CURSOR", &[("value", expected)])
             .await
     }
 }
