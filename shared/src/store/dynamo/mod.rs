@@ -148,13 +148,23 @@ pub(super) fn get_n(item: &Item, name: &str) -> Option<i64> {
 }
 
 /// Maps an SDK error: throttling, timeouts and transport failures can be retried; the rest cannot.
-pub(super) fn classify<E, R>(op: &str, e: SdkError<E, R>) -> StoreError
+pub(super) fn classify<E>(
+    op: &str,
+    e: SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>,
+) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
 {
     match &e {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(format!(
+                "{op}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            ))
+        }
+        // A 5xx is the service's own failure, whatever its body says (or fails to): retryable, as AWS
+        // advises, never taken for a refusal.
+        SdkError::ServiceError(se) if se.raw().status().is_server_error() => {
             StoreError::Unavailable(format!(
                 "{op}: {}",
                 aws_sdk_dynamodb::error::DisplayErrorContext(&e)
@@ -404,3 +414,42 @@ impl DynamoStore {
 mod batch;
 mod orders;
 mod records;
+
+#[cfg(test)]
+mod tests {
+    use super::{classify, StoreError};
+    use aws_sdk_dynamodb::error::SdkError;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    fn answer(status: u16, code: Option<&str>) -> SdkError<GetItemError, HttpResponse> {
+        let mut meta = ErrorMetadata::builder();
+        if let Some(c) = code {
+            meta = meta.code(c);
+        }
+        let err = GetItemError::generic(meta.build());
+        let raw = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty());
+        SdkError::service_error(err, raw)
+    }
+
+    /// A 5xx is the service's failure, retryable even when its body names no error (an emulator's HTML
+    /// page, a proxy's); a 4xx that names no retryable error is a refusal.
+    #[test]
+    fn a_server_error_is_retryable_whatever_its_body() {
+        assert!(matches!(
+            classify("GetItem", answer(500, None)),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            classify("GetItem", answer(400, Some("ValidationException"))),
+            StoreError::Refused(_)
+        ));
+        assert!(matches!(
+            classify("GetItem", answer(400, Some("ThrottlingException"))),
+            StoreError::Unavailable(_)
+        ));
+    }
+}
