@@ -11,6 +11,8 @@
 //!   erased when the platform sends the order again;
 //! - the audit trail: its free-text reasons are replaced by [`REDACTED`](crate::store::REDACTED)
 //!   (platform error text is scrubbed before it is written, so this covers entries written before that);
+//! - deliveries webhook-ingest holds (answered 2xx but never applied, kept with their body for a
+//!   replay): the bodies about the orders reached, naming the customer, or for a shop, all, are erased;
 //! - idempotency records hold job descriptions (ids) and scrubbed failure text only, never personal
 //!   data: nothing to erase there (decision: they are keyed by job, not by order, and expire in 7 days).
 //!
@@ -55,6 +57,15 @@ impl Scope {
 /// goes on from there; removed when it is done.
 pub fn redaction_checkpoint(request_id: &str) -> String {
     format!("redact-progress:{request_id}")
+}
+
+/// The list of deliveries webhook-ingest holds (`webhook_ingest::held`): each entry names its key and
+/// the order it is about (`order_id`).
+pub const HELD_LIST: &str = "held-webhooks";
+
+/// The record of one held delivery, with its body as signed: personal data a redaction reaches too.
+pub fn held_record(key: &str) -> String {
+    format!("held-webhook:{key}")
 }
 
 /// How many orders a shop's redaction reads a page.
@@ -124,6 +135,8 @@ pub struct Redacted {
     pub erased: usize,
     /// Audit entries whose text was redacted.
     pub audit_entries: usize,
+    /// Bodies of held webhooks erased.
+    pub held_bodies: usize,
 }
 
 /// Erases the personal data `scope` names: order records (linked orders too) and audit text, and
@@ -147,7 +160,19 @@ pub async fn redact_in_pages(
 ) -> Result<Redacted, StoreError> {
     if !scope.whole_shop {
         let keys = orders_in_scope(store, scope).await?;
-        return redact_orders(store, scope, &keys, request_id).await;
+        let mut done = redact_orders(store, scope, &keys, request_id).await?;
+        let mut named: Vec<String> = scope
+            .genstore_order_ids
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect();
+        named.extend(
+            keys.iter()
+                .filter(|k| k.channel == Channel::Genstore)
+                .map(|k| k.order_id.as_str().to_owned()),
+        );
+        done.held_bodies = erase_held_bodies(store, scope, &named).await?;
+        return Ok(done);
     }
     let checkpoint = redaction_checkpoint(request_id);
     let mut position = store.read(&checkpoint).await?.map(|c| c.value);
@@ -171,6 +196,7 @@ pub async fn redact_in_pages(
     if let Some(last) = position {
         store.remove(&checkpoint, &last).await?;
     }
+    done.held_bodies = erase_held_bodies(store, scope, &[]).await?;
     Ok(done)
 }
 
@@ -210,8 +236,64 @@ impl Redacted {
             orders: self.orders.saturating_add(other.orders),
             erased: self.erased.saturating_add(other.erased),
             audit_entries: self.audit_entries.saturating_add(other.audit_entries),
+            held_bodies: self.held_bodies.saturating_add(other.held_bodies),
         }
     }
+}
+
+/// Erases the bodies of held deliveries the scope reaches: about one of `orders` (Genstore order ids),
+/// or naming the scope's customer, or, for the whole shop, every one. The delivery stays listed (its
+/// topic, order and reason), but can no longer be replayed. How many bodies were erased.
+async fn erase_held_bodies(
+    store: &dyn Storage,
+    scope: &Scope,
+    orders: &[String],
+) -> Result<usize, StoreError> {
+    let listed: Vec<serde_json::Value> = store
+        .read(HELD_LIST)
+        .await?
+        .and_then(|c| serde_json::from_str(&c.value).ok())
+        .unwrap_or_default();
+    let mut erased = 0usize;
+    for entry in listed {
+        let Some(key) = entry.get("key").and_then(serde_json::Value::as_str) else {
+            continue;
+        };
+        let name = held_record(key);
+        let about_named = entry
+            .get("order_id")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|o| orders.iter().any(|n| n == o));
+        let changed = crate::store::update_record(store, &name, 3, |current| {
+            let Some(mut held) =
+                current.and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+            else {
+                return Ok(None);
+            };
+            let body = held.get("body").and_then(serde_json::Value::as_str);
+            let names_customer = match (&scope.customer_id, body) {
+                (Some(c), Some(b)) => serde_json::from_str::<serde_json::Value>(b)
+                    .ok()
+                    .and_then(|v| v.pointer("/customer/id").cloned())
+                    .is_some_and(|id| {
+                        id.as_str() == Some(c.as_str()) || id.to_string() == c.as_str()
+                    }),
+                _ => false,
+            };
+            if body.is_none() || !(scope.whole_shop || about_named || names_customer) {
+                return Ok(None);
+            }
+            if let Some(obj) = held.as_object_mut() {
+                obj.remove("body");
+            }
+            Ok(Some(held.to_string()))
+        })
+        .await?;
+        if changed.is_some() {
+            erased = erased.saturating_add(1);
+        }
+    }
+    Ok(erased)
 }
 
 /// Records a customer's data request on the trail of every order it concerns; returns how many.

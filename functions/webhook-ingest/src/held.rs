@@ -19,8 +19,9 @@ use orderbridge::channels::genstore::webhook::{Webhook, WebhookHeaders};
 use orderbridge::store::{update_json, update_record, CursorStore, Storage, StoreError};
 use serde::{Deserialize, Serialize};
 
-/// The list of held deliveries.
-pub const HELD_LIST: &str = "held-webhooks";
+/// The list of held deliveries (a compliance request reaches their bodies: see
+/// [`orderbridge::compliance`]).
+pub use orderbridge::compliance::HELD_LIST;
 /// The largest body kept (a table record holds 400 KB at most, with the rest of the record).
 pub const MAX_KEPT_BODY: usize = 300 * 1024;
 /// How many held deliveries the list names (the newest); an older one's record stays.
@@ -28,7 +29,7 @@ pub const MAX_LISTED: usize = 500;
 
 /// The record of one held delivery.
 pub fn record_name(key: &str) -> String {
-    format!("held-webhook:{key}")
+    orderbridge::compliance::held_record(key)
 }
 
 /// A delivery kept for the operator.
@@ -87,10 +88,12 @@ impl HeldWebhook {
 
     /// The delivery again, as it was verified.
     pub fn webhook(&self) -> Result<(Webhook, &str), String> {
-        let body = self
-            .body
-            .as_deref()
-            .ok_or_else(|| format!("its body ({} bytes) was too large to keep", self.body_bytes))?;
+        let body = self.body.as_deref().ok_or_else(|| {
+            format!(
+                "its body ({} bytes) was not kept: too large, or erased by a redaction",
+                self.body_bytes
+            )
+        })?;
         let headers = WebhookHeaders {
             topic: Some(&self.topic),
             shop_domain: Some(&self.shop_domain),

@@ -1264,6 +1264,33 @@ mod cases {
             .await
             .unwrap()
             .is_none());
+
+        // A redaction naming the order erases the held body (personal data) too; the delivery stays
+        // listed, and can no longer be replayed.
+        let scope = Scope {
+            genstore_order_ids: vec!["4".into()],
+            ..Scope::default()
+        };
+        let done = compliance::redact(&*b.store, &scope, "cr-held")
+            .await
+            .unwrap();
+        assert_eq!(done.held_bodies, 1, "{done:?}");
+        let record = b
+            .store
+            .read(&held::record_name(&h.key))
+            .await
+            .unwrap()
+            .unwrap();
+        let kept: held::HeldWebhook = serde_json::from_str(&record.value).unwrap();
+        assert_eq!(kept.body, None);
+        assert_eq!(held::list(&*b.store).await.unwrap().len(), 1);
+        assert_eq!(
+            held::replay(&b.deps).await.unwrap(),
+            held::Replayed {
+                applied: 0,
+                still_held: 1
+            }
+        );
     }
 
     pub async fn one_change_announced_by_two_topics_queues_its_push_once(b: &Backend) {
