@@ -276,7 +276,9 @@ async fn erase_held_bodies(
                     .ok()
                     .and_then(|v| v.pointer("/customer/id").cloned())
                     .is_some_and(|id| {
-                        id.as_str() == Some(c.as_str()) || id.to_string() == c.as_str()
+                        id.as_str() == Some(c.as_str())
+                            || (id.as_u64().is_some()
+                                && c.as_str().parse::<u64>().ok() == id.as_u64())
                     }),
                 _ => false,
             };

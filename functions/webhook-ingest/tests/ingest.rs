@@ -1291,6 +1291,43 @@ mod cases {
                 still_held: 1
             }
         );
+        // One naming the customer in its body is reached by a redaction of that customer.
+        let of_customer = Delivery::new("orders/create", &gs_order("4402", 0, "paid", json!({})));
+        let webhook = orderbridge::channels::genstore::webhook::Webhook::parse(
+            orderbridge::channels::genstore::webhook::WebhookHeaders {
+                topic: Some("orders/create"),
+                shop_domain: Some(SHOP),
+                webhook_id: Some("held-customer"),
+                triggered_at: None,
+            },
+            &of_customer.body,
+        )
+        .unwrap();
+        let kept_held = held::HeldWebhook::of(
+            &webhook,
+            None,
+            &of_customer.body,
+            Some("4402".into()),
+            "the table refused it".into(),
+            Utc::now(),
+        );
+        held::hold(&*b.store, &kept_held).await.unwrap();
+        let customer = Scope {
+            customer_id: Some("c-77".into()),
+            ..Scope::default()
+        };
+        let done = compliance::redact(&*b.store, &customer, "cr-c77")
+            .await
+            .unwrap();
+        assert_eq!(done.held_bodies, 1, "{done:?}");
+        let record = b
+            .store
+            .read(&held::record_name(&kept_held.key))
+            .await
+            .unwrap()
+            .unwrap();
+        let kept: held::HeldWebhook = serde_json::from_str(&record.value).unwrap();
+        assert_eq!(kept.body, None);
     }
 
     pub async fn one_change_announced_by_two_topics_queues_its_push_once(b: &Backend) {
