@@ -246,6 +246,32 @@ fn gs_order(id: &str, updated: i64, financial: &str, extra: Value) -> Value {
     o
 }
 
+/// Holds a delivery of a mappable order as if the table had refused it (a cause since fixed): what
+/// webhook-ingest would have kept.
+async fn hold_by_hand(b: &Backend, webhook_id: &str, order_id: &str) -> held::HeldWebhook {
+    let d = Delivery::new("orders/create", &gs_order(order_id, 0, "paid", json!({})));
+    let webhook = orderbridge::channels::genstore::webhook::Webhook::parse(
+        orderbridge::channels::genstore::webhook::WebhookHeaders {
+            topic: Some("orders/create"),
+            shop_domain: Some(SHOP),
+            webhook_id: Some(webhook_id),
+            triggered_at: None,
+        },
+        &d.body,
+    )
+    .unwrap();
+    let kept = held::HeldWebhook::of(
+        &webhook,
+        None,
+        &d.body,
+        Some(order_id.into()),
+        "the table refused it".into(),
+        Utc::now(),
+    );
+    held::hold(&*b.store, &kept).await.unwrap();
+    kept
+}
+
 async fn jobs(b: &Backend) -> Vec<SyncJob> {
     let mut out = Vec::new();
     for _ in 0..5 {
@@ -1214,30 +1240,7 @@ mod cases {
 
         // A delivery held for a cause since fixed (here: held by hand) is applied by the replay; the
         // one that still does not map stays held.
-        let fixed = Delivery::new("orders/create", &gs_order("4401", 0, "paid", json!({})));
-        let webhook = orderbridge::channels::genstore::webhook::Webhook::parse(
-            orderbridge::channels::genstore::webhook::WebhookHeaders {
-                topic: Some("orders/create"),
-                shop_domain: Some(SHOP),
-                webhook_id: Some("held-by-hand"),
-                triggered_at: None,
-            },
-            &fixed.body,
-        )
-        .unwrap();
-        held::hold(
-            &*b.store,
-            &held::HeldWebhook::of(
-                &webhook,
-                None,
-                &fixed.body,
-                Some("4401".into()),
-                "the table refused it".into(),
-                Utc::now(),
-            ),
-        )
-        .await
-        .unwrap();
+        let by_hand = hold_by_hand(b, "held-by-hand", "4401").await;
         assert_eq!(held::list(&*b.store).await.unwrap().len(), 2);
         let replayed = held::replay(&b.deps).await.unwrap();
         assert_eq!(
@@ -1260,7 +1263,7 @@ mod cases {
         );
         assert!(b
             .store
-            .read(&held::record_name("held-by-hand"))
+            .read(&held::record_name(&by_hand.key))
             .await
             .unwrap()
             .is_none());
@@ -1292,26 +1295,7 @@ mod cases {
             }
         );
         // One naming the customer in its body is reached by a redaction of that customer.
-        let of_customer = Delivery::new("orders/create", &gs_order("4402", 0, "paid", json!({})));
-        let webhook = orderbridge::channels::genstore::webhook::Webhook::parse(
-            orderbridge::channels::genstore::webhook::WebhookHeaders {
-                topic: Some("orders/create"),
-                shop_domain: Some(SHOP),
-                webhook_id: Some("held-customer"),
-                triggered_at: None,
-            },
-            &of_customer.body,
-        )
-        .unwrap();
-        let kept_held = held::HeldWebhook::of(
-            &webhook,
-            None,
-            &of_customer.body,
-            Some("4402".into()),
-            "the table refused it".into(),
-            Utc::now(),
-        );
-        held::hold(&*b.store, &kept_held).await.unwrap();
+        let kept_held = hold_by_hand(b, "held-customer", "4402").await;
         let customer = Scope {
             customer_id: Some("c-77".into()),
             ..Scope::default()
