@@ -32,6 +32,15 @@ pub fn record_name(key: &str) -> String {
     orderbridge::compliance::held_record(key)
 }
 
+/// What of a body is kept: all of it, up to [`MAX_KEPT_BODY`]. (Only a body that was parsed is held,
+/// and the parse reads UTF-8 JSON.)
+pub fn kept_body(body: &[u8]) -> Option<String> {
+    std::str::from_utf8(body)
+        .ok()
+        .filter(|b| b.len() <= MAX_KEPT_BODY)
+        .map(str::to_owned)
+}
+
 /// A delivery kept for the operator.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeldWebhook {
@@ -77,11 +86,7 @@ impl HeldWebhook {
             order_id,
             reason,
             held_at: now,
-            // Only a body that was parsed is held, and the parse reads UTF-8 JSON.
-            body: std::str::from_utf8(body)
-                .ok()
-                .filter(|b| b.len() <= MAX_KEPT_BODY)
-                .map(str::to_owned),
+            body: kept_body(body),
             body_bytes: body.len(),
         }
     }

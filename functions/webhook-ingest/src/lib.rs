@@ -179,11 +179,33 @@ impl From<StoreError> for Failure {
     }
 }
 
-/// What is kept of a verified delivery while it is applied, in case it must be held.
+/// What is kept of a verified delivery while it is applied, in case it must be held: a few names and the
+/// body's shared bytes (no copy of the parsed delivery on the way of every webhook).
 struct Received {
+    key: String,
+    topic: String,
+    shop_domain: String,
+    webhook_id: Option<String>,
     triggered_at: Option<String>,
     order_id: Option<String>,
     body: Bytes,
+}
+
+impl Received {
+    fn held(&self, reason: String) -> held::HeldWebhook {
+        held::HeldWebhook {
+            key: self.key.clone(),
+            topic: self.topic.clone(),
+            shop_domain: self.shop_domain.clone(),
+            webhook_id: self.webhook_id.clone(),
+            triggered_at: self.triggered_at.clone(),
+            order_id: self.order_id.clone(),
+            reason,
+            held_at: chrono::Utc::now(),
+            body: held::kept_body(&self.body),
+            body_bytes: self.body.len(),
+        }
+    }
 }
 
 /// Handles one delivery.
@@ -216,13 +238,16 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
             .unwrap_or_else(|| prepared.webhook.dedupe_key().to_owned())
     ));
     let received = Received {
+        key: prepared.webhook.dedupe_key().to_owned(),
+        topic: topic.clone(),
+        shop_domain: prepared.webhook.shop_domain.clone(),
+        webhook_id: prepared.webhook.webhook_id.clone(),
         triggered_at: req
             .header(orderbridge::channels::genstore::webhook::TRIGGERED_AT_HEADER)
             .map(str::to_owned),
         order_id: Some(order_id.clone()).filter(|id| !id.is_empty()),
         body: req.body.clone(),
     };
-    let webhook = prepared.webhook.clone();
     let result = match prepared.unmappable.clone() {
         Some(why) => Err(Failure::Permanent(why)),
         None => orderbridge::telemetry::with_cause(cause.clone(), process(deps, prepared)).await,
@@ -241,15 +266,7 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
             return Outbound::ok(outcome);
         }
         Err(Failure::Permanent(reason)) => {
-            let kept = held::HeldWebhook::of(
-                &webhook,
-                received.triggered_at.as_deref(),
-                &received.body,
-                received.order_id.clone(),
-                reason.clone(),
-                chrono::Utc::now(),
-            );
-            match held::hold(&*deps.store, &kept).await {
+            match held::hold(&*deps.store, &received.held(reason.clone())).await {
                 Ok(()) => {
                     tracing::error!(
                         topic,
