@@ -248,10 +248,7 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
         order_id: Some(order_id.clone()).filter(|id| !id.is_empty()),
         body: req.body.clone(),
     };
-    let result = match prepared.unmappable.clone() {
-        Some(why) => Err(Failure::Permanent(why)),
-        None => orderbridge::telemetry::with_cause(cause.clone(), process(deps, prepared)).await,
-    };
+    let result = orderbridge::telemetry::with_cause(cause.clone(), process(deps, prepared)).await;
     let reason = match result {
         Ok(outcome) => {
             tracing::info!(
@@ -268,17 +265,11 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
         Err(Failure::Permanent(reason)) => {
             match held::hold(&*deps.store, &received.held(reason.clone())).await {
                 Ok(()) => {
-                    tracing::error!(
-                        topic,
-                        order_id,
-                        cause,
-                        outcome = "held",
-                        reason,
-                        latency_ms = ms(started),
-                        "webhook can never be applied as it is: held for the operator (dlq list)"
-                    );
-                    measure(&topic, "held", started);
-                    return Outbound::ok("held");
+                    let outcome = "held";
+                    let why =
+                        "webhook can never be applied as it is: held for the operator (dlq list)";
+                    not_applied(&topic, &order_id, &cause, outcome, &reason, why, started);
+                    return Outbound::ok(outcome);
                 }
                 Err(e) => format!("{reason}; holding it failed too: {e}"),
             }
@@ -300,20 +291,35 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
             );
         }
     };
-    tracing::error!(
-        topic,
-        order_id,
-        cause,
-        outcome = "failed",
-        reason,
-        latency_ms = ms(started),
-        "webhook"
+    not_applied(
+        &topic, &order_id, &cause, "failed", &reason, "webhook", started,
     );
-    measure(&topic, "failed", started);
     Outbound::error(
         503,
         "temporarily unable to process the webhook; it will be redelivered",
     )
+}
+
+/// Logs and counts a verified delivery that was not applied: held (2xx) or failed (503).
+fn not_applied(
+    topic: &str,
+    order_id: &str,
+    cause: &str,
+    outcome: &str,
+    reason: &str,
+    message: &str,
+    started: Instant,
+) {
+    tracing::error!(
+        topic,
+        order_id,
+        cause,
+        outcome,
+        reason,
+        latency_ms = ms(started),
+        "{message}"
+    );
+    measure(topic, outcome, started);
 }
 
 /// Applies a delivery verified earlier (a held one, replayed): steps 5 to 8, its order mapped again.
@@ -321,11 +327,7 @@ pub(crate) async fn apply_verified(
     deps: &Deps,
     webhook: orderbridge::channels::genstore::webhook::Webhook,
 ) -> Result<&'static str, Failure> {
-    let prepared = Prepared::of(webhook);
-    if let Some(why) = prepared.unmappable.clone() {
-        return Err(Failure::Permanent(why));
-    }
-    process(deps, prepared).await
+    process(deps, Prepared::of(webhook)).await
 }
 
 /// Counts the delivery by topic and outcome, and records the handler's latency (EMF, flushed per
@@ -361,6 +363,10 @@ fn event_order_id(p: &Prepared) -> String {
 /// table (and at most one to the queue); the slow path below is for what that read cannot settle and
 /// for a write another writer beat.
 async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
+    // A signed order that does not map: no redelivery can change that.
+    if let Some(why) = p.unmappable {
+        return Err(Failure::Permanent(why));
+    }
     let key = p.webhook.dedupe_key().to_owned();
     let id_key = p.webhook.id_key();
     // A compliance request is carried out once, ever: its claim does not lapse.

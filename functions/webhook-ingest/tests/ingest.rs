@@ -272,6 +272,15 @@ async fn hold_by_hand(b: &Backend, webhook_id: &str, order_id: &str) -> held::He
     kept
 }
 
+/// A held delivery's record, as kept.
+async fn held_record(b: &Backend, key: &str) -> Option<held::HeldWebhook> {
+    b.store
+        .read(&held::record_name(key))
+        .await
+        .unwrap()
+        .map(|r| serde_json::from_str(&r.value).unwrap())
+}
+
 async fn jobs(b: &Backend) -> Vec<SyncJob> {
     let mut out = Vec::new();
     for _ in 0..5 {
@@ -1224,13 +1233,7 @@ mod cases {
         );
         assert!(h.reason.contains("currency"), "{h:?}");
         assert!(h.body.is_none(), "the list carries no bodies");
-        let record = b
-            .store
-            .read(&held::record_name(&h.key))
-            .await
-            .unwrap()
-            .unwrap();
-        let kept: held::HeldWebhook = serde_json::from_str(&record.value).unwrap();
+        let kept = held_record(b, &h.key).await.unwrap();
         assert_eq!(
             kept.body.as_deref().map(str::as_bytes),
             Some(no_currency.body.as_slice())
@@ -1261,12 +1264,7 @@ mod cases {
                 .collect::<Vec<_>>(),
             [Some("4")]
         );
-        assert!(b
-            .store
-            .read(&held::record_name(&by_hand.key))
-            .await
-            .unwrap()
-            .is_none());
+        assert!(held_record(b, &by_hand.key).await.is_none());
 
         // A redaction naming the order erases the held body (personal data) too; the delivery stays
         // listed, and can no longer be replayed.
@@ -1278,13 +1276,7 @@ mod cases {
             .await
             .unwrap();
         assert_eq!(done.held_bodies, 1, "{done:?}");
-        let record = b
-            .store
-            .read(&held::record_name(&h.key))
-            .await
-            .unwrap()
-            .unwrap();
-        let kept: held::HeldWebhook = serde_json::from_str(&record.value).unwrap();
+        let kept = held_record(b, &h.key).await.unwrap();
         assert_eq!(kept.body, None);
         assert_eq!(held::list(&*b.store).await.unwrap().len(), 1);
         assert_eq!(
@@ -1304,13 +1296,7 @@ mod cases {
             .await
             .unwrap();
         assert_eq!(done.held_bodies, 1, "{done:?}");
-        let record = b
-            .store
-            .read(&held::record_name(&kept_held.key))
-            .await
-            .unwrap()
-            .unwrap();
-        let kept: held::HeldWebhook = serde_json::from_str(&record.value).unwrap();
+        let kept = held_record(b, &kept_held.key).await.unwrap();
         assert_eq!(kept.body, None);
     }
 
