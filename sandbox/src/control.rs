@@ -321,15 +321,88 @@ async fn google_create(State(sb): State<Sandbox>, body: Option<Json<CreateGoogle
     Json(json!({"orderIds": ids})).into_response()
 }
 
+/// What a Google-side action on an order takes: a refund's amount, a return's line and quantity.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+struct GoogleChange {
+    amount: Option<rust_decimal::Decimal>,
+    reason: Option<String>,
+    line_item_id: Option<String>,
+    quantity: Option<u32>,
+}
+
+/// What the merchant or the customer does on Google's side: `advance` (Google confirms the order),
+/// `cancel-by-customer`, `refund` (`{"amount", "reason"}`: a refund made in Merchant Center),
+/// `return` (`{"lineItemId", "quantity"}`: the customer asks to send units back) and `receive-return`
+/// (the same: the units arrive, `quantityReturned` grows and the status follows).
 async fn google_action(
     State(sb): State<Sandbox>,
     Path((id, action)): Path<(String, String)>,
+    body: Option<Json<GoogleChange>>,
 ) -> Response {
+    let change = body.map(|Json(c)| c).unwrap_or_default();
     let mut st = sb.lock();
     let Some(o) = st.google.orders.get_mut(&id) else {
         return refused(StatusCode::NOT_FOUND, "no such order");
     };
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let line = |o: &mut crate::google::GoogleOrder| -> Result<(usize, u32), Response> {
+        let q = change.quantity.filter(|q| *q > 0).ok_or_else(|| {
+            refused(StatusCode::BAD_REQUEST, "quantity must be at least 1")
+        })?;
+        let i = o
+            .order
+            .line_items
+            .iter()
+            .position(|l| Some(&l.id) == change.line_item_id.as_ref())
+            .ok_or_else(|| refused(StatusCode::BAD_REQUEST, "lineItemId names no line"))?;
+        Ok((i, q))
+    };
     match action.as_str() {
+        "refund" => {
+            let Some(amount) = change.amount.filter(|a| *a > rust_decimal::Decimal::ZERO) else {
+                return refused(StatusCode::BAD_REQUEST, "amount must be positive");
+            };
+            let currency = o.order.currency();
+            o.order.refunds.push(crate::google_model::Refund {
+                actor: "merchant".into(),
+                amount: crate::google::price(amount, &currency),
+                creation_date: now,
+                reason: change.reason.clone().unwrap_or_else(|| "courtesyAdjustment".into()),
+                reason_text: None,
+            });
+            o.order.net_price_amount.value -= amount;
+        }
+        "return" => {
+            let (i, q) = match line(o) {
+                Ok(x) => x,
+                Err(r) => return r,
+            };
+            let l = &mut o.order.line_items[i];
+            let asked: u32 = l.returns.iter().map(|r| r.quantity).sum();
+            if asked + q > l.quantity_shipped {
+                return refused(StatusCode::BAD_REQUEST, "more asked back than shipped");
+            }
+            l.returns.push(crate::google_model::Return {
+                actor: "customer".into(),
+                creation_date: now,
+                quantity: q,
+                reason: "customerDiscretionaryReturn".into(),
+            });
+        }
+        "receive-return" => {
+            let (i, q) = match line(o) {
+                Ok(x) => x,
+                Err(r) => return r,
+            };
+            let l = &mut o.order.line_items[i];
+            let asked: u32 = l.returns.iter().map(|r| r.quantity).sum();
+            if l.quantity_returned + q > asked {
+                return refused(StatusCode::BAD_REQUEST, "more received than asked back");
+            }
+            l.quantity_returned += q;
+            crate::google::GoogleState::recompute(&mut o.order);
+        }
         "advance" if o.order.status == "inProgress" => {
             o.order.status = "pendingShipment".into();
         }

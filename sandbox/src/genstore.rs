@@ -176,14 +176,21 @@ impl GenstoreState {
                 requires_shipping: true,
             });
         }
-        let subtotal: Decimal = new
+        let lines_price: Decimal = new
             .line_items
             .iter()
             .map(|l| l.price * Decimal::from(l.quantity))
             .sum();
+        let subtotal = money_of(new, lines_price)?;
         let total = new
             .total_price
             .unwrap_or(subtotal + new.total_tax.unwrap_or_default());
+        if total < subtotal + new.total_tax.unwrap_or_default() {
+            return Err(refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "totalPrice is less than subtotalPrice and totalTax together",
+            ));
+        }
         let id = self.next_order;
         self.next_order += 1;
         let now = now_seconds();
@@ -200,8 +207,11 @@ impl GenstoreState {
             currency: Some(new.currency.clone()),
             total_price: total,
             subtotal_price: subtotal,
-            total_line_items_price: subtotal,
+            total_line_items_price: lines_price,
             total_tax: new.total_tax,
+            total_discounts: new.total_discounts,
+            discount_codes: new.discount_codes.clone(),
+            duties_included: new.duties_included,
             tags: new.tags.clone(),
             cancel_reason: None,
             created_at: now,
@@ -480,3 +490,44 @@ fn checked(v: Value, what: &str, check: fn(&Value) -> Result<(), String>) -> Val
 }
 
 pub use crate::genstore_routes::routes;
+
+/// An order's subtotal from a create body: the lines less its discounts. Each money field sent must
+/// agree with the others (seed 001's order: `totalLineItemsPrice` is the lines, `subtotalPrice` the
+/// lines less `totalDiscounts`, `totalDiscounts` the `discountCodes` together), or the create is refused,
+/// as a store refuses an order whose sums do not add up.
+fn money_of(new: &gw::NewOrder, lines: Decimal) -> Result<Decimal, Refusal> {
+    let bad = |m: String| refuse(StatusCode::UNPROCESSABLE_ENTITY, m);
+    if let Some(t) = new.total_line_items_price {
+        if t != lines {
+            return Err(bad(format!(
+                "totalLineItemsPrice {t} is not the lines' sum {lines}"
+            )));
+        }
+    }
+    let mut codes = Decimal::ZERO;
+    for (i, c) in new.discount_codes.iter().enumerate() {
+        let amount = c.get("amount").and_then(crate::genstore_model::numeric::<Decimal>);
+        match amount {
+            Some(a) if a >= Decimal::ZERO => codes += a,
+            _ => return Err(bad(format!("discountCodes[{i}].amount must be a decimal"))),
+        }
+    }
+    let discounts = new.total_discounts.unwrap_or(codes);
+    if !new.discount_codes.is_empty() && discounts != codes {
+        return Err(bad(format!(
+            "totalDiscounts {discounts} is not the discount codes' sum {codes}"
+        )));
+    }
+    if discounts < Decimal::ZERO || discounts > lines {
+        return Err(bad(format!("totalDiscounts {discounts} is out of range")));
+    }
+    let subtotal = lines - discounts;
+    if let Some(s) = new.subtotal_price {
+        if s != subtotal {
+            return Err(bad(format!(
+                "subtotalPrice {s} is not the lines less discounts {subtotal}"
+            )));
+        }
+    }
+    Ok(subtotal)
+}

@@ -52,6 +52,25 @@ fn number<'de, T: FromStr, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
     numeric(&v).ok_or_else(|| serde::de::Error::custom(format!("expected a number, got {v}")))
 }
 
+fn flag_opt<S: Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(b) => s.serialize_str(if *b { "true" } else { "false" }),
+        None => s.serialize_none(),
+    }
+}
+
+/// A flag sent as a JSON boolean or as `"true"` / `"false"`.
+fn flag_in<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(b)),
+        Some(Value::String(s)) if s == "true" || s == "false" => Ok(Some(s == "true")),
+        Some(v) => Err(serde::de::Error::custom(format!(
+            "expected true or false, got {v}"
+        ))),
+    }
+}
+
 fn number_opt<'de, T: FromStr, D: Deserializer<'de>>(d: D) -> Result<Option<T>, D::Error> {
     match Option::<Value>::deserialize(d)? {
         None | Some(Value::Null) => Ok(None),
@@ -94,6 +113,15 @@ pub struct Order {
     /// Tax.
     #[serde(serialize_with = "text_opt", skip_serializing_if = "Option::is_none")]
     pub total_tax: Option<Decimal>,
+    /// Discounts.
+    #[serde(serialize_with = "text_opt", skip_serializing_if = "Option::is_none")]
+    pub total_discounts: Option<Decimal>,
+    /// The discounts, itemised as they were sent (keys checked against the documents).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub discount_codes: Vec<Map<String, Value>>,
+    /// Whether the tax includes duties (`"true"` / `"false"`, Genstore's way).
+    #[serde(serialize_with = "flag_opt", skip_serializing_if = "Option::is_none")]
+    pub duties_included: Option<bool>,
     /// Comma-separated tags.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
@@ -283,6 +311,21 @@ pub struct NewOrder {
     /// `totalTax`.
     #[serde(default, deserialize_with = "number_opt")]
     pub total_tax: Option<Decimal>,
+    /// `totalLineItemsPrice`: when sent, it must be the lines' sum.
+    #[serde(default, deserialize_with = "number_opt")]
+    pub total_line_items_price: Option<Decimal>,
+    /// `subtotalPrice`: when sent, the lines less `totalDiscounts`.
+    #[serde(default, deserialize_with = "number_opt")]
+    pub subtotal_price: Option<Decimal>,
+    /// `totalDiscounts`: when sent with `discountCodes`, their sum.
+    #[serde(default, deserialize_with = "number_opt")]
+    pub total_discounts: Option<Decimal>,
+    /// `discountCodes`.
+    #[serde(default)]
+    pub discount_codes: Vec<Map<String, Value>>,
+    /// `dutiesIncluded`, a boolean or `"true"` / `"false"`.
+    #[serde(default, deserialize_with = "flag_in")]
+    pub duties_included: Option<bool>,
     /// `email`.
     #[serde(default)]
     pub email: Option<String>,

@@ -115,6 +115,8 @@ impl GoogleState {
                     quantity_delivered: 0,
                     quantity_canceled: 0,
                     cancellations: Vec::new(),
+                    quantity_returned: 0,
+                    returns: Vec::new(),
                 }
             })
             .collect();
@@ -178,8 +180,13 @@ impl GoogleState {
             cancelled += l.quantity_canceled;
         }
         let live = ordered.saturating_sub(cancelled);
+        let returned: u32 = order.line_items.iter().map(|l| l.quantity_returned).sum();
         order.status = if live == 0 {
             "canceled"
+        } else if returned >= live {
+            "returned"
+        } else if returned > 0 {
+            "partiallyReturned"
         } else if delivered >= live {
             "delivered"
         } else if delivered > 0 {

@@ -137,6 +137,25 @@ pub struct LineItem {
     /// The cancellations.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cancellations: Vec<Cancellation>,
+    /// Received back.
+    pub quantity_returned: u32,
+    /// The returns the customer asked for (`OrderReturn`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<Return>,
+}
+
+/// `OrderReturn`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Return {
+    /// Who asked: `customer`.
+    pub actor: String,
+    /// RFC 3339.
+    pub creation_date: String,
+    /// How many.
+    pub quantity: u32,
+    /// One of the reference's return reasons.
+    pub reason: String,
 }
 
 impl LineItem {

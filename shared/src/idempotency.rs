@@ -99,6 +99,12 @@ pub async fn idempotency_key(store: &dyn OrderStore, job: &Job) -> Result<String
             let v = version_of(store, *channel, order_id.as_str()).await?;
             format!("hold:{channel}:{order_id}:{v}")
         }
+        Job::RecordReversals {
+            channel, order_id, ..
+        } => {
+            let v = version_of(store, *channel, order_id.as_str()).await?;
+            format!("reversals:{channel}:{order_id}:{v}")
+        }
         Job::ImportOrder {
             channel, order_id, ..
         } => format!("import:{channel}:{order_id}"),

@@ -102,6 +102,17 @@ pub enum Job {
         /// The Genstore mirror.
         genstore_order_id: GenstoreOrderId,
     },
+    /// Bring what the external channel did to an order's money and goods since it was mirrored — its
+    /// own refunds, returns asked for and received — to the Genstore mirror (payment state, tags, note,
+    /// and one trail entry each): see [`crate::channels::genstore::mapping::mirror_update`].
+    RecordReversals {
+        /// The external channel.
+        channel: Channel,
+        /// Its order id.
+        order_id: ChannelOrderId,
+        /// The Genstore mirror.
+        genstore_order_id: GenstoreOrderId,
+    },
     /// Push a Genstore refund to the external channel.
     PushRefund {
         /// The external channel.
@@ -154,6 +165,9 @@ impl Job {
             | Job::SyncHold {
                 channel, order_id, ..
             }
+            | Job::RecordReversals {
+                channel, order_id, ..
+            }
             | Job::ImportOrder {
                 channel, order_id, ..
             } => format!("{channel}:{order_id}"),
@@ -178,6 +192,7 @@ impl Job {
             Job::PushCancellation { .. } => "push_cancellation",
             Job::PushRefund { .. } => "push_refund",
             Job::SyncHold { .. } => "sync_hold",
+            Job::RecordReversals { .. } => "record_reversals",
             Job::ImportOrder { .. } => "import_order",
             Job::RedactPersonalData { .. } => "redact_personal_data",
             Job::RecordDataRequest { .. } => "record_data_request",

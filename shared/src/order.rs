@@ -149,9 +149,20 @@ pub struct Quantities {
     pub cancelled: u32,
     /// Delivered.
     pub delivered: u32,
+    /// Returned: received back by the channel (Google `quantityReturned`).
+    #[serde(default)]
+    pub returned: u32,
+    /// Asked to be returned (Google: the quantities of the line's `returns`), received or not.
+    #[serde(default)]
+    pub return_requested: u32,
 }
 
 impl Quantities {
+    /// Units asked back that the channel has not received yet: a return in progress.
+    pub fn returns_open(&self) -> u32 {
+        self.return_requested.saturating_sub(self.returned)
+    }
+
     /// Units still to ship: ordered less shipped less cancelled, never below zero.
     pub fn left_to_ship(&self) -> u32 {
         self.ordered
@@ -335,6 +346,11 @@ pub struct Refund {
     pub reason: Option<Personal<String>>,
     /// When.
     pub created_at: Option<DateTime<Utc>>,
+    /// The refund on the other side of the linked pair this one was pushed from (Google: a refund whose
+    /// `reasonText` names the Genstore refund orderbridge pushed). Such a refund is an echo, and is not
+    /// brought back to where it came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub echo_of: Option<RefundId>,
 }
 
 /// Which of two versions of one order is newer: the source's time first, then how far the order has come.
@@ -428,6 +444,22 @@ impl ChannelOrder {
     /// The line with this id.
     pub fn line_item(&self, id: &LineItemId) -> Option<&LineItem> {
         self.line_items.iter().find(|l| &l.id == id)
+    }
+
+    /// Refunds made on this order's own channel: those that are not echoes of a refund orderbridge
+    /// pushed here from the other side.
+    pub fn own_refunds(&self) -> impl Iterator<Item = &Refund> {
+        self.refunds.iter().filter(|r| r.echo_of.is_none())
+    }
+
+    /// Units returned, and units asked back that are not received yet, across lines.
+    pub fn returns(&self) -> (u32, u32) {
+        self.line_items.iter().fold((0u32, 0u32), |(done, open), l| {
+            (
+                done.saturating_add(l.quantities.returned),
+                open.saturating_add(l.quantities.returns_open()),
+            )
+        })
     }
 
     /// True when every ordered unit that was not cancelled has shipped.

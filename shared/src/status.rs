@@ -228,7 +228,9 @@ pub const ZONOS: &[(&str, UnifiedStatus)] = &[
 
 /// Every Google `Order.status`.
 pub const GOOGLE: &[(&str, UnifiedStatus)] = &[
-    ("inProgress", UnifiedStatus::Placed),
+    // Not yet confirmed: Google's walkthrough ships only from `pendingShipment`, so until then the
+    // order is held, and its mirror with it.
+    ("inProgress", UnifiedStatus::OnHold),
     ("pendingShipment", UnifiedStatus::Paid),
     ("partiallyShipped", UnifiedStatus::PartiallyShipped),
     ("shipped", UnifiedStatus::Shipped),

@@ -271,6 +271,7 @@ fn genstore_refund(lines: &[(&str, u32, Option<&str>)], amount: Option<&str>) ->
             .collect(),
         reason: None,
         created_at: None,
+        echo_of: None,
     }
 }
 

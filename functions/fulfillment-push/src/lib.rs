@@ -47,7 +47,7 @@ mod waiting;
 
 use audit::attempt;
 pub use batch::{handle_batch, handle_batch_until, Backoff, Record};
-use mirror::{import, mirror, refresh, refresh_google, sync_hold, write_merchant_id};
+use mirror::{import, mirror, refresh, refresh_google, sync_mirror, write_merchant_id};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::GenstoreClient;
 use orderbridge::channels::google::client::GoogleClient;
@@ -253,7 +253,12 @@ async fn run_job(deps: &Deps, job: &Job) -> Outcome {
             channel,
             order_id,
             genstore_order_id,
-        } => sync_hold(deps, *channel, order_id, genstore_order_id).await,
+        }
+        | Job::RecordReversals {
+            channel,
+            order_id,
+            genstore_order_id,
+        } => sync_mirror(deps, *channel, order_id, genstore_order_id).await,
         Job::ImportOrder {
             channel,
             order_id,

@@ -2,7 +2,7 @@
 //! attempt made it), the hold that follows the channel's review, and the merchant-id write-back.
 
 use super::{Deps, Outcome};
-use crate::audit::{attempt, audited, client, failure, google_write, load};
+use crate::audit::{attempt, audited, client, failure, google_write, load, record_once};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::GenstoreClient;
 use orderbridge::channels::genstore::{self, wire as gw};
@@ -178,21 +178,33 @@ pub(crate) async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrde
     };
     attempt!(write_merchant_id(deps, &key, &genstore_id).await);
     let latest = attempt!(load(deps, channel, order_id.as_str()).await);
-    if mirror_held || genstore::mapping::held(&latest) {
-        // Held when mirrored (by this attempt or an earlier one), or held since: a hold put on or
-        // lifted while the order had no mirror yet queued nothing for it, so the mirror follows now.
+    if mirror_held
+        || genstore::mapping::held(&latest)
+        || orderbridge::sync::has_reversals(&latest)
+    {
+        // Held when mirrored (by this attempt or an earlier one), or held since, or refunded or
+        // returned: a change made while the order had no mirror yet queued nothing for it, so the
+        // mirror follows now (and the trail records each refund and return).
+        let held = mirror_held || genstore::mapping::held(&latest);
         if let Outcome::Retry(why) | Outcome::Permanent(why) =
-            sync_hold(deps, channel, order_id, &genstore_id).await
+            sync_mirror(deps, channel, order_id, &genstore_id).await
         {
-            return Outcome::Retry(format!("mirrored held; the release check failed: {why}"));
+            return Outcome::Retry(format!(
+                "mirrored; bringing the mirror up to {channel}'s state failed: {why}"
+            ));
         }
-        return Outcome::Done(format!("mirrored held as Genstore order {genstore_id}"));
+        if held {
+            return Outcome::Done(format!("mirrored held as Genstore order {genstore_id}"));
+        }
     }
     Outcome::Done(format!("mirrored as Genstore order {genstore_id}"))
 }
 
-/// Makes the Genstore mirror held or released as the channel's order now is; nothing when it already is.
-pub(crate) async fn sync_hold(
+/// Makes the Genstore mirror show what its channel's order now is: held or released, and the refunds
+/// and returns made on the channel ([`genstore::mapping::mirror_update`]); each refund and each return
+/// is also recorded once on the mirror's trail. Nothing is written when the mirror already shows it
+/// all, so a repeat (a second delivery, a re-read of the same state) changes nothing.
+pub(crate) async fn sync_mirror(
     deps: &Deps,
     channel: Channel,
     order_id: &ChannelOrderId,
@@ -200,21 +212,22 @@ pub(crate) async fn sync_hold(
 ) -> Outcome {
     let gs = attempt!(client(&deps.genstore, "genstore"));
     let external = attempt!(load(deps, channel, order_id.as_str()).await);
-    let held = genstore::mapping::held(&external);
     let Some(mirror) = attempt!(gs.get_order(genstore_id.as_str()).await.map_err(failure)) else {
         return Outcome::Permanent(format!("Genstore does not know order {genstore_id}"));
     };
-    if mirror.cancelled_at.is_some() {
-        return Outcome::Done("the mirror is cancelled: no hold to change".into());
-    }
-    if genstore::mapping::is_held(&mirror) == held {
-        return Outcome::Done(format!(
-            "mirror already {}",
-            if held { "held" } else { "released" }
-        ));
-    }
     let key = OrderKey::new(Channel::Genstore, genstore_id.as_str());
-    let what = if held { "hold" } else { "release" };
+    attempt!(record_reversals(deps, &key, &external).await);
+    if mirror.cancelled_at.is_some() {
+        return Outcome::Done("the mirror is cancelled: nothing to change".into());
+    }
+    let Some(update) = genstore::mapping::mirror_update(&external, &mirror) else {
+        return Outcome::Done(format!("mirror {genstore_id} already shows {channel}'s state"));
+    };
+    let what = match (genstore::mapping::held(&external), genstore::mapping::is_held(&mirror)) {
+        (true, false) => "hold",
+        (false, true) => "release",
+        _ => "record",
+    };
     let op = format!(
         "{what}:{genstore_id}:{}",
         external.source_version().sort_key()
@@ -226,11 +239,7 @@ pub(crate) async fn sync_hold(
             &op,
             Channel::Genstore,
             "updateOrder",
-            gs.update_order(
-                genstore_id.as_str(),
-                &genstore::mapping::hold_update(&external)
-            )
-            .await,
+            gs.update_order(genstore_id.as_str(), &update).await,
             |_| false
         )
         .await
@@ -241,6 +250,44 @@ pub(crate) async fn sync_hold(
     )
     .await;
     Outcome::Done(format!("mirror {genstore_id}: {what}"))
+}
+
+/// Records on the mirror's trail, once each, every refund the channel made and every change in a
+/// line's returns: Genstore has no call that takes them, so the note and tags carry them there.
+async fn record_reversals(
+    deps: &Deps,
+    key: &OrderKey,
+    external: &ChannelOrder,
+) -> Result<(), Outcome> {
+    let (channel, order_id) = (external.channel, &external.order_id);
+    for r in external.own_refunds() {
+        let Some(id) = &r.id else { continue };
+        let amount = r
+            .amount
+            .as_ref()
+            .map_or_else(|| "an unstated amount".to_owned(), ToString::to_string);
+        let reason = format!(
+            "{channel} refunded {amount} of order {order_id}; Genstore has no call to record a refund made elsewhere: the mirror's payment state, tags and note show it"
+        );
+        let what = format!("{channel}-refund:{order_id}:{id}");
+        record_once(deps, key, &what, Channel::Genstore, "recordRefund", reason).await?;
+    }
+    for l in &external.line_items {
+        let q = &l.quantities;
+        if q.return_requested == 0 {
+            continue;
+        }
+        let reason = format!(
+            "{channel} order {order_id} line {}: {} asked back, {} received; shown on the mirror's tags and note",
+            l.id, q.return_requested, q.returned
+        );
+        let what = format!(
+            "{channel}-return:{order_id}:{}:{}:{}",
+            l.id, q.return_requested, q.returned
+        );
+        record_once(deps, key, &what, Channel::Genstore, "recordReturn", reason).await?;
+    }
+    Ok(())
 }
 
 /// Finds a Genstore order created for an external order since a Genstore order id.

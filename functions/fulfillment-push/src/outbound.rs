@@ -13,6 +13,35 @@ use orderbridge::channels::zonos;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::store::OrderKey;
 
+/// Keeps a Genstore fulfillment from reaching a channel that holds the order (a Zonos fraud review or
+/// hold, a Google order not yet confirmed): the mirror was marked not to ship, so a fulfillment on it is
+/// a mistake someone must look at. It is recorded on the order's trail once, the order shows as stuck
+/// (`orders list --stuck`), and the push waits: if the channel releases the order it goes out then; if
+/// the channel cancels it, it never does.
+async fn not_while_held(
+    deps: &Deps,
+    channel: Channel,
+    order_id: &ChannelOrderId,
+    source: &orderbridge::order::ChannelOrder,
+) -> Result<(), Outcome> {
+    let external = load(deps, channel, order_id.as_str()).await?;
+    if !orderbridge::channels::genstore::mapping::held(&external)
+        || !source.shipments.iter().any(|s| s.status.is_live())
+    {
+        return Ok(());
+    }
+    let key = OrderKey::new(channel, order_id.clone());
+    let reason = format!(
+        "Genstore order {} was fulfilled while {channel} holds order {order_id} ({}): not pushed; it goes out only if {channel} releases the order",
+        source.order_id, external.raw_status
+    );
+    let what = format!("held-fulfilled:{order_id}:{}", external.raw_status);
+    record_once(deps, &key, &what, channel, "pushTracking", reason).await?;
+    Err(Outcome::Waiting(format!(
+        "{channel} holds order {order_id}: fulfillment not pushed"
+    )))
+}
+
 /// Genstore's live fulfillments to Google as shipments (`shipLineItems`), their corrections and
 /// deliveries (`updateShipment`); a cancelled one Google has is recorded, once. What is sent is decided
 /// by [`requests`]; this reads, writes, audits and reads again.
@@ -26,6 +55,7 @@ pub(crate) async fn tracking_to_google(
     let oid = order_id.as_str();
     let mut done = Vec::new();
     let mut source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
+    attempt!(not_while_held(deps, Channel::Google, order_id, &source).await);
     for _ in 0..SETTLE_ROUNDS {
         let Some(mut google) = attempt!(gc.get_order(oid).await.map_err(failure)) else {
             return Outcome::Permanent(format!("Google does not know order {order_id}"));
@@ -101,6 +131,7 @@ pub(crate) async fn tracking_to_zonos(
     let key = OrderKey::new(Channel::Zonos, order_id.clone());
     let mut done = Vec::new();
     let mut source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
+    attempt!(not_while_held(deps, Channel::Zonos, order_id, &source).await);
     for _ in 0..SETTLE_ROUNDS {
         let numbers = zonos::requests::tracking_numbers(&source);
         let theirs = attempt!(load(deps, Channel::Zonos, order_id.as_str()).await);

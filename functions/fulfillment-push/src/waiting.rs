@@ -19,15 +19,14 @@ use orderbridge::ids::ChannelOrderId;
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::store::OrderKey;
 
-/// The order a job may wait on: a write to Zonos, whose vendor status can be blocked for a while.
+/// The order a job may wait on: a write to Zonos, whose vendor status can be blocked for a while, and a
+/// tracking push to a channel that holds the order.
 pub(crate) fn waits_on(job: &Job) -> Option<(Channel, &ChannelOrderId)> {
     match job {
         Job::PushTrackingToChannel {
-            channel: Channel::Zonos,
-            order_id,
-            ..
-        }
-        | Job::PushCancellation {
+            channel, order_id, ..
+        } => Some((*channel, order_id)),
+        Job::PushCancellation {
             to: Channel::Zonos,
             order_id,
             ..

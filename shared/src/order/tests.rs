@@ -32,6 +32,7 @@ pub(crate) fn sample() -> ChannelOrder {
                 shipped: 1,
                 cancelled: 1,
                 delivered: 0,
+                ..Quantities::default()
             },
             unit_price: Decimal::new(1000, 2),
         }],
@@ -64,6 +65,7 @@ fn left_to_ship_never_goes_below_zero() {
         shipped: 1,
         cancelled: 1,
         delivered: 0,
+        ..Quantities::default()
     };
     assert_eq!(q.left_to_ship(), 1);
     let over = Quantities {
@@ -71,6 +73,7 @@ fn left_to_ship_never_goes_below_zero() {
         shipped: 2,
         cancelled: 1,
         delivered: 0,
+        ..Quantities::default()
     };
     assert_eq!(over.left_to_ship(), 0);
 }
@@ -98,6 +101,7 @@ fn erasure_drops_contact_and_addresses_but_keeps_the_order() {
         line_items: Vec::new(),
         reason: Some(Personal::new("Bob moved to 1 Main St".into())),
         created_at: None,
+        echo_of: None,
     });
     o.erase_personal_data();
     assert!(o.customer.is_none() && o.shipping_address.is_none() && o.billing_address.is_none());

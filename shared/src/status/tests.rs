@@ -43,7 +43,7 @@ fn every_google_status_in_the_reference_has_its_unified_status() {
     let want = [
         ("canceled", S::Cancelled),
         ("delivered", S::Delivered),
-        ("inProgress", S::Placed),
+        ("inProgress", S::OnHold),
         ("partiallyDelivered", S::PartiallyDelivered),
         ("partiallyReturned", S::PartiallyReturned),
         ("partiallyShipped", S::PartiallyShipped),

@@ -292,7 +292,8 @@ pub async fn apply_external_order(
 }
 
 /// The jobs an external order's state calls for: its mirror while it has none; then a cancellation's
-/// push, a hold put on or lifted (the mirror follows), and new shipments' push to Genstore. Derived from the state, not only from what changed
+/// push, a hold put on or lifted (the mirror follows), refunds and returns made on the channel (the
+/// mirror records them), and new shipments' push to Genstore. Derived from the state, not only from what changed
 /// (`previous` is the state before this save, if it changed), so a run killed between saving an order
 /// and queuing its jobs queues them on the next run; the jobs are idempotent, so a repeat costs nothing.
 pub fn external_jobs(previous: Option<&ChannelOrder>, now: &ChannelOrder) -> Vec<SyncJob> {
@@ -327,6 +328,16 @@ pub fn external_jobs(previous: Option<&ChannelOrder>, now: &ChannelOrder) -> Vec
             genstore_order_id: g.clone(),
         });
     }
+    if now.status != UnifiedStatus::Cancelled
+        && has_reversals(now)
+        && previous.is_none_or(|p| reversals(p) != reversals(now))
+    {
+        jobs.push(Job::RecordReversals {
+            channel: now.channel,
+            order_id: now.order_id.clone(),
+            genstore_order_id: g.clone(),
+        });
+    }
     if !now.shipments.is_empty() && previous.is_none_or(|p| p.shipments != now.shipments) {
         jobs.push(Job::PushTrackingToGenstore {
             channel: now.channel,
@@ -335,6 +346,25 @@ pub fn external_jobs(previous: Option<&ChannelOrder>, now: &ChannelOrder) -> Vec
         });
     }
     jobs.into_iter().map(SyncJob::from).collect()
+}
+
+/// What the channel did to an order's money and goods that its mirror shows: its own refunds (echoes
+/// of Genstore's left out) and, line by line, the units asked back and received.
+fn reversals(order: &ChannelOrder) -> (Vec<&crate::order::Refund>, Vec<(u32, u32)>) {
+    (
+        order.own_refunds().collect(),
+        order
+            .line_items
+            .iter()
+            .map(|l| (l.quantities.return_requested, l.quantities.returned))
+            .collect(),
+    )
+}
+
+/// True when the channel refunded money of the order or has units of it coming or come back.
+pub fn has_reversals(order: &ChannelOrder) -> bool {
+    let (returned, open) = order.returns();
+    order.own_refunds().next().is_some() || returned > 0 || open > 0
 }
 
 /// Units cancelled across an order's lines.

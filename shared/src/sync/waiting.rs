@@ -7,11 +7,13 @@ use crate::order::ChannelOrder;
 use crate::store::{CursorStore, StoreError};
 
 /// True while the order's channel status holds back the writes that wait on it (Zonos: fraud review,
-/// on hold, labels processing).
+/// on hold, labels processing; any channel: an order it holds, such as a Google order not yet
+/// confirmed, whose mirror's fulfillments wait for its release).
 pub fn blocks_for_now(order: &ChannelOrder) -> bool {
-    order.channel == Channel::Zonos
-        && crate::channels::zonos::ZonosStatus::parse(&order.raw_status)
-            .blocks_vendor_updates_for_now()
+    crate::channels::genstore::mapping::held(order)
+        || (order.channel == Channel::Zonos
+            && crate::channels::zonos::ZonosStatus::parse(&order.raw_status)
+                .blocks_vendor_updates_for_now())
 }
 
 /// Where the jobs that wait for an order's status to move on are kept (a cursor-store record).

@@ -127,6 +127,7 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
                 shipped,
                 cancelled,
                 delivered,
+                ..Quantities::default()
             },
             unit_price,
         });
@@ -338,6 +339,7 @@ pub fn to_refund(r: &wire::Refund, currency: &CurrencyCode) -> Result<Refund, Ma
         line_items: lines,
         reason: r.note.clone(),
         created_at: r.created_at,
+        echo_of: None,
     })
 }
 
@@ -392,4 +394,6 @@ fn to_address(a: wire::Address) -> Address {
     }
 }
 
-pub use super::mirror::{held, hold_update, is_held, mirror_request, HOLD_TAG};
+pub use super::mirror::{
+    held, is_held, mirror_request, mirror_update, HOLD_TAG, REFUNDED_TAG, RETURNED_TAG, RETURN_OPEN_TAG,
+};

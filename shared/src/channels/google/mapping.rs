@@ -8,7 +8,7 @@ use super::wire::{self, Order};
 use crate::carrier::Carrier;
 use crate::channel::Channel;
 use crate::error::MappingError;
-use crate::ids::{LineItemId, ShipmentId};
+use crate::ids::{LineItemId, RefundId, ShipmentId};
 use crate::money::{CurrencyCode, Money};
 use crate::order::{
     Address, CancelReason, ChannelOrder, Contact, LineItem, Quantities, Refund, Shipment,
@@ -123,6 +123,18 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
                 }
             }
         }
+        let mut return_requested = 0u32;
+        for (j, r) in l.returns.iter().enumerate() {
+            let at = date(
+                format!("lineItems[{i}].returns[{j}].creationDate"),
+                &r.creation_date,
+            )?;
+            if let Some(t) = at {
+                latest = latest.max(t);
+            }
+            return_requested = return_requested.saturating_add(r.quantity.unwrap_or(0));
+        }
+        let returned = l.quantity_returned.unwrap_or(0);
         line_items.push(LineItem {
             id: LineItemId::new(line_id),
             sku: product.offer_id.clone().map(Into::into),
@@ -133,6 +145,9 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
                 shipped: l.quantity_shipped.unwrap_or(0),
                 cancelled: l.quantity_canceled.unwrap_or(0),
                 delivered: l.quantity_delivered.unwrap_or(0),
+                returned,
+                // A unit received back was asked for, whether or not its return is listed.
+                return_requested: return_requested.max(returned),
             },
             unit_price,
         });
@@ -210,11 +225,14 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
             _ => None,
         };
         refunds.push(Refund {
-            id: None,
+            // Google's refunds carry no id; they are only ever added to, so a refund's place on the
+            // list names it.
+            id: Some(RefundId::new(format!("google-{}", i.saturating_add(1)))),
             amount,
             line_items: Vec::new(),
             reason: r.reason.clone().map(crate::personal::Personal::new),
             created_at,
+            echo_of: r.reason_text.as_deref().and_then(echo_of),
         });
     }
 
@@ -234,12 +252,43 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
         }
         None => None,
     };
-    let total = match (net_price, net_tax) {
-        (Some(p), t) => p
-            .checked_add(t.unwrap_or_default())
-            .ok_or_else(|| overflow("netTaxAmount.value"))?,
-        (None, _) => return Err(missing("netPriceAmount.value".into())),
+    // Decision (the reference describes none of these amounts): `netPriceAmount` is the lines' price
+    // part less promotions and less what was refunded since, `shippingCost` and its
+    // `shippingCostTax` come on top. What the customer paid is the net price with the refunds added
+    // back, plus tax and shipping; promotions (their objects are not in the reference) show as the
+    // difference between the lines' prices and that net price.
+    let Some(net_price) = net_price else {
+        return Err(missing("netPriceAmount.value".into()));
     };
+    let refunded = crate::money::checked_sum(
+        refunds
+            .iter()
+            .filter_map(|r| r.amount.as_ref())
+            .filter(|m| m.currency == currency)
+            .map(|m| m.amount),
+    )
+    .ok_or_else(|| overflow("refunds.amount"))?;
+    let paid_price = net_price
+        .checked_add(refunded)
+        .ok_or_else(|| overflow("netPriceAmount.value"))?;
+    let shipping = price(&o.shipping_cost);
+    let tax = match (net_tax, price(&o.shipping_cost_tax)) {
+        (None, None) => None,
+        (a, b) => Some(
+            a.unwrap_or_default()
+                .checked_add(b.unwrap_or_default())
+                .ok_or_else(|| overflow("shippingCostTax.value"))?,
+        ),
+    };
+    let discounts = subtotal
+        .and_then(|s| s.checked_sub(paid_price))
+        .filter(|d| *d > Decimal::ZERO);
+    let total = crate::money::checked_sum([
+        paid_price,
+        tax.unwrap_or_default(),
+        shipping.unwrap_or_default(),
+    ])
+    .ok_or_else(|| overflow("netPriceAmount.value"))?;
 
     let delivery = o.delivery_details.as_ref().map(|d| d.expose());
     let address = delivery.and_then(|d| d.address.as_ref()).map(to_address);
@@ -274,9 +323,9 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
         totals: Totals {
             currency,
             subtotal,
-            shipping: price(&o.shipping_cost),
-            tax: net_tax,
-            discounts: None,
+            shipping,
+            tax,
+            discounts,
             total,
         },
         raw_status,
@@ -291,6 +340,17 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
         cancel_reason: cancel_reason.map(|(_, r)| r),
         personal_data_erased: false,
     })
+}
+
+/// How a refund orderbridge pushed to Google names the Genstore refund it came from, at the start of its
+/// `reasonText` (see [`super::requests::refund`]).
+pub const ECHO_PREFIX: &str = "Genstore refund ";
+
+/// The Genstore refund a Google refund's `reasonText` says it was pushed from.
+fn echo_of(reason_text: &str) -> Option<RefundId> {
+    let rest = reason_text.strip_prefix(ECHO_PREFIX)?;
+    let id = rest.split(|c: char| c == ':' || c.is_whitespace()).next()?;
+    (!id.is_empty()).then(|| RefundId::new(id))
 }
 
 fn to_address(a: &wire::Address) -> Address {

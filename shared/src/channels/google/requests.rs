@@ -60,6 +60,8 @@ pub fn quantities(l: &g::LineItem) -> Quantities {
         shipped: l.quantity_shipped.unwrap_or(0),
         cancelled: l.quantity_canceled.unwrap_or(0),
         delivered: l.quantity_delivered.unwrap_or(0),
+        returned: l.quantity_returned.unwrap_or(0),
+        ..Quantities::default()
     }
 }
 
@@ -310,11 +312,17 @@ pub fn refund(
         value: Some(v),
         currency: Some(currency.clone()),
     };
-    let reason_text = r
-        .reason
-        .clone()
-        .map(crate::personal::Personal::into_inner)
-        .unwrap_or_else(|| "Refunded in the merchant's store".into());
+    // The text names the Genstore refund first, so the refund Google then lists is known as this one's
+    // echo and never brought back to Genstore ([`super::mapping::ECHO_PREFIX`]).
+    let reason_text = match r.reason.as_ref().map(|n| n.expose().trim()) {
+        Some(note) if !note.is_empty() => {
+            format!("{}{refund_id}: {note}", super::mapping::ECHO_PREFIX)
+        }
+        _ => format!(
+            "{}{refund_id}: refunded in the merchant's store",
+            super::mapping::ECHO_PREFIX
+        ),
+    };
     let stated = r
         .amount
         .as_ref()

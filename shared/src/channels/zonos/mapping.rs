@@ -94,6 +94,7 @@ pub fn to_channel_order(
                 shipped: if all_shipped { ordered } else { 0 },
                 cancelled: if cancelled { ordered } else { 0 },
                 delivered: 0,
+                ..Quantities::default()
             },
             unit_price,
         });

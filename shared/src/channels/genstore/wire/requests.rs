@@ -33,9 +33,24 @@ pub struct NewOrder {
     /// Total price.
     #[serde(default, with = "lenient::decimal")]
     pub total_price: Option<Decimal>,
+    /// Sum of the lines' prices (unit price × quantity), before discounts.
+    #[serde(default, with = "lenient::decimal")]
+    pub total_line_items_price: Option<Decimal>,
+    /// The lines less discounts, before shipping and tax.
+    #[serde(default, with = "lenient::decimal")]
+    pub subtotal_price: Option<Decimal>,
+    /// Discounts given.
+    #[serde(default, with = "lenient::decimal")]
+    pub total_discounts: Option<Decimal>,
+    /// The discounts, itemised.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub discount_codes: Vec<super::DiscountCode>,
     /// Total tax.
     #[serde(default, with = "lenient::decimal")]
     pub total_tax: Option<Decimal>,
+    /// Whether `totalTax` includes duties (Zonos' duties and taxes come as one amount).
+    #[serde(default, with = "lenient::flag")]
+    pub duties_included: Option<bool>,
     /// Buyer's email.
     #[serde(default, with = "lenient::personal")]
     pub email: Option<Personal<String>>,

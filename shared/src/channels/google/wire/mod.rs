@@ -153,6 +153,9 @@ pub struct LineItem {
     /// Cancellations.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cancellations: Vec<Cancellation>,
+    /// Returns the customer asked for (`OrderReturn`), received or not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub returns: Vec<Return>,
     /// Shipping details.
     pub shipping_details: Option<ShippingDetails>,
 }
@@ -229,6 +232,23 @@ pub struct Cancellation {
     /// How many.
     pub quantity: Option<u32>,
     /// Why.
+    pub reason: Option<String>,
+    /// Why, in words.
+    pub reason_text: Option<String>,
+}
+
+/// `OrderReturn`: a return of some units of a line.
+#[serde_with::skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Return {
+    /// Who asked.
+    pub actor: Option<String>,
+    /// When (ISO 8601).
+    pub creation_date: Option<String>,
+    /// How many.
+    pub quantity: Option<u32>,
+    /// Why (`customerDiscretionaryReturn`, `productArrivedDamaged`, …).
     pub reason: Option<String>,
     /// Why, in words.
     pub reason_text: Option<String>,
