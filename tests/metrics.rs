@@ -21,6 +21,31 @@ async fn a_run_publishes_every_metric_with_the_counts_the_sandbox_saw() {
             ..Faults::default()
         },
     );
+    // An order placed while Genstore's webhooks do not arrive: reconciliation finds it, and counts it
+    // as missed (`WebhooksMissed`, what "webhooks stopped arriving" alarms on).
+    sb.webhooks
+        .set_mode(orderbridge_sandbox::webhooks::WebhookMode {
+            suppress: true,
+            ..Default::default()
+        });
+    let unannounced = orderbridge_sandbox::scenario::genstore_order(
+        &sb,
+        orderbridge_sandbox::scenario::TEAPOT,
+        orderbridge_sandbox::scenario::TEAPOT.sku,
+    )
+    .unwrap();
+    until("reconciliation found the unannounced order", || async {
+        r.store
+            .get(&orderbridge::store::OrderKey::new(
+                Channel::Genstore,
+                unannounced.as_str(),
+            ))
+            .await
+            .unwrap()
+            .is_some()
+    })
+    .await;
+    sb.webhooks.set_mode(Default::default());
     let zonos: Vec<String> = (0..2).map(|_| zonos_order(&sb, 1)).collect();
     let google = google_order(&sb);
     until("every order mirrored", || async {
@@ -101,6 +126,10 @@ async fn a_run_publishes_every_metric_with_the_counts_the_sandbox_saw() {
         zonos_throttled
     );
     assert_eq!(sum("PlatformServerErrors", &[]), 0.0);
+    assert!(
+        sum("WebhooksMissed", &[("Channel", "genstore")]) >= 1.0,
+        "the order no webhook delivered is counted"
+    );
     // Latency of every handler, and the poller's lag per channel (0: each run completed it).
     assert!(lines.iter().any(|l| l.contains("\"HandlerLatency\"")));
     for ch in ["zonos", "google", "genstore"] {

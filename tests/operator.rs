@@ -233,6 +233,18 @@ async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
         delivered.webhooks_ok
     );
     assert!(outcome("created") + outcome("stale") >= 3, "{hooks}");
+    // When the last signed webhook arrived: within the run, and (recorded once a minute at most) no
+    // later than now.
+    let last: chrono::DateTime<chrono::Utc> = v["last_webhook"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("the last webhook's time: {v}"));
+    assert!(last <= chrono::Utc::now(), "{v}");
+    assert!(
+        chrono::Utc::now() - last < chrono::Duration::minutes(10),
+        "{v}"
+    );
+    assert!(orderbridge_cli::ops::render_status(&v).contains("last webhook: 20"));
     let channel = |name: &str| {
         v["channels"]
             .as_array()

@@ -347,6 +347,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
         shop_domain,
+        arrivals: Default::default(),
     };
     // The one-machine count of outcomes is the host's, not the function's (deployed, a metric).
     let counts = operator.store.clone();

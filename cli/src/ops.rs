@@ -315,6 +315,7 @@ pub async fn replay_held(
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
         shop_domain: None,
+        arrivals: Default::default(),
     };
     webhook_ingest::held::replay(&deps).await
 }
@@ -335,7 +336,8 @@ const CHANNELS: [Channel; 3] = [Channel::Zonos, Channel::Google, Channel::Gensto
 
 /// The health screen: per channel its cursor, how far the poller is behind it, how its last run ended
 /// and the platform's 429s in the last two UTC hours; the sync queue's and the dead-letter queue's
-/// depth; webhooks in the last hour by outcome. From the table and the queues, so the same on the
+/// depth; when the last signed webhook arrived (to within a minute); webhooks in the last hour by
+/// outcome. From the table and the queues, so the same on the
 /// embedded store and on AWS; with `deployed` (AWS credentials and region), the webhooks are also read
 /// from CloudWatch (`Webhooks` by `Outcome`), where the deployed functions count them. CloudWatch
 /// failing to answer is shown on the screen, not an error of the command.
@@ -376,9 +378,14 @@ pub async fn status(
     }
     let waiting = queue.depth().await.map_err(|e| e.to_string())?;
     let dead = dlq.depth().await.map_err(|e| e.to_string())?;
+    let last_webhook = orderbridge::store::last_webhook(store)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(json!({
         "at": now,
         "channels": channels,
+        "last_webhook": last_webhook,
+        "last_webhook_secs_ago": last_webhook.map(|t| (now - t).num_seconds().max(0)),
         "sync_queue": waiting,
         "dead_letters": dead,
         "webhooks_last_hour": webhooks_last_hour(store, deployed, now).await?,
@@ -468,6 +475,16 @@ pub fn render_status(v: &Value) -> String {
             run
         ));
     }
+    out.push_str(&format!(
+        "last webhook: {}\n",
+        match (
+            v["last_webhook"].as_str(),
+            v["last_webhook_secs_ago"].as_i64()
+        ) {
+            (Some(at), Some(ago)) => format!("{at} ({ago} s ago)"),
+            _ => "none yet".to_owned(),
+        }
+    ));
     let hooks = &v["webhooks_last_hour"];
     let counted: Vec<String> = hooks["outcomes"]
         .as_object()

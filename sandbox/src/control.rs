@@ -347,9 +347,10 @@ async fn google_action(
     };
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let line = |o: &mut crate::google::GoogleOrder| -> Result<(usize, u32), Response> {
-        let q = change.quantity.filter(|q| *q > 0).ok_or_else(|| {
-            refused(StatusCode::BAD_REQUEST, "quantity must be at least 1")
-        })?;
+        let q = change
+            .quantity
+            .filter(|q| *q > 0)
+            .ok_or_else(|| refused(StatusCode::BAD_REQUEST, "quantity must be at least 1"))?;
         let i = o
             .order
             .line_items
@@ -368,7 +369,10 @@ async fn google_action(
                 actor: "merchant".into(),
                 amount: crate::google::price(amount, &currency),
                 creation_date: now,
-                reason: change.reason.clone().unwrap_or_else(|| "courtesyAdjustment".into()),
+                reason: change
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| "courtesyAdjustment".into()),
                 reason_text: None,
             });
             o.order.net_price_amount.value -= amount;

@@ -454,12 +454,14 @@ impl ChannelOrder {
 
     /// Units returned, and units asked back that are not received yet, across lines.
     pub fn returns(&self) -> (u32, u32) {
-        self.line_items.iter().fold((0u32, 0u32), |(done, open), l| {
-            (
-                done.saturating_add(l.quantities.returned),
-                open.saturating_add(l.quantities.returns_open()),
-            )
-        })
+        self.line_items
+            .iter()
+            .fold((0u32, 0u32), |(done, open), l| {
+                (
+                    done.saturating_add(l.quantities.returned),
+                    open.saturating_add(l.quantities.returns_open()),
+                )
+            })
     }
 
     /// True when every ordered unit that was not cancelled has shipped.

@@ -223,10 +223,16 @@ fn an_order_with_two_shipments_and_a_partially_shipped_line_maps() {
     assert_eq!(d.totals.subtotal, Some(Decimal::from_str("40.00").unwrap()));
     assert_eq!(d.totals.shipping, Some(Decimal::from_str("4.99").unwrap()));
     assert_eq!(d.totals.tax, Some(Decimal::from_str("3.20").unwrap()));
-    assert_eq!(d.totals.discounts, None, "the lines cost what was paid for them");
+    assert_eq!(
+        d.totals.discounts, None,
+        "the lines cost what was paid for them"
+    );
     assert_eq!(d.refunds.len(), 1);
     assert_eq!(d.refunds[0].id.as_ref().unwrap().as_str(), "google-1");
-    assert_eq!(d.refunds[0].echo_of, None, "made on Google, not pushed there");
+    assert_eq!(
+        d.refunds[0].echo_of, None,
+        "made on Google, not pushed there"
+    );
     assert_eq!(
         d.updated_at.to_rfc3339(),
         "2024-05-04T15:00:00+00:00",
@@ -312,19 +318,29 @@ fn promotions_returns_and_echoed_refunds_map() {
         {"actor": "customer", "creationDate": "2024-05-07T10:00:00Z", "quantity": 1,
          "reason": "customerDiscretionaryReturn"}
     ]);
-    v["refunds"].as_array_mut().unwrap().push(serde_json::json!({
+    v["refunds"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
         "actor": "merchant", "amount": {"value": "3.00", "currency": "USD"},
         "creationDate": "2024-05-02T09:05:00Z", "reason": "adjustment",
         "reasonText": "Genstore refund 7001: refunded in the merchant's store"}));
     let order: wire::Order = serde_json::from_value(v).unwrap();
     let d = google::to_channel_order(&order).unwrap();
     let q = d.line_items[0].quantities;
-    assert_eq!((q.return_requested, q.returned, q.returns_open()), (2, 1, 1));
+    assert_eq!(
+        (q.return_requested, q.returned, q.returns_open()),
+        (2, 1, 1)
+    );
     assert_eq!(d.returns(), (1, 1));
     assert_eq!(d.updated_at.to_rfc3339(), "2024-05-07T10:00:00+00:00");
     assert_eq!(d.refunds[1].id.as_ref().unwrap().as_str(), "google-2");
     assert_eq!(d.refunds[1].echo_of.as_ref().unwrap().as_str(), "7001");
-    assert_eq!(d.own_refunds().count(), 1, "the echo is not Google's own refund");
+    assert_eq!(
+        d.own_refunds().count(),
+        1,
+        "the echo is not Google's own refund"
+    );
     // Paid: 29.00 + 5.00 + 3.00 refunded back = 37.00 for lines of 40.00, so 3.00 of promotions.
     assert_eq!(d.totals.discounts, Some(Decimal::from_str("3.00").unwrap()));
     assert_eq!(d.totals.total, Decimal::from_str("45.19").unwrap());

@@ -412,12 +412,19 @@ fn the_dashboard_and_alarms_read_the_metrics_the_functions_publish() {
             "{alarm}: {w}"
         );
     }
+    // Webhooks that stopped arriving: reconciliation's count of orders no webhook delivered.
+    let missed = watched("WebhooksMissedAlarm");
+    assert!(
+        missed.contains("\"WebhooksMissed\"") && missed.contains("\"genstore\""),
+        "{missed}"
+    );
     for alarm in [
         "PlatformThrottlingAlarm",
         "PollerBehindAlarm",
         "WebhookRejectionsAlarm",
         "WebhookHeldAlarm",
         "WebhookFailuresAlarm",
+        "WebhooksMissedAlarm",
     ] {
         assert_eq!(
             r[alarm]["Properties"]["AlarmActions"]["Fn::If"][0].as_str(),

@@ -178,9 +178,7 @@ pub(crate) async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrde
     };
     attempt!(write_merchant_id(deps, &key, &genstore_id).await);
     let latest = attempt!(load(deps, channel, order_id.as_str()).await);
-    if mirror_held
-        || genstore::mapping::held(&latest)
-        || orderbridge::sync::has_reversals(&latest)
+    if mirror_held || genstore::mapping::held(&latest) || orderbridge::sync::has_reversals(&latest)
     {
         // Held when mirrored (by this attempt or an earlier one), or held since, or refunded or
         // returned: a change made while the order had no mirror yet queued nothing for it, so the
@@ -221,9 +219,14 @@ pub(crate) async fn sync_mirror(
         return Outcome::Done("the mirror is cancelled: nothing to change".into());
     }
     let Some(update) = genstore::mapping::mirror_update(&external, &mirror) else {
-        return Outcome::Done(format!("mirror {genstore_id} already shows {channel}'s state"));
+        return Outcome::Done(format!(
+            "mirror {genstore_id} already shows {channel}'s state"
+        ));
     };
-    let what = match (genstore::mapping::held(&external), genstore::mapping::is_held(&mirror)) {
+    let what = match (
+        genstore::mapping::held(&external),
+        genstore::mapping::is_held(&mirror),
+    ) {
         (true, false) => "hold",
         (false, true) => "release",
         _ => "record",

@@ -185,6 +185,10 @@ async fn google_order(s: &Setup) -> String {
         o.status = "pendingShipment".into();
         o.line_items[0].quantity_ordered = 3;
         o.line_items[0].quantity_pending = 3;
+        // The line's price is its total (2 × $10 = $20): three units cost three times the one.
+        let unit = o.line_items[0].product.price.value;
+        o.line_items[0].price.value = unit * rust_decimal::Decimal::from(3);
+        o.net_price_amount.value = o.line_items.iter().map(|l| l.price.value).sum();
         id
     };
     let o = s

@@ -236,6 +236,15 @@ async fn run_caused(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> R
             &channel,
             u64::try_from(c.new).unwrap_or(u64::MAX),
         );
+        if c.channel == Channel::Genstore.as_str() {
+            // Genstore orders reconciliation found that no webhook had delivered: a few an hour
+            // mean the webhooks stopped arriving (`WebhooksMissedAlarm`).
+            orderbridge::metrics::count(
+                "WebhooksMissed",
+                &channel,
+                u64::try_from(c.missed).unwrap_or(u64::MAX),
+            );
+        }
         if live {
             let behind = lag_behind(deps, c).await;
             c.behind_secs = behind;

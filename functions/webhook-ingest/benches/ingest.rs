@@ -158,6 +158,7 @@ async fn requests_per_event() {
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
         shop_domain: Some(SHOP.into()),
+        arrivals: Default::default(),
     };
     let n = 20;
     for i in 0..n {

@@ -75,6 +75,8 @@ pub struct Deps {
     /// A delivery for another shop is refused; without it, compliance requests are refused, since
     /// whose data they erase cannot be checked.
     pub shop_domain: Option<String>,
+    /// When this instance last recorded a webhook's arrival (for `orderbridge status`).
+    pub arrivals: orderbridge::store::Arrivals,
 }
 
 /// An HTTP request as the handler sees it, whoever hosts it (API Gateway, the local runner).
@@ -226,6 +228,8 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
             return out;
         }
     };
+    // A signed delivery arrived: the health screen shows when the last one did.
+    deps.arrivals.note(&*deps.store, chrono::Utc::now()).await;
     let topic = prepared.webhook.topic.as_str().to_owned();
     let order_id = event_order_id(&prepared);
     // The delivery's correlation id: its webhook id (or body hash), on every job it queues.

@@ -32,6 +32,7 @@ async fn main() -> Result<(), Error> {
         max_body_bytes: config.max_body_bytes,
         dedupe_ttl: chrono::Duration::days(7),
         shop_domain: config.shop_domain.clone(),
+        arrivals: Default::default(),
     };
     if config.shop_domain.is_none() {
         tracing::warn!("GENSTORE_SHOP_DOMAIN and GENSTORE_API_URL are unset: compliance webhooks will be refused");

@@ -50,6 +50,7 @@ fn deps(store: Arc<dyn Storage>, queue: Arc<dyn SyncQueue>) -> Deps {
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: Duration::days(7),
         shop_domain: Some(SHOP.into()),
+        arrivals: Default::default(),
     }
 }
 
@@ -1436,6 +1437,15 @@ async fn a_new_order_costs_one_read_one_write_and_at_most_one_send() {
         c
     };
     tally.reset();
+    // The first signed delivery of a minute also records when a webhook last arrived (for
+    // `orderbridge status`): one read and one write more, once a minute per instance.
+    let first = Delivery::new("orders/create", &gs_order("7000", 0, "paid", json!({})));
+    assert_eq!(deliver(&b, &first).await.status, 200);
+    assert_eq!(cost("first order of the minute"), (2, 2, 0));
+    assert!(orderbridge::store::last_webhook(&*b.store)
+        .await
+        .unwrap()
+        .is_some());
     let native = Delivery::new("orders/create", &gs_order("7001", 0, "paid", json!({})));
     assert_eq!(deliver(&b, &native).await.status, 200);
     assert_eq!(cost("native order"), (1, 1, 0));

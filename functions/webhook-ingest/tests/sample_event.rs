@@ -22,6 +22,7 @@ async fn the_sample_webhook_event_is_accepted() {
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
         shop_domain: Some("demo.genmystore.com".into()),
+        arrivals: Default::default(),
     };
     let req = lambda_http::request::from_str(&event).unwrap();
     let out = handle(&deps, lambda::inbound(req)).await;

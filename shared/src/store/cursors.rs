@@ -164,6 +164,54 @@ pub async fn webhooks_last_hour(
     sum_slots(store, WEBHOOK_COUNTS, &oldest_slot(now), &webhook_slot(now)).await
 }
 
+/// The record holding when a signed webhook last arrived (RFC 3339), for the health screen: webhooks
+/// that stop arriving are otherwise noticed only by what reconciliation finds they missed.
+pub const LAST_WEBHOOK: &str = "webhook-last-arrival";
+
+/// How often one process records a webhook's arrival at most: a busy shop costs the table one write a
+/// minute per instance, not one per webhook.
+pub const ARRIVAL_EVERY_SECS: i64 = 60;
+
+/// When this process last recorded a webhook's arrival ([`LAST_WEBHOOK`]).
+#[derive(Debug, Clone, Default)]
+pub struct Arrivals(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl Arrivals {
+    /// Records that a signed webhook arrived at `at`, unless this process did so less than
+    /// [`ARRIVAL_EVERY_SECS`] ago. Best effort: a failure is logged, the webhook goes on.
+    pub async fn note(&self, store: &dyn CursorStore, at: DateTime<Utc>) {
+        use std::sync::atomic::Ordering;
+        let now = at.timestamp();
+        let last = self.0.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < ARRIVAL_EVERY_SECS
+            || self
+                .0
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let value = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let newer = |current: Option<&str>| {
+            Ok(current
+                .is_none_or(|c| c < value.as_str())
+                .then(|| value.clone()))
+        };
+        if let Err(e) = update_record(store, LAST_WEBHOOK, 3, newer).await {
+            tracing::warn!(error = %e, "could not record the webhook's arrival");
+        }
+    }
+}
+
+/// When a signed webhook last arrived, as [`Arrivals::note`] recorded it.
+pub async fn last_webhook(store: &dyn CursorStore) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(store
+        .read(LAST_WEBHOOK)
+        .await?
+        .and_then(|c| DateTime::parse_from_rfc3339(&c.value).ok())
+        .map(|t| t.with_timezone(&Utc)))
+}
+
 /// Changes a cursor-store record by compare-and-set: reads it, asks `change` for its new value from the
 /// current one (`None`: leave it as it is), and writes that only if nobody changed the record meanwhile;
 /// reads again and retries, `attempts` times in all. The value written, if any.

@@ -34,8 +34,9 @@ pub use budget::{
     Taken,
 };
 pub use cursors::{
-    count_in_slot, note_webhook, poll_cursor, sum_slots, update_json, update_record,
-    webhooks_last_hour, Cursor, CursorStore, Lease, GENSTORE_RECHECK, WEBHOOK_COUNTS,
+    count_in_slot, last_webhook, note_webhook, poll_cursor, sum_slots, update_json, update_record,
+    webhooks_last_hour, Arrivals, Cursor, CursorStore, Lease, ARRIVAL_EVERY_SECS, GENSTORE_RECHECK,
+    LAST_WEBHOOK, WEBHOOK_COUNTS,
 };
 pub use idempotency::{
     is_failure_result, Claim, IdempotencyError, IdempotencyStore, IdempotencyTtl, WorkResult,

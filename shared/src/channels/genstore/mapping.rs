@@ -395,5 +395,6 @@ fn to_address(a: wire::Address) -> Address {
 }
 
 pub use super::mirror::{
-    held, is_held, mirror_request, mirror_update, HOLD_TAG, REFUNDED_TAG, RETURNED_TAG, RETURN_OPEN_TAG,
+    held, is_held, mirror_request, mirror_update, HOLD_TAG, REFUNDED_TAG, RETURNED_TAG,
+    RETURN_OPEN_TAG,
 };

@@ -24,8 +24,8 @@
 use super::wire;
 use crate::channel::Channel;
 use crate::order::{Address, ChannelOrder, Refund};
-use rust_decimal::Decimal;
 use crate::personal::Personal;
+use rust_decimal::Decimal;
 
 fn from_address(a: &Address) -> wire::Address {
     let mut lines = a.lines.iter().cloned();
@@ -80,7 +80,9 @@ fn own_refunds(order: &ChannelOrder) -> (Vec<&Refund>, Decimal) {
         .iter()
         .filter_map(|r| r.amount.as_ref())
         .filter(|m| m.currency == order.totals.currency)
-        .fold(Decimal::ZERO, |acc, m| acc.checked_add(m.amount).unwrap_or(acc));
+        .fold(Decimal::ZERO, |acc, m| {
+            acc.checked_add(m.amount).unwrap_or(acc)
+        });
     (own, sum)
 }
 
@@ -150,7 +152,10 @@ fn note(order: &ChannelOrder, released: bool) -> String {
             order.raw_status
         ));
     } else if released {
-        lines.push(format!("Released by {ch} ({}).", order.raw_status));
+        lines.push(format!(
+            "Held on {ch} earlier; released by {ch} ({}).",
+            order.raw_status
+        ));
     }
     let t = &order.totals;
     let mut parts = Vec::new();
@@ -229,7 +234,7 @@ fn mirror_was_released(mirror: &wire::Order) -> bool {
     mirror
         .note
         .as_ref()
-        .is_some_and(|n| n.expose().contains("\nReleased by "))
+        .is_some_and(|n| n.expose().contains("; released by "))
 }
 
 /// The body that creates an external order's mirror in Genstore: `sourceName` = the channel,
@@ -359,7 +364,11 @@ mod tests {
     fn a_channel_refund_marks_the_mirror_and_its_echo_does_not() {
         let mut o = google_order();
         let mirror = mirror_of(&o);
-        assert_eq!(mirror_update(&o, &mirror), None, "the mirror shows the order");
+        assert_eq!(
+            mirror_update(&o, &mirror),
+            None,
+            "the mirror shows the order"
+        );
         o.refunds.push(refund("7001", 1000, Some("7001")));
         assert_eq!(
             mirror_update(&o, &mirror),
@@ -370,12 +379,20 @@ mod tests {
         let u = mirror_update(&o, &mirror).expect("a change");
         assert_eq!(u.financial_status.as_deref(), Some("partially_refunded"));
         assert!(u.tags.as_deref().unwrap().contains(REFUNDED_TAG));
-        assert!(u.note.as_deref().unwrap().contains("Refunded on google: 10.00 USD"));
+        assert!(u
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("Refunded on google: 10.00 USD"));
         let mut applied = mirror.clone();
         applied.financial_status = u.financial_status.clone();
         applied.tags = u.tags.clone();
         applied.note = u.note.clone().map(Personal::new);
-        assert_eq!(mirror_update(&o, &applied), None, "applied once, nothing more");
+        assert_eq!(
+            mirror_update(&o, &applied),
+            None,
+            "applied once, nothing more"
+        );
         o.refunds.push(refund("google-3", 2199, None));
         let full = mirror_update(&o, &applied).expect("a change");
         assert_eq!(full.financial_status.as_deref(), Some("refunded"));
@@ -395,9 +412,15 @@ mod tests {
         assert_eq!(u.financial_status, None);
         let tags = u.tags.unwrap();
         assert!(tags.contains("vip"), "{tags}");
-        assert!(tags.contains(RETURN_OPEN_TAG) && tags.contains(RETURNED_TAG), "{tags}");
+        assert!(
+            tags.contains(RETURN_OPEN_TAG) && tags.contains(RETURNED_TAG),
+            "{tags}"
+        );
         let note = u.note.unwrap();
-        assert!(note.contains("2 of 3 × SKU-1 asked back, 1 received"), "{note}");
+        assert!(
+            note.contains("2 of 3 × SKU-1 asked back, 1 received"),
+            "{note}"
+        );
     }
 
     #[test]
@@ -413,6 +436,10 @@ mod tests {
         let u = mirror_update(&o, &mirror).expect("a release");
         assert_eq!(u.financial_status.as_deref(), Some("paid"));
         assert!(!u.tags.as_deref().unwrap().contains(HOLD_TAG));
-        assert!(u.note.as_deref().unwrap().contains("Released by google (pendingShipment)"));
+        assert!(u
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("released by google (pendingShipment)"));
     }
 }
