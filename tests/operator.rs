@@ -104,6 +104,34 @@ async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
     .await
     .unwrap();
 
+    // The Google order is held on Google again, and its mirror was fulfilled all the same.
+    orders::modify(&*store, &OrderKey::new(Channel::Google, g.as_str()), |o| {
+        o.status = orderbridge::UnifiedStatus::OnHold;
+        o.raw_status = "inProgress".into();
+        true
+    })
+    .await
+    .unwrap();
+    orders::modify(
+        &*store,
+        &OrderKey::new(Channel::Genstore, g_mirror.as_str()),
+        |o| {
+            o.shipments.push(orderbridge::order::Shipment {
+                id: "f-held".into(),
+                carrier: None,
+                tracking_numbers: vec!["1ZHELD".into()],
+                tracking_url: None,
+                line_items: Vec::new(),
+                status: orderbridge::order::ShipmentStatus::Shipped,
+                shipped_at: None,
+                delivered_at: None,
+            });
+            true
+        },
+    )
+    .await
+    .unwrap();
+
     let (all, _) = order_rows(&*store, Some(&*dlq), &ListFilter::default(), 100, None)
         .await
         .unwrap();
@@ -143,6 +171,10 @@ async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
         .collect();
     got.sort();
     let mut want = vec![
+        (
+            format!("google:{g}"),
+            "fulfilled in Genstore while google holds it".to_owned(),
+        ),
         (format!("zonos:{z_dead}"), "dead letter".to_owned()),
         (
             format!("zonos:{z_unlinked}"),

@@ -224,6 +224,19 @@ pub async fn order_rows(
         {
             stuck.push("no Genstore mirror".to_owned());
         }
+        // The merchant fulfilled a mirror its channel holds (marked not to ship): the push waits, and
+        // someone must look.
+        if external
+            && orderbridge::channels::genstore::mapping::held(&o)
+            && genstore
+                .as_ref()
+                .is_some_and(|g| g.shipments.iter().any(|s| s.status.is_live()))
+        {
+            stuck.push(format!(
+                "fulfilled in Genstore while {} holds it",
+                o.channel
+            ));
+        }
         if let Some(e) = last {
             if matches!(e.outcome, AuditOutcome::Failed { .. }) {
                 stuck.push(format!("{} {} failing", e.target, e.action));

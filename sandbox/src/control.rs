@@ -345,82 +345,34 @@ async fn google_action(
     let Some(o) = st.google.orders.get_mut(&id) else {
         return refused(StatusCode::NOT_FOUND, "no such order");
     };
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let line = |o: &mut crate::google::GoogleOrder| -> Result<(usize, u32), Response> {
-        let q = change
-            .quantity
-            .filter(|q| *q > 0)
-            .ok_or_else(|| refused(StatusCode::BAD_REQUEST, "quantity must be at least 1"))?;
-        let i = o
-            .order
-            .line_items
-            .iter()
-            .position(|l| Some(&l.id) == change.line_item_id.as_ref())
-            .ok_or_else(|| refused(StatusCode::BAD_REQUEST, "lineItemId names no line"))?;
-        Ok((i, q))
-    };
-    match action.as_str() {
-        "refund" => {
-            let Some(amount) = change.amount.filter(|a| *a > rust_decimal::Decimal::ZERO) else {
-                return refused(StatusCode::BAD_REQUEST, "amount must be positive");
-            };
-            let currency = o.order.currency();
-            o.order.refunds.push(crate::google_model::Refund {
-                actor: "merchant".into(),
-                amount: crate::google::price(amount, &currency),
-                creation_date: now,
-                reason: change
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| "courtesyAdjustment".into()),
-                reason_text: None,
-            });
-            o.order.net_price_amount.value -= amount;
-        }
-        "return" => {
-            let (i, q) = match line(o) {
-                Ok(x) => x,
-                Err(r) => return r,
-            };
-            let l = &mut o.order.line_items[i];
-            let asked: u32 = l.returns.iter().map(|r| r.quantity).sum();
-            if asked + q > l.quantity_shipped {
-                return refused(StatusCode::BAD_REQUEST, "more asked back than shipped");
-            }
-            l.returns.push(crate::google_model::Return {
-                actor: "customer".into(),
-                creation_date: now,
-                quantity: q,
-                reason: "customerDiscretionaryReturn".into(),
-            });
-        }
-        "receive-return" => {
-            let (i, q) = match line(o) {
-                Ok(x) => x,
-                Err(r) => return r,
-            };
-            let l = &mut o.order.line_items[i];
-            let asked: u32 = l.returns.iter().map(|r| r.quantity).sum();
-            if l.quantity_returned + q > asked {
-                return refused(StatusCode::BAD_REQUEST, "more received than asked back");
-            }
-            l.quantity_returned += q;
-            crate::google::GoogleState::recompute(&mut o.order);
-        }
+    let line = change.line_item_id.as_deref().unwrap_or_default();
+    let quantity = change.quantity.unwrap_or(0);
+    let done = match action.as_str() {
+        "refund" => o.refund_on_google(
+            change.amount.unwrap_or_default(),
+            change.reason.as_deref().unwrap_or("courtesyAdjustment"),
+        ),
+        "return" => o.ask_return(line, quantity),
+        "receive-return" => o.receive_return(line, quantity),
         "advance" if o.order.status == "inProgress" => {
             o.order.status = "pendingShipment".into();
+            Ok(())
         }
-        "advance" => return refused(StatusCode::BAD_REQUEST, "only inProgress orders advance"),
+        "advance" => Err("only inProgress orders advance".into()),
         "cancel-by-customer" => {
             for l in &mut o.order.line_items {
                 l.quantity_canceled = l.quantity_ordered.saturating_sub(l.quantity_shipped);
                 l.quantity_pending = 0;
             }
             o.order.status = "canceled".into();
+            Ok(())
         }
         _ => return refused(StatusCode::NOT_FOUND, format!("no action {action}")),
+    };
+    match done {
+        Ok(()) => Json(json!({"order": o.order})).into_response(),
+        Err(e) => refused(StatusCode::BAD_REQUEST, e),
     }
-    Json(json!({"order": o.order})).into_response()
 }
 
 /// Fills a fresh sandbox with a few orders on every platform, so a standalone sandbox has something to

@@ -202,6 +202,72 @@ impl GoogleState {
     }
 }
 
+impl GoogleOrder {
+    /// A refund the merchant makes on Google's side (in Merchant Center), taken off the net amount.
+    pub fn refund_on_google(&mut self, amount: Decimal, reason: &str) -> Result<(), String> {
+        if amount <= Decimal::ZERO {
+            return Err("amount must be positive".into());
+        }
+        if amount > self.order.net_price_amount.value {
+            return Err("amount is more than the order's net amount".into());
+        }
+        let currency = self.order.currency();
+        self.order.refunds.push(g::Refund {
+            actor: "merchant".into(),
+            amount: price(amount, &currency),
+            creation_date: now_text(),
+            reason: reason.to_owned(),
+            reason_text: None,
+        });
+        self.order.net_price_amount.value -= amount;
+        Ok(())
+    }
+
+    /// The customer asks to send `quantity` units of a line back (an `OrderReturn`).
+    pub fn ask_return(&mut self, line: &str, quantity: u32) -> Result<(), String> {
+        let l = self.line_mut(line, quantity)?;
+        let asked: u32 = l.returns.iter().map(|r| r.quantity).sum();
+        if asked + quantity > l.quantity_shipped {
+            return Err("more asked back than shipped".into());
+        }
+        l.returns.push(g::Return {
+            actor: "customer".into(),
+            creation_date: now_text(),
+            quantity,
+            reason: "customerDiscretionaryReturn".into(),
+        });
+        Ok(())
+    }
+
+    /// Units asked back arrive: `quantityReturned` grows and the order's status follows.
+    pub fn receive_return(&mut self, line: &str, quantity: u32) -> Result<(), String> {
+        let l = self.line_mut(line, quantity)?;
+        let asked: u32 = l.returns.iter().map(|r| r.quantity).sum();
+        if l.quantity_returned + quantity > asked {
+            return Err("more received than asked back".into());
+        }
+        l.quantity_returned += quantity;
+        GoogleState::recompute(&mut self.order);
+        Ok(())
+    }
+
+    fn line_mut(&mut self, line: &str, quantity: u32) -> Result<&mut g::LineItem, String> {
+        if quantity == 0 {
+            return Err("quantity must be at least 1".into());
+        }
+        self.order
+            .line_items
+            .iter_mut()
+            .find(|l| l.id == line)
+            .ok_or_else(|| "lineItemId names no line".into())
+    }
+}
+
+/// Now, as Google writes dates.
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// The Google routes, below `/google`.
 pub fn routes() -> Router<Sandbox> {
     Router::new()

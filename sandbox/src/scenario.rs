@@ -113,7 +113,10 @@ pub fn google_order(
     if let (Some(q), Some(line)) = (first_line, o.line_items.first_mut()) {
         line.quantity_ordered = q;
         line.quantity_pending = q;
+        // A line's price is its total (2 × $10 = $20).
+        line.price.value = line.product.price.value * Decimal::from(q);
     }
+    o.net_price_amount.value = o.line_items.iter().map(|l| l.price.value).sum();
     Some(id)
 }
 

@@ -106,6 +106,53 @@ pub struct ZonosState {
     /// `orderNumbers` lists newest first: the document promises no order for the listing, and a
     /// client must not rely on one.
     pub list_newest_first: bool,
+    /// `orderDetail` answers only what the documents promise (`platforms.md` §2: items with sku,
+    /// productId, quantity and unitPrice; the shipping name and address; the service level; totals;
+    /// `merchantOrderId`, `testOrder`, `orderStatus`), leaving out every field the project only
+    /// decided to read where present: `id`, `orderDate`, `orderStatusDate`, `currencyCode`, `email`,
+    /// the items' `description`, `shippingPhone` and `trackingList`. The clients must cope with the
+    /// bare minimum.
+    pub bare: bool,
+}
+
+/// The fields of an `orderDetail` order the documents promise (see [`ZonosState::bare`]).
+pub const PROMISED_DETAIL_KEYS: &[&str] = &[
+    "dutyTaxesTotal",
+    "grandTotal",
+    "items",
+    "itemsTotal",
+    "merchantOrderId",
+    "orderStatus",
+    "shippingAddress1",
+    "shippingAddress2",
+    "shippingCarrierServiceLevel",
+    "shippingCity",
+    "shippingCountry",
+    "shippingName",
+    "shippingState",
+    "shippingTotal",
+    "shippingZip",
+    "testOrder",
+];
+
+/// The fields of an `orderDetail` item the documents promise.
+pub const PROMISED_ITEM_KEYS: &[&str] = &["productId", "quantity", "sku", "unitPrice"];
+
+/// An `orderDetail` order cut down to what the documents promise.
+pub fn bare_detail(order: &Map<String, Value>) -> Map<String, Value> {
+    let mut out: Map<String, Value> = order
+        .iter()
+        .filter(|(k, _)| PROMISED_DETAIL_KEYS.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(Value::Array(items)) = out.get_mut("items") {
+        for item in items.iter_mut() {
+            if let Value::Object(i) = item {
+                i.retain(|k, _| PROMISED_ITEM_KEYS.contains(&k.as_str()));
+            }
+        }
+    }
+    out
 }
 
 /// A line of an order to create through the control API (the control API's own form).

@@ -192,7 +192,11 @@ async fn order_detail(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes
         )
             .into_response(),
         Some(i) => match checked(
-            Value::Object(st.zonos.orders[i].order.clone()),
+            Value::Object(if st.zonos.bare {
+                crate::zonos::bare_detail(&st.zonos.orders[i].order)
+            } else {
+                st.zonos.orders[i].order.clone()
+            }),
             read::check_detail_answer,
         ) {
             Ok(order) => Json(json!({ "order": order })).into_response(),

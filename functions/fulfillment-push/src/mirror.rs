@@ -29,7 +29,18 @@ pub(crate) async fn import(
         Channel::Zonos => {
             let c = attempt!(client(&deps.zonos, "zonos"));
             let detail = attempt!(c.order_detail(order_id.as_str()).await.map_err(failure));
-            attempt!(zonos::to_channel_order(&detail, listing).map_err(unreadable))
+            // Without the poll's listing, the stored order's stands in for the dates `orderDetail`
+            // does not promise.
+            let stored = match listing {
+                Some(_) => None,
+                None => load(deps, channel, order_id.as_str())
+                    .await
+                    .ok()
+                    .map(|o| zonos::listing_of(&o)),
+            };
+            attempt!(
+                zonos::to_channel_order(&detail, listing.or(stored.as_ref())).map_err(unreadable)
+            )
         }
         Channel::Google => {
             let c = attempt!(client(&deps.google, "google"));
@@ -391,12 +402,17 @@ pub(crate) async fn refresh_google(deps: &Deps, gc: &GoogleClient, order_id: &Ch
     refresh(deps, fresh).await;
 }
 
-/// Saves Zonos' fresh state of an order after a write.
+/// Saves Zonos' fresh state of an order after a write (read with the stored order's listing, for the
+/// dates `orderDetail` does not promise: [`zonos::listing_of`]).
 pub(crate) async fn refresh_zonos(deps: &Deps, z: &ZonosClient, order_id: &ChannelOrderId) {
+    let listing = match load(deps, Channel::Zonos, order_id.as_str()).await {
+        Ok(stored) => Some(zonos::listing_of(&stored)),
+        Err(_) => None,
+    };
     let fresh = z
         .order_detail(order_id.as_str())
         .await
         .map_err(|e| e.to_string())
-        .and_then(|o| zonos::to_channel_order(&o, None).map_err(|e| e.to_string()));
+        .and_then(|o| zonos::to_channel_order(&o, listing.as_ref()).map_err(|e| e.to_string()));
     refresh(deps, fresh).await;
 }

@@ -1284,6 +1284,8 @@ mod import_cases {
 
 #[path = "push/both_ways.rs"]
 mod both_ways;
+#[path = "push/channel_changes.rs"]
+mod channel_changes;
 
 macro_rules! suite {
     ($name:ident, $aws:expr) => {
@@ -1392,6 +1394,22 @@ macro_rules! suite {
             #[tokio::test]
             async fn refunds_carry_their_stated_amounts_and_a_refund_without_lines_refunds_the_order() {
                 both_ways::refunds_carry_their_stated_amounts_and_a_refund_without_lines_refunds_the_order($aws).await
+            }
+            #[tokio::test]
+            async fn google_refunds_and_returns_reach_the_mirror_once() {
+                channel_changes::google_refunds_and_returns_reach_the_mirror_once($aws).await
+            }
+            #[tokio::test]
+            async fn a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits() {
+                channel_changes::a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits($aws).await
+            }
+            #[tokio::test]
+            async fn bare_zonos_answers_are_enough_to_mirror_push_and_reread() {
+                channel_changes::bare_zonos_answers_are_enough_to_mirror_push_and_reread($aws).await
+            }
+            #[tokio::test]
+            async fn a_mirrors_money_adds_up_to_the_channels_total() {
+                channel_changes::a_mirrors_money_adds_up_to_the_channels_total($aws).await
             }
             #[tokio::test]
             async fn cancellations_refunds_and_channel_tracking_reach_the_other_side() {

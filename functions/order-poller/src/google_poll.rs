@@ -117,9 +117,19 @@ pub(crate) async fn google_changes(
         let Some(stored) = deps.store.get(&OrderKey::new(Channel::Google, id)).await? else {
             continue;
         };
-        if stored.order.raw_status == o.status.clone().unwrap_or_default()
-            && stored.order.shipments.len() == o.shipments.len()
-        {
+        // Unchanged when Google's order says what the stored one does: its status, packages, refunds
+        // and returns (a refund or a return can leave the status as it was).
+        let same = match google::to_channel_order(o) {
+            Ok(now) => {
+                now.raw_status == stored.order.raw_status
+                    && now.shipments.len() == stored.order.shipments.len()
+                    && now.refunds.len() == stored.order.refunds.len()
+                    && now.returns() == stored.order.returns()
+            }
+            // Read by the import, which reports what does not map.
+            Err(_) => false,
+        };
+        if same {
             continue;
         }
         match import_google(deps, o).await {

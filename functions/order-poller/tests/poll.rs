@@ -847,6 +847,54 @@ mod more_cases {
         );
     }
 
+    /// A refund made in Merchant Center and a return received, on a known order whose status the first
+    /// leaves as it was: each is picked up and brought to the mirror.
+    pub async fn a_refund_and_a_return_on_google_are_picked_up(aws: bool) {
+        let s = setup(aws).await;
+        let ids = add_google(&s.sandbox, 1);
+        poll(&s).await;
+        drain(&*s.queue).await;
+        orderbridge::store::orders::link_to_genstore(
+            &*s.store,
+            &OrderKey::new(Channel::Google, ids[0].as_str()),
+            &"6002".into(),
+        )
+        .await
+        .unwrap();
+        let reversals = || {
+            vec![SyncJob::from(Job::RecordReversals {
+                channel: Channel::Google,
+                order_id: ids[0].as_str().into(),
+                genstore_order_id: "6002".into(),
+            })]
+        };
+        s.sandbox
+            .lock()
+            .google
+            .orders
+            .get_mut(&ids[0])
+            .unwrap()
+            .refund_on_google(rust_decimal::Decimal::new(200, 2), "priceAdjustment")
+            .unwrap();
+        let r = poll(&s).await;
+        assert_eq!(r.channel("google").unwrap().changed, 1, "{r:?}");
+        assert_eq!(drain(&*s.queue).await, reversals());
+        {
+            let mut st = s.sandbox.lock();
+            let o = st.google.orders.get_mut(&ids[0]).unwrap();
+            let line = o.order.line_items[0].id.clone();
+            o.order.line_items[0].quantity_shipped = 1;
+            o.ask_return(&line, 1).unwrap();
+            o.receive_return(&line, 1).unwrap();
+        }
+        let r = poll(&s).await;
+        assert_eq!(r.channel("google").unwrap().changed, 1, "{r:?}");
+        let jobs = drain(&*s.queue).await;
+        assert!(jobs.contains(&reversals()[0]), "{jobs:?}");
+        let again = poll(&s).await;
+        assert_eq!(again.channel("google").unwrap().changed, 0, "taken once");
+    }
+
     pub async fn a_customer_cancellation_on_google_is_picked_up_and_pushed(aws: bool) {
         let s = setup(aws).await;
         let ids = add_google(&s.sandbox, 2);
@@ -1098,6 +1146,52 @@ mod parking_cases {
 
     /// Zonos promises no order for its listing: listed newest first, the cursor still ends on the
     /// newest id (not on the oldest, the last one listed), and a second run imports nothing again.
+    /// Zonos answering only what the documents promise (no id, dates, currency or email in
+    /// `orderDetail`): every order is imported with the listing's dates and the store's currency, and a
+    /// status change is picked up all the same.
+    pub async fn bare_zonos_answers_import_and_a_status_change_is_picked_up(aws: bool) {
+        let s = setup(aws).await;
+        s.sandbox.lock().zonos.bare = true;
+        let ids = add_zonos(&s.sandbox, 3);
+        let r = poll(&s).await;
+        let z = r.channel("zonos").unwrap();
+        assert_eq!((z.new, z.failed, z.error.as_deref()), (3, 0, None), "{z:?}");
+        let idx = s.sandbox.lock().zonos.find(999, &ids[0]).unwrap();
+        let placed = s.sandbox.lock().zonos.orders[idx].placed_at;
+        let order = s
+            .store
+            .get(&OrderKey::new(Channel::Zonos, ids[0].as_str()))
+            .await
+            .unwrap()
+            .unwrap()
+            .order;
+        assert_eq!(order.order_id.as_str(), ids[0], "the id asked for");
+        assert_eq!(
+            order.totals.currency.as_str(),
+            "USD",
+            "the store's currency"
+        );
+        assert_eq!(order.placed_at, placed, "the listing's timestamp");
+        assert!(order
+            .customer
+            .as_ref()
+            .is_none_or(|c| c.expose().email.is_none()));
+        s.sandbox
+            .lock()
+            .zonos
+            .set_status(idx, "IGLOBAL_ORDER_CANCELLED");
+        let r = poll(&s).await;
+        assert_eq!(r.channel("zonos").unwrap().changed, 1, "{r:?}");
+        let order = s
+            .store
+            .get(&OrderKey::new(Channel::Zonos, ids[0].as_str()))
+            .await
+            .unwrap()
+            .unwrap()
+            .order;
+        assert_eq!(order.status, orderbridge::UnifiedStatus::Cancelled);
+    }
+
     pub async fn the_zonos_cursor_follows_the_ids_whatever_the_listing_order(aws: bool) {
         let s = setup(aws).await;
         s.sandbox.lock().zonos.list_newest_first = true;
@@ -1226,6 +1320,10 @@ macro_rules! suite {
                     .await
             }
             #[tokio::test]
+            async fn a_refund_and_a_return_on_google_are_picked_up() {
+                more_cases::a_refund_and_a_return_on_google_are_picked_up($aws).await
+            }
+            #[tokio::test]
             async fn a_customer_cancellation_on_google_is_picked_up_and_pushed() {
                 more_cases::a_customer_cancellation_on_google_is_picked_up_and_pushed($aws).await
             }
@@ -1262,6 +1360,10 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_vanished_zonos_cursor_past_every_order_holds_without_error() {
                 cases::a_vanished_zonos_cursor_past_every_order_holds_without_error($aws).await
+            }
+            #[tokio::test]
+            async fn bare_zonos_answers_import_and_a_status_change_is_picked_up() {
+                parking_cases::bare_zonos_answers_import_and_a_status_change_is_picked_up($aws).await
             }
             #[tokio::test]
             async fn the_zonos_cursor_follows_the_ids_whatever_the_listing_order() {

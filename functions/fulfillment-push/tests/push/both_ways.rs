@@ -52,7 +52,7 @@ pub async fn save_zonos(s: &Setup, id: &str) -> Vec<SyncJob> {
         .jobs
 }
 
-fn google_line(s: &Setup, order: &str, offer: &str) -> String {
+pub fn google_line(s: &Setup, order: &str, offer: &str) -> String {
     let st = s.sandbox.lock();
     let o = &st.google.orders.get(order).unwrap().order;
     o.line_items
@@ -63,7 +63,7 @@ fn google_line(s: &Setup, order: &str, offer: &str) -> String {
 }
 
 /// The warehouse ships a Google package itself (Google is told directly, not through orderbridge).
-async fn ship_on_google(
+pub async fn ship_on_google(
     s: &Setup,
     order: &str,
     shipment: &str,
@@ -136,7 +136,7 @@ fn tracking_job(channel: Channel, order: &str, gid: &str) -> Record {
     )
 }
 
-async fn trail(s: &Setup, channel: Channel, id: &str) -> Vec<orderbridge::store::AuditEntry> {
+pub async fn trail(s: &Setup, channel: Channel, id: &str) -> Vec<orderbridge::store::AuditEntry> {
     s.store.entries(&OrderKey::new(channel, id)).await.unwrap()
 }
 
@@ -787,7 +787,7 @@ pub async fn a_release_saved_while_a_blocked_job_is_kept_still_sends_it(aws: boo
     );
 }
 
-fn mirror_payment(s: &Setup, gid: &str) -> (String, bool, String) {
+pub fn mirror_payment(s: &Setup, gid: &str) -> (String, bool, String) {
     let st = s.sandbox.lock();
     let o = st.genstore.order(gid).unwrap();
     // The hold is read the way orderbridge reads it, from the order's JSON.
@@ -800,7 +800,7 @@ fn mirror_payment(s: &Setup, gid: &str) -> (String, bool, String) {
     )
 }
 
-async fn run_all(s: &Setup, jobs: &[SyncJob]) {
+pub async fn run_all(s: &Setup, jobs: &[SyncJob]) {
     let records = jobs.iter().map(|j| Record::new("r", j.to_body())).collect();
     assert!(handle_batch(&s.deps, records).await.is_empty());
 }
@@ -904,7 +904,7 @@ async fn cancel_on_google(s: &Setup, order: &str, offer: &str, quantity: u32, re
 }
 
 /// Applies Genstore's current state of an order as its webhook would; the jobs it calls for.
-async fn genstore_jobs(s: &Setup, gid: &str) -> Vec<SyncJob> {
+pub async fn genstore_jobs(s: &Setup, gid: &str) -> Vec<SyncJob> {
     let o = s
         .deps
         .genstore
@@ -920,7 +920,7 @@ async fn genstore_jobs(s: &Setup, gid: &str) -> Vec<SyncJob> {
         .jobs
 }
 
-fn kinds(jobs: &[SyncJob]) -> Vec<&'static str> {
+pub fn kinds(jobs: &[SyncJob]) -> Vec<&'static str> {
     jobs.iter().map(|j| j.job.kind()).collect()
 }
 
@@ -1018,7 +1018,11 @@ pub async fn line_cancellations_reach_the_other_side_with_their_reasons(aws: boo
 }
 
 /// Puts a Genstore refund on the stored mirror, as `refunds/create` would.
-async fn add_refund(s: &Setup, gid: &str, refund: orderbridge::channels::genstore::wire::Refund) {
+pub async fn add_refund(
+    s: &Setup,
+    gid: &str,
+    refund: orderbridge::channels::genstore::wire::Refund,
+) {
     orders::modify(&*s.store, &OrderKey::new(Channel::Genstore, gid), |o| {
         let r = orderbridge::channels::genstore::mapping::to_refund(&refund, &o.totals.currency)
             .unwrap();
@@ -1029,7 +1033,7 @@ async fn add_refund(s: &Setup, gid: &str, refund: orderbridge::channels::genstor
     .unwrap();
 }
 
-fn refund_job(g: &str, gid: &str, id: &str) -> SyncJob {
+pub fn refund_job(g: &str, gid: &str, id: &str) -> SyncJob {
     SyncJob::from(Job::PushRefund {
         channel: Channel::Google,
         order_id: g.into(),

@@ -18,6 +18,28 @@ use crate::personal::Personal;
 use crate::status::UnifiedStatus;
 use chrono::{DateTime, Utc};
 
+/// What `orderNumbers` (with `statuses`) said of an order when it was last stored: the listing to read
+/// an `orderDetail` answer with when none is at hand (a read after a write). The documents do not
+/// promise `orderDetail` a placement time or a status time, so without a listing a bare answer has
+/// neither; the stored order's stand in (a changed status then ties on time with the stored one, and
+/// a fresh read wins a tie with other facts).
+pub fn listing_of(stored: &ChannelOrder) -> OrderNumber {
+    OrderNumber {
+        id: stored.order_id.as_str().to_owned(),
+        test_order: stored.test_order,
+        timestamp: wire::format_timestamp(stored.placed_at),
+        status: Some(wire::OrderNumberStatus {
+            merchant_order_id: stored
+                .merchant_order_id
+                .as_ref()
+                .map(|m| m.as_str().to_owned()),
+            order_status: stored.raw_status.clone(),
+            order_status_date: stored.updated_at.timestamp_millis(),
+            order_status_date_string: wire::format_timestamp(stored.updated_at),
+        }),
+    }
+}
+
 /// A Zonos order in orderbridge's terms. `listing`, the order's `orderNumbers` entry when there is one,
 /// fills in the placement time and status where `orderDetail` left them out.
 pub fn to_channel_order(

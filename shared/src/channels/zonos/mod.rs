@@ -12,6 +12,6 @@ pub mod requests;
 pub mod status;
 pub mod wire;
 
-pub use mapping::to_channel_order;
+pub use mapping::{listing_of, to_channel_order};
 pub use status::ZonosStatus;
 pub use wire::{parse_reply, OrderSelector, Reply};
