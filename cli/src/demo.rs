@@ -4,7 +4,7 @@
 //! mirrors them into Genstore and writes the merchant order ids back. A Genstore-native order arrives by
 //! webhook. The merchant ships the Google order in two packages and one Zonos order in full; the tracking
 //! reaches Google and Zonos; the carrier delivers the Google packages; the merchant cancels the other Zonos
-//! order. The demo prints each order's unified status and every channel's view, then the sandbox's
+//! order; a refund made on Google's side reaches the Genstore mirror. The demo prints each order's unified status and every channel's view, then the sandbox's
 //! counters, and succeeds only if every side ends consistent.
 
 use crate::{start, DevConfig, Running};
@@ -249,6 +249,29 @@ async fn scenario(r: &Running) -> Result<String, String> {
             .find(999, &zonos_cancel)
             .is_some_and(|i| st.zonos.orders[i].status() == "VENDOR_CANCELLATION_REQUEST")
     })
+    .await?;
+
+    println!("6. The merchant refunds 5.00 of the Google order in Google's Merchant Center");
+    sb.lock()
+        .google
+        .orders
+        .get_mut(&google)
+        .ok_or("the Google order is gone")?
+        .refund_on_google(rust_decimal::Decimal::new(500, 2), "priceAdjustment")?;
+    step(
+        "the Genstore mirror shows it (partially_refunded, tagged, noted)",
+        || async {
+            sb.lock().genstore.order(&g_mirror).is_some_and(|o| {
+                o.financial_status == "partially_refunded"
+                    && o.tags.as_deref().is_some_and(|t| {
+                        t.contains(orderbridge::channels::genstore::mapping::REFUNDED_TAG)
+                    })
+                    && o.note
+                        .as_deref()
+                        .is_some_and(|n| n.contains("Refunded on google: 5.00 USD"))
+            })
+        },
+    )
     .await?;
     // Let the last status reads settle into the table.
     tokio::time::sleep(Duration::from_secs(2)).await;

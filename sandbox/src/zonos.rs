@@ -299,3 +299,49 @@ impl ZonosState {
 }
 
 pub use crate::zonos_routes::routes;
+
+#[cfg(test)]
+mod bare_tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_answer_keeps_only_what_the_documents_promise() {
+        let mut z = ZonosState::default();
+        let id = z.create(
+            999,
+            &NewZonosOrder {
+                items: vec![NewZonosItem {
+                    sku: "MUG".into(),
+                    product_id: Some("p1".into()),
+                    description: Some("Mug".into()),
+                    quantity: 1,
+                    unit_price: Decimal::new(1000, 2),
+                }],
+                test_order: false,
+                status: None,
+                shipping_carrier_service_level: None,
+                placed_hours_ago: 0,
+            },
+        );
+        let full = &z.orders[z.find(999, &id).unwrap()].order;
+        let bare = bare_detail(full);
+        for gone in [
+            "id",
+            "orderDate",
+            "orderStatusDate",
+            "currencyCode",
+            "email",
+        ] {
+            assert!(
+                full.contains_key(gone) && !bare.contains_key(gone),
+                "{gone}"
+            );
+        }
+        for kept in PROMISED_DETAIL_KEYS.iter().filter(|k| **k != "items") {
+            assert_eq!(bare.get(*kept), full.get(*kept), "{kept}");
+        }
+        let item = bare["items"][0].as_object().unwrap();
+        assert!(!item.contains_key("description"));
+        assert_eq!(item["sku"], "MUG");
+    }
+}
