@@ -30,6 +30,7 @@ pub mod ids;
 pub mod money;
 pub mod order;
 pub mod personal;
+pub mod shop;
 pub mod status;
 
 // Channels: each platform's wire format, rules, client and mapping into the domain.

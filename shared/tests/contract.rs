@@ -1236,6 +1236,145 @@ macro_rules! contract {
 contract!(embedded, embedded_backend);
 contract!(dynamodb_sqs, aws_backend);
 
+/// `backend`'s store as one shop's part of it: the same contract holds for a shop's records.
+fn in_shop(mut b: Backend, shop: &str) -> Backend {
+    b.store = orderbridge::store::ShopStore::scoped(b.store.clone(), &shop.parse().unwrap());
+    b
+}
+
+async fn embedded_shop_backend() -> Backend {
+    in_shop(embedded_backend().await, "eu")
+}
+
+async fn aws_shop_backend() -> Backend {
+    in_shop(aws_backend().await, "eu")
+}
+
+contract!(embedded_in_a_shop, embedded_shop_backend);
+contract!(dynamodb_sqs_in_a_shop, aws_shop_backend);
+
+/// Three shops in one table, each with the same order ids, dedupe keys, idempotency keys, cursors,
+/// leases and budgets: none sees or changes another's; the table as a whole holds all three, each
+/// order telling its shop.
+async fn shops_in_one_table_never_see_each_other(b: &Backend) {
+    use orderbridge::store::{split_shop, ShopStore};
+    let root = b.store.clone();
+    let shops: Vec<orderbridge::shop::ShopId> = ["default", "eu", "us"]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
+    let stores: Vec<Arc<dyn Storage>> = shops
+        .iter()
+        .map(|s| ShopStore::scoped(root.clone(), s))
+        .collect();
+    for (i, s) in stores.iter().enumerate() {
+        let mut o = order(Channel::Zonos, "999-1", UnifiedStatus::Paid, i as i64);
+        o.customer_id = Some("c-1".into());
+        o.genstore_order_id = Some("1001".into());
+        orders::save_newer(&**s, o).await.unwrap();
+        let mut g = order(Channel::Genstore, "1001", UnifiedStatus::Paid, i as i64);
+        g.genstore_order_id = Some("1001".into());
+        orders::save_newer(&**s, g).await.unwrap();
+    }
+    let key = OrderKey::new(Channel::Zonos, "999-1");
+    for (i, s) in stores.iter().enumerate() {
+        let got = s.get(&key).await.unwrap().unwrap().order;
+        assert_eq!(
+            got.order_id.as_str(),
+            "999-1",
+            "the shop's own id, unprefixed"
+        );
+        assert_eq!(got.updated_at.timestamp() % 60, i as i64, "its own version");
+        assert_eq!(
+            s.find_by_genstore_id(&"1001".into()).await.unwrap().len(),
+            2
+        );
+        assert_eq!(
+            s.find_by_customer(Channel::Zonos, &"c-1".into())
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        let paid = s
+            .list_by_status(UnifiedStatus::Paid, PageRequest::first(100))
+            .await
+            .unwrap();
+        assert_eq!(
+            paid.items.len(),
+            2,
+            "only its own in the shared status index"
+        );
+        assert!(s.claim_once("webhook-1", Duration::days(1)).await.unwrap());
+        assert!(s
+            .advance("zonos", None, &format!("cursor-{i}"))
+            .await
+            .unwrap());
+        assert_eq!(
+            s.read("zonos").await.unwrap().unwrap().value,
+            format!("cursor-{i}")
+        );
+        assert!(matches!(
+            s.claim("job-1", "h", IdempotencyTtl::default())
+                .await
+                .unwrap(),
+            Claim::Acquired { .. }
+        ));
+        assert!(matches!(
+            s.acquire_lease("poll", "me", Duration::minutes(1))
+                .await
+                .unwrap(),
+            Lease::Acquired { .. }
+        ));
+        s.append(
+            &key,
+            &AuditEntry {
+                operation_id: format!("e{i}"),
+                target: Channel::Genstore,
+                action: "createOrder".into(),
+                outcome: AuditOutcome::Executed,
+                at: Utc::now(),
+                cause: None,
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(s.entries(&key).await.unwrap().len(), 1, "its own trail");
+    }
+    // Every shop's rows are in the table, and each tells its shop.
+    let mut seen = std::collections::BTreeMap::new();
+    let mut token = None;
+    loop {
+        let page = root.scan(PageRequest { token, limit: 50 }).await.unwrap();
+        for stored in page.items {
+            let (shop, o) = split_shop(stored.order);
+            assert!(!o.order_id.as_str().starts_with('@'));
+            *seen.entry(shop.to_string()).or_insert(0) += 1;
+        }
+        match page.next {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        [("default", 2), ("eu", 2), ("us", 2)]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect()
+    );
+}
+
+#[tokio::test]
+async fn shops_in_one_table_never_see_each_other_embedded() {
+    shops_in_one_table_never_see_each_other(&embedded_backend().await).await;
+}
+
+#[tokio::test]
+async fn shops_in_one_table_never_see_each_other_on_dynamodb() {
+    shops_in_one_table_never_see_each_other(&aws_backend().await).await;
+}
+
 #[tokio::test]
 async fn the_embedded_store_survives_a_restart() {
     use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};

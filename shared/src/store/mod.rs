@@ -26,6 +26,7 @@ mod budget;
 mod cursors;
 mod idempotency;
 mod queue;
+mod shop;
 
 pub use audit::{AuditEntry, AuditLog, AuditOutcome, REDACTED};
 pub use batch::{Batch, Found, ItemKey, Write};
@@ -42,6 +43,7 @@ pub use idempotency::{
     is_failure_result, Claim, IdempotencyError, IdempotencyStore, IdempotencyTtl, WorkResult,
 };
 pub use queue::{FailedSend, ReceivedMessage, SendReport, SyncQueue, SQS_BATCH_LIMIT};
+pub use shop::{shop_of, split as split_shop, ShopStore};
 
 use crate::channel::Channel;
 use crate::ids::{ChannelOrderId, CustomerId, GenstoreOrderId};
