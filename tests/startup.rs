@@ -86,7 +86,9 @@ async fn each_function_starts_with_its_secrets_read_under_its_own_name() {
     ))
     .await
     .unwrap();
-    let secrets: Vec<&str> = ingest.webhook_secrets.iter().map(|s| s.expose()).collect();
+    assert_eq!(ingest.shops.len(), 1);
+    assert!(ingest.shops[0].id.is_default());
+    let secrets: Vec<&str> = ingest.shops[0].secrets.iter().map(|s| s.expose()).collect();
     assert_eq!(
         secrets,
         ["webhook-secret-value", "webhook-secret-next-value"]

@@ -343,10 +343,12 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     let ingest = webhook_ingest::Deps {
         store: ingest_backends.store.clone(),
         queue: ingest_backends.queue.clone(),
-        secrets: vec![Secret::new(cfg.webhook_secret.clone())],
+        shops: webhook_ingest::ShopKeys::single(
+            vec![Secret::new(cfg.webhook_secret.clone())],
+            shop_domain,
+        ),
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
-        shop_domain,
         arrivals: Default::default(),
     };
     // The one-machine count of outcomes is the host's, not the function's (deployed, a metric).

@@ -324,10 +324,9 @@ pub async fn replay_held(
         store,
         queue,
         // Held deliveries were verified when they came; nothing is verified again.
-        secrets: Vec::new(),
+        shops: webhook_ingest::ShopKeys::single(Vec::new(), None),
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
-        shop_domain: None,
         arrivals: Default::default(),
     };
     webhook_ingest::held::replay(&deps).await

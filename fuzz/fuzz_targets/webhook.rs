@@ -47,10 +47,6 @@ fuzz_target!(|data: &[u8]| {
         ],
         body: bytes::Bytes::copy_from_slice(body),
     };
-    let _ = prepare(
-        &req,
-        &[secret],
-        DEFAULT_MAX_BODY,
-        Some("fuzz.genmystore.com"),
-    );
+    let shops = webhook_ingest::ShopKeys::single(vec![secret], Some("fuzz.genmystore.com".into()));
+    let _ = prepare(&req, &shops, DEFAULT_MAX_BODY);
 });

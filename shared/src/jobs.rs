@@ -10,6 +10,7 @@ use crate::channel::Channel;
 use crate::channels::zonos::wire::OrderNumber;
 use crate::compliance::Scope;
 use crate::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
+use crate::shop::ShopId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -25,6 +26,11 @@ pub struct SyncJob {
     /// audit entries. Not part of what the job does: two jobs that differ only here are the same job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// The shop whose order it is: the job works that shop's part of the table with that shop's
+    /// Genstore and channels. Left out for the default shop, so a one-shop deployment's messages are
+    /// what they always were.
+    #[serde(default, skip_serializing_if = "ShopId::is_default")]
+    pub shop: ShopId,
     /// What to do.
     #[serde(flatten)]
     pub job: Job,
@@ -205,6 +211,7 @@ impl From<Job> for SyncJob {
         SyncJob {
             v: SCHEMA_VERSION,
             cause: None,
+            shop: ShopId::default_shop(),
             job,
         }
     }
@@ -235,6 +242,12 @@ impl SyncJob {
                 j
             })
             .collect()
+    }
+
+    /// The job for `shop`'s order.
+    pub fn in_shop(mut self, shop: &ShopId) -> SyncJob {
+        self.shop = shop.clone();
+        self
     }
 
     /// The job without its cause: what it does, for identity (idempotency, waiting lists).
@@ -292,6 +305,26 @@ mod tests {
             r#"{"v":1,"kind":"mirror_order","channel":"zonos","order_id":"999-1"}"#
         );
         assert_eq!(SyncJob::from_body(&body).unwrap(), job);
+    }
+
+    #[test]
+    fn a_shops_job_names_its_shop_and_the_default_shops_does_not() {
+        let job = SyncJob::from(Job::MirrorOrder {
+            channel: Channel::Zonos,
+            order_id: "999-1".into(),
+        });
+        let eu = job.clone().in_shop(&"eu".parse().unwrap());
+        let body = eu.to_body();
+        assert_eq!(
+            body,
+            r#"{"v":1,"shop":"eu","kind":"mirror_order","channel":"zonos","order_id":"999-1"}"#
+        );
+        assert_eq!(SyncJob::from_body(&body).unwrap(), eu);
+        assert!(!job.to_body().contains("shop"), "a one-shop body as before");
+        assert!(SyncJob::from_body(
+            r#"{"v":1,"shop":"E/U","kind":"mirror_order","channel":"zonos","order_id":"1"}"#
+        )
+        .is_err());
     }
 
     #[test]

@@ -52,7 +52,7 @@ fn seed_order() -> Value {
 }
 
 fn cpu(c: &mut Criterion) {
-    let secrets = [Secret::new(SECRET)];
+    let shops = webhook_ingest::ShopKeys::single(vec![Secret::new(SECRET)], Some(SHOP.into()));
     let create = inbound("orders/create", &order("1001", json!({})), "wh-1");
     let seed = inbound("orders/update", &seed_order(), "wh-2");
     let fulfilled = inbound(
@@ -66,34 +66,17 @@ fn cpu(c: &mut Criterion) {
     );
     let mut g = c.benchmark_group("webhook-ingest prepare (verify + parse + map, no I/O)");
     g.bench_function("orders/create, small order", |b| {
-        b.iter(|| {
-            prepare(
-                black_box(&create),
-                &secrets,
-                webhook_ingest::DEFAULT_MAX_BODY,
-                Some(SHOP),
-            )
-            .is_ok()
-        })
+        b.iter(|| prepare(black_box(&create), &shops, webhook_ingest::DEFAULT_MAX_BODY).is_ok())
     });
     g.bench_function("orders/update, seed 001 order", |b| {
-        b.iter(|| {
-            prepare(
-                black_box(&seed),
-                &secrets,
-                webhook_ingest::DEFAULT_MAX_BODY,
-                Some(SHOP),
-            )
-            .is_ok()
-        })
+        b.iter(|| prepare(black_box(&seed), &shops, webhook_ingest::DEFAULT_MAX_BODY).is_ok())
     });
     g.bench_function("orders/partiallyFulfilled", |b| {
         b.iter(|| {
             prepare(
                 black_box(&fulfilled),
-                &secrets,
+                &shops,
                 webhook_ingest::DEFAULT_MAX_BODY,
-                Some(SHOP),
             )
             .is_ok()
         })
@@ -154,10 +137,9 @@ async fn requests_per_event() {
             sqs,
             p.queue_url.clone(),
         )),
-        secrets: vec![Secret::new(SECRET)],
+        shops: webhook_ingest::ShopKeys::single(vec![Secret::new(SECRET)], Some(SHOP.into())),
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
-        shop_domain: Some(SHOP.into()),
         arrivals: Default::default(),
     };
     let n = 20;

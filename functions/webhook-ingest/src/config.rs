@@ -1,7 +1,10 @@
 //! webhook-ingest's settings, from the environment (the configuration contract).
 
-use orderbridge::secrets::Secret;
+use crate::ShopKeys;
+use orderbridge::config::Needs;
 use orderbridge::secrets::SecretResolver;
+
+pub use orderbridge::config::shop_domain;
 
 /// Settings of one deployment.
 #[derive(Debug, Clone)]
@@ -10,23 +13,13 @@ pub struct Config {
     pub orders_table: String,
     /// `SYNC_QUEUE_URL`.
     pub sync_queue_url: String,
-    /// `GENSTORE_WEBHOOK_SECRETS`: one or two, comma-separated; each may be an `ssm:` /
-    /// `secretsmanager:` reference.
-    pub webhook_secrets: Vec<Secret>,
+    /// The shops whose webhooks are taken: `SHOPS` (see [`orderbridge::config::shops_from_env`]), else
+    /// the one shop of `GENSTORE_WEBHOOK_SECRETS` (one or two, comma-separated; each may be an `ssm:` /
+    /// `secretsmanager:` reference) and `GENSTORE_SHOP_DOMAIN` (else the host of `GENSTORE_API_URL`;
+    /// neither set: its compliance requests are refused).
+    pub shops: Vec<ShopKeys>,
     /// `WEBHOOK_MAX_BODY_BYTES` (default 1 MiB).
     pub max_body_bytes: usize,
-    /// The shop served: `GENSTORE_SHOP_DOMAIN`, else the host of `GENSTORE_API_URL`
-    /// (`https://{shop}.genmystore.com`). Neither set: compliance requests are refused.
-    pub shop_domain: Option<String>,
-}
-
-/// The shop a deployment serves, from its settings (see [`Config::shop_domain`]).
-pub fn shop_domain(explicit: Option<&str>, api_url: Option<&str>) -> Option<String> {
-    if let Some(d) = explicit.map(str::trim).filter(|d| !d.is_empty()) {
-        return Some(d.to_ascii_lowercase());
-    }
-    let url = url::Url::parse(api_url?.trim()).ok()?;
-    url.host_str().map(str::to_ascii_lowercase)
 }
 
 /// A setting that is missing or unusable.
@@ -44,25 +37,19 @@ fn required(name: &str) -> Result<String, ConfigError> {
 impl Config {
     /// Reads the environment, resolving secret references once (this cold start).
     pub async fn from_env(resolver: &SecretResolver) -> Result<Config, ConfigError> {
-        let raw = required("GENSTORE_WEBHOOK_SECRETS")?;
-        let mut webhook_secrets = Vec::new();
-        for part in raw
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .take(2)
-        {
-            webhook_secrets.push(
-                resolver
-                    .resolve(part)
-                    .await
-                    .map_err(|e| ConfigError(e.to_string()))?,
-            );
-        }
-        if webhook_secrets.is_empty() {
-            return Err(ConfigError(
-                "GENSTORE_WEBHOOK_SECRETS holds no secret".into(),
-            ));
+        let shops: Vec<ShopKeys> =
+            orderbridge::config::shops_from_env(resolver, Needs::WebhookSecrets)
+                .await
+                .map_err(|e| ConfigError(e.0))?
+                .iter()
+                .map(ShopKeys::from)
+                .collect();
+        if let Some(s) = shops.iter().find(|s| s.secrets.is_empty()) {
+            return Err(ConfigError(if s.id.is_default() && shops.len() == 1 {
+                "GENSTORE_WEBHOOK_SECRETS is not set".into()
+            } else {
+                format!("shop {} has no GENSTORE_WEBHOOK_SECRETS", s.id)
+            }));
         }
         let max_body_bytes = match std::env::var("WEBHOOK_MAX_BODY_BYTES") {
             Ok(v) => v.trim().parse().map_err(|_| {
@@ -73,12 +60,8 @@ impl Config {
         Ok(Config {
             orders_table: required("ORDERS_TABLE")?,
             sync_queue_url: required("SYNC_QUEUE_URL")?,
-            webhook_secrets,
+            shops,
             max_body_bytes,
-            shop_domain: shop_domain(
-                std::env::var("GENSTORE_SHOP_DOMAIN").ok().as_deref(),
-                std::env::var("GENSTORE_API_URL").ok().as_deref(),
-            ),
         })
     }
 }

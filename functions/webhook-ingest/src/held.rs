@@ -16,6 +16,7 @@
 use crate::{Deps, Failure};
 use chrono::{DateTime, Utc};
 use orderbridge::channels::genstore::webhook::{Webhook, WebhookHeaders};
+use orderbridge::shop::ShopId;
 use orderbridge::store::{update_json, update_record, CursorStore, Storage, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -157,6 +158,17 @@ pub struct Replayed {
 /// unavailable) stops the replay with an error; run it again.
 pub async fn replay(deps: &Deps) -> Result<Replayed, String> {
     let mut done = Replayed::default();
+    for shop in &deps.shops {
+        let of_shop = replay_shop(&deps.in_shop(&shop.id), &shop.id).await?;
+        done.applied = done.applied.saturating_add(of_shop.applied);
+        done.still_held = done.still_held.saturating_add(of_shop.still_held);
+    }
+    Ok(done)
+}
+
+/// [`replay`] of one shop's held deliveries (`deps` in that shop).
+async fn replay_shop(deps: &Deps, shop: &ShopId) -> Result<Replayed, String> {
+    let mut done = Replayed::default();
     for entry in list(&*deps.store).await.map_err(|e| e.to_string())? {
         let name = record_name(&entry.key);
         let Some(record) = deps.store.read(&name).await.map_err(|e| e.to_string())? else {
@@ -166,7 +178,7 @@ pub async fn replay(deps: &Deps) -> Result<Replayed, String> {
         let held: HeldWebhook =
             serde_json::from_str(&record.value).map_err(|e| format!("{name}: {e}"))?;
         let outcome = match held.webhook() {
-            Ok((webhook, _)) => crate::apply_verified(deps, webhook).await,
+            Ok((webhook, _)) => crate::apply_verified(deps, shop, webhook).await,
             Err(why) => Err(Failure::Permanent(why)),
         };
         match outcome {

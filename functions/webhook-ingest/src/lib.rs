@@ -44,6 +44,7 @@ use bytes::Bytes;
 use orderbridge::channels::genstore::webhook::{Topic, WebhookBody};
 use orderbridge::jobs::SyncJob;
 use orderbridge::secrets::Secret;
+use orderbridge::shop::ShopId;
 use orderbridge::store::{Storage, StoreError, SyncQueue, Write};
 use orderbridge::sync::WebhookPlan;
 use serde_json::json;
@@ -65,18 +66,61 @@ pub struct Deps {
     pub store: Arc<dyn Storage>,
     /// The sync queue.
     pub queue: Arc<dyn SyncQueue>,
-    /// The webhook secrets: the current one and, while rotating, the previous one.
-    pub secrets: Vec<Secret>,
+    /// The shops whose webhooks this deployment takes: a delivery belongs to the shop whose secret
+    /// verifies its signature.
+    pub shops: Vec<ShopKeys>,
     /// The largest body accepted.
     pub max_body_bytes: usize,
     /// How long a processed webhook id is remembered.
     pub dedupe_ttl: chrono::Duration,
-    /// The shop this deployment serves (`GENSTORE_SHOP_DOMAIN`, or the host of `GENSTORE_API_URL`).
-    /// A delivery for another shop is refused; without it, compliance requests are refused, since
-    /// whose data they erase cannot be checked.
-    pub shop_domain: Option<String>,
     /// When this instance last recorded a webhook's arrival (for `orderbridge status`).
     pub arrivals: orderbridge::store::Arrivals,
+}
+
+/// A shop whose webhooks this deployment takes: the secrets its deliveries are signed with (the current
+/// one and, while rotating, the previous one) and its Genstore shop domain.
+#[derive(Debug, Clone)]
+pub struct ShopKeys {
+    /// The shop.
+    pub id: ShopId,
+    /// Its webhook secrets.
+    pub secrets: Vec<Secret>,
+    /// Its shop domain (`GENSTORE_SHOP_DOMAIN`, or the host of its `GENSTORE_API_URL`). A delivery
+    /// naming another is refused; without it, the shop's compliance requests are refused, since whose
+    /// data they erase cannot be checked.
+    pub shop_domain: Option<String>,
+}
+
+impl ShopKeys {
+    /// The one shop of a one-shop deployment.
+    pub fn single(secrets: Vec<Secret>, shop_domain: Option<String>) -> Vec<ShopKeys> {
+        vec![ShopKeys {
+            id: ShopId::default_shop(),
+            secrets,
+            shop_domain,
+        }]
+    }
+}
+
+impl From<&orderbridge::config::Shop> for ShopKeys {
+    fn from(s: &orderbridge::config::Shop) -> Self {
+        ShopKeys {
+            id: s.id.clone(),
+            secrets: s.webhook_secrets.clone(),
+            shop_domain: s.shop_domain.clone(),
+        }
+    }
+}
+
+impl Deps {
+    /// The same, working `shop`'s part of the table, its jobs naming it.
+    pub fn in_shop(&self, shop: &ShopId) -> Deps {
+        Deps {
+            store: orderbridge::store::ShopStore::scoped(self.store.clone(), shop),
+            queue: orderbridge::store::ShopQueue::scoped(self.queue.clone(), shop),
+            ..self.clone()
+        }
+    }
 }
 
 /// An HTTP request as the handler sees it, whoever hosts it (API Gateway, the local runner).
@@ -213,12 +257,7 @@ impl Received {
 /// Handles one delivery.
 pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
     let started = Instant::now();
-    let prepared = match prepare(
-        &req,
-        &deps.secrets,
-        deps.max_body_bytes,
-        deps.shop_domain.as_deref(),
-    ) {
+    let prepared = match prepare(&req, &deps.shops, deps.max_body_bytes) {
         Ok(p) => p,
         Err(r) => {
             let out = r.respond();
@@ -228,6 +267,8 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
             return out;
         }
     };
+    // From here on, the shop whose secret signed it: its part of the table, its jobs.
+    let deps = &deps.in_shop(&prepared.shop);
     // A signed delivery arrived: the health screen shows when the last one did.
     deps.arrivals.note(&*deps.store, chrono::Utc::now()).await;
     let topic = prepared.webhook.topic.as_str().to_owned();
@@ -329,9 +370,10 @@ fn not_applied(
 /// Applies a delivery verified earlier (a held one, replayed): steps 5 to 8, its order mapped again.
 pub(crate) async fn apply_verified(
     deps: &Deps,
+    shop: &ShopId,
     webhook: orderbridge::channels::genstore::webhook::Webhook,
 ) -> Result<&'static str, Failure> {
-    process(deps, Prepared::of(webhook)).await
+    process(deps, Prepared::of(shop.clone(), webhook)).await
 }
 
 /// Counts the delivery by topic and outcome, and records the handler's latency (EMF, flushed per

@@ -28,14 +28,13 @@ async fn main() -> Result<(), Error> {
     let deps = Deps {
         store: aws.store.clone(),
         queue: Arc::new(aws.queue(config.sync_queue_url.clone())),
-        secrets: config.webhook_secrets.clone(),
+        shops: config.shops.clone(),
         max_body_bytes: config.max_body_bytes,
         dedupe_ttl: chrono::Duration::days(7),
-        shop_domain: config.shop_domain.clone(),
         arrivals: Default::default(),
     };
-    if config.shop_domain.is_none() {
-        tracing::warn!("GENSTORE_SHOP_DOMAIN and GENSTORE_API_URL are unset: compliance webhooks will be refused");
+    for shop in config.shops.iter().filter(|s| s.shop_domain.is_none()) {
+        tracing::warn!(shop = %shop.id, "GENSTORE_SHOP_DOMAIN and GENSTORE_API_URL are unset: the shop's compliance webhooks will be refused");
     }
     run(service_fn(|req: Request| {
         let deps = deps.clone();

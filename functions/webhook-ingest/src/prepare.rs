@@ -1,7 +1,7 @@
 //! Steps 1 to 4 of a delivery — route, size, signature, headers and body — before any I/O: a request
 //! turned away here has touched no state.
 
-use crate::{Inbound, Outbound, ROUTE};
+use crate::{Inbound, Outbound, ShopKeys, ROUTE};
 use orderbridge::channels::genstore;
 use orderbridge::channels::genstore::signature::{self, SignatureError};
 use orderbridge::channels::genstore::webhook::{
@@ -9,7 +9,7 @@ use orderbridge::channels::genstore::webhook::{
     TOPIC_HEADER, TRIGGERED_AT_HEADER, WEBHOOK_ID_HEADER,
 };
 use orderbridge::order::ChannelOrder;
-use orderbridge::secrets::Secret;
+use orderbridge::shop::ShopId;
 
 /// Why a request was turned away before any state was touched.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,6 +50,8 @@ impl Rejection {
 /// before any I/O.
 #[derive(Debug, Clone)]
 pub struct Prepared {
+    /// The shop whose secret signed it.
+    pub shop: ShopId,
     /// The delivery.
     pub webhook: Webhook,
     /// For `orders/*` topics, the order in orderbridge's terms.
@@ -60,8 +62,8 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// A verified delivery, its order (if it carries one) mapped.
-    pub fn of(webhook: Webhook) -> Prepared {
+    /// A verified delivery of `shop`, its order (if it carries one) mapped.
+    pub fn of(shop: ShopId, webhook: Webhook) -> Prepared {
         let (order, unmappable) = match &webhook.body {
             WebhookBody::Order(o) => match genstore::to_channel_order(o) {
                 Ok(order) => (Some(order), None),
@@ -70,6 +72,7 @@ impl Prepared {
             _ => (None, None),
         };
         Prepared {
+            shop,
             webhook,
             order,
             unmappable,
@@ -78,12 +81,7 @@ impl Prepared {
 }
 
 /// Steps 1 to 4: route, size, signature, headers and body. Pure: no I/O.
-pub fn prepare(
-    req: &Inbound,
-    secrets: &[Secret],
-    max_body: usize,
-    shop_domain: Option<&str>,
-) -> Result<Prepared, Rejection> {
+pub fn prepare(req: &Inbound, shops: &[ShopKeys], max_body: usize) -> Result<Prepared, Rejection> {
     let path = req.path.trim_end_matches('/');
     if path != ROUTE && !path.ends_with(ROUTE) {
         return Err(Rejection::NotFound);
@@ -94,7 +92,8 @@ pub fn prepare(
     if req.body.len() > max_body {
         return Err(Rejection::TooLarge { limit: max_body });
     }
-    signature::verify(&req.body, req.header(HMAC_HEADER), secrets).map_err(Rejection::Signature)?;
+    let shop = signed_by(&req.body, req.header(HMAC_HEADER), shops)?;
+    let shop_domain = shop.shop_domain.as_deref();
     let headers = WebhookHeaders {
         topic: req.header(TOPIC_HEADER),
         shop_domain: req.header(SHOP_DOMAIN_HEADER),
@@ -120,5 +119,26 @@ pub fn prepare(
         }
         _ => {}
     }
-    Ok(Prepared::of(webhook))
+    Ok(Prepared::of(shop.id.clone(), webhook))
+}
+
+/// The shop whose secret signed the body: the only thing that tells shops apart (the shop-domain
+/// header is the sender's word, checked against the shop afterwards). Every shop's secrets are tried,
+/// each in constant time; the first shop that verifies it is the delivery's (no two shops share a
+/// secret: [`orderbridge::config::shops_from_env`] refuses it).
+fn signed_by<'a>(
+    body: &[u8],
+    header: Option<&str>,
+    shops: &'a [ShopKeys],
+) -> Result<&'a ShopKeys, Rejection> {
+    let mut refusal = SignatureError::NoSecret;
+    for shop in shops {
+        match signature::verify(body, header, &shop.secrets) {
+            Ok(()) => return Ok(shop),
+            // A shop without secrets says nothing of the signature; any other answer does.
+            Err(SignatureError::NoSecret) => {}
+            Err(e) => refusal = e,
+        }
+    }
+    Err(Rejection::Signature(refusal))
 }

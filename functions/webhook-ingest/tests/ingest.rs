@@ -46,10 +46,12 @@ fn deps(store: Arc<dyn Storage>, queue: Arc<dyn SyncQueue>) -> Deps {
     Deps {
         store,
         queue,
-        secrets: vec![Secret::new(SECRET), Secret::new(OLD_SECRET)],
+        shops: webhook_ingest::ShopKeys::single(
+            vec![Secret::new(SECRET), Secret::new(OLD_SECRET)],
+            Some(SHOP.into()),
+        ),
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: Duration::days(7),
-        shop_domain: Some(SHOP.into()),
         arrivals: Default::default(),
     }
 }
@@ -755,6 +757,108 @@ mod cases {
         assert!(jobs(b).await.is_empty());
     }
 
+    /// Two shops in one deployment: a webhook belongs to the shop whose secret signed it, and touches
+    /// only that shop's rows, even under an order id the other shop has too; the shop-domain header
+    /// cannot move a signed delivery to another shop; a shop's redaction erases nothing of the other.
+    pub async fn each_shops_webhooks_touch_only_its_own_rows(b: &Backend) {
+        const EU_SECRET: &str = "eu-secret";
+        const EU: &str = "eu.genmystore.com";
+        let eu: orderbridge::shop::ShopId = "eu".parse().unwrap();
+        let mut shops = b.deps.shops.clone();
+        shops.push(webhook_ingest::ShopKeys {
+            id: eu.clone(),
+            secrets: vec![Secret::new(EU_SECRET)],
+            shop_domain: Some(EU.into()),
+        });
+        let two = Backend {
+            deps: Deps {
+                shops,
+                ..b.deps.clone()
+            },
+            store: b.store.clone(),
+            queue: b.queue.clone(),
+            clock: None,
+            _dir: None,
+        };
+        let signed_for_eu = |topic: &str, body: &Value| {
+            let mut d = Delivery::new(topic, body);
+            d.signature = Some(signature::sign(&d.body, &Secret::new(EU_SECRET)));
+            d.shop = Some(EU.into());
+            d
+        };
+        let default_store = b.store.clone();
+        let eu_store = orderbridge::store::ShopStore::scoped(b.store.clone(), &eu);
+        let get = |s: Arc<dyn Storage>| async move {
+            s.get(&OrderKey::new(Channel::Genstore, "7101"))
+                .await
+                .unwrap()
+                .map(|o| o.order)
+        };
+
+        // The same order id in both shops, each by its own shop's signed webhook.
+        let ours = gs_order("7101", 0, "paid", json!({"totalPrice": "10.00"}));
+        assert_eq!(
+            deliver(&two, &Delivery::new("orders/create", &ours))
+                .await
+                .status,
+            200
+        );
+        assert!(
+            get(eu_store.clone()).await.is_none(),
+            "not in the other shop"
+        );
+        let theirs = gs_order("7101", 0, "paid", json!({"totalPrice": "99.00"}));
+        assert_eq!(
+            deliver(&two, &signed_for_eu("orders/create", &theirs))
+                .await
+                .status,
+            200
+        );
+        let (a, e) = (
+            get(default_store.clone()).await.unwrap(),
+            get(eu_store.clone()).await.unwrap(),
+        );
+        assert_eq!(a.totals.total.to_string(), "10.00");
+        assert_eq!(e.totals.total.to_string(), "99.00");
+
+        // A signed delivery cannot be moved to another shop by its unsigned header, either way.
+        let mut moved = signed_for_eu(
+            "orders/update",
+            &gs_order("7101", 5, "refunded", json!({"totalPrice": "99.00"})),
+        );
+        moved.shop = Some(SHOP.into());
+        assert_eq!(deliver(&two, &moved).await.status, 400);
+        let mut moved = Delivery::new("orders/update", &gs_order("7101", 5, "refunded", json!({})));
+        moved.shop = Some(EU.into());
+        assert_eq!(deliver(&two, &moved).await.status, 400);
+        assert_eq!(get(default_store.clone()).await.unwrap(), a);
+        assert_eq!(get(eu_store.clone()).await.unwrap(), e);
+
+        // The other shop's redaction is queued as that shop's job, and erases only its rows.
+        let _ = jobs(&two).await;
+        let redact = signed_for_eu("shop/redact", &json!({"shopDomain": EU}));
+        assert_eq!(
+            deliver(&two, &redact).await.body,
+            json!({"outcome": "queued"})
+        );
+        let queued = jobs(&two).await;
+        assert_eq!(queued.len(), 1, "{queued:?}");
+        assert_eq!(queued[0].shop, eu);
+        let Job::RedactPersonalData { request_id, scope } = &queued[0].job else {
+            panic!("{queued:?}")
+        };
+        compliance::redact(&*eu_store, scope, request_id)
+            .await
+            .unwrap();
+        assert!(get(eu_store.clone()).await.unwrap().personal_data_erased);
+        let kept = get(default_store.clone()).await.unwrap();
+        assert!(
+            !kept.personal_data_erased,
+            "the other shop's order keeps its data"
+        );
+        assert!(kept.customer.is_some());
+    }
+
     pub async fn compliance_topics_are_queued_for_fulfillment_push(b: &Backend) {
         deliver(
             b,
@@ -978,7 +1082,10 @@ mod cases {
         // Without a configured shop, orders still flow but compliance requests are refused.
         let unconfigured = Backend {
             deps: Deps {
-                shop_domain: None,
+                shops: webhook_ingest::ShopKeys::single(
+                    vec![Secret::new(SECRET), Secret::new(OLD_SECRET)],
+                    None,
+                ),
                 ..b.deps.clone()
             },
             store: b.store.clone(),
@@ -1404,6 +1511,7 @@ macro_rules! suite {
             case!(a_refund_parked_while_its_order_is_written_joins_it);
             case!(refunds_racing_their_orders_all_join_and_leave_nothing_parked);
             case!(compliance_topics_are_queued_for_fulfillment_push);
+            case!(each_shops_webhooks_touch_only_its_own_rows);
             case!(a_signed_body_resent_under_another_topic_is_refused);
             case!(a_delivery_for_another_shop_is_refused);
             case!(an_unknown_topic_is_acknowledged_and_stores_nothing);

@@ -18,10 +18,12 @@ async fn the_sample_webhook_event_is_accepted() {
     let deps = Deps {
         store: Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
         queue: Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
-        secrets: vec![Secret::new("sample-webhook-secret")],
+        shops: webhook_ingest::ShopKeys::single(
+            vec![Secret::new("sample-webhook-secret")],
+            Some("demo.genmystore.com".into()),
+        ),
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
-        shop_domain: Some("demo.genmystore.com".into()),
         arrivals: Default::default(),
     };
     let req = lambda_http::request::from_str(&event).unwrap();

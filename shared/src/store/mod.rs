@@ -43,7 +43,7 @@ pub use idempotency::{
     is_failure_result, Claim, IdempotencyError, IdempotencyStore, IdempotencyTtl, WorkResult,
 };
 pub use queue::{FailedSend, ReceivedMessage, SendReport, SyncQueue, SQS_BATCH_LIMIT};
-pub use shop::{shop_of, split as split_shop, ShopStore};
+pub use shop::{shop_of, split as split_shop, ShopQueue, ShopStore};
 
 use crate::channel::Channel;
 use crate::ids::{ChannelOrderId, CustomerId, GenstoreOrderId};

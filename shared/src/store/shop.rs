@@ -13,11 +13,12 @@
 use super::{
     AuditEntry, AuditLog, Batch, BucketShape, Claim, Cursor, CursorStore, DedupeStore, Expected,
     Found, Grant, IdempotencyError, IdempotencyStore, IdempotencyTtl, ItemKey, Lease, OrderKey,
-    OrderStore, Page, PageRequest, RateBudget, Storage, StoreError, StoredOrder, Update, Upsert,
-    Write,
+    OrderStore, Page, PageRequest, RateBudget, ReceivedMessage, SendReport, Storage, StoreError,
+    StoredOrder, SyncQueue, Update, Upsert, Write,
 };
 use crate::channel::Channel;
 use crate::ids::{ChannelOrderId, CustomerId, GenstoreOrderId};
+use crate::jobs::SyncJob;
 use crate::order::ChannelOrder;
 use crate::shop::ShopId;
 use crate::status::UnifiedStatus;
@@ -341,5 +342,55 @@ impl Batch for ShopStore {
             })
             .collect();
         self.inner.write_batch(&writes).await
+    }
+}
+
+/// A shop's view of the sync queue: every job it sends names the shop ([`SyncJob::shop`]), so the job
+/// is worked in that shop's part of the table with that shop's platforms.
+#[derive(Clone)]
+pub struct ShopQueue {
+    inner: Arc<dyn SyncQueue>,
+    shop: ShopId,
+}
+
+impl ShopQueue {
+    /// `shop`'s sends to `inner`, as the handle the functions take.
+    pub fn scoped(inner: Arc<dyn SyncQueue>, shop: &ShopId) -> Arc<dyn SyncQueue> {
+        Arc::new(ShopQueue {
+            inner,
+            shop: shop.clone(),
+        })
+    }
+}
+
+#[async_trait]
+impl SyncQueue for ShopQueue {
+    async fn send(&self, jobs: &[SyncJob]) -> Result<SendReport, StoreError> {
+        let jobs: Vec<SyncJob> = jobs.iter().map(|j| j.clone().in_shop(&self.shop)).collect();
+        self.inner.send(&jobs).await
+    }
+
+    async fn receive(
+        &self,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedMessage>, StoreError> {
+        self.inner.receive(max, visibility).await
+    }
+
+    async fn delete(&self, receipt: &str) -> Result<(), StoreError> {
+        self.inner.delete(receipt).await
+    }
+
+    async fn hide_for(&self, receipt: &str, for_: std::time::Duration) -> Result<(), StoreError> {
+        self.inner.hide_for(receipt, for_).await
+    }
+
+    async fn send_raw(&self, bodies: &[String]) -> Result<usize, StoreError> {
+        self.inner.send_raw(bodies).await
+    }
+
+    async fn depth(&self) -> Result<u64, StoreError> {
+        self.inner.depth().await
     }
 }

@@ -23,6 +23,9 @@ use crate::channels::zonos::client::{
 use crate::channels::zonos::wire::Credentials;
 use crate::secrets::SecretResolver;
 
+mod shops;
+pub use shops::{shop_domain, shops_from_env, shops_from_json, Needs, Shop, SHOP_SETTINGS};
+
 /// A setting that is present but unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -115,6 +118,24 @@ pub fn platform_url(name: &str, value: &str) -> Result<String, ConfigError> {
 impl Platforms {
     /// Reads the environment, resolving secret references.
     pub async fn from_env(resolver: &SecretResolver) -> Result<Platforms, ConfigError> {
+        Platforms::from_source(resolver, &var).await
+    }
+
+    /// Reads the platform settings from `source` (the environment, or one shop's entry of `SHOPS`:
+    /// the same names either way), resolving secret references.
+    pub async fn from_source(
+        resolver: &SecretResolver,
+        source: &(dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Result<Platforms, ConfigError> {
+        let var = |name: &str| source(name);
+        let number = |name: &str, default: u32| -> Result<u32, ConfigError> {
+            match var(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| ConfigError(format!("{name} must be a number, not {v:?}"))),
+            }
+        };
         let secret = |name: &'static str| async move {
             match var(name) {
                 None => Ok(None),
@@ -147,7 +168,7 @@ impl Platforms {
                     )?,
                     Credentials { store, secret: s },
                 );
-                let rate = number("ZONOS_RATE_PER_SECOND", 5u32)?;
+                let rate = number("ZONOS_RATE_PER_SECOND", 5)?;
                 z.http.rate = RateLimit::new(rate, rate);
                 if let Some(c) = var("ZONOS_CURRENCY") {
                     z.currency = c.parse().map_err(|e: crate::money::InvalidCurrency| {
@@ -179,7 +200,7 @@ impl Platforms {
                     merchant,
                     creds,
                 );
-                let rate = number("GOOGLE_RATE_PER_SECOND", 10u32)?;
+                let rate = number("GOOGLE_RATE_PER_SECOND", 10)?;
                 g.http.rate = RateLimit::new(rate, rate);
                 Some(g)
             }
