@@ -420,6 +420,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
                 .clamp(1, 20),
             ..order_poller::Settings::default()
         },
+        shops: Default::default(),
     };
     let interval = cfg.poll_interval;
     let mut poll_stop = stopped.clone();
@@ -452,6 +453,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         dead_letters: Some(push_backends.dead_letters.clone()),
         // A crashed push's lease clears as its claim does.
         push_lease: in_progress,
+        shops: Default::default(),
         backoff: cfg.backoff,
     };
     let visibility =

@@ -352,6 +352,7 @@ async fn main() {
                 google: clients.google,
                 genstore: clients.genstore,
                 settings: order_poller::Settings::default(),
+                shops: Default::default(),
             };
             let deadline =
                 order_poller::Until(std::time::Instant::now() + Duration::from_secs(3600));

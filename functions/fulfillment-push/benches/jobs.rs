@@ -103,6 +103,7 @@ async fn main() {
             idempotency: IdempotencyTtl::default(),
             dead_letters: None,
             push_lease: fulfillment_push::PUSH_LEASE,
+            shops: Default::default(),
             backoff: fulfillment_push::Backoff::default(),
         };
         let batch: Vec<Record> = ids

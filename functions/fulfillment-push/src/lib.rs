@@ -53,9 +53,11 @@ use orderbridge::channels::genstore::client::GenstoreClient;
 use orderbridge::channels::google::client::GoogleClient;
 use orderbridge::channels::zonos::client::ZonosClient;
 use orderbridge::compliance;
+use orderbridge::config::ShopClients;
 use orderbridge::idempotency::{idempotency_key, Lookup};
 use orderbridge::ids::ChannelOrderId;
 use orderbridge::jobs::{Job, SyncJob};
+use orderbridge::shop::ShopId;
 use orderbridge::store::{
     Claim, IdempotencyError, IdempotencyTtl, OrderKey, Storage, SyncQueue, WorkResult,
 };
@@ -88,6 +90,37 @@ pub struct Deps {
     pub backoff: Backoff,
     /// How long a tracking push holds its order at most ([`PUSH_LEASE`]; see [`serial`]).
     pub push_lease: chrono::Duration,
+    /// Every shop's platforms, when the deployment serves several (`SHOPS`); empty for a one-shop
+    /// deployment, whose platforms are the fields above.
+    pub shops: Arc<Vec<ShopClients>>,
+}
+
+impl Deps {
+    /// The same, working `shop`'s jobs: its part of the table, its follow-up jobs naming it, its
+    /// Genstore and channels. `None` for a shop this deployment does not know (yet).
+    pub fn in_shop(&self, shop: &ShopId) -> Option<Deps> {
+        let (genstore, zonos, google) = match self.shops.iter().find(|s| &s.id == shop) {
+            Some(s) => (
+                s.clients.genstore.clone(),
+                s.clients.zonos.clone(),
+                s.clients.google.clone(),
+            ),
+            None if shop.is_default() && self.shops.is_empty() => (
+                self.genstore.clone(),
+                self.zonos.clone(),
+                self.google.clone(),
+            ),
+            None => return None,
+        };
+        Some(Deps {
+            store: orderbridge::store::ShopStore::scoped(self.store.clone(), shop),
+            queue: orderbridge::store::ShopQueue::scoped(self.queue.clone(), shop),
+            genstore,
+            zonos,
+            google,
+            ..self.clone()
+        })
+    }
 }
 
 /// How a job ended.
@@ -111,6 +144,12 @@ pub async fn handle_record(deps: &Deps, body: &str) -> Outcome {
         Ok(j) => j,
         Err(e) => return Outcome::Permanent(e.to_string()),
     };
+    // The job's shop: its part of the table, its platforms. A shop not (yet) in this instance's
+    // configuration waits on the queue for it, and is dead-lettered if it never comes.
+    let Some(deps) = deps.in_shop(&job.shop) else {
+        return Outcome::Retry(format!("shop {} is not configured here", job.shop));
+    };
+    let deps = &deps;
     match job.cause.clone() {
         Some(cause) => {
             orderbridge::telemetry::with_cause(

@@ -16,7 +16,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use fulfillment_push::{handle_batch_until, Backoff, Deps, Record, PUSH_LEASE};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use orderbridge::caller::Function;
-use orderbridge::config::{number, required, Platforms};
+use orderbridge::config::{number, required, Needs};
 use orderbridge::secrets::SecretResolver;
 use orderbridge::store::dynamo::AwsBackends;
 use orderbridge::store::IdempotencyTtl;
@@ -25,15 +25,26 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     orderbridge::telemetry::start_lambda("fulfillment-push");
-    let platforms =
-        Platforms::from_env(&SecretResolver::for_function(Function::FulfillmentPush)).await?;
-    tracing::info!(channels = platforms.describe(), "fulfillment-push starting");
+    let resolver = SecretResolver::for_function(Function::FulfillmentPush);
+    let shops = orderbridge::config::shops_from_env(&resolver, Needs::Platforms).await?;
+    for shop in &shops {
+        tracing::info!(shop = %shop.id, channels = shop.platforms.describe(), "fulfillment-push starting");
+    }
     let aws =
         AwsBackends::connect(Some(Function::FulfillmentPush), required("ORDERS_TABLE")?).await;
-    let store = aws.store.clone();
+    let store: Arc<dyn orderbridge::store::Storage> = aws.store.clone();
     // Every platform call draws on the deployment's shared budget (with the poller and every other
-    // instance of this function).
-    let clients = platforms.clients()?.sharing(store.clone(), 0.0);
+    // instance of this function): each shop's Genstore on its own, a channel account on its own.
+    let shop_clients = shops
+        .iter()
+        .map(|s| s.clients(&store, 0.0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let clients = shop_clients
+        .iter()
+        .find(|s| s.id.is_default())
+        .map(|s| s.clients.clone())
+        .unwrap_or_default();
+    let several = orderbridge::config::var("SHOPS").is_some();
     let dead_letters: Option<Arc<dyn orderbridge::store::SyncQueue>> =
         match std::env::var("SYNC_DLQ_URL") {
             Ok(url) if !url.trim().is_empty() => Some(Arc::new(aws.queue(url))),
@@ -50,6 +61,7 @@ async fn main() -> Result<(), Error> {
         dead_letters,
         push_lease: PUSH_LEASE,
         backoff: Backoff::default(),
+        shops: Arc::new(if several { shop_clients } else { Vec::new() }),
     };
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let deps = deps.clone();

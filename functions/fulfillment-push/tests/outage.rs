@@ -79,6 +79,7 @@ async fn six_hours_of_genstore_outage(backoff: Option<Backoff>) -> Run {
         idempotency: IdempotencyTtl::default(),
         dead_letters: None,
         push_lease: fulfillment_push::PUSH_LEASE,
+        shops: Default::default(),
         backoff: backoff.unwrap_or_default(),
     };
     let z = sb.lock().zonos.create(

@@ -125,6 +125,7 @@ async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
         idempotency: IdempotencyTtl::default(),
         dead_letters: None,
         push_lease: fulfillment_push::PUSH_LEASE,
+        shops: Default::default(),
         backoff: fulfillment_push::Backoff::default(),
     };
     Setup {
@@ -1286,6 +1287,8 @@ mod import_cases {
 mod both_ways;
 #[path = "push/channel_changes.rs"]
 mod channel_changes;
+#[path = "push/shops.rs"]
+mod shops;
 
 macro_rules! suite {
     ($name:ident, $aws:expr) => {
@@ -1402,6 +1405,10 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits() {
                 channel_changes::a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits($aws).await
+            }
+            #[tokio::test]
+            async fn a_shops_job_uses_its_shops_table_part_and_platforms() {
+                shops::a_shops_job_uses_its_shops_table_part_and_platforms($aws).await
             }
             #[tokio::test]
             async fn bare_zonos_answers_are_enough_to_mirror_push_and_reread() {

@@ -37,6 +37,7 @@ async fn the_sample_sqs_batch_is_accepted() {
         idempotency: IdempotencyTtl::default(),
         dead_letters: None,
         push_lease: fulfillment_push::PUSH_LEASE,
+        shops: Default::default(),
         backoff: fulfillment_push::Backoff::default(),
     };
     // The orders are not in this empty table: both jobs are handed back for a retry, by their ids.

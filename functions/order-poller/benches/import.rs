@@ -94,6 +94,7 @@ async fn main() {
         google: None,
         genstore: None,
         settings: Settings::default(),
+        shops: Default::default(),
     };
     println!("order-poller import rate, sandbox with 20 ms latency per request, default pacing, {N} orders per channel:");
     let zonos_only = Deps {

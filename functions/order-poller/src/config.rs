@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `ORDERS_TABLE`, `SYNC_QUEUE_URL` | the table and the queue |
 //! | platform settings | see `orderbridge::config` (absent settings disable a channel) |
+//! | `SHOPS` | several shops, each with its platform settings (see `orderbridge::config::shops_from_env`) |
 //! | `POLL_LOOKBACK_DAYS` | first Zonos run and Google change scan (default 7) |
 //! | `POLL_INCLUDE_TEST_ORDERS` | `true` imports Zonos test orders (default false) |
 //! | `POLL_CONCURRENCY` | platform calls in flight per channel (default 4) |
@@ -12,7 +13,7 @@
 //! | `POLL_STALL_AFTER_MINUTES` | a failing channel without progress for longer fails the run (default 30) |
 
 use crate::Settings;
-use orderbridge::config::{number, required, var, ConfigError, Platforms};
+use orderbridge::config::{number, required, var, ConfigError, Needs, Platforms, Shop};
 use orderbridge::secrets::SecretResolver;
 
 /// Settings of one deployment.
@@ -21,8 +22,10 @@ pub struct Config {
     pub orders_table: String,
     /// `SYNC_QUEUE_URL`.
     pub sync_queue_url: String,
-    /// The enabled platforms.
+    /// The enabled platforms (of the default shop).
     pub platforms: Platforms,
+    /// Every shop, when `SHOPS` lists them; empty for a one-shop deployment (its platforms above).
+    pub shops: Vec<Shop>,
     /// The poller's settings.
     pub settings: Settings,
 }
@@ -40,10 +43,21 @@ impl Config {
             stall_after: chrono::Duration::minutes(number("POLL_STALL_AFTER_MINUTES", 30i64)?),
             ..Settings::default()
         };
+        let shops = orderbridge::config::shops_from_env(resolver, Needs::Platforms).await?;
+        let platforms = shops
+            .iter()
+            .find(|s| s.id.is_default())
+            .map(|s| s.platforms.clone())
+            .unwrap_or_default();
         Ok(Config {
             orders_table: required("ORDERS_TABLE")?,
             sync_queue_url: required("SYNC_QUEUE_URL")?,
-            platforms: Platforms::from_env(resolver).await?,
+            platforms,
+            shops: if var("SHOPS").is_some() {
+                shops
+            } else {
+                Vec::new()
+            },
             settings,
         })
     }

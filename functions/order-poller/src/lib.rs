@@ -59,6 +59,7 @@ use orderbridge::channels::zonos::client::ZonosClient;
 
 use genstore_reconcile::reconcile_genstore;
 use google_poll::{import_google, poll_google};
+use orderbridge::config::ShopClients;
 use orderbridge::store::{Lease, Storage, SyncQueue};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -139,6 +140,24 @@ pub struct Deps {
     pub genstore: Option<GenstoreClient>,
     /// Settings.
     pub settings: Settings,
+    /// Every shop's platforms, when the deployment serves several (`SHOPS`); empty for a one-shop
+    /// deployment, whose platforms are the fields above.
+    pub shops: Arc<Vec<ShopClients>>,
+}
+
+impl Deps {
+    /// The same, polling for `shop`: its part of the table (cursors, leases, orders), its jobs naming
+    /// it, its Genstore and the channels that feed it.
+    pub fn in_shop(&self, shop: &ShopClients) -> Deps {
+        Deps {
+            store: orderbridge::store::ShopStore::scoped(self.store.clone(), &shop.id),
+            queue: orderbridge::store::ShopQueue::scoped(self.queue.clone(), &shop.id),
+            genstore: shop.clients.genstore.clone(),
+            zonos: shop.clients.zonos.clone(),
+            google: shop.clients.google.clone(),
+            ..self.clone()
+        }
+    }
 }
 
 /// A history import for one channel (in the schedule event's `detail`).
@@ -181,7 +200,25 @@ pub async fn run(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunS
     orderbridge::telemetry::with_cause(cause, run_caused(deps, req, deadline)).await
 }
 
+/// A run over every shop, one after the other (each under its own leases and cursors); a one-shop
+/// deployment's run is its one shop's.
 async fn run_caused(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunSummary {
+    if deps.shops.is_empty() {
+        return run_shop(deps, req, deadline).await;
+    }
+    let mut all = RunSummary::default();
+    for shop in deps.shops.iter() {
+        let summary = run_shop(&deps.in_shop(shop), req.clone(), deadline).await;
+        all.channels
+            .extend(summary.channels.into_iter().map(|c| ChannelSummary {
+                shop: Some(shop.id.to_string()),
+                ..c
+            }));
+    }
+    all
+}
+
+async fn run_shop(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunSummary {
     let started = std::time::Instant::now();
     let mut channels = Vec::new();
     let live = req.backfill.is_none();

@@ -38,6 +38,15 @@ async fn main() -> Result<(), Error> {
     let clients = config.platforms.clients()?;
     let live = clients.clone().sharing(store.clone(), 0.0);
     let backfill = clients.sharing(store.clone(), BACKFILL_RESERVE);
+    // Several shops: each shop's clients, its Genstore paced in its own part of the table.
+    let root: Arc<dyn orderbridge::store::Storage> = store.clone();
+    let shops_at = |reserve: f64| -> Result<Vec<_>, orderbridge::config::ConfigError> {
+        config
+            .shops
+            .iter()
+            .map(|s| s.clients(&root, reserve))
+            .collect()
+    };
     let deps = Deps {
         store,
         queue: Arc::new(aws.queue(config.sync_queue_url.clone())),
@@ -45,11 +54,13 @@ async fn main() -> Result<(), Error> {
         google: live.google,
         genstore: live.genstore,
         settings: config.settings,
+        shops: Arc::new(shops_at(0.0)?),
     };
     let backfill_deps = Deps {
         zonos: backfill.zonos,
         google: backfill.google,
         genstore: backfill.genstore,
+        shops: Arc::new(shops_at(BACKFILL_RESERVE)?),
         ..deps.clone()
     };
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 /// One channel's part of a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChannelSummary {
+    /// The shop, when the deployment serves several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shop: Option<String>,
     /// The channel.
     pub channel: String,
     /// Orders looked at.

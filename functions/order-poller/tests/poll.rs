@@ -65,9 +65,40 @@ fn http() -> HttpSettings {
     }
 }
 
+/// Clients of every platform of the sandbox at `base`, quick to retry.
+fn clients_of(base: &str) -> orderbridge::config::Clients {
+    let c = SandboxConfig::default();
+    let mut z = ZonosSettings::new(
+        format!("{base}/zonos"),
+        Credentials {
+            store: c.zonos_store,
+            secret: Secret::new(c.zonos_secret.clone()),
+        },
+    );
+    z.http = http();
+    let mut g = GoogleSettings::new(
+        format!("{base}/google/content/v2.1"),
+        c.google_merchant_id.clone(),
+        GoogleCredentials::AccessToken(Secret::new(c.google_token.clone())),
+    );
+    g.http = http();
+    let mut s = GenstoreSettings::new(
+        format!("{base}/genstore"),
+        Secret::new(c.genstore_token.clone()),
+    );
+    s.http = HttpSettings {
+        rate: orderbridge::channels::genstore::client::rate_limit(),
+        ..http()
+    };
+    orderbridge::config::Clients {
+        zonos: Some(ZonosClient::new(z).unwrap()),
+        google: Some(GoogleClient::new(g).unwrap()),
+        genstore: Some(GenstoreClient::new(s).unwrap()),
+    }
+}
+
 async fn setup(aws: bool) -> Setup {
     let (sandbox, base) = spawn(SandboxConfig::default()).await.unwrap();
-    let c = SandboxConfig::default();
     type Backends = (Arc<dyn Storage>, Arc<dyn SyncQueue>);
     let ((store, queue), watch, dir): (Backends, Backends, _) = if aws {
         use orderbridge::store::dynamo::AwsBackends;
@@ -96,39 +127,19 @@ async fn setup(aws: bool) -> Setup {
         );
         (both.clone(), both, Some(dir))
     };
-    let mut z = ZonosSettings::new(
-        format!("{base}/zonos"),
-        Credentials {
-            store: c.zonos_store,
-            secret: Secret::new(c.zonos_secret.clone()),
-        },
-    );
-    z.http = http();
-    let mut g = GoogleSettings::new(
-        format!("{base}/google/content/v2.1"),
-        c.google_merchant_id.clone(),
-        GoogleCredentials::AccessToken(Secret::new(c.google_token.clone())),
-    );
-    g.http = http();
-    let mut s = GenstoreSettings::new(
-        format!("{base}/genstore"),
-        Secret::new(c.genstore_token.clone()),
-    );
-    s.http = HttpSettings {
-        rate: orderbridge::channels::genstore::client::rate_limit(),
-        ..http()
-    };
+    let clients = clients_of(&base);
     let deps = Deps {
         store,
         queue,
-        zonos: Some(ZonosClient::new(z).unwrap()),
-        google: Some(GoogleClient::new(g).unwrap()),
-        genstore: Some(GenstoreClient::new(s).unwrap()),
+        zonos: clients.zonos,
+        google: clients.google,
+        genstore: clients.genstore,
         settings: Settings {
             concurrency: 8,
             genstore_overlap: 3,
             ..Settings::default()
         },
+        shops: Default::default(),
     };
     Setup {
         sandbox,
@@ -1146,6 +1157,66 @@ mod parking_cases {
 
     /// Zonos promises no order for its listing: listed newest first, the cursor still ends on the
     /// newest id (not on the oldest, the last one listed), and a second run imports nothing again.
+    /// Two shops, each fed by its own Zonos store that numbers orders the same way: one run polls both,
+    /// each shop's orders, cursor and jobs its own, even under the same order ids.
+    pub async fn two_shops_poll_into_their_own_parts_of_the_table(aws: bool) {
+        use orderbridge::config::ShopClients;
+        use orderbridge::shop::ShopId;
+        let s = setup(aws).await;
+        let (other, other_base) = spawn(SandboxConfig::default()).await.unwrap();
+        let eu: ShopId = "eu".parse().unwrap();
+        let deps = Deps {
+            shops: Arc::new(vec![
+                ShopClients {
+                    id: ShopId::default_shop(),
+                    clients: clients_of(&s.base),
+                },
+                ShopClients {
+                    id: eu.clone(),
+                    clients: clients_of(&other_base),
+                },
+            ]),
+            ..s.deps.clone()
+        };
+        let ours = add_zonos(&s.sandbox, 2);
+        let theirs = add_zonos(&other, 3);
+        assert_eq!(ours[0], theirs[0], "the same id in both stores");
+        let r = order_poller::run(&deps, PollRequest::default(), &Forever).await;
+        let zonos = |shop: &str| {
+            r.channels
+                .iter()
+                .find(|c| c.channel == "zonos" && c.shop.as_deref() == Some(shop))
+                .unwrap_or_else(|| panic!("{r:?}"))
+                .new
+        };
+        assert_eq!((zonos("default"), zonos("eu")), (2, 3));
+        let eu_store = orderbridge::store::ShopStore::scoped(s.store.clone(), &eu);
+        let placed = |sb: &Sandbox, id: &str| {
+            let st = sb.lock();
+            st.zonos.orders[st.zonos.find(999, id).unwrap()].placed_at
+        };
+        let key = OrderKey::new(Channel::Zonos, ours[0].as_str());
+        let a = s.store.get(&key).await.unwrap().unwrap().order;
+        let b = eu_store.get(&key).await.unwrap().unwrap().order;
+        assert_eq!(a.placed_at, placed(&s.sandbox, &ours[0]));
+        assert_eq!(b.placed_at, placed(&other, &theirs[0]));
+        let only_theirs = OrderKey::new(Channel::Zonos, theirs[2].as_str());
+        assert!(s.store.get(&only_theirs).await.unwrap().is_none());
+        assert!(eu_store.get(&only_theirs).await.unwrap().is_some());
+        assert_eq!(s.store.read("zonos").await.unwrap().unwrap().value, ours[1]);
+        assert_eq!(
+            eu_store.read("zonos").await.unwrap().unwrap().value,
+            theirs[2]
+        );
+        let jobs = drain(&*s.queue).await;
+        let mirrors = |shop: &ShopId| {
+            jobs.iter()
+                .filter(|j| &j.shop == shop && j.job.kind() == "mirror_order")
+                .count()
+        };
+        assert_eq!((mirrors(&ShopId::default_shop()), mirrors(&eu)), (2, 3));
+    }
+
     /// Zonos answering only what the documents promise (no id, dates, currency or email in
     /// `orderDetail`): every order is imported with the listing's dates and the store's currency, and a
     /// status change is picked up all the same.
@@ -1360,6 +1431,10 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_vanished_zonos_cursor_past_every_order_holds_without_error() {
                 cases::a_vanished_zonos_cursor_past_every_order_holds_without_error($aws).await
+            }
+            #[tokio::test]
+            async fn two_shops_poll_into_their_own_parts_of_the_table() {
+                parking_cases::two_shops_poll_into_their_own_parts_of_the_table($aws).await
             }
             #[tokio::test]
             async fn bare_zonos_answers_import_and_a_status_change_is_picked_up() {

@@ -38,6 +38,7 @@ async fn the_sample_schedule_events_are_accepted() {
         google: None,
         genstore: None,
         settings: Settings::default(),
+        shops: Default::default(),
     };
     let summary = order_poller::run(
         &deps,

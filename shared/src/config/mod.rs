@@ -24,7 +24,9 @@ use crate::channels::zonos::wire::Credentials;
 use crate::secrets::SecretResolver;
 
 mod shops;
-pub use shops::{shop_domain, shops_from_env, shops_from_json, Needs, Shop, SHOP_SETTINGS};
+pub use shops::{
+    shop_domain, shops_from_env, shops_from_json, Needs, Shop, ShopClients, SHOP_SETTINGS,
+};
 
 /// A setting that is present but unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -59,6 +59,45 @@ pub struct Shop {
     pub shop_domain: Option<String>,
 }
 
+impl Shop {
+    /// The shop's clients, each paced by its budget: Genstore's in the shop's part of the table (each
+    /// shop's Genstore has its own limit), Zonos' and Google's in the deployment's (a store or merchant
+    /// two shops share is paced once). `reserve_share` as [`super::Clients::sharing`].
+    pub fn clients(
+        &self,
+        root: &std::sync::Arc<dyn crate::store::Storage>,
+        reserve_share: f64,
+    ) -> Result<ShopClients, ConfigError> {
+        let built = self.platforms.clients()?;
+        let shop_budget = crate::store::ShopStore::scoped(root.clone(), &self.id);
+        let deployment: std::sync::Arc<dyn crate::store::RateBudget> = root.clone();
+        let shop_budget: std::sync::Arc<dyn crate::store::RateBudget> = shop_budget;
+        Ok(ShopClients {
+            id: self.id.clone(),
+            clients: super::Clients {
+                genstore: built
+                    .genstore
+                    .map(|c| c.with_budget(shop_budget, reserve_share)),
+                zonos: built
+                    .zonos
+                    .map(|c| c.with_budget(deployment.clone(), reserve_share)),
+                google: built
+                    .google
+                    .map(|c| c.with_budget(deployment, reserve_share)),
+            },
+        })
+    }
+}
+
+/// A shop's clients (see [`Shop::clients`]).
+#[derive(Clone)]
+pub struct ShopClients {
+    /// The shop.
+    pub id: ShopId,
+    /// Its Genstore and channels.
+    pub clients: super::Clients,
+}
+
 /// The shop's domain from its settings: explicit, else the host of its Genstore URL.
 pub fn shop_domain(explicit: Option<&str>, api_url: Option<&str>) -> Option<String> {
     if let Some(d) = explicit.map(str::trim).filter(|d| !d.is_empty()) {
