@@ -24,6 +24,10 @@ pub(crate) struct Backend {
     /// Print JSON for scripts.
     #[arg(long, global = true)]
     pub(crate) json: bool,
+    /// The shop to look at, when the deployment serves several (default: the default shop, the one
+    /// shop of a one-shop deployment).
+    #[arg(long, global = true)]
+    pub(crate) shop: Option<String>,
 }
 
 #[derive(Subcommand)]

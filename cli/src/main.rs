@@ -26,14 +26,34 @@ mod args;
 use args::{Backend, Cli, Command, DlqCommand, OrdersCommand};
 
 struct Handles {
+    /// The shop's part of the table (`--shop`, else the default shop).
     store: Arc<dyn Storage>,
+    /// The whole table, for what works every shop's records (a DLQ replay).
+    root: Arc<dyn Storage>,
     queue: Arc<dyn SyncQueue>,
     dlq: Arc<dyn SyncQueue>,
+    /// The shop looked at.
+    shop: orderbridge::shop::ShopId,
 }
 
-/// The table and queues the command works on. `create`: a command that writes (a backfill) may start
-/// the embedded database; the others look at one `dev` or `demo` left and refuse a folder without one.
+/// The table and queues the command works on, in the shop `--shop` names. `create`: a command that
+/// writes (a backfill) may start the embedded database; the others look at one `dev` or `demo` left and
+/// refuse a folder without one.
 async fn handles(b: &Backend, create: bool) -> Result<Handles, String> {
+    let shop: orderbridge::shop::ShopId = match &b.shop {
+        Some(s) => s
+            .parse()
+            .map_err(|e: orderbridge::shop::InvalidShopId| e.to_string())?,
+        None => orderbridge::shop::ShopId::default_shop(),
+    };
+    let mut h = table_and_queues(b, create).await?;
+    h.store = orderbridge::store::ShopStore::scoped(h.root.clone(), &shop);
+    h.queue = orderbridge::store::ShopQueue::scoped(h.queue.clone(), &shop);
+    h.shop = shop;
+    Ok(h)
+}
+
+async fn table_and_queues(b: &Backend, create: bool) -> Result<Handles, String> {
     if b.aws {
         use orderbridge::config::required;
         let setting = |name: &str| required(name).map_err(|e| e.to_string());
@@ -45,8 +65,10 @@ async fn handles(b: &Backend, create: bool) -> Result<Handles, String> {
         let aws = orderbridge::store::dynamo::AwsBackends::connect(None, table).await;
         return Ok(Handles {
             store: aws.store.clone(),
+            root: aws.store.clone(),
             queue: Arc::new(aws.queue(sync)),
             dlq: Arc::new(aws.queue(dlq)),
+            shop: Default::default(),
         });
     }
     // An empty database made on the spot would answer "nothing there" for a mistyped folder.
@@ -60,8 +82,10 @@ async fn handles(b: &Backend, create: bool) -> Result<Handles, String> {
     }
     let db = Db::open(file).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store: Arc<dyn Storage> = Arc::new(EmbeddedStore::new(db.clone(), clock.clone()));
     Ok(Handles {
-        store: Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+        store: store.clone(),
+        root: store,
         queue: Arc::new(EmbeddedQueue::new(
             db.clone(),
             "sync",
@@ -72,6 +96,7 @@ async fn handles(b: &Backend, create: bool) -> Result<Handles, String> {
             clock.clone(),
         )),
         dlq: Arc::new(EmbeddedQueue::new(db, "sync-dlq", None, clock)),
+        shop: Default::default(),
     })
 }
 
@@ -184,6 +209,7 @@ async fn main() {
                         channel,
                         status,
                         stuck,
+                        shop: Some(h.shop.clone()),
                     };
                     let (rows, next) =
                         ops::order_rows(&*h.store, Some(&*h.dlq), &filter, limit, after)
@@ -254,9 +280,11 @@ async fn main() {
             let h = handles(&backend, false).await.unwrap_or_else(|e| fail(e));
             match command {
                 DlqCommand::List => {
-                    let rows = orderbridge::dead_letters::list(&*h.dlq)
+                    let mut rows = orderbridge::dead_letters::list(&*h.dlq)
                         .await
                         .unwrap_or_else(|e| fail(e));
+                    // The shop's dead letters (and those whose body names no shop at all).
+                    rows.retain(|r| r.shop.as_ref().is_none_or(|s| s == &h.shop));
                     let held = webhook_ingest::held::list(&*h.store)
                         .await
                         .unwrap_or_else(|e| fail(e.to_string()));
@@ -295,7 +323,7 @@ async fn main() {
                     }
                 }
                 DlqCommand::Replay => {
-                    let r = orderbridge::dead_letters::replay(&*h.store, &*h.dlq, &*h.queue)
+                    let r = orderbridge::dead_letters::replay(&h.root, &*h.dlq, &*h.queue)
                         .await
                         .unwrap_or_else(|e| fail(e));
                     let held = ops::replay_held(h.store.clone(), h.queue.clone())

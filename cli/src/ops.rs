@@ -119,6 +119,9 @@ pub struct ListFilter {
     pub status: Option<UnifiedStatus>,
     /// Only orders that need someone: a job in the DLQ, a side missing, or a push failing.
     pub stuck: bool,
+    /// The shop whose orders these are (the store given is its part of the table): only its dead
+    /// letters mark its rows. None: the default shop.
+    pub shop: Option<orderbridge::shop::ShopId>,
 }
 
 /// How long an external order may go without its Genstore mirror before it counts as stuck (the
@@ -144,10 +147,12 @@ pub async fn order_rows(
         })
         .await
         .map_err(|e| e.to_string())?;
+    let shop = filter.shop.clone().unwrap_or_default();
     let dead: Vec<String> = match dlq {
         Some(q) => orderbridge::dead_letters::list(q)
             .await?
             .into_iter()
+            .filter(|l| l.shop.as_ref() == Some(&shop))
             .filter_map(|l| l.order)
             .collect(),
         None => Vec::new(),

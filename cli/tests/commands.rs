@@ -310,3 +310,121 @@ async fn held_webhooks_are_listed_as_stuck_and_replayed() {
     assert_eq!(held::list(&store).await.unwrap().len(), 1, "still held");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--shop` shows one shop of a deployment serving several: `orders list` its orders only (the same
+/// order id in another shop is that shop's), `dlq list` its dead letters; without it, the default shop.
+#[tokio::test]
+async fn operator_commands_show_the_shop_named() {
+    use orderbridge::channel::Channel;
+    use orderbridge::clock::SystemClock;
+    use orderbridge::jobs::{Job, SyncJob};
+    use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
+    use orderbridge::store::{ShopStore, Storage, SyncQueue};
+    use std::sync::Arc;
+
+    let dir = std::env::temp_dir().join(format!("ob-cli-shops-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("orderbridge.sqlite3");
+    let root: Arc<dyn Storage> = Arc::new(EmbeddedStore::new(
+        Db::open(&file).unwrap(),
+        Arc::new(SystemClock),
+    ));
+    let eu = "eu".parse().unwrap();
+    let sample = |id: &str, total: i64| {
+        let mut o: orderbridge::order::ChannelOrder = serde_json::from_value(serde_json::json!({
+            "channel": "zonos", "order_id": id, "genstore_order_id": null, "merchant_order_id": null,
+            "source": null, "customer_id": null, "customer": null, "shipping_address": null,
+            "billing_address": null, "line_items": [],
+            "totals": {"currency": "USD", "subtotal": null, "shipping": null, "tax": null,
+                       "discounts": null, "total": "1"},
+            "raw_status": "IGLOBAL_ORDER_IN_PROCESS", "status": "paid", "shipments": [], "refunds": [],
+            "test_order": false, "tags": [], "placed_at": "2026-12-01T10:00:00Z",
+            "updated_at": "2026-12-01T10:00:00Z", "cancelled_at": null
+        }))
+        .unwrap();
+        o.totals.total = rust_decimal::Decimal::from(total);
+        // Placed just now: not yet overdue for its mirror.
+        o.placed_at = chrono::Utc::now();
+        o.updated_at = o.placed_at;
+        o
+    };
+    orderbridge::store::orders::save_newer(&*root, sample("999-1", 10))
+        .await
+        .unwrap();
+    let eu_store = ShopStore::scoped(root.clone(), &eu);
+    orderbridge::store::orders::save_newer(&*eu_store, sample("999-1", 20))
+        .await
+        .unwrap();
+    orderbridge::store::orders::save_newer(&*eu_store, sample("999-2", 30))
+        .await
+        .unwrap();
+    let dlq = EmbeddedQueue::new(
+        Db::open(&file).unwrap(),
+        "sync-dlq",
+        None,
+        Arc::new(SystemClock),
+    );
+    let job = SyncJob::from(Job::MirrorOrder {
+        channel: Channel::Zonos,
+        order_id: "999-2".into(),
+    })
+    .in_shop(&eu);
+    assert!(dlq.send(&[job]).await.unwrap().all_sent());
+    let data = dir.to_str().unwrap().to_owned();
+    let cli = |words: &[&str]| {
+        let mut v: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+        v.extend(["--data-dir".to_owned(), data.clone(), "--json".to_owned()]);
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = v.iter().map(String::as_str).collect();
+            run(&args)
+        })
+    };
+    let orders = |out: &str| -> Vec<String> {
+        let v: serde_json::Value = serde_json::from_str(out).expect("JSON");
+        let mut keys: Vec<String> = v["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["order"].as_str().unwrap().to_owned())
+            .collect();
+        keys.sort();
+        keys
+    };
+    let (ok, out, err) = cli(&["orders", "list"]).await.unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(orders(&out), ["zonos:999-1"], "the default shop's");
+    let (ok, out, err) = cli(&["orders", "list", "--shop", "eu"]).await.unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(
+        orders(&out),
+        ["zonos:999-1", "zonos:999-2"],
+        "eu's, unprefixed"
+    );
+    let (ok, out, err) = cli(&["orders", "list", "--shop", "eu", "--stuck"])
+        .await
+        .unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(
+        orders(&out),
+        ["zonos:999-2"],
+        "its dead letter marks its row"
+    );
+    let (ok, out, _) = cli(&["orders", "show", "zonos:999-1", "--shop", "eu"])
+        .await
+        .unwrap();
+    assert!(ok && out.contains("\"20 USD\""), "the eu order: {out}");
+    let letters = |out: &str| -> usize {
+        let v: serde_json::Value = serde_json::from_str(out).expect("JSON");
+        v["dead_letters"].as_array().unwrap().len()
+    };
+    let (ok, out, _) = cli(&["dlq", "list"]).await.unwrap();
+    assert!(ok);
+    assert_eq!(letters(&out), 0, "not the default shop's");
+    let (ok, out, _) = cli(&["dlq", "list", "--shop", "eu"]).await.unwrap();
+    assert!(ok);
+    assert_eq!(letters(&out), 1);
+    let (ok, _, err) = cli(&["orders", "list", "--shop", "E/U"]).await.unwrap();
+    assert!(!ok && err.contains("not a shop id"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -15,6 +15,8 @@ pub struct DeadLetter {
     pub job: String,
     /// The order it is for (`zonos:999-1`), when the body is a job.
     pub order: Option<String>,
+    /// The shop of that order, when the body is a job.
+    pub shop: Option<crate::shop::ShopId>,
     /// The message body as queued.
     pub body: String,
 }
@@ -39,14 +41,15 @@ pub async fn list(dlq: &dyn SyncQueue) -> Result<Vec<DeadLetter>, String> {
             break Ok(());
         }
         for m in fresh {
-            let (job, order) = match m.job() {
-                Ok(j) => (j.to_string(), Some(j.job.order())),
-                Err(e) => (format!("unreadable: {e}"), None),
+            let (job, order, shop) = match m.job() {
+                Ok(j) => (j.to_string(), Some(j.job.order()), Some(j.shop)),
+                Err(e) => (format!("unreadable: {e}"), None, None),
             };
             out.push(DeadLetter {
                 message_id: m.message_id,
                 job,
                 order,
+                shop,
                 body: m.body,
             });
             receipts.push(m.receipt);
@@ -74,7 +77,7 @@ pub struct Replayed {
 /// has that failure forgotten first, so it runs again now that its cause is presumably fixed; work that
 /// succeeded stays done.
 pub async fn replay(
-    store: &dyn Storage,
+    store: &std::sync::Arc<dyn Storage>,
     dlq: &dyn SyncQueue,
     queue: &dyn SyncQueue,
 ) -> Result<Replayed, String> {
@@ -88,7 +91,10 @@ pub async fn replay(
             return Ok(done);
         }
         for m in &batch {
-            if crate::idempotency::forget_failure(store, &m.body).await? {
+            // Each job's failure is kept in its shop's part of the table.
+            let shop = m.job().map(|j| j.shop).unwrap_or_default();
+            let in_shop = crate::store::ShopStore::scoped(store.clone(), &shop);
+            if crate::idempotency::forget_failure(&*in_shop, &m.body).await? {
                 done.forgotten = done.forgotten.saturating_add(1);
             }
         }

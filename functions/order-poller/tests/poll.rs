@@ -1217,6 +1217,58 @@ mod parking_cases {
         assert_eq!((mirrors(&ShopId::default_shop()), mirrors(&eu)), (2, 3));
     }
 
+    /// A one-shop deployment upgraded to several shops, its shop listed as `default`: what it stored
+    /// is still its shop's (nothing imported again, the cursor goes on from where it was), and a new
+    /// shop starts from nothing beside it.
+    pub async fn a_one_shop_deployment_upgrades_to_several_shops_losing_nothing(aws: bool) {
+        use orderbridge::config::ShopClients;
+        use orderbridge::shop::ShopId;
+        let s = setup(aws).await;
+        let before = add_zonos(&s.sandbox, 3);
+        let r = poll(&s).await;
+        assert_eq!(r.channel("zonos").unwrap().new, 3);
+        drain(&*s.queue).await;
+        let (other, other_base) = spawn(SandboxConfig::default()).await.unwrap();
+        let upgraded = Deps {
+            shops: Arc::new(vec![
+                ShopClients {
+                    id: ShopId::default_shop(),
+                    clients: clients_of(&s.base),
+                },
+                ShopClients {
+                    id: "eu".parse().unwrap(),
+                    clients: clients_of(&other_base),
+                },
+            ]),
+            ..s.deps.clone()
+        };
+        let after = add_zonos(&s.sandbox, 1);
+        add_zonos(&other, 2);
+        let r = order_poller::run(&upgraded, PollRequest::default(), &Forever).await;
+        let new = |shop: &str| {
+            r.channels
+                .iter()
+                .find(|c| c.channel == "zonos" && c.shop.as_deref() == Some(shop))
+                .unwrap()
+                .new
+        };
+        assert_eq!((new("default"), new("eu")), (1, 2), "{r:?}");
+        for id in before.iter().chain(&after) {
+            assert!(stored(&s, Channel::Zonos, id).await, "{id}");
+        }
+        assert_eq!(
+            s.store.read("zonos").await.unwrap().unwrap().value,
+            after[0],
+            "the one-shop cursor went on"
+        );
+        let jobs = drain(&*s.queue).await;
+        let default_mirrors: Vec<&SyncJob> = jobs
+            .iter()
+            .filter(|j| j.shop.is_default() && j.job.kind() == "mirror_order")
+            .collect();
+        assert_eq!(default_mirrors.len(), 1, "only the new order: {jobs:?}");
+    }
+
     /// Zonos answering only what the documents promise (no id, dates, currency or email in
     /// `orderDetail`): every order is imported with the listing's dates and the store's currency, and a
     /// status change is picked up all the same.
@@ -1431,6 +1483,10 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_vanished_zonos_cursor_past_every_order_holds_without_error() {
                 cases::a_vanished_zonos_cursor_past_every_order_holds_without_error($aws).await
+            }
+            #[tokio::test]
+            async fn a_one_shop_deployment_upgrades_to_several_shops_losing_nothing() {
+                parking_cases::a_one_shop_deployment_upgrades_to_several_shops_losing_nothing($aws).await
             }
             #[tokio::test]
             async fn two_shops_poll_into_their_own_parts_of_the_table() {
