@@ -85,6 +85,16 @@ async fn a_run_publishes_every_metric_with_the_counts_the_sandbox_saw() {
     assert_eq!(failed, 0.0);
     assert_eq!(sum("Webhooks", &[]), c.webhooks_ok as f64, "{lines:#?}");
     assert!(sum("Webhooks", &[("Topic", "orders/create")]) >= 3.0);
+    // Every signed delivery and every job is its shop's: the one shop here is the default one.
+    assert_eq!(
+        sum("Webhooks", &[("Shop", "default")]),
+        sum("Webhooks", &[]) - sum("Webhooks", &[("Outcome", "rejected")])
+    );
+    assert_eq!(sum("Jobs", &[("Shop", "default")]), sum("Jobs", &[]));
+    assert!(
+        lines.iter().any(|l| l.contains(r#"["Shop","Outcome"]"#)),
+        "published by shop and outcome"
+    );
     // Imports and mirrors per channel.
     assert_eq!(sum("OrdersImported", &[("Channel", "zonos")]), 2.0);
     assert_eq!(sum("OrdersImported", &[("Channel", "google")]), 1.0);

@@ -8,7 +8,9 @@
 //! Every metric carries the `Function` dimension ([`init`]), and is also published by each of its other
 //! dimensions alone, across functions (`PlatformThrottled` by `Function` and `Platform`, and by
 //! `Platform` alone; `Webhooks` by `Function`, `Topic` and `Outcome`, by `Topic`, and by `Outcome`):
-//! the rollups are what the dashboard and the alarms read.
+//! the rollups are what the dashboard and the alarms read. Work done for a shop ([`in_shop`]) also
+//! carries the `Shop` dimension, published alone and beside each other dimension (`Webhooks` by `Shop`
+//! and `Outcome`), for the dashboard's rows per shop.
 //!
 //! The metrics (names are the contract the dashboard and alarms in `infra/template.yaml` rely on):
 //!
@@ -83,8 +85,24 @@ pub fn init(function: &str) {
     with(|r| r.function = function.to_owned());
 }
 
+tokio::task_local! {
+    static SHOP: String;
+}
+
+/// Runs `work` as the work of `shop`: every metric counted or recorded inside carries its `Shop`
+/// dimension, so the dashboard shows each shop on its own.
+pub async fn in_shop<F: std::future::Future>(shop: &crate::shop::ShopId, work: F) -> F::Output {
+    SHOP.scope(shop.to_string(), work).await
+}
+
 fn dims(d: &[(&'static str, &str)]) -> Dims {
-    d.iter().map(|(k, v)| (*k, (*v).to_owned())).collect()
+    let mut out: Dims = d.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+    if let Ok(shop) = SHOP.try_with(Clone::clone) {
+        if !out.iter().any(|(k, _)| *k == "Shop") {
+            out.push(("Shop", shop));
+        }
+    }
+    out
 }
 
 /// Adds `n` to a count.
@@ -151,6 +169,12 @@ fn drain(timestamp_ms: i64) -> (Vec<String>, Option<Capture>) {
                 .collect::<Vec<_>>()];
             for n in &names {
                 sets.push(vec![n]);
+            }
+            // By shop: each other dimension beside the shop, so a shop's rows can say what they count.
+            if names.contains(&"Shop") {
+                for n in names.iter().filter(|n| **n != "Shop") {
+                    sets.push(vec!["Shop", n]);
+                }
             }
             let mut doc = Map::new();
             doc.insert("Function".into(), Value::String(function.clone()));

@@ -393,6 +393,10 @@ fn the_dashboard_and_alarms_read_the_metrics_the_functions_publish() {
             "the dashboard shows {metric}"
         );
     }
+    assert!(
+        text.contains("orderbridge,Shop,Outcome"),
+        "the dashboard has rows by shop"
+    );
     let watched =
         |alarm: &str| serde_json::to_string(&serde_yaml_to_json(&r[alarm]["Properties"])).unwrap();
     assert!(watched("PlatformThrottlingAlarm").contains("PlatformThrottled"));

@@ -136,6 +136,7 @@ async fn settle(deps: &Deps, record: &Record, outcome: &Outcome, ran: bool) -> b
     let id = record.message_id.as_str();
     let parsed = SyncJob::from_body(&record.body).ok();
     let kind = parsed.as_ref().map_or("unreadable", |j| j.job.kind());
+    let shop = parsed.as_ref().map(|j| j.shop.to_string());
     let cause = parsed
         .and_then(|j| j.cause)
         .map(|c| orderbridge::telemetry::clean_cause(&c))
@@ -146,7 +147,15 @@ async fn settle(deps: &Deps, record: &Record, outcome: &Outcome, ran: bool) -> b
         Outcome::Permanent(w) => ("failed", w),
         Outcome::Waiting(w) => ("waiting", w),
     };
-    orderbridge::metrics::count("Jobs", &[("Kind", kind), ("Outcome", result)], 1);
+    // Counted by the job's shop too (an unreadable body names none).
+    match &shop {
+        Some(shop) => orderbridge::metrics::count(
+            "Jobs",
+            &[("Kind", kind), ("Outcome", result), ("Shop", shop)],
+            1,
+        ),
+        None => orderbridge::metrics::count("Jobs", &[("Kind", kind), ("Outcome", result)], 1),
+    }
     match outcome {
         Outcome::Done(_) => {
             tracing::info!(

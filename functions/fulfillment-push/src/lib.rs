@@ -150,16 +150,20 @@ pub async fn handle_record(deps: &Deps, body: &str) -> Outcome {
         return Outcome::Retry(format!("shop {} is not configured here", job.shop));
     };
     let deps = &deps;
-    match job.cause.clone() {
-        Some(cause) => {
-            orderbridge::telemetry::with_cause(
-                orderbridge::telemetry::clean_cause(&cause),
-                handle_job(deps, job),
-            )
-            .await
+    let shop = job.shop.clone();
+    let work = async move {
+        match job.cause.clone() {
+            Some(cause) => {
+                orderbridge::telemetry::with_cause(
+                    orderbridge::telemetry::clean_cause(&cause),
+                    handle_job(deps, job),
+                )
+                .await
+            }
+            None => handle_job(deps, job).await,
         }
-        None => handle_job(deps, job).await,
-    }
+    };
+    orderbridge::metrics::in_shop(&shop, work).await
 }
 
 async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {

@@ -204,11 +204,14 @@ pub async fn run(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunS
 /// deployment's run is its one shop's.
 async fn run_caused(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunSummary {
     if deps.shops.is_empty() {
-        return run_shop(deps, req, deadline).await;
+        let shop = orderbridge::shop::ShopId::default_shop();
+        return orderbridge::metrics::in_shop(&shop, run_shop(deps, req, deadline)).await;
     }
     let mut all = RunSummary::default();
     for shop in deps.shops.iter() {
-        let summary = run_shop(&deps.in_shop(shop), req.clone(), deadline).await;
+        let in_shop = deps.in_shop(shop);
+        let work = run_shop(&in_shop, req.clone(), deadline);
+        let summary = orderbridge::metrics::in_shop(&shop.id, work).await;
         all.channels
             .extend(summary.channels.into_iter().map(|c| ChannelSummary {
                 shop: Some(shop.id.to_string()),

@@ -267,8 +267,19 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
             return out;
         }
     };
-    // From here on, the shop whose secret signed it: its part of the table, its jobs.
-    let deps = &deps.in_shop(&prepared.shop);
+    // From here on, the shop whose secret signed it: its part of the table, its jobs, its metrics.
+    let shop = prepared.shop.clone();
+    let deps = deps.in_shop(&shop);
+    orderbridge::metrics::in_shop(&shop, handle_signed(&deps, &req, prepared, started)).await
+}
+
+/// Steps 5 to 8 of a verified delivery, in its shop.
+async fn handle_signed(
+    deps: &Deps,
+    req: &Inbound,
+    prepared: Prepared,
+    started: Instant,
+) -> Outbound {
     // A signed delivery arrived: the health screen shows when the last one did.
     deps.arrivals.note(&*deps.store, chrono::Utc::now()).await;
     let topic = prepared.webhook.topic.as_str().to_owned();
