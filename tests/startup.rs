@@ -99,16 +99,69 @@ async fn each_function_starts_with_its_secrets_read_under_its_own_name() {
     ))
     .await
     .unwrap();
-    let push = orderbridge::config::Platforms::from_env(&SecretResolver::for_function(
-        Function::FulfillmentPush,
-    ))
+    let push = orderbridge::config::shops_from_env(
+        &SecretResolver::for_function(Function::FulfillmentPush),
+        orderbridge::config::Needs::Platforms,
+    )
     .await
     .unwrap();
-    for platforms in [&poller.platforms, &push] {
+    assert_eq!(push.len(), 1);
+    for platforms in [&poller.platforms, &push[0].platforms] {
         assert!(
             platforms.genstore.is_some() && platforms.zonos.is_some() && platforms.google.is_some(),
             "{}",
             platforms.describe()
         );
     }
+
+    // Several shops: the list in its SSM parameter, the new shop's secrets below the shops' path, the
+    // default shop's where they were. Each function reads the list and only the secrets it uses.
+    let path = p["ShopSecretsPath"];
+    let eu = |name: &str| format!("ssm:{path}eu/{name}");
+    for (reference, value) in [
+        (eu("genstore-token"), "eu-genstore-token"),
+        (eu("webhook-secret"), "eu-webhook-secret"),
+        (eu("zonos-secret"), "6c0b2f3e-1d7d-4d2f-8b68-4d3c2e1f0a22"),
+    ] {
+        store(&operator, &reference, value).await;
+    }
+    let shops = serde_json::json!([
+        {"id": "default", "GENSTORE_API_URL": p["GenstoreApiUrl"],
+         "GENSTORE_ACCESS_TOKEN": p["GenstoreAccessToken"],
+         "GENSTORE_WEBHOOK_SECRETS": p["GenstoreWebhookSecrets"],
+         "ZONOS_STORE_ID": p["ZonosStoreId"], "ZONOS_SECRET": p["ZonosSecret"],
+         "GOOGLE_MERCHANT_ID": p["GoogleMerchantId"], "GOOGLE_SERVICE_ACCOUNT": p["GoogleServiceAccount"]},
+        {"id": "eu", "GENSTORE_API_URL": "https://eu.genmystore.com",
+         "GENSTORE_ACCESS_TOKEN": eu("genstore-token"), "GENSTORE_WEBHOOK_SECRETS": eu("webhook-secret"),
+         "ZONOS_STORE_ID": "998", "ZONOS_SECRET": eu("zonos-secret")}
+    ]);
+    let list = format!("ssm:{}", p["ShopsParameter"]);
+    store(&operator, &list, &shops.to_string()).await;
+    std::env::set_var("SHOPS", &list);
+    let ingest = webhook_ingest::config::Config::from_env(&SecretResolver::for_function(
+        Function::WebhookIngest,
+    ))
+    .await
+    .unwrap();
+    let eu_keys = ingest.shops.iter().find(|s| s.id.as_str() == "eu").unwrap();
+    assert_eq!(eu_keys.secrets[0].expose(), "eu-webhook-secret");
+    assert_eq!(eu_keys.shop_domain.as_deref(), Some("eu.genmystore.com"));
+    let poller = order_poller::config::Config::from_env(&SecretResolver::for_function(
+        Function::OrderPoller,
+    ))
+    .await
+    .unwrap();
+    let push = orderbridge::config::shops_from_env(
+        &SecretResolver::for_function(Function::FulfillmentPush),
+        orderbridge::config::Needs::Platforms,
+    )
+    .await
+    .unwrap();
+    for shops in [&poller.shops, &push] {
+        assert_eq!(shops.len(), 2);
+        let eu = shops.iter().find(|s| s.id.as_str() == "eu").unwrap();
+        assert!(eu.platforms.genstore.is_some() && eu.platforms.zonos.is_some());
+        assert!(eu.platforms.google.is_none(), "not fed by Google");
+    }
+    std::env::remove_var("SHOPS");
 }

@@ -42,6 +42,8 @@ pub fn deployed_parameters() -> BTreeMap<&'static str, &'static str> {
             "GoogleServiceAccount",
             "ssm:/orderbridge/google-service-account",
         ),
+        ("ShopsParameter", "/orderbridge/shops-list"),
+        ("ShopSecretsPath", "/orderbridge/shops/"),
     ])
 }
 
