@@ -163,7 +163,8 @@ pub async fn handle_record(deps: &Deps, body: &str) -> Outcome {
             None => handle_job(deps, job).await,
         }
     };
-    orderbridge::metrics::in_shop(&shop, work).await
+    // Boxed: the job's future is large, and a test thread's stack is small.
+    orderbridge::metrics::in_shop(&shop, Box::pin(work)).await
 }
 
 async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {

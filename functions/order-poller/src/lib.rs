@@ -205,13 +205,13 @@ pub async fn run(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunS
 async fn run_caused(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> RunSummary {
     if deps.shops.is_empty() {
         let shop = orderbridge::shop::ShopId::default_shop();
-        return orderbridge::metrics::in_shop(&shop, run_shop(deps, req, deadline)).await;
+        return orderbridge::metrics::in_shop(&shop, Box::pin(run_shop(deps, req, deadline))).await;
     }
     let mut all = RunSummary::default();
     for shop in deps.shops.iter() {
         let in_shop = deps.in_shop(shop);
         let work = run_shop(&in_shop, req.clone(), deadline);
-        let summary = orderbridge::metrics::in_shop(&shop.id, work).await;
+        let summary = orderbridge::metrics::in_shop(&shop.id, Box::pin(work)).await;
         all.channels
             .extend(summary.channels.into_iter().map(|c| ChannelSummary {
                 shop: Some(shop.id.to_string()),

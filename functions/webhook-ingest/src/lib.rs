@@ -270,7 +270,11 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
     // From here on, the shop whose secret signed it: its part of the table, its jobs, its metrics.
     let shop = prepared.shop.clone();
     let deps = deps.in_shop(&shop);
-    orderbridge::metrics::in_shop(&shop, handle_signed(&deps, &req, prepared, started)).await
+    orderbridge::metrics::in_shop(
+        &shop,
+        Box::pin(handle_signed(&deps, &req, prepared, started)),
+    )
+    .await
 }
 
 /// Steps 5 to 8 of a verified delivery, in its shop.
