@@ -97,6 +97,25 @@ fn clients_of(base: &str) -> orderbridge::config::Clients {
     }
 }
 
+/// `s`'s poller serving two shops: the default one on `s`'s sandbox, `eu` on the sandbox at `other`.
+fn two_shops(s: &Setup, other: &str) -> Deps {
+    use orderbridge::config::ShopClients;
+    use orderbridge::shop::ShopId;
+    Deps {
+        shops: Arc::new(vec![
+            ShopClients {
+                id: ShopId::default_shop(),
+                clients: clients_of(&s.base),
+            },
+            ShopClients {
+                id: "eu".parse().unwrap(),
+                clients: clients_of(other),
+            },
+        ]),
+        ..s.deps.clone()
+    }
+}
+
 async fn setup(aws: bool) -> Setup {
     let (sandbox, base) = spawn(SandboxConfig::default()).await.unwrap();
     type Backends = (Arc<dyn Storage>, Arc<dyn SyncQueue>);
@@ -1160,24 +1179,11 @@ mod parking_cases {
     /// Two shops, each fed by its own Zonos store that numbers orders the same way: one run polls both,
     /// each shop's orders, cursor and jobs its own, even under the same order ids.
     pub async fn two_shops_poll_into_their_own_parts_of_the_table(aws: bool) {
-        use orderbridge::config::ShopClients;
         use orderbridge::shop::ShopId;
         let s = setup(aws).await;
         let (other, other_base) = spawn(SandboxConfig::default()).await.unwrap();
         let eu: ShopId = "eu".parse().unwrap();
-        let deps = Deps {
-            shops: Arc::new(vec![
-                ShopClients {
-                    id: ShopId::default_shop(),
-                    clients: clients_of(&s.base),
-                },
-                ShopClients {
-                    id: eu.clone(),
-                    clients: clients_of(&other_base),
-                },
-            ]),
-            ..s.deps.clone()
-        };
+        let deps = two_shops(&s, &other_base);
         let ours = add_zonos(&s.sandbox, 2);
         let theirs = add_zonos(&other, 3);
         assert_eq!(ours[0], theirs[0], "the same id in both stores");
@@ -1221,27 +1227,13 @@ mod parking_cases {
     /// is still its shop's (nothing imported again, the cursor goes on from where it was), and a new
     /// shop starts from nothing beside it.
     pub async fn a_one_shop_deployment_upgrades_to_several_shops_losing_nothing(aws: bool) {
-        use orderbridge::config::ShopClients;
-        use orderbridge::shop::ShopId;
         let s = setup(aws).await;
         let before = add_zonos(&s.sandbox, 3);
         let r = poll(&s).await;
         assert_eq!(r.channel("zonos").unwrap().new, 3);
         drain(&*s.queue).await;
         let (other, other_base) = spawn(SandboxConfig::default()).await.unwrap();
-        let upgraded = Deps {
-            shops: Arc::new(vec![
-                ShopClients {
-                    id: ShopId::default_shop(),
-                    clients: clients_of(&s.base),
-                },
-                ShopClients {
-                    id: "eu".parse().unwrap(),
-                    clients: clients_of(&other_base),
-                },
-            ]),
-            ..s.deps.clone()
-        };
+        let upgraded = two_shops(&s, &other_base);
         let after = add_zonos(&s.sandbox, 1);
         add_zonos(&other, 2);
         let r = order_poller::run(&upgraded, PollRequest::default(), &Forever).await;

@@ -19,8 +19,8 @@ pub async fn google_template_order(s: &Setup, template: &str) -> String {
     id
 }
 
-/// Reads a Google order and saves it as the poller does (a fresh read).
-pub async fn save_google(s: &Setup, id: &str) {
+/// Reads a Google order and saves it as the poller does (a fresh read); the jobs its state calls for.
+pub async fn save_google(s: &Setup, id: &str) -> Vec<SyncJob> {
     let o = s
         .deps
         .google
@@ -32,7 +32,8 @@ pub async fn save_google(s: &Setup, id: &str) {
         .unwrap();
     orderbridge::sync::apply_external_order(&*s.store, google::to_channel_order(&o).unwrap())
         .await
-        .unwrap();
+        .unwrap()
+        .jobs
 }
 
 /// Reads a Zonos order and saves it as the poller does; the jobs its state calls for.

@@ -4,7 +4,7 @@
 //! the channel's.
 
 use super::both_ways::{
-    genstore_jobs, google_line, google_template_order, kinds, mirror_payment, run_all,
+    genstore_jobs, google_line, google_template_order, kinds, mirror_payment, run_all, save_google,
     ship_on_google, trail,
 };
 use super::*;
@@ -12,23 +12,6 @@ use orderbridge::channels::genstore::mapping::{
     HOLD_TAG, REFUNDED_TAG, RETURNED_TAG, RETURN_OPEN_TAG,
 };
 use rust_decimal::Decimal;
-
-/// Reads a Google order and applies it as the poller does; the jobs its state calls for.
-async fn google_jobs(s: &Setup, id: &str) -> Vec<SyncJob> {
-    let o = s
-        .deps
-        .google
-        .as_ref()
-        .unwrap()
-        .get_order(id)
-        .await
-        .unwrap()
-        .unwrap();
-    orderbridge::sync::apply_external_order(&*s.store, google::to_channel_order(&o).unwrap())
-        .await
-        .unwrap()
-        .jobs
-}
 
 fn on_google<T>(
     s: &Setup,
@@ -71,7 +54,7 @@ pub async fn google_refunds_and_returns_reach_the_mirror_once(aws: bool) {
         o.refund_on_google(Decimal::new(500, 2), "priceAdjustment")
     })
     .unwrap();
-    let jobs = google_jobs(&s, &g).await;
+    let jobs = save_google(&s, &g).await;
     assert!(kinds(&jobs).contains(&"record_reversals"), "{jobs:?}");
     run_all(&s, &jobs).await;
     run_all(&s, &jobs).await;
@@ -87,7 +70,7 @@ pub async fn google_refunds_and_returns_reach_the_mirror_once(aws: bool) {
     );
     // Re-reading the same Google state (an overlapping poll) may queue its jobs again: they change
     // nothing more.
-    run_all(&s, &google_jobs(&s, &g).await).await;
+    run_all(&s, &save_google(&s, &g).await).await;
     assert_eq!(executed(&s, "genstore.updateOrder"), 1);
     assert_eq!(entries(&s, &gid, "recordRefund").await, 1);
 
@@ -122,7 +105,7 @@ pub async fn google_refunds_and_returns_reach_the_mirror_once(aws: bool) {
     .await;
     run_all(&s, &[super::both_ways::refund_job(&g, &gid, "gs-r1")]).await;
     assert_eq!(executed(&s, "google.refunditem"), 1);
-    run_all(&s, &google_jobs(&s, &g).await).await;
+    run_all(&s, &save_google(&s, &g).await).await;
     let google_side = stored(&s, Channel::Google, &g).await;
     assert_eq!(google_side.refunds.len(), 2);
     assert_eq!(google_side.own_refunds().count(), 1, "the echo is known");
@@ -143,7 +126,7 @@ pub async fn google_refunds_and_returns_reach_the_mirror_once(aws: bool) {
     .await;
     let line = google_line(&s, &g, "SKU-MUG");
     on_google(&s, &g, |o| o.ask_return(&line, 1)).unwrap();
-    let jobs = google_jobs(&s, &g).await;
+    let jobs = save_google(&s, &g).await;
     assert!(kinds(&jobs).contains(&"record_reversals"), "{jobs:?}");
     run_all(&s, &jobs).await;
     run_all(&s, &jobs).await;
@@ -156,7 +139,7 @@ pub async fn google_refunds_and_returns_reach_the_mirror_once(aws: bool) {
         .2
         .contains("1 of 2 × SKU-MUG asked back, 0 received"));
     on_google(&s, &g, |o| o.receive_return(&line, 1)).unwrap();
-    let jobs = google_jobs(&s, &g).await;
+    let jobs = save_google(&s, &g).await;
     run_all(&s, &jobs).await;
     run_all(&s, &jobs).await;
     let t = tags(&s, &gid);
@@ -191,7 +174,7 @@ pub async fn a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits(
         .google
         .create_test_order("123456789", "template1a", chrono::Utc::now())
         .unwrap();
-    let jobs = google_jobs(&s, &g).await;
+    let jobs = save_google(&s, &g).await;
     assert_eq!(kinds(&jobs), ["mirror_order"]);
     assert_eq!(
         stored(&s, Channel::Google, &g).await.status,
@@ -230,7 +213,7 @@ pub async fn a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits(
 
     // Google confirms the order: the mirror is released and the kept push goes out.
     on_google(&s, &g, |o| o.order.status = "pendingShipment".into());
-    let jobs = google_jobs(&s, &g).await;
+    let jobs = save_google(&s, &g).await;
     assert!(kinds(&jobs).contains(&"sync_hold"), "{jobs:?}");
     assert!(
         kinds(&jobs).contains(&"push_tracking_to_channel"),
@@ -252,7 +235,7 @@ pub async fn a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits(
         .google
         .create_test_order("123456789", "template1a", chrono::Utc::now())
         .unwrap();
-    google_jobs(&s, &c).await;
+    save_google(&s, &c).await;
     let cid = mirror(&s, Channel::Google, &c).await;
     on_google(&s, &c, |o| {
         for l in &mut o.order.line_items {
@@ -261,7 +244,7 @@ pub async fn a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits(
         }
         o.order.status = "canceled".into();
     });
-    let jobs = google_jobs(&s, &c).await;
+    let jobs = save_google(&s, &c).await;
     assert_eq!(kinds(&jobs), ["push_cancellation"], "no release");
     run_all(&s, &jobs).await;
     let mirror_now = s.sandbox.lock().genstore.order(&cid).unwrap().clone();
@@ -293,7 +276,7 @@ pub async fn a_mirrors_money_adds_up_to_the_channels_total(aws: bool) {
         o.net_tax_amount.value = Decimal::new(176, 2);
         id
     };
-    google_jobs(&s, &g).await;
+    save_google(&s, &g).await;
     let gid = mirror(&s, Channel::Google, &g).await;
     let google_side = stored(&s, Channel::Google, &g).await;
     assert_eq!(google_side.totals.discounts, Some(Decimal::new(300, 2)));
