@@ -63,9 +63,31 @@ async fn main() -> Result<(), Error> {
         backoff: Backoff::default(),
         shops: Arc::new(if several { shop_clients } else { Vec::new() }),
     };
+    // Several shops: the list is read again every few minutes (a fresh resolver, so a changed list or
+    // secret is seen), so a shop added to the parameter is worked without a redeploy.
+    let reloading = Arc::new(orderbridge::config::Reloading::new(
+        (*deps.shops).clone(),
+        orderbridge::config::reload_every()?,
+    ));
+    let root = deps.store.clone();
     run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        let deps = deps.clone();
+        let mut deps = deps.clone();
+        let reloading = reloading.clone();
+        let root = root.clone();
         async move {
+            if several {
+                let fresh = reloading
+                    .get(|| async {
+                        let resolver = SecretResolver::for_function(Function::FulfillmentPush);
+                        orderbridge::config::shops_from_env(&resolver, Needs::Platforms)
+                            .await?
+                            .iter()
+                            .map(|s| s.clients(&root, 0.0))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .await;
+                deps.shops = Arc::new((*fresh).clone());
+            }
             let deadline = deadline_of(&event.context);
             let records: Vec<Record> = event
                 .payload

@@ -15,6 +15,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use order_poller::config::Config;
 use order_poller::{Deps, PollRequest, RunSummary, Until};
 use orderbridge::caller::Function;
+use orderbridge::config::Needs;
 use orderbridge::secrets::SecretResolver;
 use orderbridge::store::dynamo::AwsBackends;
 use std::sync::Arc;
@@ -63,13 +64,33 @@ async fn main() -> Result<(), Error> {
         shops: Arc::new(shops_at(BACKFILL_RESERVE)?),
         ..deps.clone()
     };
+    // Several shops: the list is read again every few minutes (a fresh resolver, so a changed list or
+    // secret is seen), so a shop added to the parameter is polled without a redeploy.
+    let several = !config.shops.is_empty();
+    let reloading = Arc::new(orderbridge::config::Reloading::new(
+        config.shops.clone(),
+        orderbridge::config::reload_every()?,
+    ));
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let request = PollRequest::from_event(&event.payload);
-        let deps = match &request {
-            Ok(r) if r.backfill.is_some() => backfill_deps.clone(),
-            _ => deps.clone(),
+        let (mut deps, reserve) = match &request {
+            Ok(r) if r.backfill.is_some() => (backfill_deps.clone(), BACKFILL_RESERVE),
+            _ => (deps.clone(), 0.0),
         };
+        let reloading = reloading.clone();
+        let root = root.clone();
         async move {
+            if several {
+                let shops = reloading
+                    .get(|| async {
+                        let resolver = SecretResolver::for_function(Function::OrderPoller);
+                        orderbridge::config::shops_from_env(&resolver, Needs::Platforms).await
+                    })
+                    .await;
+                let clients: Result<Vec<_>, _> =
+                    shops.iter().map(|s| s.clients(&root, reserve)).collect();
+                deps.shops = Arc::new(clients.map_err(Error::from)?);
+            }
             let request = request.map_err(Error::from)?;
             let now = std::time::Instant::now();
             let deadline = Until(now.checked_add(remaining(&event.context)).unwrap_or(now));

@@ -36,9 +36,27 @@ async fn main() -> Result<(), Error> {
     for shop in config.shops.iter().filter(|s| s.shop_domain.is_none()) {
         tracing::warn!(shop = %shop.id, "GENSTORE_SHOP_DOMAIN and GENSTORE_API_URL are unset: the shop's compliance webhooks will be refused");
     }
+    // Several shops: the list is read again every few minutes (a fresh resolver, so a changed list or
+    // secret is seen), so a shop added to the parameter is served without a redeploy.
+    let several = orderbridge::config::var("SHOPS").is_some();
+    let shops = Arc::new(orderbridge::config::Reloading::new(
+        config.shops.clone(),
+        orderbridge::config::reload_every()?,
+    ));
     run(service_fn(|req: Request| {
-        let deps = deps.clone();
+        let mut deps = deps.clone();
+        let shops = shops.clone();
         async move {
+            if several {
+                let fresh = shops
+                    .get(|| async {
+                        Config::from_env(&SecretResolver::for_function(Function::WebhookIngest))
+                            .await
+                            .map(|c| c.shops)
+                    })
+                    .await;
+                deps.shops = (*fresh).clone();
+            }
             let out = handle(&deps, lambda::inbound(req)).await;
             orderbridge::metrics::flush();
             Ok::<_, Error>(lambda::response(out))

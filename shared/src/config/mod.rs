@@ -25,7 +25,8 @@ use crate::secrets::SecretResolver;
 
 mod shops;
 pub use shops::{
-    shop_domain, shops_from_env, shops_from_json, Needs, Shop, ShopClients, SHOP_SETTINGS,
+    reload_every, shop_domain, shops_from_env, shops_from_json, Needs, Reloading, Shop,
+    ShopClients, SHOP_SETTINGS,
 };
 
 /// A setting that is present but unusable.

@@ -365,3 +365,83 @@ mod tests {
         }
     }
 }
+
+/// A value read from configuration that can change while the function runs (the list of shops: a shop
+/// is added by editing one parameter, with no redeploy): read again at most once every `every`, on the
+/// first use after that. A read that fails keeps the last good value (and is tried again after
+/// another `every`), so a typo in the parameter never stops a running deployment.
+pub struct Reloading<T> {
+    state: std::sync::Mutex<(std::sync::Arc<T>, std::time::Instant)>,
+    every: std::time::Duration,
+}
+
+impl<T> Reloading<T> {
+    /// Starts with `value`, read just now.
+    pub fn new(value: T, every: std::time::Duration) -> Self {
+        Reloading {
+            state: std::sync::Mutex::new((std::sync::Arc::new(value), std::time::Instant::now())),
+            every,
+        }
+    }
+
+    /// The current value, read again first with `load` if it is older than `every`.
+    pub async fn get<F, Fut, E>(&self, load: F) -> std::sync::Arc<T>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+        E: std::fmt::Display,
+    {
+        let due = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if state.1.elapsed() < self.every {
+                return state.0.clone();
+            }
+            // Whoever finds it due reads it; the others go on with the current value meanwhile.
+            state.1 = std::time::Instant::now();
+            state.0.clone()
+        };
+        match load().await {
+            Ok(fresh) => {
+                let fresh = std::sync::Arc::new(fresh);
+                let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                state.0 = fresh.clone();
+                fresh
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "configuration not read again: the last good one stays");
+                due
+            }
+        }
+    }
+}
+
+/// How often the functions read `SHOPS` again (`SHOPS_RELOAD_SECONDS`, default 300).
+pub fn reload_every() -> Result<std::time::Duration, ConfigError> {
+    Ok(std::time::Duration::from_secs(super::number(
+        "SHOPS_RELOAD_SECONDS",
+        300u64,
+    )?))
+}
+
+#[cfg(test)]
+mod reloading_tests {
+    use super::Reloading;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_value_is_read_again_once_due_and_a_failed_read_keeps_the_last_good_one() {
+        let r = Reloading::new(1, Duration::from_millis(30));
+        let never = || async { Err::<i32, &str>("not yet due: not called") };
+        assert_eq!(*r.get(never).await, 1, "not due yet");
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(*r.get(|| async { Ok::<_, &str>(2) }).await, 2, "read again");
+        assert_eq!(*r.get(never).await, 2);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(
+            *r.get(|| async { Err::<i32, _>("a typo") }).await,
+            2,
+            "kept"
+        );
+        assert_eq!(*r.get(never).await, 2, "and not read again at once");
+    }
+}
