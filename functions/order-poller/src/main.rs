@@ -15,7 +15,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use order_poller::config::Config;
 use order_poller::{Deps, PollRequest, RunSummary, Until};
 use orderbridge::caller::Function;
-use orderbridge::config::Needs;
+use orderbridge::config::{ConfigError, Needs, ShopClients};
 use orderbridge::secrets::SecretResolver;
 use orderbridge::store::dynamo::AwsBackends;
 use std::sync::Arc;
@@ -39,14 +39,18 @@ async fn main() -> Result<(), Error> {
     let clients = config.platforms.clients()?;
     let live = clients.clone().sharing(store.clone(), 0.0);
     let backfill = clients.sharing(store.clone(), BACKFILL_RESERVE);
-    // Several shops: each shop's clients, its Genstore paced in its own part of the table.
+    // Several shops: each shop's clients, live and for a backfill, its Genstore paced in its own part
+    // of the table; built once per reading of the list.
     let root: Arc<dyn orderbridge::store::Storage> = store.clone();
-    let shops_at = |reserve: f64| -> Result<Vec<_>, orderbridge::config::ConfigError> {
-        config
-            .shops
-            .iter()
-            .map(|s| s.clients(&root, reserve))
-            .collect()
+    type ShopClientsBoth = (Vec<ShopClients>, Vec<ShopClients>);
+    let clients_of = {
+        let root = root.clone();
+        move |shops: &[orderbridge::config::Shop]| -> Result<ShopClientsBoth, ConfigError> {
+            let at = |reserve: f64| -> Result<Vec<ShopClients>, ConfigError> {
+                shops.iter().map(|s| s.clients(&root, reserve)).collect()
+            };
+            Ok((at(0.0)?, at(BACKFILL_RESERVE)?))
+        }
     };
     let deps = Deps {
         store,
@@ -55,41 +59,47 @@ async fn main() -> Result<(), Error> {
         google: live.google,
         genstore: live.genstore,
         settings: config.settings,
-        shops: Arc::new(shops_at(0.0)?),
+        shops: Arc::new(Vec::new()),
     };
     let backfill_deps = Deps {
         zonos: backfill.zonos,
         google: backfill.google,
         genstore: backfill.genstore,
-        shops: Arc::new(shops_at(BACKFILL_RESERVE)?),
         ..deps.clone()
     };
-    // Several shops: the list is read again every few minutes (a fresh resolver, so a changed list or
-    // secret is seen), so a shop added to the parameter is polled without a redeploy.
+    // The list is read again every few minutes (a fresh resolver, so a changed list or secret is seen),
+    // so a shop added to the parameter is polled without a redeploy.
     let several = !config.shops.is_empty();
     let reloading = Arc::new(orderbridge::config::Reloading::new(
-        config.shops.clone(),
+        clients_of(&config.shops)?,
         orderbridge::config::reload_every()?,
     ));
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let request = PollRequest::from_event(&event.payload);
-        let (mut deps, reserve) = match &request {
-            Ok(r) if r.backfill.is_some() => (backfill_deps.clone(), BACKFILL_RESERVE),
-            _ => (deps.clone(), 0.0),
+        let backfilling = matches!(&request, Ok(r) if r.backfill.is_some());
+        let mut deps = if backfilling {
+            backfill_deps.clone()
+        } else {
+            deps.clone()
         };
         let reloading = reloading.clone();
-        let root = root.clone();
+        let clients_of = clients_of.clone();
         async move {
             if several {
                 let shops = reloading
                     .get(|| async {
                         let resolver = SecretResolver::for_function(Function::OrderPoller);
-                        orderbridge::config::shops_from_env(&resolver, Needs::Platforms).await
+                        let shops =
+                            orderbridge::config::shops_from_env(&resolver, Needs::Platforms)
+                                .await?;
+                        clients_of(&shops)
                     })
                     .await;
-                let clients: Result<Vec<_>, _> =
-                    shops.iter().map(|s| s.clients(&root, reserve)).collect();
-                deps.shops = Arc::new(clients.map_err(Error::from)?);
+                deps.shops = Arc::new(if backfilling {
+                    shops.1.clone()
+                } else {
+                    shops.0.clone()
+                });
             }
             let request = request.map_err(Error::from)?;
             let now = std::time::Instant::now();

@@ -222,17 +222,9 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
         shipments,
         refunds,
         test_order: false,
-        tags: o
-            .tags
-            .as_deref()
-            .map(|t| {
-                t.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        tags: super::mirror::tags_of(o.tags.as_deref())
+            .map(str::to_owned)
+            .collect(),
         placed_at,
         updated_at,
         cancelled_at: o.cancelled_at,

@@ -23,7 +23,7 @@
 
 use super::wire;
 use crate::channel::Channel;
-use crate::order::{Address, ChannelOrder, Refund};
+use crate::order::{Address, ChannelOrder};
 use crate::personal::Personal;
 use rust_decimal::Decimal;
 
@@ -61,29 +61,29 @@ pub fn held(order: &ChannelOrder) -> bool {
     order.status == crate::status::UnifiedStatus::OnHold
 }
 
-/// True when a Genstore order carries [`HOLD_TAG`].
-pub fn is_held(order: &wire::Order) -> bool {
-    tags_of(order.tags.as_deref()).any(|t| t == HOLD_TAG)
-}
-
-fn tags_of(tags: Option<&str>) -> impl Iterator<Item = &str> {
+/// A Genstore order's comma-separated tags, one by one.
+pub(super) fn tags_of(tags: Option<&str>) -> impl Iterator<Item = &str> {
     tags.unwrap_or_default()
         .split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
 }
 
-/// The refunds made on the channel itself, in the order's currency, and their sum.
-fn own_refunds(order: &ChannelOrder) -> (Vec<&Refund>, Decimal) {
-    let own: Vec<&Refund> = order.own_refunds().collect();
-    let sum = own
-        .iter()
+/// True when a Genstore order carries [`HOLD_TAG`].
+pub fn is_held(order: &wire::Order) -> bool {
+    tags_of(order.tags.as_deref()).any(|t| t == HOLD_TAG)
+}
+
+/// Whether the channel refunded any of the order itself, and how much in the order's currency.
+fn refunded_on_channel(order: &ChannelOrder) -> (bool, Decimal) {
+    let sum = order
+        .own_refunds()
         .filter_map(|r| r.amount.as_ref())
         .filter(|m| m.currency == order.totals.currency)
         .fold(Decimal::ZERO, |acc, m| {
             acc.checked_add(m.amount).unwrap_or(acc)
         });
-    (own, sum)
+    (order.own_refunds().next().is_some(), sum)
 }
 
 /// The payment state the mirror should show; `current` is the one it shows now, if it exists.
@@ -91,8 +91,8 @@ fn financial_status(order: &ChannelOrder, current: Option<&str>) -> &'static str
     if held(order) {
         return "pending";
     }
-    let (own, sum) = own_refunds(order);
-    let wanted = if own.is_empty() {
+    let (any, sum) = refunded_on_channel(order);
+    let wanted = if !any {
         "paid"
     } else if sum >= order.totals.total && sum > Decimal::ZERO {
         "refunded"
@@ -303,6 +303,7 @@ mod tests {
     use super::*;
     use crate::ids::RefundId;
     use crate::money::Money;
+    use crate::order::Refund;
     use crate::status::UnifiedStatus;
 
     fn google_order() -> ChannelOrder {
