@@ -142,7 +142,7 @@ async fn dead_letters_are_listed_and_replayed() {
     // Listing leaves them in place, ready for a replay at once.
     assert_eq!(dlq.depth().await.unwrap(), 3);
     let store: std::sync::Arc<dyn orderbridge::store::Storage> = std::sync::Arc::new(store);
-    let replayed = orderbridge::dead_letters::replay(&store, &dlq, &queue)
+    let replayed = orderbridge::dead_letters::replay(&store, &dlq, &queue, None)
         .await
         .unwrap();
     assert_eq!(replayed.sent, 3);

@@ -231,7 +231,7 @@ async fn an_order_zonos_cannot_read_is_parked_dead_lettered_and_replayed(aws: bo
         .is_none());
     // Zonos is fixed; the operator replays; the order arrives like any other.
     sb.lock().zonos.orders[garbled].garbled = false;
-    let replayed = orderbridge::dead_letters::replay(&r.store, &*r.dead_letters, &*r.queue)
+    let replayed = orderbridge::dead_letters::replay(&r.store, &*r.dead_letters, &*r.queue, None)
         .await
         .unwrap();
     assert_eq!(replayed.sent, 1);

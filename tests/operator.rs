@@ -240,7 +240,7 @@ async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
     }
 
     // The health screen: Zonos behind and stalled, the others current, one dead letter.
-    let v = orderbridge_cli::ops::status(&*store, &*queue, &*dlq, deployed.as_ref())
+    let v = orderbridge_cli::ops::status(&*store, &*store, &*queue, &*dlq, deployed.as_ref())
         .await
         .unwrap();
     // Webhooks by outcome: every delivery the sandbox got a 2xx for is counted, and none it did not

@@ -170,7 +170,7 @@ async fn main() {
         Command::Status { backend } => {
             let h = handles(&backend, false).await.unwrap_or_else(|e| fail(e));
             let deployed = backend.aws.then(orderbridge::secrets::Direct::from_env);
-            let v = ops::status(&*h.store, &*h.queue, &*h.dlq, deployed.as_ref())
+            let v = ops::status(&*h.store, &*h.root, &*h.queue, &*h.dlq, deployed.as_ref())
                 .await
                 .unwrap_or_else(|e| fail(e));
             if backend.json {
@@ -323,15 +323,21 @@ async fn main() {
                     }
                 }
                 DlqCommand::Replay => {
-                    let r = orderbridge::dead_letters::replay(&h.root, &*h.dlq, &*h.queue)
-                        .await
-                        .unwrap_or_else(|e| fail(e));
+                    // One shop's, as every command: its dead letters and its held webhooks.
+                    let r = orderbridge::dead_letters::replay(
+                        &h.root,
+                        &*h.dlq,
+                        &*h.queue,
+                        Some(&h.shop),
+                    )
+                    .await
+                    .unwrap_or_else(|e| fail(e));
                     let held = ops::replay_held(h.store.clone(), h.queue.clone())
                         .await
                         .unwrap_or_else(|e| fail(e));
                     if backend.json {
                         print_json(&serde_json::json!({
-                            "sent": r.sent, "forgotten": r.forgotten,
+                            "sent": r.sent, "forgotten": r.forgotten, "other_shops": r.other_shops,
                             "held_applied": held.applied, "still_held": held.still_held,
                         }));
                     } else {
@@ -340,6 +346,12 @@ async fn main() {
                             println!(
                                 "{} of them had failed for good; that failure is forgotten, so they run again",
                                 r.forgotten
+                            );
+                        }
+                        if r.other_shops > 0 {
+                            println!(
+                                "{} dead letters of other shops left in the queue (replay them with --shop)",
+                                r.other_shops
                             );
                         }
                         if held.applied > 0 || held.still_held > 0 {
@@ -363,16 +375,26 @@ async fn main() {
                 "backfill": {"channel": channel, "since": since, "through": through}
             }))
             .unwrap_or_else(|e| fail(format!("invalid backfill: {e}")));
-            let platforms = orderbridge::config::Platforms::from_env(
+            // The shop's own platforms (`SHOPS`, else the environment's one shop), paced by the same
+            // budgets as the live poll, leaving it its share.
+            let shops = orderbridge::config::shops_from_env(
                 &orderbridge::secrets::SecretResolver::from_env(),
+                orderbridge::config::Needs::Platforms,
             )
             .await
             .unwrap_or_else(|e| fail(e));
-            // The same deployment-wide budget as the live poll, leaving it its share.
-            let clients = platforms
-                .clients()
+            let Some(shop) = shops.iter().find(|s| s.id == h.shop) else {
+                let listed: Vec<&str> = shops.iter().map(|s| s.id.as_str()).collect();
+                fail(format!(
+                    "shop {} is not one this deployment serves ({})",
+                    h.shop,
+                    listed.join(", ")
+                ))
+            };
+            let clients = shop
+                .clients(&h.root, order_poller::backfill::BACKFILL_RESERVE)
                 .unwrap_or_else(|e| fail(e))
-                .sharing(h.store.clone(), order_poller::backfill::BACKFILL_RESERVE);
+                .clients;
             let deps = order_poller::Deps {
                 store: h.store,
                 queue: h.queue,

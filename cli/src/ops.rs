@@ -354,12 +354,14 @@ const CHANNELS: [Channel; 3] = [Channel::Zonos, Channel::Google, Channel::Gensto
 /// The health screen: per channel its cursor, how far the poller is behind it, how its last run ended
 /// and the platform's 429s in the last two UTC hours; the sync queue's and the dead-letter queue's
 /// depth; when the last signed webhook arrived (to within a minute); webhooks in the last hour by
-/// outcome. From the table and the queues, so the same on the
+/// outcome. `store` is the shop's part of the table, `root` the deployment's (where Zonos' and Google's
+/// 429s are counted: their budgets are per account, not per shop). From the table and the queues, so the same on the
 /// embedded store and on AWS; with `deployed` (AWS credentials and region), the webhooks are also read
 /// from CloudWatch (`Webhooks` by `Outcome`), where the deployed functions count them. CloudWatch
 /// failing to answer is shown on the screen, not an error of the command.
 pub async fn status(
     store: &dyn Storage,
+    root: &dyn Storage,
     queue: &dyn SyncQueue,
     dlq: &dyn SyncQueue,
     deployed: Option<&orderbridge::secrets::Direct>,
@@ -385,7 +387,8 @@ pub async fn status(
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
             .map(|t| (now - t.with_timezone(&chrono::Utc)).num_seconds().max(0));
         // 429s from the platform, counted in the table as they happen: this UTC hour and the last.
-        let throttled = orderbridge::store::throttled_recent(store, name, now)
+        let counted_in = if ch == Channel::Genstore { store } else { root };
+        let throttled = orderbridge::store::throttled_recent(counted_in, name, now)
             .await
             .map_err(|e| e.to_string())?;
         channels.push(json!({

@@ -144,6 +144,81 @@ async fn a_backfill_imports_a_range_once() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `backfill --shop` reads that shop's channels from `SHOPS` and imports into that shop's part of the
+/// table only; a shop the deployment does not serve is an error naming those it does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_of_one_shop_uses_its_channels_and_its_part() {
+    use orderbridge_sandbox::{spawn, SandboxConfig};
+    let cfg = SandboxConfig::default();
+    let (sa, base_a) = spawn(cfg.clone()).await.unwrap();
+    let (sb, base_b) = spawn(cfg.clone()).await.unwrap();
+    let new: orderbridge_sandbox::zonos::NewZonosOrder = serde_json::from_value(serde_json::json!({
+        "items": [{"sku": "SKU-LAMP", "description": "Lamp", "quantity": 1, "unitPrice": "40.00"}],
+        "placed_hours_ago": 48
+    }))
+    .unwrap();
+    sa.lock().zonos.create(cfg.zonos_store, &new);
+    for _ in 0..2 {
+        sb.lock().zonos.create(cfg.zonos_store, &new);
+    }
+    let shops = serde_json::json!([
+        {"id": "a", "ZONOS_API_URL": format!("{base_a}/zonos"), "ZONOS_STORE_ID": cfg.zonos_store,
+         "ZONOS_SECRET": cfg.zonos_secret},
+        {"id": "b", "ZONOS_API_URL": format!("{base_b}/zonos"), "ZONOS_STORE_ID": cfg.zonos_store,
+         "ZONOS_SECRET": cfg.zonos_secret},
+    ])
+    .to_string();
+    let dir = std::env::temp_dir().join(format!("ob-cli-backfill-shop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.to_str().unwrap().to_owned();
+    let since = (chrono::Utc::now() - chrono::Duration::days(7))
+        .format("%Y-%m-%d")
+        .to_string();
+    let backfill = move |shop: &'static str| {
+        let (shops, data, since) = (shops.clone(), data.clone(), since.clone());
+        tokio::task::spawn_blocking(move || {
+            let out = Command::new(BIN)
+                .args(["backfill", "--channel", "zonos", "--since", &since])
+                .args(["--shop", shop, "--data-dir", &data, "--json"])
+                .env_remove("RUST_LOG")
+                .env("SHOPS", &shops)
+                .output()
+                .expect("the binary runs");
+            (
+                out.status.success(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        })
+    };
+    let (ok, out, err) = backfill("b").await.unwrap();
+    assert!(ok, "{out}\n{err}");
+    let summary: serde_json::Value = serde_json::from_str(&out).expect("a JSON summary");
+    assert_eq!(summary["channels"][0]["new"], 2, "b's Zonos: {summary}");
+    let listed = |shop: &str| {
+        let (ok, out, err) = run(&[
+            "orders",
+            "list",
+            "--shop",
+            shop,
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ]);
+        assert!(ok, "{err}");
+        out.matches("zonos:").count()
+    };
+    assert_eq!(listed("b"), 2);
+    assert_eq!(listed("a"), 0, "nothing of b's in a's part");
+    assert_eq!(listed("default"), 0);
+    let (ok, _, err) = backfill("c").await.unwrap();
+    assert!(!ok, "an unserved shop is an error");
+    assert!(
+        err.contains("shop c is not one this deployment serves (a, b)"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `dlq list` names what failed for good, `dlq replay` sends it back to the sync queue, and after it the
 /// dead-letter queue is empty: on a data folder holding one dead letter, as `dev` would leave it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -424,6 +499,42 @@ async fn operator_commands_show_the_shop_named() {
     let (ok, out, _) = cli(&["dlq", "list", "--shop", "eu"]).await.unwrap();
     assert!(ok);
     assert_eq!(letters(&out), 1);
+    // A replay is one shop's too: the default shop's leaves eu's dead letter where it is.
+    let replayed = |out: &str| -> (u64, u64) {
+        let v: serde_json::Value = serde_json::from_str(out).expect("JSON");
+        (
+            v["sent"].as_u64().unwrap(),
+            v["other_shops"].as_u64().unwrap(),
+        )
+    };
+    let (ok, out, err) = cli(&["dlq", "replay"]).await.unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(replayed(&out), (0, 1));
+    let (ok, out, _) = cli(&["dlq", "list", "--shop", "eu"]).await.unwrap();
+    assert!(ok);
+    assert_eq!(letters(&out), 1, "still there, and visible");
+    let (ok, out, err) = cli(&["dlq", "replay", "--shop", "eu"]).await.unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(replayed(&out), (1, 0));
+    let (ok, out, _) = cli(&["dlq", "list", "--shop", "eu"]).await.unwrap();
+    assert!(ok);
+    assert_eq!(letters(&out), 0);
+    let sync = EmbeddedQueue::new(
+        Db::open(&file).unwrap(),
+        "sync",
+        None,
+        Arc::new(SystemClock),
+    );
+    let back = sync
+        .receive(10, chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    assert_eq!(back.len(), 1);
+    assert_eq!(
+        back[0].job().unwrap().shop,
+        eu,
+        "back in the sync queue, still eu's"
+    );
     let (ok, _, err) = cli(&["orders", "list", "--shop", "E/U"]).await.unwrap();
     assert!(!ok && err.contains("not a shop id"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);

@@ -71,32 +71,64 @@ pub struct Replayed {
     pub sent: usize,
     /// Of those, jobs whose failure was recorded for good and was forgotten, so they run again.
     pub forgotten: usize,
+    /// Dead letters of other shops, left in the dead-letter queue.
+    pub other_shops: usize,
 }
 
-/// Moves every dead letter back to the sync queue. A job that failed for good (the platform refused it)
-/// has that failure forgotten first, so it runs again now that its cause is presumably fixed; work that
-/// succeeded stays done.
+/// Moves the dead letters of the shop `only` (none: of every shop) back to the sync queue. A job that
+/// failed for good (the platform refused it) has that failure forgotten first, in its shop's part of
+/// the table, so it runs again now that its cause is presumably fixed; work that succeeded stays done.
+/// Other shops' dead letters stay where they are (hidden while the replay runs, then visible again).
 pub async fn replay(
     store: &std::sync::Arc<dyn Storage>,
     dlq: &dyn SyncQueue,
     queue: &dyn SyncQueue,
+    only: Option<&crate::shop::ShopId>,
 ) -> Result<Replayed, String> {
     let mut done = Replayed::default();
+    let mut left = Vec::new();
+    let result = replay_into(store, dlq, queue, only, &mut done, &mut left).await;
+    for r in &left {
+        if let Err(e) = dlq.unhide(r).await {
+            tracing::warn!(error = %e, "another shop's dead letter stays hidden until its visibility timeout");
+        }
+    }
+    result.map(|()| done)
+}
+
+async fn replay_into(
+    store: &std::sync::Arc<dyn Storage>,
+    dlq: &dyn SyncQueue,
+    queue: &dyn SyncQueue,
+    only: Option<&crate::shop::ShopId>,
+    done: &mut Replayed,
+    left: &mut Vec<String>,
+) -> Result<(), String> {
     loop {
-        let batch = dlq
+        let received = dlq
             .receive(10, chrono::Duration::seconds(60))
             .await
             .map_err(|e| e.to_string())?;
-        if batch.is_empty() {
-            return Ok(done);
+        if received.is_empty() {
+            return Ok(());
         }
-        for m in &batch {
+        let mut batch = Vec::with_capacity(received.len());
+        for m in received {
             // Each job's failure is kept in its shop's part of the table.
             let shop = m.job().map(|j| j.shop).unwrap_or_default();
+            if only.is_some_and(|o| *o != shop) {
+                done.other_shops = done.other_shops.saturating_add(1);
+                left.push(m.receipt);
+                continue;
+            }
             let in_shop = crate::store::ShopStore::scoped(store.clone(), &shop);
             if crate::idempotency::forget_failure(&*in_shop, &m.body).await? {
                 done.forgotten = done.forgotten.saturating_add(1);
             }
+            batch.push(m);
+        }
+        if batch.is_empty() {
+            continue;
         }
         let bodies: Vec<String> = batch.iter().map(|m| m.body.clone()).collect();
         let sent = queue.send_raw(&bodies).await.map_err(|e| e.to_string())?;

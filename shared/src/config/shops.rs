@@ -19,7 +19,7 @@
 //! Rules, checked at load (a list that breaks one is refused whole, naming the rule): ids are unique;
 //! every shop has at least one webhook secret and no secret is shared by two shops — the secret that
 //! verifies a webhook's signature is what tells the shops apart, never an unsigned header; shop domains
-//! are unique. Decision: the shop a one-shop deployment served keeps its records only as the shop with
+//! are unique; a Zonos store or Google merchant feeds one shop (see [`check`]). Decision: the shop a one-shop deployment served keeps its records only as the shop with
 //! id `default` (see [`crate::shop`]); an upgrade lists it under that id.
 
 use super::{var, ConfigError, Platforms};
@@ -225,16 +225,36 @@ pub async fn shops_from_json(
         let source = |name: &str| settings.get(name).cloned();
         shops.push(shop(id, resolver, &source, needs).await?);
     }
-    if needs != Needs::Platforms {
-        check(&shops)?;
-    }
+    check(&shops, needs)?;
     Ok(shops)
 }
 
-/// The rules a list of shops keeps (see the module's notes).
-pub fn check(shops: &[Shop]) -> Result<(), ConfigError> {
+/// The Zonos store and the Google merchant feeding a shop, each as `(platform, API URL, account)`.
+fn accounts(p: &Platforms) -> Vec<(&'static str, String, String)> {
+    let url = |u: &str| u.trim_end_matches('/').to_ascii_lowercase();
+    let mut out = Vec::new();
+    if let Some(z) = &p.zonos {
+        out.push((
+            "Zonos store",
+            url(&z.api_url),
+            z.credentials.store.to_string(),
+        ));
+    }
+    if let Some(g) = &p.google {
+        out.push(("Google merchant", url(&g.api_url), g.merchant_id.clone()));
+    }
+    out
+}
+
+/// The rules a list of shops keeps (see the module's notes), those of the settings `needs` read.
+///
+/// Decision: a Zonos store or Google merchant feeds one shop. Neither platform's orders name a Genstore
+/// shop, so two shops fed by one account would each import every order of it (one order mirrored
+/// twice); such a list is refused, naming both shops.
+pub fn check(shops: &[Shop], needs: Needs) -> Result<(), ConfigError> {
+    let secrets_read = needs != Needs::Platforms;
     for (i, a) in shops.iter().enumerate() {
-        if shops.len() > 1 && a.webhook_secrets.is_empty() {
+        if secrets_read && shops.len() > 1 && a.webhook_secrets.is_empty() {
             return Err(ConfigError(format!(
                 "SHOPS: shop {} has no GENSTORE_WEBHOOK_SECRETS: its webhooks could not be told apart",
                 a.id
@@ -254,6 +274,16 @@ pub fn check(shops: &[Shop]) -> Result<(), ConfigError> {
             if a.shop_domain.is_some() && a.shop_domain == b.shop_domain {
                 return Err(ConfigError(format!(
                     "SHOPS: shops {} and {} have the same shop domain",
+                    a.id, b.id
+                )));
+            }
+            let theirs = accounts(&b.platforms);
+            if let Some((what, _, account)) = accounts(&a.platforms)
+                .into_iter()
+                .find(|acc| theirs.contains(acc))
+            {
+                return Err(ConfigError(format!(
+                    "SHOPS: shops {} and {} are both fed by {what} {account}: each of its orders would be imported into both; an account feeds one shop",
                     a.id, b.id
                 )));
             }
@@ -352,6 +382,20 @@ mod tests {
                 ),
                 "same shop domain",
             ),
+            (
+                two(
+                    r#""GENSTORE_WEBHOOK_SECRETS": "1", "ZONOS_STORE_ID": 7, "ZONOS_SECRET": "z""#,
+                    r#""GENSTORE_WEBHOOK_SECRETS": "2", "ZONOS_STORE_ID": "7", "ZONOS_SECRET": "y""#,
+                ),
+                "both fed by Zonos store 7",
+            ),
+            (
+                two(
+                    r#""GENSTORE_WEBHOOK_SECRETS": "1", "GOOGLE_MERCHANT_ID": "55", "GOOGLE_ACCESS_TOKEN": "g""#,
+                    r#""GENSTORE_WEBHOOK_SECRETS": "2", "GOOGLE_MERCHANT_ID": "55", "GOOGLE_ACCESS_TOKEN": "h""#,
+                ),
+                "both fed by Google merchant 55",
+            ),
             (r#"[{"id": "a"}, {"id": "a"}]"#.to_owned(), "listed twice"),
             (r#"[{"id": "E U"}]"#.to_owned(), "not a shop id"),
             (r#"[]"#.to_owned(), "no shop"),
@@ -363,6 +407,26 @@ mod tests {
                 .to_string();
             assert!(e.contains(says), "{text}: {e}");
         }
+        // The functions reading only the platforms refuse a shared account too, and the one reading only
+        // webhook secrets is not stopped by it.
+        let shared = two(
+            r#""GENSTORE_WEBHOOK_SECRETS": "1", "ZONOS_STORE_ID": 7, "ZONOS_SECRET": "z""#,
+            r#""GENSTORE_WEBHOOK_SECRETS": "2", "ZONOS_STORE_ID": 7, "ZONOS_SECRET": "z""#,
+        );
+        assert!(shops_from_json(&shared, &resolver(), Needs::Platforms)
+            .await
+            .is_err());
+        assert!(shops_from_json(&shared, &resolver(), Needs::WebhookSecrets)
+            .await
+            .is_ok());
+        // The same store id at another Zonos (a sandbox per shop) is another account.
+        let elsewhere = two(
+            r#""GENSTORE_WEBHOOK_SECRETS": "1", "ZONOS_STORE_ID": 7, "ZONOS_SECRET": "z""#,
+            r#""GENSTORE_WEBHOOK_SECRETS": "2", "ZONOS_STORE_ID": 7, "ZONOS_SECRET": "z", "ZONOS_API_URL": "http://127.0.0.1:9/zonos""#,
+        );
+        assert!(shops_from_json(&elsewhere, &resolver(), Needs::Everything)
+            .await
+            .is_ok());
     }
 }
 

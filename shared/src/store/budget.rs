@@ -38,9 +38,10 @@ pub trait RateBudget: Send + Sync {
         reserve: f64,
     ) -> Result<Grant, StoreError>;
 
-    /// Counts one answer 429 from the platform of `bucket` in the current UTC hour ([`count_throttled`]),
-    /// for `orderbridge status`. Only on a 429, so it costs nothing otherwise.
-    async fn note_throttled(&self, _bucket: &str) -> Result<(), StoreError> {
+    /// Counts one answer 429 from `platform` in the current UTC hour ([`count_throttled`]), for
+    /// `orderbridge status`: by platform, in the part of the table the budget is in (a shop's for its
+    /// Genstore, the deployment's for Zonos and Google). Only on a 429, so it costs nothing otherwise.
+    async fn note_throttled(&self, _platform: &str) -> Result<(), StoreError> {
         Ok(())
     }
 }

@@ -90,6 +90,12 @@ const P: Channel = Channel::Genstore;
 impl GenstoreClient {
     crate::channels::http::with_shared_budget!();
 
+    /// The shop's rate budget: Genstore's bucket is per app per shop, and the budget this client is
+    /// given is already the shop's part of the table.
+    fn budget_bucket(&self) -> String {
+        P.as_str().to_owned()
+    }
+
     /// A client for a shop.
     pub fn new(settings: GenstoreSettings) -> Result<Self, ClientError> {
         Ok(GenstoreClient {

@@ -97,6 +97,7 @@ pub struct ListQuery {
 pub struct GoogleClient {
     http: PlatformHttp,
     base: String,
+    merchant_id: String,
     tokens: TokenSource,
 }
 
@@ -112,8 +113,15 @@ impl GoogleClient {
                 settings.api_url.trim_end_matches('/'),
                 seg(&settings.merchant_id)
             ),
+            merchant_id: settings.merchant_id,
             tokens: TokenSource::new(settings.credentials)?,
         })
+    }
+
+    /// The merchant account's rate budget (decision: Google documents no limit for the Orders API, so
+    /// the pace is per merchant account; a merchant two shops named would be paced once).
+    fn budget_bucket(&self) -> String {
+        format!("google:{}", self.merchant_id)
     }
 
     async fn call(

@@ -6,21 +6,20 @@
 //! ([`Repeat::Safe`]) on 429, 5xx and timeouts; a plain create ([`Repeat::OnlyIfUnprocessed`]) only on
 //! 429 and failed connections, where the platform certainly did not act.
 
-/// A platform client's `with_budget`: paces it by the deployment's shared budget for its platform (see
-/// [`PlatformHttp::with_budget`]). For an `impl` of a client with an `http: PlatformHttp` field.
+/// A platform client's `with_budget`: paces it by the deployment's shared budget for the account it
+/// calls (see [`PlatformHttp::with_budget`]). For an `impl` of a client with an `http: PlatformHttp`
+/// field and a `fn budget_bucket(&self) -> String` naming the account's bucket.
 macro_rules! with_shared_budget {
     () => {
-        /// Paces this client by the deployment's shared budget for the platform (see
+        /// Paces this client by the deployment's shared budget for the account it calls (see
         /// [`PlatformHttp::with_budget`](crate::channels::http::PlatformHttp::with_budget)).
         pub fn with_budget(
             mut self,
             budget: std::sync::Arc<dyn crate::store::RateBudget>,
             reserve_share: f64,
         ) -> Self {
-            let platform = self.http.platform();
-            self.http = self
-                .http
-                .with_budget(budget, platform.as_str(), reserve_share);
+            let bucket = self.budget_bucket();
+            self.http = self.http.with_budget(budget, &bucket, reserve_share);
             self
         }
     };
@@ -300,7 +299,7 @@ impl PlatformHttp {
                     if status == StatusCode::TOO_MANY_REQUESTS {
                         crate::metrics::count("PlatformThrottled", &platform, 1);
                         if let Pacer::Shared(s) = &self.pacer {
-                            if let Err(e) = s.budget.note_throttled(&s.bucket).await {
+                            if let Err(e) = s.budget.note_throttled(self.platform.as_str()).await {
                                 tracing::debug!(error = %e, "the 429 was not counted in the table");
                             }
                         }

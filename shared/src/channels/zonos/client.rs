@@ -71,6 +71,12 @@ impl ZonosClient {
         })
     }
 
+    /// The store's rate budget (decision: Zonos documents no limit; the pace is per store, the account
+    /// its credentials name).
+    fn budget_bucket(&self) -> String {
+        format!("zonos:{}", self.credentials.store)
+    }
+
     async fn post<B: Serialize, T: DeserializeOwned>(
         &self,
         call: &'static str,
