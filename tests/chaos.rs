@@ -241,7 +241,7 @@ async fn chaos() {
         .and_then(|p| p.parse().ok())
         .unwrap();
     let cfg = DevConfig {
-        existing_sandbox: r.sandbox.clone(),
+        existing_sandboxes: r.sandbox.clone().into_iter().collect(),
         port,
         ..chaos_config(d.clone())
     };

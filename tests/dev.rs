@@ -1,6 +1,7 @@
 //! The whole pipeline on one machine (embedded store and queue, in-process sandbox): an order placed on
 //! Zonos and one on Google are polled in, mirrored into Genstore, linked, their merchant ids written
-//! back, and the mirrors' Genstore webhooks come back through the local endpoint.
+//! back, and the mirrors' Genstore webhooks come back through the local endpoint; the second shop `dev`
+//! serves does the same with its own sandbox, in its own part of the table.
 
 use orderbridge::channel::Channel;
 use orderbridge::store::OrderKey;
@@ -27,6 +28,17 @@ async fn external_orders_are_imported_mirrored_linked_and_written_back() {
         ..ZonosPlacing::default()
     };
     let zonos_id = scenario::zonos_order(sb, 999, scenario::MUG, 2, placing);
+    // The second shop, `outlet`: its own Genstore, Zonos store and Google merchant.
+    let (outlet, osb, _) = running
+        .sandboxes
+        .get(1)
+        .cloned()
+        .expect("dev serves two shops");
+    assert_eq!(outlet, orderbridge_cli::second_shop());
+    let outlet_store = orderbridge::store::ShopStore::scoped(running.store.clone(), &outlet);
+    let outlet_zonos = osb.config.zonos_store;
+    assert_ne!(outlet_zonos, 999);
+    let outlet_id = scenario::zonos_order(&osb, outlet_zonos, scenario::MUG, 1, placing);
     let google_id = scenario::google_order(sb, "123456789", "template1", None, false).unwrap();
 
     let mut linked = (None, None);
@@ -97,6 +109,50 @@ async fn external_orders_are_imported_mirrored_linked_and_written_back() {
         .await
         .unwrap()
         .is_some());
+
+    // The outlet's order: mirrored into the outlet's Genstore only, kept in the outlet's part, and its
+    // mirror's webhook (signed with the outlet's secret) stored there too.
+    let outlet_key = OrderKey::new(Channel::Zonos, outlet_id.as_str());
+    let mut outlet_mirror = None;
+    for _ in 0..120 {
+        outlet_mirror = outlet_store
+            .get(&outlet_key)
+            .await
+            .unwrap()
+            .and_then(|s| s.order.merchant_order_id.map(|m| m.to_string()));
+        let webhook_back = match &outlet_mirror {
+            Some(m) => outlet_store
+                .get(&OrderKey::new(Channel::Genstore, m.as_str()))
+                .await
+                .unwrap()
+                .is_some(),
+            None => false,
+        };
+        if webhook_back {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let om = outlet_mirror.expect("the outlet's order is mirrored and linked");
+    assert!(
+        outlet_store
+            .get(&OrderKey::new(Channel::Genstore, om.as_str()))
+            .await
+            .unwrap()
+            .is_some(),
+        "the outlet's mirror came back by webhook into the outlet's part"
+    );
+    assert!(osb.lock().genstore.order(&om).is_some());
+    assert_eq!(osb.counters().executed_count("genstore.createOrder"), 1);
+    assert_eq!(
+        sb.counters().executed_count("genstore.createOrder"),
+        2,
+        "nothing of the outlet's in the first shop's Genstore"
+    );
+    assert!(
+        running.store.get(&outlet_key).await.unwrap().is_none(),
+        "nor in the default shop's part"
+    );
     running.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

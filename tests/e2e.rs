@@ -164,7 +164,7 @@ async fn a_consumer_restart_in_the_middle_loses_nothing_and_repeats_nothing(aws:
     assert!(mid < 6, "the restart lands mid-way ({mid} mirrors done)");
 
     let second = start(DevConfig {
-        existing_sandbox: Some((sb.clone(), base)),
+        existing_sandboxes: vec![(sb.clone(), base)],
         ..config(d.clone())
     })
     .await

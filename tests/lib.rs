@@ -35,6 +35,8 @@ pub fn config(data_dir: std::path::PathBuf) -> DevConfig {
             min_time_left: Duration::from_millis(100),
         },
         breaker: (5, Duration::from_millis(500)),
+        // One shop: the tests of several shops say so.
+        shops: vec![orderbridge::shop::ShopId::default_shop()],
         ..DevConfig::default()
     }
 }

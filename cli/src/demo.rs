@@ -4,8 +4,10 @@
 //! mirrors them into Genstore and writes the merchant order ids back. A Genstore-native order arrives by
 //! webhook. The merchant ships the Google order in two packages and one Zonos order in full; the tracking
 //! reaches Google and Zonos; the carrier delivers the Google packages; the merchant cancels the other Zonos
-//! order; a refund made on Google's side reaches the Genstore mirror. The demo prints each order's unified status and every channel's view, then the sandbox's
-//! counters, and succeeds only if every side ends consistent.
+//! order; a refund made on Google's side reaches the Genstore mirror. A second shop of the same
+//! deployment, the outlet, gets a Zonos order of its own store, mirrored into its own Genstore and kept in
+//! its own part of the table. The demo prints each order's unified status and every channel's view, then
+//! each shop's sandbox counters, and succeeds only if every side ends consistent.
 
 use crate::{start, DevConfig, Running};
 use orderbridge::channel::Channel;
@@ -99,6 +101,10 @@ pub async fn run(data_dir: std::path::PathBuf, program: &str) -> Result<(), Stri
     println!("  {program} orders list --data-dir {dir}");
     println!("  {program} orders show google:{google} --data-dir {dir}");
     println!("  {program} dlq list --data-dir {dir}");
+    println!(
+        "  {program} orders list --shop {} --data-dir {dir}",
+        crate::second_shop()
+    );
     Ok(())
 }
 
@@ -110,7 +116,7 @@ pub async fn run_with(cfg: DevConfig) -> Result<String, String> {
         poll_interval: Duration::from_secs(1),
         seed: false,
         sandbox: true,
-        existing_sandbox: None,
+        existing_sandboxes: Vec::new(),
         ..cfg
     })
     .await?;
@@ -273,6 +279,30 @@ async fn scenario(r: &Running) -> Result<String, String> {
         },
     )
     .await?;
+    println!("7. The outlet, a second shop of the same deployment, sells on its own Zonos store");
+    let (outlet, osb, _) = r
+        .sandboxes
+        .get(1)
+        .cloned()
+        .ok_or("the demo serves two shops")?;
+    let outlet_store = orderbridge::store::ShopStore::scoped(r.store.clone(), &outlet);
+    let outlet_order = scenario::zonos_order(&osb, osb.config.zonos_store, TEAPOT, 1, placing);
+    let outlet_key = OrderKey::new(Channel::Zonos, outlet_order.as_str());
+    step(
+        &format!(
+            "outlet order {outlet_order} mirrored into the outlet's Genstore, in the outlet's rows"
+        ),
+        || async {
+            outlet_store
+                .get(&outlet_key)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|s| s.order.merchant_order_id)
+                .is_some_and(|m| osb.lock().genstore.order(&m.to_string()).is_some())
+        },
+    )
+    .await?;
     // Let the last status reads settle into the table.
     tokio::time::sleep(Duration::from_secs(2)).await;
 
@@ -328,23 +358,32 @@ async fn scenario(r: &Running) -> Result<String, String> {
             if ok { "" } else { "   <- expected different" }
         );
     }
-    let counters = sb.counters();
-    println!();
-    println!(
-        "{:<36} {:>9} {:>10}",
-        "sandbox writes", "executed", "duplicate"
-    );
-    for (write, c) in &counters.writes {
-        println!("{write:<36} {:>9} {:>10}", c.executed, c.duplicate);
-    }
-    println!(
-        "webhooks delivered: {} of {}",
-        counters.webhooks_ok, counters.webhooks_sent
-    );
-    let created = counters.executed_count("genstore.createOrder");
-    if created != 3 {
+    if r.store.get(&outlet_key).await.ok().flatten().is_some() {
         consistent = false;
-        println!("expected 3 mirrors in Genstore, found {created}");
+        println!("the outlet's order is in the default shop's rows");
+    }
+    // Each shop's Genstore got its own mirrors, each written once.
+    for ((shop, sandbox, _), want) in r.sandboxes.iter().zip([3, 1]) {
+        let counters = sandbox.counters();
+        println!();
+        println!(
+            "{:<36} {:>9} {:>10}",
+            format!("shop {shop}: sandbox writes"),
+            "executed",
+            "duplicate"
+        );
+        for (write, c) in &counters.writes {
+            println!("{write:<36} {:>9} {:>10}", c.executed, c.duplicate);
+        }
+        println!(
+            "webhooks delivered: {} of {}",
+            counters.webhooks_ok, counters.webhooks_sent
+        );
+        let created = counters.executed_count("genstore.createOrder");
+        if created != want {
+            consistent = false;
+            println!("expected {want} mirrors in shop {shop}'s Genstore, found {created}");
+        }
     }
     if consistent {
         println!("\nconsistent: every channel agrees, and every write was executed once");

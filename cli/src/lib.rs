@@ -19,8 +19,9 @@ use orderbridge::channels::google::client::{GoogleClient, GoogleSettings};
 use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
 use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::clock::{Clock, SystemClock};
-use orderbridge::config::{Clients, Platforms};
+use orderbridge::config::{Clients, ShopClients};
 use orderbridge::secrets::Secret;
+use orderbridge::shop::ShopId;
 use orderbridge::store::embedded::{Db, DeadLetter, EmbeddedQueue, EmbeddedStore};
 use orderbridge::store::{IdempotencyTtl, Storage, SyncQueue};
 use orderbridge_sandbox::webhooks::Subscription;
@@ -47,8 +48,13 @@ pub struct DevConfig {
     pub sandbox: bool,
     /// Seed the sandbox with a few orders.
     pub seed: bool,
-    /// Reuse a sandbox that is already serving (a restarted pipeline keeps its platforms).
-    pub existing_sandbox: Option<(Sandbox, String)>,
+    /// The shops served with the in-process sandbox, one sandbox each ([`SandboxConfig::for_shop`]),
+    /// the first with the default shop's settings. With real platforms, the shops are `SHOPS` (or the
+    /// environment's one shop), as deployed.
+    pub shops: Vec<ShopId>,
+    /// Reuse sandboxes that are already serving, one per shop in order (a restarted pipeline keeps
+    /// its platforms).
+    pub existing_sandboxes: Vec<(Sandbox, String)>,
     /// How long a received job stays hidden (SQS's visibility timeout).
     pub visibility: Duration,
     /// How long a job's in-progress claim, and a tracking push's lease on its order, block a retry
@@ -93,7 +99,8 @@ impl Default for DevConfig {
             webhook_secret: "dev-webhook-secret".into(),
             sandbox: true,
             seed: true,
-            existing_sandbox: None,
+            shops: vec![ShopId::default_shop(), second_shop()],
+            existing_sandboxes: Vec::new(),
             visibility: Duration::from_secs(30),
             in_progress_ttl: Duration::from_secs(60),
             storage: StorageChoice::Embedded,
@@ -106,12 +113,19 @@ impl Default for DevConfig {
     }
 }
 
+/// The second shop `dev` and the demo serve: `outlet`.
+pub fn second_shop() -> ShopId {
+    "outlet".parse().unwrap_or_default()
+}
+
 /// A running pipeline.
 pub struct Running {
     /// Where webhooks go.
     pub webhook_url: String,
-    /// The sandbox and its base URL, when in-process.
+    /// The first shop's sandbox and its base URL, when in-process.
     pub sandbox: Option<(Sandbox, String)>,
+    /// Every shop's sandbox and its base URL, in the order of [`DevConfig::shops`], when in-process.
+    pub sandboxes: Vec<(ShopId, Sandbox, String)>,
     /// The order table.
     pub store: Arc<dyn Storage>,
     /// The sync queue.
@@ -289,6 +303,85 @@ impl Opened {
     }
 }
 
+/// One shop as the pipeline serves it: its clients (not yet paced), how its webhooks are told apart,
+/// and its sandbox when in-process.
+struct DevShop {
+    id: ShopId,
+    clients: Clients,
+    keys: webhook_ingest::ShopKeys,
+    /// The sandbox, its base URL, and the secret it signs webhooks with.
+    sandbox: Option<(Sandbox, String, String)>,
+}
+
+/// The shops to serve: one sandbox per shop of `cfg.shops` (spawned, or reused), or the shops of the
+/// environment with real platforms.
+async fn dev_shops(cfg: &DevConfig) -> Result<Vec<DevShop>, String> {
+    if !cfg.sandbox && cfg.existing_sandboxes.is_empty() {
+        let shops = orderbridge::config::shops_from_env(
+            &orderbridge::secrets::SecretResolver::from_env(),
+            orderbridge::config::Needs::Everything,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let only = shops.len() == 1;
+        let mut out = Vec::with_capacity(shops.len());
+        for s in shops {
+            tracing::info!(shop = %s.id, channels = s.platforms.describe(), "platforms");
+            let mut secrets = s.webhook_secrets.clone();
+            if secrets.is_empty() && only {
+                secrets.push(Secret::new(cfg.webhook_secret.clone()));
+            }
+            out.push(DevShop {
+                id: s.id.clone(),
+                clients: s.platforms.clients().map_err(|e| e.to_string())?,
+                keys: webhook_ingest::ShopKeys {
+                    id: s.id,
+                    secrets,
+                    shop_domain: s.shop_domain,
+                },
+                sandbox: None,
+            });
+        }
+        return Ok(out);
+    }
+    let mut out = Vec::with_capacity(cfg.shops.len());
+    for (i, id) in cfg.shops.iter().enumerate() {
+        let sc = SandboxConfig::for_shop(u32::try_from(i).unwrap_or(u32::MAX));
+        let (sb, base) = match cfg.existing_sandboxes.get(i) {
+            Some(existing) => existing.clone(),
+            None => {
+                let (sb, base) = orderbridge_sandbox::spawn(sc.clone())
+                    .await
+                    .map_err(|e| format!("sandbox of shop {id}: {e}"))?;
+                if cfg.seed {
+                    orderbridge_sandbox::control::seed(&sb);
+                }
+                sb.lock()
+                    .genstore
+                    .set_rate_limit(2 * cfg.rate_scale.max(1), 40 * cfg.rate_scale.max(1));
+                (sb, base)
+            }
+        };
+        // Each shop's webhooks are signed with a secret of its own: that is what tells them apart.
+        let secret = if i == 0 {
+            cfg.webhook_secret.clone()
+        } else {
+            format!("{}-{id}", cfg.webhook_secret)
+        };
+        out.push(DevShop {
+            id: id.clone(),
+            clients: sandbox_clients(&base, &sc, cfg)?,
+            keys: webhook_ingest::ShopKeys {
+                id: id.clone(),
+                secrets: vec![Secret::new(secret.clone())],
+                shop_domain: Some(sc.genstore_shop.clone()),
+            },
+            sandbox: Some((sb, base, secret)),
+        });
+    }
+    Ok(out)
+}
+
 /// Starts the pipeline.
 pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     let opened = Opened::open(&cfg.storage, &cfg.data_dir).await?;
@@ -297,44 +390,19 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     let poller_backends = opened.backends(Some(Function::OrderPoller)).await;
     let push_backends = opened.backends(Some(Function::FulfillmentPush)).await;
 
-    let (sandbox, clients) = if let Some((sb, base)) = cfg.existing_sandbox.clone() {
-        let clients = sandbox_clients(&base, &SandboxConfig::default(), &cfg)?;
-        (Some((sb, base)), clients)
-    } else if cfg.sandbox {
-        let sc = SandboxConfig::default();
-        let (sb, base) = orderbridge_sandbox::spawn(sc.clone())
-            .await
-            .map_err(|e| format!("sandbox: {e}"))?;
-        if cfg.seed {
-            orderbridge_sandbox::control::seed(&sb);
-        }
-        sb.lock()
-            .genstore
-            .set_rate_limit(2 * cfg.rate_scale.max(1), 40 * cfg.rate_scale.max(1));
-        let clients = sandbox_clients(&base, &sc, &cfg)?;
-        (Some((sb, base)), clients)
-    } else {
-        let platforms = Platforms::from_env(&orderbridge::secrets::SecretResolver::from_env())
-            .await
-            .map_err(|e| e.to_string())?;
-        tracing::info!(channels = platforms.describe(), "platforms");
-        (None, platforms.clients().map_err(|e| e.to_string())?)
-    };
-
-    // One rate budget per platform for the poller and the consumer together, as deployed (each function
-    // reaching it through its own table client).
-    let poller_clients = clients.clone().sharing(poller_backends.store.clone(), 0.0);
-    let clients = clients.sharing(push_backends.store.clone(), 0.0);
-
-    // The shop webhooks must come from: the sandbox's, or the one the platform settings name.
-    let shop_domain = if sandbox.is_some() {
-        Some(SandboxConfig::default().genstore_shop)
-    } else {
-        webhook_ingest::config::shop_domain(
-            std::env::var("GENSTORE_SHOP_DOMAIN").ok().as_deref(),
-            std::env::var("GENSTORE_API_URL").ok().as_deref(),
+    let shops = dev_shops(&cfg).await?;
+    // Each shop's budgets for the poller and the consumer together, as deployed (each function
+    // reaching them through its own table client).
+    let paced = |store: &Arc<dyn Storage>| -> Arc<Vec<ShopClients>> {
+        Arc::new(
+            shops
+                .iter()
+                .map(|s| ShopClients::paced(s.id.clone(), s.clients.clone(), store, 0.0))
+                .collect(),
         )
     };
+    let poller_shops = paced(&poller_backends.store);
+    let push_shops = paced(&push_backends.store);
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -343,10 +411,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     let ingest = webhook_ingest::Deps {
         store: ingest_backends.store.clone(),
         queue: ingest_backends.queue.clone(),
-        shops: webhook_ingest::ShopKeys::single(
-            vec![Secret::new(cfg.webhook_secret.clone())],
-            shop_domain,
-        ),
+        shops: shops.iter().map(|s| s.keys.clone()).collect(),
         max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
         dedupe_ttl: chrono::Duration::days(7),
         arrivals: Default::default(),
@@ -394,20 +459,25 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
             tracing::error!(error = %e, "webhook endpoint stopped");
         }
     }));
-    if let Some((sb, _)) = &sandbox {
-        sb.webhooks.subscribe(Subscription {
-            address: webhook_url.clone(),
-            secret: cfg.webhook_secret.clone(),
-        });
+    let mut sandboxes = Vec::new();
+    for shop in &shops {
+        if let Some((sb, base, secret)) = &shop.sandbox {
+            sb.webhooks.subscribe(Subscription {
+                address: webhook_url.clone(),
+                secret: secret.clone(),
+            });
+            sandboxes.push((shop.id.clone(), sb.clone(), base.clone()));
+        }
     }
 
     // order-poller on an interval.
     let poller = order_poller::Deps {
         store: poller_backends.store.clone(),
         queue: poller_backends.queue.clone(),
-        zonos: poller_clients.zonos,
-        google: poller_clients.google,
-        genstore: poller_clients.genstore,
+        // Every shop's platforms are in `shops`.
+        zonos: None,
+        google: None,
+        genstore: None,
         settings: order_poller::Settings {
             // A stable owner: a restarted `dev` takes its own leases back at once instead of waiting.
             owner: "orderbridge-dev".into(),
@@ -420,7 +490,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
                 .clamp(1, 20),
             ..order_poller::Settings::default()
         },
-        shops: Default::default(),
+        shops: poller_shops,
     };
     let interval = cfg.poll_interval;
     let mut poll_stop = stopped.clone();
@@ -442,9 +512,10 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     let push = fulfillment_push::Deps {
         store: push_backends.store.clone(),
         queue: push_backends.queue.clone(),
-        genstore: clients.genstore,
-        zonos: clients.zonos,
-        google: clients.google,
+        // Every shop's platforms are in `shops`.
+        genstore: None,
+        zonos: None,
+        google: None,
         concurrency: 4,
         idempotency: IdempotencyTtl {
             in_progress,
@@ -453,7 +524,7 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
         dead_letters: Some(push_backends.dead_letters.clone()),
         // A crashed push's lease clears as its claim does.
         push_lease: in_progress,
-        shops: Default::default(),
+        shops: push_shops,
         backoff: cfg.backoff,
     };
     let visibility =
@@ -501,7 +572,10 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
 
     Ok(Running {
         webhook_url,
-        sandbox,
+        sandbox: sandboxes
+            .first()
+            .map(|(_, sb, base)| (sb.clone(), base.clone())),
+        sandboxes,
         store: operator.store,
         queue: operator.queue,
         dead_letters: operator.dead_letters,

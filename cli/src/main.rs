@@ -151,8 +151,8 @@ async fn main() {
             };
             let running = start(cfg).await.unwrap_or_else(|e| fail(e));
             println!("orderbridge dev: webhooks on {}", running.webhook_url);
-            if let Some((_, base)) = &running.sandbox {
-                println!("orderbridge dev: platform sandbox on {base} (counters: {base}/_sandbox/counters)");
+            for (shop, _, base) in &running.sandboxes {
+                println!("orderbridge dev: shop {shop}: platform sandbox on {base} (counters: {base}/_sandbox/counters)");
             }
             println!("orderbridge dev: polling every {poll_seconds}s; Ctrl-C stops");
             let _ = tokio::signal::ctrl_c().await;

@@ -33,7 +33,7 @@ fn the_demo_then_every_command_it_prints_works_as_printed() {
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    assert_eq!(tries.len(), 3, "{out}");
+    assert_eq!(tries.len(), 4, "{out}");
     let mut outputs = Vec::new();
     for line in &tries {
         let words: Vec<&str> = line.split_whitespace().collect();
@@ -46,7 +46,7 @@ fn the_demo_then_every_command_it_prints_works_as_printed() {
         outputs.push(out);
     }
     // `orders list`: the demo's orders; `orders show`: the Google order, delivered, with its writes;
-    // `dlq list`: nothing failed for good.
+    // `dlq list`: nothing failed for good; `orders list --shop outlet`: the second shop's order alone.
     assert!(outputs[0].contains("google:TEST-"), "{}", outputs[0]);
     assert!(outputs[0].contains("zonos:"), "{}", outputs[0]);
     assert!(outputs[1].contains("delivered"), "{}", outputs[1]);
@@ -56,6 +56,8 @@ fn the_demo_then_every_command_it_prints_works_as_printed() {
         "{}",
         outputs[2]
     );
+    assert_eq!(outputs[3].matches("zonos:").count(), 1, "{}", outputs[3]);
+    assert!(!outputs[3].contains("google:"), "{}", outputs[3]);
     // On that data: an unknown order and an unknown channel are errors that say so.
     let (ok, _, err) = run(&["orders", "show", "google:NOPE", "--data-dir", data]);
     assert!(!ok, "an unknown order is an error");

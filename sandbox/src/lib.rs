@@ -84,6 +84,27 @@ impl Default for SandboxConfig {
     }
 }
 
+impl SandboxConfig {
+    /// The sandbox of a deployment's `n`-th shop (0: [`SandboxConfig::default`]): its own Genstore shop
+    /// (token and domain), Zonos store and Google merchant, so several shops run side by side, one
+    /// sandbox each, as separate merchants' accounts would.
+    pub fn for_shop(n: u32) -> Self {
+        let first = SandboxConfig::default();
+        if n == 0 {
+            return first;
+        }
+        SandboxConfig {
+            genstore_token: format!("{}-{n}", first.genstore_token),
+            genstore_shop: format!("shop{n}.sandbox.genmystore.com"),
+            zonos_store: first.zonos_store.saturating_sub(u64::from(n)),
+            zonos_secret: format!("{}-{n}", first.zonos_secret),
+            google_merchant_id: format!("{}{n}", first.google_merchant_id),
+            google_token: format!("{}-{n}", first.google_token),
+            seed: first.seed.saturating_add(u64::from(n)),
+        }
+    }
+}
+
 /// Faults to inject on one platform; each rate is a probability per request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

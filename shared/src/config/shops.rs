@@ -60,20 +60,37 @@ pub struct Shop {
 }
 
 impl Shop {
-    /// The shop's clients, each paced by its budget: Genstore's in the shop's part of the table (each
-    /// shop's Genstore has its own limit), Zonos' and Google's in the deployment's (a store or merchant
-    /// two shops share is paced once). `reserve_share` as [`super::Clients::sharing`].
+    /// The shop's clients, each paced by its budget ([`ShopClients::paced`]).
     pub fn clients(
         &self,
         root: &std::sync::Arc<dyn crate::store::Storage>,
         reserve_share: f64,
     ) -> Result<ShopClients, ConfigError> {
-        let built = self.platforms.clients()?;
-        let shop_budget = crate::store::ShopStore::scoped(root.clone(), &self.id);
+        Ok(ShopClients::paced(
+            self.id.clone(),
+            self.platforms.clients()?,
+            root,
+            reserve_share,
+        ))
+    }
+}
+
+impl ShopClients {
+    /// `built`, the clients of shop `id`, each paced by its budget in `root` (the deployment's table):
+    /// Genstore's in the shop's part (each shop's Genstore has its own limit), Zonos' and Google's in
+    /// the deployment's, per account (a store or merchant is paced once). `reserve_share` as
+    /// [`super::Clients::sharing`].
+    pub fn paced(
+        id: ShopId,
+        built: super::Clients,
+        root: &std::sync::Arc<dyn crate::store::Storage>,
+        reserve_share: f64,
+    ) -> ShopClients {
+        let shop_budget: std::sync::Arc<dyn crate::store::RateBudget> =
+            crate::store::ShopStore::scoped(root.clone(), &id);
         let deployment: std::sync::Arc<dyn crate::store::RateBudget> = root.clone();
-        let shop_budget: std::sync::Arc<dyn crate::store::RateBudget> = shop_budget;
-        Ok(ShopClients {
-            id: self.id.clone(),
+        ShopClients {
+            id,
             clients: super::Clients {
                 genstore: built
                     .genstore
@@ -85,7 +102,7 @@ impl Shop {
                     .google
                     .map(|c| c.with_budget(deployment, reserve_share)),
             },
-        })
+        }
     }
 }
 
