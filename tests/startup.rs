@@ -163,5 +163,78 @@ async fn each_function_starts_with_its_secrets_read_under_its_own_name() {
         assert!(eu.platforms.genstore.is_some() && eu.platforms.zonos.is_some());
         assert!(eu.platforms.google.is_none(), "not fed by Google");
     }
+
+    // A shop added to the parameter is served without a restart: each function reads the list again
+    // once its reload interval has passed, through the loaders its Lambda `main` uses; a list that
+    // does not read keeps the last good one.
+    let every = std::time::Duration::from_millis(300);
+    let root: std::sync::Arc<dyn orderbridge::store::Storage> =
+        std::sync::Arc::new(orderbridge::store::embedded::EmbeddedStore::new(
+            orderbridge::store::embedded::Db::in_memory().unwrap(),
+            std::sync::Arc::new(orderbridge::clock::SystemClock),
+        ));
+    use orderbridge::config::Reloading;
+    let ingest_live = Reloading::new(ingest.shops.clone(), every);
+    let poller_live = Reloading::new(
+        order_poller::config::clients_of(&poller.shops, &root).unwrap(),
+        every,
+    );
+    let push_clients: Vec<_> = push
+        .iter()
+        .map(|s| s.clients(&root, 0.0).unwrap())
+        .collect();
+    let push_live = Reloading::new(push_clients, every);
+    let us = |name: &str| format!("ssm:{path}us/{name}");
+    for (reference, value) in [
+        (us("genstore-token"), "us-genstore-token"),
+        (us("webhook-secret"), "us-webhook-secret"),
+    ] {
+        store(&operator, &reference, value).await;
+    }
+    let mut three = shops.as_array().unwrap().clone();
+    three.push(serde_json::json!(
+        {"id": "us", "GENSTORE_API_URL": "https://us.genmystore.com",
+         "GENSTORE_ACCESS_TOKEN": us("genstore-token"), "GENSTORE_WEBHOOK_SECRETS": us("webhook-secret")}
+    ));
+    store(
+        &operator,
+        &list,
+        &serde_json::Value::Array(three).to_string(),
+    )
+    .await;
+    let ids = |ids: Vec<&orderbridge::shop::ShopId>| -> Vec<String> {
+        ids.into_iter().map(|i| i.to_string()).collect()
+    };
+    let now_ingest = ingest_live.get(webhook_ingest::config::reload_shops).await;
+    assert_eq!(
+        ids(now_ingest.iter().map(|s| &s.id).collect()),
+        ["default", "eu"],
+        "not read again before the interval"
+    );
+    tokio::time::sleep(every).await;
+    let now_ingest = ingest_live.get(webhook_ingest::config::reload_shops).await;
+    let us_keys = now_ingest.iter().find(|s| s.id.as_str() == "us").unwrap();
+    assert_eq!(us_keys.secrets[0].expose(), "us-webhook-secret");
+    let now_poller = poller_live
+        .get(|| order_poller::config::reload_shops(root.clone()))
+        .await;
+    let now_push = push_live
+        .get(|| fulfillment_push::config::reload_shops(root.clone()))
+        .await;
+    for live in [&now_poller.0, &now_poller.1, &*now_push] {
+        assert_eq!(
+            ids(live.iter().map(|s| &s.id).collect()),
+            ["default", "eu", "us"]
+        );
+    }
+    // A broken edit: the functions keep serving the three shops.
+    store(&operator, &list, "[{\"id\": ").await;
+    tokio::time::sleep(every).await;
+    let kept = ingest_live.get(webhook_ingest::config::reload_shops).await;
+    assert_eq!(kept.len(), 3, "the last good list is kept");
+    let kept = push_live
+        .get(|| fulfillment_push::config::reload_shops(root.clone()))
+        .await;
+    assert_eq!(kept.len(), 3);
     std::env::remove_var("SHOPS");
 }

@@ -38,6 +38,7 @@
 
 mod audit;
 mod batch;
+pub mod config;
 mod inbound;
 mod mirror;
 mod outbound;

@@ -77,14 +77,7 @@ async fn main() -> Result<(), Error> {
         async move {
             if several {
                 let fresh = reloading
-                    .get(|| async {
-                        let resolver = SecretResolver::for_function(Function::FulfillmentPush);
-                        orderbridge::config::shops_from_env(&resolver, Needs::Platforms)
-                            .await?
-                            .iter()
-                            .map(|s| s.clients(&root, 0.0))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
+                    .get(|| fulfillment_push::config::reload_shops(root))
                     .await;
                 deps.shops = Arc::new((*fresh).clone());
             }

@@ -13,7 +13,9 @@
 //! | `POLL_STALL_AFTER_MINUTES` | a failing channel without progress for longer fails the run (default 30) |
 
 use crate::Settings;
-use orderbridge::config::{number, required, var, ConfigError, Needs, Platforms, Shop};
+use orderbridge::config::{
+    number, required, var, ConfigError, Needs, Platforms, Shop, ShopClients,
+};
 use orderbridge::secrets::SecretResolver;
 
 /// Settings of one deployment.
@@ -61,4 +63,27 @@ impl Config {
             settings,
         })
     }
+}
+
+/// Each shop's clients for the live poll and for a backfill (which leaves
+/// [`crate::backfill::BACKFILL_RESERVE`] of each budget to the rest), paced in `root`, the
+/// deployment's table.
+pub fn clients_of(
+    shops: &[Shop],
+    root: &std::sync::Arc<dyn orderbridge::store::Storage>,
+) -> Result<(Vec<ShopClients>, Vec<ShopClients>), ConfigError> {
+    let at = |reserve: f64| -> Result<Vec<ShopClients>, ConfigError> {
+        shops.iter().map(|s| s.clients(root, reserve)).collect()
+    };
+    Ok((at(0.0)?, at(crate::backfill::BACKFILL_RESERVE)?))
+}
+
+/// The shops read again while the function runs (`SHOPS` with a fresh resolver, so a changed list or
+/// secret is seen), with their clients: what the Lambda's `main` reloads every `SHOPS_RELOAD_SECONDS`.
+pub async fn reload_shops(
+    root: std::sync::Arc<dyn orderbridge::store::Storage>,
+) -> Result<(Vec<ShopClients>, Vec<ShopClients>), ConfigError> {
+    let resolver = SecretResolver::for_function(orderbridge::caller::Function::OrderPoller);
+    let shops = orderbridge::config::shops_from_env(&resolver, Needs::Platforms).await?;
+    clients_of(&shops, &root)
 }

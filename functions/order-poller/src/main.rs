@@ -15,7 +15,6 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use order_poller::config::Config;
 use order_poller::{Deps, PollRequest, RunSummary, Until};
 use orderbridge::caller::Function;
-use orderbridge::config::{ConfigError, Needs, ShopClients};
 use orderbridge::secrets::SecretResolver;
 use orderbridge::store::dynamo::AwsBackends;
 use std::sync::Arc;
@@ -42,16 +41,6 @@ async fn main() -> Result<(), Error> {
     // Several shops: each shop's clients, live and for a backfill, its Genstore paced in its own part
     // of the table; built once per reading of the list.
     let root: Arc<dyn orderbridge::store::Storage> = store.clone();
-    type ShopClientsBoth = (Vec<ShopClients>, Vec<ShopClients>);
-    let clients_of = {
-        let root = root.clone();
-        move |shops: &[orderbridge::config::Shop]| -> Result<ShopClientsBoth, ConfigError> {
-            let at = |reserve: f64| -> Result<Vec<ShopClients>, ConfigError> {
-                shops.iter().map(|s| s.clients(&root, reserve)).collect()
-            };
-            Ok((at(0.0)?, at(BACKFILL_RESERVE)?))
-        }
-    };
     let deps = Deps {
         store,
         queue: Arc::new(aws.queue(config.sync_queue_url.clone())),
@@ -71,7 +60,7 @@ async fn main() -> Result<(), Error> {
     // so a shop added to the parameter is polled without a redeploy.
     let several = !config.shops.is_empty();
     let reloading = Arc::new(orderbridge::config::Reloading::new(
-        clients_of(&config.shops)?,
+        order_poller::config::clients_of(&config.shops, &root)?,
         orderbridge::config::reload_every()?,
     ));
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
@@ -83,17 +72,11 @@ async fn main() -> Result<(), Error> {
             deps.clone()
         };
         let reloading = reloading.clone();
-        let clients_of = clients_of.clone();
+        let root = root.clone();
         async move {
             if several {
                 let shops = reloading
-                    .get(|| async {
-                        let resolver = SecretResolver::for_function(Function::OrderPoller);
-                        let shops =
-                            orderbridge::config::shops_from_env(&resolver, Needs::Platforms)
-                                .await?;
-                        clients_of(&shops)
-                    })
+                    .get(|| order_poller::config::reload_shops(root))
                     .await;
                 deps.shops = Arc::new(if backfilling {
                     shops.1.clone()

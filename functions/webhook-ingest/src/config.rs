@@ -66,6 +66,13 @@ impl Config {
     }
 }
 
+/// The shops' keys read again while the function runs (`SHOPS` with a fresh resolver, so a changed
+/// list or secret is seen): what the Lambda's `main` reloads every `SHOPS_RELOAD_SECONDS`.
+pub async fn reload_shops() -> Result<Vec<ShopKeys>, ConfigError> {
+    let resolver = SecretResolver::for_function(orderbridge::caller::Function::WebhookIngest);
+    Config::from_env(&resolver).await.map(|c| c.shops)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,13 +48,7 @@ async fn main() -> Result<(), Error> {
         let shops = shops.clone();
         async move {
             if several {
-                let fresh = shops
-                    .get(|| async {
-                        Config::from_env(&SecretResolver::for_function(Function::WebhookIngest))
-                            .await
-                            .map(|c| c.shops)
-                    })
-                    .await;
+                let fresh = shops.get(webhook_ingest::config::reload_shops).await;
                 deps.shops = (*fresh).clone();
             }
             let out = handle(&deps, lambda::inbound(req)).await;
