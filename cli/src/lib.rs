@@ -437,9 +437,12 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
                 let out = webhook_ingest::handle(&deps, req).await;
                 // Deployed, the count is a CloudWatch metric; on one machine the table keeps it for
                 // `orderbridge status`.
-                if let Err(e) =
-                    orderbridge::store::note_webhook(&*counts, out.outcome(), chrono::Utc::now())
-                        .await
+                if let Err(e) = orderbridge::store::note_webhook(
+                    &*counts,
+                    out.outcome().as_str(),
+                    chrono::Utc::now(),
+                )
+                .await
                 {
                     tracing::warn!(error = %e, "could not count the webhook's outcome");
                 }

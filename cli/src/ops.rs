@@ -434,7 +434,7 @@ async fn webhooks_last_hour(
             &http,
             "Webhooks",
             "Outcome",
-            webhook_ingest::OUTCOMES,
+            webhook_ingest::Outcome::NAMES,
             chrono::Duration::hours(1),
         )
         .await

@@ -20,31 +20,14 @@
 //! produces the stored data for the merchant and records that too.
 
 use crate::channel::Channel;
-use crate::ids::{CustomerId, GenstoreOrderId};
+use crate::ids::GenstoreOrderId;
 use crate::order::{Address, Contact};
 use crate::store::orders::{modify, Modified};
 use crate::store::{AuditEntry, AuditOutcome, OrderKey, PageRequest, Storage, StoreError};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// Whose data a request names.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Scope {
-    /// The Genstore customer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub customer_id: Option<CustomerId>,
-    /// Genstore orders named by the request.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub genstore_order_ids: Vec<GenstoreOrderId>,
-    /// `shop/redact`: every order of the shop.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub whole_shop: bool,
-    /// When the request first arrived: it reaches only orders placed by then (an order placed since is
-    /// not the request's, however late the job runs or is replayed), and its trail entries carry this
-    /// time, so a retried job writes each entry once. None: an operator's request, now.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arrived_at: Option<DateTime<Utc>>,
-}
+pub use crate::jobs::Scope;
 
 impl Scope {
     /// Whether an order placed at `placed_at` is the request's to reach.

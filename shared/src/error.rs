@@ -61,7 +61,7 @@ pub fn parse_json(platform: Channel, body: &[u8]) -> Result<serde_json::Value, M
             "(body)",
             format!(
                 "is not valid JSON: {}",
-                crate::channels::scrub::parser_message(&e.to_string())
+                crate::scrub::parser_message(&e.to_string())
             ),
         )
     })
@@ -96,7 +96,7 @@ pub fn parse_value<T: serde::de::DeserializeOwned>(
             platform,
             order,
             field,
-            crate::channels::scrub::parser_message(&e.into_inner().to_string()),
+            crate::scrub::parser_message(&e.into_inner().to_string()),
         )
     })
 }

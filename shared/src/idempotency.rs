@@ -5,14 +5,8 @@
 use crate::channel::Channel;
 use crate::jobs::{Job, SyncJob};
 use crate::order::ChannelOrder;
-use crate::status::UnifiedStatus;
 use crate::store::{OrderKey, OrderStore, Storage, StoreError};
 use sha2::{Digest, Sha256};
-
-/// True when the whole order is cancelled (not one line of it).
-pub fn wholly_cancelled(o: &ChannelOrder) -> bool {
-    o.cancelled_at.is_some() || o.status == UnifiedStatus::Cancelled
-}
 
 /// Lets a dead-lettered job run again: forgets the failure its idempotency record keeps, so the replayed
 /// job calls the platform instead of answering "failed before". True if there was one; work that
@@ -81,7 +75,7 @@ pub async fn idempotency_key(store: &dyn OrderStore, job: &Job) -> Result<String
                 order_id.as_str()
             };
             let o = stored(store, *from, source).await?;
-            let whole = if wholly_cancelled(&o) { "all" } else { "part" };
+            let whole = if o.wholly_cancelled() { "all" } else { "part" };
             format!(
                 "cancel:{from}:{to}:{order_id}:{whole}:{}",
                 crate::sync::cancelled_units(&o)

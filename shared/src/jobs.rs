@@ -7,10 +7,9 @@
 //! job delivered late or twice acts on the newest facts.
 
 use crate::channel::Channel;
-use crate::channels::zonos::wire::OrderNumber;
-use crate::compliance::Scope;
-use crate::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
+use crate::ids::{ChannelOrderId, CustomerId, GenstoreOrderId, RefundId};
 use crate::shop::ShopId;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -96,7 +95,7 @@ pub enum Job {
         order_id: ChannelOrderId,
         /// Zonos: the order's `orderNumbers` entry, which fills in what `orderDetail` leaves out.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        listing: Option<OrderNumber>,
+        listing: Option<Listing>,
     },
     /// Make the Genstore mirror held or released as its channel's order now is (a fraud review, a
     /// hold, and their release): see [`crate::channels::genstore::mapping::held`].
@@ -148,6 +147,59 @@ pub enum Job {
         #[serde(flatten)]
         scope: Scope,
     },
+}
+
+/// Whose data a compliance request names (its erasure: [`crate::compliance`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scope {
+    /// The Genstore customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<CustomerId>,
+    /// Genstore orders named by the request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub genstore_order_ids: Vec<GenstoreOrderId>,
+    /// `shop/redact`: every order of the shop.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole_shop: bool,
+    /// When the request first arrived: it reaches only orders placed by then (an order placed since is
+    /// not the request's, however late the job runs or is replayed), and its trail entries carry this
+    /// time, so a retried job writes each entry once. None: an operator's request, now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arrived_at: Option<DateTime<Utc>>,
+}
+
+/// What a channel's listing said of an order that its detail may leave out: Zonos' `orderNumbers`
+/// entry, carried by [`Job::ImportOrder`]. The queue's format, owned here: its names are pinned (a
+/// test checks the JSON), so a change to the Zonos wire types does not change what is on the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    /// The order's id.
+    pub id: String,
+    /// A test order.
+    #[serde(rename = "testOrder", default)]
+    pub test_order: bool,
+    /// When it was placed, as the channel wrote it.
+    pub timestamp: String,
+    /// The status the listing showed, with the merchant order id and when it last changed.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ListedStatus>,
+}
+
+/// The status part of a [`Listing`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListedStatus {
+    /// The merchant order id the listing showed (null until set).
+    #[serde(rename = "merchantOrderId")]
+    pub merchant_order_id: Option<String>,
+    /// The status, verbatim.
+    #[serde(rename = "orderStatus")]
+    pub status: String,
+    /// When it last changed, epoch milliseconds.
+    #[serde(rename = "orderStatusDate")]
+    pub changed_at_ms: i64,
+    /// The same as the channel's text.
+    #[serde(rename = "orderStatusDateString")]
+    pub changed_at_text: String,
 }
 
 impl Job {
@@ -271,7 +323,7 @@ impl SyncJob {
             v: Option<u32>,
         }
         let malformed = |e: serde_json::Error| {
-            JobError::Malformed(crate::channels::scrub::parser_message(&e.to_string()))
+            JobError::Malformed(crate::scrub::parser_message(&e.to_string()))
         };
         let version: Version = serde_json::from_str(body).map_err(malformed)?;
         match version.v {
@@ -305,6 +357,76 @@ mod tests {
             r#"{"v":1,"kind":"mirror_order","channel":"zonos","order_id":"999-1"}"#
         );
         assert_eq!(SyncJob::from_body(&body).unwrap(), job);
+    }
+
+    /// Every kind's body, as queued today: a message sent by this build is read by the next one, and
+    /// a rename in a platform's wire types (the Zonos listing) must not change it.
+    #[test]
+    fn the_bodies_on_the_queue_are_pinned() {
+        let listed = Listing {
+            id: "999-1".into(),
+            test_order: false,
+            timestamp: "2026-01-01 00:00:00.0".into(),
+            status: Some(ListedStatus {
+                merchant_order_id: None,
+                status: "processing".into(),
+                changed_at_ms: 1_767_225_600_000,
+                changed_at_text: "2026-01-01 00:00:00.0".into(),
+            }),
+        };
+        let pinned = [
+            (
+                Job::ImportOrder {
+                    channel: Channel::Zonos,
+                    order_id: "999-1".into(),
+                    listing: Some(listed),
+                },
+                r#"{"v":1,"kind":"import_order","channel":"zonos","order_id":"999-1","listing":{"id":"999-1","testOrder":false,"timestamp":"2026-01-01 00:00:00.0","merchantOrderId":null,"orderStatus":"processing","orderStatusDate":1767225600000,"orderStatusDateString":"2026-01-01 00:00:00.0"}}"#,
+            ),
+            (
+                Job::ImportOrder {
+                    channel: Channel::Google,
+                    order_id: "G-1".into(),
+                    listing: None,
+                },
+                r#"{"v":1,"kind":"import_order","channel":"google","order_id":"G-1"}"#,
+            ),
+            (
+                Job::PushCancellation {
+                    from: Channel::Genstore,
+                    to: Channel::Zonos,
+                    order_id: "999-1".into(),
+                    genstore_order_id: "1001".into(),
+                },
+                r#"{"v":1,"kind":"push_cancellation","from":"genstore","to":"zonos","order_id":"999-1","genstore_order_id":"1001"}"#,
+            ),
+            (
+                Job::PushRefund {
+                    channel: Channel::Google,
+                    order_id: "G-1".into(),
+                    genstore_order_id: "1001".into(),
+                    refund_id: "r1".into(),
+                },
+                r#"{"v":1,"kind":"push_refund","channel":"google","order_id":"G-1","genstore_order_id":"1001","refund_id":"r1"}"#,
+            ),
+            (
+                Job::RedactPersonalData {
+                    request_id: "w1".into(),
+                    scope: Scope {
+                        customer_id: Some("c1".into()),
+                        genstore_order_ids: vec!["1001".into()],
+                        whole_shop: false,
+                        arrived_at: None,
+                    },
+                },
+                r#"{"v":1,"kind":"redact_personal_data","request_id":"w1","customer_id":"c1","genstore_order_ids":["1001"]}"#,
+            ),
+        ];
+        for (job, body) in pinned {
+            let job = SyncJob::from(job);
+            assert_eq!(job.to_body(), body);
+            assert_eq!(SyncJob::from_body(body).unwrap(), job);
+        }
     }
 
     #[test]

@@ -409,6 +409,11 @@ impl fmt::Display for SourceVersion {
 }
 
 impl ChannelOrder {
+    /// True when the whole order is cancelled (not one line of it).
+    pub fn wholly_cancelled(&self) -> bool {
+        self.cancelled_at.is_some() || self.status == crate::status::UnifiedStatus::Cancelled
+    }
+
     /// The version this state of the order represents, for newer-wins writes.
     pub fn source_version(&self) -> SourceVersion {
         let sum = |f: fn(&Quantities) -> u32| {

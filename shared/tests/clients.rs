@@ -616,7 +616,7 @@ async fn every_zonos_200_with_error_is_an_error_with_zonos_message() {
         let said = body["error"].as_str().unwrap();
         assert_eq!(
             err.message,
-            orderbridge::channels::scrub::platform_text(said),
+            orderbridge::scrub::platform_text(said),
             "{name}"
         );
         assert!(!err.message.is_empty() && !err.message.chars().any(|c| c.is_ascii_digit()));

@@ -21,8 +21,10 @@ pub(crate) async fn import(
     deps: &Deps,
     channel: Channel,
     order_id: &ChannelOrderId,
-    listing: Option<&zonos::wire::OrderNumber>,
+    listing: Option<&orderbridge::jobs::Listing>,
 ) -> Outcome {
+    let listing = listing.cloned().map(zonos::wire::OrderNumber::from);
+    let listing = listing.as_ref();
     let unreadable = |e: orderbridge::error::MappingError| Outcome::Permanent(e.to_string());
     let gone = || Outcome::Permanent(format!("{channel} has no order {order_id}"));
     let order = match channel {

@@ -28,8 +28,6 @@ use orderbridge::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
 use orderbridge::order::{CancelReason, ChannelOrder};
 use orderbridge::store::{AuditOutcome, OrderKey};
 
-pub(crate) use orderbridge::idempotency::wholly_cancelled;
-
 fn reason_of(o: &ChannelOrder) -> CancelReason {
     o.cancel_reason
         .clone()
@@ -66,7 +64,7 @@ pub(crate) async fn cancellation(
         order_id.as_str()
     };
     let source = attempt!(load(deps, from, source_id).await);
-    let whole = wholly_cancelled(&source);
+    let whole = source.wholly_cancelled();
     let units = orderbridge::sync::cancelled_units(&source);
     match to {
         Channel::Genstore => {

@@ -1059,7 +1059,7 @@ mod import_cases {
         let job = SyncJob::from(Job::ImportOrder {
             channel: Channel::Zonos,
             order_id: id.as_str().into(),
-            listing: Some(listing),
+            listing: Some(listing.into()),
         })
         .to_body();
         let key = OrderKey::new(Channel::Zonos, id.as_str());

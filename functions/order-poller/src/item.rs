@@ -129,6 +129,6 @@ pub(crate) fn park(
     SyncJob::from(Job::ImportOrder {
         channel,
         order_id: order_id.into(),
-        listing,
+        listing: listing.map(Into::into),
     })
 }

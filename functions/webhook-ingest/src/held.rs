@@ -183,7 +183,7 @@ async fn replay_shop(deps: &Deps, shop: &ShopId) -> Result<Replayed, String> {
         };
         match outcome {
             Ok(result) => {
-                tracing::info!(key = %held.key, topic = %held.topic, outcome = result, "held webhook applied");
+                tracing::info!(key = %held.key, topic = %held.topic, outcome = result.as_str(), "held webhook applied");
                 release(&*deps.store, &held.key, Some(&record.value)).await?;
                 done.applied = done.applied.saturating_add(1);
             }

@@ -34,9 +34,11 @@
 pub mod config;
 pub mod held;
 pub mod lambda;
+mod outcome;
 mod prepare;
 mod topics;
 
+pub use outcome::Outcome;
 pub use prepare::{prepare, Prepared, Rejection};
 use topics::{compliance_job, refund_event};
 
@@ -154,44 +156,26 @@ pub struct Outbound {
     pub body: serde_json::Value,
 }
 
-/// Every outcome a delivery is counted under (the `Outcome` of the `Webhooks` metric): what an order's
-/// state came to, what a refund or compliance request came to, a duplicate, a delivery that can never be
-/// applied as it is (`held`, 2xx: see [`held`]), a delivery turned away (`rejected`, 4xx) and one that
-/// failed for a passing reason after it was verified (`failed`, 503).
-pub const OUTCOMES: &[&str] = &[
-    "created",
-    "updated",
-    "stale",
-    "conflict",
-    "duplicate",
-    "recorded",
-    "unchanged",
-    "parked",
-    "queued",
-    "ignored",
-    "held",
-    "rejected",
-    "failed",
-];
-
 impl Outbound {
-    /// The outcome the delivery is counted under (see [`OUTCOMES`]).
-    pub fn outcome(&self) -> &str {
+    /// The outcome the delivery is counted under: a 2xx answer's `outcome`, `rejected` for a 4xx and
+    /// `failed` for the rest.
+    pub fn outcome(&self) -> Outcome {
         match self.status {
             200..=299 => self
                 .body
                 .get("outcome")
                 .and_then(serde_json::Value::as_str)
-                .unwrap_or("ignored"),
-            400..=499 => "rejected",
-            _ => "failed",
+                .and_then(Outcome::from_name)
+                .unwrap_or(Outcome::Ignored),
+            400..=499 => Outcome::Rejected,
+            _ => Outcome::Failed,
         }
     }
 
-    fn ok(outcome: &str) -> Self {
+    fn ok(outcome: Outcome) -> Self {
         Outbound {
             status: 200,
-            body: json!({ "outcome": outcome }),
+            body: json!({ "outcome": outcome.as_str() }),
         }
     }
 
@@ -263,7 +247,7 @@ pub async fn handle(deps: &Deps, req: Inbound) -> Outbound {
             let out = r.respond();
             tracing::warn!(status = out.status, reason = ?rejection_kind(&r), latency_ms = ms(started), "webhook rejected");
             // The topic of a refused delivery is the sender's word: not a dimension (unbounded).
-            measure("-", "rejected", started);
+            measure("-", Outcome::Rejected, started);
             return out;
         }
     };
@@ -314,7 +298,7 @@ async fn handle_signed(
             tracing::info!(
                 topic,
                 order_id,
-                outcome,
+                outcome = outcome.as_str(),
                 cause,
                 latency_ms = ms(started),
                 "webhook"
@@ -325,7 +309,7 @@ async fn handle_signed(
         Err(Failure::Permanent(reason)) => {
             match held::hold(&*deps.store, &received.held(reason.clone())).await {
                 Ok(()) => {
-                    let outcome = "held";
+                    let outcome = Outcome::Held;
                     let why =
                         "webhook can never be applied as it is: held for the operator (dlq list)";
                     not_applied(&topic, &order_id, &cause, outcome, &reason, why, started);
@@ -340,11 +324,11 @@ async fn handle_signed(
                 topic,
                 order_id,
                 cause,
-                outcome = "rejected",
+                outcome = Outcome::Rejected.as_str(),
                 latency_ms = ms(started),
                 "webhook id already used by another delivery: refused"
             );
-            measure(&topic, "rejected", started);
+            measure(&topic, Outcome::Rejected, started);
             return Outbound::error(
                 409,
                 "this webhook id was already used for a delivery of another topic or body",
@@ -352,7 +336,13 @@ async fn handle_signed(
         }
     };
     not_applied(
-        &topic, &order_id, &cause, "failed", &reason, "webhook", started,
+        &topic,
+        &order_id,
+        &cause,
+        Outcome::Failed,
+        &reason,
+        "webhook",
+        started,
     );
     Outbound::error(
         503,
@@ -365,7 +355,7 @@ fn not_applied(
     topic: &str,
     order_id: &str,
     cause: &str,
-    outcome: &str,
+    outcome: Outcome,
     reason: &str,
     message: &str,
     started: Instant,
@@ -374,7 +364,7 @@ fn not_applied(
         topic,
         order_id,
         cause,
-        outcome,
+        outcome = outcome.as_str(),
         reason,
         latency_ms = ms(started),
         "{message}"
@@ -387,14 +377,18 @@ pub(crate) async fn apply_verified(
     deps: &Deps,
     shop: &ShopId,
     webhook: orderbridge::channels::genstore::webhook::Webhook,
-) -> Result<&'static str, Failure> {
+) -> Result<Outcome, Failure> {
     process(deps, Prepared::of(shop.clone(), webhook)).await
 }
 
 /// Counts the delivery by topic and outcome, and records the handler's latency (EMF, flushed per
 /// invocation by the Lambda wiring).
-fn measure(topic: &str, outcome: &str, started: Instant) {
-    orderbridge::metrics::count("Webhooks", &[("Topic", topic), ("Outcome", outcome)], 1);
+fn measure(topic: &str, outcome: Outcome, started: Instant) {
+    orderbridge::metrics::count(
+        "Webhooks",
+        &[("Topic", topic), ("Outcome", outcome.as_str())],
+        1,
+    );
     orderbridge::metrics::handler_latency(started);
 }
 
@@ -423,7 +417,7 @@ fn event_order_id(p: &Prepared) -> String {
 /// Steps 5 to 8. An order's delivery takes the fast path first: one read and one write request to the
 /// table (and at most one to the queue); the slow path below is for what that read cannot settle and
 /// for a write another writer beat.
-async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
+async fn process(deps: &Deps, p: Prepared) -> Result<Outcome, Failure> {
     // A signed order that does not map: no redelivery can change that.
     if let Some(why) = p.unmappable {
         return Err(Failure::Permanent(why));
@@ -440,7 +434,7 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
         match orderbridge::sync::plan_genstore_webhook(&*deps.store, order.clone(), &key, ttl)
             .await?
         {
-            WebhookPlan::Duplicate => return Ok("duplicate"),
+            WebhookPlan::Duplicate => return Ok(Outcome::Duplicate),
             WebhookPlan::Ready {
                 applied,
                 mut writes,
@@ -450,7 +444,7 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
                 // the slow path below refuses the delivery.
                 writes.extend(id_key.clone().map(|key| Write::Claim { key, ttl }));
                 if deps.store.write_batch(&writes).await? {
-                    return Ok(applied.outcome.as_str());
+                    return Ok(applied.outcome.into());
                 }
                 tracing::info!("the order changed between read and write; applying it again");
             }
@@ -458,7 +452,7 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
         }
     }
     if deps.store.seen(&key).await? {
-        return Ok("duplicate");
+        return Ok(Outcome::Duplicate);
     }
     if let Some(id_key) = &id_key {
         if deps.store.seen(id_key).await? {
@@ -470,24 +464,24 @@ async fn process(deps: &Deps, p: Prepared) -> Result<&'static str, Failure> {
         (t, Some(order)) if t.carries_order() => {
             let applied = orderbridge::sync::apply_genstore_order(&*deps.store, order).await?;
             marker = applied.queued_marker;
-            (applied.outcome.as_str(), applied.jobs)
+            (applied.outcome.into(), applied.jobs)
         }
         (Topic::RefundsCreate, _) => match &p.webhook.body {
             WebhookBody::Refund(r) => refund_event(deps, r).await?,
-            _ => ("ignored", Vec::new()),
+            _ => (Outcome::Ignored, Vec::new()),
         },
         (topic, _) if matches!(p.webhook.body, WebhookBody::Compliance(_)) => {
             let WebhookBody::Compliance(c) = &p.webhook.body else {
-                return Ok("ignored");
+                return Ok(Outcome::Ignored);
             };
-            ("queued", vec![compliance_job(topic, &key, c)])
+            (Outcome::Queued, vec![compliance_job(topic, &key, c)])
         }
         (other, _) => {
             tracing::warn!(
                 topic = other.as_str(),
                 "unhandled webhook topic; acknowledged and ignored"
             );
-            ("ignored", Vec::new())
+            (Outcome::Ignored, Vec::new())
         }
     };
     enqueue(deps, &jobs).await?;

@@ -1,7 +1,7 @@
 //! The effects of the topics that carry no order: a refund recorded on its Genstore order (or parked
 //! until the order arrives), a compliance request turned into its job.
 
-use crate::{Deps, Failure};
+use crate::{Deps, Failure, Outcome};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::{self, webhook::Topic, wire as gw};
 use orderbridge::compliance::Scope;
@@ -14,7 +14,7 @@ use orderbridge::store::OrderKey;
 pub(crate) async fn refund_event(
     deps: &Deps,
     refund: &gw::Refund,
-) -> Result<(&'static str, Vec<SyncJob>), Failure> {
+) -> Result<(Outcome, Vec<SyncJob>), Failure> {
     let order_id = refund.order_id.clone().unwrap_or_default();
     let key = OrderKey::new(Channel::Genstore, order_id.as_str());
     let mut joined = false;
@@ -28,7 +28,7 @@ pub(crate) async fn refund_event(
             // nothing parked yet: Genstore's order carries no refunds, so the refund would wait for
             // good. Look once more, and join it here if so.
             let Some(stored) = deps.store.get(&key).await? else {
-                return Ok(("parked", Vec::new()));
+                return Ok((Outcome::Parked, Vec::new()));
             };
             joined = orderbridge::sync::join_parked_refunds(&*deps.store, &stored.order)
                 .await?
@@ -40,7 +40,7 @@ pub(crate) async fn refund_event(
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(error = %e, "refund could not be read; ignored");
-            return Ok(("ignored", Vec::new()));
+            return Ok((Outcome::Ignored, Vec::new()));
         }
     };
     let refund_id = domain.id.clone();
@@ -56,9 +56,9 @@ pub(crate) async fn refund_event(
     })
     .await?;
     let outcome = match modified {
-        Modified::Applied(_) => "recorded",
-        _ if joined => "recorded",
-        _ => "unchanged",
+        Modified::Applied(_) => Outcome::Recorded,
+        _ if joined => Outcome::Recorded,
+        _ => Outcome::Unchanged,
     };
     let external = stored
         .order

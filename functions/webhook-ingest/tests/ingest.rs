@@ -987,7 +987,7 @@ mod cases {
             reused.webhook_id = first.webhook_id.clone();
             let out = deliver(b, &reused).await;
             assert_eq!(out.status, 409, "{topic}: {out:?}");
-            assert_eq!(out.outcome(), "rejected");
+            assert_eq!(out.outcome(), webhook_ingest::Outcome::Rejected);
             assert!(
                 out.body["error"].as_str().unwrap().contains("webhook id"),
                 "{out:?}"
@@ -1329,7 +1329,7 @@ mod cases {
                 body: json!({"outcome": "held"})
             }
         );
-        assert_eq!(out.outcome(), "held");
+        assert_eq!(out.outcome(), webhook_ingest::Outcome::Held);
         // Redelivered (Genstore's retry, or a duplicate): held once.
         assert_eq!(deliver(b, &no_currency).await.body["outcome"], "held");
         let listed = held::list(&*b.store).await.unwrap();

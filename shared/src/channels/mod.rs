@@ -3,5 +3,4 @@
 pub mod genstore;
 pub mod google;
 pub mod http;
-pub mod scrub;
 pub mod zonos;

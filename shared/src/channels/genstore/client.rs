@@ -394,7 +394,7 @@ pub(crate) fn to_value<T: serde::Serialize>(
 fn status_error(call: &'static str, resp: &Response) -> ClientError {
     let status = resp.status.as_u16();
     let message = serde_json::from_slice::<ErrorBody>(&resp.body)
-        .map(|b| crate::channels::scrub::platform_text(&b.message()))
+        .map(|b| crate::scrub::platform_text(&b.message()))
         .unwrap_or_else(|_| resp.status.canonical_reason().unwrap_or("error").to_owned());
     let kind = if status == 401 || status == 403 {
         ErrorKind::Config

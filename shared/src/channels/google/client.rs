@@ -474,12 +474,12 @@ fn status_error(call: &'static str, resp: &Response) -> ClientError {
     let status = resp.status.as_u16();
     let message = serde_json::from_slice::<ErrorBody>(&resp.body)
         .map(|b| {
-            let message = crate::channels::scrub::platform_text(&b.error.message);
+            let message = crate::scrub::platform_text(&b.error.message);
             match b
                 .error
                 .errors
                 .first()
-                .and_then(|e| crate::channels::scrub::platform_code(&e.reason))
+                .and_then(|e| crate::scrub::platform_code(&e.reason))
             {
                 Some(reason) => format!("{message} ({reason})"),
                 None => message,

@@ -12,7 +12,6 @@
 
 use super::client::operation_id;
 use super::wire as g;
-use crate::idempotency::wholly_cancelled;
 use crate::order::{
     CancelReason, ChannelOrder, LineItem, Quantities, Refund, Shipment, ShipmentStatus,
 };
@@ -289,7 +288,7 @@ pub enum RefundRequest {
 /// for stock, `customerCancelled` for one cancelled whole, `adjustment` otherwise (Genstore's refund
 /// carries no reason code).
 pub fn refund_reason(source: &ChannelOrder) -> &'static str {
-    match (&source.cancel_reason, wholly_cancelled(source)) {
+    match (&source.cancel_reason, source.wholly_cancelled()) {
         (Some(CancelReason::Inventory), _) => "noInventory",
         (_, true) => "customerCancelled",
         _ => "adjustment",
@@ -366,7 +365,7 @@ pub fn refund(
         let Some(amount) = stated.filter(|a| *a > Decimal::ZERO) else {
             return Ok(RefundRequest::Nothing);
         };
-        let reason = if wholly_cancelled(source) {
+        let reason = if source.wholly_cancelled() {
             "other"
         } else {
             "courtesyAdjustment"

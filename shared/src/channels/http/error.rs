@@ -87,7 +87,7 @@ impl ClientError {
             ErrorKind::Decode,
             format!(
                 "unexpected response: {}",
-                crate::channels::scrub::parser_message(&e.to_string())
+                crate::scrub::parser_message(&e.to_string())
             ),
             true,
         )

@@ -132,7 +132,7 @@ impl ZonosClient {
                     P,
                     call,
                     kind,
-                    crate::channels::scrub::platform_text(&e.message),
+                    crate::scrub::platform_text(&e.message),
                     retryable,
                 )
                 .with_status(status))

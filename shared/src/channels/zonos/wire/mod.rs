@@ -77,6 +77,38 @@ impl OrderNumber {
     }
 }
 
+impl From<OrderNumber> for crate::jobs::Listing {
+    fn from(n: OrderNumber) -> Self {
+        crate::jobs::Listing {
+            id: n.id,
+            test_order: n.test_order,
+            timestamp: n.timestamp,
+            status: n.status.map(|s| crate::jobs::ListedStatus {
+                merchant_order_id: s.merchant_order_id,
+                status: s.order_status,
+                changed_at_ms: s.order_status_date,
+                changed_at_text: s.order_status_date_string,
+            }),
+        }
+    }
+}
+
+impl From<crate::jobs::Listing> for OrderNumber {
+    fn from(l: crate::jobs::Listing) -> Self {
+        OrderNumber {
+            id: l.id,
+            test_order: l.test_order,
+            timestamp: l.timestamp,
+            status: l.status.map(|s| OrderNumberStatus {
+                merchant_order_id: s.merchant_order_id,
+                order_status: s.status,
+                order_status_date: s.changed_at_ms,
+                order_status_date_string: s.changed_at_text,
+            }),
+        }
+    }
+}
+
 /// Reads Zonos' UTC timestamp text (`2015-01-01 00:33:14.0`); RFC 3339 is accepted too.
 pub fn parse_timestamp(raw: &str) -> Result<DateTime<Utc>, String> {
     let t = raw.trim();
