@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use orderbridge::channels::scrub::{parser_message, platform_code, platform_text, MAX_LEN};
+use orderbridge::scrub::{parser_message, platform_code, platform_text, MAX_LEN};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
