@@ -158,7 +158,7 @@ pub(crate) async fn record_once(
     Ok(())
 }
 
-pub(crate) fn client<'a, T>(c: &'a Option<T>, name: &str) -> Result<&'a T, Outcome> {
+pub(crate) fn client<T>(c: &Option<T>, name: Channel) -> Result<&T, Outcome> {
     c.as_ref()
         .ok_or_else(|| Outcome::Retry(format!("{name} is not configured")))
 }

@@ -51,7 +51,7 @@ pub(crate) async fn tracking_to_genstore(
     order_id: &ChannelOrderId,
     genstore_id: &GenstoreOrderId,
 ) -> Outcome {
-    let gs = match client(&deps.genstore, "genstore") {
+    let gs = match client(&deps.genstore, Channel::Genstore) {
         Ok(c) => c,
         Err(o) => return o,
     };

@@ -29,7 +29,7 @@ pub(crate) async fn import(
     let gone = || Outcome::Permanent(format!("{channel} has no order {order_id}"));
     let order = match channel {
         Channel::Zonos => {
-            let c = attempt!(client(&deps.zonos, "zonos"));
+            let c = attempt!(client(&deps.zonos, Channel::Zonos));
             let detail = attempt!(c.order_detail(order_id.as_str()).await.map_err(failure));
             // Without the poll's listing, the stored order's stands in for the dates `orderDetail`
             // does not promise.
@@ -45,12 +45,12 @@ pub(crate) async fn import(
             )
         }
         Channel::Google => {
-            let c = attempt!(client(&deps.google, "google"));
+            let c = attempt!(client(&deps.google, Channel::Google));
             let o = attempt!(c.get_order(order_id.as_str()).await.map_err(failure));
             attempt!(google::to_channel_order(&attempt!(o.ok_or_else(gone))).map_err(unreadable))
         }
         Channel::Genstore => {
-            let c = attempt!(client(&deps.genstore, "genstore"));
+            let c = attempt!(client(&deps.genstore, Channel::Genstore));
             let o = attempt!(c.get_order(order_id.as_str()).await.map_err(failure));
             attempt!(genstore::to_channel_order(&attempt!(o.ok_or_else(gone))).map_err(unreadable))
         }
@@ -101,7 +101,7 @@ pub(crate) async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrde
             "{channel} order {order_id} was cancelled before it was mirrored; not mirrored"
         ));
     }
-    let gs = attempt!(client(&deps.genstore, "genstore"));
+    let gs = attempt!(client(&deps.genstore, Channel::Genstore));
     let mut mirror_held = false;
     let genstore_id = match &external.genstore_order_id {
         Some(id) => id.clone(),
@@ -221,7 +221,7 @@ pub(crate) async fn sync_mirror(
     order_id: &ChannelOrderId,
     genstore_id: &GenstoreOrderId,
 ) -> Outcome {
-    let gs = attempt!(client(&deps.genstore, "genstore"));
+    let gs = attempt!(client(&deps.genstore, Channel::Genstore));
     let external = attempt!(load(deps, channel, order_id.as_str()).await);
     let Some(mirror) = attempt!(gs.get_order(genstore_id.as_str()).await.map_err(failure)) else {
         return Outcome::Permanent(format!("Genstore does not know order {genstore_id}"));
@@ -333,7 +333,7 @@ pub(crate) async fn write_merchant_id(
     let id = key.order_id.as_str();
     match key.channel {
         Channel::Zonos => {
-            let z = client(&deps.zonos, "zonos")?;
+            let z = client(&deps.zonos, Channel::Zonos)?;
             let op = format!("merchant-id:{id}:{genstore_id}");
             audited(
                 deps,
@@ -347,7 +347,7 @@ pub(crate) async fn write_merchant_id(
             .await?;
         }
         Channel::Google => {
-            let gc = client(&deps.google, "google")?;
+            let gc = client(&deps.google, Channel::Google)?;
             let op = operation_id(id, "merchant-id", genstore_id.as_str());
             google_write(
                 deps,

@@ -50,7 +50,7 @@ pub(crate) async fn tracking_to_google(
     order_id: &ChannelOrderId,
     genstore_id: &GenstoreOrderId,
 ) -> Outcome {
-    let gc = attempt!(client(&deps.google, "google"));
+    let gc = attempt!(client(&deps.google, Channel::Google));
     let key = OrderKey::new(Channel::Google, order_id.clone());
     let oid = order_id.as_str();
     let mut done = Vec::new();
@@ -127,7 +127,7 @@ pub(crate) async fn tracking_to_zonos(
     order_id: &ChannelOrderId,
     genstore_id: &GenstoreOrderId,
 ) -> Outcome {
-    let z = attempt!(client(&deps.zonos, "zonos"));
+    let z = attempt!(client(&deps.zonos, Channel::Zonos));
     let key = OrderKey::new(Channel::Zonos, order_id.clone());
     let mut done = Vec::new();
     let mut source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);

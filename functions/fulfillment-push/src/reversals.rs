@@ -78,7 +78,7 @@ pub(crate) async fn cancellation(
                 attempt!(record_once(deps, &key, &what, to, "cancelLineItems", reason).await);
                 return Outcome::Done("partial cancellation recorded".into());
             }
-            let gs = attempt!(client(&deps.genstore, "genstore"));
+            let gs = attempt!(client(&deps.genstore, Channel::Genstore));
             let op = format!("cancel:{from}:{order_id}");
             let code = reason_of(&source).genstore_code();
             let o = attempt!(
@@ -112,7 +112,7 @@ pub(crate) async fn cancellation(
                 attempt!(record_once(deps, &key, &what, to, "cancelLineItems", reason).await);
                 return Outcome::Done("partial cancellation recorded".into());
             }
-            let z = attempt!(client(&deps.zonos, "zonos"));
+            let z = attempt!(client(&deps.zonos, Channel::Zonos));
             let status = ZonosStatus::VendorCancellationRequest;
             attempt!(zonos_status(deps, z, &key, &status).await);
             refresh_zonos(deps, z, order_id).await;
@@ -129,7 +129,7 @@ async fn cancel_on_google(
     whole: bool,
     order_id: &ChannelOrderId,
 ) -> Outcome {
-    let gc = attempt!(client(&deps.google, "google"));
+    let gc = attempt!(client(&deps.google, Channel::Google));
     let key = OrderKey::new(Channel::Google, order_id.clone());
     let Some(order) = attempt!(gc.get_order(order_id.as_str()).await.map_err(failure)) else {
         return Outcome::Permanent(format!("Google does not know order {order_id}"));
@@ -197,7 +197,7 @@ pub(crate) async fn refund(
             return Outcome::Permanent("refunds are pushed from Genstore, not to it".into())
         }
     }
-    let gc = attempt!(client(&deps.google, "google"));
+    let gc = attempt!(client(&deps.google, Channel::Google));
     let Some(order) = attempt!(gc.get_order(order_id.as_str()).await.map_err(failure)) else {
         return Outcome::Permanent(format!("Google does not know order {order_id}"));
     };

@@ -182,7 +182,7 @@ async fn zonos(mut w: Walk<'_, '_>) -> Result<(), PollError> {
         .deps
         .zonos
         .as_ref()
-        .ok_or(PollError::NotConfigured("zonos"))?;
+        .ok_or(PollError::NotConfigured(Channel::Zonos))?;
     let mut listing = client
         .order_numbers(
             OrderSelector::SinceDate {
@@ -218,7 +218,7 @@ async fn google(mut w: Walk<'_, '_>) -> Result<(), PollError> {
         .deps
         .google
         .as_ref()
-        .ok_or(PollError::NotConfigured("google"))?;
+        .ok_or(PollError::NotConfigured(Channel::Google))?;
     let start = w
         .progress
         .position
@@ -261,7 +261,7 @@ async fn genstore(mut w: Walk<'_, '_>) -> Result<(), PollError> {
         .deps
         .genstore
         .as_ref()
-        .ok_or(PollError::NotConfigured("genstore"))?;
+        .ok_or(PollError::NotConfigured(Channel::Genstore))?;
     let q = OrderQuery {
         since_id: w.progress.position.clone(),
         ..OrderQuery::default()

@@ -34,7 +34,7 @@ pub enum PollError {
     },
     /// The channel the work needs is not configured.
     #[error("{0} is not configured")]
-    NotConfigured(&'static str),
+    NotConfigured(orderbridge::channel::Channel),
     /// A position written by this run that cannot be encoded.
     #[error("{0}")]
     Encoding(String),

@@ -83,7 +83,7 @@ pub(crate) async fn import_zonos(
 }
 
 /// The cursor-store entry that remembers which order held a channel's cursor, and on how many runs.
-pub(crate) fn held_name(channel: &str) -> String {
+pub(crate) fn held_name(channel: Channel) -> String {
     format!("{channel}:held")
 }
 
@@ -94,14 +94,14 @@ pub(crate) fn parse_held(value: &str) -> Option<(&str, u32)> {
 }
 
 /// Records that `order_id` held the cursor on one more run. Best effort: losing it only delays parking.
-pub(crate) async fn note_held(deps: &Deps, channel: &str, before: Option<&str>, order_id: &str) {
+pub(crate) async fn note_held(deps: &Deps, channel: Channel, before: Option<&str>, order_id: &str) {
     let runs = match before.and_then(parse_held) {
         Some((id, runs)) if id == order_id => runs.saturating_add(1),
         _ => 1,
     };
     let now = format!("{order_id} {runs}");
     if let Err(e) = deps.store.advance(&held_name(channel), before, &now).await {
-        tracing::warn!(channel, error = %e, "could not record which order holds the cursor");
+        tracing::warn!(channel = channel.as_str(), error = %e, "could not record which order holds the cursor");
     }
 }
 
@@ -148,7 +148,7 @@ pub(crate) async fn poll_zonos(
     if let Some(c) = &cursor {
         listing.retain(|e| zonos_order_key(&e.id) > zonos_order_key(c));
     }
-    let held = match deps.store.read(&held_name("zonos")).await {
+    let held = match deps.store.read(&held_name(Channel::Zonos)).await {
         Ok(h) => h.map(|h| h.value),
         Err(e) => {
             s.error = Some(format!("cursor: {e}"));
@@ -232,7 +232,7 @@ pub(crate) async fn poll_zonos(
             }
         }
         if let Some((id, f)) = failure {
-            note_held(deps, "zonos", held.as_deref(), &id).await;
+            note_held(deps, Channel::Zonos, held.as_deref(), &id).await;
             s.error = Some(f);
             break;
         }
