@@ -142,6 +142,21 @@ fn record(id: &str, job: Job) -> Record {
     Record::new(id, SyncJob::from(job).to_body())
 }
 
+/// Reads a Zonos order from the sandbox and saves it, newer wins (no jobs).
+async fn store_zonos(s: &Setup, id: &str) {
+    let detail = s
+        .deps
+        .zonos
+        .as_ref()
+        .unwrap()
+        .order_detail(id)
+        .await
+        .unwrap();
+    orders::save_newer(&*s.store, zonos::to_channel_order(&detail, None).unwrap())
+        .await
+        .unwrap();
+}
+
 /// Creates a Zonos order in the sandbox and stores it as the poller would.
 async fn zonos_order(s: &Setup, qty: u32) -> String {
     let id = s.sandbox.lock().zonos.create(
@@ -160,17 +175,7 @@ async fn zonos_order(s: &Setup, qty: u32) -> String {
             placed_hours_ago: 1,
         },
     );
-    let detail = s
-        .deps
-        .zonos
-        .as_ref()
-        .unwrap()
-        .order_detail(&id)
-        .await
-        .unwrap();
-    orders::save_newer(&*s.store, zonos::to_channel_order(&detail, None).unwrap())
-        .await
-        .unwrap();
+    store_zonos(s, &id).await;
     id
 }
 

@@ -320,17 +320,7 @@ pub async fn cancellations_refunds_and_channel_tracking_reach_the_other_side(aws
         .lock()
         .zonos
         .set_status(idx, "IGLOBAL_ORDER_CANCELLED");
-    let detail = s
-        .deps
-        .zonos
-        .as_ref()
-        .unwrap()
-        .order_detail(&z)
-        .await
-        .unwrap();
-    orders::save_newer(&*s.store, zonos::to_channel_order(&detail, None).unwrap())
-        .await
-        .unwrap();
+    store_zonos(&s, &z).await;
     let cancel = record(
         "zc",
         Job::PushCancellation {
@@ -367,17 +357,7 @@ pub async fn cancellations_refunds_and_channel_tracking_reach_the_other_side(aws
         .set_shipment_tracking(&z2, &["1ZZONOS".into()])
         .await
         .unwrap();
-    let detail = s
-        .deps
-        .zonos
-        .as_ref()
-        .unwrap()
-        .order_detail(&z2)
-        .await
-        .unwrap();
-    orders::save_newer(&*s.store, zonos::to_channel_order(&detail, None).unwrap())
-        .await
-        .unwrap();
+    store_zonos(&s, &z2).await;
     let to_genstore = record(
         "tg",
         Job::PushTrackingToGenstore {
