@@ -100,6 +100,24 @@ mod tests {
         assert_eq!(Outcome::from_name("Created"), None);
     }
 
+    /// The template's alarms name outcomes by their metric names: each must be one this enum declares.
+    #[test]
+    fn every_outcome_the_alarms_name_is_one_of_ours() {
+        let template = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/template.yaml"),
+        )
+        .unwrap();
+        let named: Vec<&str> = template
+            .split("{ Name: Outcome, Value: ")
+            .skip(1)
+            .filter_map(|rest| rest.split_once(' ').map(|(v, _)| v))
+            .collect();
+        assert!(named.len() >= 3, "the webhook alarms: {named:?}");
+        for value in named {
+            assert!(Outcome::from_name(value).is_some(), "{value} is no outcome");
+        }
+    }
+
     #[test]
     fn a_state_change_keeps_its_name() {
         for o in [
