@@ -142,6 +142,18 @@ fn record(id: &str, job: Job) -> Record {
     Record::new(id, SyncJob::from(job).to_body())
 }
 
+/// A Google order as Google now shows it (through the client, as orderbridge reads it).
+async fn google_view(s: &Setup, id: &str) -> orderbridge::channels::google::wire::Order {
+    s.deps
+        .google
+        .as_ref()
+        .unwrap()
+        .get_order(id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// Reads a Zonos order from the sandbox and saves it, newer wins (no jobs).
 async fn store_zonos(s: &Setup, id: &str) {
     let detail = s
@@ -197,15 +209,7 @@ async fn google_order(s: &Setup) -> String {
         o.net_price_amount.value = o.line_items.iter().map(|l| l.price.value).sum();
         id
     };
-    let o = s
-        .deps
-        .google
-        .as_ref()
-        .unwrap()
-        .get_order(&id)
-        .await
-        .unwrap()
-        .unwrap();
+    let o = google_view(s, &id).await;
     orders::save_newer(&*s.store, google::to_channel_order(&o).unwrap())
         .await
         .unwrap();

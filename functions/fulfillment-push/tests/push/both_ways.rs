@@ -508,14 +508,8 @@ fn genstore_numbers(s: &Setup, gid: &str) -> Vec<Option<String>> {
 }
 
 async fn google_numbers(s: &Setup, g: &str) -> Vec<String> {
-    s.deps
-        .google
-        .as_ref()
-        .unwrap()
-        .get_order(g)
+    google_view(s, g)
         .await
-        .unwrap()
-        .unwrap()
         .shipments
         .iter()
         .filter_map(|x| x.tracking_id.clone())
@@ -547,15 +541,7 @@ pub async fn a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is
                 .is_empty()
         );
     }
-    let google_side = s
-        .deps
-        .google
-        .as_ref()
-        .unwrap()
-        .get_order(&g)
-        .await
-        .unwrap()
-        .unwrap();
+    let google_side = google_view(&s, &g).await;
     assert_eq!(google_side.shipments.len(), 1);
     assert_eq!(
         google_side.shipments[0].tracking_id.as_deref(),

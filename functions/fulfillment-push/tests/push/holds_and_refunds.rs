@@ -345,15 +345,7 @@ pub async fn line_cancellations_reach_the_other_side_with_their_reasons(aws: boo
     assert!(kinds(&jobs).contains(&"push_cancellation"), "{jobs:?}");
     run_all(&s, &jobs).await;
     run_all(&s, &jobs).await;
-    let google_side = s
-        .deps
-        .google
-        .as_ref()
-        .unwrap()
-        .get_order(&g2)
-        .await
-        .unwrap()
-        .unwrap();
+    let google_side = google_view(&s, &g2).await;
     let cancelled: Vec<(Option<String>, u32)> = google_side
         .line_items
         .iter()
@@ -462,15 +454,7 @@ pub async fn refunds_carry_their_stated_amounts_and_a_refund_without_lines_refun
     run_all(&s, &jobs).await;
     assert_eq!(executed(&s, "google.refunditem"), 1);
     assert_eq!(executed(&s, "google.refundorder"), 1);
-    let google_side = s
-        .deps
-        .google
-        .as_ref()
-        .unwrap()
-        .get_order(&g)
-        .await
-        .unwrap()
-        .unwrap();
+    let google_side = google_view(&s, &g).await;
     let mut refunds: Vec<(Option<rust_decimal::Decimal>, Option<String>)> = google_side
         .refunds
         .iter()

@@ -23,15 +23,7 @@ pub async fn google_ships_partially_then_fully_in_two_shipments_and_is_delivered
     for _ in 0..3 {
         assert!(handle_batch(&s.deps, vec![push()]).await.is_empty());
     }
-    let after_first = s
-        .deps
-        .google
-        .as_ref()
-        .unwrap()
-        .get_order(&g)
-        .await
-        .unwrap()
-        .unwrap();
+    let after_first = google_view(&s, &g).await;
     assert_eq!(after_first.status.as_deref(), Some("partiallyShipped"));
     assert_eq!(
         stored(&s, Channel::Google, &g).await.status,
@@ -43,15 +35,7 @@ pub async fn google_ships_partially_then_fully_in_two_shipments_and_is_delivered
     for _ in 0..2 {
         assert!(handle_batch(&s.deps, vec![push()]).await.is_empty());
     }
-    let shipped = s
-        .deps
-        .google
-        .as_ref()
-        .unwrap()
-        .get_order(&g)
-        .await
-        .unwrap()
-        .unwrap();
+    let shipped = google_view(&s, &g).await;
     assert_eq!(shipped.status.as_deref(), Some("shipped"));
     assert_eq!(shipped.shipments.len(), 2);
     assert_eq!(shipped.shipments[1].carrier.as_deref(), Some("usps"));
@@ -84,15 +68,7 @@ pub async fn google_ships_partially_then_fully_in_two_shipments_and_is_delivered
     }
     sync_genstore(&s, &gid).await;
     assert!(handle_batch(&s.deps, vec![push()]).await.is_empty());
-    let delivered = s
-        .deps
-        .google
-        .as_ref()
-        .unwrap()
-        .get_order(&g)
-        .await
-        .unwrap()
-        .unwrap();
+    let delivered = google_view(&s, &g).await;
     assert_eq!(delivered.status.as_deref(), Some("delivered"));
     assert_eq!(
         stored(&s, Channel::Google, &g).await.status,
@@ -287,15 +263,7 @@ pub async fn cancellations_refunds_and_channel_tracking_reach_the_other_side(aws
     ];
     assert!(handle_batch(&s.deps, jobs.clone()).await.is_empty());
     assert!(handle_batch(&s.deps, jobs).await.is_empty());
-    let google_side = s
-        .deps
-        .google
-        .as_ref()
-        .unwrap()
-        .get_order(&g)
-        .await
-        .unwrap()
-        .unwrap();
+    let google_side = google_view(&s, &g).await;
     assert_eq!(google_side.refunds.len(), 1);
     assert_eq!(
         google_side.refunds[0].reason.as_deref(),
