@@ -10,9 +10,6 @@ pub async fn reload_shops(
     root: std::sync::Arc<dyn orderbridge::store::Storage>,
 ) -> Result<Vec<ShopClients>, ConfigError> {
     let resolver = SecretResolver::for_function(orderbridge::caller::Function::FulfillmentPush);
-    orderbridge::config::shops_from_env(&resolver, Needs::Platforms)
-        .await?
-        .iter()
-        .map(|s| s.clients(&root, 0.0))
-        .collect()
+    let shops = orderbridge::config::shops_from_env(&resolver, Needs::Platforms).await?;
+    orderbridge::config::clients_of(&shops, &root, 0.0)
 }

@@ -35,10 +35,7 @@ async fn main() -> Result<(), Error> {
     let store: Arc<dyn orderbridge::store::Storage> = aws.store.clone();
     // Every platform call draws on the deployment's shared budget (with the poller and every other
     // instance of this function): each shop's Genstore on its own, a channel account on its own.
-    let shop_clients = shops
-        .iter()
-        .map(|s| s.clients(&store, 0.0))
-        .collect::<Result<Vec<_>, _>>()?;
+    let shop_clients = orderbridge::config::clients_of(&shops, &store, 0.0)?;
     let clients = shop_clients
         .iter()
         .find(|s| s.id.is_default())

@@ -72,9 +72,7 @@ pub fn clients_of(
     shops: &[Shop],
     root: &std::sync::Arc<dyn orderbridge::store::Storage>,
 ) -> Result<(Vec<ShopClients>, Vec<ShopClients>), ConfigError> {
-    let at = |reserve: f64| -> Result<Vec<ShopClients>, ConfigError> {
-        shops.iter().map(|s| s.clients(root, reserve)).collect()
-    };
+    let at = |reserve| orderbridge::config::clients_of(shops, root, reserve);
     Ok((at(0.0)?, at(crate::backfill::BACKFILL_RESERVE)?))
 }
 

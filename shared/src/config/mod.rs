@@ -25,7 +25,7 @@ use crate::secrets::SecretResolver;
 
 mod shops;
 pub use shops::{
-    reload_every, shop_domain, shops_from_env, shops_from_json, Needs, Reloading, Shop,
+    clients_of, reload_every, shop_domain, shops_from_env, shops_from_json, Needs, Reloading, Shop,
     ShopClients, SHOP_SETTINGS,
 };
 

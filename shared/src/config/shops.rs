@@ -59,6 +59,19 @@ pub struct Shop {
     pub shop_domain: Option<String>,
 }
 
+/// Every shop's clients ([`Shop::clients`]), paced in `root` with `reserve_share` of each budget left
+/// to the rest.
+pub fn clients_of(
+    shops: &[Shop],
+    root: &std::sync::Arc<dyn crate::store::Storage>,
+    reserve_share: f64,
+) -> Result<Vec<ShopClients>, ConfigError> {
+    shops
+        .iter()
+        .map(|s| s.clients(root, reserve_share))
+        .collect()
+}
+
 impl Shop {
     /// The shop's clients, each paced by its budget ([`ShopClients::paced`]).
     pub fn clients(
