@@ -4,6 +4,8 @@
 //! Each round saves N new orders, then N newer states of them, through `save_newer` (read, merge,
 //! conditional write), one writer and eight concurrent writers.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use chrono::{Duration, TimeZone, Utc};
 use orderbridge::channel::Channel;
 use orderbridge::clock::{Clock, SystemClock};

@@ -1,6 +1,8 @@
 //! The cost of the work a webhook does before any I/O: verifying a signature and parsing the seed order
 //! (`cargo bench -p orderbridge --bench wire`).
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use orderbridge::channels::genstore::{self, signature};
 use orderbridge::secrets::Secret;

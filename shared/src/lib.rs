@@ -18,17 +18,6 @@
 //!   decide, and the operator's actions on what failed for good.
 //! - **Wiring** — [`config`]: a deployment's settings and shops, turned into clients and stores.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::arithmetic_side_effects,
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic
-    )
-)]
-
 // layer: Domain — orderbridge's own terms, no platform and no I/O.
 pub mod carrier;
 pub mod channel;

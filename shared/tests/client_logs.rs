@@ -2,6 +2,8 @@
 //! never the token. In its own test binary: tracing caches each log callsite's interest process-wide, and
 //! a sibling test reaching the callsite first without a subscriber would silence it here.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
 use orderbridge::secrets::Secret;
 use serde_json::json;

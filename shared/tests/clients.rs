@@ -1,6 +1,8 @@
 //! The platform clients against HTTP mocks (wiremock): every call, pagination, pacing and retries,
 //! Zonos' 200-with-error answers, Google duplicates and token refresh, secret references.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings, OrderQuery};
 use orderbridge::channels::genstore::wire as gw;

@@ -3,6 +3,8 @@
 //!
 //! Each case gets its own table and queues, so cases run in parallel.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use chrono::{Duration, TimeZone, Utc};
 use orderbridge::channel::Channel;
 use orderbridge::clock::ManualClock;

@@ -2,6 +2,8 @@
 //! (`channels::genstore::fulfillments`: lines matched and capped, the Zonos no-lines decision, tracking),
 //! and what Zonos is told of Genstore's fulfillments (`channels::zonos::requests`).
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use orderbridge::carrier::Carrier;
 use orderbridge::channels::genstore::{fulfillments, wire as gw};
 use orderbridge::channels::google;

@@ -1,6 +1,8 @@
 //! Genstore's wire format: the seed order parses to exactly its values, variants parse alike, garbage is
 //! reported by field, and orders map into the domain.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use chrono::{TimeZone, Utc};
 use orderbridge::carrier::Carrier;
 use orderbridge::channels::genstore::{self, mapping, wire};

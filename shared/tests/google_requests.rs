@@ -2,6 +2,8 @@
 //! Genstore fulfillments, their corrections and deliveries, and cancellations, against the two-shipment
 //! fixture (MUG-1: 3 ordered, 2 shipped; PLATE-1: 2 ordered, 1 cancelled).
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use chrono::{TimeZone, Utc};
 use orderbridge::carrier::Carrier;
 use orderbridge::channels::google::requests::RefundRequest;

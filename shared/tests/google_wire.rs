@@ -1,6 +1,8 @@
 //! Google's wire format against the v2.1 reference schema: fixtures use only the schema's properties,
 //! orders and every request and response round-trip, `duplicate` reads as a success, and orders map.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use orderbridge::carrier::Carrier;
 use orderbridge::channels::google::{self, wire};
 use orderbridge::order::ShipmentStatus;

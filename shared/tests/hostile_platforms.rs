@@ -2,6 +2,8 @@
 //! for ever, an answer claiming 2 GiB or never ending, page tokens that loop, amounts that overflow.
 //! Each is a clear error for that call or that order, never a panic and never a hang.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings, OrderQuery};
 use orderbridge::channels::genstore::{self, wire as gw};

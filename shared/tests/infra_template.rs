@@ -1,6 +1,8 @@
 //! The SAM template declares exactly the table and queues the provisioning code creates, and the
 //! functions as the design card says (cargo-lambda, provided.al2023, arm64, the SQS settings).
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use orderbridge::store::provision::{GSIS, PK, QUEUE, SK, TTL_ATTRIBUTE};
 use serde_yaml_ng::Value;
 

@@ -2,6 +2,8 @@
 //! every `crate::` path in a module's code names a module of its own layer or of a layer declared
 //! before it. Unit tests (`#[cfg(test)]` modules, `tests.rs` files) may reach anything.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

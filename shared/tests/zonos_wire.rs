@@ -1,6 +1,8 @@
 //! Zonos' wire format against seed 002: requests hold exactly one selector, responses with and without
 //! statuses round-trip, every documented 200-with-error is a distinct outcome, and orders map.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use chrono::NaiveDate;
 use orderbridge::carrier::Carrier;
 use orderbridge::channels::zonos::wire::{

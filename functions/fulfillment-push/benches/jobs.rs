@@ -3,6 +3,8 @@
 //! Genstore order, write the merchant id back to the channel, with the idempotency claim, audit entries
 //! and table writes around them (embedded store).
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use fulfillment_push::{handle_batch, Deps, Record};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};

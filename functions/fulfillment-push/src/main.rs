@@ -1,17 +1,6 @@
 //! fulfillment-push on AWS Lambda (SQS trigger, `ReportBatchItemFailures`): wiring only. The work is
 //! [`fulfillment_push::handle_batch`].
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::arithmetic_side_effects,
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic
-    )
-)]
-
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use fulfillment_push::{handle_batch_until, Backoff, Deps, Record, PUSH_LEASE};
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};

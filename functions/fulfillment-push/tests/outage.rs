@@ -5,6 +5,8 @@
 //! redrive, and when Genstore returns the mirror is created once. Without the backoff, the same outage
 //! dead-letters the job.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use chrono::Utc;
 use fulfillment_push::{handle_batch_until, Backoff, Deps, Record};
 use orderbridge::channel::Channel;

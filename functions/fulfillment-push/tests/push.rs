@@ -1,6 +1,8 @@
 //! fulfillment-push against the platform sandbox, on moto (DynamoDB; `scripts/test` starts it) and on
 //! the embedded SQLite twin: each job's effect, each write executed once however often the job arrives.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use fulfillment_push::{handle_batch, handle_record, Deps, Outcome, Record};
 use orderbridge::caller::Function;
 use orderbridge::channel::Channel;

@@ -1,5 +1,7 @@
 //! The sample SQS batch in `infra/events/` (for `cargo lambda invoke --data-file`) is accepted.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use aws_lambda_events::event::sqs::SqsEvent;
 use fulfillment_push::{handle_batch, Deps, Record};
 use orderbridge::clock::{Clock, SystemClock};

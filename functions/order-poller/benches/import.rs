@@ -4,6 +4,8 @@
 //! Each new Zonos order costs one `orderDetail` call (default pace 5/s), each Google order one
 //! `acknowledge` (default pace 10/s), so those paces bound the import rates; listing pages costs little.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use order_poller::{Deadline, Deps, PollRequest, Settings};
 use orderbridge::channel::Channel;
 use orderbridge::channels::google::auth::GoogleCredentials;

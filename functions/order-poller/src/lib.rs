@@ -26,17 +26,6 @@
 //! A backfill (a date range for one channel, in the event) imports history without touching the live
 //! cursor.
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::arithmetic_side_effects,
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic
-    )
-)]
-
 pub mod backfill;
 pub mod config;
 mod error;

@@ -1,16 +1,5 @@
 //! order-poller on AWS Lambda (EventBridge Scheduler): wiring only. The work is [`order_poller::run`].
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::arithmetic_side_effects,
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic
-    )
-)]
-
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use order_poller::config::Config;
 use order_poller::{Deps, PollRequest, RunSummary, Until};

@@ -1,6 +1,8 @@
 //! order-poller against the platform sandbox, on the DynamoDB/SQS adapters (moto, started by
 //! `scripts/test`) and on the embedded SQLite twin.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use order_poller::{Backfill, Deadline, Deps, PollRequest, RunSummary, Settings};
 use orderbridge::caller::Function;
 use orderbridge::channel::Channel;

@@ -1,5 +1,7 @@
 //! The sample schedule events in `infra/events/` (for `cargo lambda invoke --data-file`) are accepted.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use order_poller::{Deadline, Deps, PollRequest, Settings};
 use orderbridge::channel::Channel;
 use orderbridge::clock::{Clock, SystemClock};

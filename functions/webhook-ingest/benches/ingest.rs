@@ -3,6 +3,8 @@
 //! - AWS requests per event, counted on the wire against moto (run through `scripts/with-moto`):
 //!   `scripts/with-moto cargo bench -p webhook-ingest --all-features --bench ingest`.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use criterion::{black_box, Criterion};
 use orderbridge::channels::genstore::signature;
 use orderbridge::secrets::Secret;

@@ -1,16 +1,5 @@
 //! webhook-ingest on AWS Lambda: wiring only. The handler is [`webhook_ingest::handle`].
 
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::arithmetic_side_effects,
-        clippy::indexing_slicing,
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::panic
-    )
-)]
-
 use lambda_http::{run, service_fn, Error, Request};
 use orderbridge::caller::Function;
 use orderbridge::secrets::SecretResolver;

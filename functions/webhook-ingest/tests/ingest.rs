@@ -2,6 +2,8 @@
 //! on moto (`scripts/test` starts it) and the embedded SQLite twin: every topic's effect on the table and
 //! the queue, signatures, redelivery, arrival order, and every way a request is refused.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use chrono::{Duration, TimeZone, Utc};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::signature;

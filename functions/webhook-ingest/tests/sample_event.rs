@@ -1,5 +1,7 @@
 //! The sample event in `infra/events/` (for `cargo lambda invoke --data-file`) is accepted.
 
+#![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
+
 use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::secrets::Secret;
 use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
