@@ -619,7 +619,7 @@ async fn chaos() {
                 format!("{id}: native {gid}: refunds {ids:?}, not [{refund}]")
             });
             let parked = store
-                .read(&orderbridge::sync::parked_refunds_name(gid))
+                .read(&orderbridge::store::RecordName::ParkedRefunds(gid).to_string())
                 .await
                 .unwrap();
             checks.check(parked.is_none(), || {

@@ -162,8 +162,7 @@ async fn dead_letters_are_listed_and_replayed() {
     use orderbridge::clock::{Clock, SystemClock};
     use orderbridge::jobs::{Job, SyncJob};
     use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
-    use orderbridge::store::{Claim, IdempotencyStore, IdempotencyTtl, SyncQueue};
-    use serde_json::json;
+    use orderbridge::store::{Claim, IdempotencyStore, IdempotencyTtl, SyncQueue, WorkResult};
     use std::sync::Arc;
     let db = Db::in_memory().unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -181,8 +180,14 @@ async fn dead_letters_are_listed_and_replayed() {
     // The first failed for good (the platform refused it); the second was done.
     let ttl = IdempotencyTtl::default();
     for (key, result) in [
-        ("mirror:zonos:999-1", json!({"failed": "Genstore said 422"})),
-        ("mirror:zonos:999-2", json!({"done": "mirror_order"})),
+        (
+            "mirror:zonos:999-1",
+            WorkResult::Failed("Genstore said 422".into()),
+        ),
+        (
+            "mirror:zonos:999-2",
+            WorkResult::Done("mirror_order".into()),
+        ),
     ] {
         let Claim::Acquired { owner } = store.claim(key, "h", ttl).await.unwrap() else {
             panic!("{key} is claimed already")

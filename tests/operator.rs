@@ -5,7 +5,7 @@
 use orderbridge::channel::Channel;
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::store::orders;
-use orderbridge::store::OrderKey;
+use orderbridge::store::{OrderKey, RecordName};
 use orderbridge_cli::ops::{order_rows, ListFilter};
 use orderbridge_cli::{start, DevConfig};
 use orderbridge_e2e::{config, dir, google_order, mirror_of, on_moto, until, zonos_order};
@@ -45,7 +45,7 @@ async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
             ..orderbridge_sandbox::Faults::default()
         },
     );
-    let progress = order_poller::completed_name("zonos");
+    let progress = RecordName::PollCompleted("zonos").to_string();
     let long_ago = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
     until("the poller finds Zonos stalled", || async {
         let before = r.store.read(&progress).await.unwrap().map(|c| c.value);
@@ -56,12 +56,12 @@ async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
                 .await;
         }
         r.store
-            .read(&order_poller::last_run_name("zonos"))
+            .read(&RecordName::LastRun("zonos").to_string())
             .await
             .unwrap()
             .is_some_and(|c| c.value.contains("\"stalled\":true"))
             && r.store
-                .read(&orderbridge::store::throttled_name("google"))
+                .read(&RecordName::Throttled("google").to_string())
                 .await
                 .unwrap()
                 .is_some()

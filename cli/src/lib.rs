@@ -393,29 +393,25 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     let shops = dev_shops(&cfg).await?;
     // Each shop's budgets for the poller and the consumer together, as deployed (each function
     // reaching them through its own table client).
-    let paced = |store: &Arc<dyn Storage>| -> Arc<Vec<ShopClients>> {
-        Arc::new(
-            shops
-                .iter()
-                .map(|s| ShopClients::paced(s.id.clone(), s.clients.clone(), store, 0.0))
-                .collect(),
-        )
+    let paced = |store: &Arc<dyn Storage>| -> Vec<ShopClients> {
+        shops
+            .iter()
+            .map(|s| ShopClients::paced(s.id.clone(), s.clients.clone(), store, 0.0))
+            .collect()
     };
-    let poller_shops = paced(&poller_backends.store);
+    let poller_shops = Arc::new(paced(&poller_backends.store));
     let push_shops = paced(&push_backends.store);
 
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::new();
 
     // webhook-ingest behind a local endpoint.
-    let ingest = webhook_ingest::Deps {
-        store: ingest_backends.store.clone(),
-        queue: ingest_backends.queue.clone(),
-        shops: shops.iter().map(|s| s.keys.clone()).collect(),
-        max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
-        dedupe_ttl: chrono::Duration::days(7),
-        arrivals: Default::default(),
-    };
+    let ingest = webhook_ingest::Deps::build(
+        ingest_backends.store.clone(),
+        ingest_backends.queue.clone(),
+        shops.iter().map(|s| s.keys.clone()).collect(),
+        webhook_ingest::DEFAULT_MAX_BODY,
+    );
     // The one-machine count of outcomes is the host's, not the function's (deployed, a metric).
     let counts = operator.store.clone();
     let app = axum::Router::new().fallback(
@@ -474,14 +470,12 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     }
 
     // order-poller on an interval.
-    let poller = order_poller::Deps {
-        store: poller_backends.store.clone(),
-        queue: poller_backends.queue.clone(),
-        // Every shop's platforms are in `shops`.
-        zonos: None,
-        google: None,
-        genstore: None,
-        settings: order_poller::Settings {
+    // Every shop's platforms are in `shops`.
+    let poller = order_poller::Deps::build(
+        poller_backends.store.clone(),
+        poller_backends.queue.clone(),
+        Clients::default(),
+        order_poller::Settings {
             // A stable owner: a restarted `dev` takes its own leases back at once instead of waiting.
             owner: "orderbridge-dev".into(),
             include_test_orders: true,
@@ -493,8 +487,8 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
                 .clamp(1, 20),
             ..order_poller::Settings::default()
         },
-        shops: poller_shops,
-    };
+        poller_shops,
+    );
     let interval = cfg.poll_interval;
     let mut poll_stop = stopped.clone();
     tasks.push(tokio::spawn(async move {
@@ -512,24 +506,24 @@ pub async fn start(cfg: DevConfig) -> Result<Running, String> {
     // fulfillment-push fed from the queue with SQS semantics.
     let in_progress =
         chrono::Duration::from_std(cfg.in_progress_ttl).unwrap_or(chrono::Duration::seconds(60));
-    let push = fulfillment_push::Deps {
-        store: push_backends.store.clone(),
-        queue: push_backends.queue.clone(),
+    let push = fulfillment_push::Deps::build(
+        push_backends.store.clone(),
+        push_backends.queue.clone(),
         // Every shop's platforms are in `shops`.
-        genstore: None,
-        zonos: None,
-        google: None,
-        concurrency: 4,
-        idempotency: IdempotencyTtl {
-            in_progress,
-            ..IdempotencyTtl::default()
+        Clients::default(),
+        Arc::new(push_shops),
+        Some(push_backends.dead_letters.clone()),
+        fulfillment_push::Tuning {
+            idempotency: IdempotencyTtl {
+                in_progress,
+                ..IdempotencyTtl::default()
+            },
+            // A crashed push's lease clears as its claim does.
+            push_lease: in_progress,
+            backoff: cfg.backoff,
+            ..fulfillment_push::Tuning::default()
         },
-        dead_letters: Some(push_backends.dead_letters.clone()),
-        // A crashed push's lease clears as its claim does.
-        push_lease: in_progress,
-        shops: push_shops,
-        backoff: cfg.backoff,
-    };
+    );
     let visibility =
         chrono::Duration::from_std(cfg.visibility).unwrap_or(chrono::Duration::seconds(30));
     // fulfillment-push consumers, each like one Lambda instance polling the queue.

@@ -395,15 +395,13 @@ async fn main() {
                 .clients(&h.root, order_poller::backfill::BACKFILL_RESERVE)
                 .unwrap_or_else(|e| fail(e))
                 .clients;
-            let deps = order_poller::Deps {
-                store: h.store,
-                queue: h.queue,
-                zonos: clients.zonos,
-                google: clients.google,
-                genstore: clients.genstore,
-                settings: order_poller::Settings::default(),
-                shops: Default::default(),
-            };
+            let deps = order_poller::Deps::build(
+                h.store,
+                h.queue,
+                clients,
+                order_poller::Settings::default(),
+                Default::default(),
+            );
             let deadline =
                 order_poller::Until(std::time::Instant::now() + Duration::from_secs(3600));
             let summary = order_poller::run(&deps, request, &deadline).await;

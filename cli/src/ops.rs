@@ -4,7 +4,7 @@
 use orderbridge::channel::Channel;
 use orderbridge::order::ChannelOrder;
 use orderbridge::status::{self, UnifiedStatus};
-use orderbridge::store::{AuditOutcome, OrderKey, PageRequest, Storage, SyncQueue};
+use orderbridge::store::{AuditOutcome, OrderKey, PageRequest, RecordName, Storage, SyncQueue};
 use serde_json::{json, Value};
 
 /// An order for display: its own facts, the orders linked to it, the combined status, its audit trail.
@@ -325,15 +325,13 @@ pub async fn replay_held(
     store: std::sync::Arc<dyn Storage>,
     queue: std::sync::Arc<dyn SyncQueue>,
 ) -> Result<webhook_ingest::held::Replayed, String> {
-    let deps = webhook_ingest::Deps {
+    // Held deliveries were verified when they came; nothing is verified again.
+    let deps = webhook_ingest::Deps::build(
         store,
         queue,
-        // Held deliveries were verified when they came; nothing is verified again.
-        shops: webhook_ingest::ShopKeys::single(Vec::new(), None),
-        max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
-        dedupe_ttl: chrono::Duration::days(7),
-        arrivals: Default::default(),
-    };
+        webhook_ingest::ShopKeys::single(Vec::new(), None),
+        webhook_ingest::DEFAULT_MAX_BODY,
+    );
     webhook_ingest::held::replay(&deps).await
 }
 
@@ -377,9 +375,9 @@ pub async fn status(
     let mut channels = Vec::new();
     for ch in CHANNELS {
         let name = ch.as_str();
-        let cursor = read(orderbridge::store::poll_cursor(ch).to_owned()).await?;
-        let progressed = read(order_poller::completed_name(name)).await?;
-        let last: Option<Value> = read(order_poller::last_run_name(name))
+        let cursor = read(RecordName::PollCursor(ch).to_string()).await?;
+        let progressed = read(RecordName::PollCompleted(name).to_string()).await?;
+        let last: Option<Value> = read(RecordName::LastRun(name).to_string())
             .await?
             .and_then(|v| serde_json::from_str(&v).ok());
         let behind = progressed

@@ -36,21 +36,6 @@ impl Scope {
     }
 }
 
-/// The cursor-store record of how far a shop's redaction got (its scan's next page), so a run cut off
-/// goes on from there; removed when it is done.
-pub fn redaction_checkpoint(request_id: &str) -> String {
-    format!("redact-progress:{request_id}")
-}
-
-/// The list of deliveries webhook-ingest holds (`webhook_ingest::held`): each entry names its key and
-/// the order it is about (`order_id`).
-pub const HELD_LIST: &str = "held-webhooks";
-
-/// The record of one held delivery, with its body as signed: personal data a redaction reaches too.
-pub fn held_record(key: &str) -> String {
-    format!("held-webhook:{key}")
-}
-
 /// How many orders a shop's redaction reads a page.
 pub const REDACT_PAGE: usize = 200;
 
@@ -125,7 +110,7 @@ pub struct Redacted {
 /// Erases the personal data `scope` names: order records (linked orders too) and audit text, and
 /// records the redaction on each order's trail. Safe to run again: a second run erases nothing more and
 /// writes no second trail entry. A shop's redaction goes page by page, keeping its place
-/// ([`redaction_checkpoint`]), so a run cut off goes on where it stopped.
+/// ([`RecordName::RedactionCheckpoint`](crate::store::RecordName)), so a run cut off goes on where it stopped.
 pub async fn redact(
     store: &dyn Storage,
     scope: &Scope,
@@ -157,7 +142,7 @@ pub async fn redact_in_pages(
         done.held_bodies = erase_held_bodies(store, scope, &named).await?;
         return Ok(done);
     }
-    let checkpoint = redaction_checkpoint(request_id);
+    let checkpoint = crate::store::RecordName::RedactionCheckpoint(request_id).to_string();
     let mut position = store.read(&checkpoint).await?.map(|c| c.value);
     let mut done = Redacted::default();
     loop {
@@ -233,7 +218,7 @@ async fn erase_held_bodies(
     orders: &[String],
 ) -> Result<usize, StoreError> {
     let listed: Vec<serde_json::Value> = store
-        .read(HELD_LIST)
+        .read(&crate::store::RecordName::HeldWebhooks.to_string())
         .await?
         .and_then(|c| serde_json::from_str(&c.value).ok())
         .unwrap_or_default();
@@ -242,7 +227,7 @@ async fn erase_held_bodies(
         let Some(key) = entry.get("key").and_then(serde_json::Value::as_str) else {
             continue;
         };
-        let name = held_record(key);
+        let name = crate::store::RecordName::HeldWebhook(key).to_string();
         let about_named = entry
             .get("order_id")
             .and_then(serde_json::Value::as_str)

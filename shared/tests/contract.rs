@@ -7,7 +7,7 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use orderbridge::channel::Channel;
-use orderbridge::clock::ManualClock;
+use orderbridge::clock::{Clock, ManualClock};
 use orderbridge::compliance::{self, Scope};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::order::{ChannelOrder, Contact, LineItem, Quantities, Totals};
@@ -16,8 +16,9 @@ use orderbridge::status::UnifiedStatus;
 use orderbridge::store::orders::{self, Link, Saved};
 use orderbridge::store::provision::QUEUE;
 use orderbridge::store::{
-    AuditEntry, AuditOutcome, BucketShape, Claim, Expected, IdempotencyError, IdempotencyTtl,
-    Lease, OrderKey, PageRequest, Storage, StoreError, SyncQueue, Update, Upsert, REDACTED,
+    AuditEntry, AuditOutcome, BucketShape, Claim, Expected, IdempotencyError, IdempotencyRecord,
+    IdempotencyTtl, Lease, OrderKey, PageRequest, RecordName, RecordState, Storage, StoreError,
+    SyncQueue, Update, Upsert, WorkResult, REDACTED,
 };
 use rust_decimal::Decimal;
 use std::sync::Arc;

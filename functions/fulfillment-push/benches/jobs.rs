@@ -5,16 +5,17 @@
 
 #![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
 
-use fulfillment_push::{handle_batch, Deps, Record};
+use fulfillment_push::{handle_batch, Deps, Record, Tuning};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
 use orderbridge::channels::http::{HttpSettings, RateLimit};
 use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
 use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::clock::{Clock, SystemClock};
+use orderbridge::config::Clients;
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::secrets::Secret;
-use orderbridge::store::{orders, IdempotencyTtl};
+use orderbridge::store::orders;
 use orderbridge_sandbox::zonos::NewZonosItem;
 use orderbridge_sandbox::{spawn, Faults, SandboxConfig};
 use std::sync::Arc;
@@ -95,19 +96,23 @@ async fn main() {
                 },
             );
         }
-        let deps = Deps {
-            store: store.clone(),
-            queue: queue.clone(),
+        let clients = Clients {
             genstore: Some(GenstoreClient::new(g.clone()).expect("client")),
             zonos: Some(zonos.clone()),
             google: None,
-            concurrency,
-            idempotency: IdempotencyTtl::default(),
-            dead_letters: None,
-            push_lease: fulfillment_push::PUSH_LEASE,
-            shops: Default::default(),
-            backoff: fulfillment_push::Backoff::default(),
         };
+        let tuning = Tuning {
+            concurrency,
+            ..Tuning::default()
+        };
+        let deps = Deps::build(
+            store.clone(),
+            queue.clone(),
+            clients,
+            Default::default(),
+            None,
+            tuning,
+        );
         let batch: Vec<Record> = ids
             .iter()
             .map(|id| {

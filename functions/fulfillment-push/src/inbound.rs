@@ -25,9 +25,8 @@ use orderbridge::channels::genstore::{self, client::GenstoreClient, fulfillments
 use orderbridge::channels::google::requests;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::order::{ChannelOrder, Shipment};
-use orderbridge::store::{AuditOutcome, Claim, OrderKey};
+use orderbridge::store::{AuditOutcome, Claim, OrderKey, RecordName, WorkResult};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// What a channel package became in Genstore.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +38,7 @@ struct PackageRecord {
 }
 
 fn record_name(channel: Channel, order_id: &ChannelOrderId, shipment: &Shipment) -> String {
-    format!("package:{channel}:{order_id}:{}", shipment.id)
+    RecordName::Package(channel, order_id.as_str(), shipment.id.as_str()).to_string()
 }
 
 /// Pushes the channel's packages into Genstore. When the stored order's packages changed while this ran
@@ -266,7 +265,7 @@ async fn push_package(
             .complete(
                 &claim,
                 &owner,
-                &json!({ "done": package.id.as_str() }),
+                &WorkResult::Done(package.id.as_str().to_owned()),
                 deps.idempotency,
             )
             .await

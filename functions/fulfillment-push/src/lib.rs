@@ -29,6 +29,7 @@ mod audit;
 mod batch;
 pub mod config;
 mod inbound;
+pub mod lambda;
 mod mirror;
 mod outbound;
 mod reversals;
@@ -85,7 +86,57 @@ pub struct Deps {
     pub shops: Arc<Vec<ShopClients>>,
 }
 
+/// How the function works its batches; the default is what is deployed.
+#[derive(Debug, Clone)]
+pub struct Tuning {
+    /// Records processed at once (`PUSH_CONCURRENCY`, default 4).
+    pub concurrency: usize,
+    /// Idempotency lifetimes.
+    pub idempotency: IdempotencyTtl,
+    /// How long a tracking push holds its order at most.
+    pub push_lease: chrono::Duration,
+    /// How long a failed job waits before it is tried again.
+    pub backoff: Backoff,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            concurrency: 4,
+            idempotency: IdempotencyTtl::default(),
+            push_lease: PUSH_LEASE,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
 impl Deps {
+    /// fulfillment-push put together, in the one place every way of running it uses: the Lambda's
+    /// `main` and `orderbridge dev` (and the tests). `clients` are a one-shop deployment's platforms;
+    /// `shops` every shop's, when the deployment serves several (then a job is worked with its shop's).
+    pub fn build(
+        store: Arc<dyn Storage>,
+        queue: Arc<dyn SyncQueue>,
+        clients: orderbridge::config::Clients,
+        shops: Arc<Vec<ShopClients>>,
+        dead_letters: Option<Arc<dyn SyncQueue>>,
+        tuning: Tuning,
+    ) -> Deps {
+        Deps {
+            store,
+            queue,
+            genstore: clients.genstore,
+            zonos: clients.zonos,
+            google: clients.google,
+            concurrency: tuning.concurrency,
+            idempotency: tuning.idempotency,
+            dead_letters,
+            backoff: tuning.backoff,
+            push_lease: tuning.push_lease,
+            shops,
+        }
+    }
+
     /// The same, working `shop`'s jobs: its part of the table, its follow-up jobs naming it, its
     /// Genstore and channels. `None` for a shop this deployment does not know (yet).
     pub fn in_shop(&self, shop: &ShopId) -> Option<Deps> {
@@ -176,11 +227,11 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
     let owner = match deps.store.claim(&key, &hash, deps.idempotency).await {
         Ok(Claim::Acquired { owner }) => owner,
         Ok(Claim::Completed(result)) => {
-            return match serde_json::from_value::<WorkResult>(result) {
-                Ok(WorkResult::Failed(reason)) => {
+            return match result {
+                WorkResult::Failed(reason) => {
                     Outcome::Permanent(format!("failed before: {reason}"))
                 }
-                _ => Outcome::Done(format!("{} (done before)", job.job.kind())),
+                WorkResult::Done(_) => Outcome::Done(format!("{} (done before)", job.job.kind())),
             }
         }
         Ok(Claim::InProgress { .. }) => {
@@ -207,7 +258,7 @@ async fn handle_job(deps: &Deps, job: SyncJob) -> Outcome {
     let settled = match result {
         Some(r) => deps
             .store
-            .complete(&key, &owner, &r.to_json(), deps.idempotency)
+            .complete(&key, &owner, &r, deps.idempotency)
             .await
             .map(|kept| {
                 if !kept {

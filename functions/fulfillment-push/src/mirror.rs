@@ -13,7 +13,7 @@ use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
 use orderbridge::jobs::SyncJob;
 use orderbridge::order::ChannelOrder;
 use orderbridge::store::orders::{self, Link};
-use orderbridge::store::OrderKey;
+use orderbridge::store::{OrderKey, RecordName};
 
 /// A parked import: reads the order from its channel, saves it newer-wins, and queues what its state
 /// calls for (its mirror, usually), exactly as the poll would have.
@@ -111,7 +111,7 @@ pub(crate) async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrde
             // restored from a backup older than the mirror. The search starts at the Genstore order
             // id the first attempt recorded, else at the reconciliation cursor (older than any mirror
             // this table has not seen); with neither, at the first order.
-            let marker = format!("mirror-attempt:{channel}:{order_id}");
+            let marker = RecordName::MirrorAttempt(channel, order_id.as_str()).to_string();
             let attempted = attempt!(deps
                 .store
                 .read(&marker)
@@ -121,7 +121,7 @@ pub(crate) async fn mirror(deps: &Deps, channel: Channel, order_id: &ChannelOrde
                 Some(a) => a.value.clone(),
                 None => attempt!(deps
                     .store
-                    .read(orderbridge::store::poll_cursor(Channel::Genstore))
+                    .read(&RecordName::PollCursor(Channel::Genstore).to_string())
                     .await
                     .map_err(|e| Outcome::Retry(e.to_string())))
                 .map(|c| c.value)

@@ -39,7 +39,7 @@ where
     Fut: Future<Output = Outcome>,
 {
     // One name for an order's tracking, both ways.
-    let name = format!("push:{channel}:{order_id}");
+    let name = orderbridge::store::RecordName::PushLease(channel, order_id.as_str()).to_string();
     // Each run is its own owner: two deliveries in one process must not share the lease.
     let owner = format!("push-{:016x}", fastrand::u64(..));
     let started = std::time::Instant::now();

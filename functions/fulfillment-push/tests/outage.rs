@@ -8,18 +8,19 @@
 #![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
 
 use chrono::Utc;
-use fulfillment_push::{handle_batch_until, Backoff, Deps, Record};
+use fulfillment_push::{handle_batch_until, Backoff, Deps, Record, Tuning};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
 use orderbridge::channels::http::{HttpSettings, RateLimit};
 use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
 use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::clock::{Clock, ManualClock};
+use orderbridge::config::Clients;
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::secrets::Secret;
 use orderbridge::store::embedded::{Db, DeadLetter, EmbeddedQueue, EmbeddedStore};
 use orderbridge::store::provision::QUEUE;
-use orderbridge::store::{orders, IdempotencyTtl, SyncQueue};
+use orderbridge::store::{orders, SyncQueue};
 use orderbridge_sandbox::zonos::NewZonosItem;
 use orderbridge_sandbox::{spawn, Faults, SandboxConfig};
 use std::sync::Arc;
@@ -71,19 +72,23 @@ async fn six_hours_of_genstore_outage(backoff: Option<Backoff>) -> Run {
         },
     );
     zs.http = http;
-    let deps = Deps {
-        store: store.clone(),
-        queue: queue.clone(),
+    let clients = Clients {
         genstore: Some(GenstoreClient::new(gs).unwrap()),
         zonos: Some(ZonosClient::new(zs).unwrap()),
         google: None,
-        concurrency: 4,
-        idempotency: IdempotencyTtl::default(),
-        dead_letters: None,
-        push_lease: fulfillment_push::PUSH_LEASE,
-        shops: Default::default(),
-        backoff: backoff.unwrap_or_default(),
     };
+    let tuning = Tuning {
+        backoff: backoff.unwrap_or_default(),
+        ..Tuning::default()
+    };
+    let deps = Deps::build(
+        store.clone(),
+        queue.clone(),
+        clients,
+        Default::default(),
+        None,
+        tuning,
+    );
     let z = sb.lock().zonos.create(
         999,
         &orderbridge_sandbox::zonos::NewZonosOrder {

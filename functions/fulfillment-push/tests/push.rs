@@ -3,7 +3,7 @@
 
 #![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
 
-use fulfillment_push::{handle_batch, handle_record, Deps, Outcome, Record};
+use fulfillment_push::{handle_batch, handle_record, Deps, Outcome, Record, Tuning};
 use orderbridge::caller::Function;
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
@@ -14,11 +14,12 @@ use orderbridge::channels::zonos::client::{ZonosClient, ZonosSettings};
 use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::channels::{genstore, google, zonos};
 use orderbridge::clock::{Clock, SystemClock};
+use orderbridge::config::Clients;
 use orderbridge::idempotency::forget_failure;
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::secrets::Secret;
 use orderbridge::store::orders;
-use orderbridge::store::{AuditOutcome, IdempotencyTtl, OrderKey, Storage, SyncQueue};
+use orderbridge::store::{AuditOutcome, OrderKey, Storage, SyncQueue};
 use orderbridge_sandbox::genstore::LineQty;
 use orderbridge_sandbox::zonos::NewZonosItem;
 use orderbridge_sandbox::{spawn, Faults, Sandbox, SandboxConfig};
@@ -117,19 +118,19 @@ async fn setup_with(aws: bool, timeout_ms: u64) -> Setup {
         rate: RateLimit::new(2000, 2000),
         ..http(timeout_ms)
     };
-    let deps = Deps {
-        store,
-        queue,
+    let clients = Clients {
         genstore: Some(GenstoreClient::new(s).unwrap()),
         zonos: Some(ZonosClient::new(z).unwrap()),
         google: Some(GoogleClient::new(g).unwrap()),
-        concurrency: 4,
-        idempotency: IdempotencyTtl::default(),
-        dead_letters: None,
-        push_lease: fulfillment_push::PUSH_LEASE,
-        shops: Default::default(),
-        backoff: fulfillment_push::Backoff::default(),
     };
+    let deps = Deps::build(
+        store,
+        queue,
+        clients,
+        Default::default(),
+        None,
+        Tuning::default(),
+    );
     Setup {
         sandbox,
         deps,

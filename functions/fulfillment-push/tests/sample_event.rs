@@ -3,11 +3,11 @@
 #![allow(clippy::restriction)] // test code may panic: see [workspace.lints] in Cargo.toml
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use fulfillment_push::{handle_batch, Deps, Record};
+use fulfillment_push::{handle_batch, Deps, Record, Tuning};
 use orderbridge::clock::{Clock, SystemClock};
+use orderbridge::config::Clients;
 use orderbridge::jobs::SyncJob;
 use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
-use orderbridge::store::IdempotencyTtl;
 use std::sync::Arc;
 
 #[tokio::test]
@@ -29,19 +29,14 @@ async fn the_sample_sqs_batch_is_accepted() {
     }
     let db = Db::in_memory().unwrap();
     let clock = Arc::new(SystemClock) as Arc<dyn Clock>;
-    let deps = Deps {
-        store: Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
-        queue: Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
-        genstore: None,
-        zonos: None,
-        google: None,
-        concurrency: 2,
-        idempotency: IdempotencyTtl::default(),
-        dead_letters: None,
-        push_lease: fulfillment_push::PUSH_LEASE,
-        shops: Default::default(),
-        backoff: fulfillment_push::Backoff::default(),
-    };
+    let deps = Deps::build(
+        Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+        Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
+        Clients::default(),
+        Default::default(),
+        None,
+        Tuning::default(),
+    );
     // The orders are not in this empty table: both jobs are handed back for a retry, by their ids.
     let mut failed = handle_batch(&deps, records.clone()).await;
     failed.sort();

@@ -89,15 +89,13 @@ async fn main() {
         zonos.http.rate.per_second.get(),
         google.http.rate.per_second.get(),
     );
-    let base_deps = Deps {
-        store: Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
-        queue: Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
-        zonos: None,
-        google: None,
-        genstore: None,
-        settings: Settings::default(),
-        shops: Default::default(),
-    };
+    let base_deps = Deps::build(
+        Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+        Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
+        Default::default(),
+        Settings::default(),
+        Default::default(),
+    );
     println!("order-poller import rate, sandbox with 20 ms latency per request, default pacing, {N} orders per channel:");
     let zonos_only = Deps {
         zonos: Some(ZonosClient::new(zonos).expect("client")),

@@ -9,7 +9,7 @@ use orderbridge::channels::genstore;
 use orderbridge::channels::genstore::client::{GenstoreClient, OrderQuery};
 
 use orderbridge::status::UnifiedStatus;
-use orderbridge::store::{poll_cursor, PageRequest, GENSTORE_RECHECK};
+use orderbridge::store::{PageRequest, RecordName};
 use serde::{Deserialize, Serialize};
 
 pub(crate) async fn reconcile_genstore(
@@ -120,7 +120,7 @@ pub(crate) async fn reconcile_genstore(
             match deps
                 .store
                 .advance(
-                    poll_cursor(Channel::Genstore),
+                    &RecordName::PollCursor(Channel::Genstore).to_string(),
                     cursor.as_deref(),
                     &new_cursor,
                 )
@@ -173,7 +173,11 @@ pub(crate) async fn recheck_open_mirrors(
     if budget == 0 {
         return Ok(());
     }
-    let stored = deps.store.read(GENSTORE_RECHECK).await?.map(|c| c.value);
+    let stored = deps
+        .store
+        .read(&RecordName::GenstoreRecheck.to_string())
+        .await?
+        .map(|c| c.value);
     let mut at: RecheckPosition = stored
         .as_deref()
         .and_then(|v| serde_json::from_str(v).ok())
@@ -260,7 +264,11 @@ pub(crate) async fn recheck_open_mirrors(
     let next = serde_json::to_string(&at).map_err(|e| PollError::Encoding(e.to_string()))?;
     match deps
         .store
-        .advance(GENSTORE_RECHECK, stored.as_deref(), &next)
+        .advance(
+            &RecordName::GenstoreRecheck.to_string(),
+            stored.as_deref(),
+            &next,
+        )
         .await
     {
         Ok(_) => Ok(()),

@@ -32,12 +32,13 @@ mod error;
 mod genstore_reconcile;
 mod google_poll;
 mod item;
+pub mod lambda;
 mod summary;
 
 pub use error::PollError;
 
-pub use summary::{completed_name, last_run_name, ChannelSummary, RunSummary};
 use summary::{lag_behind, record_last_run};
+pub use summary::{ChannelSummary, RunSummary};
 mod zonos_poll;
 
 use chrono::{Duration, NaiveDate, Utc};
@@ -135,6 +136,38 @@ pub struct Deps {
 }
 
 impl Deps {
+    /// order-poller put together, in the one place every way of running it uses: the Lambda's `main`,
+    /// `orderbridge dev` and `orderbridge backfill`. `clients` are a one-shop deployment's platforms
+    /// (none when every shop's are in `shops`); `shops` is empty for a one-shop deployment.
+    pub fn build(
+        store: Arc<dyn Storage>,
+        queue: Arc<dyn SyncQueue>,
+        clients: orderbridge::config::Clients,
+        settings: Settings,
+        shops: Arc<Vec<ShopClients>>,
+    ) -> Deps {
+        Deps {
+            store,
+            queue,
+            zonos: clients.zonos,
+            google: clients.google,
+            genstore: clients.genstore,
+            settings,
+            shops,
+        }
+    }
+
+    /// The same with other clients for the one-shop deployment's platforms (a backfill's, which leave
+    /// part of each budget to the live poll).
+    pub fn with_clients(&self, clients: orderbridge::config::Clients) -> Deps {
+        Deps {
+            zonos: clients.zonos,
+            google: clients.google,
+            genstore: clients.genstore,
+            ..self.clone()
+        }
+    }
+
     /// The same, polling for `shop`: its part of the table (cursors, leases, orders), its jobs naming
     /// it, its Genstore and the channels that feed it.
     pub fn in_shop(&self, shop: &ShopClients) -> Deps {
@@ -305,7 +338,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ChannelSummary>,
 {
-    let lease = format!("poll:{channel}");
+    let lease = orderbridge::store::RecordName::PollLease(channel).to_string();
     match deps
         .store
         .acquire_lease(&lease, &deps.settings.owner, deps.settings.lease_ttl)

@@ -1,14 +1,16 @@
-//! order-poller on AWS Lambda (EventBridge Scheduler): wiring only. The work is [`order_poller::run`].
+//! order-poller on AWS Lambda (EventBridge Scheduler): wiring only. The work is [`order_poller::run`];
+//! the function is put together by [`Deps::build`], and [`order_poller::lambda`] is its edge to Lambda.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use order_poller::config::Config;
-use order_poller::{Deps, PollRequest, RunSummary, Until};
+use order_poller::backfill::BACKFILL_RESERVE;
+use order_poller::config::{clients_of, reload_shops, Config};
+use order_poller::{lambda, Deps, PollRequest};
 use orderbridge::caller::Function;
+use orderbridge::config::Reloading;
 use orderbridge::secrets::SecretResolver;
 use orderbridge::store::dynamo::AwsBackends;
+use orderbridge::store::Storage;
 use std::sync::Arc;
-
-use order_poller::backfill::BACKFILL_RESERVE;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -19,37 +21,21 @@ async fn main() -> Result<(), Error> {
         "order-poller starting"
     );
     let aws = AwsBackends::connect(Some(Function::OrderPoller), config.orders_table.clone()).await;
-    let store = aws.store.clone();
-    // Every platform call draws on the deployment's shared budget; a backfill leaves half of each
-    // bucket to the live poll and the pushes.
-    // One client per enabled platform (none for a disabled one), shared by both: the connections and
-    // the TLS stack are built once.
+    let queue = Arc::new(aws.queue(config.sync_queue_url.clone()));
+    let root: Arc<dyn Storage> = aws.store;
+    // Every platform call draws on the deployment's shared budget; a backfill leaves part of each
+    // bucket to the live poll and the pushes. One client per enabled platform, shared by both: the
+    // connections and the TLS stack are built once.
     let clients = config.platforms.clients()?;
-    let live = clients.clone().sharing(store.clone(), 0.0);
-    let backfill = clients.sharing(store.clone(), BACKFILL_RESERVE);
+    let live = clients.clone().sharing(root.clone(), 0.0);
+    let deps = Deps::build(root.clone(), queue, live, config.settings, Arc::default());
+    let backfill_deps = deps.with_clients(clients.sharing(root.clone(), BACKFILL_RESERVE));
     // Several shops: each shop's clients, live and for a backfill, its Genstore paced in its own part
-    // of the table; built once per reading of the list.
-    let root: Arc<dyn orderbridge::store::Storage> = store.clone();
-    let deps = Deps {
-        store,
-        queue: Arc::new(aws.queue(config.sync_queue_url.clone())),
-        zonos: live.zonos,
-        google: live.google,
-        genstore: live.genstore,
-        settings: config.settings,
-        shops: Arc::new(Vec::new()),
-    };
-    let backfill_deps = Deps {
-        zonos: backfill.zonos,
-        google: backfill.google,
-        genstore: backfill.genstore,
-        ..deps.clone()
-    };
-    // The list is read again every few minutes (a fresh resolver, so a changed list or secret is seen),
-    // so a shop added to the parameter is polled without a redeploy.
+    // of the table. The list is read again every few minutes (a fresh resolver, so a changed list or
+    // secret is seen), so a shop added to the parameter is polled without a redeploy.
     let several = !config.shops.is_empty();
-    let reloading = Arc::new(orderbridge::config::Reloading::new(
-        order_poller::config::clients_of(&config.shops, &root)?,
+    let reloading = Arc::new(Reloading::new(
+        clients_of(&config.shops, &root)?,
         orderbridge::config::reload_every()?,
     ));
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
@@ -64,37 +50,18 @@ async fn main() -> Result<(), Error> {
         let root = root.clone();
         async move {
             if several {
-                let shops = reloading
-                    .get(|| order_poller::config::reload_shops(root))
-                    .await;
+                let shops = reloading.get(|| reload_shops(root)).await;
                 deps.shops = Arc::new(if backfilling {
                     shops.1.clone()
                 } else {
                     shops.0.clone()
                 });
             }
-            let request = request.map_err(Error::from)?;
-            let now = std::time::Instant::now();
-            let deadline = Until(now.checked_add(remaining(&event.context)).unwrap_or(now));
-            let summary: RunSummary = order_poller::run(&deps, request, &deadline).await;
+            let summary =
+                order_poller::run(&deps, request?, &lambda::deadline(&event.context)).await;
             orderbridge::metrics::flush();
-            if !summary.stalled().is_empty() {
-                // Only a channel failing without progress for longer than POLL_STALL_AFTER_MINUTES fails
-                // the invocation (and the alarm on failed runs); the summary says which and why. A
-                // transient fault is in the summary and the metrics, and the next run gets past it.
-                return Err(Error::from(
-                    serde_json::to_string(&summary).unwrap_or_default(),
-                ));
-            }
-            Ok::<_, Error>(summary)
+            lambda::answer(summary)
         }
     }))
     .await
-}
-
-/// Time left before the invocation's deadline.
-fn remaining(context: &lambda_runtime::Context) -> std::time::Duration {
-    let deadline_ms = context.deadline;
-    let now_ms = u64::try_from(chrono::Utc::now().timestamp_millis()).unwrap_or(0);
-    std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }

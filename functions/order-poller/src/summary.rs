@@ -4,7 +4,7 @@
 use crate::Deps;
 use chrono::{DateTime, Utc};
 use orderbridge::channel::Channel;
-use orderbridge::store::poll_cursor;
+use orderbridge::store::RecordName;
 use serde::{Deserialize, Serialize};
 
 /// One channel's part of a run.
@@ -93,14 +93,9 @@ impl RunSummary {
     }
 }
 
-/// Where the outcome of the last run on a channel is kept (for `orderbridge status`).
-pub fn last_run_name(channel: &str) -> String {
-    format!("poll-last:{channel}")
-}
-
 /// Keeps how the run ended on a channel: when, its counts, its error and whether the channel is stalled.
 pub(crate) async fn record_last_run(deps: &Deps, c: &ChannelSummary) {
-    let name = last_run_name(&c.channel);
+    let name = RecordName::LastRun(&c.channel).to_string();
     let value = serde_json::json!({
         "at": Utc::now(), "new": c.new, "changed": c.changed, "failed": c.failed, "parked": c.parked,
         "missed": c.missed, "stopped_at_deadline": c.stopped_at_deadline, "error": c.error,
@@ -119,11 +114,6 @@ pub(crate) async fn record_last_run(deps: &Deps, c: &ChannelSummary) {
     }
 }
 
-/// Where the time a run last made progress on a channel is kept.
-pub fn completed_name(channel: &str) -> String {
-    format!("poll-completed:{channel}")
-}
-
 /// True when the run moved the channel on: it completed, or moved its cursor, or brought orders in.
 pub(crate) fn progressed(c: &ChannelSummary) -> bool {
     (c.error.is_none() && !c.stopped_at_deadline)
@@ -136,7 +126,7 @@ pub(crate) fn progressed(c: &ChannelSummary) -> bool {
 /// How far the poller is behind a channel, in seconds: 0 when this run made progress on it, else the
 /// time since a run last did (unknown before the first). Records this run's progress.
 pub(crate) async fn lag_behind(deps: &Deps, c: &ChannelSummary) -> Option<u64> {
-    let name = completed_name(&c.channel);
+    let name = RecordName::PollCompleted(&c.channel).to_string();
     let now = Utc::now();
     let before = match deps.store.read(&name).await {
         Ok(v) => v.map(|c| c.value),
@@ -167,7 +157,11 @@ pub(crate) async fn begin(
     channel: Channel,
 ) -> Result<(ChannelSummary, Option<String>), ChannelSummary> {
     let mut s = ChannelSummary::new(channel.as_str());
-    match deps.store.read(poll_cursor(channel)).await {
+    match deps
+        .store
+        .read(&RecordName::PollCursor(channel).to_string())
+        .await
+    {
         Ok(c) => {
             let cursor = c.map(|c| c.value);
             s.cursor_before = cursor.clone();

@@ -14,7 +14,7 @@ use orderbridge::channels::zonos::wire::OrderNumber;
 use orderbridge::channels::zonos::OrderSelector;
 use orderbridge::jobs::{Job, SyncJob};
 
-use orderbridge::store::{poll_cursor, OrderKey};
+use orderbridge::store::{OrderKey, RecordName};
 
 /// The listing when the cursor's order is gone: the orders since the day before the cursor last moved
 /// (UTC), by date.
@@ -24,7 +24,7 @@ async fn vanished_cursor_listing(
 ) -> Result<Vec<OrderNumber>, String> {
     let moved = deps
         .store
-        .read(poll_cursor(Channel::Zonos))
+        .read(&RecordName::PollCursor(Channel::Zonos).to_string())
         .await
         .map_err(|e| format!("cursor: {e}"))?
         .map(|c| c.updated_at)
@@ -82,11 +82,6 @@ pub(crate) async fn import_zonos(
     save_external(deps, order).await.map_err(ItemError::store)
 }
 
-/// The cursor-store entry that remembers which order held a channel's cursor, and on how many runs.
-pub(crate) fn held_name(channel: Channel) -> String {
-    format!("{channel}:held")
-}
-
 /// Reads `"<order id> <runs>"`.
 pub(crate) fn parse_held(value: &str) -> Option<(&str, u32)> {
     let (id, runs) = value.rsplit_once(' ')?;
@@ -100,7 +95,11 @@ pub(crate) async fn note_held(deps: &Deps, channel: Channel, before: Option<&str
         _ => 1,
     };
     let now = format!("{order_id} {runs}");
-    if let Err(e) = deps.store.advance(&held_name(channel), before, &now).await {
+    if let Err(e) = deps
+        .store
+        .advance(&RecordName::CursorHeld(channel).to_string(), before, &now)
+        .await
+    {
         tracing::warn!(channel = channel.as_str(), error = %e, "could not record which order holds the cursor");
     }
 }
@@ -148,7 +147,11 @@ pub(crate) async fn poll_zonos(
     if let Some(c) = &cursor {
         listing.retain(|e| zonos_order_key(&e.id) > zonos_order_key(c));
     }
-    let held = match deps.store.read(&held_name(Channel::Zonos)).await {
+    let held = match deps
+        .store
+        .read(&RecordName::CursorHeld(Channel::Zonos).to_string())
+        .await
+    {
         Ok(h) => h.map(|h| h.value),
         Err(e) => {
             s.error = Some(format!("cursor: {e}"));
@@ -217,7 +220,11 @@ pub(crate) async fn poll_zonos(
         if let Some(id) = done {
             match deps
                 .store
-                .advance(poll_cursor(Channel::Zonos), at.as_deref(), &id)
+                .advance(
+                    &RecordName::PollCursor(Channel::Zonos).to_string(),
+                    at.as_deref(),
+                    &id,
+                )
                 .await
             {
                 Ok(true) => at = Some(id),

@@ -15,7 +15,7 @@ use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::secrets::Secret;
-use orderbridge::store::{OrderKey, Storage, SyncQueue};
+use orderbridge::store::{OrderKey, RecordName, Storage, SyncQueue};
 use orderbridge_sandbox::genstore_model as gw;
 use orderbridge_sandbox::zonos::NewZonosItem;
 use orderbridge_sandbox::zonos::NewZonosOrder;
@@ -149,19 +149,12 @@ async fn setup(aws: bool) -> Setup {
         (both.clone(), both, Some(dir))
     };
     let clients = clients_of(&base);
-    let deps = Deps {
-        store,
-        queue,
-        zonos: clients.zonos,
-        google: clients.google,
-        genstore: clients.genstore,
-        settings: Settings {
-            concurrency: 8,
-            genstore_overlap: 3,
-            ..Settings::default()
-        },
-        shops: Default::default(),
+    let settings = Settings {
+        concurrency: 8,
+        genstore_overlap: 3,
+        ..Settings::default()
     };
+    let deps = Deps::build(store, queue, clients, settings, Default::default());
     Setup {
         sandbox,
         base,
@@ -434,7 +427,10 @@ mod cases {
         deps.settings.lease_ttl = chrono::Duration::minutes(15);
         for ch in ["zonos", "google", "genstore"] {
             s.store
-                .release_lease(&format!("poll:{ch}"), &s.deps.settings.owner)
+                .release_lease(
+                    &RecordName::PollLease(ch).to_string(),
+                    &s.deps.settings.owner,
+                )
                 .await
                 .unwrap();
         }

@@ -33,15 +33,13 @@ async fn the_sample_schedule_events_are_accepted() {
     assert_eq!(backfill.channel, Channel::Zonos);
     let db = Db::in_memory().unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let deps = Deps {
-        store: Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
-        queue: Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
-        zonos: None,
-        google: None,
-        genstore: None,
-        settings: Settings::default(),
-        shops: Default::default(),
-    };
+    let deps = Deps::build(
+        Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+        Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
+        Default::default(),
+        Settings::default(),
+        Default::default(),
+    );
     let summary = order_poller::run(
         &deps,
         PollRequest::from_event(&event("schedule.json")).unwrap(),

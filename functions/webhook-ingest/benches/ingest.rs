@@ -129,21 +129,19 @@ async fn requests_per_event() {
     .await
     .unwrap_or_else(|e| panic!("provisioning on moto failed: {e}"));
     let clock: Arc<dyn orderbridge::clock::Clock> = Arc::new(orderbridge::clock::SystemClock);
-    let deps = Deps {
-        store: Arc::new(orderbridge::store::dynamo::DynamoStore::new(
+    let deps = Deps::build(
+        Arc::new(orderbridge::store::dynamo::DynamoStore::new(
             ddb,
             p.table.clone(),
             clock,
         )),
-        queue: Arc::new(orderbridge::store::sqs::SqsQueue::new(
+        Arc::new(orderbridge::store::sqs::SqsQueue::new(
             sqs,
             p.queue_url.clone(),
         )),
-        shops: webhook_ingest::ShopKeys::single(vec![Secret::new(SECRET)], Some(SHOP.into())),
-        max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
-        dedupe_ttl: chrono::Duration::days(7),
-        arrivals: Default::default(),
-    };
+        webhook_ingest::ShopKeys::single(vec![Secret::new(SECRET)], Some(SHOP.into())),
+        webhook_ingest::DEFAULT_MAX_BODY,
+    );
     let n = 20;
     for i in 0..n {
         orderbridge::store::orders::save_newer(&*deps.store, imported_zonos(i))

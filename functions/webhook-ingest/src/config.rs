@@ -57,6 +57,9 @@ impl Config {
             })?,
             Err(_) => crate::DEFAULT_MAX_BODY,
         };
+        for shop in shops.iter().filter(|s| s.shop_domain.is_none()) {
+            tracing::warn!(shop = %shop.id, "GENSTORE_SHOP_DOMAIN and GENSTORE_API_URL are unset: the shop's compliance webhooks will be refused");
+        }
         Ok(Config {
             orders_table: required("ORDERS_TABLE")?,
             sync_queue_url: required("SYNC_QUEUE_URL")?,

@@ -17,21 +17,15 @@ use crate::{Deps, Failure};
 use chrono::{DateTime, Utc};
 use orderbridge::channels::genstore::webhook::{Webhook, WebhookHeaders};
 use orderbridge::shop::ShopId;
-use orderbridge::store::{update_json, update_record, CursorStore, Storage, StoreError};
+use orderbridge::store::{
+    update_json, update_record, CursorStore, RecordName, Storage, StoreError,
+};
 use serde::{Deserialize, Serialize};
 
-/// The list of held deliveries (a compliance request reaches their bodies: see
-/// [`orderbridge::compliance`]).
-pub use orderbridge::compliance::HELD_LIST;
 /// The largest body kept (a table record holds 400 KB at most, with the rest of the record).
 pub const MAX_KEPT_BODY: usize = 300 * 1024;
 /// How many held deliveries the list names (the newest); an older one's record stays.
 pub const MAX_LISTED: usize = 500;
-
-/// The record of one held delivery.
-pub fn record_name(key: &str) -> String {
-    orderbridge::compliance::held_record(key)
-}
 
 /// What of a body is kept: all of it, up to [`MAX_KEPT_BODY`]. (Only a body that was parsed is held,
 /// and the parse reads UTF-8 JSON.)
@@ -116,21 +110,29 @@ impl HeldWebhook {
 /// delivery is then answered 503 and Genstore redelivers it.
 pub async fn hold(store: &dyn CursorStore, held: &HeldWebhook) -> Result<(), StoreError> {
     let text = serde_json::to_string(held).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    update_record(store, &record_name(&held.key), 3, |_| {
-        Ok(Some(text.clone()))
-    })
+    update_record(
+        store,
+        &RecordName::HeldWebhook(&held.key).to_string(),
+        3,
+        |_| Ok(Some(text.clone())),
+    )
     .await?;
     let entry = HeldWebhook {
         body: None,
         ..held.clone()
     };
-    update_json(store, HELD_LIST, 5, |list: &mut Vec<HeldWebhook>| {
-        list.retain(|h| h.key != entry.key);
-        list.push(entry.clone());
-        let over = list.len().saturating_sub(MAX_LISTED);
-        list.drain(..over);
-        true
-    })
+    update_json(
+        store,
+        &RecordName::HeldWebhooks.to_string(),
+        5,
+        |list: &mut Vec<HeldWebhook>| {
+            list.retain(|h| h.key != entry.key);
+            list.push(entry.clone());
+            let over = list.len().saturating_sub(MAX_LISTED);
+            list.drain(..over);
+            true
+        },
+    )
     .await?;
     Ok(())
 }
@@ -138,7 +140,7 @@ pub async fn hold(store: &dyn CursorStore, held: &HeldWebhook) -> Result<(), Sto
 /// The held deliveries, oldest first (without their bodies).
 pub async fn list(store: &dyn CursorStore) -> Result<Vec<HeldWebhook>, StoreError> {
     Ok(store
-        .read(HELD_LIST)
+        .read(&RecordName::HeldWebhooks.to_string())
         .await?
         .and_then(|c| serde_json::from_str(&c.value).ok())
         .unwrap_or_default())
@@ -170,7 +172,7 @@ pub async fn replay(deps: &Deps) -> Result<Replayed, String> {
 async fn replay_shop(deps: &Deps, shop: &ShopId) -> Result<Replayed, String> {
     let mut done = Replayed::default();
     for entry in list(&*deps.store).await.map_err(|e| e.to_string())? {
-        let name = record_name(&entry.key);
+        let name = RecordName::HeldWebhook(&entry.key).to_string();
         let Some(record) = deps.store.read(&name).await.map_err(|e| e.to_string())? else {
             release(&*deps.store, &entry.key, None).await?;
             continue;
@@ -217,16 +219,21 @@ async fn hold_again(deps: &Deps, held: &HeldWebhook, reason: String) -> Result<(
 
 /// Forgets a held delivery: its list entry, and its record if it still holds `record`.
 async fn release(store: &dyn Storage, key: &str, record: Option<&str>) -> Result<(), String> {
-    update_json(store, HELD_LIST, 5, |list: &mut Vec<HeldWebhook>| {
-        let before = list.len();
-        list.retain(|h| h.key != key);
-        list.len() != before
-    })
+    update_json(
+        store,
+        &RecordName::HeldWebhooks.to_string(),
+        5,
+        |list: &mut Vec<HeldWebhook>| {
+            let before = list.len();
+            list.retain(|h| h.key != key);
+            list.len() != before
+        },
+    )
     .await
     .map_err(|e| e.to_string())?;
     if let Some(value) = record {
         store
-            .remove(&record_name(key), value)
+            .remove(&RecordName::HeldWebhook(key).to_string(), value)
             .await
             .map_err(|e| e.to_string())?;
     }

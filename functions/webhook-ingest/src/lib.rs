@@ -68,6 +68,27 @@ pub struct Deps {
     pub arrivals: orderbridge::store::Arrivals,
 }
 
+impl Deps {
+    /// webhook-ingest put together, in the one place both ways of running it use: the Lambda's `main`
+    /// and `orderbridge dev`. A processed delivery's id is remembered for 7 days (Genstore retries for
+    /// 48 hours).
+    pub fn build(
+        store: Arc<dyn Storage>,
+        queue: Arc<dyn SyncQueue>,
+        shops: Vec<ShopKeys>,
+        max_body_bytes: usize,
+    ) -> Deps {
+        Deps {
+            store,
+            queue,
+            shops,
+            max_body_bytes,
+            dedupe_ttl: chrono::Duration::days(7),
+            arrivals: Default::default(),
+        }
+    }
+}
+
 /// A shop whose webhooks this deployment takes: the secrets its deliveries are signed with (the current
 /// one and, while rotating, the previous one) and its Genstore shop domain.
 #[derive(Debug, Clone)]

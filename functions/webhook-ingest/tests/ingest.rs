@@ -15,8 +15,8 @@ use orderbridge::secrets::Secret;
 use orderbridge::status::UnifiedStatus;
 use orderbridge::store::orders;
 use orderbridge::store::tally::Tally;
-use orderbridge::store::{OrderKey, PageRequest, Storage, SyncQueue};
-use orderbridge::sync::{parked_refunds_name, plan_genstore_webhook, WebhookPlan};
+use orderbridge::store::{OrderKey, PageRequest, RecordName, Storage, SyncQueue};
+use orderbridge::sync::{plan_genstore_webhook, WebhookPlan};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use webhook_ingest::{handle, held, lambda, Deps, Inbound, Outbound};
@@ -45,17 +45,9 @@ impl Drop for TempDir {
 }
 
 fn deps(store: Arc<dyn Storage>, queue: Arc<dyn SyncQueue>) -> Deps {
-    Deps {
-        store,
-        queue,
-        shops: webhook_ingest::ShopKeys::single(
-            vec![Secret::new(SECRET), Secret::new(OLD_SECRET)],
-            Some(SHOP.into()),
-        ),
-        max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
-        dedupe_ttl: Duration::days(7),
-        arrivals: Default::default(),
-    }
+    let secrets = vec![Secret::new(SECRET), Secret::new(OLD_SECRET)];
+    let shops = webhook_ingest::ShopKeys::single(secrets, Some(SHOP.into()));
+    Deps::build(store, queue, shops, webhook_ingest::DEFAULT_MAX_BODY)
 }
 
 /// The shop the tests' deployment serves (the fixture's `x-genstore-shop-domain`).
@@ -280,7 +272,7 @@ async fn hold_by_hand(b: &Backend, webhook_id: &str, order_id: &str) -> held::He
 /// A held delivery's record, as kept.
 async fn held_record(b: &Backend, key: &str) -> Option<held::HeldWebhook> {
     b.store
-        .read(&held::record_name(key))
+        .read(&RecordName::HeldWebhook(key).to_string())
         .await
         .unwrap()
         .map(|r| serde_json::from_str(&r.value).unwrap())

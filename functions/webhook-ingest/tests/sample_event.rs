@@ -17,17 +17,16 @@ async fn the_sample_webhook_event_is_accepted() {
     .unwrap();
     let db = Db::in_memory().unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let deps = Deps {
-        store: Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
-        queue: Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
-        shops: webhook_ingest::ShopKeys::single(
-            vec![Secret::new("sample-webhook-secret")],
-            Some("demo.genmystore.com".into()),
-        ),
-        max_body_bytes: webhook_ingest::DEFAULT_MAX_BODY,
-        dedupe_ttl: chrono::Duration::days(7),
-        arrivals: Default::default(),
-    };
+    let shops = webhook_ingest::ShopKeys::single(
+        vec![Secret::new("sample-webhook-secret")],
+        Some("demo.genmystore.com".into()),
+    );
+    let deps = Deps::build(
+        Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
+        Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
+        shops,
+        webhook_ingest::DEFAULT_MAX_BODY,
+    );
     let req = lambda_http::request::from_str(&event).unwrap();
     let out = handle(&deps, lambda::inbound(req)).await;
     assert_eq!(out.status, 200, "{out:?}");

@@ -46,12 +46,6 @@ pub trait RateBudget: Send + Sync {
     }
 }
 
-/// The record counting a platform's 429 answers by UTC hour ([`super::count_in_slot`]: hour `2026112717`,
-/// key [`THROTTLED`]), keeping the hour before the current one.
-pub fn throttled_name(bucket: &str) -> String {
-    format!("throttled:{bucket}")
-}
-
 /// The key a 429 is counted under in its hour.
 const THROTTLED: &str = "429";
 
@@ -69,7 +63,7 @@ pub async fn count_throttled(
     bucket: &str,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let name = throttled_name(bucket);
+    let name = super::RecordName::Throttled(bucket).to_string();
     super::count_in_slot(store, &name, &hour_slot(at), &previous_hour(at), THROTTLED).await
 }
 
@@ -79,7 +73,7 @@ pub async fn throttled_recent(
     bucket: &str,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    let name = throttled_name(bucket);
+    let name = super::RecordName::Throttled(bucket).to_string();
     let counts = super::sum_slots(store, &name, &previous_hour(now), &hour_slot(now)).await?;
     Ok(counts.get(THROTTLED).copied().unwrap_or(0))
 }

@@ -2,7 +2,6 @@
 //! webhook counts; one compare-and-set update for all of them ([`update_record`]).
 
 use super::StoreError;
-use crate::channel::Channel;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -60,16 +59,6 @@ pub trait CursorStore: Send + Sync {
     async fn remove(&self, name: &str, expected: &str) -> Result<(), StoreError>;
 }
 
-/// The cursor-store record holding a channel's poll position — Zonos' last order id, Genstore's
-/// reconciliation position (`sinceId`); Google has none, it lists unacknowledged orders. Read by
-/// order-poller, which moves it, and by fulfillment-push (where a mirror search starts) and the CLI.
-pub fn poll_cursor(channel: Channel) -> &'static str {
-    channel.as_str()
-}
-
-/// The cursor-store record of how far the reconciliation's recheck of older Genstore orders got.
-pub const GENSTORE_RECHECK: &str = "genstore-recheck";
-
 /// Counts kept by time slot in one record: slot to key to count. Slots are fixed-width text (`2026112709`
 /// and more digits), so text order is time order. Each count drops the slots before the window its
 /// reader sums, so the record stays small and nothing is left behind.
@@ -122,11 +111,6 @@ pub async fn sum_slots(
     Ok(total)
 }
 
-/// The record counting webhooks by outcome per ten-minute slot over the last hour
-/// ([`count_in_slot`]), kept by the one-machine runner only: deployed, the counts are CloudWatch
-/// metrics (`Webhooks` by `Outcome`) and cost the webhook no table write.
-pub const WEBHOOK_COUNTS: &str = "webhooks";
-
 /// A ten-minute slot: `2026112709` and the tens of minutes.
 fn webhook_slot(at: DateTime<Utc>) -> String {
     use chrono::Timelike;
@@ -147,7 +131,7 @@ pub async fn note_webhook(
 ) -> Result<(), StoreError> {
     count_in_slot(
         store,
-        WEBHOOK_COUNTS,
+        &super::RecordName::WebhookCounts.to_string(),
         &webhook_slot(at),
         &oldest_slot(at),
         outcome,
@@ -161,18 +145,20 @@ pub async fn webhooks_last_hour(
     store: &dyn CursorStore,
     now: DateTime<Utc>,
 ) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
-    sum_slots(store, WEBHOOK_COUNTS, &oldest_slot(now), &webhook_slot(now)).await
+    sum_slots(
+        store,
+        &super::RecordName::WebhookCounts.to_string(),
+        &oldest_slot(now),
+        &webhook_slot(now),
+    )
+    .await
 }
-
-/// The record holding when a signed webhook last arrived (RFC 3339), for the health screen: webhooks
-/// that stop arriving are otherwise noticed only by what reconciliation finds they missed.
-pub const LAST_WEBHOOK: &str = "webhook-last-arrival";
 
 /// How often one process records a webhook's arrival at most: a busy shop costs the table one write a
 /// minute per instance, not one per webhook.
 pub const ARRIVAL_EVERY_SECS: i64 = 60;
 
-/// When this process last recorded a webhook's arrival ([`LAST_WEBHOOK`]).
+/// When this process last recorded a webhook's arrival ([`RecordName::LastWebhook`](super::RecordName)).
 #[derive(Debug, Clone, Default)]
 pub struct Arrivals(std::sync::Arc<std::sync::atomic::AtomicI64>);
 
@@ -197,7 +183,9 @@ impl Arrivals {
                 .is_none_or(|c| c < value.as_str())
                 .then(|| value.clone()))
         };
-        if let Err(e) = update_record(store, LAST_WEBHOOK, 3, newer).await {
+        if let Err(e) =
+            update_record(store, &super::RecordName::LastWebhook.to_string(), 3, newer).await
+        {
             tracing::warn!(error = %e, "could not record the webhook's arrival");
         }
     }
@@ -206,7 +194,7 @@ impl Arrivals {
 /// When a signed webhook last arrived, as [`Arrivals::note`] recorded it.
 pub async fn last_webhook(store: &dyn CursorStore) -> Result<Option<DateTime<Utc>>, StoreError> {
     Ok(store
-        .read(LAST_WEBHOOK)
+        .read(&super::RecordName::LastWebhook.to_string())
         .await?
         .and_then(|c| DateTime::parse_from_rfc3339(&c.value).ok())
         .map(|t| t.with_timezone(&Utc)))

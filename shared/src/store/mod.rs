@@ -25,23 +25,24 @@ mod batch;
 mod budget;
 mod cursors;
 mod idempotency;
+mod names;
 mod queue;
 mod shop;
 
 pub use audit::{AuditEntry, AuditLog, AuditOutcome, REDACTED};
 pub use batch::{Batch, Found, ItemKey, Write};
 pub use budget::{
-    bucket_take, count_throttled, throttled_name, throttled_recent, BucketShape, Grant, RateBudget,
-    Taken,
+    bucket_take, count_throttled, throttled_recent, BucketShape, Grant, RateBudget, Taken,
 };
 pub use cursors::{
-    count_in_slot, last_webhook, note_webhook, poll_cursor, sum_slots, update_json, update_record,
-    webhooks_last_hour, Arrivals, Cursor, CursorStore, Lease, ARRIVAL_EVERY_SECS, GENSTORE_RECHECK,
-    LAST_WEBHOOK, WEBHOOK_COUNTS,
+    count_in_slot, last_webhook, note_webhook, sum_slots, update_json, update_record,
+    webhooks_last_hour, Arrivals, Cursor, CursorStore, Lease, ARRIVAL_EVERY_SECS,
 };
 pub use idempotency::{
-    is_failure_result, Claim, IdempotencyError, IdempotencyStore, IdempotencyTtl, WorkResult,
+    Claim, IdempotencyError, IdempotencyRecord, IdempotencyRecords, IdempotencyStore,
+    IdempotencyTtl, RecordState, WorkResult,
 };
+pub use names::RecordName;
 pub use queue::{FailedSend, ReceivedMessage, SendReport, SyncQueue, SQS_BATCH_LIMIT};
 pub use shop::{shop_of, split as split_shop, ShopQueue, ShopStore};
 
@@ -252,15 +253,26 @@ pub trait DedupeStore: Send + Sync {
 
 /// Everything the functions need from storage, in one handle.
 pub trait Storage:
-    OrderStore + DedupeStore + IdempotencyStore + AuditLog + CursorStore + RateBudget + Batch
+    OrderStore
+    + DedupeStore
+    + IdempotencyRecords
+    + IdempotencyStore
+    + AuditLog
+    + CursorStore
+    + RateBudget
+    + Batch
 {
 }
 
 impl<
-        T: OrderStore + DedupeStore + IdempotencyStore + AuditLog + CursorStore + RateBudget + Batch,
+        T: OrderStore
+            + DedupeStore
+            + IdempotencyRecords
+            + IdempotencyStore
+            + AuditLog
+            + CursorStore
+            + RateBudget
+            + Batch,
     > Storage for T
 {
 }
-
-#[cfg(test)]
-mod work_result_tests;

@@ -11,9 +11,9 @@
 //! written exactly as before (see [`crate::shop`]).
 
 use super::{
-    AuditEntry, AuditLog, Batch, BucketShape, Claim, Cursor, CursorStore, DedupeStore, Expected,
-    Found, Grant, IdempotencyError, IdempotencyStore, IdempotencyTtl, ItemKey, Lease, OrderKey,
-    OrderStore, Page, PageRequest, RateBudget, ReceivedMessage, SendReport, Storage, StoreError,
+    AuditEntry, AuditLog, Batch, BucketShape, Cursor, CursorStore, DedupeStore, Expected, Found,
+    Grant, IdempotencyRecord, IdempotencyRecords, ItemKey, Lease, OrderKey, OrderStore, Page,
+    PageRequest, RateBudget, ReceivedMessage, RecordState, SendReport, Storage, StoreError,
     StoredOrder, SyncQueue, Update, Upsert, Write,
 };
 use crate::channel::Channel;
@@ -23,7 +23,7 @@ use crate::order::ChannelOrder;
 use crate::shop::ShopId;
 use crate::status::UnifiedStatus;
 use async_trait::async_trait;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
 
 /// A shop's view of the deployment's storage (see the module's notes).
@@ -195,34 +195,47 @@ impl DedupeStore for ShopStore {
 }
 
 #[async_trait]
-impl IdempotencyStore for ShopStore {
-    async fn claim(
-        &self,
-        key: &str,
-        payload_hash: &str,
-        ttl: IdempotencyTtl,
-    ) -> Result<Claim, IdempotencyError> {
-        self.inner.claim(&self.name(key), payload_hash, ttl).await
+impl IdempotencyRecords for ShopStore {
+    fn idempotency_now(&self) -> DateTime<Utc> {
+        self.inner.idempotency_now()
     }
 
-    async fn complete(
+    async fn read_record(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.inner.read_record(&self.name(key)).await
+    }
+
+    async fn swap_record(
         &self,
         key: &str,
-        owner: &str,
-        result: &serde_json::Value,
-        ttl: IdempotencyTtl,
+        replacing: Option<&IdempotencyRecord>,
+        record: &IdempotencyRecord,
     ) -> Result<bool, StoreError> {
         self.inner
-            .complete(&self.name(key), owner, result, ttl)
+            .swap_record(&self.name(key), replacing, record)
             .await
     }
 
-    async fn release(&self, key: &str, owner: &str) -> Result<(), StoreError> {
-        self.inner.release(&self.name(key), owner).await
+    async fn complete_record(
+        &self,
+        key: &str,
+        owner: &str,
+        result: &str,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .complete_record(&self.name(key), owner, result, until)
+            .await
     }
 
-    async fn forget_failure(&self, key: &str) -> Result<bool, StoreError> {
-        self.inner.forget_failure(&self.name(key)).await
+    async fn delete_record(
+        &self,
+        key: &str,
+        state: RecordState,
+        owner: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .delete_record(&self.name(key), state, owner)
+            .await
     }
 }
 

@@ -17,8 +17,8 @@ mod refunds;
 mod waiting;
 mod webhook;
 
-pub use refunds::{join_parked_refunds, park_refund, parked_refunds_name};
-pub use waiting::{blocks_for_now, park_waiting, unpark_waiting, waiting, waiting_name};
+pub use refunds::{join_parked_refunds, park_refund};
+pub use waiting::{blocks_for_now, park_waiting, unpark_waiting, waiting};
 pub use webhook::{plan_genstore_webhook, WebhookPlan};
 
 /// What saving an order's state came to.

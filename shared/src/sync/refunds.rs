@@ -5,19 +5,14 @@
 use crate::channels::genstore::{mapping as genstore_mapping, wire as gw};
 use crate::order::ChannelOrder;
 use crate::store::orders::{self};
-use crate::store::{CursorStore, OrderKey, Storage, StoreError};
-
-/// Where refunds that arrived before their Genstore order wait for it (a cursor-store record).
-pub fn parked_refunds_name(genstore_order_id: &str) -> String {
-    format!("parked-refunds:{genstore_order_id}")
-}
+use crate::store::{CursorStore, OrderKey, RecordName, Storage, StoreError};
 
 /// Keeps a `refunds/create` whose order orderbridge has not seen yet, so the refund joins the order
 /// when it arrives (by webhook or reconciliation) instead of being lost. The refund's note is not kept
 /// (it is free text and may name the customer; the order's own copy of the refund brings it back).
 pub async fn park_refund(store: &dyn CursorStore, refund: &gw::Refund) -> Result<(), StoreError> {
     let order_id = refund.order_id.clone().unwrap_or_default();
-    let name = parked_refunds_name(&order_id);
+    let name = RecordName::ParkedRefunds(&order_id).to_string();
     let mut kept = gw::Refund {
         note: None,
         ..refund.clone()
@@ -62,7 +57,7 @@ pub async fn join_parked_refunds(
     store: &dyn Storage,
     order: &ChannelOrder,
 ) -> Result<Option<ChannelOrder>, StoreError> {
-    let name = parked_refunds_name(order.order_id.as_str());
+    let name = RecordName::ParkedRefunds(order.order_id.as_str()).to_string();
     let Some(parked) = store.read(&name).await? else {
         return Ok(None);
     };

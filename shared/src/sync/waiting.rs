@@ -16,18 +16,16 @@ pub fn blocks_for_now(order: &ChannelOrder) -> bool {
                 .blocks_vendor_updates_for_now())
 }
 
-/// Where the jobs that wait for an order's status to move on are kept (a cursor-store record).
-pub fn waiting_name(channel: Channel, order_id: &str) -> String {
-    format!("waiting:{channel}:{order_id}")
-}
-
 /// The jobs waiting on an order.
 pub async fn waiting(
     store: &dyn CursorStore,
     channel: Channel,
     order_id: &str,
 ) -> Result<Vec<SyncJob>, StoreError> {
-    let Some(c) = store.read(&waiting_name(channel, order_id)).await? else {
+    let Some(c) = store
+        .read(&crate::store::RecordName::Waiting(channel, order_id).to_string())
+        .await?
+    else {
         return Ok(Vec::new());
     };
     let bodies: Vec<String> = serde_json::from_str(&c.value).unwrap_or_default();
@@ -44,7 +42,13 @@ pub(super) async fn change_waiting(
     order_id: &str,
     change: impl Fn(&mut Vec<String>) -> bool,
 ) -> Result<Option<String>, StoreError> {
-    crate::store::update_json(store, &waiting_name(channel, order_id), 5, change).await
+    crate::store::update_json(
+        store,
+        &crate::store::RecordName::Waiting(channel, order_id).to_string(),
+        5,
+        change,
+    )
+    .await
 }
 
 /// Keeps a job that the order's channel status blocks for now (a Zonos vendor status during fraud
@@ -85,7 +89,10 @@ pub async fn unpark_waiting(
     .await?;
     if let Some(empty) = written.filter(|w| w.as_str() == "[]") {
         store
-            .remove(&waiting_name(channel, order_id), &empty)
+            .remove(
+                &crate::store::RecordName::Waiting(channel, order_id).to_string(),
+                &empty,
+            )
             .await?;
     }
     Ok(())

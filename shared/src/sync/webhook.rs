@@ -1,7 +1,6 @@
 //! A Genstore order webhook's fast path: one read of everything it decides on, one all-or-nothing
 //! write ([`plan_genstore_webhook`]).
 
-use super::refunds::parked_refunds_name;
 use super::{
     link_jobs, mirror_follow_ups, queued_marker, Applied, Outcome, QUEUED_MARKER_TTL_DAYS,
 };
@@ -9,7 +8,7 @@ use crate::ids::GenstoreOrderId;
 use crate::jobs::{Job, SyncJob};
 use crate::order::ChannelOrder;
 use crate::store::orders::{self, Link};
-use crate::store::{Expected, Found, ItemKey, OrderKey, Storage, StoreError, Write};
+use crate::store::{Expected, Found, ItemKey, OrderKey, RecordName, Storage, StoreError, Write};
 use chrono::Duration;
 
 /// What a Genstore order webhook comes to on the fast path ([`plan_genstore_webhook`]).
@@ -51,7 +50,7 @@ pub async fn plan_genstore_webhook(
     let mut keys = vec![
         ItemKey::Claim(webhook_key.to_owned()),
         ItemKey::Order(OrderKey::of(&order)),
-        ItemKey::Record(parked_refunds_name(order.order_id.as_str())),
+        ItemKey::Record(RecordName::ParkedRefunds(order.order_id.as_str()).to_string()),
     ];
     if let Some((channel, id)) = &external {
         keys.push(ItemKey::Order(OrderKey::new(*channel, id.clone())));
@@ -109,7 +108,7 @@ pub async fn plan_genstore_webhook(
             // A refund parked after the read above, its webhook's second look for the order also
             // before this write, would wait for good: the write fails then, and the slow path joins it.
             writes.push(Write::NoRecord {
-                name: parked_refunds_name(order.order_id.as_str()),
+                name: RecordName::ParkedRefunds(order.order_id.as_str()).to_string(),
             });
             (Outcome::Created, None, order)
         }

@@ -174,7 +174,10 @@ pub async fn webhook_outcomes_are_summed_over_the_last_hour(b: &Backend) {
     assert_eq!(later.get("stale"), Some(&2), "concurrent counts both land");
     // One record, holding only the last hour's slots: a day of webhooks leaves nothing behind.
     let slots = || async {
-        let kept = s.read(orderbridge::store::WEBHOOK_COUNTS).await.unwrap();
+        let kept = s
+            .read(&RecordName::WebhookCounts.to_string())
+            .await
+            .unwrap();
         let text = kept.map(|c| c.value).unwrap_or_default();
         let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
         (map.len(), text)
@@ -189,7 +192,7 @@ pub async fn webhook_outcomes_are_summed_over_the_last_hour(b: &Backend) {
 }
 
 pub async fn throttled_calls_are_summed_over_two_hours_in_one_small_record(b: &Backend) {
-    use orderbridge::store::{count_throttled, throttled_name, throttled_recent};
+    use orderbridge::store::{count_throttled, throttled_recent};
     let s = &*b.store;
     let t0 = b.clock.now_utc();
     let at = |hours: i64| t0 + Duration::hours(hours);
@@ -210,7 +213,11 @@ pub async fn throttled_calls_are_summed_over_two_hours_in_one_small_record(b: &B
     for hour in 2..26 {
         count_throttled(s, "google", at(hour)).await.unwrap();
     }
-    let kept = s.read(&throttled_name("google")).await.unwrap().unwrap();
+    let kept = s
+        .read(&RecordName::Throttled("google").to_string())
+        .await
+        .unwrap()
+        .unwrap();
     let hours: serde_json::Map<String, serde_json::Value> =
         serde_json::from_str(&kept.value).unwrap();
     assert_eq!(hours.len(), 2, "{}", kept.value);
@@ -236,7 +243,7 @@ pub async fn idempotency_claim_complete_release_expiry_and_mismatch(b: &Backend)
         s.claim("op-1", "other", ttl).await,
         Err(IdempotencyError::PayloadMismatch { .. })
     ));
-    let result = serde_json::json!({"genstore_order_id": "5001"});
+    let result = WorkResult::Done("5001".into());
     assert!(s.complete("op-1", &owner, &result, ttl).await.unwrap());
     assert_eq!(
         s.claim("op-1", "h1", ttl).await.unwrap(),
@@ -268,7 +275,7 @@ pub async fn idempotency_claim_complete_release_expiry_and_mismatch(b: &Backend)
         s.claim("op-5", "h5", ttl).await.unwrap(),
         Claim::InProgress { .. }
     ));
-    let done = serde_json::json!({"done": "by the new run"});
+    let done = WorkResult::Done("by the new run".into());
     assert!(s.complete("op-5", &fresh, &done, ttl).await.unwrap());
     assert_eq!(
         s.claim("op-5", "h5", ttl).await.unwrap(),
@@ -279,7 +286,7 @@ pub async fn idempotency_claim_complete_release_expiry_and_mismatch(b: &Backend)
     assert!(!s.forget_failure("op-1").await.unwrap(), "a success stays");
     assert_eq!(
         s.claim("op-1", "h1", ttl).await.unwrap(),
-        Claim::Completed(serde_json::json!({"genstore_order_id": "5001"}))
+        Claim::Completed(WorkResult::Done("5001".into()))
     );
     let owner4 = acquired(s.claim("op-4", "h4", ttl).await.unwrap());
     assert!(
@@ -290,7 +297,7 @@ pub async fn idempotency_claim_complete_release_expiry_and_mismatch(b: &Backend)
         s.claim("op-4", "h4", ttl).await.unwrap(),
         Claim::InProgress { .. }
     ));
-    let failed = serde_json::json!({"failed": "Google said 400"});
+    let failed = WorkResult::Failed("Google said 400".into());
     assert!(s.complete("op-4", &owner4, &failed, ttl).await.unwrap());
     assert_eq!(
         s.claim("op-4", "h4", ttl).await.unwrap(),
@@ -311,11 +318,38 @@ pub async fn idempotency_claim_complete_release_expiry_and_mismatch(b: &Backend)
 
     // A completed record expires after its own TTL.
     assert!(s
-        .complete("op-2", &owner2, &serde_json::Value::Null, ttl)
+        .complete("op-2", &owner2, &WorkResult::Done(String::new()), ttl)
         .await
         .unwrap());
     b.clock.advance(Duration::days(2));
     acquired(s.claim("op-2", "h2", ttl).await.unwrap());
+
+    // Records made before claims had owners: a lapsed claim is claimed like any, and a failure is
+    // forgotten like any.
+    let now = b.clock.now();
+    let legacy = |state, result: Option<&str>| IdempotencyRecord {
+        state,
+        payload_hash: "h6".into(),
+        owner: None,
+        result: result.map(str::to_owned),
+        in_progress_until: now - Duration::seconds(1),
+        until: now + Duration::days(1),
+    };
+    let lapsed = legacy(RecordState::InProgress, None);
+    assert!(s.swap_record("op-6", None, &lapsed).await.unwrap());
+    assert!(
+        !s.swap_record("op-6", None, &lapsed).await.unwrap(),
+        "a record is there: nothing is written over it"
+    );
+    acquired(s.claim("op-6", "h6", ttl).await.unwrap());
+    let failed = legacy(RecordState::Completed, Some(r#"{"failed":"old"}"#));
+    assert!(s.swap_record("op-7", None, &failed).await.unwrap());
+    assert_eq!(
+        s.claim("op-7", "h6", ttl).await.unwrap(),
+        Claim::Completed(WorkResult::Failed("old".into()))
+    );
+    assert!(s.forget_failure("op-7").await.unwrap());
+    acquired(s.claim("op-7", "h6", ttl).await.unwrap());
 
     // Two racing claims: one acquires.
     let (x, y) = tokio::join!(s.claim("op-3", "h", ttl), s.claim("op-3", "h", ttl));
@@ -453,7 +487,7 @@ pub async fn an_idempotency_record_kept_for_good_completes_without_overflow(b: &
         panic!("op-max is claimed already")
     };
     assert!(s
-        .complete("op-max", &owner, &serde_json::json!({"done": true}), ttl)
+        .complete("op-max", &owner, &WorkResult::Done("max".into()), ttl)
         .await
         .unwrap());
     assert!(matches!(

@@ -74,7 +74,7 @@ pub async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_relea
     assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 1);
     assert_eq!(
         s.store
-            .read(&orderbridge::sync::waiting_name(Channel::Zonos, &z))
+            .read(&orderbridge::store::RecordName::Waiting(Channel::Zonos, &z).to_string())
             .await
             .unwrap(),
         None,

@@ -267,7 +267,7 @@ pub async fn compliance_jobs_are_carried_out_on_every_linked_order(aws: bool) {
         }
         page.token = Some(next);
     };
-    let checkpoint = orderbridge::compliance::redaction_checkpoint("sr-2");
+    let checkpoint = orderbridge::store::RecordName::RedactionCheckpoint("sr-2").to_string();
     assert!(s.store.advance(&checkpoint, None, &position).await.unwrap());
     let resumed = orderbridge::compliance::redact_in_pages(&*s.store, &shop, "sr-2", 1)
         .await

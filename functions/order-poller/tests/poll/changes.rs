@@ -111,7 +111,7 @@ pub async fn only_a_channel_without_progress_past_the_configured_time_fails_the_
     );
 
     // Still down, and the last progress was two hours ago: the channel is stalled.
-    let name = order_poller::completed_name("zonos");
+    let name = RecordName::PollCompleted("zonos").to_string();
     let before = s.store.read(&name).await.unwrap().map(|c| c.value);
     let long_ago = (chrono::Utc::now() - chrono::Duration::hours(2)).to_rfc3339();
     assert!(s

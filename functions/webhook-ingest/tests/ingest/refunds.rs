@@ -105,7 +105,10 @@ pub async fn a_refund_is_recorded_once_and_pushed(b: &Backend) {
     assert_eq!(o.refunds.len(), 1, "the parked refund joined its order");
     assert!(o.refunds[0].reason.is_none(), "its note was not kept");
     assert_eq!(
-        b.store.read(&parked_refunds_name("7777")).await.unwrap(),
+        b.store
+            .read(&RecordName::ParkedRefunds("7777").to_string())
+            .await
+            .unwrap(),
         None,
         "the parked record is gone once its refunds joined"
     );
@@ -165,7 +168,10 @@ pub async fn a_refund_parked_while_its_order_is_written_joins_it(b: &Backend) {
     assert_eq!(ids.len(), 1, "the parked refund joined: {ids:?}");
     assert_eq!(ids[0].as_str(), "r-8801");
     assert_eq!(
-        store.read(&parked_refunds_name("8801")).await.unwrap(),
+        store
+            .read(&RecordName::ParkedRefunds("8801").to_string())
+            .await
+            .unwrap(),
         None
     );
 }
@@ -220,7 +226,10 @@ pub async fn refunds_racing_their_orders_all_join_and_leave_nothing_parked(b: &B
             "order {id}: {refunds:?} (refund outcomes {by_outcome:?})"
         );
         assert_eq!(
-            b.store.read(&parked_refunds_name(id)).await.unwrap(),
+            b.store
+                .read(&RecordName::ParkedRefunds(id).to_string())
+                .await
+                .unwrap(),
             None,
             "order {id}: a parked record is left (refund outcomes {by_outcome:?})"
         );

@@ -7,8 +7,8 @@ use super::{
     Item,
 };
 use crate::store::{
-    AuditEntry, AuditLog, Claim, Cursor, CursorStore, DedupeStore, IdempotencyError,
-    IdempotencyStore, IdempotencyTtl, Lease, OrderKey, StoreError,
+    AuditEntry, AuditLog, Cursor, CursorStore, DedupeStore, IdempotencyRecord, IdempotencyRecords,
+    Lease, OrderKey, RecordState, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -42,83 +42,96 @@ impl DedupeStore for DynamoStore {
     }
 }
 
-const IN_PROGRESS: &str = "IN_PROGRESS";
-const COMPLETED: &str = "COMPLETED";
+/// The record's key.
+fn idempotency_pk(key: &str) -> String {
+    format!("IDEMPOTENCY#{key}")
+}
 
 #[async_trait]
-impl IdempotencyStore for DynamoStore {
-    async fn claim(
-        &self,
-        key: &str,
-        payload_hash: &str,
-        ttl: IdempotencyTtl,
-    ) -> Result<Claim, IdempotencyError> {
-        let pk = format!("IDEMPOTENCY#{key}");
-        let owner = uuid::Uuid::new_v4().simple().to_string();
-        for _ in 0..3 {
-            let now = self.now();
-            let mut item: Item = HashMap::from([
-                (PK.to_owned(), s(&pk)),
-                (SK.to_owned(), s("IDEMPOTENCY")),
-                ("state".to_owned(), s(IN_PROGRESS)),
-                ("owner".to_owned(), s(&owner)),
-                ("payload_hash".to_owned(), s(payload_hash)),
-                (
-                    "in_progress_until".to_owned(),
-                    n(crate::clock::shifted(now, ttl.in_progress).timestamp_millis()),
-                ),
-            ]);
-            item.extend(expiry_attrs(crate::clock::shifted(now, ttl.record)));
-            let won = self
-                .put_conditional(
-                    item,
-                    "attribute_not_exists(#pk) OR #until < :now OR (#state = :in_progress AND #ipu < :now)",
-                    &[("#pk", PK), ("#until", "until"), ("#state", "state"), ("#ipu", "in_progress_until")],
-                    vec![(":now", n(now.timestamp_millis())), (":in_progress", s(IN_PROGRESS))],
-                )
-                .await?;
-            if won {
-                return Ok(Claim::Acquired { owner });
-            }
-            let Some(current) = self.get_item(&pk, "IDEMPOTENCY").await? else {
-                continue;
-            };
-            if get_s(&current, "payload_hash") != Some(payload_hash) {
-                return Err(IdempotencyError::PayloadMismatch {
-                    key: key.to_owned(),
-                });
-            }
-            if get_s(&current, "state") == Some(COMPLETED) {
-                let result = get_s(&current, "result")
-                    .map(serde_json::from_str)
-                    .transpose()
-                    .map_err(|e| StoreError::Corrupt(format!("{pk}: result: {e}")))?
-                    .unwrap_or(serde_json::Value::Null);
-                return Ok(Claim::Completed(result));
-            }
-            let until = get_n(&current, "in_progress_until")
-                .and_then(DateTime::<Utc>::from_timestamp_millis)
-                .unwrap_or(now);
-            return Ok(Claim::InProgress { until });
-        }
-        Err(StoreError::Unavailable(format!("idempotency record {key} kept changing")).into())
+impl IdempotencyRecords for DynamoStore {
+    fn idempotency_now(&self) -> DateTime<Utc> {
+        self.now()
     }
 
-    async fn complete(
+    async fn read_record(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let pk = idempotency_pk(key);
+        let Some(item) = self.get_item(&pk, "IDEMPOTENCY").await? else {
+            return Ok(None);
+        };
+        let time = |name: &str| {
+            get_n(&item, name)
+                .and_then(DateTime::<Utc>::from_timestamp_millis)
+                .ok_or_else(|| StoreError::Corrupt(format!("{pk}: {name}")))
+        };
+        Ok(Some(IdempotencyRecord {
+            state: RecordState::parse(get_s(&item, "state").unwrap_or_default()),
+            payload_hash: get_s(&item, "payload_hash").unwrap_or_default().to_owned(),
+            owner: get_s(&item, "owner").map(str::to_owned),
+            result: get_s(&item, "result").map(str::to_owned),
+            in_progress_until: time("in_progress_until")?,
+            until: time("until")?,
+        }))
+    }
+
+    async fn swap_record(
+        &self,
+        key: &str,
+        replacing: Option<&IdempotencyRecord>,
+        record: &IdempotencyRecord,
+    ) -> Result<bool, StoreError> {
+        let mut item: Item = HashMap::from([
+            (PK.to_owned(), s(idempotency_pk(key))),
+            (SK.to_owned(), s("IDEMPOTENCY")),
+            ("state".to_owned(), s(record.state.as_str())),
+            ("payload_hash".to_owned(), s(&record.payload_hash)),
+            (
+                "in_progress_until".to_owned(),
+                n(record.in_progress_until.timestamp_millis()),
+            ),
+        ]);
+        if let Some(owner) = &record.owner {
+            item.insert("owner".to_owned(), s(owner));
+        }
+        if let Some(result) = &record.result {
+            item.insert("result".to_owned(), s(result));
+        }
+        item.extend(expiry_attrs(record.until));
+        let Some(was) = replacing else {
+            return self
+                .put_conditional(item, "attribute_not_exists(#pk)", &[("#pk", PK)], vec![])
+                .await;
+        };
+        let (owner_condition, mut values) = match &was.owner {
+            Some(owner) => ("#owner = :owner", vec![(":owner", s(owner))]),
+            None => ("attribute_not_exists(#owner)", Vec::new()),
+        };
+        values.push((":state", s(was.state.as_str())));
+        values.push((":until", n(was.until.timestamp_millis())));
+        self.put_conditional(
+            item,
+            &format!("#state = :state AND #until = :until AND {owner_condition}"),
+            &[
+                ("#state", "state"),
+                ("#until", "until"),
+                ("#owner", "owner"),
+            ],
+            values,
+        )
+        .await
+    }
+
+    async fn complete_record(
         &self,
         key: &str,
         owner: &str,
-        result: &serde_json::Value,
-        ttl: IdempotencyTtl,
+        result: &str,
+        until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        // Checked: `+` on a time panics past chrono's range (and clippy's lints do not reach
-        // `#[async_trait]` bodies).
-        let until = crate::clock::shifted(self.now(), ttl.record);
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key(PK, s(format!("IDEMPOTENCY#{key}")))
+            .key(PK, s(idempotency_pk(key)))
             .key(SK, s("IDEMPOTENCY"))
             .update_expression(
                 "SET #state = :completed, #result = :result, #until = :until, #exp = :exp",
@@ -129,8 +142,8 @@ impl IdempotencyStore for DynamoStore {
             .expression_attribute_names("#until", "until")
             .expression_attribute_names("#exp", TTL_ATTRIBUTE)
             .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":completed", s(COMPLETED))
-            .expression_attribute_values(":result", s(result.to_string()))
+            .expression_attribute_values(":completed", s(RecordState::Completed.as_str()))
+            .expression_attribute_values(":result", s(result))
             .expression_attribute_values(":until", n(until.timestamp_millis()))
             .expression_attribute_values(":exp", n(until.timestamp()))
             .expression_attribute_values(":owner", s(owner))
@@ -143,38 +156,31 @@ impl IdempotencyStore for DynamoStore {
         }
     }
 
-    async fn release(&self, key: &str, owner: &str) -> Result<(), StoreError> {
-        self.delete_if(
-            &format!("IDEMPOTENCY#{key}"),
-            "IDEMPOTENCY",
-            &[("state", IN_PROGRESS), ("owner", owner)],
-        )
-        .await
-    }
-
-    async fn forget_failure(&self, key: &str) -> Result<bool, StoreError> {
-        let pk = format!("IDEMPOTENCY#{key}");
-        let Some(current) = self.get_item(&pk, "IDEMPOTENCY").await? else {
-            return Ok(false);
+    async fn delete_record(
+        &self,
+        key: &str,
+        state: RecordState,
+        owner: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (owner_condition, owner_value) = match owner {
+            Some(o) => ("#owner = :owner", Some(s(o))),
+            None => ("attribute_not_exists(#owner)", None),
         };
-        let Some(result) = get_s(&current, "result") else {
-            return Ok(false);
-        };
-        if get_s(&current, "state") != Some(COMPLETED) || !crate::store::is_failure_result(result) {
-            return Ok(false);
-        }
-        // Deleted only as read: a record that changed meanwhile is someone else's.
         let out = self
             .client
             .delete_item()
             .table_name(&self.table)
-            .key(PK, s(&pk))
+            .key(PK, s(idempotency_pk(key)))
             .key(SK, s("IDEMPOTENCY"))
-            .condition_expression("#state = :completed AND #result = :result")
+            .condition_expression(format!("#state = :state AND {owner_condition}"))
             .expression_attribute_names("#state", "state")
-            .expression_attribute_names("#result", "result")
-            .expression_attribute_values(":completed", s(COMPLETED))
-            .expression_attribute_values(":result", s(result))
+            .expression_attribute_names("#owner", "owner")
+            .set_expression_attribute_values(Some(
+                [(":state".to_owned(), s(state.as_str()))]
+                    .into_iter()
+                    .chain(owner_value.map(|v| (":owner".to_owned(), v)))
+                    .collect(),
+            ))
             .send()
             .await;
         match out {

@@ -4,8 +4,8 @@
 use super::table::{order_pk, read_cursor_row, EmbeddedStore};
 use super::{sql, ts};
 use crate::store::{
-    AuditEntry, AuditLog, Claim, Cursor, CursorStore, DedupeStore, IdempotencyError,
-    IdempotencyStore, IdempotencyTtl, Lease, OrderKey, StoreError,
+    AuditEntry, AuditLog, Cursor, CursorStore, DedupeStore, IdempotencyRecord, IdempotencyRecords,
+    Lease, OrderKey, RecordState, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -52,88 +52,109 @@ impl DedupeStore for EmbeddedStore {
     }
 }
 
-const IN_PROGRESS: &str = "IN_PROGRESS";
-const COMPLETED: &str = "COMPLETED";
+/// Milliseconds as a time; a stored value out of range is corrupt.
+fn time_of(key: &str, ms: i64) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::<Utc>::from_timestamp_millis(ms).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Integer,
+            format!("idempotency {key}: time {ms} out of range").into(),
+        )
+    })
+}
 
 #[async_trait]
-impl IdempotencyStore for EmbeddedStore {
-    async fn claim(
-        &self,
-        key: &str,
-        payload_hash: &str,
-        ttl: IdempotencyTtl,
-    ) -> Result<Claim, IdempotencyError> {
-        let now = self.clock.now();
-        let (key, hash) = (key.to_owned(), payload_hash.to_owned());
-        let owner = uuid::Uuid::new_v4().simple().to_string();
-        let now_ms = now.timestamp_millis();
-        let ipu = crate::clock::shifted(now, ttl.in_progress).timestamp_millis();
-        let until = crate::clock::shifted(now, ttl.record).timestamp_millis();
-        self.db
-            .run(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
-                let current: Option<(String, String, Option<String>, i64, i64)> = tx
-                    .query_row(
-                        "SELECT state, payload_hash, result, in_progress_until_ms, until_ms FROM idempotency WHERE key = ?1",
-                        params![key],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                    )
-                    .optional()
-                    .map_err(sql)?;
-                let claimable = match &current {
-                    None => true,
-                    Some((state, _, _, in_progress_until, record_until)) => {
-                        *record_until < now_ms || (state == IN_PROGRESS && *in_progress_until < now_ms)
-                    }
-                };
-                if claimable {
-                    tx.execute(
-                        "INSERT OR REPLACE INTO idempotency (key, state, payload_hash, result, in_progress_until_ms, until_ms, owner)
-                         VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6)",
-                        params![key, IN_PROGRESS, hash, ipu, until, owner],
-                    )
-                    .map_err(sql)?;
-                    tx.commit().map_err(sql)?;
-                    return Ok(Ok(Claim::Acquired { owner }));
-                }
-                tx.commit().map_err(sql)?;
-                let Some((state, stored_hash, result, in_progress_until, _)) = current else {
-                    return Ok(Ok(Claim::Acquired { owner }));
-                };
-                if stored_hash != hash {
-                    return Ok(Err(IdempotencyError::PayloadMismatch { key }));
-                }
-                if state == COMPLETED {
-                    let value = result
-                        .map(|r| serde_json::from_str(&r))
-                        .transpose()
-                        .map_err(|e| StoreError::Corrupt(format!("idempotency {key}: {e}")))?
-                        .unwrap_or(serde_json::Value::Null);
-                    return Ok(Ok(Claim::Completed(value)));
-                }
-                let until = DateTime::<Utc>::from_timestamp_millis(in_progress_until).unwrap_or(now);
-                Ok(Ok(Claim::InProgress { until }))
-            })
-            .await?
+impl IdempotencyRecords for EmbeddedStore {
+    fn idempotency_now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
-    async fn complete(
+    async fn read_record(&self, key: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let key = key.to_owned();
+        self.db
+            .run(move |c| {
+                c.query_row(
+                    "SELECT state, payload_hash, owner, result, in_progress_until_ms, until_ms FROM idempotency WHERE key = ?1",
+                    params![key],
+                    |r| {
+                        Ok(IdempotencyRecord {
+                            state: RecordState::parse(&r.get::<_, String>(0)?),
+                            payload_hash: r.get(1)?,
+                            owner: r.get(2)?,
+                            result: r.get(3)?,
+                            in_progress_until: time_of(&key, r.get(4)?)?,
+                            until: time_of(&key, r.get(5)?)?,
+                        })
+                    },
+                )
+                .optional()
+                .map_err(sql)
+            })
+            .await
+    }
+
+    async fn swap_record(
+        &self,
+        key: &str,
+        replacing: Option<&IdempotencyRecord>,
+        record: &IdempotencyRecord,
+    ) -> Result<bool, StoreError> {
+        let (key, record, was) = (key.to_owned(), record.clone(), replacing.cloned());
+        self.db
+            .run(move |c| {
+                let values = params![
+                    key,
+                    record.state.as_str(),
+                    record.payload_hash,
+                    record.result,
+                    record.in_progress_until.timestamp_millis(),
+                    record.until.timestamp_millis(),
+                    record.owner,
+                ];
+                let changed = match &was {
+                    None => c.execute(
+                        "INSERT INTO idempotency (key, state, payload_hash, result, in_progress_until_ms, until_ms, owner)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(key) DO NOTHING",
+                        values,
+                    ),
+                    Some(was) => c.execute(
+                        "UPDATE idempotency SET state = ?2, payload_hash = ?3, result = ?4, in_progress_until_ms = ?5, until_ms = ?6, owner = ?7
+                         WHERE key = ?1 AND state = ?8 AND until_ms = ?9 AND owner IS ?10",
+                        params![
+                            key,
+                            record.state.as_str(),
+                            record.payload_hash,
+                            record.result,
+                            record.in_progress_until.timestamp_millis(),
+                            record.until.timestamp_millis(),
+                            record.owner,
+                            was.state.as_str(),
+                            was.until.timestamp_millis(),
+                            was.owner,
+                        ],
+                    ),
+                }
+                .map_err(sql)?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn complete_record(
         &self,
         key: &str,
         owner: &str,
-        result: &serde_json::Value,
-        ttl: IdempotencyTtl,
+        result: &str,
+        until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        // Checked: `+` on a time panics past chrono's range (and clippy's lints do not reach
-        // `#[async_trait]` bodies).
-        let until = crate::clock::shifted(self.clock.now(), ttl.record).timestamp_millis();
-        let (key, owner, result) = (key.to_owned(), owner.to_owned(), result.to_string());
+        let (key, owner, result) = (key.to_owned(), owner.to_owned(), result.to_owned());
+        let until = until.timestamp_millis();
         self.db
             .run(move |c| {
                 let changed = c
                     .execute(
                         "UPDATE idempotency SET state = ?2, result = ?3, until_ms = ?4 WHERE key = ?1 AND owner = ?5",
-                        params![key, COMPLETED, result, until, owner],
+                        params![key, RecordState::Completed.as_str(), result, until, owner],
                     )
                     .map_err(sql)?;
                 Ok(changed > 0)
@@ -141,44 +162,22 @@ impl IdempotencyStore for EmbeddedStore {
             .await
     }
 
-    async fn release(&self, key: &str, owner: &str) -> Result<(), StoreError> {
-        let (key, owner) = (key.to_owned(), owner.to_owned());
+    async fn delete_record(
+        &self,
+        key: &str,
+        state: RecordState,
+        owner: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (key, owner) = (key.to_owned(), owner.map(str::to_owned));
         self.db
             .run(move |c| {
-                c.execute(
-                    "DELETE FROM idempotency WHERE key = ?1 AND state = ?2 AND owner = ?3",
-                    params![key, IN_PROGRESS, owner],
-                )
-                .map_err(sql)?;
-                Ok(())
-            })
-            .await
-    }
-
-    async fn forget_failure(&self, key: &str) -> Result<bool, StoreError> {
-        let key = key.to_owned();
-        self.db
-            .run(move |c| {
-                let tx = c
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(sql)?;
-                let result: Option<Option<String>> = tx
-                    .query_row(
-                        "SELECT result FROM idempotency WHERE key = ?1 AND state = ?2",
-                        params![key, COMPLETED],
-                        |r| r.get(0),
+                let changed = c
+                    .execute(
+                        "DELETE FROM idempotency WHERE key = ?1 AND state = ?2 AND owner IS ?3",
+                        params![key, state.as_str(), owner],
                     )
-                    .optional()
                     .map_err(sql)?;
-                let failed = result
-                    .flatten()
-                    .is_some_and(|r| crate::store::is_failure_result(&r));
-                if failed {
-                    tx.execute("DELETE FROM idempotency WHERE key = ?1", params![key])
-                        .map_err(sql)?;
-                }
-                tx.commit().map_err(sql)?;
-                Ok(failed)
+                Ok(changed > 0)
             })
             .await
     }
