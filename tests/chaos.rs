@@ -202,7 +202,7 @@ fn refund_first_line(sb: &Sandbox, genstore_id: &str) -> String {
 fn renumber(
     number: String,
 ) -> impl FnOnce(
-    &mut orderbridge_sandbox::genstore_model::Fulfillment,
+    &mut orderbridge_sandbox::genstore::model::Fulfillment,
 ) -> Result<(), orderbridge_sandbox::genstore::Refusal> {
     move |f| {
         if let Some(t) = f.tracking_info.as_mut() {

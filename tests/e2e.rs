@@ -290,7 +290,7 @@ async fn a_package_corrected_twice_in_one_second_ends_with_the_last_number(aws: 
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let renumber = |number: &str| {
         let number = number.to_owned();
-        move |x: &mut orderbridge_sandbox::genstore_model::Fulfillment| {
+        move |x: &mut orderbridge_sandbox::genstore::model::Fulfillment| {
             if let Some(t) = x.tracking_info.as_mut() {
                 t.number = Some(number);
             }

@@ -17,8 +17,8 @@
 //! | `GET/POST /_sandbox/google/orders` | list; create `{template?, count?, advance?}` test orders |
 //! | `POST /_sandbox/google/orders/{id}/advance` / `.../cancel-by-customer` | move a test order on |
 
+use crate::genstore::model as gw;
 use crate::genstore::LineQty;
-use crate::genstore_model as gw;
 use crate::webhooks::{Subscription, WebhookMode};
 use crate::zonos::NewZonosOrder;
 use crate::{Counters, Faults, Sandbox};
@@ -276,7 +276,7 @@ async fn zonos_status(
     }
 }
 
-async fn google_orders(State(sb): State<Sandbox>) -> Json<Vec<crate::google_model::Order>> {
+async fn google_orders(State(sb): State<Sandbox>) -> Json<Vec<crate::google::model::Order>> {
     Json(
         sb.lock()
             .google

@@ -12,9 +12,9 @@
 //! injected per platform at a rate, drawn from a seeded generator so runs are reproducible.
 //!
 //! **Independent of the clients.** The sandbox is a second reading of the same documents: it keeps its
-//! orders in its own types ([`genstore_model`], [`google_model`], and Zonos' orders as the JSON
+//! orders in its own types ([`genstore::model`], [`google::model`], and Zonos' orders as the JSON
 //! [`zonos`] writes), reads request bodies against its own tables of the documented names
-//! ([`genstore_requests`], [`google_schema`], [`zonos_requests`]), signs webhooks with its own HMAC, and
+//! ([`genstore::requests`], [`google::schema`], [`zonos::requests`]), signs webhooks with its own HMAC, and
 //! checks every answer against those tables before it leaves. Nothing of `orderbridge::channels` is used
 //! (only `orderbridge::channel::Channel`, to name which platform's error shape to answer in), so a field
 //! a client misspells is refused here, not agreed with.
@@ -25,19 +25,10 @@
 
 pub mod control;
 pub mod genstore;
-pub mod genstore_model;
-pub mod genstore_requests;
-mod genstore_routes;
 pub mod google;
-pub mod google_model;
-pub mod google_schema;
-mod google_test_orders;
-mod google_writes;
 pub mod scenario;
 pub mod webhooks;
 pub mod zonos;
-pub mod zonos_requests;
-mod zonos_routes;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};

@@ -2,8 +2,8 @@
 //! demo and the end-to-end tests place on each platform. Each function places one order in the
 //! sandbox's state and returns its id (a Genstore order's webhooks are emitted as Genstore would).
 
+use crate::genstore::model as gw;
 use crate::genstore::Refusal;
-use crate::genstore_model as gw;
 use crate::zonos::{NewZonosItem, NewZonosOrder};
 use crate::Sandbox;
 use rust_decimal::Decimal;

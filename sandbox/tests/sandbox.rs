@@ -97,7 +97,7 @@ fn new_order(source: &str, id: &str, lines: &[(&str, u32)]) -> gw::NewOrder {
 
 /// The same order in the sandbox's own terms, for creating it there directly: through its JSON, as a
 /// request would carry it.
-fn in_sandbox(o: gw::NewOrder) -> orderbridge_sandbox::genstore_model::NewOrder {
+fn in_sandbox(o: gw::NewOrder) -> orderbridge_sandbox::genstore::model::NewOrder {
     serde_json::from_value(serde_json::to_value(o).unwrap()).unwrap()
 }
 

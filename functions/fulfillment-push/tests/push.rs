@@ -304,7 +304,7 @@ fn fulfill(s: &Setup, genstore_id: &str, qty: u32, number: &str, carrier: &str) 
                 id: line,
                 quantity: qty,
             }]),
-            Some(orderbridge_sandbox::genstore_model::TrackingInfo {
+            Some(orderbridge_sandbox::genstore::model::TrackingInfo {
                 number: Some(number.into()),
                 company: Some(carrier.into()),
                 url: None,

@@ -16,7 +16,7 @@ use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::secrets::Secret;
 use orderbridge::store::{OrderKey, RecordName, Storage, SyncQueue};
-use orderbridge_sandbox::genstore_model as gw;
+use orderbridge_sandbox::genstore::model as gw;
 use orderbridge_sandbox::zonos::NewZonosItem;
 use orderbridge_sandbox::zonos::NewZonosOrder;
 use orderbridge_sandbox::{spawn, Faults, Sandbox, SandboxConfig};

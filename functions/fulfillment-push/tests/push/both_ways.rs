@@ -326,7 +326,7 @@ async fn change_fulfillment(
     s: &Setup,
     gid: &str,
     index: usize,
-    change: impl FnOnce(&mut orderbridge_sandbox::genstore_model::Fulfillment),
+    change: impl FnOnce(&mut orderbridge_sandbox::genstore::model::Fulfillment),
 ) {
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let fid = s.sandbox.lock().genstore.order(gid).unwrap().fulfillments[index]
@@ -345,7 +345,7 @@ async fn change_fulfillment(
 
 fn renumber(
     number: &str,
-) -> impl FnOnce(&mut orderbridge_sandbox::genstore_model::Fulfillment) + '_ {
+) -> impl FnOnce(&mut orderbridge_sandbox::genstore::model::Fulfillment) + '_ {
     move |f| {
         if let Some(t) = f.tracking_info.as_mut() {
             t.number = Some(number.to_owned());
@@ -353,7 +353,7 @@ fn renumber(
     }
 }
 
-fn cancel(f: &mut orderbridge_sandbox::genstore_model::Fulfillment) {
+fn cancel(f: &mut orderbridge_sandbox::genstore::model::Fulfillment) {
     f.status = "cancelled".into();
 }
 

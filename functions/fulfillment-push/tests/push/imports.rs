@@ -112,18 +112,18 @@ pub async fn an_import_that_can_never_succeed_fails_for_good(aws: bool) {
         let mut st = s.sandbox.lock();
         let o = st
             .genstore
-            .create_order(&orderbridge_sandbox::genstore_model::NewOrder {
+            .create_order(&orderbridge_sandbox::genstore::model::NewOrder {
                 source_name: "web".into(),
                 source_identifier: "x1".into(),
                 currency: "USD".into(),
-                line_items: vec![orderbridge_sandbox::genstore_model::NewLineItem {
+                line_items: vec![orderbridge_sandbox::genstore::model::NewLineItem {
                     title: "Mug".into(),
                     sku: None,
                     product_id: None,
                     quantity: 1,
                     price: rust_decimal::Decimal::ONE,
                 }],
-                ..orderbridge_sandbox::genstore_model::NewOrder::default()
+                ..orderbridge_sandbox::genstore::model::NewOrder::default()
             })
             .unwrap();
         let id: u64 = o.0.order_id.parse().unwrap();

@@ -280,7 +280,7 @@ pub async fn a_customer_cancellation_on_google_is_picked_up_and_pushed(aws: bool
         for l in &mut o.line_items {
             l.quantity_canceled = l.quantity_ordered;
             l.cancellations
-                .push(orderbridge_sandbox::google_model::Cancellation {
+                .push(orderbridge_sandbox::google::model::Cancellation {
                     actor: "customer".into(),
                     creation_date: chrono::Utc::now().to_rfc3339(),
                     quantity: l.quantity_ordered,

@@ -1,8 +1,8 @@
 //! Genstore's REST routes (`/api/202412`): the access token and rate bucket at the gate, each body read
-//! on its own terms (`genstore_requests`), the order state changed, its webhooks emitted.
+//! on its own terms (`genstore::requests`), the order state changed, its webhooks emitted.
 
-use crate::genstore::{fulfillment_json, order_json, refuse, respond, Filter, LineQty};
-use crate::genstore_model as gw;
+use super::model as gw;
+use super::{fulfillment_json, order_json, refuse, respond, Filter, LineQty};
 use crate::{now_seconds, Sandbox};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -194,7 +194,7 @@ async fn create_order(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes
     }
     // The keys against the sandbox's own table of the documented order shape first; then the values.
     if let Ok(v) = serde_json::from_slice::<Value>(&body) {
-        if let Err(m) = crate::genstore_requests::check_order_keys(&v) {
+        if let Err(m) = super::requests::check_order_keys(&v) {
             return respond(refuse(StatusCode::BAD_REQUEST, m));
         }
     }
@@ -313,7 +313,7 @@ async fn list_fulfillments(
 }
 
 /// The sandbox's tracking as the order it keeps holds it.
-fn tracking_info(t: crate::genstore_requests::Tracking) -> gw::TrackingInfo {
+fn tracking_info(t: super::requests::Tracking) -> gw::TrackingInfo {
     gw::TrackingInfo {
         number: t.number,
         company: t.company,
@@ -329,7 +329,7 @@ async fn create_fulfillment(
     if let Err(r) = gate(&sb, &headers) {
         return r;
     }
-    let req = match crate::genstore_requests::new_fulfillment(&body) {
+    let req = match super::requests::new_fulfillment(&body) {
         Ok(r) => r,
         Err(m) => return respond(refuse(StatusCode::BAD_REQUEST, m)),
     };
@@ -383,7 +383,7 @@ async fn update_tracking(
     if let Err(r) = gate(&sb, &headers) {
         return r;
     }
-    let req = match crate::genstore_requests::tracking_change(&body) {
+    let req = match super::requests::tracking_change(&body) {
         Ok(r) => r,
         Err(m) => return respond(refuse(StatusCode::BAD_REQUEST, m)),
     };

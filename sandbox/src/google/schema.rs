@@ -7,7 +7,7 @@
 use serde_json::Value;
 use std::sync::OnceLock;
 
-static REFERENCE: &str = include_str!("../data/google-content-orders-v2.1.json");
+static REFERENCE: &str = include_str!("../../data/google-content-orders-v2.1.json");
 
 fn schemas() -> &'static Value {
     static PARSED: OnceLock<Value> = OnceLock::new();

@@ -1,8 +1,8 @@
 //! Google's test orders (`testorders`): created from the documented templates, advanced, and
 //! cancelled by the customer.
 
-use crate::google::{bad, error, gate, json_body};
-use crate::google_model as g;
+use super::answers::{bad, error, gate, json_body};
+use super::model as g;
 use crate::{platform_error, Sandbox};
 use axum::body::Bytes;
 use axum::extract::{Path, State};

@@ -7,6 +7,9 @@
 //! seed documents; nothing of the client's (`orderbridge::channels::zonos`) is used, so a name the
 //! client gets wrong is not agreed with.
 
+pub mod requests;
+mod routes;
+
 use crate::now_seconds;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
@@ -298,7 +301,7 @@ impl ZonosState {
     }
 }
 
-pub use crate::zonos_routes::routes;
+pub use routes::routes;
 
 #[cfg(test)]
 mod bare_tests {

@@ -1,9 +1,9 @@
 //! Zonos' five calls over the orders [`crate::zonos`] keeps: headers, JSON and credentials checked as
-//! Zonos checks them, each body read in the sandbox's own terms ([`crate::zonos_requests`]), and each
+//! Zonos checks them, each body read in the sandbox's own terms ([`super::requests`]), and each
 //! answer checked against the documented names before it leaves.
 
-use crate::zonos::{ZonosOrder, ZonosState, BLOCKING_STATUSES, VENDOR_STATUSES};
-use crate::zonos_requests::{self as read, Refused, Selector};
+use super::requests::{self as read, Refused, Selector};
+use super::{ZonosOrder, ZonosState, BLOCKING_STATUSES, VENDOR_STATUSES};
 use crate::{platform_error, Sandbox};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -193,7 +193,7 @@ async fn order_detail(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes
             .into_response(),
         Some(i) => match checked(
             Value::Object(if st.zonos.bare {
-                crate::zonos::bare_detail(&st.zonos.orders[i].order)
+                super::bare_detail(&st.zonos.orders[i].order)
             } else {
                 st.zonos.orders[i].order.clone()
             }),

@@ -3,13 +3,17 @@
 //! request with `pageToken` may carry nothing else but `limit`), `{"error": …}` bodies, and a webhook
 //! on every order change.
 
-use crate::genstore_model as gw;
+pub mod model;
+pub mod requests;
+mod routes;
+
 use crate::{now_seconds, platform_error};
 use axum::http::StatusCode;
 use axum::response::Response;
 use governor::clock::DefaultClock;
 use governor::state::{InMemoryState, NotKeyed};
 use governor::{Quota, RateLimiter};
+use model as gw;
 use orderbridge::channel::Channel;
 use rust_decimal::Decimal;
 use serde_json::{json, Value};
@@ -454,15 +458,11 @@ pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Value {
 }
 
 /// An order as the sandbox sends it (answers and webhook bodies), checked against the documented order
-/// shape first ([`check_order_answer`](crate::genstore_requests::check_order_answer)). A name the
+/// shape first ([`check_order_answer`](requests::check_order_answer)). A name the
 /// documents do not have is the sandbox's fault: the order is replaced by `{"sandboxFault": …}`, which
 /// no client reads as an order, and the fault is printed, so the test that met it fails there.
 pub(crate) fn order_json(o: &gw::Order) -> Value {
-    checked(
-        to_json(o),
-        "an order",
-        crate::genstore_requests::check_order_answer,
-    )
+    checked(to_json(o), "an order", requests::check_order_answer)
 }
 
 /// A fulfillment as the sandbox answers it, checked as [`order_json`] checks an order.
@@ -470,7 +470,7 @@ pub(crate) fn fulfillment_json(f: &gw::Fulfillment) -> Value {
     checked(
         to_json(f),
         "a fulfillment",
-        crate::genstore_requests::check_fulfillment_answer,
+        requests::check_fulfillment_answer,
     )
 }
 
@@ -484,7 +484,7 @@ fn checked(v: Value, what: &str, check: fn(&Value) -> Result<(), String>) -> Val
     }
 }
 
-pub use crate::genstore_routes::routes;
+pub use routes::routes;
 
 /// An order's subtotal from a create body: the lines less its discounts. Each money field sent must
 /// agree with the others (seed 001's order: `totalLineItemsPrice` is the lines, `subtotalPrice` the
@@ -501,9 +501,7 @@ fn money_of(new: &gw::NewOrder, lines: Decimal) -> Result<Decimal, Refusal> {
     }
     let mut codes = Decimal::ZERO;
     for (i, c) in new.discount_codes.iter().enumerate() {
-        let amount = c
-            .get("amount")
-            .and_then(crate::genstore_model::numeric::<Decimal>);
+        let amount = c.get("amount").and_then(model::numeric::<Decimal>);
         match amount {
             Some(a) if a >= Decimal::ZERO => codes += a,
             _ => return Err(bad(format!("discountCodes[{i}].amount must be a decimal"))),

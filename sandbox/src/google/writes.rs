@@ -2,9 +2,10 @@
 //! operation id remembered (the same id again is answered `duplicate`), then applied to the order as
 //! Google would — shipments, corrections, cancellations and refunds with their quantities kept true.
 
-use crate::google::{bad, error, gate, json_body, price, GoogleState};
-use crate::google_model as g;
-use crate::google_schema::{CANCEL_REASONS, REFUND_ITEM_REASONS, REFUND_ORDER_REASONS};
+use super::answers::{bad, error, gate, json_body};
+use super::model as g;
+use super::schema::{CANCEL_REASONS, REFUND_ITEM_REASONS, REFUND_ORDER_REASONS};
+use super::state::{price, GoogleState};
 use crate::Sandbox;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -47,7 +48,7 @@ pub(crate) async fn write(
     if let Err(r) = gate(&sb, &headers, &merchant) {
         return r;
     }
-    let op = match json_body(&body, crate::google_schema::request_schema(&action)) {
+    let op = match json_body(&body, super::schema::request_schema(&action)) {
         Ok(v) => v,
         Err(r) => return r,
     };

@@ -4,7 +4,7 @@
 //! with. Only what the sandbox sets or reads is here. Numbers travel in Genstore's string form (seed 001:
 //! `"quantity": "1"`, `"price": "10.00"`), times as RFC 3339 UTC. Every order is still checked against
 //! the documented shape before it leaves (`genstore::order_json`), and every create body's keys before
-//! it is read (`genstore_requests::check_order_keys`).
+//! it is read (`genstore::requests::check_order_keys`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;

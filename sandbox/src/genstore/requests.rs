@@ -43,7 +43,7 @@ pub struct Line {
 impl Line {
     /// The quantity, when it is a whole number.
     pub fn units(&self) -> Option<u32> {
-        crate::genstore_model::numeric(self.quantity.as_ref()?)
+        super::model::numeric(self.quantity.as_ref()?)
     }
 }
 
@@ -318,7 +318,7 @@ fn fulfillment_parts(f: &Object, at: &str) -> Result<(), String> {
 
 /// An order the sandbox answers (`GET`, lists, creates, webhook bodies), against seed 001's order shape
 /// and the documented fulfillment object, so a slip in the sandbox's own names
-/// ([`crate::genstore_model`]) is caught here rather than taught to the client.
+/// ([`super::model`]) is caught here rather than taught to the client.
 pub fn check_order_answer(order: &Value) -> Result<(), String> {
     let o = order.as_object().ok_or("order: expected an object")?;
     check_order_shape(o, ANSWER_FULFILLMENT_KEYS, &fulfillment_parts)
