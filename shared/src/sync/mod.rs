@@ -166,28 +166,79 @@ async fn apply_genstore(
         &genstore_id,
     )
     .await?;
-    let mut jobs = match link_jobs(link, outcome, channel, &external_id, &genstore_id) {
-        Ok(jobs) => jobs,
-        Err(answer) => return Ok(Applied::unmarked(answer, reread)),
-    };
     let marker = queued_marker(&now);
-    let previous = match &saved {
-        Saved::Updated { previous, .. } => Some(previous.as_ref()),
-        Saved::Unchanged if store.seen(&marker).await? => Some(&now),
-        _ => None,
+    let before = match &saved {
+        Saved::Updated { previous, .. } => Before::Replaced(previous),
+        Saved::Unchanged if store.seen(&marker).await? => Before::Queued,
+        _ => Before::Unknown,
     };
-    jobs.extend(mirror_follow_ups(
+    let ids = MirrorIds {
         channel,
-        &external_id,
-        &genstore_id,
-        previous,
-        &now,
-    ));
+        external_id: &external_id,
+        genstore_id: &genstore_id,
+    };
+    let (outcome, jobs) = mirror_decision(outcome, link, before, &now, &ids);
     Ok(Applied {
         outcome,
         queued_marker: (!jobs.is_empty()).then_some(marker),
         jobs: jobs.into_iter().map(SyncJob::from).chain(reread).collect(),
     })
+}
+
+/// What is known of the jobs of the state a mirror's save found stored.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Before<'a> {
+    /// The save replaced this state: what follows is what changed since.
+    Replaced(&'a ChannelOrder),
+    /// The state was stored already and its jobs are known to be queued: nothing new follows.
+    Queued,
+    /// Nothing is known (a new order, or a stored state whose jobs may not have been queued):
+    /// everything the state shows follows.
+    Unknown,
+}
+
+/// A mirror and the external order it mirrors.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct MirrorIds<'a> {
+    /// The external order's channel.
+    pub channel: Channel,
+    /// The external order.
+    pub external_id: &'a crate::ids::ChannelOrderId,
+    /// The mirror.
+    pub genstore_id: &'a GenstoreOrderId,
+}
+
+/// The one decision on a Genstore mirror's saved state, for both ways a state is applied (a
+/// webhook's one-read fast path, [`plan_genstore_webhook`], and [`apply_genstore_order`]): the answer,
+/// and the jobs that follow — the merchant-id write-back when the mirror is linked now
+/// ([`link_jobs`]) and the pushes its state calls for ([`mirror_follow_ups`]). Nothing follows an
+/// external order not imported yet or linked to another mirror. Pure: each path reads the facts its
+/// own way and writes what this decides.
+pub(super) fn mirror_decision(
+    outcome: Outcome,
+    link: Link,
+    before: Before<'_>,
+    now: &ChannelOrder,
+    ids: &MirrorIds<'_>,
+) -> (Outcome, Vec<Job>) {
+    let (channel, external_id, genstore_id) = (ids.channel, ids.external_id, ids.genstore_id);
+    let mut jobs = match link_jobs(link, outcome, channel, external_id, genstore_id) {
+        Ok(jobs) => jobs,
+        Err(answer) => return (answer, Vec::new()),
+    };
+    let previous = match before {
+        Before::Replaced(p) => Some(p),
+        Before::Queued => Some(now),
+        Before::Unknown => None,
+    };
+    jobs.extend(mirror_follow_ups(
+        channel,
+        external_id,
+        genstore_id,
+        previous,
+        now,
+    ));
+    (outcome, jobs)
 }
 
 /// The jobs a mirror's link calls for — the merchant-id write-back when it is linked now — or, when
@@ -374,3 +425,7 @@ pub fn cancelled_units(order: &ChannelOrder) -> u32 {
         .iter()
         .fold(0u32, |acc, l| acc.saturating_add(l.quantities.cancelled))
 }
+
+#[cfg(test)]
+#[path = "decision_tests.rs"]
+mod decision_tests;

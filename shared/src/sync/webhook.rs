@@ -2,7 +2,7 @@
 //! write ([`plan_genstore_webhook`]).
 
 use super::{
-    link_jobs, mirror_follow_ups, queued_marker, Applied, Outcome, QUEUED_MARKER_TTL_DAYS,
+    mirror_decision, queued_marker, Applied, Before, MirrorIds, Outcome, QUEUED_MARKER_TTL_DAYS,
 };
 use crate::ids::GenstoreOrderId;
 use crate::jobs::{Job, SyncJob};
@@ -139,22 +139,17 @@ pub async fn plan_genstore_webhook(
             expected: Expected::Version(ext.version),
         });
     }
-    let mut jobs = match link_jobs(link, outcome, channel, &external_id, &genstore_id) {
-        Ok(jobs) => jobs,
-        Err(answer) => return Ok(ready(answer, Vec::new(), writes)),
+    let before = match (outcome, previous.as_ref()) {
+        (Outcome::Updated, Some(p)) => Before::Replaced(p),
+        (Outcome::Stale, _) if marker_seen => Before::Queued,
+        _ => Before::Unknown,
     };
-    let previous = match outcome {
-        Outcome::Updated => previous.as_ref(),
-        Outcome::Stale if marker_seen => Some(&now),
-        _ => None,
-    };
-    jobs.extend(mirror_follow_ups(
+    let ids = MirrorIds {
         channel,
-        &external_id,
-        &genstore_id,
-        previous,
-        &now,
-    ));
+        external_id: &external_id,
+        genstore_id: &genstore_id,
+    };
+    let (outcome, jobs) = mirror_decision(outcome, link, before, &now, &ids);
     if !jobs.is_empty() {
         writes.push(Write::Mark {
             key: marker,
