@@ -35,99 +35,69 @@ fn decide(
     before: Before<'_>,
     now: &ChannelOrder,
 ) -> (Outcome, Vec<&'static str>) {
-    let (external_id, genstore_id) = (ChannelOrderId::new("G-1"), GenstoreOrderId::new("5001"));
-    let ids = MirrorIds {
+    let mirror = Mirror {
         channel: Channel::Google,
-        external_id: &external_id,
-        genstore_id: &genstore_id,
+        external_id: ChannelOrderId::new("G-1"),
+        genstore_id: GenstoreOrderId::new("5001"),
     };
-    let (answer, jobs) = mirror_decision(outcome, link, before, now, &ids);
+    let (answer, jobs) = mirror_decision(outcome, link, before, now, &mirror);
     (answer, jobs.iter().map(Job::kind).collect())
 }
 
+/// The decision's inputs and what it should come to.
+type Case<'a> = (
+    Outcome,
+    Link,
+    Before<'a>,
+    &'a ChannelOrder,
+    (Outcome, Vec<&'static str>),
+);
+
 #[test]
-fn a_mirror_linked_now_writes_the_merchant_id_back_and_pushes_what_it_shows() {
+fn what_follows_a_mirrors_saved_state() {
+    use Before::{Queued, Replaced, Unknown};
+    use Link::{AlreadyLinked as Known, Linked, NotFound};
+    use Outcome::{Conflict, Created, Stale, Updated};
+    let unshipped = mirror();
     let now = shipped(mirror());
-    assert_eq!(
-        decide(Outcome::Created, Link::Linked, Before::Unknown, &now),
+    let mut cancelled = mirror();
+    cancelled.line_items[0].quantities.cancelled = 1;
+    let elsewhere = Link::LinkedElsewhere(GenstoreOrderId::new("4999"));
+    let (back, track, cancel) = (
+        "write_merchant_order_id",
+        "push_tracking_to_channel",
+        "push_cancellation",
+    );
+    let cases: Vec<Case<'_>> = vec![
+        // Linked now: the merchant id is written back, and what the state shows is pushed.
+        (Created, Linked, Unknown, &now, (Created, vec![back, track])),
+        (Created, Known, Unknown, &now, (Created, vec![track])),
+        // Only what changed follows a state whose jobs are known.
         (
-            Outcome::Created,
-            vec!["write_merchant_order_id", "push_tracking_to_channel"]
-        )
-    );
-    assert_eq!(
-        decide(Outcome::Created, Link::AlreadyLinked, Before::Unknown, &now),
-        (Outcome::Created, vec!["push_tracking_to_channel"])
-    );
-}
-
-#[test]
-fn only_what_changed_follows_a_state_whose_jobs_are_known() {
-    let before = mirror();
-    let now = shipped(mirror());
-    assert_eq!(
-        decide(
-            Outcome::Updated,
-            Link::AlreadyLinked,
-            Before::Replaced(&before),
-            &now
+            Updated,
+            Known,
+            Replaced(&unshipped),
+            &now,
+            (Updated, vec![track]),
         ),
-        (Outcome::Updated, vec!["push_tracking_to_channel"])
-    );
-    assert_eq!(
-        decide(
-            Outcome::Updated,
-            Link::AlreadyLinked,
-            Before::Replaced(&now),
-            &now
+        (Updated, Known, Replaced(&now), &now, (Updated, vec![])),
+        (
+            Updated,
+            Known,
+            Replaced(&unshipped),
+            &cancelled,
+            (Updated, vec![cancel]),
         ),
-        (Outcome::Updated, vec![])
-    );
-    // A replay of a state whose jobs are queued queues nothing; one whose jobs may not be, all.
-    assert_eq!(
-        decide(Outcome::Stale, Link::AlreadyLinked, Before::Queued, &now),
-        (Outcome::Stale, vec![])
-    );
-    assert_eq!(
-        decide(Outcome::Stale, Link::AlreadyLinked, Before::Unknown, &now),
-        (Outcome::Stale, vec!["push_tracking_to_channel"])
-    );
-}
-
-#[test]
-fn a_cancellation_follows_once() {
-    let before = mirror();
-    let mut now = mirror();
-    now.line_items[0].quantities.cancelled = 1;
-    assert_eq!(
-        decide(
-            Outcome::Updated,
-            Link::AlreadyLinked,
-            Before::Replaced(&before),
-            &now
-        ),
-        (Outcome::Updated, vec!["push_cancellation"])
-    );
-    assert_eq!(
-        decide(Outcome::Stale, Link::AlreadyLinked, Before::Queued, &now),
-        (Outcome::Stale, vec![])
-    );
-}
-
-#[test]
-fn nothing_follows_an_external_order_not_imported_or_linked_elsewhere() {
-    let now = shipped(mirror());
-    assert_eq!(
-        decide(Outcome::Created, Link::NotFound, Before::Unknown, &now),
-        (Outcome::Created, vec![])
-    );
-    assert_eq!(
-        decide(
-            Outcome::Updated,
-            Link::LinkedElsewhere(GenstoreOrderId::new("4999")),
-            Before::Unknown,
-            &now
-        ),
-        (Outcome::Conflict, vec![])
-    );
+        // A replay of a state whose jobs are queued queues nothing; one whose jobs may not be, all.
+        (Stale, Known, Queued, &now, (Stale, vec![])),
+        (Stale, Known, Queued, &cancelled, (Stale, vec![])),
+        (Stale, Known, Unknown, &now, (Stale, vec![track])),
+        // Nothing follows an external order not imported yet, or linked to another mirror.
+        (Created, NotFound, Unknown, &now, (Created, vec![])),
+        (Updated, elsewhere, Unknown, &now, (Conflict, vec![])),
+    ];
+    for (outcome, link, before, state, expected) in cases {
+        let case = format!("{outcome:?} {link:?} {before:?}");
+        assert_eq!(decide(outcome, link, before, state), expected, "{case}");
+    }
 }

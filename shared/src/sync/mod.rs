@@ -136,8 +136,8 @@ async fn apply_genstore(
     order: ChannelOrder,
     fresh_read: bool,
 ) -> Result<Applied, StoreError> {
-    let genstore_id = GenstoreOrderId::new(order.order_id.as_str());
-    let external = order.source.as_ref().and_then(|s| s.external_order());
+    let order_id = order.order_id.clone();
+    let mirror = Mirror::of(&order);
     let orders::GenstoreSave {
         saved,
         mut now,
@@ -153,31 +153,21 @@ async fn apply_genstore(
     let reread = undecided_tie.then(|| {
         SyncJob::from(Job::ImportOrder {
             channel: Channel::Genstore,
-            order_id: crate::ids::ChannelOrderId::new(genstore_id.as_str()),
+            order_id,
             listing: None,
         })
     });
-    let Some((channel, external_id)) = external else {
+    let Some(mirror) = mirror else {
         return Ok(Applied::unmarked(outcome, reread));
     };
-    let link = orders::link_to_genstore(
-        store,
-        &OrderKey::new(channel, external_id.clone()),
-        &genstore_id,
-    )
-    .await?;
+    let link = orders::link_to_genstore(store, &mirror.external(), &mirror.genstore_id).await?;
     let marker = queued_marker(&now);
     let before = match &saved {
         Saved::Updated { previous, .. } => Before::Replaced(previous),
         Saved::Unchanged if store.seen(&marker).await? => Before::Queued,
         _ => Before::Unknown,
     };
-    let ids = MirrorIds {
-        channel,
-        external_id: &external_id,
-        genstore_id: &genstore_id,
-    };
-    let (outcome, jobs) = mirror_decision(outcome, link, before, &now, &ids);
+    let (outcome, jobs) = mirror_decision(outcome, link, before, &now, &mirror);
     Ok(Applied {
         outcome,
         queued_marker: (!jobs.is_empty()).then_some(marker),
@@ -197,15 +187,32 @@ pub(super) enum Before<'a> {
     Unknown,
 }
 
-/// A mirror and the external order it mirrors.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct MirrorIds<'a> {
+/// A Genstore order that mirrors an external order, and that order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Mirror {
     /// The external order's channel.
     pub channel: Channel,
     /// The external order.
-    pub external_id: &'a crate::ids::ChannelOrderId,
+    pub external_id: crate::ids::ChannelOrderId,
     /// The mirror.
-    pub genstore_id: &'a GenstoreOrderId,
+    pub genstore_id: GenstoreOrderId,
+}
+
+impl Mirror {
+    /// The mirror `order` is, when it names the external order it mirrors.
+    pub(super) fn of(order: &ChannelOrder) -> Option<Mirror> {
+        let (channel, external_id) = order.source.as_ref()?.external_order()?;
+        Some(Mirror {
+            channel,
+            external_id,
+            genstore_id: GenstoreOrderId::new(order.order_id.as_str()),
+        })
+    }
+
+    /// The external order's key.
+    pub(super) fn external(&self) -> OrderKey {
+        OrderKey::new(self.channel, self.external_id.clone())
+    }
 }
 
 /// The one decision on a Genstore mirror's saved state, for both ways a state is applied (a
@@ -219,9 +226,10 @@ pub(super) fn mirror_decision(
     link: Link,
     before: Before<'_>,
     now: &ChannelOrder,
-    ids: &MirrorIds<'_>,
+    mirror: &Mirror,
 ) -> (Outcome, Vec<Job>) {
-    let (channel, external_id, genstore_id) = (ids.channel, ids.external_id, ids.genstore_id);
+    let (channel, external_id, genstore_id) =
+        (mirror.channel, &mirror.external_id, &mirror.genstore_id);
     let mut jobs = match link_jobs(link, outcome, channel, external_id, genstore_id) {
         Ok(jobs) => jobs,
         Err(answer) => return (answer, Vec::new()),

@@ -2,9 +2,8 @@
 //! write ([`plan_genstore_webhook`]).
 
 use super::{
-    mirror_decision, queued_marker, Applied, Before, MirrorIds, Outcome, QUEUED_MARKER_TTL_DAYS,
+    mirror_decision, queued_marker, Applied, Before, Mirror, Outcome, QUEUED_MARKER_TTL_DAYS,
 };
-use crate::ids::GenstoreOrderId;
 use crate::jobs::{Job, SyncJob};
 use crate::order::ChannelOrder;
 use crate::store::orders::{self, Link};
@@ -44,16 +43,15 @@ pub async fn plan_genstore_webhook(
     webhook_key: &str,
     ttl: Duration,
 ) -> Result<WebhookPlan, StoreError> {
-    let genstore_id = GenstoreOrderId::new(order.order_id.as_str());
-    let external = order.source.as_ref().and_then(|s| s.external_order());
+    let mirror = Mirror::of(&order);
     let marker = queued_marker(&order);
     let mut keys = vec![
         ItemKey::Claim(webhook_key.to_owned()),
         ItemKey::Order(OrderKey::of(&order)),
         ItemKey::Record(RecordName::ParkedRefunds(order.order_id.as_str()).to_string()),
     ];
-    if let Some((channel, id)) = &external {
-        keys.push(ItemKey::Order(OrderKey::new(*channel, id.clone())));
+    if let Some(m) = &mirror {
+        keys.push(ItemKey::Order(m.external()));
         keys.push(ItemKey::Claim(marker.clone()));
     }
     let mut found = store.read_batch(&keys).await?.into_iter();
@@ -79,7 +77,7 @@ pub async fn plan_genstore_webhook(
     }
     let (outcome, previous, now) = match stored {
         Some(s) if s.order.source_version() >= order.source_version() => {
-            if external.is_some() && s.order.source_version() != order.source_version() {
+            if mirror.is_some() && s.order.source_version() != order.source_version() {
                 return Ok(WebhookPlan::Slow);
             }
             if orders::ties_as_kept(&s.order, &order) {
@@ -125,15 +123,15 @@ pub async fn plan_genstore_webhook(
         },
         writes,
     };
-    let Some((channel, external_id)) = external else {
+    let Some(mirror) = mirror else {
         return Ok(ready(outcome, Vec::new(), writes));
     };
     let link = linked_order.as_ref().map_or(Link::NotFound, |ext| {
-        orders::link_decision(ext.order.genstore_order_id.as_ref(), &genstore_id)
+        orders::link_decision(ext.order.genstore_order_id.as_ref(), &mirror.genstore_id)
     });
     if let (Link::Linked, Some(ext)) = (&link, linked_order) {
         let mut linked = ext.order;
-        linked.genstore_order_id = Some(genstore_id.clone());
+        linked.genstore_order_id = Some(mirror.genstore_id.clone());
         writes.push(Write::Order {
             order: Box::new(linked),
             expected: Expected::Version(ext.version),
@@ -144,12 +142,7 @@ pub async fn plan_genstore_webhook(
         (Outcome::Stale, _) if marker_seen => Before::Queued,
         _ => Before::Unknown,
     };
-    let ids = MirrorIds {
-        channel,
-        external_id: &external_id,
-        genstore_id: &genstore_id,
-    };
-    let (outcome, jobs) = mirror_decision(outcome, link, before, &now, &ids);
+    let (outcome, jobs) = mirror_decision(outcome, link, before, &now, &mirror);
     if !jobs.is_empty() {
         writes.push(Write::Mark {
             key: marker,
