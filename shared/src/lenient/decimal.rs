@@ -1,3 +1,4 @@
+use super::scalar::{Read, Scalar};
 use super::*;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -14,33 +15,29 @@ pub fn parse_text(v: &str) -> Result<Option<Decimal>, String> {
         .map_err(|_| format!("{v:?} is not a decimal number"))
 }
 
+impl Scalar for Decimal {
+    const EXPECTING: &'static str = "a decimal number as a string or number";
+    fn text(v: &str) -> Read<Decimal> {
+        parse_text(v).map_or(Read::BadValue, Read::Value)
+    }
+    fn unsigned(v: u64) -> Read<Decimal> {
+        Read::Value(Some(Decimal::from(v)))
+    }
+    fn signed(v: i64) -> Read<Decimal> {
+        Read::Value(Some(Decimal::from(v)))
+    }
+    fn float(v: f64) -> Read<Decimal> {
+        if !v.is_finite() {
+            return Read::BadValue;
+        }
+        // `Display` for f64 prints the shortest text that reads back to the same f64.
+        parse_text(&v.to_string()).map_or(Read::BadValue, Read::Value)
+    }
+}
+
 /// Deserialises a lenient optional decimal.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<Decimal>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a decimal number as a string or number")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            parse_text(v).map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            Ok(Some(Decimal::from(v)))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Some(Decimal::from(v)))
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            if !v.is_finite() {
-                return Err(E::invalid_value(Unexpected::Float(v), &self));
-            }
-            // `Display` for f64 prints the shortest text that reads back to the same f64.
-            parse_text(&v.to_string()).map_err(|_| E::invalid_value(Unexpected::Float(v), &self))
-        }
-        crate::lenient::nothing_is!(None);
-    }
-    d.deserialize_any(V)
+    super::scalar::deserialize(d)
 }
 
 /// Serialises a decimal as its exact text.

@@ -1,47 +1,39 @@
+use super::scalar::{Read, Scalar};
 use super::*;
 
-fn from_text<E: de::Error>(v: &str) -> Result<Option<bool>, E> {
-    if is_null_text(v) {
-        return Ok(None);
+/// 0 and 1 as false and true; any other number is refused.
+fn bit(v: i128) -> Read<bool> {
+    match v {
+        0 => Read::Value(Some(false)),
+        1 => Read::Value(Some(true)),
+        _ => Read::BadValue,
     }
-    match trim_text(v).to_ascii_lowercase().as_str() {
-        "true" | "1" => Ok(Some(true)),
-        "false" | "0" => Ok(Some(false)),
-        _ => Err(E::invalid_value(Unexpected::Str(v), &"true or false")),
+}
+
+impl Scalar for bool {
+    const EXPECTING: &'static str = "a boolean as a boolean, string or 0/1";
+    const TEXT_EXPECTING: &'static str = "true or false";
+    fn text(v: &str) -> Read<bool> {
+        match trim_text(v).to_ascii_lowercase().as_str() {
+            "true" | "1" => Read::Value(Some(true)),
+            "false" | "0" => Read::Value(Some(false)),
+            _ => Read::BadValue,
+        }
+    }
+    fn boolean(v: bool) -> Read<bool> {
+        Read::Value(Some(v))
+    }
+    fn unsigned(v: u64) -> Read<bool> {
+        bit(i128::from(v))
+    }
+    fn signed(v: i64) -> Read<bool> {
+        bit(i128::from(v))
     }
 }
 
 /// Deserialises a lenient optional boolean.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<bool>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a boolean as a boolean, string or 0/1")
-        }
-        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            from_text(v)
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            match v {
-                0 => Ok(Some(false)),
-                1 => Ok(Some(true)),
-                _ => Err(E::invalid_value(Unexpected::Unsigned(v), &self)),
-            }
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            match v {
-                0 => Ok(Some(false)),
-                1 => Ok(Some(true)),
-                _ => Err(E::invalid_value(Unexpected::Signed(v), &self)),
-            }
-        }
-        crate::lenient::nothing_is!(None);
-    }
-    d.deserialize_any(V)
+    super::scalar::deserialize(d)
 }
 
 /// Serialises a flag as `"true"` / `"false"`.

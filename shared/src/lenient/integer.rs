@@ -1,33 +1,24 @@
+use super::scalar::{Read, Scalar};
 use super::*;
+
+impl Scalar for i64 {
+    const EXPECTING: &'static str = "a whole number as a number or string";
+    fn text(v: &str) -> Read<i64> {
+        trim_text(v)
+            .parse::<i64>()
+            .map_or(Read::BadValue, |n| Read::Value(Some(n)))
+    }
+    fn unsigned(v: u64) -> Read<i64> {
+        i64::try_from(v).map_or(Read::BadValue, |n| Read::Value(Some(n)))
+    }
+    fn signed(v: i64) -> Read<i64> {
+        Read::Value(Some(v))
+    }
+}
 
 /// Deserialises a lenient optional integer.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<i64>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a whole number as a number or string")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            if is_null_text(v) {
-                return Ok(None);
-            }
-            trim_text(v)
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            i64::try_from(v)
-                .map(Some)
-                .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            Ok(Some(v))
-        }
-        crate::lenient::nothing_is!(None);
-    }
-    d.deserialize_any(V)
+    super::scalar::deserialize(d)
 }
 
 /// Serialises the integer as a number.

@@ -23,11 +23,7 @@ where
             Ok(out)
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            if is_null_text(v) {
-                Ok(Vec::new())
-            } else {
-                Err(E::invalid_type(Unexpected::Str("(text)"), &self))
-            }
+            super::scalar::empty_text(v, Vec::new(), &self)
         }
         crate::lenient::nothing_is!(Vec::new());
     }

@@ -49,36 +49,31 @@ fn trim_text(s: &str) -> &str {
 pub mod string {
     use super::*;
 
+    use super::scalar::{Read, Scalar};
+
+    /// Text is kept as it is; numbers and booleans as their text.
+    impl Scalar for String {
+        const EXPECTING: &'static str = "a string, number, boolean or null";
+        fn text(v: &str) -> Read<String> {
+            Read::Value(Some(v.to_owned()))
+        }
+        fn unsigned(v: u64) -> Read<String> {
+            Read::Value(Some(v.to_string()))
+        }
+        fn signed(v: i64) -> Read<String> {
+            Read::Value(Some(v.to_string()))
+        }
+        fn float(v: f64) -> Read<String> {
+            Read::Value(Some(v.to_string()))
+        }
+        fn boolean(v: bool) -> Read<String> {
+            Read::Value(Some(v.to_string()))
+        }
+    }
+
     /// Deserialises a lenient optional string.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Option<String>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, number, boolean or null")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(if is_null_text(v) {
-                    None
-                } else {
-                    Some(v.to_owned())
-                })
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Some(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Some(v.to_string()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Some(v.to_string()))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Some(v.to_string()))
-            }
-            crate::lenient::nothing_is!(None);
-        }
-        d.deserialize_any(V)
+        super::scalar::deserialize(d)
     }
 
     /// Serialises an optional string as itself (none as null; pair with `skip_serializing_if`).
@@ -89,6 +84,9 @@ pub mod string {
         }
     }
 }
+
+/// The reader every scalar below shares.
+pub mod scalar;
 
 /// `Option<u32>` quantities: `1`, `"1"`, `" 1 "` and `1.0` are one; negative, fractional or other text is
 /// an error; null, `"null"` and `""` are none. Serialised as a string, as Genstore sends it.

@@ -20,11 +20,7 @@ where
             T::deserialize(MapAccessDeserializer::new(map)).map(Some)
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            if is_null_text(v) {
-                Ok(None)
-            } else {
-                Err(E::invalid_type(Unexpected::Str("(text)"), &self))
-            }
+            super::scalar::empty_text(v, None, &self)
         }
         crate::lenient::nothing_is!(None);
     }

@@ -1,47 +1,33 @@
+use super::scalar::{Read, Scalar};
 use super::*;
 
-fn from_text<E: de::Error>(v: &str) -> Result<Option<u32>, E> {
-    if is_null_text(v) {
-        return Ok(None);
+impl Scalar for u32 {
+    const EXPECTING: &'static str = "a whole non-negative quantity as a number or string";
+    const TEXT_EXPECTING: &'static str = "a whole non-negative quantity";
+    fn text(v: &str) -> Read<u32> {
+        trim_text(v)
+            .parse::<u32>()
+            .map_or(Read::BadValue, |q| Read::Value(Some(q)))
     }
-    trim_text(v)
-        .parse::<u32>()
-        .map(Some)
-        .map_err(|_| E::invalid_value(Unexpected::Str(v), &"a whole non-negative quantity"))
+    fn unsigned(v: u64) -> Read<u32> {
+        u32::try_from(v).map_or(Read::BadValue, |q| Read::Value(Some(q)))
+    }
+    fn signed(v: i64) -> Read<u32> {
+        u32::try_from(v).map_or(Read::BadValue, |q| Read::Value(Some(q)))
+    }
+    fn float(v: f64) -> Read<u32> {
+        if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) {
+            // The range check above makes the cast exact.
+            Read::Value(Some(v as u32))
+        } else {
+            Read::BadValue
+        }
+    }
 }
 
 /// Deserialises a lenient optional quantity.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<u32>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a whole non-negative quantity as a number or string")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            from_text(v)
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-            u32::try_from(v)
-                .map(Some)
-                .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-            u32::try_from(v)
-                .map(Some)
-                .map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-            if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) {
-                // The range check above makes the cast exact.
-                Ok(Some(v as u32))
-            } else {
-                Err(E::invalid_value(Unexpected::Float(v), &self))
-            }
-        }
-        crate::lenient::nothing_is!(None);
-    }
-    d.deserialize_any(V)
+    super::scalar::deserialize(d)
 }
 
 /// Serialises a quantity as a decimal string.

@@ -1,3 +1,4 @@
+use super::scalar::{Read, Scalar};
 use super::*;
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -11,20 +12,16 @@ pub fn parse_text(v: &str) -> Result<Option<DateTime<Utc>>, String> {
         .map_err(|e| format!("{v:?} is not an RFC 3339 timestamp ({e})"))
 }
 
+impl Scalar for DateTime<Utc> {
+    const EXPECTING: &'static str = "an RFC 3339 timestamp";
+    fn text(v: &str) -> Read<DateTime<Utc>> {
+        parse_text(v).map_or(Read::BadValue, Read::Value)
+    }
+}
+
 /// Deserialises a lenient optional timestamp.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
-    struct V;
-    impl<'de> Visitor<'de> for V {
-        type Value = Option<DateTime<Utc>>;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("an RFC 3339 timestamp")
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            parse_text(v).map_err(|_| E::invalid_value(Unexpected::Str(v), &self))
-        }
-        crate::lenient::nothing_is!(None);
-    }
-    d.deserialize_any(V)
+    super::scalar::deserialize(d)
 }
 
 /// Serialises a timestamp as RFC 3339 UTC with seconds.
