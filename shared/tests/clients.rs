@@ -17,6 +17,8 @@ use orderbridge::secrets::Secret;
 use orderbridge::secrets::SecretResolver;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+mod support;
+use support::{answer, answer_once};
 use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -129,26 +131,33 @@ async fn genstore_get_create_and_fulfillment_calls() {
     let server = MockServer::start().await;
     let mut full = g_order("1001");
     full["fulfillments"] = json!([{"fulfillId": "f1", "status": "success"}]);
-    Mock::given(method("GET"))
-        .and(path("/api/202412/orders/1001"))
-        .and(header("X-Genstore-Access-Token", TOKEN))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"order": full})))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/api/202412/orders/404"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"error": "Not Found"})))
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/api/202412/orders"))
-        .and(body_partial_json(
-            json!({"order": {"sourceName": "zonos", "sourceIdentifier": "999-1"}}),
-        ))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"order": g_order("5001")})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        Mock::given(method("GET"))
+            .and(path("/api/202412/orders/1001"))
+            .and(header("X-Genstore-Access-Token", TOKEN)),
+        200,
+        json!({"order": full}),
+    )
+    .await;
+    answer(
+        &server,
+        Mock::given(method("GET")).and(path("/api/202412/orders/404")),
+        404,
+        json!({"error": "Not Found"}),
+    )
+    .await;
+    answer_once(
+        &server,
+        Mock::given(method("POST"))
+            .and(path("/api/202412/orders"))
+            .and(body_partial_json(
+                json!({"order": {"sourceName": "zonos", "sourceIdentifier": "999-1"}}),
+            )),
+        201,
+        json!({"order": g_order("5001")}),
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/api/202412/orders/1001/fulfillments"))
         .respond_with(
@@ -157,13 +166,7 @@ async fn genstore_get_create_and_fulfillment_calls() {
         )
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/api/202412/fulfillments"))
-        .and(body_partial_json(json!({"fulfillment": {"orderId": "1001", "trackingInfo": {"number": "1Z1", "company": "UPS"}}})))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"fulfillment": {"fulfillId": "f2", "status": "success"}})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_once(&server, Mock::given(method("POST")).and(path("/api/202412/fulfillments")).and(body_partial_json(json!({"fulfillment": {"orderId": "1001", "trackingInfo": {"number": "1Z1", "company": "UPS"}}}))), 201, json!({"fulfillment": {"fulfillId": "f2", "status": "success"}})).await;
     Mock::given(method("PUT"))
         .and(path("/api/202412/fulfillments/f2/update_tracking"))
         .and(body_partial_json(
@@ -242,10 +245,13 @@ async fn a_429_with_retry_after_is_waited_out_and_retried_once() {
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"order": g_order("1001")})))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        Mock::given(method("GET")),
+        200,
+        json!({"order": g_order("1001")}),
+    )
+    .await;
     let started = Instant::now();
     let got = genstore(&server).get_order("1001").await.unwrap();
     assert!(got.is_some());
@@ -268,10 +274,13 @@ async fn a_429_without_retry_after_is_paced_at_the_refill_rate() {
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"order": g_order("1001")})))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        Mock::given(method("GET")),
+        200,
+        json!({"order": g_order("1001")}),
+    )
+    .await;
     let started = Instant::now();
     assert!(genstore(&server).get_order("1001").await.unwrap().is_some());
     // Genstore refills 2 tokens a second: each retry waits at least half a second.
@@ -311,10 +320,13 @@ async fn a_5xx_then_success_is_retried() {
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"orders": []})))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        Mock::given(method("GET")),
+        200,
+        json!({"orders": []}),
+    )
+    .await;
     let orders = genstore(&server)
         .list_all_orders(&OrderQuery::default())
         .await
@@ -336,10 +348,13 @@ async fn a_timeout_then_success_is_retried() {
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"orders": [g_order("7")]})))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        Mock::given(method("GET")),
+        200,
+        json!({"orders": [g_order("7")]}),
+    )
+    .await;
     let orders = genstore(&server)
         .list_all_orders(&OrderQuery::default())
         .await
@@ -407,10 +422,13 @@ async fn a_create_is_repeated_after_a_429_because_genstore_did_not_act() {
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"order": g_order("5001")})))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        Mock::given(method("POST")),
+        201,
+        json!({"order": g_order("5001")}),
+    )
+    .await;
     assert!(genstore(&server)
         .create_order(&gw::NewOrder::default())
         .await
@@ -433,13 +451,16 @@ fn zonos(server: &MockServer) -> ZonosClient {
 }
 
 async fn zonos_mock(server: &MockServer, p: &str, body: Value) {
-    Mock::given(method("POST"))
-        .and(path(p))
-        .and(header("Accept", "application/json"))
-        .and(header("Content-Type", "application/json"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
-        .mount(server)
-        .await;
+    answer(
+        server,
+        Mock::given(method("POST"))
+            .and(path(p))
+            .and(header("Accept", "application/json"))
+            .and(header("Content-Type", "application/json")),
+        200,
+        body,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -513,24 +534,28 @@ async fn zonos_detail_and_writes() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/v2/setShipmentTracking"))
-        .and(body_partial_json(
-            json!({"trackingList": [{"number": "1Z1"}, {"number": "1Z2"}]}),
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": "ok"})))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/updateVendorOrderStatus"))
-        .and(body_partial_json(
-            json!({"orderStatus": "VENDOR_SHIPMENT_READY"}),
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"success": "ok"})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        Mock::given(method("POST"))
+            .and(path("/v2/setShipmentTracking"))
+            .and(body_partial_json(
+                json!({"trackingList": [{"number": "1Z1"}, {"number": "1Z2"}]}),
+            )),
+        200,
+        json!({"success": "ok"}),
+    )
+    .await;
+    answer_once(
+        &server,
+        Mock::given(method("POST"))
+            .and(path("/v1/updateVendorOrderStatus"))
+            .and(body_partial_json(
+                json!({"orderStatus": "VENDOR_SHIPMENT_READY"}),
+            )),
+        200,
+        json!({"success": "ok"}),
+    )
+    .await;
     let c = zonos(&server);
     let detail = c.order_detail("999-99991").await.unwrap();
     assert_eq!(
@@ -731,10 +756,13 @@ async fn a_zonos_order_with_only_the_documented_fields_maps_in_the_store_currenc
 #[tokio::test]
 async fn a_redirect_is_not_followed_with_the_credentials() {
     let elsewhere = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"order": g_order("1")})))
-        .mount(&elsewhere)
-        .await;
+    answer(
+        &elsewhere,
+        Mock::given(method("GET")),
+        200,
+        json!({"order": g_order("1")}),
+    )
+    .await;
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(302).insert_header(

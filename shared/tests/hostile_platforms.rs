@@ -15,6 +15,8 @@ use orderbridge::secrets::Secret;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+mod support;
+use support::answer;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -116,18 +118,20 @@ async fn a_huge_retry_after_ends_the_call_with_a_retryable_error_at_once() {
 #[tokio::test]
 async fn a_token_that_claims_to_live_for_ever_is_used_and_refreshed_within_a_day() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": "tok", "expires_in": u64::MAX, "token_type": "Bearer"}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{BASE}/orders/G-1")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "G-1"})))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        Mock::given(method("POST")).and(path("/token")),
+        200,
+        json!({"access_token": "tok", "expires_in": u64::MAX, "token_type": "Bearer"}),
+    )
+    .await;
+    answer(
+        &server,
+        Mock::given(method("GET")).and(path(format!("{BASE}/orders/G-1"))),
+        200,
+        json!({"id": "G-1"}),
+    )
+    .await;
     let mut key: Value = serde_json::from_slice(
         &std::fs::read(format!(
             "{}/tests/fixtures/google/test-service-account.json",

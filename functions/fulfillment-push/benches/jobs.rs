@@ -16,7 +16,7 @@ use orderbridge::config::Clients;
 use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::secrets::Secret;
 use orderbridge::store::orders;
-use orderbridge_sandbox::zonos::NewZonosItem;
+use orderbridge_sandbox::zonos::{NewZonosItem, NewZonosOrder};
 use orderbridge_sandbox::{spawn, Faults, SandboxConfig};
 use std::sync::Arc;
 use std::time::Instant;
@@ -64,19 +64,7 @@ async fn main() {
         for _ in 0..N {
             let id = sandbox.lock().zonos.create(
                 999,
-                &orderbridge_sandbox::zonos::NewZonosOrder {
-                    items: vec![NewZonosItem {
-                        sku: "SKU".into(),
-                        product_id: None,
-                        description: Some("Mug".into()),
-                        quantity: 1,
-                        unit_price: rust_decimal::Decimal::ONE,
-                    }],
-                    test_order: false,
-                    status: None,
-                    shipping_carrier_service_level: None,
-                    placed_hours_ago: 1,
-                },
+                &NewZonosOrder::of(NewZonosItem::mug("SKU", 1, rust_decimal::Decimal::ONE)),
             );
             let detail = zonos.order_detail(&id).await.expect("detail");
             orders::save_newer(

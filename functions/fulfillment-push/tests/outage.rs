@@ -21,7 +21,7 @@ use orderbridge::secrets::Secret;
 use orderbridge::store::embedded::{Db, DeadLetter, EmbeddedQueue, EmbeddedStore};
 use orderbridge::store::provision::QUEUE;
 use orderbridge::store::{orders, SyncQueue};
-use orderbridge_sandbox::zonos::NewZonosItem;
+use orderbridge_sandbox::zonos::{NewZonosItem, NewZonosOrder};
 use orderbridge_sandbox::{spawn, Faults, SandboxConfig};
 use std::sync::Arc;
 
@@ -91,19 +91,11 @@ async fn six_hours_of_genstore_outage(backoff: Option<Backoff>) -> Run {
     );
     let z = sb.lock().zonos.create(
         999,
-        &orderbridge_sandbox::zonos::NewZonosOrder {
-            items: vec![NewZonosItem {
-                sku: "SKU-MUG".into(),
-                product_id: None,
-                description: Some("Mug".into()),
-                quantity: 1,
-                unit_price: rust_decimal::Decimal::new(1000, 2),
-            }],
-            test_order: false,
-            status: None,
-            shipping_carrier_service_level: None,
-            placed_hours_ago: 1,
-        },
+        &NewZonosOrder::of(NewZonosItem::mug(
+            "SKU-MUG",
+            1,
+            rust_decimal::Decimal::new(1000, 2),
+        )),
     );
     let detail = deps.zonos.as_ref().unwrap().order_detail(&z).await.unwrap();
     orders::save_newer(

@@ -21,7 +21,7 @@ use orderbridge::secrets::Secret;
 use orderbridge::store::orders;
 use orderbridge::store::{AuditOutcome, OrderKey, Storage, SyncQueue};
 use orderbridge_sandbox::genstore::LineQty;
-use orderbridge_sandbox::zonos::NewZonosItem;
+use orderbridge_sandbox::zonos::{NewZonosItem, NewZonosOrder};
 use orderbridge_sandbox::{spawn, Faults, Sandbox, SandboxConfig};
 use std::sync::Arc;
 use std::time::Duration;
@@ -176,22 +176,24 @@ async fn store_zonos(s: &Setup, id: &str) {
 async fn zonos_order(s: &Setup, qty: u32) -> String {
     let id = s.sandbox.lock().zonos.create(
         999,
-        &orderbridge_sandbox::zonos::NewZonosOrder {
-            items: vec![NewZonosItem {
-                sku: "SKU-MUG".into(),
-                product_id: Some("p-mug".into()),
-                description: Some("Mug".into()),
-                quantity: qty,
-                unit_price: rust_decimal::Decimal::new(1000, 2),
-            }],
-            test_order: false,
-            status: None,
+        &NewZonosOrder {
             shipping_carrier_service_level: Some("UPS_EXPEDITED".into()),
-            placed_hours_ago: 1,
+            ..NewZonosOrder::of(NewZonosItem {
+                product_id: Some("p-mug".into()),
+                ..NewZonosItem::mug("SKU-MUG", qty, rust_decimal::Decimal::new(1000, 2))
+            })
         },
     );
     store_zonos(s, &id).await;
     id
+}
+
+/// Hands `job` to the function twice, as a redelivery would: neither run hands it back.
+async fn twice(s: &Setup, job: Record) {
+    for _ in 0..2 {
+        let back = handle_batch(&s.deps, vec![job.clone()]).await;
+        assert!(back.is_empty(), "{back:?}");
+    }
 }
 
 /// Creates a Google order (template1a widened to three mugs), ready to ship, stored as the poller would.

@@ -15,7 +15,7 @@ use orderbridge::channels::zonos::wire::Credentials;
 use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::secrets::Secret;
 use orderbridge::store::embedded::{Db, EmbeddedQueue, EmbeddedStore};
-use orderbridge_sandbox::zonos::NewZonosItem;
+use orderbridge_sandbox::zonos::{NewZonosItem, NewZonosOrder};
 use orderbridge_sandbox::{spawn, Faults, SandboxConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,19 +47,7 @@ async fn main() {
         for _ in 0..N {
             st.zonos.create(
                 999,
-                &orderbridge_sandbox::zonos::NewZonosOrder {
-                    items: vec![NewZonosItem {
-                        sku: "SKU".into(),
-                        product_id: None,
-                        description: Some("Mug".into()),
-                        quantity: 1,
-                        unit_price: rust_decimal::Decimal::ONE,
-                    }],
-                    test_order: false,
-                    status: None,
-                    shipping_carrier_service_level: None,
-                    placed_hours_ago: 1,
-                },
+                &NewZonosOrder::of(NewZonosItem::mug("SKU", 1, rust_decimal::Decimal::ONE)),
             );
             let id = st
                 .google

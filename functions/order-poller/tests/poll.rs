@@ -175,17 +175,11 @@ impl Drop for Setup {
 
 fn zonos_order(test_order: bool) -> NewZonosOrder {
     NewZonosOrder {
-        items: vec![NewZonosItem {
-            sku: "SKU-1".into(),
-            product_id: Some("p1".into()),
-            description: Some("Mug".into()),
-            quantity: 2,
-            unit_price: rust_decimal::Decimal::new(1000, 2),
-        }],
         test_order,
-        status: None,
-        shipping_carrier_service_level: None,
-        placed_hours_ago: 1,
+        ..NewZonosOrder::of(NewZonosItem {
+            product_id: Some("p1".into()),
+            ..NewZonosItem::mug("SKU-1", 2, rust_decimal::Decimal::new(1000, 2))
+        })
     }
 }
 
@@ -201,22 +195,27 @@ fn add_mirror(sb: &Sandbox, source: &str, external_id: &str) -> String {
     let (o, _) = sb
         .lock()
         .genstore
-        .create_order(&gw::NewOrder {
-            source_name: source.into(),
-            source_identifier: external_id.into(),
-            currency: "USD".into(),
-            line_items: vec![gw::NewLineItem {
-                title: "Mug".into(),
-                sku: Some("SKU".into()),
-                product_id: None,
-                quantity: 1,
-                price: rust_decimal::Decimal::ONE,
-            }],
-            financial_status: Some("paid".into()),
-            ..gw::NewOrder::default()
-        })
+        .create_order(&paid_mug(source, external_id))
         .unwrap();
     o.order_id
+}
+
+/// A paid Genstore order of one mug from `source`.
+fn paid_mug(source: &str, source_identifier: &str) -> gw::NewOrder {
+    gw::NewOrder {
+        source_name: source.into(),
+        source_identifier: source_identifier.into(),
+        currency: "USD".into(),
+        line_items: vec![gw::NewLineItem {
+            title: "Mug".into(),
+            sku: Some("SKU".into()),
+            product_id: None,
+            quantity: 1,
+            price: rust_decimal::Decimal::ONE,
+        }],
+        financial_status: Some("paid".into()),
+        ..gw::NewOrder::default()
+    }
 }
 
 /// The merchant ships a Genstore order in full (no webhook sent).
@@ -240,21 +239,9 @@ fn ship_all(sb: &Sandbox, order_id: &str) {
 fn add_genstore(sb: &Sandbox, n: usize) {
     let mut st = sb.lock();
     for i in 0..n {
-        let new = gw::NewOrder {
-            source_name: "web".into(),
-            source_identifier: format!("w{i}"),
-            currency: "USD".into(),
-            line_items: vec![gw::NewLineItem {
-                title: "Mug".into(),
-                sku: Some("SKU".into()),
-                product_id: None,
-                quantity: 1,
-                price: rust_decimal::Decimal::ONE,
-            }],
-            financial_status: Some("paid".into()),
-            ..gw::NewOrder::default()
-        };
-        st.genstore.create_order(&new).unwrap();
+        st.genstore
+            .create_order(&paid_mug("web", &format!("w{i}")))
+            .unwrap();
     }
 }
 
@@ -672,121 +659,40 @@ macro_rules! suite {
     ($name:ident, $aws:expr) => {
         mod $name {
             use super::*;
-            #[tokio::test]
-            async fn a_run_stopped_at_the_deadline_and_resumed_ends_the_same() {
-                cases::a_run_stopped_at_the_deadline_and_resumed_ends_the_same($aws).await
+            macro_rules! case {
+                ($module:ident :: $case:ident) => {
+                    #[tokio::test]
+                    async fn $case() {
+                        $module::$case($aws).await
+                    }
+                };
             }
-            #[tokio::test]
-            async fn a_killed_run_run_again_misses_nothing() {
-                cases::a_killed_run_run_again_misses_nothing($aws).await
-            }
-            #[tokio::test]
-            async fn throttling_and_server_errors_are_survived() {
-                cases::throttling_and_server_errors_are_survived($aws).await
-            }
-            #[tokio::test]
-            async fn a_zonos_error_answer_is_reported_and_the_cursor_holds() {
-                cases::a_zonos_error_answer_is_reported_and_the_cursor_holds($aws).await
-            }
-            #[tokio::test]
-            async fn a_google_order_is_acknowledged_only_once_stored() {
-                cases::a_google_order_is_acknowledged_only_once_stored($aws).await
-            }
-            #[tokio::test]
-            async fn genstore_orders_whose_webhooks_never_came_are_found() {
-                cases::genstore_orders_whose_webhooks_never_came_are_found($aws).await
-            }
-            #[tokio::test]
-            async fn a_second_run_cannot_work_a_leased_channel() {
-                cases::a_second_run_cannot_work_a_leased_channel($aws).await
-            }
-            #[tokio::test]
-            async fn the_sweep_rewrites_merchant_ids_zonos_still_lacks() {
-                more_cases::the_sweep_rewrites_merchant_ids_zonos_still_lacks($aws).await
-            }
-            #[tokio::test]
-            async fn a_zonos_status_change_of_a_known_order_is_picked_up_and_pushed() {
-                more_cases::a_zonos_status_change_of_a_known_order_is_picked_up_and_pushed($aws)
-                    .await
-            }
-            #[tokio::test]
-            async fn a_refund_and_a_return_on_google_are_picked_up() {
-                more_cases::a_refund_and_a_return_on_google_are_picked_up($aws).await
-            }
-            #[tokio::test]
-            async fn a_customer_cancellation_on_google_is_picked_up_and_pushed() {
-                more_cases::a_customer_cancellation_on_google_is_picked_up_and_pushed($aws).await
-            }
-            #[tokio::test]
-            async fn a_zonos_order_that_cannot_be_read_is_parked_and_the_cursor_moves_on() {
-                parking_cases::a_zonos_order_that_cannot_be_read_is_parked_and_the_cursor_moves_on(
-                    $aws,
-                )
-                .await
-            }
-            #[tokio::test]
-            async fn an_order_failing_alone_holds_the_cursor_a_few_runs_then_is_parked() {
-                parking_cases::an_order_failing_alone_holds_the_cursor_a_few_runs_then_is_parked(
-                    $aws,
-                )
-                .await
-            }
-            #[tokio::test]
-            async fn reconciliation_queues_a_missed_push_once_not_on_every_overlap() {
-                parking_cases::reconciliation_queues_a_missed_push_once_not_on_every_overlap($aws)
-                    .await
-            }
-            #[tokio::test]
-            async fn a_late_change_to_an_order_older_than_the_window_is_found_by_the_recheck() {
-                parking_cases::a_late_change_to_an_order_older_than_the_window_is_found_by_the_recheck(
-                    $aws,
-                )
-                .await
-            }
-            #[tokio::test]
-            async fn a_genstore_order_that_does_not_map_is_parked() {
-                parking_cases::a_genstore_order_that_does_not_map_is_parked($aws).await
-            }
-            #[tokio::test]
-            async fn a_vanished_zonos_cursor_past_every_order_holds_without_error() {
-                cases::a_vanished_zonos_cursor_past_every_order_holds_without_error($aws).await
-            }
-            #[tokio::test]
-            async fn a_one_shop_deployment_upgrades_to_several_shops_losing_nothing() {
-                parking_cases::a_one_shop_deployment_upgrades_to_several_shops_losing_nothing($aws).await
-            }
-            #[tokio::test]
-            async fn two_shops_poll_into_their_own_parts_of_the_table() {
-                parking_cases::two_shops_poll_into_their_own_parts_of_the_table($aws).await
-            }
-            #[tokio::test]
-            async fn bare_zonos_answers_import_and_a_status_change_is_picked_up() {
-                parking_cases::bare_zonos_answers_import_and_a_status_change_is_picked_up($aws).await
-            }
-            #[tokio::test]
-            async fn the_zonos_cursor_follows_the_ids_whatever_the_listing_order() {
-                parking_cases::the_zonos_cursor_follows_the_ids_whatever_the_listing_order($aws).await
-            }
-            #[tokio::test]
-            async fn a_zonos_cursor_whose_order_vanished_falls_back_to_a_date() {
-                parking_cases::a_zonos_cursor_whose_order_vanished_falls_back_to_a_date($aws).await
-            }
-            #[tokio::test]
-            async fn a_genstore_order_the_table_refuses_for_good_is_parked() {
-                parking_cases::a_genstore_order_the_table_refuses_for_good_is_parked($aws).await
-            }
-            #[tokio::test]
-            async fn a_stopped_backfill_resumes_where_it_stopped_on_every_channel() {
-                more_cases::a_stopped_backfill_resumes_where_it_stopped_on_every_channel($aws).await
-            }
-            #[tokio::test]
-            async fn only_a_channel_without_progress_past_the_configured_time_fails_the_run() {
-                more_cases::only_a_channel_without_progress_past_the_configured_time_fails_the_run($aws).await
-            }
-            #[tokio::test]
-            async fn a_backfill_imports_a_date_range_without_moving_the_cursor() {
-                cases::a_backfill_imports_a_date_range_without_moving_the_cursor($aws).await
-            }
+            case!(cases::a_run_stopped_at_the_deadline_and_resumed_ends_the_same);
+            case!(cases::a_killed_run_run_again_misses_nothing);
+            case!(cases::throttling_and_server_errors_are_survived);
+            case!(cases::a_zonos_error_answer_is_reported_and_the_cursor_holds);
+            case!(cases::a_google_order_is_acknowledged_only_once_stored);
+            case!(cases::genstore_orders_whose_webhooks_never_came_are_found);
+            case!(cases::a_second_run_cannot_work_a_leased_channel);
+            case!(more_cases::the_sweep_rewrites_merchant_ids_zonos_still_lacks);
+            case!(more_cases::a_zonos_status_change_of_a_known_order_is_picked_up_and_pushed);
+            case!(more_cases::a_refund_and_a_return_on_google_are_picked_up);
+            case!(more_cases::a_customer_cancellation_on_google_is_picked_up_and_pushed);
+            case!(parking_cases::a_zonos_order_that_cannot_be_read_is_parked_and_the_cursor_moves_on);
+            case!(parking_cases::an_order_failing_alone_holds_the_cursor_a_few_runs_then_is_parked);
+            case!(parking_cases::reconciliation_queues_a_missed_push_once_not_on_every_overlap);
+            case!(parking_cases::a_late_change_to_an_order_older_than_the_window_is_found_by_the_recheck);
+            case!(parking_cases::a_genstore_order_that_does_not_map_is_parked);
+            case!(cases::a_vanished_zonos_cursor_past_every_order_holds_without_error);
+            case!(parking_cases::a_one_shop_deployment_upgrades_to_several_shops_losing_nothing);
+            case!(parking_cases::two_shops_poll_into_their_own_parts_of_the_table);
+            case!(parking_cases::bare_zonos_answers_import_and_a_status_change_is_picked_up);
+            case!(parking_cases::the_zonos_cursor_follows_the_ids_whatever_the_listing_order);
+            case!(parking_cases::a_zonos_cursor_whose_order_vanished_falls_back_to_a_date);
+            case!(parking_cases::a_genstore_order_the_table_refuses_for_good_is_parked);
+            case!(more_cases::a_stopped_backfill_resumes_where_it_stopped_on_every_channel);
+            case!(more_cases::only_a_channel_without_progress_past_the_configured_time_fails_the_run);
+            case!(cases::a_backfill_imports_a_date_range_without_moving_the_cursor);
         }
     };
 }

@@ -195,6 +195,32 @@ pub struct NewZonosOrder {
     pub placed_hours_ago: i64,
 }
 
+impl NewZonosItem {
+    /// `quantity` mugs under `sku` at `unit_price` each, without a product id.
+    pub fn mug(sku: &str, quantity: u32, unit_price: Decimal) -> NewZonosItem {
+        NewZonosItem {
+            sku: sku.to_owned(),
+            product_id: None,
+            description: Some("Mug".into()),
+            quantity,
+            unit_price,
+        }
+    }
+}
+
+impl NewZonosOrder {
+    /// An order of one line, placed an hour ago in the default status, not a test order.
+    pub fn of(item: NewZonosItem) -> NewZonosOrder {
+        NewZonosOrder {
+            items: vec![item],
+            test_order: false,
+            status: None,
+            shipping_carrier_service_level: None,
+            placed_hours_ago: 1,
+        }
+    }
+}
+
 impl ZonosState {
     /// Index of an order by `999-12345` or `12345`.
     pub fn find(&self, store: u64, id: &str) -> Option<usize> {

@@ -167,11 +167,13 @@ async fn every_google_write_sends_its_operation_id_and_duplicate_is_success() {
 #[tokio::test]
 async fn a_google_error_body_is_parsed_and_a_write_is_retried_on_5xx() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(format!("{BASE}/orders/G-1/shipLineItems")))
-        .respond_with(ResponseTemplate::new(400).set_body_json(fixture("google", "error-400.json")))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        Mock::given(method("POST")).and(path(format!("{BASE}/orders/G-1/shipLineItems"))),
+        400,
+        fixture("google", "error-400.json"),
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path(format!("{BASE}/orders/G-1/acknowledge")))
         .respond_with(ResponseTemplate::new(502))
@@ -256,18 +258,20 @@ async fn a_service_account_token_is_fetched_once_cached_and_refreshed_on_expiry(
         .with_priority(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"access_token": "tok-2", "expires_in": 3600, "token_type": "Bearer"}),
-        ))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path(format!("{BASE}/orders/G-1")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "G-1"})))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        Mock::given(method("POST")).and(path("/token")),
+        200,
+        json!({"access_token": "tok-2", "expires_in": 3600, "token_type": "Bearer"}),
+    )
+    .await;
+    answer(
+        &server,
+        Mock::given(method("GET")).and(path(format!("{BASE}/orders/G-1"))),
+        200,
+        json!({"id": "G-1"}),
+    )
+    .await;
     let c = google_with(
         &server,
         GoogleCredentials::ServiceAccount(service_account(&server)),
@@ -333,11 +337,13 @@ async fn a_401_drops_the_token_and_tries_once_more_with_a_fresh_one() {
         )
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(header("Authorization", "Bearer tok-good"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "G-1"})))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        Mock::given(method("GET")).and(header("Authorization", "Bearer tok-good")),
+        200,
+        json!({"id": "G-1"}),
+    )
+    .await;
     let c = google_with(
         &server,
         GoogleCredentials::ServiceAccount(service_account(&server)),
@@ -348,11 +354,13 @@ async fn a_401_drops_the_token_and_tries_once_more_with_a_fresh_one() {
 #[tokio::test]
 async fn a_refused_token_exchange_is_a_configuration_error() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"})))
-        .mount(&server)
-        .await;
+    answer(
+        &server,
+        Mock::given(method("POST")).and(path("/token")),
+        400,
+        json!({"error": "invalid_grant"}),
+    )
+    .await;
     let c = google_with(
         &server,
         GoogleCredentials::ServiceAccount(service_account(&server)),
@@ -388,15 +396,17 @@ async fn google_test_order_calls() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path(format!(
-            "{BASE}/testorders/G-PLA-7877-86-2240/cancelByCustomer"
-        )))
-        .and(body_json(json!({"reason": "changedMind"})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        Mock::given(method("POST"))
+            .and(path(format!(
+                "{BASE}/testorders/G-PLA-7877-86-2240/cancelByCustomer"
+            )))
+            .and(body_json(json!({"reason": "changedMind"}))),
+        200,
+        json!({}),
+    )
+    .await;
     let c = google(&server);
     let id = c
         .create_test_order(&ggw::CreateTestOrderRequest {

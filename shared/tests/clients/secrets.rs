@@ -6,15 +6,17 @@ use super::*;
 #[tokio::test]
 async fn secret_references_resolve_through_the_extension_once() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/systemsmanager/parameters/get"))
-        .and(query_param("name", "/orderbridge/genstore-token"))
-        .and(query_param("withDecryption", "true"))
-        .and(header("X-Aws-Parameters-Secrets-Token", "session-token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"Parameter": {"Name": "/orderbridge/genstore-token", "Value": "shpat_from_ssm"}})))
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_once(
+        &server,
+        Mock::given(method("GET"))
+            .and(path("/systemsmanager/parameters/get"))
+            .and(query_param("name", "/orderbridge/genstore-token"))
+            .and(query_param("withDecryption", "true"))
+            .and(header("X-Aws-Parameters-Secrets-Token", "session-token")),
+        200,
+        json!({"Parameter": {"Name": "/orderbridge/genstore-token", "Value": "shpat_from_ssm"}}),
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/secretsmanager/get"))
         .and(query_param("secretId", "orderbridge/zonos"))
@@ -77,18 +79,9 @@ fn direct(endpoint: String) -> orderbridge::secrets::Direct {
 #[tokio::test]
 async fn secrets_are_read_from_the_services_signed_without_the_extension() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/"))
-        .and(header("x-amz-target", "AmazonSSM.GetParameter"))
-        .and(header("content-type", "application/x-amz-json-1.1"))
-        .and(header("x-amz-security-token", "session-token"))
-        .and(body_json(json!({"Name": "/orderbridge/genstore-token", "WithDecryption": true})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
+    answer_once(&server, Mock::given(method("POST")).and(path("/")).and(header("x-amz-target", "AmazonSSM.GetParameter")).and(header("content-type", "application/x-amz-json-1.1")).and(header("x-amz-security-token", "session-token")).and(body_json(json!({"Name": "/orderbridge/genstore-token", "WithDecryption": true}))), 200, 
             json!({"Parameter": {"Name": "/orderbridge/genstore-token", "Type": "SecureString", "Value": "shpat_direct"}}),
-        ))
-        .expect(1)
-        .mount(&server)
-        .await;
+        ).await;
     Mock::given(method("POST"))
         .and(path("/"))
         .and(header("x-amz-target", "secretsmanager.GetSecretValue"))
@@ -100,14 +93,9 @@ async fn secrets_are_read_from_the_services_signed_without_the_extension() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("POST"))
-        .and(path("/"))
-        .and(body_json(json!({"SecretId": "orderbridge/missing"})))
-        .respond_with(ResponseTemplate::new(400).set_body_json(
+    answer(&server, Mock::given(method("POST")).and(path("/")).and(body_json(json!({"SecretId": "orderbridge/missing"}))), 400, 
             json!({"__type": "com.amazonaws.secretsmanager#ResourceNotFoundException", "Message": "Secrets Manager can't find orderbridge/missing"}),
-        ))
-        .mount(&server)
-        .await;
+        ).await;
     let r = SecretResolver::direct(direct(server.uri()));
     for _ in 0..2 {
         assert_eq!(

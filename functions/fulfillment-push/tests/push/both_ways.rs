@@ -161,22 +161,10 @@ pub async fn google_packages_become_their_own_fulfillments_and_a_correction_foll
     )
     .await;
     save_google(&s, &g).await;
-    for _ in 0..2 {
-        assert!(
-            handle_batch(&s.deps, vec![tracking_job(Channel::Google, &g, &gid)])
-                .await
-                .is_empty()
-        );
-    }
+    twice(&s, tracking_job(Channel::Google, &g, &gid)).await;
     ship_on_google(&s, &g, "wh-2", &[("SKU-MUG", 1)], "1ZG-TWO").await;
     save_google(&s, &g).await;
-    for _ in 0..2 {
-        assert!(
-            handle_batch(&s.deps, vec![tracking_job(Channel::Google, &g, &gid)])
-                .await
-                .is_empty()
-        );
-    }
+    twice(&s, tracking_job(Channel::Google, &g, &gid)).await;
     assert_eq!(
         fulfillments(&s, &gid),
         vec![
@@ -211,13 +199,7 @@ pub async fn google_packages_become_their_own_fulfillments_and_a_correction_foll
         .await
         .unwrap();
     save_google(&s, &g).await;
-    for _ in 0..2 {
-        assert!(
-            handle_batch(&s.deps, vec![tracking_job(Channel::Google, &g, &gid)])
-                .await
-                .is_empty()
-        );
-    }
+    twice(&s, tracking_job(Channel::Google, &g, &gid)).await;
     let numbers: Vec<Option<String>> = fulfillments(&s, &gid).into_iter().map(|f| f.1).collect();
     assert_eq!(
         numbers,
@@ -251,13 +233,7 @@ pub async fn every_zonos_number_reaches_genstore_and_a_correction_follows(aws: b
         .await
         .unwrap();
     save_zonos(&s, &z).await;
-    for _ in 0..2 {
-        assert!(
-            handle_batch(&s.deps, vec![tracking_job(Channel::Zonos, &z, &gid)])
-                .await
-                .is_empty()
-        );
-    }
+    twice(&s, tracking_job(Channel::Zonos, &z, &gid)).await;
     assert_eq!(
         fulfillments(&s, &gid),
         vec![
@@ -279,13 +255,7 @@ pub async fn every_zonos_number_reaches_genstore_and_a_correction_follows(aws: b
         .await
         .unwrap();
     save_zonos(&s, &z).await;
-    for _ in 0..2 {
-        assert!(
-            handle_batch(&s.deps, vec![tracking_job(Channel::Zonos, &z, &gid)])
-                .await
-                .is_empty()
-        );
-    }
+    twice(&s, tracking_job(Channel::Zonos, &z, &gid)).await;
     let numbers: Vec<Option<String>> = fulfillments(&s, &gid).into_iter().map(|f| f.1).collect();
     assert_eq!(
         numbers,
@@ -534,13 +504,7 @@ pub async fn a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is
     assert_eq!(executed(&s, "google.shipLineItems"), 1);
 
     change_fulfillment(&s, &gid, 0, renumber("1Z-NEW")).await;
-    for _ in 0..2 {
-        assert!(
-            handle_batch(&s.deps, vec![to_channel_job(Channel::Google, &g, &gid)])
-                .await
-                .is_empty()
-        );
-    }
+    twice(&s, to_channel_job(Channel::Google, &g, &gid)).await;
     let google_side = google_view(&s, &g).await;
     assert_eq!(google_side.shipments.len(), 1);
     assert_eq!(
@@ -562,13 +526,7 @@ pub async fn a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is
     assert_eq!(corrected, 1);
 
     change_fulfillment(&s, &gid, 0, cancel).await;
-    for _ in 0..2 {
-        assert!(
-            handle_batch(&s.deps, vec![to_channel_job(Channel::Google, &g, &gid)])
-                .await
-                .is_empty()
-        );
-    }
+    twice(&s, to_channel_job(Channel::Google, &g, &gid)).await;
     let withdrawn: Vec<_> = trail(&s, Channel::Google, &g)
         .await
         .into_iter()

@@ -26,19 +26,11 @@ pub async fn a_parked_import_is_read_saved_and_its_mirror_queued(aws: bool) {
     let s = setup(aws).await;
     let id = s.sandbox.lock().zonos.create(
         999,
-        &orderbridge_sandbox::zonos::NewZonosOrder {
-            items: vec![NewZonosItem {
-                sku: "SKU-MUG".into(),
-                product_id: None,
-                description: Some("Mug".into()),
-                quantity: 2,
-                unit_price: rust_decimal::Decimal::new(1000, 2),
-            }],
-            test_order: false,
-            status: None,
-            shipping_carrier_service_level: None,
-            placed_hours_ago: 1,
-        },
+        &NewZonosOrder::of(NewZonosItem::mug(
+            "SKU-MUG",
+            2,
+            rust_decimal::Decimal::new(1000, 2),
+        )),
     );
     let listing = s
         .deps

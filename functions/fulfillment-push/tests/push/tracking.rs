@@ -32,9 +32,7 @@ pub async fn google_ships_partially_then_fully_in_two_shipments_and_is_delivered
     );
     fulfill(&s, &gid, 2, "9400111", "USPS");
     sync_genstore(&s, &gid).await;
-    for _ in 0..2 {
-        assert!(handle_batch(&s.deps, vec![push()]).await.is_empty());
-    }
+    twice(&s, push()).await;
     let shipped = google_view(&s, &g).await;
     assert_eq!(shipped.status.as_deref(), Some("shipped"));
     assert_eq!(shipped.shipments.len(), 2);
@@ -298,9 +296,7 @@ pub async fn cancellations_refunds_and_channel_tracking_reach_the_other_side(aws
             genstore_order_id: zg.as_str().into(),
         },
     );
-    for _ in 0..2 {
-        assert!(handle_batch(&s.deps, vec![cancel.clone()]).await.is_empty());
-    }
+    twice(&s, cancel.clone()).await;
     assert!(s
         .sandbox
         .lock()

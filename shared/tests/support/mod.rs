@@ -1,0 +1,29 @@
+//! What the clients' HTTP tests share.
+
+// Each test crate that includes this uses only some of it.
+#![allow(dead_code)]
+
+use wiremock::{MockBuilder, MockServer, ResponseTemplate};
+
+/// Has `server` answer the request `given` matches with `status` and the JSON `body`, and expects it
+/// exactly once.
+pub async fn answer_once(
+    server: &MockServer,
+    given: MockBuilder,
+    status: u16,
+    body: serde_json::Value,
+) {
+    given
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+/// Has `server` answer every request `given` matches with `status` and the JSON `body`.
+pub async fn answer(server: &MockServer, given: MockBuilder, status: u16, body: serde_json::Value) {
+    given
+        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .mount(server)
+        .await;
+}
