@@ -150,20 +150,24 @@ struct LineQtyBody {
     quantity: u32,
 }
 
+/// The lines a control call names, as Genstore's state takes them.
+fn line_qtys(lines: Vec<LineQtyBody>) -> Vec<LineQty> {
+    lines
+        .into_iter()
+        .map(|l| LineQty {
+            id: l.id,
+            quantity: l.quantity,
+        })
+        .collect()
+}
+
 async fn genstore_fulfill(
     State(sb): State<Sandbox>,
     Path(id): Path<String>,
     body: Option<Json<Fulfill>>,
 ) -> Response {
     let f = body.map(|Json(f)| f).unwrap_or_default();
-    let lines: Vec<LineQty> = f
-        .line_items
-        .into_iter()
-        .map(|l| LineQty {
-            id: l.id,
-            quantity: l.quantity,
-        })
-        .collect();
+    let lines = line_qtys(f.line_items);
     let r = sb.lock().genstore.create_fulfillment(
         &id,
         Some(lines),
@@ -211,14 +215,7 @@ async fn genstore_refund(
     Path(id): Path<String>,
     Json(b): Json<RefundBody>,
 ) -> Response {
-    let lines: Vec<LineQty> = b
-        .line_items
-        .into_iter()
-        .map(|l| LineQty {
-            id: l.id,
-            quantity: l.quantity,
-        })
-        .collect();
+    let lines = line_qtys(b.line_items);
     let r = sb
         .lock()
         .genstore

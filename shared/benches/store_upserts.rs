@@ -43,14 +43,7 @@ fn order(id: usize, step: i64) -> ChannelOrder {
                 unit_price: Decimal::new(1999, 2),
             })
             .collect(),
-        totals: Totals {
-            currency: "USD".parse().unwrap(),
-            subtotal: None,
-            shipping: None,
-            tax: None,
-            discounts: None,
-            total: Decimal::new(11994, 2),
-        },
+        totals: Totals::whole("USD".parse().unwrap(), Decimal::new(11994, 2)),
         raw_status: "IGLOBAL_ORDER_IN_PROCESS".into(),
         status: UnifiedStatus::Paid,
         shipments: vec![],

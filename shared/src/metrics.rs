@@ -110,19 +110,12 @@ pub fn count(metric: &'static str, dimensions: &[(&'static str, &str)], n: u64) 
     if n == 0 {
         return;
     }
-    let key = dims(dimensions);
-    with(|r| {
-        let entry = r
-            .series
-            .entry(key)
-            .or_default()
-            .entry(metric)
-            .or_insert((Unit::Count, Vec::new()));
-        // Counts are precise well past any one invocation's (f64 holds integers to 2^53).
-        let add = n as f64;
-        match entry.1.first_mut() {
+    // Counts are precise well past any one invocation's (f64 holds integers to 2^53).
+    let add = n as f64;
+    with_values(metric, Unit::Count, dimensions, |values| {
+        match values.first_mut() {
             Some(v) => *v += add,
-            None => entry.1.push(add),
+            None => values.push(add),
         }
     });
 }
@@ -130,6 +123,21 @@ pub fn count(metric: &'static str, dimensions: &[(&'static str, &str)], n: u64) 
 /// Records one value of a measured metric (a latency, a lag): each value is kept, so CloudWatch has
 /// their distribution. EMF takes at most 100 values a line; past that the oldest are dropped.
 pub fn record(metric: &'static str, unit: Unit, dimensions: &[(&'static str, &str)], value: f64) {
+    with_values(metric, unit, dimensions, |values| {
+        if values.len() >= 100 {
+            values.remove(0);
+        }
+        values.push(value);
+    });
+}
+
+/// The values of `metric` under `dimensions` so far in this invocation, handed to `f`.
+fn with_values(
+    metric: &'static str,
+    unit: Unit,
+    dimensions: &[(&'static str, &str)],
+    f: impl FnOnce(&mut Vec<f64>),
+) {
     let key = dims(dimensions);
     with(|r| {
         let entry = r
@@ -138,10 +146,7 @@ pub fn record(metric: &'static str, unit: Unit, dimensions: &[(&'static str, &st
             .or_default()
             .entry(metric)
             .or_insert((unit, Vec::new()));
-        if entry.1.len() >= 100 {
-            entry.1.remove(0);
-        }
-        entry.1.push(value);
+        f(&mut entry.1);
     });
 }
 

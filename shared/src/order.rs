@@ -189,6 +189,18 @@ pub struct Totals {
 }
 
 impl Totals {
+    /// A total without its parts (subtotal, shipping, tax and discounts unknown).
+    pub fn whole(currency: CurrencyCode, total: Decimal) -> Totals {
+        Totals {
+            currency,
+            subtotal: None,
+            shipping: None,
+            tax: None,
+            discounts: None,
+            total,
+        }
+    }
+
     /// The total as money.
     pub fn total_money(&self) -> Money {
         Money::new(self.total, self.currency.clone())

@@ -37,6 +37,40 @@ struct PackageRecord {
     number: Option<String>,
 }
 
+impl PackageRecord {
+    /// The package is Genstore's fulfillment `fulfillment`, carrying `number`.
+    fn of(fulfillment: &str, number: Option<&str>) -> PackageRecord {
+        PackageRecord {
+            fulfillment: Some(fulfillment.to_owned()),
+            number: number.map(str::to_owned),
+        }
+    }
+}
+
+/// Puts `tracking` on Genstore's fulfillment `fulfillment` (on the order's trail as `op`).
+async fn retrack(
+    deps: &Deps,
+    gs: &GenstoreClient,
+    key: &OrderKey,
+    op: &str,
+    fulfillment: &str,
+    tracking: gw::TrackingInfo,
+) -> Result<(), Outcome> {
+    let update = fulfillments::tracking_update(tracking);
+    let sent = gs.update_tracking(fulfillment, &update).await;
+    audited(
+        deps,
+        key,
+        op,
+        Channel::Genstore,
+        "updateTracking",
+        sent,
+        |_| false,
+    )
+    .await
+    .map(|_| ())
+}
+
 fn record_name(channel: Channel, order_id: &ChannelOrderId, shipment: &Shipment) -> String {
     RecordName::Package(channel, order_id.as_str(), shipment.id.as_str()).to_string()
 }
@@ -218,21 +252,8 @@ async fn push_package(
                 return Ok(None);
             };
             let op = format!("retrack:{genstore_id}:{fid}:{}", number.unwrap_or("-"));
-            let update = fulfillments::tracking_update(tracking);
-            audited(
-                deps,
-                &key,
-                &op,
-                Channel::Genstore,
-                "updateTracking",
-                gs.update_tracking(fid, &update).await,
-                |_| false,
-            )
-            .await?;
-            let r = PackageRecord {
-                fulfillment: Some(fid.clone()),
-                number: number.map(str::to_owned),
-            };
+            retrack(deps, gs, &key, &op, fid, tracking).await?;
+            let r = PackageRecord::of(fid, number);
             write_record(deps, &name, Some(raw), &r).await?;
             return Ok(Some(format!(
                 "package {} corrected to {}",
@@ -349,21 +370,8 @@ async fn create_package(
         // Every line is fulfilled already. A fulfillment without tracking (the merchant shipped it and
         // left the number out) is this package; otherwise the number is kept on the trail.
         if let (Some(f), Some(t)) = (fulfillments::untracked(&mirror), tracking) {
-            let update = fulfillments::tracking_update(t);
-            audited(
-                deps,
-                &key,
-                &op,
-                Channel::Genstore,
-                "updateTracking",
-                gs.update_tracking(&f, &update).await,
-                |_| false,
-            )
-            .await?;
-            let r = PackageRecord {
-                fulfillment: Some(f),
-                number: number.map(str::to_owned),
-            };
+            retrack(deps, gs, &key, &op, &f, t).await?;
+            let r = PackageRecord::of(&f, number);
             write_record(deps, name, previous.as_deref(), &r).await?;
             return Ok(Some(format!("package {} tracked", package.id)));
         }

@@ -1,7 +1,7 @@
 //! Google: unacknowledged orders imported, and the status changes of known ones.
 
 use super::{days_ago, out_of_time, Deadline, Deps};
-use crate::item::{count, enqueue, jobs_of, save_external, Imported};
+use crate::item::{count, enqueue, jobs_of, note_reread, save_external, Imported};
 use crate::summary::ChannelSummary;
 use crate::PollError;
 use futures::stream::{self, StreamExt};
@@ -132,17 +132,8 @@ pub(crate) async fn google_changes(
         if same {
             continue;
         }
-        match import_google(deps, o).await {
-            Ok(Imported::Changed(j)) => {
-                s.changed = s.changed.saturating_add(1);
-                jobs.extend(j);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                s.failed = s.failed.saturating_add(1);
-                s.error = Some(format!("order {id}: {e}"));
-            }
-        }
+        let reread = import_google(deps, o).await;
+        note_reread(s, &mut jobs, id, reread);
     }
     enqueue(deps, &jobs, s).await
 }

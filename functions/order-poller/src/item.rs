@@ -61,6 +61,27 @@ pub(crate) fn count(summary: &mut ChannelSummary, imported: &Imported) {
     }
 }
 
+/// Counts a known order read again for changes: a change, with its jobs, or a failure (the error
+/// said in the summary); an order unchanged counts for nothing.
+pub(crate) fn note_reread<E: std::fmt::Display>(
+    summary: &mut ChannelSummary,
+    jobs: &mut Vec<SyncJob>,
+    id: &str,
+    result: Result<Imported, E>,
+) {
+    match result {
+        Ok(Imported::Changed(j)) => {
+            summary.changed = summary.changed.saturating_add(1);
+            jobs.extend(j);
+        }
+        Ok(_) => {}
+        Err(e) => {
+            summary.failed = summary.failed.saturating_add(1);
+            summary.error = Some(format!("order {id}: {e}"));
+        }
+    }
+}
+
 pub(crate) fn jobs_of(imported: Imported) -> Vec<SyncJob> {
     match imported {
         Imported::New(j) | Imported::Changed(j) | Imported::Unchanged(j) => j,

@@ -3,7 +3,7 @@
 
 use super::{days_ago, out_of_time, Deadline, Deps};
 use crate::backfill::zonos_order_key;
-use crate::item::{count, enqueue, jobs_of, park, save_external, Imported, ItemError};
+use crate::item::{count, enqueue, jobs_of, note_reread, park, save_external, Imported, ItemError};
 use crate::summary::{begin, ChannelSummary};
 use crate::PollError;
 use futures::stream::{self, StreamExt};
@@ -287,17 +287,8 @@ pub(crate) async fn zonos_changes(
         if deps.store.get(&key).await?.is_none() {
             continue;
         }
-        match import_zonos(deps, client, entry).await {
-            Ok(Imported::Changed(j)) => {
-                s.changed = s.changed.saturating_add(1);
-                jobs.extend(j);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                s.failed = s.failed.saturating_add(1);
-                s.error = Some(format!("order {}: {e}", entry.id));
-            }
-        }
+        let reread = import_zonos(deps, client, entry).await;
+        note_reread(s, &mut jobs, entry.id.as_str(), reread);
     }
     enqueue(deps, &jobs, s).await
 }

@@ -15,23 +15,19 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 impl DedupeStore for EmbeddedStore {
     async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
         let now = self.clock.now();
-        let (key, now_ms, until_ms) = (
-            key.to_owned(),
-            now.timestamp_millis(),
-            crate::clock::shifted(now, ttl).timestamp_millis(),
-        );
-        self.db
-            .run(move |c| {
-                let changed = c
-                    .execute(
-                        "INSERT INTO dedupe (key, until_ms) VALUES (?1, ?2)
-                         ON CONFLICT(key) DO UPDATE SET until_ms = excluded.until_ms WHERE dedupe.until_ms < ?3",
-                        params![key, until_ms, now_ms],
-                    )
-                    .map_err(sql)?;
-                Ok(changed == 1)
-            })
-            .await
+        let until = crate::clock::shifted(now, ttl);
+        let changed = self
+            .execute(
+                "INSERT INTO dedupe (key, until_ms) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET until_ms = excluded.until_ms WHERE dedupe.until_ms < ?3",
+                vec![
+                    key.to_owned().into(),
+                    until.timestamp_millis().into(),
+                    now.timestamp_millis().into(),
+                ],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn seen(&self, key: &str) -> Result<bool, StoreError> {
@@ -99,45 +95,31 @@ impl IdempotencyRecords for EmbeddedStore {
         replacing: Option<&IdempotencyRecord>,
         record: &IdempotencyRecord,
     ) -> Result<bool, StoreError> {
-        let (key, record, was) = (key.to_owned(), record.clone(), replacing.cloned());
-        self.db
-            .run(move |c| {
-                let values = params![
-                    key,
-                    record.state.as_str(),
-                    record.payload_hash,
-                    record.result,
-                    record.in_progress_until.timestamp_millis(),
-                    record.until.timestamp_millis(),
-                    record.owner,
-                ];
-                let changed = match &was {
-                    None => c.execute(
-                        "INSERT INTO idempotency (key, state, payload_hash, result, in_progress_until_ms, until_ms, owner)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(key) DO NOTHING",
-                        values,
-                    ),
-                    Some(was) => c.execute(
-                        "UPDATE idempotency SET state = ?2, payload_hash = ?3, result = ?4, in_progress_until_ms = ?5, until_ms = ?6, owner = ?7
-                         WHERE key = ?1 AND state = ?8 AND until_ms = ?9 AND owner IS ?10",
-                        params![
-                            key,
-                            record.state.as_str(),
-                            record.payload_hash,
-                            record.result,
-                            record.in_progress_until.timestamp_millis(),
-                            record.until.timestamp_millis(),
-                            record.owner,
-                            was.state.as_str(),
-                            was.until.timestamp_millis(),
-                            was.owner,
-                        ],
-                    ),
-                }
-                .map_err(sql)?;
-                Ok(changed == 1)
-            })
-            .await
+        let mut values: Vec<rusqlite::types::Value> = vec![
+            key.to_owned().into(),
+            record.state.as_str().to_owned().into(),
+            record.payload_hash.clone().into(),
+            record.result.clone().into(),
+            record.in_progress_until.timestamp_millis().into(),
+            record.until.timestamp_millis().into(),
+            record.owner.clone().into(),
+        ];
+        let statement = match replacing {
+            None => {
+                "INSERT INTO idempotency (key, state, payload_hash, result, in_progress_until_ms, until_ms, owner)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(key) DO NOTHING"
+            }
+            Some(was) => {
+                values.extend([
+                    was.state.as_str().to_owned().into(),
+                    was.until.timestamp_millis().into(),
+                    was.owner.clone().into(),
+                ]);
+                "UPDATE idempotency SET state = ?2, payload_hash = ?3, result = ?4, in_progress_until_ms = ?5, until_ms = ?6, owner = ?7
+                 WHERE key = ?1 AND state = ?8 AND until_ms = ?9 AND owner IS ?10"
+            }
+        };
+        Ok(self.execute(statement, values).await? == 1)
     }
 
     async fn complete_record(
@@ -147,19 +129,19 @@ impl IdempotencyRecords for EmbeddedStore {
         result: &str,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (key, owner, result) = (key.to_owned(), owner.to_owned(), result.to_owned());
-        let until = until.timestamp_millis();
-        self.db
-            .run(move |c| {
-                let changed = c
-                    .execute(
-                        "UPDATE idempotency SET state = ?2, result = ?3, until_ms = ?4 WHERE key = ?1 AND owner = ?5",
-                        params![key, RecordState::Completed.as_str(), result, until, owner],
-                    )
-                    .map_err(sql)?;
-                Ok(changed > 0)
-            })
-            .await
+        let values = vec![
+            key.to_owned().into(),
+            RecordState::Completed.as_str().to_owned().into(),
+            result.to_owned().into(),
+            until.timestamp_millis().into(),
+            owner.to_owned().into(),
+        ];
+        self.execute(
+            "UPDATE idempotency SET state = ?2, result = ?3, until_ms = ?4 WHERE key = ?1 AND owner = ?5",
+            values,
+        )
+        .await
+        .map(|changed| changed > 0)
     }
 
     async fn delete_record(
@@ -168,18 +150,17 @@ impl IdempotencyRecords for EmbeddedStore {
         state: RecordState,
         owner: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let (key, owner) = (key.to_owned(), owner.map(str::to_owned));
-        self.db
-            .run(move |c| {
-                let changed = c
-                    .execute(
-                        "DELETE FROM idempotency WHERE key = ?1 AND state = ?2 AND owner IS ?3",
-                        params![key, state.as_str(), owner],
-                    )
-                    .map_err(sql)?;
-                Ok(changed > 0)
-            })
-            .await
+        let values = vec![
+            key.to_owned().into(),
+            state.as_str().to_owned().into(),
+            owner.map(str::to_owned).into(),
+        ];
+        self.execute(
+            "DELETE FROM idempotency WHERE key = ?1 AND state = ?2 AND owner IS ?3",
+            values,
+        )
+        .await
+        .map(|changed| changed > 0)
     }
 }
 
@@ -338,31 +319,17 @@ impl CursorStore for EmbeddedStore {
     }
 
     async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
-        let (name, owner) = (name.to_owned(), owner.to_owned());
-        self.db
-            .run(move |c| {
-                c.execute(
-                    "DELETE FROM leases WHERE name = ?1 AND owner = ?2",
-                    params![name, owner],
-                )
-                .map_err(sql)?;
-                Ok(())
-            })
+        let values = vec![name.to_owned().into(), owner.to_owned().into()];
+        self.execute("DELETE FROM leases WHERE name = ?1 AND owner = ?2", values)
             .await
+            .map(drop)
     }
 
     async fn remove(&self, name: &str, expected: &str) -> Result<(), StoreError> {
-        let (name, expected) = (name.to_owned(), expected.to_owned());
-        self.db
-            .run(move |c| {
-                c.execute(
-                    "DELETE FROM cursors WHERE name = ?1 AND value = ?2",
-                    params![name, expected],
-                )
-                .map_err(sql)?;
-                Ok(())
-            })
+        let values = vec![name.to_owned().into(), expected.to_owned().into()];
+        self.execute("DELETE FROM cursors WHERE name = ?1 AND value = ?2", values)
             .await
+            .map(drop)
     }
 }
 

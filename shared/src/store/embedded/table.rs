@@ -27,6 +27,20 @@ impl EmbeddedStore {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Self {
         EmbeddedStore { db, clock }
     }
+
+    /// Runs one statement with `values` bound in order; how many rows it changed.
+    pub(super) async fn execute(
+        &self,
+        statement: &'static str,
+        values: Vec<rusqlite::types::Value>,
+    ) -> Result<usize, StoreError> {
+        self.db
+            .run(move |c| {
+                c.execute(statement, rusqlite::params_from_iter(values))
+                    .map_err(super::sql)
+            })
+            .await
+    }
 }
 
 pub(super) fn order_pk(key: &OrderKey) -> String {
