@@ -33,6 +33,7 @@ use orderbridge::channels::google::client::ListQuery;
 use orderbridge::channels::http::Paging;
 use orderbridge::channels::zonos::wire::OrderNumber;
 use orderbridge::channels::zonos::wire::OrderSelector;
+use orderbridge::store::RecordName;
 
 /// The share of each platform's bucket a backfill leaves to live work.
 pub const BACKFILL_RESERVE: f64 = 0.5;
@@ -133,7 +134,7 @@ struct Walk<'a, 'p> {
 pub(crate) async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> ChannelSummary {
     let name = b.channel.as_str();
     let through = b.through.unwrap_or_else(|| Utc::now().date_naive());
-    leased(deps, &format!("backfill-{name}"), || async move {
+    leased(deps, RecordName::BackfillLease(b.channel), || async move {
         let mut s = ChannelSummary::new(name);
         if through < b.since {
             s.error = Some("backfill: through is before since".into());

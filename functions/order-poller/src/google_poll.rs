@@ -25,7 +25,7 @@ pub(crate) async fn poll_google(
     client: &GoogleClient,
     deadline: &dyn Deadline,
 ) -> ChannelSummary {
-    let mut s = ChannelSummary::new("google");
+    let mut s = ChannelSummary::new(Channel::Google.as_str());
     let unacknowledged = ListQuery {
         acknowledged: Some(false),
         ..ListQuery::default()

@@ -50,7 +50,7 @@ use orderbridge::channels::zonos::client::ZonosClient;
 use genstore_reconcile::reconcile_genstore;
 use google_poll::{import_google, poll_google};
 use orderbridge::config::ShopClients;
-use orderbridge::store::{Lease, Storage, SyncQueue};
+use orderbridge::store::{Lease, RecordName, Storage, SyncQueue};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use zonos_poll::{import_zonos, poll_zonos};
@@ -252,21 +252,34 @@ async fn run_shop(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> Run
     } else {
         let zonos = async {
             match &deps.zonos {
-                Some(c) => Some(leased(deps, "zonos", || poll_zonos(deps, c, deadline)).await),
+                Some(c) => Some(
+                    leased(deps, RecordName::PollLease(Channel::Zonos), || {
+                        poll_zonos(deps, c, deadline)
+                    })
+                    .await,
+                ),
                 None => None,
             }
         };
         let google = async {
             match &deps.google {
-                Some(c) => Some(leased(deps, "google", || poll_google(deps, c, deadline)).await),
+                Some(c) => Some(
+                    leased(deps, RecordName::PollLease(Channel::Google), || {
+                        poll_google(deps, c, deadline)
+                    })
+                    .await,
+                ),
                 None => None,
             }
         };
         let genstore = async {
             match &deps.genstore {
-                Some(c) => {
-                    Some(leased(deps, "genstore", || reconcile_genstore(deps, c, deadline)).await)
-                }
+                Some(c) => Some(
+                    leased(deps, RecordName::PollLease(Channel::Genstore), || {
+                        reconcile_genstore(deps, c, deadline)
+                    })
+                    .await,
+                ),
                 None => None,
             }
         };
@@ -333,12 +346,14 @@ async fn run_shop(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> Run
 }
 
 /// Runs `work` under the channel's lease.
-async fn leased<F, Fut>(deps: &Deps, channel: &str, work: F) -> ChannelSummary
+async fn leased<F, Fut>(deps: &Deps, lease: RecordName<'_>, work: F) -> ChannelSummary
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ChannelSummary>,
 {
-    let lease = orderbridge::store::RecordName::PollLease(channel).to_string();
+    // Named in a summary the run could not make as the lease is (`zonos`, `backfill-zonos`).
+    let lease = lease.to_string();
+    let channel = lease.strip_prefix("poll:").unwrap_or(&lease);
     match deps
         .store
         .acquire_lease(&lease, &deps.settings.owner, deps.settings.lease_ttl)

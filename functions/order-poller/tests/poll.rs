@@ -412,7 +412,7 @@ mod cases {
         // The killed run's leases are still held; they expire. Here a new owner takes over at once.
         let mut deps = s.deps.clone();
         deps.settings.lease_ttl = chrono::Duration::minutes(15);
-        for ch in ["zonos", "google", "genstore"] {
+        for ch in [Channel::Zonos, Channel::Google, Channel::Genstore] {
             s.store
                 .release_lease(
                     &RecordName::PollLease(ch).to_string(),

@@ -22,7 +22,9 @@ pub enum RecordName<'a> {
     /// When a poll run last made progress on a channel.
     PollCompleted(&'a str),
     /// The lease one poll run holds on a channel.
-    PollLease(&'a str),
+    PollLease(Channel),
+    /// The lease a backfill holds on a channel (beside the live poll's).
+    BackfillLease(Channel),
     /// Webhooks counted by outcome per ten-minute slot over the last hour, kept by the one-machine
     /// runner only: deployed, the counts are CloudWatch metrics and cost a webhook no table write.
     WebhookCounts,
@@ -58,6 +60,7 @@ impl fmt::Display for RecordName<'_> {
             RecordName::LastRun(channel) => write!(f, "poll-last:{channel}"),
             RecordName::PollCompleted(channel) => write!(f, "poll-completed:{channel}"),
             RecordName::PollLease(channel) => write!(f, "poll:{channel}"),
+            RecordName::BackfillLease(channel) => write!(f, "poll:backfill-{channel}"),
             RecordName::WebhookCounts => f.write_str("webhooks"),
             RecordName::LastWebhook => f.write_str("webhook-last-arrival"),
             RecordName::Throttled(bucket) => write!(f, "throttled:{bucket}"),
@@ -92,7 +95,8 @@ mod tests {
             (RecordName::CursorHeld(Zonos), "zonos:held"),
             (RecordName::LastRun("google"), "poll-last:google"),
             (RecordName::PollCompleted("zonos"), "poll-completed:zonos"),
-            (RecordName::PollLease("genstore"), "poll:genstore"),
+            (RecordName::PollLease(Genstore), "poll:genstore"),
+            (RecordName::BackfillLease(Zonos), "poll:backfill-zonos"),
             (RecordName::WebhookCounts, "webhooks"),
             (RecordName::LastWebhook, "webhook-last-arrival"),
             (
