@@ -166,14 +166,7 @@ async fn mirrors(
 }
 
 fn deliver(sb: &Sandbox, fulfill_id: &str) {
-    let (_, events) = sb
-        .lock()
-        .genstore
-        .change_fulfillment(fulfill_id, |f| {
-            f.shipment_status = Some("delivered".into());
-            Ok(())
-        })
-        .unwrap();
+    let (_, events) = sb.lock().genstore.deliver(fulfill_id).unwrap();
     sb.webhooks.emit_all(events);
 }
 

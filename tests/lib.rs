@@ -5,7 +5,6 @@
 pub mod iam;
 
 use orderbridge::channel::Channel;
-use orderbridge::store::OrderKey;
 use orderbridge_cli::{DevConfig, Running, StorageChoice};
 use orderbridge_sandbox::genstore::model as gw;
 use orderbridge_sandbox::genstore::LineQty;
@@ -90,12 +89,7 @@ where
 }
 
 pub async fn mirror_of(r: &Running, channel: Channel, id: &str) -> Option<String> {
-    r.store
-        .get(&OrderKey::new(channel, id))
-        .await
-        .ok()
-        .flatten()
-        .and_then(|s| s.order.merchant_order_id.map(|m| m.to_string()))
+    r.mirror_of(channel, id).await
 }
 
 pub fn ship(sb: &Sandbox, order: &str, qty: u32, number: &str) -> String {

@@ -94,17 +94,7 @@ async fn each_function_starts_with_its_secrets_read_under_its_own_name() {
         ["webhook-secret-value", "webhook-secret-next-value"]
     );
 
-    let poller = order_poller::config::Config::from_env(&SecretResolver::for_function(
-        Function::OrderPoller,
-    ))
-    .await
-    .unwrap();
-    let push = orderbridge::config::shops_from_env(
-        &SecretResolver::for_function(Function::FulfillmentPush),
-        orderbridge::config::Needs::Platforms,
-    )
-    .await
-    .unwrap();
+    let (poller, push) = poller_and_push_config().await;
     assert_eq!(push.len(), 1);
     for platforms in [&poller.platforms, &push[0].platforms] {
         assert!(
@@ -146,17 +136,7 @@ async fn each_function_starts_with_its_secrets_read_under_its_own_name() {
     let eu_keys = ingest.shops.iter().find(|s| s.id.as_str() == "eu").unwrap();
     assert_eq!(eu_keys.secrets[0].expose(), "eu-webhook-secret");
     assert_eq!(eu_keys.shop_domain.as_deref(), Some("eu.genmystore.com"));
-    let poller = order_poller::config::Config::from_env(&SecretResolver::for_function(
-        Function::OrderPoller,
-    ))
-    .await
-    .unwrap();
-    let push = orderbridge::config::shops_from_env(
-        &SecretResolver::for_function(Function::FulfillmentPush),
-        orderbridge::config::Needs::Platforms,
-    )
-    .await
-    .unwrap();
+    let (poller, push) = poller_and_push_config().await;
     for shops in [&poller.shops, &push] {
         assert_eq!(shops.len(), 2);
         let eu = shops.iter().find(|s| s.id.as_str() == "eu").unwrap();
@@ -237,4 +217,20 @@ async fn each_function_starts_with_its_secrets_read_under_its_own_name() {
         .await;
     assert_eq!(kept.len(), 3);
     std::env::remove_var("SHOPS");
+}
+
+/// What the poller and fulfillment-push read of the environment, each with its own resolver.
+async fn poller_and_push_config() -> (order_poller::config::Config, Vec<orderbridge::config::Shop>)
+{
+    let poller_resolver = SecretResolver::for_function(Function::OrderPoller);
+    let poller = order_poller::config::Config::from_env(&poller_resolver)
+        .await
+        .unwrap();
+    let push = orderbridge::config::shops_from_env(
+        &SecretResolver::for_function(Function::FulfillmentPush),
+        orderbridge::config::Needs::Platforms,
+    )
+    .await
+    .unwrap();
+    (poller, push)
 }

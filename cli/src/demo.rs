@@ -39,15 +39,6 @@ where
     Err(format!("step not reached: {label}"))
 }
 
-async fn genstore_id(r: &Running, channel: Channel, id: &str) -> Option<String> {
-    r.store
-        .get(&OrderKey::new(channel, id))
-        .await
-        .ok()
-        .flatten()
-        .and_then(|s| s.order.merchant_order_id.map(|m| m.to_string()))
-}
-
 fn fulfill(
     sb: &Sandbox,
     order: &str,
@@ -150,16 +141,14 @@ async fn scenario(r: &Running) -> Result<String, String> {
     step(
         "polled in, mirrored into Genstore, merchant ids written back",
         || async {
-            genstore_id(r, Channel::Google, &google).await.is_some()
-                && genstore_id(r, Channel::Zonos, &zonos_ship).await.is_some()
-                && genstore_id(r, Channel::Zonos, &zonos_cancel)
-                    .await
-                    .is_some()
+            r.mirror_of(Channel::Google, &google).await.is_some()
+                && r.mirror_of(Channel::Zonos, &zonos_ship).await.is_some()
+                && r.mirror_of(Channel::Zonos, &zonos_cancel).await.is_some()
         },
     )
     .await?;
     let mirror_of = |channel: Channel, id: String| async move {
-        genstore_id(r, channel, &id)
+        r.mirror_of(channel, &id)
             .await
             .ok_or_else(|| format!("{channel}:{id} lost its link"))
     };
@@ -221,14 +210,7 @@ async fn scenario(r: &Running) -> Result<String, String> {
 
     println!("4. The carrier delivers the Google packages");
     for f in [&f1, &f2] {
-        let (_, events) = sb
-            .lock()
-            .genstore
-            .change_fulfillment(f, |x| {
-                x.shipment_status = Some("delivered".into());
-                Ok(())
-            })
-            .map_err(|(_, m)| m)?;
+        let (_, events) = sb.lock().genstore.deliver(f).map_err(|(_, m)| m)?;
         sb.webhooks.emit_all(events);
     }
     step("Google marks the order delivered", || async {

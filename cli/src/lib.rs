@@ -13,6 +13,7 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use orderbridge::caller::Function;
+use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::{GenstoreClient, GenstoreSettings};
 use orderbridge::channels::google::auth::GoogleCredentials;
 use orderbridge::channels::google::client::{GoogleClient, GoogleSettings};
@@ -23,7 +24,7 @@ use orderbridge::config::{Clients, ShopClients};
 use orderbridge::secrets::Secret;
 use orderbridge::shop::ShopId;
 use orderbridge::store::embedded::{Db, DeadLetter, EmbeddedQueue, EmbeddedStore};
-use orderbridge::store::{IdempotencyTtl, Storage, SyncQueue};
+use orderbridge::store::{IdempotencyTtl, OrderKey, Storage, SyncQueue};
 use orderbridge_sandbox::webhooks::Subscription;
 use orderbridge_sandbox::{Sandbox, SandboxConfig};
 use std::net::SocketAddr;
@@ -137,6 +138,16 @@ pub struct Running {
 }
 
 impl Running {
+    /// The merchant order id the channel's order `id` carries: its Genstore mirror's, once written back.
+    pub async fn mirror_of(&self, channel: Channel, id: &str) -> Option<String> {
+        self.store
+            .get(&OrderKey::new(channel, id))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|s| s.order.merchant_order_id.map(|m| m.to_string()))
+    }
+
     /// Stops every loop and the endpoint, and waits for them.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
@@ -231,6 +242,32 @@ enum Opened {
     },
 }
 
+/// The one-machine sync queue, whose messages go to its dead letters after [`MAX_RECEIVES`] receives
+/// (as the deployed queue's redrive), and that dead-letter queue, both in `db`.
+pub fn embedded_queues(
+    db: &Db,
+    clock: &Arc<dyn Clock>,
+) -> (Arc<EmbeddedQueue>, Arc<EmbeddedQueue>) {
+    let dead_letter = DeadLetter {
+        queue: "sync-dlq".into(),
+        max_receives: MAX_RECEIVES,
+    };
+    (
+        Arc::new(EmbeddedQueue::new(
+            db.clone(),
+            "sync",
+            Some(dead_letter),
+            clock.clone(),
+        )),
+        Arc::new(EmbeddedQueue::new(
+            db.clone(),
+            "sync-dlq",
+            None,
+            clock.clone(),
+        )),
+    )
+}
+
 impl Opened {
     async fn open(storage: &StorageChoice, data_dir: &std::path::Path) -> Result<Opened, String> {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -238,18 +275,11 @@ impl Opened {
             StorageChoice::Embedded => {
                 let db =
                     Db::open(data_dir.join("orderbridge.sqlite3")).map_err(|e| e.to_string())?;
+                let (queue, dead_letters) = embedded_queues(&db, &clock);
                 Ok(Opened::Embedded(Backends {
-                    store: Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
-                    queue: Arc::new(EmbeddedQueue::new(
-                        db.clone(),
-                        "sync",
-                        Some(DeadLetter {
-                            queue: "sync-dlq".into(),
-                            max_receives: MAX_RECEIVES,
-                        }),
-                        clock.clone(),
-                    )),
-                    dead_letters: Arc::new(EmbeddedQueue::new(db, "sync-dlq", None, clock)),
+                    store: Arc::new(EmbeddedStore::new(db, clock)),
+                    queue,
+                    dead_letters,
                 }))
             }
             StorageChoice::Aws { table, queue } => {

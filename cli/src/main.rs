@@ -15,9 +15,9 @@
 use clap::Parser;
 use orderbridge::clock::{Clock, SystemClock};
 use orderbridge::status::UnifiedStatus;
-use orderbridge::store::embedded::{Db, DeadLetter, EmbeddedQueue, EmbeddedStore};
+use orderbridge::store::embedded::{Db, EmbeddedStore};
 use orderbridge::store::{Storage, SyncQueue};
-use orderbridge_cli::{ops, start, DevConfig, MAX_RECEIVES};
+use orderbridge_cli::{ops, start, DevConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,20 +82,13 @@ async fn table_and_queues(b: &Backend, create: bool) -> Result<Handles, String> 
     }
     let db = Db::open(file).map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store: Arc<dyn Storage> = Arc::new(EmbeddedStore::new(db.clone(), clock.clone()));
+    let (queue, dlq) = orderbridge_cli::embedded_queues(&db, &clock);
+    let store: Arc<dyn Storage> = Arc::new(EmbeddedStore::new(db, clock));
     Ok(Handles {
         store: store.clone(),
         root: store,
-        queue: Arc::new(EmbeddedQueue::new(
-            db.clone(),
-            "sync",
-            Some(DeadLetter {
-                queue: "sync-dlq".into(),
-                max_receives: MAX_RECEIVES,
-            }),
-            clock.clone(),
-        )),
-        dlq: Arc::new(EmbeddedQueue::new(db, "sync-dlq", None, clock)),
+        queue,
+        dlq,
         shop: Default::default(),
     })
 }

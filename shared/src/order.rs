@@ -266,6 +266,17 @@ pub struct ShipmentLine {
     pub amount: Option<Decimal>,
 }
 
+impl ShipmentLine {
+    /// `quantity` of the line `line_item_id`, no money stated.
+    pub fn new(line_item_id: impl Into<LineItemId>, quantity: u32) -> ShipmentLine {
+        ShipmentLine {
+            line_item_id: line_item_id.into(),
+            quantity,
+            amount: None,
+        }
+    }
+}
+
 /// Why an order or line was cancelled, in orderbridge's terms; each platform's reason codes map to and
 /// from it (Genstore `cancelReason`, Google cancellation reasons). Decision: the few reasons every
 /// channel can say; anything else is `Other`, and the channel's own code is kept beside it.

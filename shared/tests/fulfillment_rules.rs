@@ -7,7 +7,7 @@
 use orderbridge::carrier::Carrier;
 use orderbridge::channels::genstore::{fulfillments, wire as gw};
 use orderbridge::channels::google;
-use orderbridge::ids::{LineItemId, ShipmentId};
+use orderbridge::ids::ShipmentId;
 use orderbridge::order::{ChannelOrder, Shipment, ShipmentLine, ShipmentStatus};
 
 /// The external order: Google's two-line fixture (MUG-1 and PLATE-1).
@@ -49,11 +49,7 @@ fn package(lines: &[(&str, u32)], carrier: Option<Carrier>) -> Shipment {
         tracking_url: None,
         line_items: lines
             .iter()
-            .map(|(l, q)| ShipmentLine {
-                line_item_id: LineItemId::new(*l),
-                quantity: *q,
-                amount: None,
-            })
+            .map(|(l, q)| ShipmentLine::new(*l, *q))
             .collect(),
         status: ShipmentStatus::Shipped,
         shipped_at: None,

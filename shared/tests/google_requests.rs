@@ -48,11 +48,7 @@ fn fulfillment(
         tracking_url: None,
         line_items: lines
             .iter()
-            .map(|(l, q)| ShipmentLine {
-                line_item_id: LineItemId::new(*l),
-                quantity: *q,
-                amount: None,
-            })
+            .map(|(l, q)| ShipmentLine::new(*l, *q))
             .collect(),
         status,
         shipped_at: None,

@@ -109,16 +109,7 @@ async fn requests_per_event() {
     }
     let conf = orderbridge::store::dynamo::sdk_config().await;
     let tally = Tally::new();
-    let ddb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&conf)
-            .interceptor(tally.dynamodb())
-            .build(),
-    );
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&conf)
-            .interceptor(tally.sqs())
-            .build(),
-    );
+    let (ddb, sqs) = tally.clients(&conf);
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let p = orderbridge::store::provision::provision(
         &ddb,

@@ -461,13 +461,18 @@ async fn process(deps: &Deps, p: Prepared) -> Result<Outcome, Failure> {
             WebhookPlan::Slow => {}
         }
     }
+    // The id is looked at before the delivery's own key: a delivery claims its key before its id (below),
+    // so an id found claimed by this very delivery's twin racing it has its key claimed already, and the
+    // twin is a duplicate, not a reuse. Only an id claimed under another key is refused.
+    let id_taken = match &id_key {
+        Some(id_key) => deps.store.seen(id_key).await?,
+        None => false,
+    };
     if deps.store.seen(&key).await? {
         return Ok(Outcome::Duplicate);
     }
-    if let Some(id_key) = &id_key {
-        if deps.store.seen(id_key).await? {
-            return Err(Failure::IdReused);
-        }
+    if id_taken {
+        return Err(Failure::IdReused);
     }
     let mut marker = None;
     let (outcome, jobs) = match (&p.webhook.topic, p.order) {
@@ -498,6 +503,7 @@ async fn process(deps: &Deps, p: Prepared) -> Result<Outcome, Failure> {
     if let Some(m) = &marker {
         orderbridge::sync::mark_queued(&*deps.store, m).await;
     }
+    // The key first, then the id: see the order of the checks above.
     deps.store.claim_once(&key, ttl).await?;
     if let Some(id_key) = &id_key {
         deps.store.claim_once(id_key, ttl).await?;

@@ -94,16 +94,7 @@ async fn aws_counted(tally: &Tally) -> Backend {
     .await
     .unwrap();
     let conf = sdk_config_for(Some(orderbridge::caller::Function::WebhookIngest)).await;
-    let ddb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&conf)
-            .interceptor(tally.dynamodb())
-            .build(),
-    );
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&conf)
-            .interceptor(tally.sqs())
-            .build(),
-    );
+    let (ddb, sqs) = tally.clients(&conf);
     let clock: Arc<dyn Clock> = Arc::new(orderbridge::clock::SystemClock);
     Backend {
         deps: deps(

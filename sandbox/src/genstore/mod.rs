@@ -340,6 +340,15 @@ impl GenstoreState {
         Ok((order, idx))
     }
 
+    /// The carrier delivers a fulfillment's package: its shipment status becomes `delivered`
+    /// ([`GenstoreState::change_fulfillment`]).
+    pub fn deliver(&mut self, fid: &str) -> Result<(gw::Fulfillment, Vec<Event>), Refusal> {
+        self.change_fulfillment(fid, |f| {
+            f.shipment_status = Some("delivered".into());
+            Ok(())
+        })
+    }
+
     /// Changes a fulfillment with `change`; stamps the order and returns `orders/update`.
     pub fn change_fulfillment(
         &mut self,

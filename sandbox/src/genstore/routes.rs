@@ -206,21 +206,11 @@ async fn create_order(State(sb): State<Sandbox>, headers: HeaderMap, body: Bytes
         let mut st = sb.lock();
         let out = st.genstore.create_order(&req.order);
         if out.is_ok() {
-            st.counters.executed("genstore.createOrder");
+            count_write(&mut st.counters, "genstore.createOrder", false);
         }
         out
     };
-    match outcome {
-        Ok((order, events)) => {
-            sb.webhooks.emit_all(events);
-            (
-                StatusCode::CREATED,
-                Json(json!({ "order": order_json(&order) })),
-            )
-                .into_response()
-        }
-        Err(r) => respond(r),
-    }
+    answer_write(&sb, outcome, StatusCode::CREATED, "order", order_json)
 }
 
 /// `PUT /orders/{orderId}`: `{"order": {...}}` changing the payment state, tags or note. Read on its
@@ -313,6 +303,33 @@ async fn list_fulfillments(
 }
 
 /// The sandbox's tracking as the order it keeps holds it.
+/// Counts a write that took: executed, or a duplicate when it changed nothing.
+fn count_write(counters: &mut crate::Counters, call: &str, repeated: bool) {
+    if repeated {
+        counters.duplicate(call);
+    } else {
+        counters.executed(call);
+    }
+}
+
+/// A write's answer: its webhooks sent and `{key: ...}` with `status`, or Genstore's refusal.
+fn answer_write<T>(
+    sb: &Sandbox,
+    outcome: Result<(T, Vec<super::Event>), super::Refusal>,
+    status: StatusCode,
+    key: &str,
+    json_of: impl FnOnce(&T) -> Value,
+) -> Response {
+    match outcome {
+        Ok((written, events)) => {
+            sb.webhooks.emit_all(events);
+            let body = serde_json::Map::from_iter([(key.to_owned(), json_of(&written))]);
+            (status, Json(Value::Object(body))).into_response()
+        }
+        Err(r) => respond(r),
+    }
+}
+
 fn tracking_info(t: super::requests::Tracking) -> gw::TrackingInfo {
     gw::TrackingInfo {
         number: t.number,
@@ -357,21 +374,17 @@ async fn create_fulfillment(
             None,
         );
         if out.is_ok() {
-            st.counters.executed("genstore.createFulfillment");
+            count_write(&mut st.counters, "genstore.createFulfillment", false);
         }
         out
     };
-    match outcome {
-        Ok((f, events)) => {
-            sb.webhooks.emit_all(events);
-            (
-                StatusCode::CREATED,
-                Json(json!({ "fulfillment": fulfillment_json(&f) })),
-            )
-                .into_response()
-        }
-        Err(r) => respond(r),
-    }
+    answer_write(
+        &sb,
+        outcome,
+        StatusCode::CREATED,
+        "fulfillment",
+        fulfillment_json,
+    )
 }
 
 async fn update_tracking(
@@ -403,21 +416,17 @@ async fn update_tracking(
             Ok(())
         });
         if out.is_ok() {
-            if same {
-                st.counters.duplicate("genstore.updateTracking");
-            } else {
-                st.counters.executed("genstore.updateTracking");
-            }
+            count_write(&mut st.counters, "genstore.updateTracking", same);
         }
         out
     };
-    match outcome {
-        Ok((f, events)) => {
-            sb.webhooks.emit_all(events);
-            Json(json!({ "fulfillment": fulfillment_json(&f) })).into_response()
-        }
-        Err(r) => respond(r),
-    }
+    answer_write(
+        &sb,
+        outcome,
+        StatusCode::OK,
+        "fulfillment",
+        fulfillment_json,
+    )
 }
 
 async fn cancel_fulfillment(
@@ -437,21 +446,17 @@ async fn cancel_fulfillment(
             Ok(())
         });
         if out.is_ok() {
-            if already {
-                st.counters.duplicate("genstore.cancelFulfillment");
-            } else {
-                st.counters.executed("genstore.cancelFulfillment");
-            }
+            count_write(&mut st.counters, "genstore.cancelFulfillment", already);
         }
         out
     };
-    match outcome {
-        Ok((f, events)) => {
-            sb.webhooks.emit_all(events);
-            Json(json!({ "fulfillment": fulfillment_json(&f) })).into_response()
-        }
-        Err(r) => respond(r),
-    }
+    answer_write(
+        &sb,
+        outcome,
+        StatusCode::OK,
+        "fulfillment",
+        fulfillment_json,
+    )
 }
 
 async fn cancel_order(
@@ -475,19 +480,9 @@ async fn cancel_order(
             .is_some_and(|o| o.cancelled_at.is_some());
         let out = st.genstore.cancel_order(&id, &reason);
         if out.is_ok() {
-            if already {
-                st.counters.duplicate("genstore.cancelOrder");
-            } else {
-                st.counters.executed("genstore.cancelOrder");
-            }
+            count_write(&mut st.counters, "genstore.cancelOrder", already);
         }
         out.map(|(o, events)| (o, if already { Vec::new() } else { events }))
     };
-    match outcome {
-        Ok((order, events)) => {
-            sb.webhooks.emit_all(events);
-            Json(json!({ "order": order_json(&order) })).into_response()
-        }
-        Err(r) => respond(r),
-    }
+    answer_write(&sb, outcome, StatusCode::OK, "order", order_json)
 }

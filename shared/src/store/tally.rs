@@ -26,6 +26,19 @@ impl Tally {
         Tally::default()
     }
 
+    /// A DynamoDB and an SQS client on `conf` whose every request this tally counts.
+    pub fn clients(
+        &self,
+        conf: &aws_config::SdkConfig,
+    ) -> (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client) {
+        let ddb = aws_sdk_dynamodb::config::Builder::from(conf).interceptor(self.dynamodb());
+        let sqs = aws_sdk_sqs::config::Builder::from(conf).interceptor(self.sqs());
+        (
+            aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+            aws_sdk_sqs::Client::from_conf(sqs.build()),
+        )
+    }
+
     /// An interceptor for a DynamoDB client config.
     pub fn dynamodb(&self) -> DynamoInterceptor {
         DynamoInterceptor(self.clone())

@@ -55,14 +55,7 @@ pub async fn google_ships_partially_then_fully_in_two_shipments_and_is_delivered
         .map(|f| f.fulfill_id.clone())
         .collect();
     for fid in &fids {
-        s.sandbox
-            .lock()
-            .genstore
-            .change_fulfillment(fid, |f| {
-                f.shipment_status = Some("delivered".into());
-                Ok(())
-            })
-            .unwrap();
+        s.sandbox.lock().genstore.deliver(fid).unwrap();
     }
     sync_genstore(&s, &gid).await;
     assert!(handle_batch(&s.deps, vec![push()]).await.is_empty());

@@ -252,11 +252,7 @@ fn to_shipment(cx: &Ctx<'_>, i: usize, f: &wire::Fulfillment) -> Result<Shipment
         let quantity = l
             .quantity
             .ok_or_else(|| cx.missing(format!("fulfillments[{i}].lineItems[{j}].quantity")))?;
-        lines.push(ShipmentLine {
-            line_item_id: line_item_id.into(),
-            quantity,
-            amount: None,
-        });
+        lines.push(ShipmentLine::new(line_item_id, quantity));
     }
     let tracking = f.tracking_info.clone().unwrap_or_default();
     let carrier = tracking

@@ -182,11 +182,7 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
                         .map(|l| l.id.as_str().to_owned())
                 })
                 .ok_or_else(|| missing(format!("shipments[{i}].lineItems[{j}].lineItemId")))?;
-            lines.push(ShipmentLine {
-                line_item_id: line.into(),
-                quantity: sl.quantity,
-                amount: None,
-            });
+            lines.push(ShipmentLine::new(line, sl.quantity));
         }
         shipments.push(Shipment {
             id: ShipmentId::new(sid),
