@@ -157,16 +157,15 @@ async fn google_view(s: &Setup, id: &str) -> orderbridge::channels::google::wire
         .unwrap()
 }
 
+/// A Zonos order as the client reads it from the sandbox.
+async fn zonos_detail(s: &Setup, id: &str) -> orderbridge::channels::zonos::wire::Order {
+    let client = s.deps.zonos.as_ref().expect("Zonos is configured");
+    client.order_detail(id).await.unwrap()
+}
+
 /// Reads a Zonos order from the sandbox and saves it, newer wins (no jobs).
 async fn store_zonos(s: &Setup, id: &str) {
-    let detail = s
-        .deps
-        .zonos
-        .as_ref()
-        .unwrap()
-        .order_detail(id)
-        .await
-        .unwrap();
+    let detail = zonos_detail(s, id).await;
     orders::save_newer(&*s.store, zonos::to_channel_order(&detail, None).unwrap())
         .await
         .unwrap();
@@ -371,14 +370,7 @@ mod cases {
         assert_eq!(mirror_order.source_name.as_deref(), Some("zonos"));
         assert_eq!(mirror_order.source_identifier.as_deref(), Some(z.as_str()));
         assert_eq!(mirror_order.line_items[0].quantity, 2);
-        let zonos_side = s
-            .deps
-            .zonos
-            .as_ref()
-            .unwrap()
-            .order_detail(&z)
-            .await
-            .unwrap();
+        let zonos_side = zonos_detail(&s, &z).await;
         assert_eq!(zonos_side.merchant_order_id.as_deref(), Some(zg.as_str()));
         assert_eq!(
             stored(&s, Channel::Zonos, &z)

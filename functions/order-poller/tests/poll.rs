@@ -294,6 +294,18 @@ async fn poll(s: &Setup) -> RunSummary {
     order_poller::run(&s.deps, PollRequest::default(), &Forever).await
 }
 
+/// The order as the table holds it.
+async fn order_of(s: &Setup, channel: Channel, id: &str) -> orderbridge::order::ChannelOrder {
+    let key = OrderKey::new(channel, id);
+    s.store.get(&key).await.unwrap().expect("stored").order
+}
+
+/// True when all the Google orders the sandbox has are acknowledged.
+fn all_acknowledged(s: &Setup) -> bool {
+    let st = s.sandbox.lock();
+    st.google.orders.values().all(|o| o.order.acknowledged)
+}
+
 async fn stored(s: &Setup, channel: Channel, id: &str) -> bool {
     s.store
         .get(&OrderKey::new(channel, id))
@@ -335,13 +347,7 @@ mod cases {
             };
             assert!(stored(&s, channel, id).await, "{id}");
         }
-        assert!(s
-            .sandbox
-            .lock()
-            .google
-            .orders
-            .values()
-            .all(|o| o.order.acknowledged));
+        assert!(all_acknowledged(&s));
         assert!(
             s.sandbox.counters().requests["GET /google/content/v2.1/{merchant}/orders"] >= 3,
             "several pages"
@@ -429,13 +435,7 @@ mod cases {
             let c = again.channel(ch).unwrap();
             assert!(c.new + c.unchanged >= 1 || c.seen == 0, "{c:?}");
         }
-        assert!(s
-            .sandbox
-            .lock()
-            .google
-            .orders
-            .values()
-            .all(|o| o.order.acknowledged));
+        assert!(all_acknowledged(&s));
     }
 
     pub async fn throttling_and_server_errors_are_survived(aws: bool) {
@@ -482,13 +482,7 @@ mod cases {
             }
         }
         assert_eq!(m.len(), 160, "every order imported or parked");
-        assert!(s
-            .sandbox
-            .lock()
-            .google
-            .orders
-            .values()
-            .all(|o| o.order.acknowledged));
+        assert!(all_acknowledged(&s));
     }
 
     pub async fn a_zonos_error_answer_is_reported_and_the_cursor_holds(aws: bool) {

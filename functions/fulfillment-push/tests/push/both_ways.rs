@@ -42,14 +42,7 @@ pub async fn save_google(s: &Setup, id: &str) -> Vec<SyncJob> {
 
 /// Reads a Zonos order and saves it as the poller does; the jobs its state calls for.
 pub async fn save_zonos(s: &Setup, id: &str) -> Vec<SyncJob> {
-    let d = s
-        .deps
-        .zonos
-        .as_ref()
-        .unwrap()
-        .order_detail(id)
-        .await
-        .unwrap();
+    let d = zonos_detail(s, id).await;
     let order = zonos::to_channel_order(&d, None).unwrap();
     orderbridge::sync::apply_external_order(&*s.store, order)
         .await

@@ -90,14 +90,7 @@ pub async fn zonos_gets_every_tracking_number_and_a_blocked_vendor_status_is_ski
         },
     );
     assert!(handle_batch(&s.deps, vec![job]).await.is_empty());
-    let detail = s
-        .deps
-        .zonos
-        .as_ref()
-        .unwrap()
-        .order_detail(&z)
-        .await
-        .unwrap();
+    let detail = zonos_detail(&s, &z).await;
     let numbers: Vec<&str> = detail
         .tracking_list
         .iter()

@@ -183,13 +183,7 @@ pub async fn a_zonos_status_change_of_a_known_order_is_picked_up_and_pushed(aws:
     let r = poll(&s).await;
     let z = r.channel("zonos").unwrap();
     assert_eq!((z.new, z.changed), (0, 1), "{z:?}");
-    let stored = s
-        .store
-        .get(&OrderKey::new(Channel::Zonos, ids[0].as_str()))
-        .await
-        .unwrap()
-        .unwrap()
-        .order;
+    let stored = order_of(&s, Channel::Zonos, ids[0].as_str()).await;
     assert_eq!(stored.raw_status, "IGLOBAL_ORDER_CANCELLED");
     assert_eq!(
         stored.genstore_order_id,
@@ -292,13 +286,7 @@ pub async fn a_customer_cancellation_on_google_is_picked_up_and_pushed(aws: bool
     let r = poll(&s).await;
     let g = r.channel("google").unwrap();
     assert_eq!((g.new, g.changed), (0, 1), "{g:?}");
-    let stored = s
-        .store
-        .get(&OrderKey::new(Channel::Google, ids[1].as_str()))
-        .await
-        .unwrap()
-        .unwrap()
-        .order;
+    let stored = order_of(&s, Channel::Google, ids[1].as_str()).await;
     assert_eq!(stored.status, orderbridge::UnifiedStatus::Cancelled);
     assert_eq!(
         stored.genstore_order_id,

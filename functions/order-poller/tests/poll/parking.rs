@@ -290,13 +290,7 @@ pub async fn bare_zonos_answers_import_and_a_status_change_is_picked_up(aws: boo
     assert_eq!((z.new, z.failed, z.error.as_deref()), (3, 0, None), "{z:?}");
     let idx = s.sandbox.lock().zonos.find(999, &ids[0]).unwrap();
     let placed = s.sandbox.lock().zonos.orders[idx].placed_at;
-    let order = s
-        .store
-        .get(&OrderKey::new(Channel::Zonos, ids[0].as_str()))
-        .await
-        .unwrap()
-        .unwrap()
-        .order;
+    let order = order_of(&s, Channel::Zonos, ids[0].as_str()).await;
     assert_eq!(order.order_id.as_str(), ids[0], "the id asked for");
     assert_eq!(
         order.totals.currency.as_str(),
@@ -314,13 +308,7 @@ pub async fn bare_zonos_answers_import_and_a_status_change_is_picked_up(aws: boo
         .set_status(idx, "IGLOBAL_ORDER_CANCELLED");
     let r = poll(&s).await;
     assert_eq!(r.channel("zonos").unwrap().changed, 1, "{r:?}");
-    let order = s
-        .store
-        .get(&OrderKey::new(Channel::Zonos, ids[0].as_str()))
-        .await
-        .unwrap()
-        .unwrap()
-        .order;
+    let order = order_of(&s, Channel::Zonos, ids[0].as_str()).await;
     assert_eq!(order.status, orderbridge::UnifiedStatus::Cancelled);
 }
 
