@@ -9,6 +9,7 @@ use super::{OrderKey, StoreError, StoredOrder};
 use crate::clock::Clock;
 use crate::order::ChannelOrder;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -354,24 +355,31 @@ impl DynamoStore {
         pk_attr: &str,
         pk: &str,
     ) -> Result<Vec<StoredOrder>, StoreError> {
+        let items = self
+            .query_all(|q| {
+                q.index_name(index)
+                    .key_condition_expression("#k = :k")
+                    .expression_attribute_names("#k", pk_attr)
+                    .expression_attribute_values(":k", s(pk))
+            })
+            .await?;
+        items.iter().map(read_order).collect()
+    }
+
+    /// Every item a query matches, page after page; `query` says what it asks, on this table.
+    pub(super) async fn query_all(
+        &self,
+        query: impl Fn(QueryFluentBuilder) -> QueryFluentBuilder,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
         loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(index)
-                .key_condition_expression("#k = :k")
-                .expression_attribute_names("#k", pk_attr)
-                .expression_attribute_values(":k", s(pk))
+            let page = query(self.client.query().table_name(&self.table))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(|e| classify("Query", e))?;
-            for item in page.items() {
-                out.push(read_order(item)?);
-            }
+            out.extend(page.items().iter().cloned());
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
                 _ => break,

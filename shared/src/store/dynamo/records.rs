@@ -210,37 +210,25 @@ impl AuditLog for DynamoStore {
     }
 
     async fn entries(&self, key: &OrderKey) -> Result<Vec<AuditEntry>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :audit)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(order_pk(key)))
-                .expression_attribute_values(":audit", s("AUDIT#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| classify("Query", e))?;
-            for item in page.items() {
+        let items = self
+            .query_all(|q| {
+                q.key_condition_expression("#pk = :pk AND begins_with(#sk, :audit)")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":pk", s(order_pk(key)))
+                    .expression_attribute_values(":audit", s("AUDIT#"))
+                    .consistent_read(true)
+            })
+            .await?;
+        items
+            .iter()
+            .map(|item| {
                 let body = get_s(item, "entry")
                     .ok_or_else(|| StoreError::Corrupt("audit entry without body".into()))?;
-                out.push(
-                    serde_json::from_str(body)
-                        .map_err(|e| StoreError::Corrupt(format!("audit entry: {e}")))?,
-                );
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(out)
+                serde_json::from_str(body)
+                    .map_err(|e| StoreError::Corrupt(format!("audit entry: {e}")))
+            })
+            .collect()
     }
 
     async fn redact(&self, key: &OrderKey) -> Result<usize, StoreError> {
