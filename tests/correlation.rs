@@ -5,7 +5,7 @@
 use orderbridge::channel::Channel;
 use orderbridge::store::OrderKey;
 use orderbridge_cli::start;
-use orderbridge_e2e::{captured_logs, config, dir, google_order, mirror_of, ship, until};
+use orderbridge_e2e::{captured_logs, config, dir, google_order, mirrored, ship, until};
 
 #[tokio::test]
 async fn a_webhooks_correlation_id_follows_its_work_through_logs_and_the_audit_trail() {
@@ -14,11 +14,7 @@ async fn a_webhooks_correlation_id_follows_its_work_through_logs_and_the_audit_t
     let r = start(config(d.clone())).await.unwrap();
     let sb = r.sandbox.clone().unwrap().0;
     let g = google_order(&sb);
-    until("mirrored", || async {
-        mirror_of(&r, Channel::Google, &g).await.is_some()
-    })
-    .await;
-    let gid = mirror_of(&r, Channel::Google, &g).await.unwrap();
+    let gid = mirrored(&r, Channel::Google, &g).await;
     ship(&sb, &gid, 1, "1ZCAUSE");
     until("the package reached Google", || async {
         sb.counters().executed_count("google.shipLineItems") == 1

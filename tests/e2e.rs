@@ -5,18 +5,15 @@
 use orderbridge::channel::Channel;
 use orderbridge::store::OrderKey;
 use orderbridge_cli::{start, DevConfig};
-use orderbridge_e2e::{config, dir, google_order, mirror_of, on_moto, ship, until, zonos_order};
+use orderbridge_e2e::{
+    config, config_for, dir, google_order, mirror_of, mirrored, on_moto, ship, until, zonos_order,
+};
 use orderbridge_sandbox::webhooks::WebhookMode;
 use orderbridge_sandbox::Faults;
 use std::time::Duration;
 
 async fn duplicate_and_reordered_webhooks_apply_each_write_once(aws: bool) {
-    let d = dir(if aws { "webhooks-moto" } else { "webhooks" });
-    let cfg = if aws {
-        on_moto(config(d.clone()), "webhooks")
-    } else {
-        config(d.clone())
-    };
+    let (d, cfg) = config_for("webhooks", aws);
     let r = start(cfg).await.unwrap();
     let sb = r.sandbox.clone().unwrap().0;
     sb.webhooks.set_mode(WebhookMode {
@@ -24,11 +21,7 @@ async fn duplicate_and_reordered_webhooks_apply_each_write_once(aws: bool) {
         ..WebhookMode::default()
     });
     let g = google_order(&sb);
-    until("mirrored", || async {
-        mirror_of(&r, Channel::Google, &g).await.is_some()
-    })
-    .await;
-    let mirror = mirror_of(&r, Channel::Google, &g).await.unwrap();
+    let mirror = mirrored(&r, Channel::Google, &g).await;
     let f1 = ship(&sb, &mirror, 1, "1Z-DUP-1");
     let f2 = ship(&sb, &mirror, 1, "1Z-DUP-2");
     until("shipped on Google", || async {
@@ -76,12 +69,7 @@ async fn duplicate_and_reordered_webhooks_apply_each_write_once(aws: bool) {
 }
 
 async fn platform_faults_are_survived_without_double_writes(aws: bool) {
-    let d = dir(if aws { "faults-moto" } else { "faults" });
-    let cfg = if aws {
-        on_moto(config(d.clone()), "faults")
-    } else {
-        config(d.clone())
-    };
+    let (d, cfg) = config_for("faults", aws);
     let r = start(cfg).await.unwrap();
     let sb = r.sandbox.clone().unwrap().0;
     let flaky = Faults {
@@ -118,12 +106,7 @@ async fn platform_faults_are_survived_without_double_writes(aws: bool) {
 }
 
 async fn a_consumer_restart_in_the_middle_loses_nothing_and_repeats_nothing(aws: bool) {
-    let d = dir(if aws { "restart-moto" } else { "restart" });
-    let cfg = if aws {
-        on_moto(config(d.clone()), "restart")
-    } else {
-        config(d.clone())
-    };
+    let (d, cfg) = config_for("restart", aws);
     let first = start(cfg.clone()).await.unwrap();
     let (sb, base) = first.sandbox.clone().unwrap();
     // Genstore answers slowly, so the six mirrors cannot all be done when the import is: the restart
@@ -257,11 +240,7 @@ async fn a_package_corrected_twice_in_one_second_ends_with_the_last_number(aws: 
     let r = start(cfg).await.unwrap();
     let sb = r.sandbox.clone().unwrap().0;
     let g = google_order(&sb);
-    until("mirrored", || async {
-        mirror_of(&r, Channel::Google, &g).await.is_some()
-    })
-    .await;
-    let mirror = mirror_of(&r, Channel::Google, &g).await.unwrap();
+    let mirror = mirrored(&r, Channel::Google, &g).await;
     let f = ship(&sb, &mirror, 1, "1Z-FIRST");
     let shipped = |number: &'static str| {
         let sb = sb.clone();

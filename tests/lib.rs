@@ -41,6 +41,30 @@ pub fn config(data_dir: std::path::PathBuf) -> DevConfig {
 }
 
 /// The same pipeline on DynamoDB and SQS (moto, started by `scripts/test`), with fresh names.
+/// A runner in its own folder named after `name`: on the embedded backend, or on moto (`aws`).
+pub fn config_for(name: &str, aws: bool) -> (std::path::PathBuf, DevConfig) {
+    let d = dir(&if aws {
+        format!("{name}-moto")
+    } else {
+        name.to_owned()
+    });
+    let cfg = if aws {
+        on_moto(config(d.clone()), name)
+    } else {
+        config(d.clone())
+    };
+    (d, cfg)
+}
+
+/// Waits for the channel's order `id` to be mirrored; its Genstore mirror.
+pub async fn mirrored(r: &Running, channel: Channel, id: &str) -> String {
+    until("mirrored", || async {
+        mirror_of(r, channel, id).await.is_some()
+    })
+    .await;
+    mirror_of(r, channel, id).await.unwrap_or_default()
+}
+
 pub fn on_moto(cfg: DevConfig, name: &str) -> DevConfig {
     assert!(
         std::env::var("AWS_ENDPOINT_URL").is_ok(),

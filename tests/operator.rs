@@ -7,16 +7,11 @@ use orderbridge::jobs::{Job, SyncJob};
 use orderbridge::store::orders;
 use orderbridge::store::{OrderKey, RecordName};
 use orderbridge_cli::ops::{order_rows, ListFilter};
-use orderbridge_cli::{start, DevConfig};
-use orderbridge_e2e::{config, dir, google_order, mirror_of, on_moto, until, zonos_order};
+use orderbridge_cli::start;
+use orderbridge_e2e::{config_for, google_order, mirror_of, until, zonos_order};
 
 async fn one_row_per_order_stuck_orders_and_the_health_screen(aws: bool) {
-    let d = dir(if aws { "operator-moto" } else { "operator" });
-    let cfg: DevConfig = if aws {
-        on_moto(config(d.clone()), "operator")
-    } else {
-        config(d.clone())
-    };
+    let (d, cfg) = config_for("operator", aws);
     let r = start(cfg).await.unwrap();
     let sb = r.sandbox.clone().unwrap().0;
     let g = google_order(&sb);

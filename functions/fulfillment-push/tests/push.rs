@@ -157,6 +157,11 @@ async fn google_view(s: &Setup, id: &str) -> orderbridge::channels::google::wire
         .unwrap()
 }
 
+/// The order's audit trail.
+async fn trail_of(s: &Setup, channel: Channel, id: &str) -> Vec<orderbridge::store::AuditEntry> {
+    s.store.entries(&OrderKey::new(channel, id)).await.unwrap()
+}
+
 /// A Zonos order as the client reads it from the sandbox.
 async fn zonos_detail(s: &Setup, id: &str) -> orderbridge::channels::zonos::wire::Order {
     let client = s.deps.zonos.as_ref().expect("Zonos is configured");
@@ -394,11 +399,7 @@ mod cases {
             .unwrap()
             .unwrap();
         assert_eq!(google_side.id.as_deref(), Some(g.as_str()));
-        let trail = s
-            .store
-            .entries(&OrderKey::new(Channel::Zonos, z.as_str()))
-            .await
-            .unwrap();
+        let trail = trail_of(&s, Channel::Zonos, &z).await;
         let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
             actions,
@@ -529,11 +530,7 @@ mod cases {
             requests_after_first,
             "Google is not asked again"
         );
-        let trail = s
-            .store
-            .entries(&OrderKey::new(Channel::Google, g.as_str()))
-            .await
-            .unwrap();
+        let trail = trail_of(&s, Channel::Google, &g).await;
         assert!(
             matches!(
                 trail[0].outcome,

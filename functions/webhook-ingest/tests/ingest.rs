@@ -209,6 +209,11 @@ fn base64_encode(b: &[u8]) -> String {
     out
 }
 
+/// The outcome a signed delivery of `topic` with `body` is answered with.
+async fn said(b: &Backend, topic: &str, body: &Value) -> Value {
+    deliver(b, &Delivery::new(topic, body)).await.body["outcome"].clone()
+}
+
 async fn deliver(b: &Backend, d: &Delivery) -> Outbound {
     let req = lambda_http::request::from_str(&d.event()).expect("a valid API Gateway v2 event");
     handle(&b.deps, lambda::inbound(req)).await

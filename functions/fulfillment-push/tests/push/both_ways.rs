@@ -25,15 +25,7 @@ pub async fn google_template_order(s: &Setup, template: &str) -> String {
 
 /// Reads a Google order and saves it as the poller does (a fresh read); the jobs its state calls for.
 pub async fn save_google(s: &Setup, id: &str) -> Vec<SyncJob> {
-    let o = s
-        .deps
-        .google
-        .as_ref()
-        .unwrap()
-        .get_order(id)
-        .await
-        .unwrap()
-        .unwrap();
+    let o = google_view(s, id).await;
     orderbridge::sync::apply_external_order(&*s.store, google::to_channel_order(&o).unwrap())
         .await
         .unwrap()
@@ -134,10 +126,6 @@ fn tracking_job(channel: Channel, order: &str, gid: &str) -> Record {
     )
 }
 
-pub async fn trail(s: &Setup, channel: Channel, id: &str) -> Vec<orderbridge::store::AuditEntry> {
-    s.store.entries(&OrderKey::new(channel, id)).await.unwrap()
-}
-
 /// Two Google packages with their own lines become two Genstore fulfillments with those lines; a
 /// number corrected on Google updates the fulfillment it became. Each write once, however often the
 /// job runs.
@@ -202,7 +190,7 @@ pub async fn google_packages_become_their_own_fulfillments_and_a_correction_foll
     assert_eq!(executed(&s, "genstore.updateTracking"), 1);
     let genstore = sync_genstore(&s, &gid).await;
     assert_eq!(genstore.status, orderbridge::UnifiedStatus::Shipped);
-    let actions: Vec<String> = trail(&s, Channel::Genstore, &gid)
+    let actions: Vec<String> = trail_of(&s, Channel::Genstore, &gid)
         .await
         .into_iter()
         .filter(|e| e.target == Channel::Genstore && e.action != "createOrder")
@@ -256,7 +244,7 @@ pub async fn every_zonos_number_reaches_genstore_and_a_correction_follows(aws: b
     );
     assert_eq!(executed(&s, "genstore.createFulfillment"), 2);
     assert_eq!(executed(&s, "genstore.updateTracking"), 1);
-    let kept: Vec<String> = trail(&s, Channel::Genstore, &gid)
+    let kept: Vec<String> = trail_of(&s, Channel::Genstore, &gid)
         .await
         .into_iter()
         .filter(|e| e.action == "addPackage")
@@ -511,7 +499,7 @@ pub async fn a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is
         stored(&s, Channel::Google, &g).await.status,
         orderbridge::UnifiedStatus::Shipped
     );
-    let corrected = trail(&s, Channel::Google, &g)
+    let corrected = trail_of(&s, Channel::Google, &g)
         .await
         .into_iter()
         .filter(|e| e.action == "updateShipment" && e.outcome == AuditOutcome::Executed)
@@ -520,7 +508,7 @@ pub async fn a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is
 
     change_fulfillment(&s, &gid, 0, cancel).await;
     twice(&s, to_channel_job(Channel::Google, &g, &gid)).await;
-    let withdrawn: Vec<_> = trail(&s, Channel::Google, &g)
+    let withdrawn: Vec<_> = trail_of(&s, Channel::Google, &g)
         .await
         .into_iter()
         .filter(|e| e.action == "withdrawShipment")
@@ -582,7 +570,7 @@ pub async fn a_genstore_correction_and_cancellation_reach_zonos(aws: bool) {
         3,
         "no empty list is sent"
     );
-    let recorded: Vec<_> = trail(&s, Channel::Zonos, &z)
+    let recorded: Vec<_> = trail_of(&s, Channel::Zonos, &z)
         .await
         .into_iter()
         .filter(|e| matches!(&e.outcome, AuditOutcome::Skipped { reason } if reason.contains("withdraw")))

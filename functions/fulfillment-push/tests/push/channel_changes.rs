@@ -5,7 +5,7 @@
 
 use super::both_ways::{
     genstore_jobs, google_line, google_template_order, kinds, mirror_payment, run_all, save_google,
-    ship_on_google, trail,
+    ship_on_google,
 };
 use super::*;
 use orderbridge::channels::genstore::mapping::{
@@ -33,7 +33,7 @@ fn tags(s: &Setup, gid: &str) -> String {
 }
 
 async fn entries(s: &Setup, gid: &str, action: &str) -> usize {
-    trail(s, Channel::Genstore, gid)
+    trail_of(s, Channel::Genstore, gid)
         .await
         .iter()
         .filter(|e| e.action == action)
@@ -200,7 +200,7 @@ pub async fn a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits(
         0,
         "not pushed while held"
     );
-    let flagged = trail(&s, Channel::Google, &g)
+    let flagged = trail_of(&s, Channel::Google, &g)
         .await
         .into_iter()
         .filter(|e| e.action == "pushTracking")

@@ -56,7 +56,7 @@ pub async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_relea
         .await
         .unwrap();
     assert_eq!(waiting, vec![cancel.clone()]);
-    assert!(trail(&s, Channel::Zonos, &z).await.iter().any(|e| matches!(
+    assert!(trail_of(&s, Channel::Zonos, &z).await.iter().any(|e| matches!(
         &e.outcome,
         AuditOutcome::Skipped { reason } if reason.starts_with("waiting:") && reason.contains("IGLOBAL_FRAUD_REVIEW")
     )));
@@ -205,7 +205,7 @@ pub async fn a_held_order_is_mirrored_held_and_follows_its_channel(aws: bool) {
     run_all(&s, &jobs).await;
     assert!(mirror_payment(&s, &gid).1, "held again");
     assert_eq!(executed(&s, "genstore.updateOrder"), 2);
-    let updates = trail(&s, Channel::Genstore, &gid)
+    let updates = trail_of(&s, Channel::Genstore, &gid)
         .await
         .into_iter()
         .filter(|e| e.action == "updateOrder" && e.outcome == AuditOutcome::Executed)
@@ -294,7 +294,7 @@ pub async fn line_cancellations_reach_the_other_side_with_their_reasons(aws: boo
     assert_eq!(kinds(&jobs), ["push_cancellation"]);
     run_all(&s, &jobs).await;
     run_all(&s, &jobs).await;
-    let recorded: Vec<String> = trail(&s, Channel::Genstore, &gid)
+    let recorded: Vec<String> = trail_of(&s, Channel::Genstore, &gid)
         .await
         .into_iter()
         .filter(|e| e.action == "cancelLineItems")
@@ -469,7 +469,7 @@ pub async fn refunds_carry_their_stated_amounts_and_a_refund_without_lines_refun
         ],
         "8.00 for the mug and 4.50 of shipping, then 5.00 on the order"
     );
-    let pushed = trail(&s, Channel::Google, &g)
+    let pushed = trail_of(&s, Channel::Google, &g)
         .await
         .into_iter()
         .filter(|e| matches!(e.action.as_str(), "refunditem" | "refundorder"))

@@ -179,11 +179,7 @@ pub async fn compliance_jobs_are_carried_out_on_every_linked_order(aws: bool) {
     })
     .await;
     assert!(matches!(out, Outcome::Done(_)), "{out:?}");
-    let trail = s
-        .store
-        .entries(&OrderKey::new(Channel::Zonos, z.as_str()))
-        .await
-        .unwrap();
+    let trail = trail_of(&s, Channel::Zonos, &z).await;
     assert!(
         trail.iter().any(|e| e.action == "customer_data_request"),
         "{trail:?}"
@@ -224,11 +220,7 @@ pub async fn compliance_jobs_are_carried_out_on_every_linked_order(aws: bool) {
         .await
         .unwrap();
     for id in [&z, &other] {
-        let trail = s
-            .store
-            .entries(&OrderKey::new(Channel::Zonos, id.as_str()))
-            .await
-            .unwrap();
+        let trail = trail_of(&s, Channel::Zonos, id).await;
         let entries: Vec<_> = trail
             .iter()
             .filter(|e| e.operation_id == "redact_personal_data:sr-1")

@@ -103,11 +103,7 @@ pub async fn zonos_gets_every_tracking_number_and_a_blocked_vendor_status_is_ski
         "the vendor status was not touched"
     );
     assert_eq!(executed(&s, "zonos.updateVendorOrderStatus"), 0);
-    let trail = s
-        .store
-        .entries(&OrderKey::new(Channel::Zonos, z.as_str()))
-        .await
-        .unwrap();
+    let trail = trail_of(&s, Channel::Zonos, &z).await;
     let skipped = trail
         .iter()
         .find(|e| e.action == "updateVendorOrderStatus")
