@@ -210,23 +210,34 @@ impl<T: IdempotencyRecords + ?Sized> IdempotencyStore for T {
         ttl: IdempotencyTtl,
     ) -> Result<Claim, IdempotencyError> {
         let owner = uuid::Uuid::new_v4().simple().to_string();
-        // A record that changes between the read and the write was claimed or completed by another
-        // run: read it again. Three changes in a row is contention to report, not to spin on.
+        let claim_at = |now| IdempotencyRecord {
+            state: RecordState::InProgress,
+            payload_hash: payload_hash.to_owned(),
+            owner: Some(owner.clone()),
+            result: None,
+            in_progress_until: crate::clock::shifted(now, ttl.in_progress),
+            until: crate::clock::shifted(now, ttl.record),
+        };
+        // Most work is claimed once, where there is no record yet: one conditional write, no read.
+        if self
+            .swap_record(key, None, &claim_at(self.idempotency_now()))
+            .await?
+        {
+            return Ok(Claim::Acquired { owner });
+        }
+        // A record is there: decide on it. One that changes between the read and the write was
+        // claimed or completed by another run: read it again. Three changes in a row is contention to
+        // report, not to spin on.
         for _ in 0..3 {
             let now = self.idempotency_now();
             let current = self.read_record(key).await?;
             if let Found::Held(answer) = found(current.as_ref(), key, payload_hash, now) {
                 return answer;
             }
-            let record = IdempotencyRecord {
-                state: RecordState::InProgress,
-                payload_hash: payload_hash.to_owned(),
-                owner: Some(owner.clone()),
-                result: None,
-                in_progress_until: crate::clock::shifted(now, ttl.in_progress),
-                until: crate::clock::shifted(now, ttl.record),
-            };
-            if self.swap_record(key, current.as_ref(), &record).await? {
+            if self
+                .swap_record(key, current.as_ref(), &claim_at(now))
+                .await?
+            {
                 return Ok(Claim::Acquired { owner });
             }
         }
