@@ -620,62 +620,28 @@ macro_rules! suite {
     ($name:ident, $aws:expr) => {
         mod $name {
             use super::*;
-            #[tokio::test]
-            async fn a_mirror_is_created_once_linked_and_written_back_even_if_delivered_three_times() {
-                cases::a_mirror_is_created_once_linked_and_written_back_even_if_delivered_three_times($aws).await
+            macro_rules! case {
+                ($module:ident :: $case:ident) => {
+                    #[tokio::test]
+                    async fn $case() {
+                        $module::$case($aws).await
+                    }
+                };
             }
-            #[tokio::test]
-            async fn a_create_that_timed_out_after_genstore_applied_it_is_not_repeated() {
-                cases::a_create_that_timed_out_after_genstore_applied_it_is_not_repeated($aws).await
-            }
-            #[tokio::test]
-            async fn a_malformed_record_fails_only_itself() {
-                cases::a_malformed_record_fails_only_itself($aws).await
-            }
-            #[tokio::test]
-            async fn google_ships_partially_then_fully_in_two_shipments_and_is_delivered() {
-                cases::google_ships_partially_then_fully_in_two_shipments_and_is_delivered($aws).await
-            }
-            #[tokio::test]
-            async fn zonos_gets_every_tracking_number_and_a_blocked_vendor_status_is_skipped_and_recorded() {
-                cases::zonos_gets_every_tracking_number_and_a_blocked_vendor_status_is_skipped_and_recorded($aws).await
-            }
-            #[tokio::test]
-            async fn a_permanent_error_is_audited_and_not_retried_against_the_platform() {
-                cases::a_permanent_error_is_audited_and_not_retried_against_the_platform($aws).await
-            }
-            #[tokio::test]
-            async fn a_parked_import_is_read_saved_and_its_mirror_queued() {
-                import_cases::a_parked_import_is_read_saved_and_its_mirror_queued($aws).await
-            }
-            #[tokio::test]
-            async fn an_import_that_can_never_succeed_fails_for_good() {
-                import_cases::an_import_that_can_never_succeed_fails_for_good($aws).await
-            }
-            #[tokio::test]
-            async fn compliance_jobs_are_carried_out_on_every_linked_order() {
-                import_cases::compliance_jobs_are_carried_out_on_every_linked_order($aws).await
-            }
-            #[tokio::test]
-            async fn concurrent_tracking_jobs_create_each_fulfillment_once() {
-                cases::concurrent_tracking_jobs_create_each_fulfillment_once($aws).await
-            }
-            #[tokio::test]
-            async fn a_mirror_after_a_table_restore_finds_its_order_instead_of_creating_it_again() {
-                cases::a_mirror_after_a_table_restore_finds_its_order_instead_of_creating_it_again($aws).await
-            }
-            #[tokio::test]
-            async fn google_packages_become_their_own_fulfillments_and_a_correction_follows() {
-                both_ways::google_packages_become_their_own_fulfillments_and_a_correction_follows($aws).await
-            }
-            #[tokio::test]
-            async fn every_zonos_number_reaches_genstore_and_a_correction_follows() {
-                both_ways::every_zonos_number_reaches_genstore_and_a_correction_follows($aws).await
-            }
-            #[tokio::test]
-            async fn a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is_recorded() {
-                both_ways::a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is_recorded($aws).await
-            }
+            case!(cases::a_mirror_is_created_once_linked_and_written_back_even_if_delivered_three_times);
+            case!(cases::a_create_that_timed_out_after_genstore_applied_it_is_not_repeated);
+            case!(cases::a_malformed_record_fails_only_itself);
+            case!(cases::google_ships_partially_then_fully_in_two_shipments_and_is_delivered);
+            case!(cases::zonos_gets_every_tracking_number_and_a_blocked_vendor_status_is_skipped_and_recorded);
+            case!(cases::a_permanent_error_is_audited_and_not_retried_against_the_platform);
+            case!(import_cases::a_parked_import_is_read_saved_and_its_mirror_queued);
+            case!(import_cases::an_import_that_can_never_succeed_fails_for_good);
+            case!(import_cases::compliance_jobs_are_carried_out_on_every_linked_order);
+            case!(cases::concurrent_tracking_jobs_create_each_fulfillment_once);
+            case!(cases::a_mirror_after_a_table_restore_finds_its_order_instead_of_creating_it_again);
+            case!(both_ways::google_packages_become_their_own_fulfillments_and_a_correction_follows);
+            case!(both_ways::every_zonos_number_reaches_genstore_and_a_correction_follows);
+            case!(both_ways::a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is_recorded);
             #[tokio::test]
             async fn a_slow_push_does_not_undo_a_newer_correction() {
                 both_ways::a_slow_push_does_not_undo_a_newer_correction($aws, false).await
@@ -692,62 +658,20 @@ macro_rules! suite {
             async fn a_slow_inbound_push_does_not_undo_a_newer_correction_when_the_lease_lapsed() {
                 both_ways::a_slow_inbound_push_does_not_undo_a_newer_correction($aws, true).await
             }
-            #[tokio::test]
-            async fn a_push_of_a_leased_order_waits_then_goes_back_to_the_queue() {
-                both_ways::a_push_of_a_leased_order_waits_then_goes_back_to_the_queue($aws).await
-            }
-            #[tokio::test]
-            async fn a_genstore_correction_and_cancellation_reach_zonos() {
-                both_ways::a_genstore_correction_and_cancellation_reach_zonos($aws).await
-            }
-            #[tokio::test]
-            async fn a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_released() {
-                both_ways::a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_released($aws).await
-            }
-            #[tokio::test]
-            async fn a_release_saved_while_a_blocked_job_is_kept_still_sends_it() {
-                both_ways::a_release_saved_while_a_blocked_job_is_kept_still_sends_it($aws).await
-            }
-            #[tokio::test]
-            async fn a_held_order_is_mirrored_held_and_follows_its_channel() {
-                both_ways::a_held_order_is_mirrored_held_and_follows_its_channel($aws).await
-            }
-            #[tokio::test]
-            async fn an_order_released_before_its_mirror_is_released_by_the_mirror_job() {
-                both_ways::an_order_released_before_its_mirror_is_released_by_the_mirror_job($aws).await
-            }
-            #[tokio::test]
-            async fn line_cancellations_reach_the_other_side_with_their_reasons() {
-                both_ways::line_cancellations_reach_the_other_side_with_their_reasons($aws).await
-            }
-            #[tokio::test]
-            async fn refunds_carry_their_stated_amounts_and_a_refund_without_lines_refunds_the_order() {
-                both_ways::refunds_carry_their_stated_amounts_and_a_refund_without_lines_refunds_the_order($aws).await
-            }
-            #[tokio::test]
-            async fn google_refunds_and_returns_reach_the_mirror_once() {
-                channel_changes::google_refunds_and_returns_reach_the_mirror_once($aws).await
-            }
-            #[tokio::test]
-            async fn a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits() {
-                channel_changes::a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits($aws).await
-            }
-            #[tokio::test]
-            async fn a_shops_job_uses_its_shops_table_part_and_platforms() {
-                shops::a_shops_job_uses_its_shops_table_part_and_platforms($aws).await
-            }
-            #[tokio::test]
-            async fn bare_zonos_answers_are_enough_to_mirror_push_and_reread() {
-                channel_changes::bare_zonos_answers_are_enough_to_mirror_push_and_reread($aws).await
-            }
-            #[tokio::test]
-            async fn a_mirrors_money_adds_up_to_the_channels_total() {
-                channel_changes::a_mirrors_money_adds_up_to_the_channels_total($aws).await
-            }
-            #[tokio::test]
-            async fn cancellations_refunds_and_channel_tracking_reach_the_other_side() {
-                cases::cancellations_refunds_and_channel_tracking_reach_the_other_side($aws).await
-            }
+            case!(both_ways::a_push_of_a_leased_order_waits_then_goes_back_to_the_queue);
+            case!(both_ways::a_genstore_correction_and_cancellation_reach_zonos);
+            case!(both_ways::a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_released);
+            case!(both_ways::a_release_saved_while_a_blocked_job_is_kept_still_sends_it);
+            case!(both_ways::a_held_order_is_mirrored_held_and_follows_its_channel);
+            case!(both_ways::an_order_released_before_its_mirror_is_released_by_the_mirror_job);
+            case!(both_ways::line_cancellations_reach_the_other_side_with_their_reasons);
+            case!(both_ways::refunds_carry_their_stated_amounts_and_a_refund_without_lines_refunds_the_order);
+            case!(channel_changes::google_refunds_and_returns_reach_the_mirror_once);
+            case!(channel_changes::a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits);
+            case!(shops::a_shops_job_uses_its_shops_table_part_and_platforms);
+            case!(channel_changes::bare_zonos_answers_are_enough_to_mirror_push_and_reread);
+            case!(channel_changes::a_mirrors_money_adds_up_to_the_channels_total);
+            case!(cases::cancellations_refunds_and_channel_tracking_reach_the_other_side);
         }
     };
 }
