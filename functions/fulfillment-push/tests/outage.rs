@@ -77,18 +77,16 @@ async fn six_hours_of_genstore_outage(backoff: Option<Backoff>) -> Run {
         zonos: Some(ZonosClient::new(zs).unwrap()),
         google: None,
     };
-    let tuning = Tuning {
-        backoff: backoff.unwrap_or_default(),
-        ..Tuning::default()
-    };
-    let deps = Deps::build(
+    let (shops, dead_letters) = (Default::default(), None);
+    let mut deps = Deps::build(
         store.clone(),
         queue.clone(),
         clients,
-        Default::default(),
-        None,
-        tuning,
+        shops,
+        dead_letters,
+        Tuning::default(),
     );
+    deps.backoff = backoff.unwrap_or_default();
     let z = sb.lock().zonos.create(
         999,
         &NewZonosOrder::of(NewZonosItem::mug(
