@@ -22,7 +22,7 @@
 //!   at the first one created after it (ids grow with creation: `sinceId` paging rests on that). Decision:
 //!   no undocumented date parameter is sent. The position is the last order id read.
 
-use super::{leased, out_of_time, Backfill, Deadline, Deps};
+use super::{leased, out_of_time, Backfill, Deadline, Deps, Run};
 use crate::item::{count, enqueue, jobs_of, park_by_id, Imported};
 use crate::summary::ChannelSummary;
 use crate::PollError;
@@ -33,7 +33,6 @@ use orderbridge::channels::google::client::ListQuery;
 use orderbridge::channels::http::Paging;
 use orderbridge::channels::zonos::wire::OrderNumber;
 use orderbridge::channels::zonos::wire::OrderSelector;
-use orderbridge::store::RecordName;
 
 /// The share of each platform's bucket a backfill leaves to live work.
 pub const BACKFILL_RESERVE: f64 = 0.5;
@@ -134,7 +133,7 @@ struct Walk<'a, 'p> {
 pub(crate) async fn backfill(deps: &Deps, b: &Backfill, deadline: &dyn Deadline) -> ChannelSummary {
     let name = b.channel.as_str();
     let through = b.through.unwrap_or_else(|| Utc::now().date_naive());
-    leased(deps, RecordName::BackfillLease(b.channel), || async move {
+    leased(deps, Run::Backfill(b.channel), || async move {
         let mut s = ChannelSummary::new(name);
         if through < b.since {
             s.error = Some("backfill: through is before since".into());

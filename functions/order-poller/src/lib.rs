@@ -253,7 +253,7 @@ async fn run_shop(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> Run
         let zonos = async {
             match &deps.zonos {
                 Some(c) => Some(
-                    leased(deps, RecordName::PollLease(Channel::Zonos), || {
+                    leased(deps, Run::Live(Channel::Zonos), || {
                         poll_zonos(deps, c, deadline)
                     })
                     .await,
@@ -264,7 +264,7 @@ async fn run_shop(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> Run
         let google = async {
             match &deps.google {
                 Some(c) => Some(
-                    leased(deps, RecordName::PollLease(Channel::Google), || {
+                    leased(deps, Run::Live(Channel::Google), || {
                         poll_google(deps, c, deadline)
                     })
                     .await,
@@ -275,7 +275,7 @@ async fn run_shop(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> Run
         let genstore = async {
             match &deps.genstore {
                 Some(c) => Some(
-                    leased(deps, RecordName::PollLease(Channel::Genstore), || {
+                    leased(deps, Run::Live(Channel::Genstore), || {
                         reconcile_genstore(deps, c, deadline)
                     })
                     .await,
@@ -345,15 +345,41 @@ async fn run_shop(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> Run
     RunSummary { channels }
 }
 
-/// Runs `work` under the channel's lease.
-async fn leased<F, Fut>(deps: &Deps, lease: RecordName<'_>, work: F) -> ChannelSummary
+/// What a lease guards: a channel's live poll, or a backfill of it (which runs beside the live poll).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Run {
+    /// The live poll.
+    Live(Channel),
+    /// A backfill.
+    Backfill(Channel),
+}
+
+impl Run {
+    fn lease(self) -> RecordName<'static> {
+        match self {
+            Run::Live(c) => RecordName::PollLease(c),
+            Run::Backfill(c) => RecordName::BackfillLease(c),
+        }
+    }
+
+    /// How a summary of a run that could not start names it: `zonos`, `backfill-zonos`.
+    fn label(self) -> String {
+        match self {
+            Run::Live(c) => c.as_str().to_owned(),
+            Run::Backfill(c) => format!("backfill-{c}"),
+        }
+    }
+}
+
+/// Runs `work` under the lease of `run`.
+async fn leased<F, Fut>(deps: &Deps, run: Run, work: F) -> ChannelSummary
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ChannelSummary>,
 {
-    // Named in a summary the run could not make as the lease is (`zonos`, `backfill-zonos`).
-    let lease = lease.to_string();
-    let channel = lease.strip_prefix("poll:").unwrap_or(&lease);
+    let lease = run.lease().to_string();
+    let label = run.label();
+    let channel = label.as_str();
     match deps
         .store
         .acquire_lease(&lease, &deps.settings.owner, deps.settings.lease_ttl)
