@@ -432,7 +432,7 @@ async fn webhooks_last_hour(
             &http,
             "Webhooks",
             "Outcome",
-            webhook_ingest::Outcome::NAMES,
+            &webhook_ingest::Outcome::NAMES,
             chrono::Duration::hours(1),
         )
         .await

@@ -4,40 +4,27 @@
 //! to the role the SAM template gives it; requests without a name (operators, test set-up) are not a
 //! function's.
 
-/// One of the three Lambda functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Function {
-    /// webhook-ingest.
-    WebhookIngest,
-    /// order-poller.
-    OrderPoller,
-    /// fulfillment-push.
-    FulfillmentPush,
+crate::named_enum! {
+    /// One of the three Lambda functions; its name is its crate and binary name, which is also what
+    /// its requests carry as `app/{name}`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum Function {
+        /// webhook-ingest.
+        WebhookIngest => "webhook-ingest",
+        /// order-poller.
+        OrderPoller => "order-poller",
+        /// fulfillment-push.
+        FulfillmentPush => "fulfillment-push",
+    }
 }
 
 impl Function {
-    /// Every function.
-    pub const ALL: [Function; 3] = [
-        Function::WebhookIngest,
-        Function::OrderPoller,
-        Function::FulfillmentPush,
-    ];
-
-    /// Its crate and binary name, which is also what its requests carry as `app/{name}`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Function::WebhookIngest => "webhook-ingest",
-            Function::OrderPoller => "order-poller",
-            Function::FulfillmentPush => "fulfillment-push",
-        }
-    }
-
     /// The function a user agent names (`… app/webhook-ingest …`), if any.
     pub fn in_user_agent(user_agent: &str) -> Option<Function> {
         user_agent
             .split_whitespace()
             .filter_map(|part| part.strip_prefix("app/"))
-            .find_map(|name| Function::ALL.into_iter().find(|f| f.name() == name))
+            .find_map(Function::from_name)
     }
 
     /// The user agent its hand-signed requests (SSM, Secrets Manager) carry.
@@ -45,14 +32,8 @@ impl Function {
         format!(
             "orderbridge/{} app/{}",
             env!("CARGO_PKG_VERSION"),
-            self.name()
+            self.as_str()
         )
-    }
-}
-
-impl std::fmt::Display for Function {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -64,7 +45,10 @@ mod tests {
     fn a_user_agent_names_its_function_and_nothing_else_does() {
         for f in Function::ALL {
             assert_eq!(Function::in_user_agent(&f.user_agent()), Some(f));
-            let sdk = format!("aws-sdk-rust/1.3 os/linux lang/rust/1.95 app/{}", f.name());
+            let sdk = format!(
+                "aws-sdk-rust/1.3 os/linux lang/rust/1.95 app/{}",
+                f.as_str()
+            );
             assert_eq!(Function::in_user_agent(&sdk), Some(f));
         }
         assert_eq!(Function::in_user_agent("aws-sdk-rust/1.3 os/linux"), None);

@@ -1,43 +1,27 @@
 //! The sales channels orderbridge keeps in step.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::str::FromStr;
 
-/// A platform that holds orders: the merchant's store or an external channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Channel {
-    /// The merchant's store and system of record.
-    Genstore,
-    /// Cross-border checkout (Zonos Classic, formerly iGlobal).
-    Zonos,
-    /// Google marketplace orders (Content API for Shopping, Orders v2.1).
-    Google,
+crate::named_enum! {
+    /// A platform that holds orders: the merchant's store or an external channel. Its name (lower
+    /// case) is the one used in keys, logs and Genstore's `sourceName`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Channel {
+        /// The merchant's store and system of record.
+        Genstore => "genstore",
+        /// Cross-border checkout (Zonos Classic, formerly iGlobal).
+        Zonos => "zonos",
+        /// Google marketplace orders (Content API for Shopping, Orders v2.1).
+        Google => "google",
+    }
 }
 
 impl Channel {
-    /// Every channel, in a fixed order.
-    pub const ALL: [Channel; 3] = [Channel::Genstore, Channel::Zonos, Channel::Google];
-
-    /// The lower-case name used in keys, logs and Genstore's `sourceName`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Genstore => "genstore",
-            Channel::Zonos => "zonos",
-            Channel::Google => "google",
-        }
-    }
-
     /// True for the channels whose orders are mirrored into Genstore.
     pub fn is_external(self) -> bool {
         !matches!(self, Channel::Genstore)
-    }
-}
-
-impl fmt::Display for Channel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -23,6 +23,7 @@ pub mod carrier;
 pub mod channel;
 pub mod ids;
 pub mod money;
+pub mod named;
 pub mod order;
 pub mod personal;
 pub mod scrub;

@@ -33,24 +33,16 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// The CloudWatch namespace.
 pub const NAMESPACE: &str = "orderbridge";
 
-/// A metric's unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Unit {
-    /// A count.
-    Count,
-    /// Milliseconds.
-    Milliseconds,
-    /// Seconds.
-    Seconds,
-}
-
-impl Unit {
-    fn as_str(self) -> &'static str {
-        match self {
-            Unit::Count => "Count",
-            Unit::Milliseconds => "Milliseconds",
-            Unit::Seconds => "Seconds",
-        }
+crate::named_enum! {
+    /// A metric's unit, named as CloudWatch names it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+    pub enum Unit {
+        /// A count.
+        Count => "Count",
+        /// Milliseconds.
+        Milliseconds => "Milliseconds",
+        /// Seconds.
+        Seconds => "Seconds",
     }
 }
 

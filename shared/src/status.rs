@@ -23,81 +23,45 @@
 //!    stays visible in the order's refunds).
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
-/// One canonical status for an order, whatever channel it lives on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnifiedStatus {
-    /// Placed, not yet paid or confirmed.
-    Placed,
-    /// Paid or confirmed; nothing prepared yet.
-    Paid,
-    /// The merchant or channel is preparing it.
-    InProgress,
-    /// Some items shipped.
-    PartiallyShipped,
-    /// Every item shipped.
-    Shipped,
-    /// Some shipments delivered.
-    PartiallyDelivered,
-    /// Everything delivered.
-    Delivered,
-    /// Held: fraud review or a hold on the order.
-    OnHold,
-    /// Cancelled (or a cancellation requested by the merchant).
-    Cancelled,
-    /// Part of the money refunded.
-    PartiallyRefunded,
-    /// All of the money refunded.
-    Refunded,
-    /// Some items returned.
-    PartiallyReturned,
-    /// Returned.
-    Returned,
-    /// A platform status orderbridge does not know; the raw status says what it was.
-    Unknown,
+crate::named_enum! {
+    /// One canonical status for an order, whatever channel it lives on. Its name (snake_case) is
+    /// the one in the table and in output.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum UnifiedStatus {
+        /// Placed, not yet paid or confirmed.
+        Placed => "placed",
+        /// Paid or confirmed; nothing prepared yet.
+        Paid => "paid",
+        /// The merchant or channel is preparing it.
+        InProgress => "in_progress",
+        /// Some items shipped.
+        PartiallyShipped => "partially_shipped",
+        /// Every item shipped.
+        Shipped => "shipped",
+        /// Some shipments delivered.
+        PartiallyDelivered => "partially_delivered",
+        /// Everything delivered.
+        Delivered => "delivered",
+        /// Held: fraud review or a hold on the order.
+        OnHold => "on_hold",
+        /// Cancelled (or a cancellation requested by the merchant).
+        Cancelled => "cancelled",
+        /// Part of the money refunded.
+        PartiallyRefunded => "partially_refunded",
+        /// All of the money refunded.
+        Refunded => "refunded",
+        /// Some items returned.
+        PartiallyReturned => "partially_returned",
+        /// Returned.
+        Returned => "returned",
+        /// A platform status orderbridge does not know; the raw status says what it was.
+        Unknown => "unknown",
+    }
 }
 
 impl UnifiedStatus {
-    /// Every status, for tables and tests.
-    pub const ALL: [UnifiedStatus; 14] = [
-        UnifiedStatus::Placed,
-        UnifiedStatus::Paid,
-        UnifiedStatus::InProgress,
-        UnifiedStatus::PartiallyShipped,
-        UnifiedStatus::Shipped,
-        UnifiedStatus::PartiallyDelivered,
-        UnifiedStatus::Delivered,
-        UnifiedStatus::OnHold,
-        UnifiedStatus::Cancelled,
-        UnifiedStatus::PartiallyRefunded,
-        UnifiedStatus::Refunded,
-        UnifiedStatus::PartiallyReturned,
-        UnifiedStatus::Returned,
-        UnifiedStatus::Unknown,
-    ];
-
-    /// The snake_case name used in the table and in output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UnifiedStatus::Placed => "placed",
-            UnifiedStatus::Paid => "paid",
-            UnifiedStatus::InProgress => "in_progress",
-            UnifiedStatus::PartiallyShipped => "partially_shipped",
-            UnifiedStatus::Shipped => "shipped",
-            UnifiedStatus::PartiallyDelivered => "partially_delivered",
-            UnifiedStatus::Delivered => "delivered",
-            UnifiedStatus::OnHold => "on_hold",
-            UnifiedStatus::Cancelled => "cancelled",
-            UnifiedStatus::PartiallyRefunded => "partially_refunded",
-            UnifiedStatus::Refunded => "refunded",
-            UnifiedStatus::PartiallyReturned => "partially_returned",
-            UnifiedStatus::Returned => "returned",
-            UnifiedStatus::Unknown => "unknown",
-        }
-    }
-
     /// The position on the main lifecycle, for the states that are on it.
     pub fn lifecycle_step(self) -> Option<u8> {
         Some(match self {
@@ -133,12 +97,6 @@ impl UnifiedStatus {
             self,
             UnifiedStatus::Cancelled | UnifiedStatus::Refunded | UnifiedStatus::Returned
         )
-    }
-}
-
-impl fmt::Display for UnifiedStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -2,67 +2,37 @@
 //! `Webhooks` metric. One enum, declared once below; its names, the list the operator's `status` reads
 //! from CloudWatch ([`Outcome::NAMES`]) and the parsing of an answer are all derived from it.
 
-/// Declares [`Outcome`] with each variant's name, and everything derived from the list.
-macro_rules! outcomes {
-    ($($(#[doc = $doc:literal])* $variant:ident => $name:literal,)+) => {
-        /// What a delivery came to.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum Outcome {
-            $($(#[doc = $doc])* $variant,)+
-        }
-
-        impl Outcome {
-            /// Every outcome, in the order declared.
-            pub const ALL: &'static [Outcome] = &[$(Outcome::$variant,)+];
-
-            /// Every outcome's name: the values of the `Outcome` dimension.
-            pub const NAMES: &'static [&'static str] = &[$($name,)+];
-
-            /// The name in answers, logs and metrics.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Outcome::$variant => $name,)+
-                }
-            }
-
-            /// The outcome of that name.
-            pub fn from_name(name: &str) -> Option<Outcome> {
-                match name {
-                    $($name => Some(Outcome::$variant),)+
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-outcomes! {
-    /// An order new to orderbridge.
-    Created => "created",
-    /// A newer state of a known order.
-    Updated => "updated",
-    /// An older state than the one kept: nothing changed.
-    Stale => "stale",
-    /// The same version with other content: kept for the operator.
-    Conflict => "conflict",
-    /// A delivery already applied.
-    Duplicate => "duplicate",
-    /// A refund recorded on its order.
-    Recorded => "recorded",
-    /// A refund already on its order.
-    Unchanged => "unchanged",
-    /// A refund for an order not yet known: it waits for the order.
-    Parked => "parked",
-    /// A compliance request queued for fulfillment-push.
-    Queued => "queued",
-    /// A topic or body orderbridge does nothing with.
-    Ignored => "ignored",
-    /// A delivery that can never be applied as it is, held for the operator (2xx).
-    Held => "held",
-    /// A delivery turned away (4xx).
-    Rejected => "rejected",
-    /// A verified delivery that failed for a passing reason (503): Genstore redelivers it.
-    Failed => "failed",
+orderbridge::named_enum! {
+    /// What a delivery came to.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Outcome {
+        /// An order new to orderbridge.
+        Created => "created",
+        /// A newer state of a known order.
+        Updated => "updated",
+        /// An older state than the one kept: nothing changed.
+        Stale => "stale",
+        /// The same version with other content: kept for the operator.
+        Conflict => "conflict",
+        /// A delivery already applied.
+        Duplicate => "duplicate",
+        /// A refund recorded on its order.
+        Recorded => "recorded",
+        /// A refund already on its order.
+        Unchanged => "unchanged",
+        /// A refund for an order not yet known: it waits for the order.
+        Parked => "parked",
+        /// A compliance request queued for fulfillment-push.
+        Queued => "queued",
+        /// A topic or body orderbridge does nothing with.
+        Ignored => "ignored",
+        /// A delivery that can never be applied as it is, held for the operator (2xx).
+        Held => "held",
+        /// A delivery turned away (4xx).
+        Rejected => "rejected",
+        /// A verified delivery that failed for a passing reason (503): Genstore redelivers it.
+        Failed => "failed",
+    }
 }
 
 impl From<orderbridge::sync::Outcome> for Outcome {
@@ -76,12 +46,6 @@ impl From<orderbridge::sync::Outcome> for Outcome {
     }
 }
 
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,9 +53,9 @@ mod tests {
     #[test]
     fn every_outcome_has_one_name_and_reads_back() {
         assert_eq!(Outcome::ALL.len(), Outcome::NAMES.len());
-        for (o, name) in Outcome::ALL.iter().zip(Outcome::NAMES) {
-            assert_eq!(o.as_str(), *name);
-            assert_eq!(Outcome::from_name(name), Some(*o));
+        for (o, name) in Outcome::ALL.into_iter().zip(Outcome::NAMES) {
+            assert_eq!(o.as_str(), name);
+            assert_eq!(Outcome::from_name(name), Some(o));
         }
         let mut names = Outcome::NAMES.to_vec();
         names.sort_unstable();

@@ -86,31 +86,21 @@ pub trait IdempotencyStore: Send + Sync {
     async fn forget_failure(&self, key: &str) -> Result<bool, StoreError>;
 }
 
-/// Where an idempotency record stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecordState {
-    /// Claimed; the work is under way (or its run died, and the claim lapses).
-    InProgress,
-    /// Done, with its result.
-    Completed,
+crate::named_enum! {
+    /// Where an idempotency record stands; its name is the one stored.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum RecordState {
+        /// Claimed; the work is under way (or its run died, and the claim lapses).
+        InProgress => "IN_PROGRESS",
+        /// Done, with its result.
+        Completed => "COMPLETED",
+    }
 }
 
 impl RecordState {
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RecordState::InProgress => "IN_PROGRESS",
-            RecordState::Completed => "COMPLETED",
-        }
-    }
-
     /// From what is stored; an unknown state reads as in progress, which lapses by itself.
     pub fn parse(stored: &str) -> RecordState {
-        if stored == "COMPLETED" {
-            RecordState::Completed
-        } else {
-            RecordState::InProgress
-        }
+        RecordState::from_name(stored).unwrap_or(RecordState::InProgress)
     }
 }
 

@@ -21,30 +21,22 @@ pub use refunds::{join_parked_refunds, park_refund};
 pub use waiting::{blocks_for_now, park_waiting, unpark_waiting, waiting};
 pub use webhook::{plan_genstore_webhook, WebhookPlan};
 
-/// What saving an order's state came to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The order was new.
-    Created,
-    /// A newer state replaced the stored one.
-    Updated,
-    /// The stored state was as new or newer (a replay, or an out-of-order delivery).
-    Stale,
-    /// A Genstore mirror names an external order that is linked to another mirror: nothing was done.
-    Conflict,
+crate::named_enum! {
+    /// What saving an order's state came to; its name is the one webhook-ingest answers and logs say.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Outcome {
+        /// The order was new.
+        Created => "created",
+        /// A newer state replaced the stored one.
+        Updated => "updated",
+        /// The stored state was as new or newer (a replay, or an out-of-order delivery).
+        Stale => "stale",
+        /// A Genstore mirror names an external order that is linked to another mirror: nothing was done.
+        Conflict => "conflict",
+    }
 }
 
 impl Outcome {
-    /// The outcome as webhook-ingest answers it and logs say it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Created => "created",
-            Outcome::Updated => "updated",
-            Outcome::Stale => "stale",
-            Outcome::Conflict => "conflict",
-        }
-    }
-
     /// True when the store took a new state.
     pub fn changed(self) -> bool {
         matches!(self, Outcome::Created | Outcome::Updated)

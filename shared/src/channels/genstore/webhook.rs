@@ -8,7 +8,6 @@ use crate::channel::Channel;
 use crate::error::{parse_value, MappingError};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use std::fmt;
 
 /// Header naming the topic.
 pub const TOPIC_HEADER: &str = "x-genstore-topic";
@@ -21,72 +20,39 @@ pub const WEBHOOK_ID_HEADER: &str = "x-genstore-webhook-id";
 /// Header carrying when the event was triggered.
 pub const TRIGGERED_AT_HEADER: &str = "x-genstore-triggered-at";
 
-/// A webhook topic.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Topic {
-    /// `orders/create`
-    OrdersCreate,
-    /// `orders/paid`
-    OrdersPaid,
-    /// `orders/update`
-    OrdersUpdate,
-    /// `orders/fulfilled`
-    OrdersFulfilled,
-    /// `orders/partiallyFulfilled`
-    OrdersPartiallyFulfilled,
-    /// `orders/cancelled`
-    OrdersCancelled,
-    /// `refunds/create`
-    RefundsCreate,
-    /// `customers/data_request` (compliance)
-    CustomersDataRequest,
-    /// `customers/redact` (compliance)
-    CustomersRedact,
-    /// `shop/redact` (compliance)
-    ShopRedact,
-    /// A topic orderbridge does not handle, kept as sent.
-    Other(String),
+crate::named_enum! {
+    /// A webhook topic.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum Topic {
+        /// `orders/create`
+        OrdersCreate => "orders/create",
+        /// `orders/paid`
+        OrdersPaid => "orders/paid",
+        /// `orders/update`
+        OrdersUpdate => "orders/update",
+        /// `orders/fulfilled`
+        OrdersFulfilled => "orders/fulfilled",
+        /// `orders/partiallyFulfilled`
+        OrdersPartiallyFulfilled => "orders/partiallyFulfilled",
+        /// `orders/cancelled`
+        OrdersCancelled => "orders/cancelled",
+        /// `refunds/create`
+        RefundsCreate => "refunds/create",
+        /// `customers/data_request` (compliance)
+        CustomersDataRequest => "customers/data_request",
+        /// `customers/redact` (compliance)
+        CustomersRedact => "customers/redact",
+        /// `shop/redact` (compliance)
+        ShopRedact => "shop/redact";
+        /// A topic orderbridge does not handle, kept as sent.
+        Other(String),
+    }
 }
 
 impl Topic {
-    /// Every topic orderbridge handles.
-    pub const KNOWN: [Topic; 10] = [
-        Topic::OrdersCreate,
-        Topic::OrdersPaid,
-        Topic::OrdersUpdate,
-        Topic::OrdersFulfilled,
-        Topic::OrdersPartiallyFulfilled,
-        Topic::OrdersCancelled,
-        Topic::RefundsCreate,
-        Topic::CustomersDataRequest,
-        Topic::CustomersRedact,
-        Topic::ShopRedact,
-    ];
-
     /// Reads a topic header.
     pub fn parse(raw: &str) -> Topic {
-        let t = raw.trim();
-        Self::KNOWN
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(t))
-            .unwrap_or_else(|| Topic::Other(t.to_owned()))
-    }
-
-    /// The topic as Genstore writes it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Topic::OrdersCreate => "orders/create",
-            Topic::OrdersPaid => "orders/paid",
-            Topic::OrdersUpdate => "orders/update",
-            Topic::OrdersFulfilled => "orders/fulfilled",
-            Topic::OrdersPartiallyFulfilled => "orders/partiallyFulfilled",
-            Topic::OrdersCancelled => "orders/cancelled",
-            Topic::RefundsCreate => "refunds/create",
-            Topic::CustomersDataRequest => "customers/data_request",
-            Topic::CustomersRedact => "customers/redact",
-            Topic::ShopRedact => "shop/redact",
-            Topic::Other(s) => s,
-        }
+        Topic::known(raw).unwrap_or_else(|| Topic::Other(raw.trim().to_owned()))
     }
 
     /// True for the topics whose body is an order.
@@ -108,12 +74,6 @@ impl Topic {
             self,
             Topic::CustomersDataRequest | Topic::CustomersRedact | Topic::ShopRedact
         )
-    }
-}
-
-impl fmt::Display for Topic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

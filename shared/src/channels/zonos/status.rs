@@ -2,77 +2,45 @@
 //! statuses block a vendor status update.
 
 use crate::status::{self, UnifiedStatus};
-use std::fmt;
 
-/// A Zonos order status. Zonos adds statuses and never removes them: an unlisted one is kept verbatim.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ZonosStatus {
-    /// `IGLOBAL_FRAUD_REVIEW`
-    FraudReview,
-    /// `IGLOBAL_ORDER_IN_PROCESS`
-    OrderInProcess,
-    /// `IGLOBAL_ORDER_ON_HOLD`
-    OrderOnHold,
-    /// `IGLOBAL_ORDER_CANCELLED` (some plugins spell it `IGLOBAL_ORDER_CANCELED`)
-    OrderCancelled,
-    /// `IGLOBAL_LABELS_PROCESSING`
-    LabelsProcessing,
-    /// `VENDOR_PREPARING_ORDER`
-    VendorPreparingOrder,
-    /// `VENDOR_SHIPMENT_READY`
-    VendorShipmentReady,
-    /// `VENDOR_LABELS_PRINTED_DATE`
-    VendorLabelsPrinted,
-    /// `VENDOR_CANCELLATION_REQUEST`
-    VendorCancellationRequest,
-    /// `VENDOR_END_OF_DAY_COMPLETE`
-    VendorEndOfDayComplete,
-    /// A status orderbridge does not know, verbatim.
-    Other(String),
+crate::named_enum! {
+    /// A Zonos order status. Zonos adds statuses and never removes them: an unlisted one is kept
+    /// verbatim.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+    pub enum ZonosStatus {
+        /// `IGLOBAL_FRAUD_REVIEW`
+        FraudReview => "IGLOBAL_FRAUD_REVIEW",
+        /// `IGLOBAL_ORDER_IN_PROCESS`
+        OrderInProcess => "IGLOBAL_ORDER_IN_PROCESS",
+        /// `IGLOBAL_ORDER_ON_HOLD`
+        OrderOnHold => "IGLOBAL_ORDER_ON_HOLD",
+        /// `IGLOBAL_ORDER_CANCELLED` (some plugins spell it `IGLOBAL_ORDER_CANCELED`)
+        OrderCancelled => "IGLOBAL_ORDER_CANCELLED",
+        /// `IGLOBAL_LABELS_PROCESSING`
+        LabelsProcessing => "IGLOBAL_LABELS_PROCESSING",
+        /// `VENDOR_PREPARING_ORDER`
+        VendorPreparingOrder => "VENDOR_PREPARING_ORDER",
+        /// `VENDOR_SHIPMENT_READY`
+        VendorShipmentReady => "VENDOR_SHIPMENT_READY",
+        /// `VENDOR_LABELS_PRINTED_DATE`
+        VendorLabelsPrinted => "VENDOR_LABELS_PRINTED_DATE",
+        /// `VENDOR_CANCELLATION_REQUEST`
+        VendorCancellationRequest => "VENDOR_CANCELLATION_REQUEST",
+        /// `VENDOR_END_OF_DAY_COMPLETE`
+        VendorEndOfDayComplete => "VENDOR_END_OF_DAY_COMPLETE";
+        /// A status orderbridge does not know, verbatim.
+        Other(String),
+    }
 }
 
 impl ZonosStatus {
-    /// Every known status.
-    pub const KNOWN: [ZonosStatus; 10] = [
-        ZonosStatus::FraudReview,
-        ZonosStatus::OrderInProcess,
-        ZonosStatus::OrderOnHold,
-        ZonosStatus::OrderCancelled,
-        ZonosStatus::LabelsProcessing,
-        ZonosStatus::VendorPreparingOrder,
-        ZonosStatus::VendorShipmentReady,
-        ZonosStatus::VendorLabelsPrinted,
-        ZonosStatus::VendorCancellationRequest,
-        ZonosStatus::VendorEndOfDayComplete,
-    ];
-
     /// Reads a status; unknown text is kept.
     pub fn parse(raw: &str) -> ZonosStatus {
         let t = raw.trim();
         if t.eq_ignore_ascii_case("IGLOBAL_ORDER_CANCELED") {
             return ZonosStatus::OrderCancelled;
         }
-        Self::KNOWN
-            .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(t))
-            .unwrap_or_else(|| ZonosStatus::Other(t.to_owned()))
-    }
-
-    /// The status as Zonos writes it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            ZonosStatus::FraudReview => "IGLOBAL_FRAUD_REVIEW",
-            ZonosStatus::OrderInProcess => "IGLOBAL_ORDER_IN_PROCESS",
-            ZonosStatus::OrderOnHold => "IGLOBAL_ORDER_ON_HOLD",
-            ZonosStatus::OrderCancelled => "IGLOBAL_ORDER_CANCELLED",
-            ZonosStatus::LabelsProcessing => "IGLOBAL_LABELS_PROCESSING",
-            ZonosStatus::VendorPreparingOrder => "VENDOR_PREPARING_ORDER",
-            ZonosStatus::VendorShipmentReady => "VENDOR_SHIPMENT_READY",
-            ZonosStatus::VendorLabelsPrinted => "VENDOR_LABELS_PRINTED_DATE",
-            ZonosStatus::VendorCancellationRequest => "VENDOR_CANCELLATION_REQUEST",
-            ZonosStatus::VendorEndOfDayComplete => "VENDOR_END_OF_DAY_COMPLETE",
-            ZonosStatus::Other(s) => s,
-        }
+        ZonosStatus::known(t).unwrap_or_else(|| ZonosStatus::Other(t.to_owned()))
     }
 
     /// True while Zonos refuses vendor status changes: labels processing, on hold, fraud review,
@@ -113,12 +81,6 @@ impl ZonosStatus {
     /// The unified status (see [`crate::status::ZONOS`]).
     pub fn unified(&self) -> UnifiedStatus {
         status::from_zonos(self.as_str())
-    }
-}
-
-impl fmt::Display for ZonosStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -88,7 +88,7 @@ pub async fn sdk_config_for(function: Option<crate::caller::Function>) -> aws_co
     let mut loader =
         aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts);
     // The names are fixed and valid (letters and dashes); a refusal would only lose the tag.
-    if let Some(app) = function.and_then(|f| aws_config::AppName::new(f.name()).ok()) {
+    if let Some(app) = function.and_then(|f| aws_config::AppName::new(f.as_str()).ok()) {
         loader = loader.app_name(app);
     }
     // The SDK's requests go through the process's one HTTPS stack (crate::https); failing to build it
