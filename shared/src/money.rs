@@ -20,12 +20,9 @@ impl CurrencyCode {
     pub fn usd() -> Self {
         CurrencyCode("USD".to_owned())
     }
-
-    /// The code as text, e.g. `USD`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
+
+crate::checked_text!(CurrencyCode);
 
 impl FromStr for CurrencyCode {
     type Err = InvalidCurrency;
@@ -36,25 +33,6 @@ impl FromStr for CurrencyCode {
         } else {
             Err(InvalidCurrency(s.to_owned()))
         }
-    }
-}
-
-impl TryFrom<String> for CurrencyCode {
-    type Error = InvalidCurrency;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<CurrencyCode> for String {
-    fn from(c: CurrencyCode) -> Self {
-        c.0
-    }
-}
-
-impl fmt::Display for CurrencyCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
     }
 }
 

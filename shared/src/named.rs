@@ -1,6 +1,7 @@
-//! Enums whose values each have one name on the wire, in keys or in output: [`named_enum!`] declares
-//! the enum and its name table once, and derives the list of values, the name of each and the reading
-//! back of a name from it, so that no hand-kept `match` or list can drift from the variants.
+//! Values with one name each. [`named_enum!`] declares an enum whose values have names on the wire, in
+//! keys or in output: the name table once, with the list of values, the name of each and the reading
+//! back of a name derived from it, so that no hand-kept `match` or list can drift from the variants.
+//! [`checked_text!`] gives a checked text newtype its conversions.
 
 /// Declares an enum whose every variant has one name.
 ///
@@ -91,6 +92,40 @@ macro_rules! named_enum {
         impl ::std::fmt::Display for $name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// The text side of a newtype over `String` whose `FromStr` checks the text (a currency code, a shop
+/// id): `as_str`, `Display`, and the `String` conversions serde's `try_from = "String"` and
+/// `into = "String"` use, so that no unchecked value can be read from JSON.
+#[macro_export]
+macro_rules! checked_text {
+    ($name:ident) => {
+        impl $name {
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = <$name as ::std::str::FromStr>::Err;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> Self {
+                v.0
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(&self.0)
             }
         }
     };

@@ -10,7 +10,6 @@
 //! carry their shop in every key.
 
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// A shop's id: 1 to 32 of `a-z`, `0-9` and `-`, starting with a letter or digit. The default shop's
 /// is [`ShopId::DEFAULT`].
@@ -35,11 +34,6 @@ impl ShopId {
     /// True for the default shop, whose records keep the keys of a one-shop deployment.
     pub fn is_default(&self) -> bool {
         self.0 == Self::DEFAULT
-    }
-
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 
     /// What the shop's keys start with: nothing for the default shop, `@{id}/` for any other (no order
@@ -75,25 +69,7 @@ impl std::str::FromStr for ShopId {
     }
 }
 
-impl TryFrom<String> for ShopId {
-    type Error = InvalidShopId;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<ShopId> for String {
-    fn from(s: ShopId) -> Self {
-        s.0
-    }
-}
-
-impl fmt::Display for ShopId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+crate::checked_text!(ShopId);
 
 #[cfg(test)]
 mod tests {

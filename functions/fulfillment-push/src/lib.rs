@@ -38,7 +38,9 @@ mod waiting;
 
 use audit::attempt;
 pub use batch::{handle_batch, handle_batch_until, Backoff, Record};
-use mirror::{import, mirror, refresh, refresh_google, sync_mirror, write_merchant_id};
+use mirror::{
+    import, mirror, refresh, refresh_genstore, refresh_google, sync_mirror, write_merchant_id,
+};
 use orderbridge::channel::Channel;
 use orderbridge::channels::genstore::client::GenstoreClient;
 use orderbridge::channels::google::client::GoogleClient;

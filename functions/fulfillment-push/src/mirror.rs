@@ -260,11 +260,7 @@ pub(crate) async fn sync_mirror(
         )
         .await
     );
-    refresh(
-        deps,
-        genstore::to_channel_order(&updated).map_err(|e| e.to_string()),
-    )
-    .await;
+    refresh_genstore(deps, &updated).await;
     Outcome::Done(format!("mirror {genstore_id}: {what}"))
 }
 
@@ -392,6 +388,15 @@ pub(crate) async fn refresh(deps: &Deps, order: Result<ChannelOrder, String>) {
         }
         Err(e) => tracing::warn!(error = %e, "fresh state not read; the poller will bring it"),
     }
+}
+
+/// Saves the Genstore order a write answered with.
+pub(crate) async fn refresh_genstore(deps: &Deps, order: &genstore::wire::Order) {
+    refresh(
+        deps,
+        genstore::to_channel_order(order).map_err(|e| e.to_string()),
+    )
+    .await;
 }
 
 /// Saves Google's fresh state of an order after a write.

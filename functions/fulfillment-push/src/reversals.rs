@@ -16,12 +16,11 @@
 //!   note goes along as the reason text). Zonos has no refund call: recorded on the trail.
 
 use super::mirror::refresh_zonos;
-use super::{refresh, refresh_google, Deps, Outcome};
+use super::{refresh_genstore, refresh_google, Deps, Outcome};
 use crate::audit::{
     attempt, audit, audited, client, failure, google_write, load, record_once, zonos_status,
 };
 use orderbridge::channel::Channel;
-use orderbridge::channels::genstore;
 use orderbridge::channels::google::requests::{self, RefundRequest};
 use orderbridge::channels::zonos::ZonosStatus;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId, RefundId};
@@ -70,13 +69,12 @@ pub(crate) async fn cancellation(
         Channel::Genstore => {
             let key = OrderKey::new(Channel::Genstore, genstore_id.as_str());
             if !whole {
-                let reason = format!(
-                    "{from} cancelled {} of order {order_id}; Genstore has no call to cancel part of an order",
+                let what = format!("partial-cancel:{from}:{order_id}:{units}");
+                let cancelled = format!(
+                    "{from} cancelled {} of order {order_id}",
                     cancelled_lines(&source)
                 );
-                let what = format!("partial-cancel:{from}:{order_id}:{units}");
-                attempt!(record_once(deps, &key, &what, to, "cancelLineItems", reason).await);
-                return Outcome::Done("partial cancellation recorded".into());
+                return record_partial(deps, &key, "Genstore", &what, cancelled).await;
             }
             let gs = attempt!(client(&deps.genstore, Channel::Genstore));
             let op = format!("cancel:{from}:{order_id}");
@@ -93,24 +91,16 @@ pub(crate) async fn cancellation(
                 )
                 .await
             );
-            refresh(
-                deps,
-                genstore::to_channel_order(&o).map_err(|e| e.to_string()),
-            )
-            .await;
+            refresh_genstore(deps, &o).await;
             Outcome::Done(format!("cancelled Genstore order {genstore_id} ({code})"))
         }
         Channel::Google => cancel_on_google(deps, &source, whole, order_id).await,
         Channel::Zonos => {
             let key = OrderKey::new(Channel::Zonos, order_id.clone());
             if !whole {
-                let reason = format!(
-                    "Genstore cancelled {}; Zonos has no call to cancel part of an order",
-                    cancelled_lines(&source)
-                );
                 let what = format!("partial-cancel:{order_id}:{units}");
-                attempt!(record_once(deps, &key, &what, to, "cancelLineItems", reason).await);
-                return Outcome::Done("partial cancellation recorded".into());
+                let cancelled = format!("Genstore cancelled {}", cancelled_lines(&source));
+                return record_partial(deps, &key, "Zonos", &what, cancelled).await;
             }
             let z = attempt!(client(&deps.zonos, Channel::Zonos));
             let status = ZonosStatus::VendorCancellationRequest;
@@ -119,6 +109,20 @@ pub(crate) async fn cancellation(
             Outcome::Done(format!("cancellation requested on Zonos {order_id}"))
         }
     }
+}
+
+/// A partial cancellation on a platform (`platform`, as the trail names it) that has no call to cancel
+/// part of an order: recorded on the order's trail once per `what` (the cancelled amount).
+async fn record_partial(
+    deps: &Deps,
+    key: &OrderKey,
+    platform: &str,
+    what: &str,
+    cancelled: String,
+) -> Outcome {
+    let reason = format!("{cancelled}; {platform} has no call to cancel part of an order");
+    attempt!(record_once(deps, key, what, key.channel, "cancelLineItems", reason).await);
+    Outcome::Done("partial cancellation recorded".into())
 }
 
 /// Genstore → Google: the whole order while nothing shipped, else line by line what Google has not

@@ -31,22 +31,18 @@ impl Tally {
         &self,
         conf: &aws_config::SdkConfig,
     ) -> (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client) {
-        let ddb = aws_sdk_dynamodb::config::Builder::from(conf).interceptor(self.dynamodb());
-        let sqs = aws_sdk_sqs::config::Builder::from(conf).interceptor(self.sqs());
+        let ddb = aws_sdk_dynamodb::config::Builder::from(conf).interceptor(self.interceptor());
+        let sqs = aws_sdk_sqs::config::Builder::from(conf).interceptor(self.interceptor());
         (
             aws_sdk_dynamodb::Client::from_conf(ddb.build()),
             aws_sdk_sqs::Client::from_conf(sqs.build()),
         )
     }
 
-    /// An interceptor for a DynamoDB client config.
-    pub fn dynamodb(&self) -> DynamoInterceptor {
-        DynamoInterceptor(self.clone())
-    }
-
-    /// An interceptor for an SQS client config.
-    pub fn sqs(&self) -> SqsInterceptor {
-        SqsInterceptor(self.clone())
+    /// An interceptor for a DynamoDB or SQS client config (both SDKs share the Smithy runtime's
+    /// `Intercept`).
+    pub fn interceptor(&self) -> Interceptor {
+        Interceptor(self.clone())
     }
 
     fn note(&self, target: Option<&str>) {
@@ -93,11 +89,11 @@ impl Tally {
     }
 }
 
-/// [`Tally`]'s DynamoDB interceptor.
+/// [`Tally`]'s interceptor: notes each request's operation before it is sent.
 #[derive(Debug)]
-pub struct DynamoInterceptor(Tally);
+pub struct Interceptor(Tally);
 
-impl aws_sdk_dynamodb::config::Intercept for DynamoInterceptor {
+impl aws_sdk_dynamodb::config::Intercept for Interceptor {
     fn name(&self) -> &'static str {
         "Tally"
     }
@@ -108,26 +104,6 @@ impl aws_sdk_dynamodb::config::Intercept for DynamoInterceptor {
         _: &aws_sdk_dynamodb::config::RuntimeComponents,
         _: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        self.0.note(ctx.request().headers().get("x-amz-target"));
-        Ok(())
-    }
-}
-
-/// [`Tally`]'s SQS interceptor.
-#[derive(Debug)]
-pub struct SqsInterceptor(Tally);
-
-impl aws_sdk_sqs::config::Intercept for SqsInterceptor {
-    fn name(&self) -> &'static str {
-        "Tally"
-    }
-
-    fn read_before_transmit(
-        &self,
-        ctx: &aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _: &aws_sdk_sqs::config::RuntimeComponents,
-        _: &mut aws_sdk_sqs::config::ConfigBag,
-    ) -> Result<(), aws_sdk_sqs::error::BoxError> {
         self.0.note(ctx.request().headers().get("x-amz-target"));
         Ok(())
     }

@@ -135,6 +135,19 @@ impl Db {
         .await
         .map_err(|e| StoreError::Unavailable(format!("storage task failed: {e}")))?
     }
+
+    /// Runs one statement with `values` bound in order; how many rows it changed.
+    async fn execute(
+        &self,
+        statement: &'static str,
+        values: Vec<rusqlite::types::Value>,
+    ) -> Result<usize, StoreError> {
+        self.run(move |c| {
+            c.execute(statement, rusqlite::params_from_iter(values))
+                .map_err(sql)
+        })
+        .await
+    }
 }
 
 /// A time as the tables store it.

@@ -188,16 +188,9 @@ impl SyncQueue for EmbeddedQueue {
 
     async fn delete(&self, receipt: &str) -> Result<(), StoreError> {
         let (queue, receipt) = (self.name.clone(), receipt.to_owned());
-        self.db
-            .run(move |c| {
-                c.execute(
-                    "DELETE FROM messages WHERE queue = ?1 AND receipt = ?2",
-                    params![queue, receipt],
-                )
-                .map_err(sql)?;
-                Ok(())
-            })
-            .await
+        let values = vec![queue.into(), receipt.into()];
+        let statement = "DELETE FROM messages WHERE queue = ?1 AND receipt = ?2";
+        self.db.execute(statement, values).await.map(|_| ())
     }
 
     async fn hide_for(&self, receipt: &str, for_: std::time::Duration) -> Result<(), StoreError> {
@@ -205,16 +198,9 @@ impl SyncQueue for EmbeddedQueue {
         let hidden = chrono::Duration::from_std(for_.min(std::time::Duration::from_secs(43_200)))
             .unwrap_or(chrono::Duration::hours(12));
         let until = crate::clock::shifted(self.clock.now(), hidden).timestamp_millis();
-        self.db
-            .run(move |c| {
-                c.execute(
-                    "UPDATE messages SET visible_at_ms = ?3 WHERE queue = ?1 AND receipt = ?2",
-                    params![queue, receipt, until],
-                )
-                .map_err(sql)?;
-                Ok(())
-            })
-            .await
+        let values = vec![queue.into(), receipt.into(), until.into()];
+        let statement = "UPDATE messages SET visible_at_ms = ?3 WHERE queue = ?1 AND receipt = ?2";
+        self.db.execute(statement, values).await.map(|_| ())
     }
 
     async fn send_raw(&self, bodies: &[String]) -> Result<usize, StoreError> {

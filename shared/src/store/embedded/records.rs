@@ -16,7 +16,7 @@ impl DedupeStore for EmbeddedStore {
     async fn claim_once(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
         let now = self.clock.now();
         let until = crate::clock::shifted(now, ttl);
-        let changed = self
+        let changed = self.db
             .execute(
                 "INSERT INTO dedupe (key, until_ms) VALUES (?1, ?2)
                  ON CONFLICT(key) DO UPDATE SET until_ms = excluded.until_ms WHERE dedupe.until_ms < ?3",
@@ -119,7 +119,7 @@ impl IdempotencyRecords for EmbeddedStore {
                  WHERE key = ?1 AND state = ?8 AND until_ms = ?9 AND owner IS ?10"
             }
         };
-        Ok(self.execute(statement, values).await? == 1)
+        Ok(self.db.execute(statement, values).await? == 1)
     }
 
     async fn complete_record(
@@ -136,7 +136,7 @@ impl IdempotencyRecords for EmbeddedStore {
             until.timestamp_millis().into(),
             owner.to_owned().into(),
         ];
-        self.execute(
+        self.db.execute(
             "UPDATE idempotency SET state = ?2, result = ?3, until_ms = ?4 WHERE key = ?1 AND owner = ?5",
             values,
         )
@@ -155,12 +155,13 @@ impl IdempotencyRecords for EmbeddedStore {
             state.as_str().to_owned().into(),
             owner.map(str::to_owned).into(),
         ];
-        self.execute(
-            "DELETE FROM idempotency WHERE key = ?1 AND state = ?2 AND owner IS ?3",
-            values,
-        )
-        .await
-        .map(|changed| changed > 0)
+        self.db
+            .execute(
+                "DELETE FROM idempotency WHERE key = ?1 AND state = ?2 AND owner IS ?3",
+                values,
+            )
+            .await
+            .map(|changed| changed > 0)
     }
 }
 
@@ -170,16 +171,14 @@ impl AuditLog for EmbeddedStore {
         let pk = order_pk(key);
         let sk = format!("AUDIT#{}#{}", ts(entry.at), entry.operation_id);
         let body = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let values = vec![pk.into(), sk.into(), body.into()];
         self.db
-            .run(move |c| {
-                c.execute(
-                    "INSERT INTO audit (pk, sk, entry) VALUES (?1, ?2, ?3) ON CONFLICT(pk, sk) DO NOTHING",
-                    params![pk, sk, body],
-                )
-                .map_err(sql)?;
-                Ok(())
-            })
+            .execute(
+                "INSERT INTO audit (pk, sk, entry) VALUES (?1, ?2, ?3) ON CONFLICT(pk, sk) DO NOTHING",
+                values,
+            )
             .await
+            .map(|_| ())
     }
 
     async fn entries(&self, key: &OrderKey) -> Result<Vec<AuditEntry>, StoreError> {
@@ -320,14 +319,16 @@ impl CursorStore for EmbeddedStore {
 
     async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError> {
         let values = vec![name.to_owned().into(), owner.to_owned().into()];
-        self.execute("DELETE FROM leases WHERE name = ?1 AND owner = ?2", values)
+        self.db
+            .execute("DELETE FROM leases WHERE name = ?1 AND owner = ?2", values)
             .await
             .map(drop)
     }
 
     async fn remove(&self, name: &str, expected: &str) -> Result<(), StoreError> {
         let values = vec![name.to_owned().into(), expected.to_owned().into()];
-        self.execute("DELETE FROM cursors WHERE name = ?1 AND value = ?2", values)
+        self.db
+            .execute("DELETE FROM cursors WHERE name = ?1 AND value = ?2", values)
             .await
             .map(drop)
     }

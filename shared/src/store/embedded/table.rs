@@ -28,16 +28,16 @@ impl EmbeddedStore {
         EmbeddedStore { db, clock }
     }
 
-    /// Runs one statement with `values` bound in order; how many rows it changed.
-    pub(super) async fn execute(
+    /// Every order `statement` selects with `value` bound to `?1`, in the statement's order.
+    async fn orders_where(
         &self,
         statement: &'static str,
-        values: Vec<rusqlite::types::Value>,
-    ) -> Result<usize, StoreError> {
+        value: String,
+    ) -> Result<Vec<StoredOrder>, StoreError> {
         self.db
             .run(move |c| {
-                c.execute(statement, rusqlite::params_from_iter(values))
-                    .map_err(super::sql)
+                let rows = query_orders(c, statement, &[&value])?;
+                Ok(rows.into_iter().map(|(_, o)| o).collect())
             })
             .await
     }
@@ -226,17 +226,9 @@ impl OrderStore for EmbeddedStore {
         &self,
         id: &GenstoreOrderId,
     ) -> Result<Vec<StoredOrder>, StoreError> {
-        let id = id.as_str().to_owned();
-        self.db
-            .run(move |c| {
-                let rows = query_orders(
-                    c,
-                    "SELECT pk, doc, version, updated_at FROM orders WHERE genstore_id = ?1 ORDER BY pk",
-                    &[&id],
-                )?;
-                Ok(rows.into_iter().map(|(_, o)| o).collect())
-            })
-            .await
+        let statement =
+            "SELECT pk, doc, version, updated_at FROM orders WHERE genstore_id = ?1 ORDER BY pk";
+        self.orders_where(statement, id.as_str().to_owned()).await
     }
 
     async fn find_by_customer(
@@ -244,16 +236,9 @@ impl OrderStore for EmbeddedStore {
         channel: Channel,
         id: &CustomerId,
     ) -> Result<Vec<StoredOrder>, StoreError> {
-        let key = format!("{channel}#{id}");
-        self.db
-            .run(move |c| {
-                let rows = query_orders(
-                    c,
-                    "SELECT pk, doc, version, updated_at FROM orders WHERE customer_key = ?1 ORDER BY pk",
-                    &[&key],
-                )?;
-                Ok(rows.into_iter().map(|(_, o)| o).collect())
-            })
+        let statement =
+            "SELECT pk, doc, version, updated_at FROM orders WHERE customer_key = ?1 ORDER BY pk";
+        self.orders_where(statement, format!("{channel}#{id}"))
             .await
     }
 
