@@ -501,15 +501,11 @@ mod faults;
 #[tokio::test]
 async fn google_cancels_and_refunds_whole_orders_and_refuses_reasons_and_keys_it_does_not_know() {
     let (sb, base) = sandbox().await;
-    let id = {
-        let mut st = sb.lock();
-        let id = st
-            .google
-            .create_test_order("123456789", "template1", chrono::Utc::now())
-            .unwrap();
-        st.google.orders.get_mut(&id).unwrap().order.status = "pendingShipment".into();
-        id
-    };
+    let id = sb
+        .lock()
+        .google
+        .create_advanced_test_order("123456789", "template1", chrono::Utc::now())
+        .unwrap();
     let token = SandboxConfig::default().google_token;
     let post = |action: &str, body: Value| {
         let url = format!("{base}/google/content/v2.1/123456789/orders/{id}/{action}");
@@ -692,15 +688,11 @@ async fn genstore_refuses_a_misspelt_fulfillment_field_the_clients_types_would_h
 #[tokio::test]
 async fn google_refuses_a_misspelt_property_the_clients_types_would_have_accepted() {
     let (sb, base) = sandbox().await;
-    let id = {
-        let mut st = sb.lock();
-        let id = st
-            .google
-            .create_test_order("123456789", "template1", chrono::Utc::now())
-            .unwrap();
-        st.google.orders.get_mut(&id).unwrap().order.status = "pendingShipment".into();
-        id
-    };
+    let id = sb
+        .lock()
+        .google
+        .create_advanced_test_order("123456789", "template1", chrono::Utc::now())
+        .unwrap();
     let line = sb.lock().google.orders[&id].order.line_items[0].id.clone();
     let body = json!({"operationId": "op-1", "lineItems": [{"lineItemId": line, "quantity": 1}],
         "shipmentInfos": [{"shipmentId": "s1", "carrier": "ups", "trackingNumber": "1Z1"}]});

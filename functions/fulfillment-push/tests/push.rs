@@ -206,10 +206,9 @@ async fn google_order(s: &Setup) -> String {
         let mut st = s.sandbox.lock();
         let id = st
             .google
-            .create_test_order("123456789", "template1a", chrono::Utc::now())
+            .create_advanced_test_order("123456789", "template1a", chrono::Utc::now())
             .unwrap();
         let o = &mut st.google.orders.get_mut(&id).unwrap().order;
-        o.status = "pendingShipment".into();
         o.line_items[0].quantity_ordered = 3;
         o.line_items[0].quantity_pending = 3;
         // The line's price is its total (2 × $10 = $20): three units cost three times the one.

@@ -49,13 +49,9 @@ async fn main() {
                 999,
                 &NewZonosOrder::of(NewZonosItem::mug("SKU", 1, rust_decimal::Decimal::ONE)),
             );
-            let id = st
-                .google
-                .create_test_order("123456789", "template1", chrono::Utc::now())
+            st.google
+                .create_advanced_test_order("123456789", "template1", chrono::Utc::now())
                 .expect("template");
-            if let Some(o) = st.google.orders.get_mut(&id) {
-                o.order.status = "pendingShipment".into();
-            }
         }
     }
     let dir = std::env::temp_dir().join(format!("poll-bench-{}", uuid::Uuid::new_v4()));

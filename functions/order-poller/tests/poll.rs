@@ -249,12 +249,9 @@ fn add_google(sb: &Sandbox, n: usize) -> Vec<String> {
     let mut st = sb.lock();
     (0..n)
         .map(|_| {
-            let id = st
-                .google
-                .create_test_order("123456789", "template1", chrono::Utc::now())
-                .unwrap();
-            st.google.orders.get_mut(&id).unwrap().order.status = "pendingShipment".into();
-            id
+            st.google
+                .create_advanced_test_order("123456789", "template1", chrono::Utc::now())
+                .unwrap()
         })
         .collect()
 }

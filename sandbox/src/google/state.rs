@@ -130,6 +130,29 @@ impl GoogleState {
         Some(id)
     }
 
+    /// A test order from a template, created and advanced (`testorders/{id}/advance`): confirmed and
+    /// ready to ship, as Google's walkthrough has it before the first shipment. Its id.
+    pub fn create_advanced_test_order(
+        &mut self,
+        merchant_id: &str,
+        template_name: &str,
+        placed: DateTime<Utc>,
+    ) -> Option<String> {
+        let id = self.create_test_order(merchant_id, template_name, placed)?;
+        self.advance_test_order(&id).ok()?;
+        Some(id)
+    }
+
+    /// Moves a test order from `inProgress` to `pendingShipment`; Google's refusal otherwise.
+    pub fn advance_test_order(&mut self, id: &str) -> Result<(), &'static str> {
+        let rec = self.orders.get_mut(id).ok_or("Order not found")?;
+        if rec.order.status != "inProgress" {
+            return Err("Only orders in inProgress can be advanced");
+        }
+        rec.order.status = "pendingShipment".into();
+        Ok(())
+    }
+
     /// Recomputes an order's status from its lines (keeps `inProgress` / `canceled` as they are).
     pub(crate) fn recompute(order: &mut g::Order) {
         if order.status == "inProgress" {

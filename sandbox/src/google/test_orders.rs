@@ -61,18 +61,19 @@ pub(crate) async fn test_order_action(
         }
     }
     let mut st = sb.lock();
+    if action == "advance" && st.google.orders.contains_key(&id) {
+        return match st.google.advance_test_order(&id) {
+            Ok(()) => {
+                Json(json!({"kind": "content#ordersAdvanceTestOrderResponse"})).into_response()
+            }
+            Err(refusal) => bad(refusal),
+        };
+    }
     let Some(rec) = st.google.orders.get_mut(&id) else {
         return error(StatusCode::NOT_FOUND, "notFound", "Order not found");
     };
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     match action.as_str() {
-        "advance" => {
-            if rec.order.status != "inProgress" {
-                return bad("Only orders in inProgress can be advanced");
-            }
-            rec.order.status = "pendingShipment".into();
-            Json(json!({"kind": "content#ordersAdvanceTestOrderResponse"})).into_response()
-        }
         "cancelByCustomer" => {
             if rec.order.line_items.iter().any(|l| l.quantity_shipped > 0) {
                 return bad("Shipped orders cannot be cancelled by the customer");

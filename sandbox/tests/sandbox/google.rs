@@ -211,21 +211,12 @@ async fn google_ships_partially_then_fully_refuses_overshipping_and_dedupes_oper
 #[tokio::test]
 async fn google_keeps_merchant_order_ids_unique_cancels_lines_and_refunds() {
     let (sb, base) = sandbox().await;
-    let (a, b) = {
-        let mut st = sb.lock();
-        let a = st
+    let [a, b] = [(); 2].map(|()| {
+        sb.lock()
             .google
-            .create_test_order("123456789", "template1", chrono::Utc::now())
-            .unwrap();
-        let b = st
-            .google
-            .create_test_order("123456789", "template1", chrono::Utc::now())
-            .unwrap();
-        for id in [&a, &b] {
-            st.google.orders.get_mut(id).unwrap().order.status = "pendingShipment".into();
-        }
-        (a, b)
-    };
+            .create_advanced_test_order("123456789", "template1", chrono::Utc::now())
+            .unwrap()
+    });
     let c = google(&base);
     c.update_merchant_order_id(&a, "op-m1", "5001")
         .await

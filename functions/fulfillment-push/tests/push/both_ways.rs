@@ -9,16 +9,12 @@ use orderbridge::channels::google::wire as g;
 
 /// A Google order from a sandbox template, ready to ship, stored as the poller would.
 pub async fn google_template_order(s: &Setup, template: &str) -> String {
-    let id = {
-        let mut st = s.sandbox.lock();
-        let id = st
-            .google
-            .create_test_order("123456789", template, chrono::Utc::now())
-            .unwrap();
-        let o = &mut st.google.orders.get_mut(&id).unwrap().order;
-        o.status = "pendingShipment".into();
-        id
-    };
+    let id = s
+        .sandbox
+        .lock()
+        .google
+        .create_advanced_test_order("123456789", template, chrono::Utc::now())
+        .unwrap();
     save_google(s, &id).await;
     id
 }

@@ -268,10 +268,9 @@ pub async fn a_mirrors_money_adds_up_to_the_channels_total(aws: bool) {
         let mut st = s.sandbox.lock();
         let id = st
             .google
-            .create_test_order("123456789", "template1", chrono::Utc::now())
+            .create_advanced_test_order("123456789", "template1", chrono::Utc::now())
             .unwrap();
         let o = &mut st.google.orders.get_mut(&id).unwrap().order;
-        o.status = "pendingShipment".into();
         o.net_price_amount.value -= Decimal::new(300, 2);
         o.net_tax_amount.value = Decimal::new(176, 2);
         id

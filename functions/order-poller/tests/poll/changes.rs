@@ -22,11 +22,9 @@ pub async fn a_stopped_backfill_resumes_where_it_stopped_on_every_channel(aws: b
         }
         for i in 0..5 {
             let at = now - chrono::Duration::days(40) + chrono::Duration::minutes(i);
-            let id = st
-                .google
-                .create_test_order("123456789", "template1", at)
+            st.google
+                .create_advanced_test_order("123456789", "template1", at)
                 .unwrap();
-            st.google.orders.get_mut(&id).unwrap().order.status = "pendingShipment".into();
         }
     }
     add_genstore(&s.sandbox, 5);
