@@ -5,7 +5,7 @@
 use orderbridge::channel::Channel;
 use orderbridge::store::OrderKey;
 use orderbridge_cli::start;
-use orderbridge_e2e::{captured_logs, config, dir, google_order, mirrored, ship, until};
+use orderbridge_e2e::{captured_logs, config, dir, google_order, mirrored, ship, trail, until};
 
 #[tokio::test]
 async fn a_webhooks_correlation_id_follows_its_work_through_logs_and_the_audit_trail() {
@@ -20,30 +20,21 @@ async fn a_webhooks_correlation_id_follows_its_work_through_logs_and_the_audit_t
         sb.counters().executed_count("google.shipLineItems") == 1
     })
     .await;
-    let key = OrderKey::new(Channel::Google, g.as_str());
-    let trail = r.store.entries(&key).await.unwrap();
-    let ship_entry = trail
-        .iter()
-        .find(|e| e.action == "shipLineItems")
-        .expect("the shipment is on the trail");
-    let cause = ship_entry
-        .cause
-        .clone()
-        .expect("the write records its cause");
-    assert!(cause.starts_with("webhook:"), "{cause}");
-    let mirror_entry = r
-        .store
-        .entries(&OrderKey::new(Channel::Google, g.as_str()))
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|e| e.action == "updateMerchantOrderId")
-        .expect("the merchant id write is on the trail");
-    let poll = mirror_entry
-        .cause
-        .clone()
-        .expect("the mirror's write records its cause");
-    assert!(poll.starts_with("poll:"), "{poll}");
+    let trail = trail(&*r.store, Channel::Google, &g).await;
+    let cause_of = |action: &str| {
+        let entry = trail.iter().find(|e| e.action == action);
+        entry.and_then(|e| e.cause.clone()).unwrap_or_default()
+    };
+    let cause = cause_of("shipLineItems");
+    assert!(
+        cause.starts_with("webhook:"),
+        "the shipment's cause: {cause:?}"
+    );
+    let poll = cause_of("updateMerchantOrderId");
+    assert!(
+        poll.starts_with("poll:"),
+        "the merchant id write's cause: {poll:?}"
+    );
 
     let text = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
     let lines: Vec<serde_json::Value> = text
@@ -77,6 +68,7 @@ async fn a_webhooks_correlation_id_follows_its_work_through_logs_and_the_audit_t
         "and so does the mirror job it queued"
     );
 
+    let key = OrderKey::new(Channel::Google, g.as_str());
     let view = orderbridge_cli::ops::order_view(&*r.store, &key)
         .await
         .unwrap()

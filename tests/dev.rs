@@ -6,6 +6,7 @@
 use orderbridge::channel::Channel;
 use orderbridge::store::OrderKey;
 use orderbridge_cli::{start, DevConfig};
+use orderbridge_e2e::stored;
 use orderbridge_sandbox::scenario::{self, ZonosPlacing};
 use std::time::Duration;
 
@@ -43,19 +44,11 @@ async fn external_orders_are_imported_mirrored_linked_and_written_back() {
 
     let mut linked = (None, None);
     for _ in 0..120 {
-        let z = running
-            .store
-            .get(&OrderKey::new(Channel::Zonos, zonos_id.as_str()))
-            .await
-            .unwrap();
-        let g = running
-            .store
-            .get(&OrderKey::new(Channel::Google, google_id.as_str()))
-            .await
-            .unwrap();
+        let z = stored(&*running.store, Channel::Zonos, zonos_id.as_str()).await;
+        let g = stored(&*running.store, Channel::Google, google_id.as_str()).await;
         linked = (
-            z.and_then(|s| s.order.merchant_order_id.map(|m| m.to_string())),
-            g.and_then(|s| s.order.merchant_order_id.map(|m| m.to_string())),
+            z.and_then(|o| o.merchant_order_id.map(|m| m.to_string())),
+            g.and_then(|o| o.merchant_order_id.map(|m| m.to_string())),
         );
         if linked.0.is_some() && linked.1.is_some() {
             break;
@@ -90,11 +83,8 @@ async fn external_orders_are_imported_mirrored_linked_and_written_back() {
     // The mirrors' orders/create webhooks came back signed and were stored (the counters read afresh
     // each time round).
     for _ in 0..40 {
-        if running
-            .store
-            .get(&OrderKey::new(Channel::Genstore, zg.as_str()))
+        if stored(&*running.store, Channel::Genstore, zg.as_str())
             .await
-            .unwrap()
             .is_some()
             && sb.counters().webhooks_ok >= 2
         {
@@ -103,11 +93,8 @@ async fn external_orders_are_imported_mirrored_linked_and_written_back() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     assert!(sb.counters().webhooks_ok >= 2, "{:?}", sb.counters());
-    assert!(running
-        .store
-        .get(&OrderKey::new(Channel::Genstore, gg.as_str()))
+    assert!(stored(&*running.store, Channel::Genstore, gg.as_str())
         .await
-        .unwrap()
         .is_some());
 
     // The outlet's order: mirrored into the outlet's Genstore only, kept in the outlet's part, and its
@@ -121,10 +108,8 @@ async fn external_orders_are_imported_mirrored_linked_and_written_back() {
             .unwrap()
             .and_then(|s| s.order.merchant_order_id.map(|m| m.to_string()));
         let webhook_back = match &outlet_mirror {
-            Some(m) => outlet_store
-                .get(&OrderKey::new(Channel::Genstore, m.as_str()))
+            Some(m) => stored(&*outlet_store, Channel::Genstore, m.as_str())
                 .await
-                .unwrap()
                 .is_some(),
             None => false,
         };
@@ -135,10 +120,8 @@ async fn external_orders_are_imported_mirrored_linked_and_written_back() {
     }
     let om = outlet_mirror.expect("the outlet's order is mirrored and linked");
     assert!(
-        outlet_store
-            .get(&OrderKey::new(Channel::Genstore, om.as_str()))
+        stored(&*outlet_store, Channel::Genstore, om.as_str())
             .await
-            .unwrap()
             .is_some(),
         "the outlet's mirror came back by webhook into the outlet's part"
     );

@@ -3,10 +3,10 @@
 //! say how often each write was applied.
 
 use orderbridge::channel::Channel;
-use orderbridge::store::OrderKey;
 use orderbridge_cli::{start, DevConfig};
 use orderbridge_e2e::{
-    config, config_for, dir, google_order, mirror_of, mirrored, on_moto, ship, until, zonos_order,
+    all_mirrored, config, config_for, dir, google_order, mirror_of, mirrored, on_moto, ship,
+    stored, until, zonos_order,
 };
 use orderbridge_sandbox::webhooks::WebhookMode;
 use orderbridge_sandbox::Faults;
@@ -82,12 +82,8 @@ async fn platform_faults_are_survived_without_double_writes(aws: bool) {
     }
     let zonos: Vec<String> = (0..4).map(|_| zonos_order(&sb, 1)).collect();
     let google = google_order(&sb);
-    until("every order mirrored and written back", || async {
-        let mut all = mirror_of(&r, Channel::Google, &google).await.is_some();
-        for z in &zonos {
-            all &= mirror_of(&r, Channel::Zonos, z).await.is_some();
-        }
-        all
+    until("every order mirrored and written back", || {
+        all_mirrored(&r, &zonos, std::slice::from_ref(&google))
     })
     .await;
     let c = sb.counters();
@@ -122,11 +118,8 @@ async fn a_consumer_restart_in_the_middle_loses_nothing_and_repeats_nothing(aws:
     until("the poller imported them", || async {
         let mut n = 0;
         for z in &zonos {
-            if first
-                .store
-                .get(&OrderKey::new(Channel::Zonos, z.as_str()))
+            if stored(&*first.store, Channel::Zonos, z.as_str())
                 .await
-                .unwrap()
                 .is_some()
             {
                 n += 1;
@@ -199,11 +192,8 @@ async fn an_order_zonos_cannot_read_is_parked_dead_lettered_and_replayed(aws: bo
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert_eq!(letters[0].job, "import_order");
     assert_eq!(letters[0].order, Some(format!("zonos:{}", zonos[1])));
-    assert!(r
-        .store
-        .get(&OrderKey::new(Channel::Zonos, zonos[1].as_str()))
+    assert!(stored(&*r.store, Channel::Zonos, zonos[1].as_str())
         .await
-        .unwrap()
         .is_none());
     // Zonos is fixed; the operator replays; the order arrives like any other.
     sb.lock().zonos.orders[garbled].garbled = false;
@@ -305,13 +295,9 @@ async fn a_package_corrected_twice_in_one_second_ends_with_the_last_number(aws: 
             break;
         }
     }
-    let stored = r
-        .store
-        .get(&OrderKey::new(Channel::Genstore, mirror.as_str()))
+    let stored = stored(&*r.store, Channel::Genstore, mirror.as_str())
         .await
-        .unwrap()
-        .unwrap()
-        .order;
+        .unwrap();
     assert_eq!(
         stored.shipments[0].tracking_numbers,
         vec![format!("1Z-B{attempt}")],

@@ -116,6 +116,40 @@ pub async fn mirror_of(r: &Running, channel: Channel, id: &str) -> Option<String
     r.mirror_of(channel, id).await
 }
 
+/// True once every Zonos order of `zonos` and every Google order of `google` has a mirror.
+pub async fn all_mirrored(r: &Running, zonos: &[String], google: &[String]) -> bool {
+    let orders = zonos
+        .iter()
+        .map(|z| (Channel::Zonos, z.as_str()))
+        .chain(google.iter().map(|g| (Channel::Google, g.as_str())));
+    for (channel, id) in orders {
+        if mirror_of(r, channel, id).await.is_none() {
+            return false;
+        }
+    }
+    true
+}
+
+/// The order `id` of `channel` as `store` holds it now.
+pub async fn stored(
+    store: &dyn orderbridge::store::Storage,
+    channel: Channel,
+    id: &str,
+) -> Option<orderbridge::order::ChannelOrder> {
+    let key = orderbridge::store::OrderKey::new(channel, id);
+    store.get(&key).await.unwrap().map(|s| s.order)
+}
+
+/// The audit trail of the order `id` of `channel`.
+pub async fn trail(
+    store: &dyn orderbridge::store::Storage,
+    channel: Channel,
+    id: &str,
+) -> Vec<orderbridge::store::AuditEntry> {
+    let key = orderbridge::store::OrderKey::new(channel, id);
+    store.entries(&key).await.unwrap()
+}
+
 pub fn ship(sb: &Sandbox, order: &str, qty: u32, number: &str) -> String {
     let line = sb.lock().genstore.order(order).unwrap().line_items[0]
         .id

@@ -4,7 +4,9 @@
 use orderbridge::channel::Channel;
 use orderbridge::metrics;
 use orderbridge_cli::start;
-use orderbridge_e2e::{config, dir, google_order, mirror_of, ship, until, zonos_order};
+use orderbridge_e2e::{
+    all_mirrored, config, dir, google_order, mirror_of, ship, until, zonos_order,
+};
 use orderbridge_sandbox::Faults;
 
 #[tokio::test]
@@ -48,12 +50,8 @@ async fn a_run_publishes_every_metric_with_the_counts_the_sandbox_saw() {
     sb.webhooks.set_mode(Default::default());
     let zonos: Vec<String> = (0..2).map(|_| zonos_order(&sb, 1)).collect();
     let google = google_order(&sb);
-    until("every order mirrored", || async {
-        let mut all = mirror_of(&r, Channel::Google, &google).await.is_some();
-        for z in &zonos {
-            all &= mirror_of(&r, Channel::Zonos, z).await.is_some();
-        }
-        all
+    until("every order mirrored", || {
+        all_mirrored(&r, &zonos, std::slice::from_ref(&google))
     })
     .await;
     let gid = mirror_of(&r, Channel::Google, &google).await.unwrap();

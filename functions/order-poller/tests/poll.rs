@@ -291,6 +291,12 @@ async fn poll(s: &Setup) -> RunSummary {
     order_poller::run(&s.deps, PollRequest::default(), &Forever).await
 }
 
+/// One channel's part of a run's summary.
+async fn polled(s: &Setup, channel: &str) -> order_poller::ChannelSummary {
+    let run = poll(s).await;
+    run.channel(channel).cloned().expect("the channel ran")
+}
+
 /// The order as the table holds it.
 async fn order_of(s: &Setup, channel: Channel, id: &str) -> orderbridge::order::ChannelOrder {
     let key = OrderKey::new(channel, id);
@@ -522,8 +528,7 @@ mod cases {
         let s = setup(aws).await;
         add_zonos(&s.sandbox, 3);
         assert!(s.store.advance("zonos", None, "999-55555").await.unwrap());
-        let r = poll(&s).await;
-        let z = r.channel("zonos").unwrap();
+        let z = polled(&s, "zonos").await;
         assert_eq!((z.new, z.error.as_deref()), (0, None), "{z:?}");
         assert_eq!(
             s.store.read("zonos").await.unwrap().unwrap().value,
@@ -543,8 +548,7 @@ mod cases {
             .unwrap()
             .order
             .placed_date = None;
-        let r = poll(&s).await;
-        let g = r.channel("google").unwrap();
+        let g = polled(&s, "google").await;
         assert_eq!((g.new, g.failed), (4, 1), "{g:?}");
         assert!(!stored(&s, Channel::Google, &ids[2]).await);
         let st = s.sandbox.lock();
@@ -557,8 +561,7 @@ mod cases {
     pub async fn genstore_orders_whose_webhooks_never_came_are_found(aws: bool) {
         let s = setup(aws).await;
         add_genstore(&s.sandbox, 7);
-        let r = poll(&s).await;
-        let g = r.channel("genstore").unwrap();
+        let g = polled(&s, "genstore").await;
         assert_eq!((g.seen, g.missed), (7, 7), "{g:?}");
         assert_eq!(
             g.cursor_after.as_deref(),
@@ -566,8 +569,7 @@ mod cases {
             "the window trails the newest by the overlap"
         );
         assert!(stored(&s, Channel::Genstore, "1007").await);
-        let again = poll(&s).await;
-        let g2 = again.channel("genstore").unwrap();
+        let g2 = polled(&s, "genstore").await;
         assert_eq!(
             (g2.seen, g2.missed),
             (3, 0),

@@ -178,8 +178,7 @@ pub async fn a_zonos_status_change_of_a_known_order_is_picked_up_and_pushed(aws:
         .lock()
         .zonos
         .set_status(idx, "IGLOBAL_ORDER_CANCELLED");
-    let r = poll(&s).await;
-    let z = r.channel("zonos").unwrap();
+    let z = polled(&s, "zonos").await;
     assert_eq!((z.new, z.changed), (0, 1), "{z:?}");
     let stored = order_of(&s, Channel::Zonos, ids[0].as_str()).await;
     assert_eq!(stored.raw_status, "IGLOBAL_ORDER_CANCELLED");
@@ -281,8 +280,7 @@ pub async fn a_customer_cancellation_on_google_is_picked_up_and_pushed(aws: bool
                 });
         }
     }
-    let r = poll(&s).await;
-    let g = r.channel("google").unwrap();
+    let g = polled(&s, "google").await;
     assert_eq!((g.new, g.changed), (0, 1), "{g:?}");
     let stored = order_of(&s, Channel::Google, ids[1].as_str()).await;
     assert_eq!(stored.status, orderbridge::UnifiedStatus::Cancelled);

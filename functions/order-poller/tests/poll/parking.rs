@@ -34,8 +34,7 @@ pub async fn a_zonos_order_that_cannot_be_read_is_parked_and_the_cursor_moves_on
             .unwrap()
             .remove("quantity");
     }
-    let r = poll(&s).await;
-    let z = r.channel("zonos").unwrap();
+    let z = polled(&s, "zonos").await;
     assert_eq!((z.new, z.parked, z.failed), (2, 2, 0), "{z:?}");
     assert_eq!(z.cursor_after.as_deref(), Some(ids[3].as_str()), "{z:?}");
     assert!(z.error.is_none(), "{z:?}");
@@ -53,8 +52,7 @@ pub async fn a_zonos_order_that_cannot_be_read_is_parked_and_the_cursor_moves_on
     assert!(!stored(&s, Channel::Zonos, &ids[1]).await);
 
     // The next run starts after them: nothing is parked or imported twice.
-    let again = poll(&s).await;
-    let z2 = again.channel("zonos").unwrap();
+    let z2 = polled(&s, "zonos").await;
     assert_eq!((z2.new, z2.parked, z2.failed), (0, 0, 0), "{z2:?}");
     assert!(imports(&drain(&*s.queue).await).is_empty());
 }
@@ -72,8 +70,7 @@ pub async fn an_order_failing_alone_holds_the_cursor_a_few_runs_then_is_parked(a
         assert_eq!(z.cursor_after.as_deref(), Some(ids[0].as_str()));
     }
     // ...for `park_after_runs` runs; then it is parked and the cursor moves past it.
-    let r = poll(&s).await;
-    let z = r.channel("zonos").unwrap();
+    let z = polled(&s, "zonos").await;
     assert_eq!((z.failed, z.parked), (0, 1), "{z:?}");
     assert_eq!(z.cursor_after.as_deref(), Some(ids[1].as_str()));
     let parked = imports(&drain(&*s.queue).await);
@@ -88,8 +85,7 @@ pub async fn reconciliation_queues_a_missed_push_once_not_on_every_overlap(aws: 
     // The mirror is created and shipped in Genstore, and every webhook about it is lost.
     let gid = add_mirror(&s.sandbox, "zonos", &ids[0]);
     ship_all(&s.sandbox, &gid);
-    let r = poll(&s).await;
-    let g = r.channel("genstore").unwrap();
+    let g = polled(&s, "genstore").await;
     assert_eq!(
         (g.missed, g.jobs),
         (1, 2),
@@ -104,8 +100,7 @@ pub async fn reconciliation_queues_a_missed_push_once_not_on_every_overlap(aws: 
     // The overlap re-reads it on every run; its jobs are on the queue already. (Zonos' own sweep
     // keeps asking for the merchant id until the consumer writes it; no consumer runs here.)
     for _ in 0..2 {
-        let again = poll(&s).await;
-        let g = again.channel("genstore").unwrap();
+        let g = polled(&s, "genstore").await;
         assert_eq!((g.unchanged, g.jobs), (1, 0), "{g:?}");
     }
     assert_eq!(pushes(&drain(&*s.queue).await), 0);
@@ -117,8 +112,7 @@ pub async fn a_late_change_to_an_order_older_than_the_window_is_found_by_the_rec
     let gid = add_mirror(&s.sandbox, "zonos", &ids[0]);
     add_genstore(&s.sandbox, 6);
     poll(&s).await;
-    let first = poll(&s).await;
-    let g = first.channel("genstore").unwrap();
+    let g = polled(&s, "genstore").await;
     let behind = |c: &Option<String>| {
         c.as_deref()
             .and_then(|c| c.parse::<u64>().ok())
@@ -144,8 +138,7 @@ pub async fn a_late_change_to_an_order_older_than_the_window_is_found_by_the_rec
 
     // Days later the merchant ships it, and the webhooks are lost.
     ship_all(&s.sandbox, &gid);
-    let r = poll(&s).await;
-    let g = r.channel("genstore").unwrap();
+    let g = polled(&s, "genstore").await;
     assert!(g.rechecked >= 1, "{g:?}");
     assert_eq!(g.missed, 1, "{g:?}");
     let push = SyncJob::from(Job::PushTrackingToChannel {
@@ -177,8 +170,7 @@ pub async fn a_genstore_order_that_does_not_map_is_parked(aws: bool) {
         .get_mut(&1002)
         .unwrap()
         .currency = None;
-    let r = poll(&s).await;
-    let g = r.channel("genstore").unwrap();
+    let g = polled(&s, "genstore").await;
     assert_eq!(
         (g.seen, g.missed, g.parked, g.failed),
         (3, 2, 1, 0),
@@ -318,13 +310,11 @@ pub async fn the_zonos_cursor_follows_the_ids_whatever_the_listing_order(aws: bo
     let ids: Vec<String> = (0..4)
         .map(|_| s.sandbox.lock().zonos.create(999, &zonos_order(false)))
         .collect();
-    let r = poll(&s).await;
-    let z = r.channel("zonos").unwrap();
+    let z = polled(&s, "zonos").await;
     assert_eq!((z.new, z.error.as_deref()), (4, None), "{z:?}");
     let newest = ids.iter().max_by_key(|id| (id.len(), id.as_str())).unwrap();
     assert_eq!(z.cursor_after.as_deref(), Some(newest.as_str()));
-    let again = poll(&s).await;
-    let z = again.channel("zonos").unwrap();
+    let z = polled(&s, "zonos").await;
     assert_eq!((z.seen, z.new), (0, 0), "{z:?}");
 }
 
@@ -354,8 +344,7 @@ pub async fn a_zonos_cursor_whose_order_vanished_falls_back_to_a_date(aws: bool)
     let later: Vec<String> = (0..2)
         .map(|_| s.sandbox.lock().zonos.create(999, &zonos_order(false)))
         .collect();
-    let r = poll(&s).await;
-    let z = r.channel("zonos").unwrap();
+    let z = polled(&s, "zonos").await;
     assert_eq!((z.new, z.error.as_deref()), (2, None), "{z:?}");
     assert_eq!(z.cursor_after.as_deref(), Some(later[1].as_str()));
     for id in &later {
@@ -381,8 +370,7 @@ pub async fn a_genstore_order_the_table_refuses_for_good_is_parked(aws: bool) {
             })
             .collect();
     }
-    let r = poll(&s).await;
-    let g = r.channel("genstore").unwrap();
+    let g = polled(&s, "genstore").await;
     assert!(stored(&s, Channel::Genstore, "1003").await, "{g:?}");
     assert_eq!(g.failed, 0, "{g:?}");
     if aws {
