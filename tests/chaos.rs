@@ -22,8 +22,7 @@ use orderbridge::shop::ShopId;
 use orderbridge::status::UnifiedStatus;
 use orderbridge::store::{OrderKey, ShopStore, Storage};
 use orderbridge_cli::{start, DevConfig, Running};
-use orderbridge_e2e::{config, dir, ship, until_for};
-use orderbridge_sandbox::genstore::LineQty;
+use orderbridge_e2e::{config, dir, first_line, ship, until_for};
 use orderbridge_sandbox::webhooks::WebhookMode;
 use orderbridge_sandbox::{scenario, Faults, Sandbox};
 use std::sync::Arc;
@@ -172,20 +171,11 @@ fn deliver(sb: &Sandbox, fulfill_id: &str) {
 
 /// The merchant refunds one unit of a Genstore order's first line; the refund's id.
 fn refund_first_line(sb: &Sandbox, genstore_id: &str) -> String {
-    let line = sb.lock().genstore.order(genstore_id).unwrap().line_items[0]
-        .id
-        .clone();
+    let line = first_line(sb, genstore_id, 1);
     let (refund, events) = sb
         .lock()
         .genstore
-        .refund(
-            genstore_id,
-            &[LineQty {
-                id: line,
-                quantity: 1,
-            }],
-            "damaged",
-        )
+        .refund(genstore_id, &[line], "damaged")
         .unwrap();
     sb.webhooks.emit_all(events);
     refund.refund_id

@@ -51,22 +51,22 @@ async fn a_webhooks_correlation_id_follows_its_work_through_logs_and_the_audit_t
             })
             .count()
     };
-    assert!(
-        with_cause("webhook_ingest", &cause) >= 1,
-        "webhook-ingest logs the cause"
-    );
-    assert!(
-        with_cause("fulfillment_push", &cause) >= 1,
-        "fulfillment-push logs the cause on the job's lines"
-    );
-    assert!(
-        with_cause("order_poller", &poll) >= 1,
-        "the poll run logs its cause"
-    );
-    assert!(
-        with_cause("fulfillment_push", &poll) >= 1,
-        "and so does the mirror job it queued"
-    );
+    for (target, id, what) in [
+        ("webhook_ingest", &cause, "webhook-ingest logs the cause"),
+        (
+            "fulfillment_push",
+            &cause,
+            "fulfillment-push logs the cause on the job's lines",
+        ),
+        ("order_poller", &poll, "the poll run logs its cause"),
+        (
+            "fulfillment_push",
+            &poll,
+            "and so does the mirror job it queued",
+        ),
+    ] {
+        assert!(with_cause(target, id) >= 1, "{what}");
+    }
 
     let key = OrderKey::new(Channel::Google, g.as_str());
     let view = orderbridge_cli::ops::order_view(&*r.store, &key)

@@ -12,9 +12,9 @@ use orderbridge::compliance::{self, Scope};
 use orderbridge::order::ChannelOrder;
 use orderbridge::secrets::Secret;
 use orderbridge::store::{AuditLog, AuditOutcome, OrderKey};
-use orderbridge_cli::{start, Running};
+use orderbridge_cli::start;
 use orderbridge_e2e::{
-    captured_logs, config, dir, google_order, mirror_of, ship, until, zonos_order,
+    captured_logs, config, dir, google_order, mirror_of, ship, stored, until, zonos_order,
 };
 use orderbridge_sandbox::{Faults, SandboxConfig};
 use serde_json::json;
@@ -120,15 +120,6 @@ fn table_text(data_dir: &std::path::Path, only: Option<&[&str]>) -> String {
     text
 }
 
-async fn stored(r: &Running, channel: Channel, id: &str) -> Option<ChannelOrder> {
-    r.store
-        .get(&OrderKey::new(channel, id))
-        .await
-        .ok()
-        .flatten()
-        .map(|s| s.order)
-}
-
 /// Posts a delivery signed with `secret` to the local endpoint; the answer's status.
 async fn post(url: &str, topic: &str, body: &[u8], secret: &str) -> u16 {
     static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -166,10 +157,12 @@ async fn a_replayed_order_body_erases_nothing_and_a_genuine_redaction_erases_eve
     .await;
     let gid = mirror_of(&running, Channel::Zonos, &z).await.unwrap();
     until("the mirror's webhook stored", || async {
-        stored(&running, Channel::Genstore, &gid).await.is_some()
+        stored(&*running.store, Channel::Genstore, &gid)
+            .await
+            .is_some()
     })
     .await;
-    let zonos = stored(&running, Channel::Zonos, &z).await.unwrap();
+    let zonos = stored(&*running.store, Channel::Zonos, &z).await.unwrap();
     let personal = personal_values(&zonos);
     assert!(
         personal.len() >= 3,
@@ -193,7 +186,7 @@ async fn a_replayed_order_body_erases_nothing_and_a_genuine_redaction_erases_eve
         (Channel::Zonos, z.as_str()),
         (Channel::Genstore, gid.as_str()),
     ] {
-        let o = stored(&running, channel, id).await.unwrap();
+        let o = stored(&*running.store, channel, id).await.unwrap();
         assert!(
             o.customer.is_some() && o.shipping_address.is_some() && !o.personal_data_erased,
             "{channel}:{id} keeps its customer"
@@ -254,8 +247,10 @@ async fn a_replayed_order_body_erases_nothing_and_a_genuine_redaction_erases_eve
         200
     );
     until("both sides erased", || async {
-        let z = stored(&running, Channel::Zonos, &z).await.unwrap();
-        let g = stored(&running, Channel::Genstore, &gid).await.unwrap();
+        let z = stored(&*running.store, Channel::Zonos, &z).await.unwrap();
+        let g = stored(&*running.store, Channel::Genstore, &gid)
+            .await
+            .unwrap();
         z.personal_data_erased && g.personal_data_erased
     })
     .await;
@@ -296,9 +291,9 @@ async fn platform_errors_quoting_a_customer_reach_no_log_audit_entry_or_idempote
     .await;
     let zg = mirror_of(&running, Channel::Zonos, &z).await.unwrap();
     let gg = mirror_of(&running, Channel::Google, &g).await.unwrap();
-    let mut personal = personal_values(&stored(&running, Channel::Zonos, &z).await.unwrap());
+    let mut personal = personal_values(&stored(&*running.store, Channel::Zonos, &z).await.unwrap());
     personal.extend(personal_values(
-        &stored(&running, Channel::Google, &g).await.unwrap(),
+        &stored(&*running.store, Channel::Google, &g).await.unwrap(),
     ));
     let phone = "+1 555 010 7788".to_owned();
     personal.push(phone.clone());

@@ -5,6 +5,8 @@
 pub mod iam;
 
 use orderbridge::channel::Channel;
+use orderbridge::order::ChannelOrder;
+use orderbridge::store::{AuditEntry, OrderKey, Storage};
 use orderbridge_cli::{DevConfig, Running, StorageChoice};
 use orderbridge_sandbox::genstore::model as gw;
 use orderbridge_sandbox::genstore::LineQty;
@@ -131,38 +133,32 @@ pub async fn all_mirrored(r: &Running, zonos: &[String], google: &[String]) -> b
 }
 
 /// The order `id` of `channel` as `store` holds it now.
-pub async fn stored(
-    store: &dyn orderbridge::store::Storage,
-    channel: Channel,
-    id: &str,
-) -> Option<orderbridge::order::ChannelOrder> {
-    let key = orderbridge::store::OrderKey::new(channel, id);
+pub async fn stored(store: &dyn Storage, channel: Channel, id: &str) -> Option<ChannelOrder> {
+    let key = OrderKey::new(channel, id);
     store.get(&key).await.unwrap().map(|s| s.order)
 }
 
 /// The audit trail of the order `id` of `channel`.
-pub async fn trail(
-    store: &dyn orderbridge::store::Storage,
-    channel: Channel,
-    id: &str,
-) -> Vec<orderbridge::store::AuditEntry> {
-    let key = orderbridge::store::OrderKey::new(channel, id);
-    store.entries(&key).await.unwrap()
+pub async fn trail(store: &dyn Storage, channel: Channel, id: &str) -> Vec<AuditEntry> {
+    store.entries(&OrderKey::new(channel, id)).await.unwrap()
+}
+
+/// `quantity` of the first line of the Genstore order `order`.
+pub fn first_line(sb: &Sandbox, order: &str, quantity: u32) -> LineQty {
+    let id = sb.lock().genstore.order(order).unwrap().line_items[0]
+        .id
+        .clone();
+    LineQty { id, quantity }
 }
 
 pub fn ship(sb: &Sandbox, order: &str, qty: u32, number: &str) -> String {
-    let line = sb.lock().genstore.order(order).unwrap().line_items[0]
-        .id
-        .clone();
+    let lines = vec![first_line(sb, order, qty)];
     let (f, events) = sb
         .lock()
         .genstore
         .create_fulfillment(
             order,
-            Some(vec![LineQty {
-                id: line,
-                quantity: qty,
-            }]),
+            Some(lines),
             Some(gw::TrackingInfo {
                 number: Some(number.into()),
                 company: Some("UPS".into()),

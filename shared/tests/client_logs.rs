@@ -10,6 +10,8 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
+mod support;
+use support::throttle_first;
 
 #[derive(Clone, Default)]
 struct Buf(Arc<Mutex<Vec<u8>>>);
@@ -37,12 +39,7 @@ async fn log_lines_name_the_call_and_never_the_token() {
     tracing::callsite::rebuild_interest_cache();
 
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    throttle_first(&server, "GET").await;
     Mock::given(method("GET"))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(json!({"order": {"orderId": "1001"}})),

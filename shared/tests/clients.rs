@@ -18,7 +18,7 @@ use orderbridge::secrets::SecretResolver;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 mod support;
-use support::{answer, answer_once};
+use support::{answer, answer_once, throttle_first};
 use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -416,12 +416,7 @@ async fn a_create_is_not_repeated_after_a_server_error() {
 #[tokio::test]
 async fn a_create_is_repeated_after_a_429_because_genstore_did_not_act() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    throttle_first(&server, "POST").await;
     answer(
         &server,
         Mock::given(method("POST")),

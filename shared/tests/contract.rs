@@ -42,6 +42,22 @@ impl Backend {
             tokio::time::sleep(d.to_std().unwrap_or_default()).await;
         }
     }
+
+    /// What `queue` hands out within `tries` receives 200 ms apart (none: an empty batch).
+    async fn received(
+        &self,
+        queue: &dyn SyncQueue,
+        tries: usize,
+    ) -> Vec<orderbridge::store::ReceivedMessage> {
+        for _ in 1..tries {
+            let batch = queue.receive(10, Duration::seconds(30)).await.unwrap();
+            if !batch.is_empty() {
+                return batch;
+            }
+            self.pass(Duration::milliseconds(200)).await;
+        }
+        queue.receive(10, Duration::seconds(30)).await.unwrap()
+    }
 }
 
 mod tempdir {

@@ -200,23 +200,26 @@ async fn twice(s: &Setup, job: Record) {
     }
 }
 
+/// The Genstore order `id` as the sandbox holds it now.
+fn genstore_order(s: &Setup, id: &str) -> orderbridge_sandbox::genstore::model::Order {
+    s.sandbox
+        .lock()
+        .genstore
+        .order(id)
+        .cloned()
+        .expect("on the sandbox")
+}
+
 /// Creates a Google order (template1a widened to three mugs), ready to ship, stored as the poller would.
 async fn google_order(s: &Setup) -> String {
-    let id = {
-        let mut st = s.sandbox.lock();
-        let id = st
-            .google
-            .create_advanced_test_order("123456789", "template1a", chrono::Utc::now())
-            .unwrap();
-        let o = &mut st.google.orders.get_mut(&id).unwrap().order;
+    let id = both_ways::google_sandbox_order(s, "template1a", |o| {
         o.line_items[0].quantity_ordered = 3;
         o.line_items[0].quantity_pending = 3;
         // The line's price is its total (2 × $10 = $20): three units cost three times the one.
         let unit = o.line_items[0].product.price.value;
         o.line_items[0].price.value = unit * rust_decimal::Decimal::from(3);
         o.net_price_amount.value = o.line_items.iter().map(|l| l.price.value).sum();
-        id
-    };
+    });
     let o = google_view(s, &id).await;
     orders::save_newer(&*s.store, google::to_channel_order(&o).unwrap())
         .await
@@ -291,15 +294,7 @@ async fn mirror(s: &Setup, channel: Channel, id: &str) -> String {
 
 /// Fulfills lines of a Genstore order in the sandbox, as the merchant would.
 fn fulfill(s: &Setup, genstore_id: &str, qty: u32, number: &str, carrier: &str) {
-    let line = s
-        .sandbox
-        .lock()
-        .genstore
-        .order(genstore_id)
-        .unwrap()
-        .line_items[0]
-        .id
-        .clone();
+    let line = genstore_order(s, genstore_id).line_items[0].id.clone();
     s.sandbox
         .lock()
         .genstore
@@ -364,13 +359,7 @@ mod cases {
             .await
             .genstore_order_id
             .unwrap();
-        let mirror_order = s
-            .sandbox
-            .lock()
-            .genstore
-            .order(zg.as_str())
-            .cloned()
-            .unwrap();
+        let mirror_order = genstore_order(&s, zg.as_str());
         assert_eq!(mirror_order.source_name.as_deref(), Some("zonos"));
         assert_eq!(mirror_order.source_identifier.as_deref(), Some(z.as_str()));
         assert_eq!(mirror_order.line_items[0].quantity, 2);

@@ -117,13 +117,10 @@ pub(crate) async fn reconcile_genstore(
             _ => true,
         };
         if newer {
+            let name = RecordName::PollCursor(Channel::Genstore).to_string();
             match deps
                 .store
-                .advance(
-                    &RecordName::PollCursor(Channel::Genstore).to_string(),
-                    cursor.as_deref(),
-                    &new_cursor,
-                )
+                .advance(&name, cursor.as_deref(), &new_cursor)
                 .await
             {
                 Ok(true) => s.cursor_after = Some(new_cursor),
@@ -262,15 +259,8 @@ pub(crate) async fn recheck_open_mirrors(
         orderbridge::sync::mark_queued(&*deps.store, m).await;
     }
     let next = serde_json::to_string(&at).map_err(|e| PollError::Encoding(e.to_string()))?;
-    match deps
-        .store
-        .advance(
-            &RecordName::GenstoreRecheck.to_string(),
-            stored.as_deref(),
-            &next,
-        )
-        .await
-    {
+    let name = RecordName::GenstoreRecheck.to_string();
+    match deps.store.advance(&name, stored.as_deref(), &next).await {
         Ok(_) => Ok(()),
         Err(source) => Err(PollError::Position {
             what: "cursor",

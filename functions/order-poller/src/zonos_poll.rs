@@ -218,15 +218,8 @@ pub(crate) async fn poll_zonos(
             break;
         }
         if let Some(id) = done {
-            match deps
-                .store
-                .advance(
-                    &RecordName::PollCursor(Channel::Zonos).to_string(),
-                    at.as_deref(),
-                    &id,
-                )
-                .await
-            {
+            let cursor = RecordName::PollCursor(Channel::Zonos).to_string();
+            match deps.store.advance(&cursor, at.as_deref(), &id).await {
                 Ok(true) => at = Some(id),
                 Ok(false) => {
                     s.error = Some("the cursor moved under this run".into());

@@ -210,6 +210,11 @@ fn base64_encode(b: &[u8]) -> String {
 }
 
 /// The outcome a signed delivery of `topic` with `body` is answered with.
+/// The reason a refused delivery's answer gives (empty when it gives none).
+fn reason(out: &Outbound) -> &str {
+    out.body["error"].as_str().unwrap_or_default()
+}
+
 async fn said(b: &Backend, topic: &str, body: &Value) -> Value {
     deliver(b, &Delivery::new(topic, body)).await.body["outcome"].clone()
 }

@@ -93,14 +93,7 @@ pub async fn the_queue_delivers_every_job_and_redelivers_after_the_visibility_ti
         "hidden while in flight"
     );
     b.pass(Duration::milliseconds(1500)).await;
-    let mut again = Vec::new();
-    for _ in 0..10 {
-        again = b.queue.receive(10, Duration::seconds(30)).await.unwrap();
-        if !again.is_empty() {
-            break;
-        }
-        b.pass(Duration::milliseconds(200)).await;
-    }
+    let again = b.received(&*b.queue, 10).await;
     assert_eq!(again.len(), 1, "redelivered after the visibility timeout");
     assert_eq!(again[0].message_id, first[0].message_id);
     assert_eq!(again[0].receive_count, 2);
@@ -132,14 +125,7 @@ pub async fn a_message_is_dead_lettered_after_its_receive_limit(b: &Backend) {
         }
     }
     assert_eq!(receives, limit, "received up to the limit, then moved");
-    let mut dead = Vec::new();
-    for _ in 0..20 {
-        dead = b.dlq.receive(10, Duration::seconds(30)).await.unwrap();
-        if !dead.is_empty() {
-            break;
-        }
-        b.pass(Duration::milliseconds(200)).await;
-    }
+    let dead = b.received(&*b.dlq, 20).await;
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].job().unwrap(), job(7));
     // Replay: back to the main queue.

@@ -27,3 +27,13 @@ pub async fn answer(server: &MockServer, given: MockBuilder, status: u16, body: 
         .mount(server)
         .await;
 }
+
+/// Has `server` answer the first `verb` request with 429 (`Retry-After: 0`), ahead of its other mocks.
+pub async fn throttle_first(server: &MockServer, verb: &str) {
+    wiremock::Mock::given(wiremock::matchers::method(verb))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(server)
+        .await;
+}

@@ -9,13 +9,23 @@ use orderbridge::channels::google::wire as g;
 
 /// A Google order from a sandbox template, ready to ship, stored as the poller would.
 pub async fn google_template_order(s: &Setup, template: &str) -> String {
-    let id = s
-        .sandbox
-        .lock()
+    let id = google_sandbox_order(s, template, |_| ());
+    save_google(s, &id).await;
+    id
+}
+
+/// A Google order from a sandbox template, ready to ship, with `change` made to it on the sandbox.
+pub fn google_sandbox_order(
+    s: &Setup,
+    template: &str,
+    change: impl FnOnce(&mut orderbridge_sandbox::google::model::Order),
+) -> String {
+    let mut st = s.sandbox.lock();
+    let id = st
         .google
         .create_advanced_test_order("123456789", template, chrono::Utc::now())
         .unwrap();
-    save_google(s, &id).await;
+    change(&mut st.google.orders.get_mut(&id).unwrap().order);
     id
 }
 
@@ -276,7 +286,7 @@ async fn change_fulfillment(
     change: impl FnOnce(&mut orderbridge_sandbox::genstore::model::Fulfillment),
 ) {
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let fid = s.sandbox.lock().genstore.order(gid).unwrap().fulfillments[index]
+    let fid = genstore_order(s, gid).fulfillments[index]
         .fulfill_id
         .clone();
     s.sandbox
@@ -329,9 +339,7 @@ pub async fn a_slow_push_does_not_undo_a_newer_correction(aws: bool, lapsed: boo
     let newer = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
         s.sandbox.set_faults(Channel::Google, Faults::default());
-        let fid = s.sandbox.lock().genstore.order(&gid).unwrap().fulfillments[0]
-            .fulfill_id
-            .clone();
+        let fid = genstore_order(&s, &gid).fulfillments[0].fulfill_id.clone();
         s.sandbox
             .lock()
             .genstore

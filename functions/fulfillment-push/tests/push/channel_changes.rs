@@ -83,26 +83,8 @@ pub async fn google_refunds_and_returns_reach_the_mirror_once(aws: bool) {
     );
 
     // A refund made in Genstore goes to Google; Google's listing of it is its echo, not a new refund.
-    let mug = s.sandbox.lock().genstore.order(&gid).unwrap().line_items[0]
-        .id
-        .clone();
-    super::both_ways::add_refund(
-        &s,
-        &gid,
-        orderbridge::channels::genstore::wire::Refund {
-            refund_id: Some("gs-r1".into()),
-            order_id: Some(gid.clone()),
-            created_at: None,
-            note: None,
-            refund_line_items: vec![orderbridge::channels::genstore::wire::RefundLineItem {
-                line_item_id: Some(mug),
-                quantity: Some(1),
-                subtotal: Some(Decimal::new(1000, 2)),
-            }],
-            transactions: Vec::new(),
-        },
-    )
-    .await;
+    let mug = genstore_order(&s, &gid).line_items[0].id.clone();
+    super::both_ways::add_refund(&s, &gid, "gs-r1", &[(&mug, 1, "10.00")], None).await;
     run_all(&s, &[super::both_ways::refund_job(&g, &gid, "gs-r1")]).await;
     assert_eq!(executed(&s, "google.refunditem"), 1);
     run_all(&s, &save_google(&s, &g).await).await;
@@ -247,7 +229,7 @@ pub async fn a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits(
     let jobs = save_google(&s, &c).await;
     assert_eq!(kinds(&jobs), ["push_cancellation"], "no release");
     run_all(&s, &jobs).await;
-    let mirror_now = s.sandbox.lock().genstore.order(&cid).unwrap().clone();
+    let mirror_now = genstore_order(&s, &cid);
     assert!(mirror_now.cancelled_at.is_some());
     assert_eq!(
         mirror_now.financial_status, "pending",
@@ -264,17 +246,10 @@ pub async fn a_mirrors_money_adds_up_to_the_channels_total(aws: bool) {
     let zid = mirror(&s, Channel::Zonos, &z).await;
     let zonos_side = stored(&s, Channel::Zonos, &z).await;
     // Google: template1 (2 mugs at 10.00, a plate at 5.00, shipping 4.99) with a 3.00 promotion.
-    let g = {
-        let mut st = s.sandbox.lock();
-        let id = st
-            .google
-            .create_advanced_test_order("123456789", "template1", chrono::Utc::now())
-            .unwrap();
-        let o = &mut st.google.orders.get_mut(&id).unwrap().order;
+    let g = super::both_ways::google_sandbox_order(&s, "template1", |o| {
         o.net_price_amount.value -= Decimal::new(300, 2);
         o.net_tax_amount.value = Decimal::new(176, 2);
-        id
-    };
+    });
     save_google(&s, &g).await;
     let gid = mirror(&s, Channel::Google, &g).await;
     let google_side = stored(&s, Channel::Google, &g).await;
@@ -286,7 +261,7 @@ pub async fn a_mirrors_money_adds_up_to_the_channels_total(aws: bool) {
     );
 
     for (id, channel_side) in [(&zid, &zonos_side), (&gid, &google_side)] {
-        let m = s.sandbox.lock().genstore.order(id).unwrap().clone();
+        let m = genstore_order(&s, id);
         let t = &channel_side.totals;
         assert_eq!(m.total_price, t.total, "{id}: the channel's total");
         assert_eq!(m.total_tax, t.tax, "{id}");
@@ -306,14 +281,14 @@ pub async fn a_mirrors_money_adds_up_to_the_channels_total(aws: bool) {
             "{note}"
         );
     }
-    let zm = s.sandbox.lock().genstore.order(&zid).unwrap().clone();
+    let zm = genstore_order(&s, &zid);
     assert_eq!(
         zm.duties_included,
         Some(true),
         "Zonos' duties are in its tax"
     );
     assert!(zm.note.unwrap().contains("duties and taxes"));
-    let gm = s.sandbox.lock().genstore.order(&gid).unwrap().clone();
+    let gm = genstore_order(&s, &gid);
     assert_eq!(gm.discount_codes.len(), 1);
     assert_eq!(gm.duties_included, None);
 }

@@ -2,6 +2,7 @@
 //! channel, line cancellations and refunds with their reasons and amounts.
 
 use super::*;
+use orderbridge::channels::genstore::wire as gw;
 
 fn set_zonos_status(s: &Setup, id: &str, status: &str) {
     let idx = s.sandbox.lock().zonos.find(999, id).unwrap();
@@ -317,7 +318,7 @@ pub async fn line_cancellations_reach_the_other_side_with_their_reasons(aws: boo
     run_all(&s, &jobs).await;
     run_all(&s, &jobs).await;
     assert_eq!(executed(&s, "genstore.cancelOrder"), 1);
-    let mirror_side = s.sandbox.lock().genstore.order(&gid).cloned().unwrap();
+    let mirror_side = genstore_order(&s, &gid);
     assert!(mirror_side.cancelled_at.is_some());
     assert_eq!(mirror_side.cancel_reason.as_deref(), Some("customer"));
 
@@ -364,12 +365,37 @@ pub async fn line_cancellations_reach_the_other_side_with_their_reasons(aws: boo
     assert_eq!(executed(&s, "google.cancel"), 0);
 }
 
-/// Puts a Genstore refund on the stored mirror, as `refunds/create` would.
+/// Puts the Genstore refund `id` on the stored mirror `gid`, as `refunds/create` would: its lines as
+/// (line id, quantity, subtotal), and what its transactions moved (USD), if anything.
 pub async fn add_refund(
     s: &Setup,
     gid: &str,
-    refund: orderbridge::channels::genstore::wire::Refund,
+    id: &str,
+    lines: &[(&str, u32, &str)],
+    moved: Option<&str>,
 ) {
+    let dec = |v: &str| v.parse::<rust_decimal::Decimal>().unwrap();
+    let refund = gw::Refund {
+        refund_id: Some(id.into()),
+        order_id: Some(gid.into()),
+        created_at: None,
+        note: None,
+        refund_line_items: lines
+            .iter()
+            .map(|(line, quantity, subtotal)| gw::RefundLineItem {
+                line_item_id: Some((*line).into()),
+                quantity: Some(*quantity),
+                subtotal: Some(dec(subtotal)),
+            })
+            .collect(),
+        transactions: moved
+            .map(|amount| gw::RefundTransaction {
+                amount: Some(dec(amount)),
+                currency: Some("USD".into()),
+            })
+            .into_iter()
+            .collect(),
+    };
     orders::modify(&*s.store, &OrderKey::new(Channel::Genstore, gid), |o| {
         let r = orderbridge::channels::genstore::mapping::to_refund(&refund, &o.totals.currency)
             .unwrap();
@@ -394,58 +420,18 @@ pub fn refund_job(g: &str, gid: &str, id: &str) -> SyncJob {
 pub async fn refunds_carry_their_stated_amounts_and_a_refund_without_lines_refunds_the_order(
     aws: bool,
 ) {
-    use orderbridge::channels::genstore::wire as gw;
     let s = setup(aws).await;
     let g = google_template_order(&s, "template1").await;
     let gid = mirror(&s, Channel::Google, &g).await;
-    let mug = s
-        .sandbox
-        .lock()
-        .genstore
-        .order(&gid)
-        .unwrap()
+    let mug = genstore_order(&s, &gid)
         .line_items
         .iter()
         .find(|l| l.sku.as_deref() == Some("SKU-MUG"))
         .map(|l| l.id.clone())
         .unwrap();
     let dec = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
-    add_refund(
-        &s,
-        &gid,
-        gw::Refund {
-            refund_id: Some("r-lines".into()),
-            order_id: Some(gid.clone()),
-            created_at: None,
-            note: None,
-            refund_line_items: vec![gw::RefundLineItem {
-                line_item_id: Some(mug),
-                quantity: Some(1),
-                subtotal: Some(dec("8.00")),
-            }],
-            transactions: vec![gw::RefundTransaction {
-                amount: Some(dec("12.50")),
-                currency: Some("USD".into()),
-            }],
-        },
-    )
-    .await;
-    add_refund(
-        &s,
-        &gid,
-        gw::Refund {
-            refund_id: Some("r-order".into()),
-            order_id: Some(gid.clone()),
-            created_at: None,
-            note: None,
-            refund_line_items: Vec::new(),
-            transactions: vec![gw::RefundTransaction {
-                amount: Some(dec("5.00")),
-                currency: Some("USD".into()),
-            }],
-        },
-    )
-    .await;
+    add_refund(&s, &gid, "r-lines", &[(&mug, 1, "8.00")], Some("12.50")).await;
+    add_refund(&s, &gid, "r-order", &[], Some("5.00")).await;
     let jobs = [
         refund_job(&g, &gid, "r-lines"),
         refund_job(&g, &gid, "r-order"),

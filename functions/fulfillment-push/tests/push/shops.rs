@@ -56,13 +56,7 @@ pub async fn a_shops_job_uses_its_shops_table_part_and_platforms(aws: bool) {
     );
     let linked = stored(&other, Channel::Zonos, &theirs).await;
     let gid = linked.genstore_order_id.expect("linked in its shop");
-    let mirror = other
-        .sandbox
-        .lock()
-        .genstore
-        .order(gid.as_str())
-        .unwrap()
-        .clone();
+    let mirror = genstore_order(&other, gid.as_str());
     assert_eq!(mirror.line_items[0].quantity, 3, "the other shop's order");
     assert!(
         stored(&s, Channel::Zonos, &ours)

@@ -44,12 +44,7 @@ pub async fn google_ships_partially_then_fully_in_two_shipments_and_is_delivered
         "one per package, whatever the redeliveries"
     );
     // The carrier delivers both packages; Genstore reports it; Google hears it.
-    let fids: Vec<String> = s
-        .sandbox
-        .lock()
-        .genstore
-        .order(&gid)
-        .unwrap()
+    let fids: Vec<String> = genstore_order(&s, &gid)
         .fulfillments
         .iter()
         .map(|f| f.fulfill_id.clone())
@@ -179,9 +174,7 @@ pub async fn cancellations_refunds_and_channel_tracking_reach_the_other_side(aws
     // Genstore → Google: a refund, then a cancellation of what is left.
     let g = google_order(&s).await;
     let gid = mirror(&s, Channel::Google, &g).await;
-    let line = s.sandbox.lock().genstore.order(&gid).unwrap().line_items[0]
-        .id
-        .clone();
+    let line = genstore_order(&s, &gid).line_items[0].id.clone();
     let (refund, _) = s
         .sandbox
         .lock()
@@ -279,14 +272,7 @@ pub async fn cancellations_refunds_and_channel_tracking_reach_the_other_side(aws
         },
     );
     twice(&s, cancel.clone()).await;
-    assert!(s
-        .sandbox
-        .lock()
-        .genstore
-        .order(&zg)
-        .unwrap()
-        .cancelled_at
-        .is_some());
+    assert!(genstore_order(&s, &zg).cancelled_at.is_some());
     assert_eq!(executed(&s, "genstore.cancelOrder"), 1);
     assert_eq!(
         stored(&s, Channel::Genstore, &zg).await.status,
@@ -316,7 +302,7 @@ pub async fn cancellations_refunds_and_channel_tracking_reach_the_other_side(aws
         .await
         .is_empty());
     assert!(handle_batch(&s.deps, vec![to_genstore]).await.is_empty());
-    let gs_order = s.sandbox.lock().genstore.order(&zg2).cloned().unwrap();
+    let gs_order = genstore_order(&s, &zg2);
     assert_eq!(gs_order.fulfillments.len(), 1);
     let t = gs_order.fulfillments[0].tracking_info.clone().unwrap();
     assert_eq!(

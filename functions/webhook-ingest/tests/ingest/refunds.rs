@@ -3,21 +3,26 @@
 
 use super::*;
 
-pub async fn a_refund_is_recorded_once_and_pushed(b: &Backend) {
-    external(b, Channel::Google, "G-4").await;
+/// Delivers `topic` for the Genstore mirror (`id`, minute, financial status) of the Google order
+/// `google`.
+async fn google_mirror(
+    b: &Backend,
+    topic: &str,
+    mirror: (&str, i64, &str),
+    google: &str,
+) -> Outbound {
+    let (id, minute, financial) = mirror;
+    let linked = json!({"sourceName": "google", "sourceIdentifier": google});
     deliver(
         b,
-        &Delivery::new(
-            "orders/create",
-            &gs_order(
-                "5004",
-                0,
-                "paid",
-                json!({"sourceName": "google", "sourceIdentifier": "G-4"}),
-            ),
-        ),
+        &Delivery::new(topic, &gs_order(id, minute, financial, linked)),
     )
-    .await;
+    .await
+}
+
+pub async fn a_refund_is_recorded_once_and_pushed(b: &Backend) {
+    external(b, Channel::Google, "G-4").await;
+    google_mirror(b, "orders/create", ("5004", 0, "paid"), "G-4").await;
     jobs(b).await;
     let refund = json!({"refundId": "r1", "orderId": "5004", "createdAt": at(30), "note": "dented",
         "refundLineItems": [{"lineItemId": "l1", "quantity": 1, "subtotal": "10.00"}],
@@ -41,17 +46,11 @@ pub async fn a_refund_is_recorded_once_and_pushed(b: &Backend) {
     );
     // Genstore follows a refund with `orders/update` (the order's payment state moves on). The
     // documented order carries no refunds, so the newer state keeps the refund it did not repeat.
-    let after = deliver(
+    let after = google_mirror(
         b,
-        &Delivery::new(
-            "orders/update",
-            &gs_order(
-                "5004",
-                31,
-                "partially_refunded",
-                json!({"sourceName": "google", "sourceIdentifier": "G-4"}),
-            ),
-        ),
+        "orders/update",
+        ("5004", 31, "partially_refunded"),
+        "G-4",
     )
     .await;
     assert_eq!(after.body, json!({"outcome": "updated"}));
@@ -83,19 +82,7 @@ pub async fn a_refund_is_recorded_once_and_pushed(b: &Backend) {
     assert_eq!(said(b, "refunds/create", &early).await, "parked");
     assert!(stored(b, Channel::Genstore, "7777").await.is_none());
     assert!(jobs(b).await.is_empty());
-    deliver(
-        b,
-        &Delivery::new(
-            "orders/create",
-            &gs_order(
-                "7777",
-                0,
-                "paid",
-                json!({"sourceName": "google", "sourceIdentifier": "G-7"}),
-            ),
-        ),
-    )
-    .await;
+    google_mirror(b, "orders/create", ("7777", 0, "paid"), "G-7").await;
     let o = stored(b, Channel::Genstore, "7777").await.unwrap();
     assert_eq!(o.refunds.len(), 1, "the parked refund joined its order");
     assert!(o.refunds[0].reason.is_none(), "its note was not kept");

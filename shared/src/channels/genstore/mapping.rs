@@ -69,6 +69,14 @@ impl Ctx<'_> {
     fn invalid(&self, field: impl Into<String>, reason: impl Into<String>) -> MappingError {
         MappingError::new(Channel::Genstore, self.order, field, reason)
     }
+    /// The value, or the error naming the field (`field` is only written out when it is missing).
+    fn required<T>(
+        &self,
+        value: Option<T>,
+        field: impl FnOnce() -> String,
+    ) -> Result<T, MappingError> {
+        value.ok_or_else(|| self.missing(field()))
+    }
 }
 
 /// A Genstore order in orderbridge's terms.
@@ -96,15 +104,9 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
 
     let mut line_items = Vec::with_capacity(o.line_items.len());
     for (i, l) in o.line_items.iter().enumerate() {
-        let id =
-            l.id.clone()
-                .ok_or_else(|| cx.missing(format!("lineItems[{i}].id")))?;
-        let ordered = l
-            .quantity
-            .ok_or_else(|| cx.missing(format!("lineItems[{i}].quantity")))?;
-        let unit_price = l
-            .price
-            .ok_or_else(|| cx.missing(format!("lineItems[{i}].price")))?;
+        let id = cx.required(l.id.clone(), || format!("lineItems[{i}].id"))?;
+        let ordered = cx.required(l.quantity, || format!("lineItems[{i}].quantity"))?;
+        let unit_price = cx.required(l.price, || format!("lineItems[{i}].price"))?;
         let cancelled = l.current_quantity.map_or(0, |c| ordered.saturating_sub(c));
         let id = LineItemId::new(id);
         let count = |wanted: fn(ShipmentStatus) -> bool| {
@@ -238,20 +240,16 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
 }
 
 fn to_shipment(cx: &Ctx<'_>, i: usize, f: &wire::Fulfillment) -> Result<Shipment, MappingError> {
-    let id = f
-        .fulfill_id
-        .clone()
-        .ok_or_else(|| cx.missing(format!("fulfillments[{i}].fulfillId")))?;
+    let id = cx.required(f.fulfill_id.clone(), || {
+        format!("fulfillments[{i}].fulfillId")
+    })?;
     let status = shipment_status(f.status.as_deref(), f.shipment_status.as_deref())
         .map_err(|e| cx.invalid(format!("fulfillments[{i}].status"), e))?;
     let mut lines = Vec::with_capacity(f.line_items.len());
     for (j, l) in f.line_items.iter().enumerate() {
-        let line_item_id =
-            l.id.clone()
-                .ok_or_else(|| cx.missing(format!("fulfillments[{i}].lineItems[{j}].id")))?;
-        let quantity = l
-            .quantity
-            .ok_or_else(|| cx.missing(format!("fulfillments[{i}].lineItems[{j}].quantity")))?;
+        let at = || format!("fulfillments[{i}].lineItems[{j}]");
+        let line_item_id = cx.required(l.id.clone(), || format!("{}.id", at()))?;
+        let quantity = cx.required(l.quantity, || format!("{}.quantity", at()))?;
         lines.push(ShipmentLine::new(line_item_id, quantity));
     }
     let tracking = f.tracking_info.clone().unwrap_or_default();

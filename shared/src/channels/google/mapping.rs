@@ -113,9 +113,7 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
                 format!("lineItems[{i}].cancellations[{j}].creationDate"),
                 &c.creation_date,
             )?;
-            if let Some(t) = at {
-                latest = latest.max(t);
-            }
+            latest = at.map_or(latest, |t| latest.max(t));
             // The reason of the latest cancellation (undated ones count as earliest).
             if let Some(r) = c.reason.as_deref() {
                 if cancel_reason.as_ref().is_none_or(|(when, _)| at >= *when) {
@@ -125,13 +123,9 @@ pub fn to_channel_order(o: &Order) -> Result<ChannelOrder, MappingError> {
         }
         let mut return_requested = 0u32;
         for (j, r) in l.returns.iter().enumerate() {
-            let at = date(
-                format!("lineItems[{i}].returns[{j}].creationDate"),
-                &r.creation_date,
-            )?;
-            if let Some(t) = at {
-                latest = latest.max(t);
-            }
+            let field = format!("lineItems[{i}].returns[{j}].creationDate");
+            let at = date(field, &r.creation_date)?;
+            latest = at.map_or(latest, |t| latest.max(t));
             return_requested = return_requested.saturating_add(r.quantity.unwrap_or(0));
         }
         let returned = l.quantity_returned.unwrap_or(0);
