@@ -173,17 +173,16 @@ async fn scenario(r: &Running) -> Result<String, String> {
 
     println!("3. The merchant ships: Google in two packages, one Zonos order in full");
     let f1 = fulfill(&sb, &g_mirror, Some(1), "1Z999AA10000000001", "UPS")?;
+    let google_status = || {
+        let st = sb.lock();
+        st.google
+            .orders
+            .get(&google)
+            .map(|o| o.order.status.clone())
+    };
     step(
         "Google shows the first package (partiallyShipped)",
-        || async {
-            sb.lock()
-                .google
-                .orders
-                .get(&google)
-                .map(|o| o.order.status.clone())
-                .as_deref()
-                == Some("partiallyShipped")
-        },
+        || async { google_status().as_deref() == Some("partiallyShipped") },
     )
     .await?;
     let f2 = fulfill(&sb, &g_mirror, Some(2), "1Z999AA10000000002", "UPS")?;
@@ -214,13 +213,7 @@ async fn scenario(r: &Running) -> Result<String, String> {
         sb.webhooks.emit_all(events);
     }
     step("Google marks the order delivered", || async {
-        sb.lock()
-            .google
-            .orders
-            .get(&google)
-            .map(|o| o.order.status.clone())
-            .as_deref()
-            == Some("delivered")
+        google_status().as_deref() == Some("delivered")
     })
     .await?;
 
@@ -291,27 +284,12 @@ async fn scenario(r: &Running) -> Result<String, String> {
     println!();
     println!("{:<24} {:<20} channel views", "order", "unified status");
     let mut consistent = true;
+    use status::UnifiedStatus as S;
     for (channel, id, want) in [
-        (
-            Channel::Google,
-            google.as_str(),
-            status::UnifiedStatus::Delivered,
-        ),
-        (
-            Channel::Zonos,
-            zonos_ship.as_str(),
-            status::UnifiedStatus::Shipped,
-        ),
-        (
-            Channel::Zonos,
-            zonos_cancel.as_str(),
-            status::UnifiedStatus::Cancelled,
-        ),
-        (
-            Channel::Genstore,
-            native.as_str(),
-            status::UnifiedStatus::Paid,
-        ),
+        (Channel::Google, google.as_str(), S::Delivered),
+        (Channel::Zonos, zonos_ship.as_str(), S::Shipped),
+        (Channel::Zonos, zonos_cancel.as_str(), S::Cancelled),
+        (Channel::Genstore, native.as_str(), S::Paid),
     ] {
         let view = crate::ops::order_view(&*r.store, &OrderKey::new(channel, id))
             .await?

@@ -250,39 +250,15 @@ async fn run_shop(deps: &Deps, req: PollRequest, deadline: &dyn Deadline) -> Run
     if let Some(b) = req.backfill {
         channels.push(backfill::backfill(deps, &b, deadline).await);
     } else {
-        let zonos = async {
-            match &deps.zonos {
-                Some(c) => Some(
-                    leased(deps, Run::Live(Channel::Zonos), || {
-                        poll_zonos(deps, c, deadline)
-                    })
-                    .await,
-                ),
-                None => None,
-            }
-        };
-        let google = async {
-            match &deps.google {
-                Some(c) => Some(
-                    leased(deps, Run::Live(Channel::Google), || {
-                        poll_google(deps, c, deadline)
-                    })
-                    .await,
-                ),
-                None => None,
-            }
-        };
-        let genstore = async {
-            match &deps.genstore {
-                Some(c) => Some(
-                    leased(deps, Run::Live(Channel::Genstore), || {
-                        reconcile_genstore(deps, c, deadline)
-                    })
-                    .await,
-                ),
-                None => None,
-            }
-        };
+        let zonos = live_run(deps, Channel::Zonos, &deps.zonos, |c| {
+            poll_zonos(deps, c, deadline)
+        });
+        let google = live_run(deps, Channel::Google, &deps.google, |c| {
+            poll_google(deps, c, deadline)
+        });
+        let genstore = live_run(deps, Channel::Genstore, &deps.genstore, |c| {
+            reconcile_genstore(deps, c, deadline)
+        });
         let (z, g, s) = tokio::join!(zonos, google, genstore);
         channels.extend([z, g, s].into_iter().flatten());
     }
@@ -372,6 +348,21 @@ impl Run {
 }
 
 /// Runs `work` under the lease of `run`.
+/// A live run of `channel` under its lease, when the shop has the channel (`client`).
+async fn live_run<'a, C, F, Fut>(
+    deps: &Deps,
+    channel: Channel,
+    client: &'a Option<C>,
+    poll: F,
+) -> Option<ChannelSummary>
+where
+    F: FnOnce(&'a C) -> Fut,
+    Fut: std::future::Future<Output = ChannelSummary>,
+{
+    let c = client.as_ref()?;
+    Some(leased(deps, Run::Live(channel), || poll(c)).await)
+}
+
 async fn leased<F, Fut>(deps: &Deps, run: Run, work: F) -> ChannelSummary
 where
     F: FnOnce() -> Fut,

@@ -38,6 +38,26 @@ pub struct GenstoreState {
     pub(crate) limiter: Limiter,
 }
 
+/// The line `id` of `order`.
+fn line_of<'a>(order: &'a gw::Order, id: &str) -> Option<&'a gw::LineItem> {
+    order.line_items.iter().find(|l| l.id == id)
+}
+
+/// The order with an id in `orders`, to change, with its key; Genstore's 404 when there is none.
+fn order_in<'a>(
+    orders: &'a mut std::collections::BTreeMap<u64, gw::Order>,
+    id: &str,
+) -> Result<(u64, &'a mut gw::Order), Refusal> {
+    let key = id.parse::<u64>().ok();
+    let found = key.and_then(|k| orders.get_mut(&k).map(|o| (k, o)));
+    found.ok_or_else(|| refuse(StatusCode::NOT_FOUND, "Not Found"))
+}
+
+/// Genstore's 422 with `message`.
+fn unprocessable(message: impl Into<String>) -> Refusal {
+    refuse(StatusCode::UNPROCESSABLE_ENTITY, message)
+}
+
 impl GenstoreState {
     /// Replaces the app's rate limit (Genstore's is 40 tokens refilling 2 a second), e.g. to run a test
     /// at a faster clock; the bucket starts full.
@@ -139,31 +159,23 @@ impl GenstoreState {
     /// Creates an order (from the API or the control API); returns it and its webhooks.
     pub fn create_order(&mut self, new: &gw::NewOrder) -> Result<(gw::Order, Vec<Event>), Refusal> {
         if new.line_items.is_empty() {
-            return Err(refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "lineItems must not be empty",
-            ));
+            return Err(unprocessable("lineItems must not be empty"));
         }
         let code = new.currency.as_bytes();
         if code.len() != 3 || !code.iter().all(u8::is_ascii_uppercase) {
-            return Err(refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "currency is not a currency code",
-            ));
+            return Err(unprocessable("currency is not a currency code"));
         }
         let mut lines = Vec::new();
         for (i, l) in new.line_items.iter().enumerate() {
             if l.quantity == 0 {
-                return Err(refuse(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("lineItems[{i}].quantity must be at least 1"),
-                ));
+                return Err(unprocessable(format!(
+                    "lineItems[{i}].quantity must be at least 1"
+                )));
             }
             if l.price < Decimal::ZERO {
-                return Err(refuse(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("lineItems[{i}].price must not be negative"),
-                ));
+                return Err(unprocessable(format!(
+                    "lineItems[{i}].price must not be negative"
+                )));
             }
             let id = self.next_line;
             self.next_line += 1;
@@ -238,18 +250,9 @@ impl GenstoreState {
         tracking: Option<gw::TrackingInfo>,
         shipment_status: Option<String>,
     ) -> Result<(gw::Fulfillment, Vec<Event>), Refusal> {
-        let key = order_id
-            .parse::<u64>()
-            .map_err(|_| refuse(StatusCode::NOT_FOUND, "Not Found"))?;
-        let order = self
-            .orders
-            .get_mut(&key)
-            .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "Not Found"))?;
+        let (key, order) = order_in(&mut self.orders, order_id)?;
         if order.cancelled_at.is_some() {
-            return Err(refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "order is cancelled",
-            ));
+            return Err(unprocessable("order is cancelled"));
         }
         let wanted: Vec<LineQty> = match lines {
             Some(l) if !l.is_empty() => l,
@@ -264,31 +267,21 @@ impl GenstoreState {
                 .collect(),
         };
         if wanted.is_empty() {
-            return Err(refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "nothing left to fulfill",
-            ));
+            return Err(unprocessable("nothing left to fulfill"));
         }
         for (i, w) in wanted.iter().enumerate() {
-            let line = order
-                .line_items
-                .iter()
-                .find(|l| l.id == w.id)
-                .ok_or_else(|| {
-                    refuse(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        format!("lineItems[{i}].id {} is not a line of this order", w.id),
-                    )
-                })?;
+            let line = line_of(order, &w.id).ok_or_else(|| {
+                unprocessable(format!(
+                    "lineItems[{i}].id {} is not a line of this order",
+                    w.id
+                ))
+            })?;
             let fulfillable = line.fulfillable_quantity;
             if w.quantity == 0 || w.quantity > fulfillable {
-                return Err(refuse(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    format!(
-                        "lineItems[{i}].quantity {} exceeds the fulfillable quantity {fulfillable}",
-                        w.quantity
-                    ),
-                ));
+                return Err(unprocessable(format!(
+                    "lineItems[{i}].quantity {} exceeds the fulfillable quantity {fulfillable}",
+                    w.quantity
+                )));
             }
         }
         let fid = self.next_fulfillment.to_string();
@@ -373,13 +366,7 @@ impl GenstoreState {
         id: &str,
         reason: &str,
     ) -> Result<(gw::Order, Vec<Event>), Refusal> {
-        let key = id
-            .parse::<u64>()
-            .map_err(|_| refuse(StatusCode::NOT_FOUND, "Not Found"))?;
-        let order = self
-            .orders
-            .get_mut(&key)
-            .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "Not Found"))?;
+        let (_, order) = order_in(&mut self.orders, id)?;
         if order.cancelled_at.is_none() {
             let now = now_seconds();
             order.cancelled_at = Some(now);
@@ -396,27 +383,13 @@ impl GenstoreState {
         lines: &[LineQty],
         note: &str,
     ) -> Result<(gw::Refund, Vec<Event>), Refusal> {
-        let key = id
-            .parse::<u64>()
-            .map_err(|_| refuse(StatusCode::NOT_FOUND, "Not Found"))?;
         let refund_id = self.next_refund.to_string();
-        let order = self
-            .orders
-            .get_mut(&key)
-            .ok_or_else(|| refuse(StatusCode::NOT_FOUND, "Not Found"))?;
+        let (_, order) = order_in(&mut self.orders, id)?;
         let mut refund_lines = Vec::new();
         let mut amount = Decimal::ZERO;
         for l in lines {
-            let line = order
-                .line_items
-                .iter()
-                .find(|x| x.id == l.id)
-                .ok_or_else(|| {
-                    refuse(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        format!("line {} is not on this order", l.id),
-                    )
-                })?;
+            let line = line_of(order, &l.id)
+                .ok_or_else(|| unprocessable(format!("line {} is not on this order", l.id)))?;
             let subtotal = line.price * Decimal::from(l.quantity);
             amount += subtotal;
             refund_lines.push(gw::RefundLine {
@@ -500,7 +473,7 @@ pub use routes::routes;
 /// lines less `totalDiscounts`, `totalDiscounts` the `discountCodes` together), or the create is refused,
 /// as a store refuses an order whose sums do not add up.
 fn money_of(new: &gw::NewOrder, lines: Decimal) -> Result<Decimal, Refusal> {
-    let bad = |m: String| refuse(StatusCode::UNPROCESSABLE_ENTITY, m);
+    let bad = |m: String| unprocessable(m);
     if let Some(t) = new.total_line_items_price {
         if t != lines {
             return Err(bad(format!(

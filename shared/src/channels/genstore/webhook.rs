@@ -270,6 +270,18 @@ fn check_shape(topic: &Topic, body: &serde_json::Value) -> Result<(), WebhookErr
     }
 }
 
+/// An order or refund body must name its order (`orderId`).
+fn names_an_order(order_id: Option<&str>) -> Result<(), WebhookError> {
+    match order_id {
+        Some(_) => Ok(()),
+        None => Err(WebhookError::InvalidBody(MappingError::missing(
+            Channel::Genstore,
+            "?",
+            "orderId",
+        ))),
+    }
+}
+
 fn present(v: Option<&str>) -> Option<&str> {
     v.map(str::trim).filter(|s| !s.is_empty())
 }
@@ -306,25 +318,13 @@ impl Webhook {
             t if t.carries_order() => {
                 let order: Order = parse_value(Channel::Genstore, "orderId", value)
                     .map_err(WebhookError::InvalidBody)?;
-                if order.order_id.is_none() {
-                    return Err(WebhookError::InvalidBody(MappingError::missing(
-                        Channel::Genstore,
-                        "?",
-                        "orderId",
-                    )));
-                }
+                names_an_order(order.order_id.as_deref())?;
                 WebhookBody::Order(Box::new(order))
             }
             Topic::RefundsCreate => {
                 let refund: Refund = parse_value(Channel::Genstore, "orderId", value)
                     .map_err(WebhookError::InvalidBody)?;
-                if refund.order_id.is_none() {
-                    return Err(WebhookError::InvalidBody(MappingError::missing(
-                        Channel::Genstore,
-                        "?",
-                        "orderId",
-                    )));
-                }
+                names_an_order(refund.order_id.as_deref())?;
                 WebhookBody::Refund(refund)
             }
             Topic::CustomersDataRequest | Topic::CustomersRedact | Topic::ShopRedact => {
