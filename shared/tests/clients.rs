@@ -18,7 +18,7 @@ use orderbridge::secrets::SecretResolver;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 mod support;
-use support::{answer, answer_once, throttle_first};
+use support::{answer, answer_once, every_answer, first_answers, throttle_first};
 use wiremock::matchers::{body_json, body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
@@ -295,10 +295,12 @@ async fn a_429_without_retry_after_is_paced_at_the_refill_rate() {
 #[tokio::test]
 async fn a_429_that_never_ends_gives_up_with_a_retryable_error() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
-        .mount(&server)
-        .await;
+    every_answer(
+        &server,
+        "GET",
+        ResponseTemplate::new(429).insert_header("Retry-After", "0"),
+    )
+    .await;
     let err = genstore(&server).get_order("1").await.unwrap_err();
     assert_eq!(
         (err.status, err.retryable, err.platform),
@@ -314,12 +316,7 @@ async fn a_429_that_never_ends_gives_up_with_a_retryable_error() {
 #[tokio::test]
 async fn a_5xx_then_success_is_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    first_answers(&server, "GET", 1, ResponseTemplate::new(503)).await;
     answer(
         &server,
         Mock::given(method("GET")),
@@ -393,10 +390,7 @@ async fn a_400_is_not_retried_and_carries_genstores_message() {
 #[tokio::test]
 async fn a_create_is_not_repeated_after_a_server_error() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(500))
-        .mount(&server)
-        .await;
+    every_answer(&server, "POST", ResponseTemplate::new(500)).await;
     let err = genstore(&server)
         .create_order(&gw::NewOrder::default())
         .await
@@ -662,10 +656,12 @@ async fn zonos_406_and_415_are_explained_as_header_problems() {
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap();
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(status).set_body_raw(html, "text/html"))
-            .mount(&server)
-            .await;
+        every_answer(
+            &server,
+            "POST",
+            ResponseTemplate::new(status).set_body_raw(html, "text/html"),
+        )
+        .await;
         let err = zonos(&server).order_detail("999-1").await.unwrap_err();
         assert_eq!(
             (err.kind, err.retryable, err.status),
@@ -678,10 +674,12 @@ async fn zonos_406_and_415_are_explained_as_header_problems() {
 #[tokio::test]
 async fn a_zonos_answer_that_is_not_json_fails_that_call_retryably() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"))
-        .mount(&server)
-        .await;
+    every_answer(
+        &server,
+        "POST",
+        ResponseTemplate::new(200).set_body_string("<html>maintenance</html>"),
+    )
+    .await;
     let err = zonos(&server).order_detail("999-1").await.unwrap_err();
     assert_eq!((err.kind, err.retryable), (ErrorKind::Decode, true));
 }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 mod support;
-use support::answer;
+use support::{answer, every_answer, first_answers};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -102,10 +102,12 @@ fn retry_after_of_any_size_or_shape_reads_without_panic() {
 #[tokio::test]
 async fn a_huge_retry_after_ends_the_call_with_a_retryable_error_at_once() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1e300"))
-        .mount(&server)
-        .await;
+    every_answer(
+        &server,
+        "GET",
+        ResponseTemplate::new(429).insert_header("Retry-After", "1e300"),
+    )
+    .await;
     let started = Instant::now();
     let err = genstore(&server.uri()).get_order("1").await.unwrap_err();
     assert!(err.retryable && err.status == Some(429), "{err}");
@@ -275,16 +277,8 @@ fn amounts_that_overflow_are_an_error_for_that_order() {
 #[tokio::test]
 async fn a_platform_failing_every_call_opens_its_breaker_until_it_recovers() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(3)
-        .with_priority(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .respond_with(ResponseTemplate::new(404))
-        .mount(&server)
-        .await;
+    first_answers(&server, "GET", 3, ResponseTemplate::new(503)).await;
+    every_answer(&server, "GET", ResponseTemplate::new(404)).await;
     let mut s = GenstoreSettings::new(server.uri(), Secret::new("t"));
     s.http = HttpSettings {
         max_attempts: 1,

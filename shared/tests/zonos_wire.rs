@@ -40,6 +40,25 @@ fn with_integer_store(mut v: Value) -> Value {
     v
 }
 
+/// A request fixture read into `T`; it writes back as the same JSON.
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(name: &str) -> T {
+    let read: T = serde_json::from_value(json_fixture(name)).unwrap();
+    assert_eq!(
+        serde_json::to_value(&read).unwrap(),
+        json_fixture(name),
+        "{name}"
+    );
+    read
+}
+
+/// An `orderDetail` fixture in orderbridge's terms.
+fn detail(name: &str) -> orderbridge::order::ChannelOrder {
+    let Reply::Ok(resp) = zonos::parse_reply::<OrderDetailResponse>(&fixture(name)).unwrap() else {
+        panic!("{name}: an error reply")
+    };
+    zonos::to_channel_order(&resp.order, None).unwrap()
+}
+
 #[test]
 fn every_seed_request_parses_to_one_selector_and_serialises_back() {
     let cases = [
@@ -256,39 +275,19 @@ fn garbage_answers_are_errors_not_successes() {
 
 #[test]
 fn write_requests_round_trip_and_refuse_bad_bodies() {
-    let umo: UpdateMerchantOrderIdRequest =
-        serde_json::from_value(json_fixture("request-update-merchant-order-id.json")).unwrap();
+    let umo: UpdateMerchantOrderIdRequest = round_trip("request-update-merchant-order-id.json");
     assert_eq!(umo.merchant_order_id, "5001");
-    assert_eq!(
-        serde_json::to_value(&umo).unwrap(),
-        json_fixture("request-update-merchant-order-id.json")
-    );
 
-    let sst: SetShipmentTrackingRequest =
-        serde_json::from_value(json_fixture("request-set-shipment-tracking.json")).unwrap();
+    let sst: SetShipmentTrackingRequest = round_trip("request-set-shipment-tracking.json");
     assert_eq!(
         sst.tracking_numbers,
         vec!["1Z999AA10123456784", "1Z999AA10123456785"]
     );
-    assert_eq!(
-        serde_json::to_value(&sst).unwrap(),
-        json_fixture("request-set-shipment-tracking.json")
-    );
 
-    let uvs: UpdateVendorOrderStatusRequest =
-        serde_json::from_value(json_fixture("request-update-vendor-order-status.json")).unwrap();
+    let uvs: UpdateVendorOrderStatusRequest = round_trip("request-update-vendor-order-status.json");
     assert_eq!(uvs.order_status, "VENDOR_SHIPMENT_READY");
-    assert_eq!(
-        serde_json::to_value(&uvs).unwrap(),
-        json_fixture("request-update-vendor-order-status.json")
-    );
 
-    let od: OrderDetailRequest =
-        serde_json::from_value(json_fixture("request-order-detail.json")).unwrap();
-    assert_eq!(
-        serde_json::to_value(&od).unwrap(),
-        json_fixture("request-order-detail.json")
-    );
+    round_trip::<OrderDetailRequest>("request-order-detail.json");
     let by_store_id = json!({"storeId": "999", "secret": "s", "orderId": "999-1"});
     assert_eq!(
         OrderDetailRequest::from_json(&by_store_id)
@@ -326,12 +325,7 @@ fn write_requests_round_trip_and_refuse_bad_bodies() {
 
 #[test]
 fn order_detail_maps_into_the_domain() {
-    let Reply::Ok(resp) =
-        zonos::parse_reply::<OrderDetailResponse>(&fixture("order-detail.json")).unwrap()
-    else {
-        panic!()
-    };
-    let d = zonos::to_channel_order(&resp.order, None).unwrap();
+    let d = detail("order-detail.json");
     assert_eq!(d.channel, Channel::Zonos);
     assert_eq!(d.order_id.as_str(), "999-99991");
     assert_eq!(d.status, UnifiedStatus::Paid);
@@ -363,12 +357,7 @@ fn order_detail_maps_into_the_domain() {
 
 #[test]
 fn each_number_of_a_shipped_zonos_order_is_its_own_package() {
-    let Reply::Ok(resp) =
-        zonos::parse_reply::<OrderDetailResponse>(&fixture("order-detail-shipped.json")).unwrap()
-    else {
-        panic!()
-    };
-    let d = zonos::to_channel_order(&resp.order, None).unwrap();
+    let d = detail("order-detail-shipped.json");
     assert_eq!(d.status, UnifiedStatus::Shipped);
     assert_eq!(d.merchant_order_id.as_ref().unwrap().as_str(), "5001");
     assert_eq!(d.shipments.len(), 2, "one package per number");

@@ -114,13 +114,11 @@ pub(crate) fn ship(op: &str, line: &str, qty: u32, packages: &[&str]) -> g::Ship
 async fn google_ships_partially_then_fully_refuses_overshipping_and_dedupes_operations() {
     let (sb, base) = sandbox().await;
     let c = google(&base);
-    let id = c
-        .create_test_order(&g::CreateTestOrderRequest {
-            template_name: Some("template1a".into()),
-            country: None,
-        })
-        .await
-        .unwrap();
+    let template = g::CreateTestOrderRequest {
+        template_name: Some("template1a".into()),
+        country: None,
+    };
+    let id = c.create_test_order(&template).await.unwrap();
     let line = format!("{id}-L1");
     let early = c
         .ship_line_items(&id, &ship("op-0", &line, 1, &["s0"]))
@@ -226,15 +224,8 @@ async fn google_keeps_merchant_order_ids_unique_cancels_lines_and_refunds() {
         .await
         .unwrap_err();
     assert_eq!(taken.status, Some(400));
-    assert_eq!(
-        c.get_by_merchant_order_id("5001")
-            .await
-            .unwrap()
-            .unwrap()
-            .id
-            .as_deref(),
-        Some(a.as_str())
-    );
+    let holder = c.get_by_merchant_order_id("5001").await.unwrap();
+    assert_eq!(holder.and_then(|o| o.id), Some(a.clone()));
     let cancel = g::CancelLineItemRequest {
         operation_id: "op-c1".into(),
         line_item_id: Some(format!("{b}-L2")),
