@@ -11,6 +11,7 @@ use orderbridge::channel::Channel;
 use orderbridge::channels::google::requests;
 use orderbridge::channels::zonos;
 use orderbridge::ids::{ChannelOrderId, GenstoreOrderId};
+use orderbridge::order::ChannelOrder;
 use orderbridge::store::OrderKey;
 
 /// Keeps a Genstore fulfillment from reaching a channel that holds the order (a Zonos fraud review or
@@ -22,7 +23,7 @@ async fn not_while_held(
     deps: &Deps,
     channel: Channel,
     order_id: &ChannelOrderId,
-    source: &orderbridge::order::ChannelOrder,
+    source: &ChannelOrder,
 ) -> Result<(), Outcome> {
     let external = load(deps, channel, order_id.as_str()).await?;
     if !orderbridge::channels::genstore::mapping::held(&external)
@@ -42,6 +43,19 @@ async fn not_while_held(
     )))
 }
 
+/// The channel order's key and its Genstore mirror, whose tracking is to be pushed to `channel`,
+/// unless the channel holds the order.
+async fn mirror_to_push(
+    deps: &Deps,
+    channel: Channel,
+    order_id: &ChannelOrderId,
+    genstore_id: &GenstoreOrderId,
+) -> Result<(OrderKey, ChannelOrder), Outcome> {
+    let source = load(deps, Channel::Genstore, genstore_id.as_str()).await?;
+    not_while_held(deps, channel, order_id, &source).await?;
+    Ok((OrderKey::new(channel, order_id.clone()), source))
+}
+
 /// Genstore's live fulfillments to Google as shipments (`shipLineItems`), their corrections and
 /// deliveries (`updateShipment`); a cancelled one Google has is recorded, once. What is sent is decided
 /// by [`requests`]; this reads, writes, audits and reads again.
@@ -51,11 +65,10 @@ pub(crate) async fn tracking_to_google(
     genstore_id: &GenstoreOrderId,
 ) -> Outcome {
     let gc = attempt!(client(&deps.google, Channel::Google));
-    let key = OrderKey::new(Channel::Google, order_id.clone());
+    let (key, mut source) =
+        attempt!(mirror_to_push(deps, Channel::Google, order_id, genstore_id).await);
     let oid = order_id.as_str();
     let mut done = Vec::new();
-    let mut source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
-    attempt!(not_while_held(deps, Channel::Google, order_id, &source).await);
     for _ in 0..SETTLE_ROUNDS {
         let Some(mut google) = attempt!(gc.get_order(oid).await.map_err(failure)) else {
             return Outcome::Permanent(format!("Google does not know order {order_id}"));
@@ -128,10 +141,9 @@ pub(crate) async fn tracking_to_zonos(
     genstore_id: &GenstoreOrderId,
 ) -> Outcome {
     let z = attempt!(client(&deps.zonos, Channel::Zonos));
-    let key = OrderKey::new(Channel::Zonos, order_id.clone());
+    let (key, mut source) =
+        attempt!(mirror_to_push(deps, Channel::Zonos, order_id, genstore_id).await);
     let mut done = Vec::new();
-    let mut source = attempt!(load(deps, Channel::Genstore, genstore_id.as_str()).await);
-    attempt!(not_while_held(deps, Channel::Zonos, order_id, &source).await);
     for _ in 0..SETTLE_ROUNDS {
         let numbers = zonos::requests::tracking_numbers(&source);
         let theirs = attempt!(load(deps, Channel::Zonos, order_id.as_str()).await);

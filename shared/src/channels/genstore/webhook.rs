@@ -230,6 +230,18 @@ fn check_shape(topic: &Topic, body: &serde_json::Value) -> Result<(), WebhookErr
                 Some(k) => Err(wrong(format!("it has `{k}`, which is not this topic's"))),
                 None => Ok(()),
             };
+            // The topic's list, there, and a customer or at least one order to act on.
+            let names_whom = |k: &str| {
+                if !list(k) {
+                    return Err(wrong(format!("it has no `{k}` list")));
+                }
+                if !customer_id && !non_empty_list(k) {
+                    return Err(wrong(format!(
+                        "it names neither a customer (`customer.id`) nor `{k}`"
+                    )));
+                }
+                Ok(())
+            };
             match topic {
                 Topic::ShopRedact => {
                     refuse(&[
@@ -241,27 +253,11 @@ fn check_shape(topic: &Topic, body: &serde_json::Value) -> Result<(), WebhookErr
                 }
                 Topic::CustomersRedact => {
                     refuse(&["ordersRequested", "dataRequest"])?;
-                    if !list("ordersToRedact") {
-                        return Err(wrong("it has no `ordersToRedact` list".into()));
-                    }
-                    if !customer_id && !non_empty_list("ordersToRedact") {
-                        return Err(wrong(
-                            "it names neither a customer (`customer.id`) nor `ordersToRedact`"
-                                .into(),
-                        ));
-                    }
+                    names_whom("ordersToRedact")?;
                 }
                 _ => {
                     refuse(&["ordersToRedact"])?;
-                    if !list("ordersRequested") {
-                        return Err(wrong("it has no `ordersRequested` list".into()));
-                    }
-                    if !customer_id && !non_empty_list("ordersRequested") {
-                        return Err(wrong(
-                            "it names neither a customer (`customer.id`) nor `ordersRequested`"
-                                .into(),
-                        ));
-                    }
+                    names_whom("ordersRequested")?;
                 }
             }
             Ok(())

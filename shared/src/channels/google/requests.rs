@@ -78,6 +78,25 @@ pub fn line_for<'a>(google: &'a g::Order, line: &LineItem) -> Option<&'a g::Line
     google.line_items.iter().find(|l| same_product(l, line))
 }
 
+/// The line `id` of `source` with the Google line it is mirrored as. `Ok(None)`: `source` has no such
+/// line. `Err`: Google has no line for it, which no retry mends.
+fn google_pair<'a, 'g>(
+    source: &'a ChannelOrder,
+    google: &'g g::Order,
+    id: &crate::ids::LineItemId,
+) -> Result<Option<(&'a LineItem, &'g g::LineItem)>, String> {
+    let Some(line) = source.line_item(id) else {
+        return Ok(None);
+    };
+    match line_for(google, line) {
+        Some(target) => Ok(Some((line, target))),
+        None => Err(format!(
+            "no Google line for Genstore line {id} (sku {:?})",
+            line.sku
+        )),
+    }
+}
+
 /// The domain line a Google line is mirrored as (the same match, the other way).
 pub fn mirrored_line<'a>(source: &'a ChannelOrder, l: &g::LineItem) -> Option<&'a LineItem> {
     source.line_items.iter().find(|line| same_product(l, line))
@@ -97,14 +116,8 @@ pub fn ship(
     }
     let mut lines = Vec::new();
     for sl in &s.line_items {
-        let Some(line) = source.line_item(&sl.line_item_id) else {
+        let Some((_, target)) = google_pair(source, google, &sl.line_item_id)? else {
             continue;
-        };
-        let Some(target) = line_for(google, line) else {
-            return Err(format!(
-                "no Google line for Genstore line {} (sku {:?})",
-                sl.line_item_id, line.sku
-            ));
         };
         let quantity = sl.quantity.min(quantities(target).left_to_ship());
         if quantity > 0 {
@@ -330,14 +343,8 @@ pub fn refund(
     let mut items = Vec::new();
     let mut lines_total = Decimal::ZERO;
     for rl in &r.line_items {
-        let Some(line) = source.line_item(&rl.line_item_id) else {
+        let Some((line, target)) = google_pair(source, google, &rl.line_item_id)? else {
             continue;
-        };
-        let Some(target) = line_for(google, line) else {
-            return Err(format!(
-                "no Google line for Genstore line {}",
-                rl.line_item_id
-            ));
         };
         let amount = rl
             .amount
