@@ -25,6 +25,11 @@ async fn sandbox() -> (Sandbox, String) {
     spawn(SandboxConfig::default()).await.unwrap()
 }
 
+/// The status a request is answered with.
+async fn status_of(request: reqwest::RequestBuilder) -> u16 {
+    request.send().await.unwrap().status().as_u16()
+}
+
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
@@ -300,14 +305,11 @@ async fn genstore_refuses_an_empty_or_malformed_order() {
         .await
         .unwrap_err();
     assert_eq!(err.status, Some(422));
-    let resp = http()
+    let request = http()
         .post(format!("{base}/genstore/api/202412/orders"))
         .header("X-Genstore-Access-Token", "sandbox-genstore-token")
-        .body("{\"order\": {\"lineItems\": \"lots\"}}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 400);
+        .body("{\"order\": {\"lineItems\": \"lots\"}}");
+    assert_eq!(status_of(request).await, 400);
 }
 
 #[tokio::test]
@@ -672,14 +674,11 @@ async fn genstore_refuses_a_misspelt_fulfillment_field_the_clients_types_would_h
     );
     assert_eq!(sb.counters().writes.get("genstore.createFulfillment"), None);
     let good = json!({"fulfillment": {"orderId": order_id, "trackingInfo": {"number": "1Z1"}}});
-    let r = http()
+    let request = http()
         .post(&url)
         .header("X-Genstore-Access-Token", &token)
-        .json(&good)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+        .json(&good);
+    assert_eq!(status_of(request).await, 201);
 }
 
 /// Google's bodies are checked against the reference's own request schemas: a misspelt property, which
@@ -727,14 +726,11 @@ async fn google_refuses_a_misspelt_property_the_clients_types_would_have_accepte
         .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("templateNam"));
-    let r = http()
+    let request = http()
         .post(&url)
         .bearer_auth(SandboxConfig::default().google_token)
-        .json(&json!({"templateName": "template2"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .json(&json!({"templateName": "template2"}));
+    assert_eq!(status_of(request).await, 200);
 }
 
 fn latest_has_no_refunds(body: &[u8]) -> bool {

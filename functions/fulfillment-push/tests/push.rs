@@ -147,14 +147,7 @@ fn record(id: &str, job: Job) -> Record {
 
 /// A Google order as Google now shows it (through the client, as orderbridge reads it).
 async fn google_view(s: &Setup, id: &str) -> orderbridge::channels::google::wire::Order {
-    s.deps
-        .google
-        .as_ref()
-        .unwrap()
-        .get_order(id)
-        .await
-        .unwrap()
-        .unwrap()
+    google_client(s).get_order(id).await.unwrap().unwrap()
 }
 
 /// The order's audit trail.
@@ -162,10 +155,39 @@ async fn trail_of(s: &Setup, channel: Channel, id: &str) -> Vec<orderbridge::sto
     s.store.entries(&OrderKey::new(channel, id)).await.unwrap()
 }
 
+/// Why each `action` on the order's trail was skipped.
+async fn skipped(s: &Setup, channel: Channel, id: &str, action: &str) -> Vec<String> {
+    let trail = trail_of(s, channel, id).await.into_iter();
+    trail
+        .filter(|e| e.action == action)
+        .map(|e| match e.outcome {
+            AuditOutcome::Skipped { reason } => reason,
+            other => panic!("{action} was not skipped: {other:?}"),
+        })
+        .collect()
+}
+
+/// How many times the order's trail says `action` was executed.
+async fn executed_on_trail(s: &Setup, channel: Channel, id: &str, action: &str) -> usize {
+    let trail = trail_of(s, channel, id).await.into_iter();
+    trail
+        .filter(|e| e.action == action && e.outcome == AuditOutcome::Executed)
+        .count()
+}
+
+/// The push's Google client.
+fn google_client(s: &Setup) -> &orderbridge::channels::google::client::GoogleClient {
+    s.deps.google.as_ref().expect("Google is configured")
+}
+
+/// The push's Zonos client.
+fn zonos_client(s: &Setup) -> &orderbridge::channels::zonos::client::ZonosClient {
+    s.deps.zonos.as_ref().expect("Zonos is configured")
+}
+
 /// A Zonos order as the client reads it from the sandbox.
 async fn zonos_detail(s: &Setup, id: &str) -> orderbridge::channels::zonos::wire::Order {
-    let client = s.deps.zonos.as_ref().expect("Zonos is configured");
-    client.order_detail(id).await.unwrap()
+    zonos_client(s).order_detail(id).await.unwrap()
 }
 
 /// Reads a Zonos order from the sandbox and saves it, newer wins (no jobs).

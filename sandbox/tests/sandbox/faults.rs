@@ -102,13 +102,10 @@ async fn timeouts_and_slow_answers_after_applying_are_injected() {
         .send()
         .await;
     assert!(r.unwrap_err().is_timeout());
-    let bad = http()
+    let request = http()
         .put(format!("{base}/_sandbox/faults/google"))
-        .json(&json!({"error_rate": 1.5}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 400);
+        .json(&json!({"error_rate": 1.5}));
+    assert_eq!(status_of(request).await, 400);
 }
 
 // ------------------------------------------------------------------ Control API
@@ -236,13 +233,10 @@ async fn injected_latency_delays_every_request() {
         },
     );
     let started = std::time::Instant::now();
-    let r = http()
+    let request = http()
         .get(format!("{base}/genstore/api/202412/orders"))
-        .header("X-Genstore-Access-Token", "sandbox-genstore-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+        .header("X-Genstore-Access-Token", "sandbox-genstore-token");
+    assert_eq!(status_of(request).await, 200);
     assert!(started.elapsed() >= Duration::from_millis(250));
 }
 

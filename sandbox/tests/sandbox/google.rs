@@ -25,27 +25,16 @@ async fn google_refuses_missing_tokens_other_merchants_and_oversized_pages() {
     assert_eq!(r.status(), 401);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], 401);
-    let r = http()
-        .get(url("999", ""))
-        .bearer_auth("sandbox-google-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 403);
-    let r = http()
-        .get(url("123456789", "?maxResults=251"))
-        .bearer_auth("sandbox-google-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
-    let r = http()
-        .get(url("123456789", "?statuses=SOMETIMES"))
-        .bearer_auth("sandbox-google-token")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    for (merchant, query, want) in [
+        ("999", "", 403),
+        ("123456789", "?maxResults=251", 400),
+        ("123456789", "?statuses=SOMETIMES", 400),
+    ] {
+        let request = http()
+            .get(url(merchant, query))
+            .bearer_auth("sandbox-google-token");
+        assert_eq!(status_of(request).await, want, "{merchant}{query}");
+    }
 }
 
 #[tokio::test]
@@ -294,11 +283,8 @@ async fn google_issues_tokens_for_service_account_keys() {
         .await
         .unwrap()
         .is_empty());
-    let r = http()
+    let request = http()
         .post(format!("{base}/google/token"))
-        .form(&[("grant_type", "password")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+        .form(&[("grant_type", "password")]);
+    assert_eq!(status_of(request).await, 400);
 }

@@ -83,13 +83,7 @@ pub async fn ship_on_google(
             tracking_id: Some(number.into()),
         }],
     };
-    s.deps
-        .google
-        .as_ref()
-        .unwrap()
-        .ship_line_items(order, &req)
-        .await
-        .unwrap();
+    google_client(s).ship_line_items(order, &req).await.unwrap();
 }
 
 /// A Genstore fulfillment as (lines by SKU and quantity, tracking number, status).
@@ -178,13 +172,7 @@ pub async fn google_packages_become_their_own_fulfillments_and_a_correction_foll
         tracking_id: Some("1ZG-FIXED".into()),
         delivery_date: None,
     };
-    s.deps
-        .google
-        .as_ref()
-        .unwrap()
-        .update_shipment(&g, &fix)
-        .await
-        .unwrap();
+    google_client(&s).update_shipment(&g, &fix).await.unwrap();
     save_google(&s, &g).await;
     twice(&s, tracking_job(Channel::Google, &g, &gid)).await;
     let numbers: Vec<Option<String>> = fulfillments(&s, &gid).into_iter().map(|f| f.1).collect();
@@ -250,15 +238,7 @@ pub async fn every_zonos_number_reaches_genstore_and_a_correction_follows(aws: b
     );
     assert_eq!(executed(&s, "genstore.createFulfillment"), 2);
     assert_eq!(executed(&s, "genstore.updateTracking"), 1);
-    let kept: Vec<String> = trail_of(&s, Channel::Genstore, &gid)
-        .await
-        .into_iter()
-        .filter(|e| e.action == "addPackage")
-        .map(|e| match e.outcome {
-            AuditOutcome::Skipped { reason } => reason,
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let kept: Vec<String> = skipped(&s, Channel::Genstore, &gid, "addPackage").await;
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert!(kept[0].contains(&format!("{z}-p3")), "{}", kept[0]);
     // What Genstore pushed back to Zonos (its own numbers) is not brought in again.
@@ -392,13 +372,7 @@ pub async fn a_slow_inbound_push_does_not_undo_a_newer_correction(aws: bool, lap
         let s = &s;
         let g = g.clone();
         async move {
-            s.deps
-                .google
-                .as_ref()
-                .unwrap()
-                .update_shipment(&g, &fix)
-                .await
-                .unwrap();
+            google_client(s).update_shipment(&g, &fix).await.unwrap();
             save_google(s, &g).await;
         }
     };
@@ -503,11 +477,7 @@ pub async fn a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is
         stored(&s, Channel::Google, &g).await.status,
         orderbridge::UnifiedStatus::Shipped
     );
-    let corrected = trail_of(&s, Channel::Google, &g)
-        .await
-        .into_iter()
-        .filter(|e| e.action == "updateShipment" && e.outcome == AuditOutcome::Executed)
-        .count();
+    let corrected = executed_on_trail(&s, Channel::Google, &g, "updateShipment").await;
     assert_eq!(corrected, 1);
 
     change_fulfillment(&s, &gid, 0, cancel).await;

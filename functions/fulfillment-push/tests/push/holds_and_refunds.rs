@@ -206,11 +206,7 @@ pub async fn a_held_order_is_mirrored_held_and_follows_its_channel(aws: bool) {
     run_all(&s, &jobs).await;
     assert!(mirror_payment(&s, &gid).1, "held again");
     assert_eq!(executed(&s, "genstore.updateOrder"), 2);
-    let updates = trail_of(&s, Channel::Genstore, &gid)
-        .await
-        .into_iter()
-        .filter(|e| e.action == "updateOrder" && e.outcome == AuditOutcome::Executed)
-        .count();
+    let updates = executed_on_trail(&s, Channel::Genstore, &gid, "updateOrder").await;
     assert_eq!(updates, 2);
 }
 
@@ -250,10 +246,7 @@ async fn cancel_on_google(s: &Setup, order: &str, offer: &str, quantity: u32, re
         reason: reason.into(),
         reason_text: "asked by the customer".into(),
     };
-    s.deps
-        .google
-        .as_ref()
-        .unwrap()
+    google_client(s)
         .cancel_line_item(order, &req)
         .await
         .unwrap();
@@ -295,15 +288,7 @@ pub async fn line_cancellations_reach_the_other_side_with_their_reasons(aws: boo
     assert_eq!(kinds(&jobs), ["push_cancellation"]);
     run_all(&s, &jobs).await;
     run_all(&s, &jobs).await;
-    let recorded: Vec<String> = trail_of(&s, Channel::Genstore, &gid)
-        .await
-        .into_iter()
-        .filter(|e| e.action == "cancelLineItems")
-        .map(|e| match e.outcome {
-            AuditOutcome::Skipped { reason } => reason,
-            other => panic!("{other:?}"),
-        })
-        .collect();
+    let recorded: Vec<String> = skipped(&s, Channel::Genstore, &gid, "cancelLineItems").await;
     assert_eq!(recorded.len(), 1, "{recorded:?}");
     assert!(recorded[0].contains("1 × SKU-MUG"), "{}", recorded[0]);
     assert_eq!(executed(&s, "genstore.cancelOrder"), 0);

@@ -282,10 +282,7 @@ pub async fn cancellations_refunds_and_channel_tracking_reach_the_other_side(aws
     // Zonos tracking (set by Zonos' labels) → a Genstore fulfillment, once.
     let z2 = zonos_order(&s, 1).await;
     let zg2 = mirror(&s, Channel::Zonos, &z2).await;
-    s.deps
-        .zonos
-        .as_ref()
-        .unwrap()
+    zonos_client(&s)
         .set_shipment_tracking(&z2, &["1ZZONOS".into()])
         .await
         .unwrap();
