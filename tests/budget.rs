@@ -97,14 +97,8 @@ async fn on_the_embedded_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_dynamodb() {
-    use orderbridge::store::dynamo::{sdk_config, DynamoStore};
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL").is_ok(),
-        "run scripts/test, which starts moto"
-    );
-    let conf = sdk_config().await;
-    let ddb = aws_sdk_dynamodb::Client::new(&conf);
-    let sqs = aws_sdk_sqs::Client::new(&conf);
+    use orderbridge::store::dynamo::DynamoStore;
+    let (ddb, sqs) = orderbridge_e2e::moto_clients().await;
     let name = format!("budget-{}", std::process::id());
     let p = orderbridge::store::provision::provision(&ddb, &sqs, &name, &name)
         .await

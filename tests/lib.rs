@@ -67,11 +67,24 @@ pub async fn mirrored(r: &Running, channel: Channel, id: &str) -> String {
     mirror_of(r, channel, id).await.unwrap_or_default()
 }
 
+/// Fails the test unless moto runs (`scripts/test` starts it and sets `AWS_ENDPOINT_URL`).
+pub fn needs_moto() {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL");
+    assert!(endpoint.is_ok(), "run scripts/test, which starts moto");
+}
+
+/// DynamoDB and SQS clients on moto.
+pub async fn moto_clients() -> (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client) {
+    needs_moto();
+    let conf = orderbridge::store::dynamo::sdk_config().await;
+    (
+        aws_sdk_dynamodb::Client::new(&conf),
+        aws_sdk_sqs::Client::new(&conf),
+    )
+}
+
 pub fn on_moto(cfg: DevConfig, name: &str) -> DevConfig {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL").is_ok(),
-        "run scripts/test, which starts moto"
-    );
+    needs_moto();
     let suffix = format!("{name}-{}", std::process::id());
     DevConfig {
         storage: StorageChoice::Aws {

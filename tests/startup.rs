@@ -43,10 +43,7 @@ async fn store(direct: &Direct, reference: &str, value: &str) {
 
 #[tokio::test]
 async fn each_function_starts_with_its_secrets_read_under_its_own_name() {
-    assert!(
-        std::env::var("AWS_ENDPOINT_URL").is_ok(),
-        "run scripts/test, which starts moto"
-    );
+    orderbridge_e2e::needs_moto();
     let p = deployed_parameters();
     let operator = Direct::from_env();
     let key = std::fs::read_to_string(concat!(

@@ -295,12 +295,8 @@ async fn a_429_without_retry_after_is_paced_at_the_refill_rate() {
 #[tokio::test]
 async fn a_429_that_never_ends_gives_up_with_a_retryable_error() {
     let server = MockServer::start().await;
-    every_answer(
-        &server,
-        "GET",
-        ResponseTemplate::new(429).insert_header("Retry-After", "0"),
-    )
-    .await;
+    let throttled = ResponseTemplate::new(429).insert_header("Retry-After", "0");
+    every_answer(&server, "GET", throttled).await;
     let err = genstore(&server).get_order("1").await.unwrap_err();
     assert_eq!(
         (err.status, err.retryable, err.platform),

@@ -102,12 +102,8 @@ fn retry_after_of_any_size_or_shape_reads_without_panic() {
 #[tokio::test]
 async fn a_huge_retry_after_ends_the_call_with_a_retryable_error_at_once() {
     let server = MockServer::start().await;
-    every_answer(
-        &server,
-        "GET",
-        ResponseTemplate::new(429).insert_header("Retry-After", "1e300"),
-    )
-    .await;
+    let throttled = ResponseTemplate::new(429).insert_header("Retry-After", "1e300");
+    every_answer(&server, "GET", throttled).await;
     let started = Instant::now();
     let err = genstore(&server.uri()).get_order("1").await.unwrap_err();
     assert!(err.retryable && err.status == Some(429), "{err}");

@@ -473,22 +473,11 @@ mod cases {
         let s = setup(aws).await;
         let z = zonos_order(&s, 1).await;
         // The same job twice in one batch: one runs, the other finds it in progress and comes back later.
-        let twice = vec![
-            record(
-                "a",
-                Job::MirrorOrder {
-                    channel: Channel::Zonos,
-                    order_id: z.as_str().into(),
-                },
-            ),
-            record(
-                "b",
-                Job::MirrorOrder {
-                    channel: Channel::Zonos,
-                    order_id: z.as_str().into(),
-                },
-            ),
-        ];
+        let job = Job::MirrorOrder {
+            channel: Channel::Zonos,
+            order_id: z.as_str().into(),
+        };
+        let twice = vec![record("a", job.clone()), record("b", job)];
         assert_eq!(handle_batch(&s.deps, twice).await.len(), 1);
         let failed = handle_batch(
             &s.deps,

@@ -3,6 +3,11 @@
 
 use super::*;
 
+/// What `reference` resolves to.
+async fn resolved(r: &SecretResolver, reference: &str) -> String {
+    r.resolve(reference).await.unwrap().expose().to_owned()
+}
+
 #[tokio::test]
 async fn secret_references_resolve_through_the_extension_once() {
     let server = MockServer::start().await;
@@ -37,17 +42,11 @@ async fn secret_references_resolve_through_the_extension_once() {
     let r = SecretResolver::new(server.uri(), Some(Secret::new("session-token")));
     for _ in 0..2 {
         assert_eq!(
-            r.resolve("ssm:/orderbridge/genstore-token")
-                .await
-                .unwrap()
-                .expose(),
+            resolved(&r, "ssm:/orderbridge/genstore-token").await,
             "shpat_from_ssm"
         );
         assert_eq!(
-            r.resolve("secretsmanager:orderbridge/zonos")
-                .await
-                .unwrap()
-                .expose(),
+            resolved(&r, "secretsmanager:orderbridge/zonos").await,
             "guid-from-sm"
         );
     }
@@ -99,17 +98,11 @@ async fn secrets_are_read_from_the_services_signed_without_the_extension() {
     let r = SecretResolver::direct(direct(server.uri()));
     for _ in 0..2 {
         assert_eq!(
-            r.resolve("ssm:/orderbridge/genstore-token")
-                .await
-                .unwrap()
-                .expose(),
+            resolved(&r, "ssm:/orderbridge/genstore-token").await,
             "shpat_direct"
         );
         assert_eq!(
-            r.resolve("secretsmanager:orderbridge/zonos")
-                .await
-                .unwrap()
-                .expose(),
+            resolved(&r, "secretsmanager:orderbridge/zonos").await,
             "guid-direct"
         );
     }

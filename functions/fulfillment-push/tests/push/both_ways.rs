@@ -133,14 +133,8 @@ pub async fn google_packages_become_their_own_fulfillments_and_a_correction_foll
     let s = setup(aws).await;
     let g = google_template_order(&s, "template1").await; // 2 mugs, 1 plate
     let gid = mirror(&s, Channel::Google, &g).await;
-    ship_on_google(
-        &s,
-        &g,
-        "wh-1",
-        &[("SKU-MUG", 1), ("SKU-PLATE", 1)],
-        "1ZG-ONE",
-    )
-    .await;
+    let lines = [("SKU-MUG", 1), ("SKU-PLATE", 1)];
+    ship_on_google(&s, &g, "wh-1", &lines, "1ZG-ONE").await;
     save_google(&s, &g).await;
     twice(&s, tracking_job(Channel::Google, &g, &gid)).await;
     ship_on_google(&s, &g, "wh-2", &[("SKU-MUG", 1)], "1ZG-TWO").await;

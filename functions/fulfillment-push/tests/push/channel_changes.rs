@@ -98,14 +98,8 @@ pub async fn google_refunds_and_returns_reach_the_mirror_once(aws: bool) {
     );
 
     // The warehouse ships; the customer asks to return one mug, then it arrives.
-    ship_on_google(
-        &s,
-        &g,
-        "pkg-1",
-        &[("SKU-MUG", 2), ("SKU-PLATE", 1)],
-        "1ZRET",
-    )
-    .await;
+    let lines = [("SKU-MUG", 2), ("SKU-PLATE", 1)];
+    ship_on_google(&s, &g, "pkg-1", &lines, "1ZRET").await;
     let line = google_line(&s, &g, "SKU-MUG");
     on_google(&s, &g, |o| o.ask_return(&line, 1)).unwrap();
     let jobs = save_google(&s, &g).await;
