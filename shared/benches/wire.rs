@@ -22,24 +22,14 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("webhook");
     g.throughput(Throughput::Bytes(order_body.len() as u64));
-    g.bench_function("verify signature (current secret)", |b| {
-        b.iter(|| {
-            signature::verify(
-                black_box(&order_body),
-                Some(black_box(&sig_first)),
-                &secrets,
-            )
-        })
-    });
-    g.bench_function("verify signature (rotated-out secret)", |b| {
-        b.iter(|| {
-            signature::verify(
-                black_box(&order_body),
-                Some(black_box(&sig_second)),
-                &secrets,
-            )
-        })
-    });
+    for (name, sig) in [
+        ("verify signature (current secret)", &sig_first),
+        ("verify signature (rotated-out secret)", &sig_second),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| signature::verify(black_box(&order_body), Some(black_box(sig)), &secrets))
+        });
+    }
     g.bench_function("parse seed 001 order", |b| {
         b.iter(|| genstore::parse_order_envelope(black_box(SEED_ORDER)).unwrap())
     });

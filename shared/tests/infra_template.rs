@@ -90,19 +90,21 @@ fn the_table_matches_what_provisioning_creates() {
         table["TimeToLiveSpecification"]["AttributeName"].as_str(),
         Some(TTL_ATTRIBUTE)
     );
-    assert_eq!(
-        table["TimeToLiveSpecification"]["Enabled"].as_bool(),
-        Some(true)
-    );
     assert_eq!(table["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
-    assert_eq!(
-        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
-        Some(true)
-    );
-    assert_eq!(
-        table["SSESpecification"]["SSEEnabled"].as_bool(),
-        Some(true)
-    );
+    for (section, field) in [
+        ("TimeToLiveSpecification", "Enabled"),
+        (
+            "PointInTimeRecoverySpecification",
+            "PointInTimeRecoveryEnabled",
+        ),
+        ("SSESpecification", "SSEEnabled"),
+    ] {
+        assert_eq!(
+            table[section][field].as_bool(),
+            Some(true),
+            "{section}.{field}"
+        );
+    }
 }
 
 #[test]
@@ -110,26 +112,35 @@ fn the_queues_match_what_provisioning_creates() {
     let t = template();
     let q = &t["Resources"]["SyncQueue"]["Properties"];
     let dlq = &t["Resources"]["SyncDeadLetterQueue"]["Properties"];
-    assert_eq!(
-        q["VisibilityTimeout"].as_u64(),
-        Some(u64::from(QUEUE.visibility_timeout_secs))
-    );
-    assert_eq!(
-        q["MaximumMessageSize"].as_u64(),
-        Some(u64::from(QUEUE.max_message_bytes))
-    );
-    assert_eq!(
-        q["RedrivePolicy"]["maxReceiveCount"].as_u64(),
-        Some(u64::from(QUEUE.max_receive_count))
-    );
-    assert_eq!(
-        dlq["MessageRetentionPeriod"].as_u64(),
-        Some(u64::from(QUEUE.dlq_retention_secs))
-    );
-    assert_eq!(
-        q["MessageRetentionPeriod"].as_u64(),
-        Some(u64::from(QUEUE.retention_secs))
-    );
+    for (what, got, want) in [
+        (
+            "VisibilityTimeout",
+            &q["VisibilityTimeout"],
+            QUEUE.visibility_timeout_secs,
+        ),
+        (
+            "MaximumMessageSize",
+            &q["MaximumMessageSize"],
+            QUEUE.max_message_bytes,
+        ),
+        (
+            "maxReceiveCount",
+            &q["RedrivePolicy"]["maxReceiveCount"],
+            QUEUE.max_receive_count,
+        ),
+        (
+            "MessageRetentionPeriod",
+            &q["MessageRetentionPeriod"],
+            QUEUE.retention_secs,
+        ),
+        (
+            "the DLQ's MessageRetentionPeriod",
+            &dlq["MessageRetentionPeriod"],
+            QUEUE.dlq_retention_secs,
+        ),
+    ] {
+        assert_eq!(got.as_u64(), Some(u64::from(want)), "{what}");
+    }
     let push = &t["Resources"]["FulfillmentPushFunction"]["Properties"];
     let timeout = push["Timeout"].as_u64().unwrap();
     assert!(

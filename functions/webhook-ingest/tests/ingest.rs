@@ -210,6 +210,11 @@ fn base64_encode(b: &[u8]) -> String {
 }
 
 /// The outcome a signed delivery of `topic` with `body` is answered with.
+/// The answer with `status` and JSON `body`.
+fn answered(status: u16, body: Value) -> Outbound {
+    Outbound { status, body }
+}
+
 /// The reason a refused delivery's answer gives (empty when it gives none).
 fn reason(out: &Outbound) -> &str {
     out.body["error"].as_str().unwrap_or_default()
@@ -601,13 +606,7 @@ async fn an_order_the_table_refuses_for_good_is_held_not_retried_forever() {
 
     let on_moto = aws().await;
     let out = deliver(&on_moto, &d).await;
-    assert_eq!(
-        out,
-        Outbound {
-            status: 200,
-            body: json!({"outcome": "held"})
-        }
-    );
+    assert_eq!(out, answered(200, json!({"outcome": "held"})));
     let held = held::list(&*on_moto.store).await.unwrap();
     assert_eq!(held.len(), 1, "{held:?}");
     assert!(held[0].reason.contains("too large"), "{:?}", held[0].reason);

@@ -53,22 +53,16 @@ pub(crate) fn sample() -> ChannelOrder {
 
 #[test]
 fn left_to_ship_never_goes_below_zero() {
-    let q = Quantities {
-        ordered: 3,
-        shipped: 1,
-        cancelled: 1,
-        delivered: 0,
-        ..Quantities::default()
-    };
-    assert_eq!(q.left_to_ship(), 1);
-    let over = Quantities {
-        ordered: 1,
-        shipped: 2,
-        cancelled: 1,
-        delivered: 0,
-        ..Quantities::default()
-    };
-    assert_eq!(over.left_to_ship(), 0);
+    // (ordered, shipped, cancelled) → left to ship.
+    for ((ordered, shipped, cancelled), left) in [((3, 1, 1), 1), ((1, 2, 1), 0)] {
+        let q = Quantities {
+            ordered,
+            shipped,
+            cancelled,
+            ..Quantities::default()
+        };
+        assert_eq!(q.left_to_ship(), left, "{q:?}");
+    }
 }
 
 #[test]

@@ -9,13 +9,7 @@ pub async fn a_native_order_is_stored_and_needs_no_follow_up(b: &Backend) {
         &Delivery::new("orders/create", &gs_order("1001", 0, "pending", json!({}))),
     )
     .await;
-    assert_eq!(
-        out,
-        Outbound {
-            status: 200,
-            body: json!({"outcome": "created"})
-        }
-    );
+    assert_eq!(out, answered(200, json!({"outcome": "created"})));
     let o = stored(b, Channel::Genstore, "1001").await.unwrap();
     assert_eq!(o.status, UnifiedStatus::Placed);
     assert!(jobs(b).await.is_empty());
@@ -236,13 +230,7 @@ pub async fn a_signed_order_that_does_not_map_is_held_and_answered_2xx(b: &Backe
         &json!({"orderId": "4", "totalPrice": "1", "createdAt": at(0)}),
     );
     let out = deliver(b, &no_currency).await;
-    assert_eq!(
-        out,
-        Outbound {
-            status: 200,
-            body: json!({"outcome": "held"})
-        }
-    );
+    assert_eq!(out, answered(200, json!({"outcome": "held"})));
     assert_eq!(out.outcome(), webhook_ingest::Outcome::Held);
     // Redelivered (Genstore's retry, or a duplicate): held once.
     assert_eq!(deliver(b, &no_currency).await.body["outcome"], "held");

@@ -9,13 +9,7 @@ pub async fn an_unknown_topic_is_acknowledged_and_stores_nothing(b: &Backend) {
         &Delivery::raw("products/update", b"{\"id\": 1}".to_vec()),
     )
     .await;
-    assert_eq!(
-        out,
-        Outbound {
-            status: 200,
-            body: json!({"outcome": "ignored"})
-        }
-    );
+    assert_eq!(out, answered(200, json!({"outcome": "ignored"})));
     assert!(table_dump(b).await.is_empty());
 }
 
@@ -24,21 +18,12 @@ pub async fn signatures_forged_missing_and_rotated(b: &Backend) {
     let mut forged = Delivery::new("orders/create", &body);
     forged.signature = Some(signature::sign(&forged.body, &Secret::new("attacker")));
     let out = deliver(b, &forged).await;
-    assert_eq!(
-        out,
-        Outbound {
-            status: 401,
-            body: json!({"error": "invalid signature"})
-        }
-    );
+    assert_eq!(out, answered(401, json!({"error": "invalid signature"})));
     let mut missing = Delivery::new("orders/create", &body);
     missing.signature = None;
     assert_eq!(
         deliver(b, &missing).await,
-        Outbound {
-            status: 401,
-            body: json!({"error": "missing signature"})
-        }
+        answered(401, json!({"error": "missing signature"}))
     );
     assert!(
         table_dump(b).await.is_empty(),
@@ -66,10 +51,7 @@ pub async fn bad_requests_get_a_json_reason_and_change_nothing(b: &Backend) {
     let big = Delivery::raw("orders/create", vec![b' '; 2 * 1024 * 1024]);
     assert_eq!(
         deliver(b, &big).await,
-        Outbound {
-            status: 413,
-            body: json!({"error": "body is larger than 1048576 bytes"})
-        }
+        answered(413, json!({"error": "body is larger than 1048576 bytes"}))
     );
     let malformed = Delivery::raw("orders/create", b"{\"orderId\": \"2\", ".to_vec());
     let out = deliver(b, &malformed).await;

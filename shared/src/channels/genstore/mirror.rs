@@ -389,11 +389,8 @@ mod tests {
         applied.financial_status = u.financial_status.clone();
         applied.tags = u.tags.clone();
         applied.note = u.note.clone().map(Personal::new);
-        assert_eq!(
-            mirror_update(&o, &applied),
-            None,
-            "applied once, nothing more"
-        );
+        let again = mirror_update(&o, &applied);
+        assert_eq!(again, None, "applied once, nothing more");
         o.refunds.push(refund("google-3", 2199, None));
         let full = mirror_update(&o, &applied).expect("a change");
         assert_eq!(full.financial_status.as_deref(), Some("refunded"));
