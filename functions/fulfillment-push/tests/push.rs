@@ -626,6 +626,13 @@ macro_rules! suite {
                         $module::$case($aws).await
                     }
                 };
+                // A case run with one more argument, under its own name.
+                ($module:ident :: $case:ident($arg:expr) as $test:ident) => {
+                    #[tokio::test]
+                    async fn $test() {
+                        $module::$case($aws, $arg).await
+                    }
+                };
             }
             case!(cases::a_mirror_is_created_once_linked_and_written_back_even_if_delivered_three_times);
             case!(cases::a_create_that_timed_out_after_genstore_applied_it_is_not_repeated);
@@ -641,22 +648,14 @@ macro_rules! suite {
             case!(both_ways::google_packages_become_their_own_fulfillments_and_a_correction_follows);
             case!(both_ways::every_zonos_number_reaches_genstore_and_a_correction_follows);
             case!(both_ways::a_genstore_correction_reaches_google_and_a_cancelled_fulfillment_is_recorded);
-            #[tokio::test]
-            async fn a_slow_push_does_not_undo_a_newer_correction() {
-                both_ways::a_slow_push_does_not_undo_a_newer_correction($aws, false).await
-            }
-            #[tokio::test]
-            async fn a_slow_push_does_not_undo_a_newer_correction_when_the_lease_lapsed() {
-                both_ways::a_slow_push_does_not_undo_a_newer_correction($aws, true).await
-            }
-            #[tokio::test]
-            async fn a_slow_inbound_push_does_not_undo_a_newer_correction() {
-                both_ways::a_slow_inbound_push_does_not_undo_a_newer_correction($aws, false).await
-            }
-            #[tokio::test]
-            async fn a_slow_inbound_push_does_not_undo_a_newer_correction_when_the_lease_lapsed() {
-                both_ways::a_slow_inbound_push_does_not_undo_a_newer_correction($aws, true).await
-            }
+            case!(both_ways::a_slow_push_does_not_undo_a_newer_correction(false)
+                as a_slow_push_does_not_undo_a_newer_correction);
+            case!(both_ways::a_slow_push_does_not_undo_a_newer_correction(true)
+                as a_slow_push_does_not_undo_a_newer_correction_when_the_lease_lapsed);
+            case!(both_ways::a_slow_inbound_push_does_not_undo_a_newer_correction(false)
+                as a_slow_inbound_push_does_not_undo_a_newer_correction);
+            case!(both_ways::a_slow_inbound_push_does_not_undo_a_newer_correction(true)
+                as a_slow_inbound_push_does_not_undo_a_newer_correction_when_the_lease_lapsed);
             case!(both_ways::a_push_of_a_leased_order_waits_then_goes_back_to_the_queue);
             case!(both_ways::a_genstore_correction_and_cancellation_reach_zonos);
             case!(both_ways::a_blocked_vendor_status_waits_for_the_review_and_is_sent_once_released);

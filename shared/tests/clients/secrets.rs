@@ -3,6 +3,18 @@
 
 use super::*;
 
+/// The Genstore token (SSM) and the Zonos secret (Secrets Manager) resolve to `want`, read twice (the
+/// second time from the cache).
+async fn resolves_twice(r: &SecretResolver, want: [&str; 2]) {
+    for _ in 0..2 {
+        let got = [
+            resolved(r, "ssm:/orderbridge/genstore-token").await,
+            resolved(r, "secretsmanager:orderbridge/zonos").await,
+        ];
+        assert_eq!(got, want);
+    }
+}
+
 /// What `reference` resolves to.
 async fn resolved(r: &SecretResolver, reference: &str) -> String {
     r.resolve(reference).await.unwrap().expose().to_owned()
@@ -40,16 +52,7 @@ async fn secret_references_resolve_through_the_extension_once() {
         .mount(&server)
         .await;
     let r = SecretResolver::new(server.uri(), Some(Secret::new("session-token")));
-    for _ in 0..2 {
-        assert_eq!(
-            resolved(&r, "ssm:/orderbridge/genstore-token").await,
-            "shpat_from_ssm"
-        );
-        assert_eq!(
-            resolved(&r, "secretsmanager:orderbridge/zonos").await,
-            "guid-from-sm"
-        );
-    }
+    resolves_twice(&r, ["shpat_from_ssm", "guid-from-sm"]).await;
     assert_eq!(
         r.resolve("plain-value").await.unwrap().expose(),
         "plain-value"
@@ -96,16 +99,7 @@ async fn secrets_are_read_from_the_services_signed_without_the_extension() {
             json!({"__type": "com.amazonaws.secretsmanager#ResourceNotFoundException", "Message": "Secrets Manager can't find orderbridge/missing"}),
         ).await;
     let r = SecretResolver::direct(direct(server.uri()));
-    for _ in 0..2 {
-        assert_eq!(
-            resolved(&r, "ssm:/orderbridge/genstore-token").await,
-            "shpat_direct"
-        );
-        assert_eq!(
-            resolved(&r, "secretsmanager:orderbridge/zonos").await,
-            "guid-direct"
-        );
-    }
+    resolves_twice(&r, ["shpat_direct", "guid-direct"]).await;
     let requests = server.received_requests().await.unwrap();
     let auth = |target: &str| -> String {
         requests

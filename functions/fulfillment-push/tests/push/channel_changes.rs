@@ -4,8 +4,8 @@
 //! the channel's.
 
 use super::both_ways::{
-    genstore_jobs, google_line, google_template_order, kinds, mirror_payment, run_all, save_google,
-    ship_on_google,
+    genstore_jobs, google_line, google_template_order, kinds, mirror_payment, run_all, run_twice,
+    save_google, set_zonos_status, ship_on_google,
 };
 use super::*;
 use orderbridge::channels::genstore::mapping::{
@@ -56,8 +56,7 @@ pub async fn google_refunds_and_returns_reach_the_mirror_once(aws: bool) {
     .unwrap();
     let jobs = save_google(&s, &g).await;
     assert!(kinds(&jobs).contains(&"record_reversals"), "{jobs:?}");
-    run_all(&s, &jobs).await;
-    run_all(&s, &jobs).await;
+    run_twice(&s, &jobs).await;
     let (paid, held, note) = mirror_payment(&s, &gid);
     assert_eq!((paid.as_str(), held), ("partially_refunded", false));
     assert!(note.contains("Refunded on google: 5.00 USD"), "{note}");
@@ -104,8 +103,7 @@ pub async fn google_refunds_and_returns_reach_the_mirror_once(aws: bool) {
     on_google(&s, &g, |o| o.ask_return(&line, 1)).unwrap();
     let jobs = save_google(&s, &g).await;
     assert!(kinds(&jobs).contains(&"record_reversals"), "{jobs:?}");
-    run_all(&s, &jobs).await;
-    run_all(&s, &jobs).await;
+    run_twice(&s, &jobs).await;
     let t = tags(&s, &gid);
     assert!(
         t.contains(RETURN_OPEN_TAG) && !t.contains(RETURNED_TAG),
@@ -116,8 +114,7 @@ pub async fn google_refunds_and_returns_reach_the_mirror_once(aws: bool) {
         .contains("1 of 2 × SKU-MUG asked back, 0 received"));
     on_google(&s, &g, |o| o.receive_return(&line, 1)).unwrap();
     let jobs = save_google(&s, &g).await;
-    run_all(&s, &jobs).await;
-    run_all(&s, &jobs).await;
+    run_twice(&s, &jobs).await;
     let t = tags(&s, &gid);
     assert!(
         t.contains(RETURNED_TAG) && !t.contains(RETURN_OPEN_TAG),
@@ -169,8 +166,7 @@ pub async fn a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits(
         kinds(&push).contains(&"push_tracking_to_channel"),
         "{push:?}"
     );
-    run_all(&s, &push).await;
-    run_all(&s, &push).await;
+    run_twice(&s, &push).await;
     assert_eq!(
         executed(&s, "google.shipLineItems"),
         0,
@@ -304,11 +300,7 @@ pub async fn bare_zonos_answers_are_enough_to_mirror_push_and_reread(aws: bool) 
     run_all(&s, &[push]).await;
     assert_eq!(executed(&s, "zonos.setShipmentTracking"), 1);
     let before = stored(&s, Channel::Zonos, &z).await;
-    let idx = s.sandbox.lock().zonos.find(999, &z).unwrap();
-    s.sandbox
-        .lock()
-        .zonos
-        .set_status(idx, "IGLOBAL_ORDER_CANCELLED");
+    set_zonos_status(&s, &z, "IGLOBAL_ORDER_CANCELLED");
     let reread = SyncJob::from(Job::ImportOrder {
         channel: Channel::Zonos,
         order_id: z.as_str().into(),

@@ -4,9 +4,11 @@
 use super::*;
 use orderbridge::channels::genstore::wire as gw;
 
-fn set_zonos_status(s: &Setup, id: &str, status: &str) {
-    let idx = s.sandbox.lock().zonos.find(999, id).unwrap();
-    s.sandbox.lock().zonos.set_status(idx, status);
+/// Zonos moves the order `id` to `status`.
+pub fn set_zonos_status(s: &Setup, id: &str, status: &str) {
+    let mut st = s.sandbox.lock();
+    let idx = st.zonos.find(999, id).expect("on the sandbox");
+    st.zonos.set_status(idx, status);
 }
 
 fn zonos_status(s: &Setup, id: &str) -> String {
@@ -161,6 +163,12 @@ pub async fn run_all(s: &Setup, jobs: &[SyncJob]) {
     assert!(handle_batch(&s.deps, records).await.is_empty());
 }
 
+/// The jobs delivered twice, as SQS may.
+pub async fn run_twice(s: &Setup, jobs: &[SyncJob]) {
+    run_all(s, jobs).await;
+    run_all(s, jobs).await;
+}
+
 /// A Zonos order under fraud review is mirrored held (unpaid, tagged, "do not ship"), released when
 /// Zonos releases it, and held again when Zonos puts it on hold; each change written once.
 pub async fn a_held_order_is_mirrored_held_and_follows_its_channel(aws: bool) {
@@ -190,8 +198,7 @@ pub async fn a_held_order_is_mirrored_held_and_follows_its_channel(aws: bool) {
     set_zonos_status(&s, &z, "IGLOBAL_ORDER_IN_PROCESS");
     let jobs = save_zonos(&s, &z).await;
     assert!(jobs.iter().any(|j| j.job.kind() == "sync_hold"), "{jobs:?}");
-    run_all(&s, &jobs).await;
-    run_all(&s, &jobs).await;
+    run_twice(&s, &jobs).await;
     let (paid, held, note) = mirror_payment(&s, &gid);
     assert_eq!((paid.as_str(), held), ("paid", false));
     assert!(note.contains("released"), "{note}");
@@ -286,8 +293,7 @@ pub async fn line_cancellations_reach_the_other_side_with_their_reasons(aws: boo
     let now = stored(&s, Channel::Google, &g).await;
     let jobs = orderbridge::sync::external_jobs(Some(&before), &now);
     assert_eq!(kinds(&jobs), ["push_cancellation"]);
-    run_all(&s, &jobs).await;
-    run_all(&s, &jobs).await;
+    run_twice(&s, &jobs).await;
     let recorded: Vec<String> = skipped(&s, Channel::Genstore, &gid, "cancelLineItems").await;
     assert_eq!(recorded.len(), 1, "{recorded:?}");
     assert!(recorded[0].contains("1 × SKU-MUG"), "{}", recorded[0]);
@@ -300,8 +306,7 @@ pub async fn line_cancellations_reach_the_other_side_with_their_reasons(aws: boo
     let now = stored(&s, Channel::Google, &g).await;
     let jobs = orderbridge::sync::external_jobs(Some(&before), &now);
     assert!(kinds(&jobs).contains(&"push_cancellation"), "{jobs:?}");
-    run_all(&s, &jobs).await;
-    run_all(&s, &jobs).await;
+    run_twice(&s, &jobs).await;
     assert_eq!(executed(&s, "genstore.cancelOrder"), 1);
     let mirror_side = genstore_order(&s, &gid);
     assert!(mirror_side.cancelled_at.is_some());
@@ -329,8 +334,7 @@ pub async fn line_cancellations_reach_the_other_side_with_their_reasons(aws: boo
     }
     let jobs = genstore_jobs(&s, &gid2).await;
     assert!(kinds(&jobs).contains(&"push_cancellation"), "{jobs:?}");
-    run_all(&s, &jobs).await;
-    run_all(&s, &jobs).await;
+    run_twice(&s, &jobs).await;
     let google_side = google_view(&s, &g2).await;
     let cancelled: Vec<(Option<String>, u32)> = google_side
         .line_items
@@ -421,8 +425,7 @@ pub async fn refunds_carry_their_stated_amounts_and_a_refund_without_lines_refun
         refund_job(&g, &gid, "r-lines"),
         refund_job(&g, &gid, "r-order"),
     ];
-    run_all(&s, &jobs).await;
-    run_all(&s, &jobs).await;
+    run_twice(&s, &jobs).await;
     assert_eq!(executed(&s, "google.refunditem"), 1);
     assert_eq!(executed(&s, "google.refundorder"), 1);
     let google_side = google_view(&s, &g).await;

@@ -3,6 +3,7 @@
 //! channel tracking reaching the other side.
 
 use super::*;
+use crate::both_ways::set_zonos_status;
 
 pub async fn google_ships_partially_then_fully_in_two_shipments_and_is_delivered(aws: bool) {
     let s = setup(aws).await;
@@ -68,11 +69,7 @@ pub async fn zonos_gets_every_tracking_number_and_a_blocked_vendor_status_is_ski
     let s = setup(aws).await;
     let z = zonos_order(&s, 2).await;
     let gid = mirror(&s, Channel::Zonos, &z).await;
-    let idx = s.sandbox.lock().zonos.find(999, &z).unwrap();
-    s.sandbox
-        .lock()
-        .zonos
-        .set_status(idx, "IGLOBAL_FRAUD_REVIEW");
+    set_zonos_status(&s, &z, "IGLOBAL_FRAUD_REVIEW");
     fulfill(&s, &gid, 1, "1Z-A", "UPS");
     fulfill(&s, &gid, 1, "1Z-B", "UPS");
     sync_genstore(&s, &gid).await;
@@ -256,11 +253,7 @@ pub async fn cancellations_refunds_and_channel_tracking_reach_the_other_side(aws
     // Zonos → Genstore: Zonos cancels; the mirror is cancelled in Genstore once.
     let z = zonos_order(&s, 1).await;
     let zg = mirror(&s, Channel::Zonos, &z).await;
-    let idx = s.sandbox.lock().zonos.find(999, &z).unwrap();
-    s.sandbox
-        .lock()
-        .zonos
-        .set_status(idx, "IGLOBAL_ORDER_CANCELLED");
+    set_zonos_status(&s, &z, "IGLOBAL_ORDER_CANCELLED");
     store_zonos(&s, &z).await;
     let cancel = record(
         "zc",
