@@ -236,7 +236,6 @@ async fn zonos_orders(State(sb): State<Sandbox>) -> Json<Vec<Value>> {
 struct CreateZonos {
     #[serde(flatten)]
     order: NewZonosOrder,
-    #[serde(default)]
     count: Option<usize>,
 }
 

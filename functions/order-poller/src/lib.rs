@@ -190,7 +190,6 @@ pub struct Backfill {
     /// First day (UTC).
     pub since: NaiveDate,
     /// Last day (UTC), inclusive; default today.
-    #[serde(default)]
     pub through: Option<NaiveDate>,
 }
 
@@ -198,7 +197,6 @@ pub struct Backfill {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PollRequest {
     /// A backfill instead of the regular poll.
-    #[serde(default)]
     pub backfill: Option<Backfill>,
 }
 

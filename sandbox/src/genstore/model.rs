@@ -303,7 +303,6 @@ pub struct NewOrder {
     /// `lineItems`.
     pub line_items: Vec<NewLineItem>,
     /// `financialStatus` (default `pending`).
-    #[serde(default)]
     pub financial_status: Option<String>,
     /// `totalPrice` (default: the lines and tax).
     #[serde(default, deserialize_with = "number_opt")]
@@ -327,16 +326,12 @@ pub struct NewOrder {
     #[serde(default, deserialize_with = "flag_in")]
     pub duties_included: Option<bool>,
     /// `email`.
-    #[serde(default)]
     pub email: Option<String>,
     /// `shippingAddress`.
-    #[serde(default)]
     pub shipping_address: Option<Map<String, Value>>,
     /// `tags`.
-    #[serde(default)]
     pub tags: Option<String>,
     /// `note`.
-    #[serde(default)]
     pub note: Option<String>,
 }
 
@@ -347,10 +342,8 @@ pub struct NewLineItem {
     /// `title`.
     pub title: String,
     /// `sku`.
-    #[serde(default)]
     pub sku: Option<String>,
     /// `productId`.
-    #[serde(default)]
     pub product_id: Option<String>,
     /// `quantity`.
     #[serde(deserialize_with = "number")]

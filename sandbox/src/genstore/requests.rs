@@ -18,13 +18,10 @@ use serde_json::Value;
 #[serde(deny_unknown_fields)]
 pub struct Tracking {
     /// The tracking number.
-    #[serde(default)]
     pub number: Option<String>,
     /// The carrier's name.
-    #[serde(default)]
     pub company: Option<String>,
     /// A tracking page.
-    #[serde(default)]
     pub url: Option<String>,
 }
 
@@ -33,10 +30,8 @@ pub struct Tracking {
 #[serde(deny_unknown_fields)]
 pub struct Line {
     /// The order line's id.
-    #[serde(default)]
     pub id: Option<String>,
     /// Units, a number or a numeric string.
-    #[serde(default)]
     pub quantity: Option<Value>,
 }
 
@@ -57,10 +52,8 @@ pub struct NewFulfillment {
     #[serde(default)]
     pub line_items: Vec<Line>,
     /// Tracking, if any.
-    #[serde(default)]
     pub tracking_info: Option<Tracking>,
     /// Whether Genstore tells the customer.
-    #[serde(default)]
     pub notify_customer: Option<Value>,
 }
 
@@ -71,7 +64,6 @@ pub struct TrackingChange {
     /// The new tracking.
     pub tracking_info: Tracking,
     /// Whether Genstore tells the customer.
-    #[serde(default)]
     pub notify_customer: Option<Value>,
 }
 

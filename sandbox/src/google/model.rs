@@ -256,10 +256,8 @@ pub struct ShipmentLine {
 #[serde(rename_all = "camelCase")]
 pub struct LineRef {
     /// `lineItemId`.
-    #[serde(default)]
     pub line_item_id: Option<String>,
     /// `productId`.
-    #[serde(default)]
     pub product_id: Option<String>,
     /// `quantity`.
     #[serde(default)]
@@ -274,10 +272,8 @@ pub struct ShipmentInfo {
     #[serde(default)]
     pub shipment_id: String,
     /// `carrier`.
-    #[serde(default)]
     pub carrier: Option<String>,
     /// `trackingId`.
-    #[serde(default)]
     pub tracking_id: Option<String>,
 }
 
@@ -292,7 +288,6 @@ pub struct ShipRequest {
     #[serde(default)]
     pub shipment_infos: Vec<ShipmentInfo>,
     /// `shipmentGroupId`.
-    #[serde(default)]
     pub shipment_group_id: Option<String>,
 }
 
@@ -303,16 +298,12 @@ pub struct UpdateShipmentRequest {
     /// `shipmentId`.
     pub shipment_id: String,
     /// `carrier`.
-    #[serde(default)]
     pub carrier: Option<String>,
     /// `trackingId`.
-    #[serde(default)]
     pub tracking_id: Option<String>,
     /// `status`.
-    #[serde(default)]
     pub status: Option<String>,
     /// `deliveryDate`.
-    #[serde(default)]
     pub delivery_date: Option<String>,
 }
 
@@ -337,7 +328,6 @@ pub struct Amount {
     /// `priceAmount`.
     pub price_amount: Price,
     /// `taxAmount`.
-    #[serde(default)]
     pub tax_amount: Option<Price>,
 }
 
@@ -349,10 +339,8 @@ pub struct RefundLine {
     #[serde(flatten)]
     pub line: LineRef,
     /// `amount`.
-    #[serde(default)]
     pub amount: Option<Amount>,
     /// `fullRefund`.
-    #[serde(default)]
     pub full_refund: Option<bool>,
 }
 
@@ -361,7 +349,6 @@ pub struct RefundLine {
 #[serde(rename_all = "camelCase")]
 pub struct RefundShipping {
     /// `amount`.
-    #[serde(default)]
     pub amount: Option<Price>,
 }
 
@@ -373,7 +360,6 @@ pub struct RefundItemRequest {
     #[serde(default)]
     pub items: Vec<RefundLine>,
     /// `shipping`.
-    #[serde(default)]
     pub shipping: Option<RefundShipping>,
     /// `reason`.
     pub reason: String,

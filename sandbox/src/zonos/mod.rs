@@ -165,10 +165,8 @@ pub struct NewZonosItem {
     /// SKU.
     pub sku: String,
     /// Product id.
-    #[serde(default)]
     pub product_id: Option<String>,
     /// Title.
-    #[serde(default)]
     pub description: Option<String>,
     /// Quantity.
     pub quantity: u32,
@@ -185,10 +183,8 @@ pub struct NewZonosOrder {
     #[serde(default)]
     pub test_order: bool,
     /// Initial status (default `IGLOBAL_ORDER_IN_PROCESS`).
-    #[serde(default)]
     pub status: Option<String>,
     /// Carrier and service, e.g. `UPS_EXPEDITED`.
-    #[serde(default)]
     pub shipping_carrier_service_level: Option<String>,
     /// Placed this many hours ago (default 0).
     #[serde(default)]

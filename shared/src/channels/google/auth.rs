@@ -26,7 +26,6 @@ pub struct ServiceAccountKey {
     /// The RSA private key, PEM.
     pub private_key: Secret,
     /// The key's id (sent as the JWT `kid`).
-    #[serde(default)]
     pub private_key_id: Option<String>,
     /// Where to exchange the assertion.
     pub token_uri: String,
@@ -123,7 +122,6 @@ pub enum GoogleCredentials {
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
-    #[serde(default)]
     expires_in: Option<u64>,
 }
 

@@ -28,7 +28,6 @@ pub struct NewOrder {
     /// Lines.
     pub line_items: Vec<NewLineItem>,
     /// Payment state to record (`paid` for checkout-paid channel orders).
-    #[serde(default)]
     pub financial_status: Option<String>,
     /// Total price.
     #[serde(default, with = "lenient::decimal")]
@@ -58,10 +57,8 @@ pub struct NewOrder {
     #[serde(default, with = "lenient::object")]
     pub shipping_address: Option<Personal<Address>>,
     /// Tags (`orderbridge, zonos`).
-    #[serde(default)]
     pub tags: Option<String>,
     /// A note for the merchant.
-    #[serde(default)]
     pub note: Option<String>,
 }
 
@@ -95,10 +92,8 @@ pub struct NewLineItem {
     /// Title.
     pub title: String,
     /// SKU.
-    #[serde(default)]
     pub sku: Option<String>,
     /// Product id on the source channel.
-    #[serde(default)]
     pub product_id: Option<String>,
     /// Quantity.
     #[serde(with = "lenient::quantity_required")]

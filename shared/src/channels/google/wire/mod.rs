@@ -301,10 +301,8 @@ pub struct Shipment {
 #[serde(rename_all = "camelCase")]
 pub struct LineItemShipment {
     /// The line.
-    #[serde(default)]
     pub line_item_id: Option<String>,
     /// Or the product.
-    #[serde(default)]
     pub product_id: Option<String>,
     /// How many.
     pub quantity: u32,

@@ -45,10 +45,8 @@ pub struct ShipmentInfo {
     /// Shipment id, the merchant's, unique per shipment.
     pub shipment_id: String,
     /// Carrier code.
-    #[serde(default)]
     pub carrier: Option<String>,
     /// Tracking id.
-    #[serde(default)]
     pub tracking_id: Option<String>,
 }
 
@@ -62,16 +60,12 @@ pub struct UpdateShipmentRequest {
     /// Which shipment.
     pub shipment_id: String,
     /// `delivered`, `undeliverable` or `readyForPickup`.
-    #[serde(default)]
     pub status: Option<String>,
     /// New carrier.
-    #[serde(default)]
     pub carrier: Option<String>,
     /// New tracking id.
-    #[serde(default)]
     pub tracking_id: Option<String>,
     /// When delivered (only with `delivered`).
-    #[serde(default)]
     pub delivery_date: Option<String>,
 }
 
@@ -83,10 +77,8 @@ pub struct CancelLineItemRequest {
     /// Operation id, unique per order.
     pub operation_id: String,
     /// The line.
-    #[serde(default)]
     pub line_item_id: Option<String>,
     /// Or the product.
-    #[serde(default)]
     pub product_id: Option<String>,
     /// How many.
     pub quantity: u32,
@@ -116,10 +108,8 @@ pub struct RefundOrderRequest {
     /// Operation id, unique per order.
     pub operation_id: String,
     /// The newly refunded amount.
-    #[serde(default)]
     pub amount: Option<MonetaryAmount>,
     /// Everything, shipping included (the amount is then ignored).
-    #[serde(default)]
     pub full_refund: Option<bool>,
     /// `courtesyAdjustment` or `other`.
     pub reason: String,
@@ -151,18 +141,14 @@ pub struct RefundItemRequest {
 #[serde(rename_all = "camelCase")]
 pub struct RefundItem {
     /// The line.
-    #[serde(default)]
     pub line_item_id: Option<String>,
     /// Or the product.
-    #[serde(default)]
     pub product_id: Option<String>,
     /// How many.
     pub quantity: u32,
     /// Total amount refunded for them.
-    #[serde(default)]
     pub amount: Option<MonetaryAmount>,
     /// Refund them in full (amount ignored).
-    #[serde(default)]
     pub full_refund: Option<bool>,
 }
 
@@ -172,10 +158,8 @@ pub struct RefundItem {
 #[serde(rename_all = "camelCase")]
 pub struct RefundShipping {
     /// Amount.
-    #[serde(default)]
     pub amount: Option<Price>,
     /// Refund shipping in full.
-    #[serde(default)]
     pub full_refund: Option<bool>,
 }
 
