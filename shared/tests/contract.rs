@@ -31,7 +31,7 @@ struct Backend {
     /// SQS hides messages on its own clock: waiting there means sleeping.
     real_time_queue: bool,
     /// Requests the queue adapter actually sent, where the backend can count them.
-    requests: Option<Arc<std::sync::atomic::AtomicUsize>>,
+    requests: Option<orderbridge::store::tally::Tally>,
     _dir: Option<tempdir::TempDir>,
 }
 
@@ -108,24 +108,6 @@ async fn embedded_backend() -> Backend {
     }
 }
 
-#[derive(Debug)]
-struct CountRequests(Arc<std::sync::atomic::AtomicUsize>);
-
-impl aws_sdk_sqs::config::Intercept for CountRequests {
-    fn name(&self) -> &'static str {
-        "CountRequests"
-    }
-    fn read_before_transmit(
-        &self,
-        _ctx: &aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _rc: &aws_sdk_sqs::config::RuntimeComponents,
-        _cfg: &mut aws_sdk_sqs::config::ConfigBag,
-    ) -> Result<(), aws_sdk_sqs::error::BoxError> {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Ok(())
-    }
-}
-
 async fn aws_backend() -> Backend {
     use orderbridge::store::dynamo::{sdk_config, DynamoStore};
     use orderbridge::store::provision;
@@ -136,9 +118,9 @@ async fn aws_backend() -> Backend {
     );
     let conf = sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&conf);
-    let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tally = orderbridge::store::tally::Tally::new();
     let sqs_conf = aws_sdk_sqs::config::Builder::from(&conf)
-        .interceptor(CountRequests(counter.clone()))
+        .interceptor(tally.interceptor())
         .build();
     let sqs = aws_sdk_sqs::Client::from_conf(sqs_conf);
     let suffix = uuid::Uuid::new_v4().simple().to_string();
@@ -148,14 +130,14 @@ async fn aws_backend() -> Backend {
         .unwrap();
     let clock = start_clock();
     let c: Arc<dyn orderbridge::clock::Clock> = Arc::new(clock.clone());
-    counter.store(0, std::sync::atomic::Ordering::SeqCst);
+    tally.reset();
     Backend {
         store: Arc::new(DynamoStore::new(ddb, table, c)),
         queue: Arc::new(SqsQueue::new(sqs.clone(), p.queue_url)),
         dlq: Arc::new(SqsQueue::new(sqs, p.dlq_url)),
         clock,
         real_time_queue: true,
-        requests: Some(counter),
+        requests: Some(tally),
         _dir: None,
     }
 }

@@ -141,6 +141,21 @@ pub const PROMISED_DETAIL_KEYS: &[&str] = &[
 /// The fields of an `orderDetail` item the documents promise.
 pub const PROMISED_ITEM_KEYS: &[&str] = &["productId", "quantity", "sku", "unitPrice"];
 
+/// The fields of an `orderDetail` order the project decided to read where present (the names are its
+/// reading of Zonos' order export); a bare answer leaves them out.
+pub const DECIDED_DETAIL_KEYS: &[&str] = &[
+    "currencyCode",
+    "email",
+    "id",
+    "orderDate",
+    "orderStatusDate",
+    "shippingPhone",
+    "trackingList",
+];
+
+/// The fields of an `orderDetail` item the project decided to read where present.
+pub const DECIDED_ITEM_KEYS: &[&str] = &["description"];
+
 /// An `orderDetail` order cut down to what the documents promise.
 pub fn bare_detail(order: &Map<String, Value>) -> Map<String, Value> {
     let mut out: Map<String, Value> = order

@@ -18,19 +18,12 @@ pub async fn too_large_an_order_is_refused_with_a_clear_error(b: &Backend) {
 
 pub async fn a_send_of_25_jobs_goes_out_as_3_requests(b: &Backend) {
     let jobs: Vec<SyncJob> = (0..25).map(job).collect();
-    let before = b
-        .requests
-        .as_ref()
-        .map(|c| c.load(std::sync::atomic::Ordering::SeqCst));
+    let before = b.requests.as_ref().map(|t| t.queue());
     let report = b.queue.send(&jobs).await.unwrap();
     assert_eq!((report.sent, report.requests), (25, 3));
     assert!(report.all_sent());
-    if let (Some(counter), Some(before)) = (&b.requests, before) {
-        assert_eq!(
-            counter.load(std::sync::atomic::Ordering::SeqCst) - before,
-            3,
-            "requests on the wire"
-        );
+    if let (Some(tally), Some(before)) = (&b.requests, before) {
+        assert_eq!(tally.queue() - before, 3, "requests on the wire");
     }
 }
 
