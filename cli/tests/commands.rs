@@ -6,6 +6,14 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_orderbridge");
 
+/// A fresh, empty folder for one test's data.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ob-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn run(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN)
         .args(args)
@@ -232,9 +240,7 @@ async fn dlq_lists_a_dead_letter_and_replays_it_onto_the_sync_queue() {
     use orderbridge::store::SyncQueue;
     use std::sync::Arc;
 
-    let dir = std::env::temp_dir().join(format!("ob-cli-dlq-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir("dlq");
     let file = dir.join("orderbridge.sqlite3");
     let queue = |name: &str| {
         EmbeddedQueue::new(Db::open(&file).unwrap(), name, None, Arc::new(SystemClock))
@@ -288,9 +294,7 @@ async fn dlq_lists_a_dead_letter_and_replays_it_onto_the_sync_queue() {
 #[test]
 fn customer_data_is_written_readable_by_its_owner_only() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = std::env::temp_dir().join(format!("ob-cli-pii-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir("pii");
     drop(orderbridge::store::embedded::Db::open(dir.join("orderbridge.sqlite3")).unwrap());
     let out = dir.join("export.json");
     std::fs::write(&out, "old").unwrap();
@@ -326,8 +330,7 @@ async fn held_webhooks_are_listed_as_stuck_and_replayed() {
     use std::sync::Arc;
     use webhook_ingest::held;
 
-    let dir = std::env::temp_dir().join(format!("ob-cli-held-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir("held");
     let db = Db::open(dir.join("orderbridge.sqlite3")).unwrap();
     let store = EmbeddedStore::new(db, Arc::new(orderbridge::clock::SystemClock));
     // A signed order without a currency: it does not map.
@@ -399,9 +402,7 @@ async fn operator_commands_show_the_shop_named() {
     use orderbridge::store::{ShopStore, Storage, SyncQueue};
     use std::sync::Arc;
 
-    let dir = std::env::temp_dir().join(format!("ob-cli-shops-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = fresh_dir("shops");
     let file = dir.join("orderbridge.sqlite3");
     let root: Arc<dyn Storage> = Arc::new(EmbeddedStore::new(
         Db::open(&file).unwrap(),
