@@ -14,6 +14,12 @@ fn fresh_dir(name: &str) -> std::path::PathBuf {
     dir
 }
 
+/// A week ago, as the CLI's dates are written.
+fn a_week_ago() -> String {
+    let day = chrono::Utc::now() - chrono::Duration::days(7);
+    day.format("%Y-%m-%d").to_string()
+}
+
 fn run(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN)
         .args(args)
@@ -117,9 +123,7 @@ async fn a_backfill_imports_a_range_once() {
     let dir = std::env::temp_dir().join(format!("ob-cli-backfill-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.to_str().unwrap().to_owned();
-    let since = (chrono::Utc::now() - chrono::Duration::days(7))
-        .format("%Y-%m-%d")
-        .to_string();
+    let since = a_week_ago();
     let backfill = move || {
         let out = Command::new(BIN)
             .args([
@@ -181,9 +185,7 @@ async fn a_backfill_of_one_shop_uses_its_channels_and_its_part() {
     let dir = std::env::temp_dir().join(format!("ob-cli-backfill-shop-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let data = dir.to_str().unwrap().to_owned();
-    let since = (chrono::Utc::now() - chrono::Duration::days(7))
-        .format("%Y-%m-%d")
-        .to_string();
+    let since = a_week_ago();
     let backfill = move |shop: &'static str| {
         let (shops, data, since) = (shops.clone(), data.clone(), since.clone());
         tokio::task::spawn_blocking(move || {

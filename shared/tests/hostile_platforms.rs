@@ -52,12 +52,11 @@ fn google(url: &str, credentials: GoogleCredentials) -> GoogleClient {
 
 /// A loopback server that answers every request with `head` and then, if `endless`, chunks of
 /// bytes until the client hangs up (at most 256 MiB, so the test ends whatever happens).
-async fn raw_server(head: String, endless: bool) -> String {
+async fn raw_server(head: &'static str, endless: bool) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         while let Ok((mut s, _)) = listener.accept().await {
-            let head = head.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 8192];
                 let _ = s.read(&mut buf).await;
@@ -146,13 +145,17 @@ async fn a_token_that_claims_to_live_for_ever_is_used_and_refreshed_within_a_day
     assert!(c.get_order("G-1").await.unwrap().is_some());
 }
 
-/// The start of a raw 200 answer with a JSON body, before the framing headers.
-const JSON_200: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n";
+/// A 200 JSON answer's head announcing a body of 2 GiB.
+const TWO_GIB_HEAD: &str =
+    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2147483648\r\n\r\n";
+
+/// A 200 JSON answer's head announcing a chunked body.
+const CHUNKED_HEAD: &str =
+    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
 
 #[tokio::test]
 async fn an_answer_claiming_two_gibibytes_is_refused_unread() {
-    let head = format!("{JSON_200}content-length: 2147483648\r\n\r\n");
-    let url = raw_server(head, false).await;
+    let url = raw_server(TWO_GIB_HEAD, false).await;
     let err = genstore(&url).get_order("1").await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Decode, "{err}");
     assert!(err.message.contains("larger than"), "{err}");
@@ -160,8 +163,7 @@ async fn an_answer_claiming_two_gibibytes_is_refused_unread() {
 
 #[tokio::test]
 async fn an_endless_answer_is_cut_off_at_the_cap() {
-    let head = format!("{JSON_200}transfer-encoding: chunked\r\n\r\n");
-    let url = raw_server(head, true).await;
+    let url = raw_server(CHUNKED_HEAD, true).await;
     let started = Instant::now();
     let err = google(&url, GoogleCredentials::AccessToken(Secret::new("t")))
         .get_order("G-1")

@@ -140,9 +140,9 @@ pub(crate) async fn tracking_to_zonos(
     order_id: &ChannelOrderId,
     genstore_id: &GenstoreOrderId,
 ) -> Outcome {
-    let z = attempt!(client(&deps.zonos, Channel::Zonos));
     let (key, mut source) =
         attempt!(mirror_to_push(deps, Channel::Zonos, order_id, genstore_id).await);
+    let z = attempt!(client(&deps.zonos, Channel::Zonos));
     let mut done = Vec::new();
     for _ in 0..SETTLE_ROUNDS {
         let numbers = zonos::requests::tracking_numbers(&source);

@@ -145,27 +145,13 @@ async fn requests_per_event() {
             json!({"sourceName": "zonos", "sourceIdentifier": format!("999-{}", 20_000 + i)}),
         )
     };
+    let native = |i: usize| {
+        let body = order(&format!("{}", 10_000 + i), json!({}));
+        inbound("orders/create", &body, &format!("a{i}"))
+    };
     let scenarios: Vec<(&str, MakeEvent)> = vec![
-        (
-            "orders/create, native order (new)",
-            Box::new(|i| {
-                inbound(
-                    "orders/create",
-                    &order(&format!("{}", 10_000 + i), json!({})),
-                    &format!("a{i}"),
-                )
-            }),
-        ),
-        (
-            "the same webhook again (redelivery)",
-            Box::new(|i| {
-                inbound(
-                    "orders/create",
-                    &order(&format!("{}", 10_000 + i), json!({})),
-                    &format!("a{i}"),
-                )
-            }),
-        ),
+        ("orders/create, native order (new)", Box::new(native)),
+        ("the same webhook again (redelivery)", Box::new(native)),
         (
             "orders/update, newer state",
             Box::new(|i| {

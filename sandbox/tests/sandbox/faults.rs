@@ -56,14 +56,12 @@ async fn injected_fault_rates_are_observed_within_tolerance() {
 #[tokio::test]
 async fn timeouts_and_slow_answers_after_applying_are_injected() {
     let (sb, base) = sandbox().await;
-    sb.set_faults(
-        orderbridge::channel::Channel::Zonos,
-        Faults {
-            slow_after_apply_rate: 1.0,
-            hang_ms: 1500,
-            ..Faults::default()
-        },
-    );
+    let faults = Faults {
+        slow_after_apply_rate: 1.0,
+        hang_ms: 1500,
+        ..Faults::default()
+    };
+    sb.set_faults(orderbridge::channel::Channel::Zonos, faults);
     let id = sb.lock().zonos.create(999, &zonos_order(false));
     let mut s = ZonosSettings::new(
         format!("{base}/zonos"),
@@ -88,14 +86,12 @@ async fn timeouts_and_slow_answers_after_applying_are_injected() {
         Some("5001"),
         "yet the write was applied"
     );
-    sb.set_faults(
-        orderbridge::channel::Channel::Zonos,
-        Faults {
-            timeout_rate: 1.0,
-            hang_ms: 1500,
-            ..Faults::default()
-        },
-    );
+    let faults = Faults {
+        timeout_rate: 1.0,
+        hang_ms: 1500,
+        ..Faults::default()
+    };
+    sb.set_faults(orderbridge::channel::Channel::Zonos, faults);
     let r = http()
         .post(format!("{base}/zonos/v1/orderNumbers"))
         .timeout(Duration::from_millis(300))
@@ -225,13 +221,11 @@ async fn webhook_delay_holds_each_delivery_back() {
 #[tokio::test]
 async fn injected_latency_delays_every_request() {
     let (sb, base) = sandbox().await;
-    sb.set_faults(
-        orderbridge::channel::Channel::Genstore,
-        Faults {
-            latency_ms: 250,
-            ..Faults::default()
-        },
-    );
+    let faults = Faults {
+        latency_ms: 250,
+        ..Faults::default()
+    };
+    sb.set_faults(orderbridge::channel::Channel::Genstore, faults);
     let started = std::time::Instant::now();
     let request = http()
         .get(format!("{base}/genstore/api/202412/orders"))

@@ -22,6 +22,15 @@ fn on_google<T>(
     change(st.google.orders.get_mut(id).unwrap())
 }
 
+/// A Google test order not yet advanced (`inProgress`: Google has not confirmed it).
+fn unconfirmed_google_order(s: &Setup) -> String {
+    let mut st = s.sandbox.lock();
+    let id = st
+        .google
+        .create_test_order("123456789", "template1a", chrono::Utc::now());
+    id.expect("a template")
+}
+
 fn tags(s: &Setup, gid: &str) -> String {
     let st = s.sandbox.lock();
     st.genstore
@@ -141,12 +150,7 @@ pub async fn google_refunds_and_returns_reach_the_mirror_once(aws: bool) {
 /// and the kept push goes out. An order cancelled before its release is never shippable.
 pub async fn a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits(aws: bool) {
     let s = setup(aws).await;
-    let g = s
-        .sandbox
-        .lock()
-        .google
-        .create_test_order("123456789", "template1a", chrono::Utc::now())
-        .unwrap();
+    let g = unconfirmed_google_order(&s);
     let jobs = save_google(&s, &g).await;
     assert_eq!(kinds(&jobs), ["mirror_order"]);
     assert_eq!(
@@ -201,12 +205,7 @@ pub async fn a_google_order_not_yet_confirmed_is_held_and_its_fulfillment_waits(
     );
 
     // Another order cancelled on Google before its release: the mirror is cancelled, never released.
-    let c = s
-        .sandbox
-        .lock()
-        .google
-        .create_test_order("123456789", "template1a", chrono::Utc::now())
-        .unwrap();
+    let c = unconfirmed_google_order(&s);
     save_google(&s, &c).await;
     let cid = mirror(&s, Channel::Google, &c).await;
     on_google(&s, &c, |o| {
