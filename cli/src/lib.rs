@@ -181,44 +181,25 @@ pub fn sandbox_clients(
         );
         h
     };
+    let mut genstore = GenstoreSettings::new(
+        format!("{base}/genstore"),
+        Secret::new(config.genstore_token.clone()),
+    );
+    genstore.http = with_breaker(genstore.http);
+    let credentials = Credentials {
+        store: config.zonos_store,
+        secret: Secret::new(config.zonos_secret.clone()),
+    };
+    let mut zonos = ZonosSettings::new(format!("{base}/zonos"), credentials);
+    zonos.http = with_breaker(zonos.http);
+    let token = GoogleCredentials::AccessToken(Secret::new(config.google_token.clone()));
+    let google_base = format!("{base}/google/content/v2.1");
+    let mut google = GoogleSettings::new(google_base, config.google_merchant_id.clone(), token);
+    google.http = with_breaker(google.http);
     Ok(Clients {
-        genstore: Some(
-            GenstoreClient::new({
-                let mut s = GenstoreSettings::new(
-                    format!("{base}/genstore"),
-                    Secret::new(config.genstore_token.clone()),
-                );
-                s.http = with_breaker(s.http);
-                s
-            })
-            .map_err(e)?,
-        ),
-        zonos: Some(
-            ZonosClient::new({
-                let mut s = ZonosSettings::new(
-                    format!("{base}/zonos"),
-                    Credentials {
-                        store: config.zonos_store,
-                        secret: Secret::new(config.zonos_secret.clone()),
-                    },
-                );
-                s.http = with_breaker(s.http);
-                s
-            })
-            .map_err(e)?,
-        ),
-        google: Some(
-            GoogleClient::new({
-                let mut s = GoogleSettings::new(
-                    format!("{base}/google/content/v2.1"),
-                    config.google_merchant_id.clone(),
-                    GoogleCredentials::AccessToken(Secret::new(config.google_token.clone())),
-                );
-                s.http = with_breaker(s.http);
-                s
-            })
-            .map_err(e)?,
-        ),
+        genstore: Some(GenstoreClient::new(genstore).map_err(e)?),
+        zonos: Some(ZonosClient::new(zonos).map_err(e)?),
+        google: Some(GoogleClient::new(google).map_err(e)?),
     })
 }
 

@@ -4,11 +4,12 @@
 //! `Display` print `<redacted>`, so `tracing` fields and `{:?}` of a whole order stay clean. Erasing a
 //! customer for a compliance webhook drops these values from the order.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A value that is personal data: serialised as itself, never printed.
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Personal<T>(T);
 
 impl<T> Personal<T> {
@@ -42,18 +43,6 @@ impl<T> fmt::Debug for Personal<T> {
 impl<T> fmt::Display for Personal<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
-    }
-}
-
-impl<T: Serialize> Serialize for Personal<T> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Personal<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        T::deserialize(d).map(Personal)
     }
 }
 

@@ -155,14 +155,10 @@ async fn requests_per_event() {
         (
             "orders/update, newer state",
             Box::new(|i| {
-                inbound(
-                    "orders/update",
-                    &order(
-                        &format!("{}", 10_000 + i),
-                        json!({"updatedAt": "2026-11-22T11:00:00Z", "financialStatus": "refunded"}),
-                    ),
-                    &format!("b{i}"),
-                )
+                let newer =
+                    json!({"updatedAt": "2026-11-22T11:00:00Z", "financialStatus": "refunded"});
+                let body = order(&format!("{}", 10_000 + i), newer);
+                inbound("orders/update", &body, &format!("b{i}"))
             }),
         ),
         (

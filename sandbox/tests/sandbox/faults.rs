@@ -98,10 +98,9 @@ async fn timeouts_and_slow_answers_after_applying_are_injected() {
         .send()
         .await;
     assert!(r.unwrap_err().is_timeout());
-    let request = http()
-        .put(format!("{base}/_sandbox/faults/google"))
-        .json(&json!({"error_rate": 1.5}));
-    assert_eq!(status_of(request).await, 400);
+    let (url, rate) = (format!("{base}/_sandbox/faults/google"), 1.5);
+    let out_of_range = http().put(url).json(&json!({ "error_rate": rate }));
+    assert_eq!(status_of(out_of_range).await, 400, "a rate above 1");
 }
 
 // ------------------------------------------------------------------ Control API
