@@ -68,28 +68,24 @@ pub fn render_order(v: &Value) -> String {
         v["unified_status"].as_str().unwrap_or("?")
     );
     for c in v["channels"].as_array().into_iter().flatten() {
+        let text = |k: &str| c[k].as_str().unwrap_or("");
+        let [channel, id, status, raw] = ["channel", "order_id", "status", "raw_status"].map(text);
+        let merchant = c["merchant_order_id"].as_str().unwrap_or("-");
         out.push_str(&format!(
-            "  {:<9} {:<22} {:<20} raw {:<45} merchant id {}\n",
-            c["channel"].as_str().unwrap_or(""),
-            c["order_id"].as_str().unwrap_or(""),
-            c["status"].as_str().unwrap_or(""),
-            c["raw_status"].as_str().unwrap_or(""),
-            c["merchant_order_id"].as_str().unwrap_or("-"),
+            "  {channel:<9} {id:<22} {status:<20} raw {raw:<45} merchant id {merchant}\n"
         ));
         for s in c["shipments"].as_array().into_iter().flatten() {
+            let [id, status] = ["id", "status"].map(|k| s[k].as_str().unwrap_or(""));
+            let carrier = s["carrier"].as_str().unwrap_or("-");
+            let numbers: Vec<&str> = s["tracking"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let numbers = numbers.join(",");
             out.push_str(&format!(
-                "            shipment {} {} {} {}\n",
-                s["id"].as_str().unwrap_or(""),
-                s["status"].as_str().unwrap_or(""),
-                s["carrier"].as_str().unwrap_or("-"),
-                s["tracking"]
-                    .as_array()
-                    .map(|t| t
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(","))
-                    .unwrap_or_default()
+                "            shipment {id} {status} {carrier} {numbers}\n"
             ));
         }
     }

@@ -24,6 +24,31 @@ pub(crate) fn bad(message: impl AsRef<str>) -> Response {
     error(StatusCode::BAD_REQUEST, "invalid", message.as_ref())
 }
 
+/// A request to a merchant's resources that passed [`gate`] (its bearer token and the `{merchant}` of
+/// its path); Google's refusal otherwise.
+pub(crate) struct Gated;
+
+impl axum::extract::FromRequestParts<Sandbox> for Gated {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        sb: &Sandbox,
+    ) -> Result<Self, Response> {
+        use axum::extract::Path;
+        use axum::response::IntoResponse;
+        let Path(params) =
+            Path::<std::collections::HashMap<String, String>>::from_request_parts(parts, sb)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let merchant = params
+            .get("merchant")
+            .map(String::as_str)
+            .unwrap_or_default();
+        gate(sb, &parts.headers, merchant).map(|()| Gated)
+    }
+}
+
 /// Checks the merchant id and the bearer token.
 pub(crate) fn gate(sb: &Sandbox, headers: &HeaderMap, merchant: &str) -> Result<(), Response> {
     let bearer = headers

@@ -20,10 +20,10 @@ pub use answers::error;
 pub use state::{GoogleOrder, GoogleState};
 
 use crate::Sandbox;
-use answers::{answer, bad, gate};
+use answers::{answer, bad, Gated};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -105,13 +105,9 @@ pub(crate) const STATUS_GROUPS: &[(&str, &[&str])] = &[
 
 async fn list(
     State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Path(merchant): Path<String>,
+    _: Gated,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(r) = gate(&sb, &headers, &merchant) {
-        return r;
-    }
     let one = |k: &str| q.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
     let max = match one("maxResults").map(|m| m.parse::<usize>()) {
         None => 25,
@@ -192,12 +188,9 @@ async fn list(
 
 async fn get_order(
     State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Path((merchant, id)): Path<(String, String)>,
+    _: Gated,
+    Path((_, id)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = gate(&sb, &headers, &merchant) {
-        return r;
-    }
     match sb.lock().google.orders.get(&id) {
         Some(o) => answer("Order", &o.order),
         None => error(StatusCode::NOT_FOUND, "notFound", "Order not found"),
@@ -206,12 +199,9 @@ async fn get_order(
 
 async fn get_by_merchant_id(
     State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Path((merchant, mid)): Path<(String, String)>,
+    _: Gated,
+    Path((_, mid)): Path<(String, String)>,
 ) -> Response {
-    if let Err(r) = gate(&sb, &headers, &merchant) {
-        return r;
-    }
     let st = sb.lock();
     match st
         .google

@@ -1,12 +1,12 @@
 //! Google's test orders (`testorders`): created from the documented templates, advanced, and
 //! cancelled by the customer.
 
-use super::answers::{bad, error, gate, json_body};
+use super::answers::{bad, error, json_body, Gated};
 use super::model as g;
 use crate::{platform_error, Sandbox};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use orderbridge::channel::Channel;
@@ -14,13 +14,10 @@ use serde_json::{json, Value};
 
 pub(crate) async fn create_test_order(
     State(sb): State<Sandbox>,
-    headers: HeaderMap,
+    _: Gated,
     Path(merchant): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&sb, &headers, &merchant) {
-        return r;
-    }
     // Read in the reference's own terms: its keys, then `templateName` (a string; template1 if absent).
     let req = match body_checked(&body, "OrdersCreateTestOrderRequest") {
         Ok(v) => v,
@@ -47,13 +44,10 @@ pub(crate) async fn create_test_order(
 
 pub(crate) async fn test_order_action(
     State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Path((merchant, id, action)): Path<(String, String, String)>,
+    _: Gated,
+    Path((_, id, action)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&sb, &headers, &merchant) {
-        return r;
-    }
     // `advance` takes no body; `cancelByCustomer` an `OrdersCancelTestOrderByCustomerRequest`.
     if action == "cancelByCustomer" && !body.is_empty() {
         if let Err(r) = body_checked(&body, "OrdersCancelTestOrderByCustomerRequest") {

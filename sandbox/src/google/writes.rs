@@ -2,14 +2,14 @@
 //! operation id remembered (the same id again is answered `duplicate`), then applied to the order as
 //! Google would — shipments, corrections, cancellations and refunds with their quantities kept true.
 
-use super::answers::{bad, error, gate, json_body};
+use super::answers::{bad, error, json_body, Gated};
 use super::model as g;
 use super::schema::{CANCEL_REASONS, REFUND_ITEM_REASONS, REFUND_ORDER_REASONS};
 use super::state::{price, GoogleState};
 use crate::Sandbox;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rust_decimal::Decimal;
@@ -41,13 +41,10 @@ fn line_index(order: &g::Order, line: &g::LineRef) -> Result<usize, Response> {
 
 pub(crate) async fn write(
     State(sb): State<Sandbox>,
-    headers: HeaderMap,
-    Path((merchant, id, action)): Path<(String, String, String)>,
+    _: Gated,
+    Path((_, id, action)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = gate(&sb, &headers, &merchant) {
-        return r;
-    }
     let op = match json_body(&body, super::schema::request_schema(&action)) {
         Ok(v) => v,
         Err(r) => return r,
