@@ -164,11 +164,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("https-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let bundle = dir.join("bundle.pem");
-        std::fs::write(
-            &bundle,
-            include_str!("../tests/fixtures/tls/isrg-root-x2.pem"),
-        )
-        .unwrap();
+        let pem = include_str!("../tests/fixtures/tls/isrg-root-x2.pem");
+        std::fs::write(&bundle, pem).unwrap();
         let mut roots = rustls::RootCertStore::empty();
         assert_eq!(read_bundle(&bundle, &mut roots).unwrap(), 1);
         assert_eq!(roots.len(), 1);

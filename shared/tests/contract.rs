@@ -743,12 +743,8 @@ async fn provisioning_twice_is_harmless_and_creates_the_declared_shapes() {
         .unwrap();
     assert_eq!(first, second);
 
-    let t = ddb
-        .describe_table()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap();
+    let described = ddb.describe_table().table_name(&table).send();
+    let t = described.await.unwrap();
     let t = t.table().unwrap();
     let keys: Vec<&str> = t.key_schema().iter().map(|k| k.attribute_name()).collect();
     assert_eq!(keys, vec![PK, SK]);
@@ -767,12 +763,8 @@ async fn provisioning_twice_is_harmless_and_creates_the_declared_shapes() {
         GSIS.iter().map(|g| (g.name, vec![g.pk, g.sk])).collect();
     want.sort();
     assert_eq!(indexes, want);
-    let ttl = ddb
-        .describe_time_to_live()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap();
+    let ttl = ddb.describe_time_to_live().table_name(&table).send();
+    let ttl = ttl.await.unwrap();
     assert_eq!(
         ttl.time_to_live_description()
             .and_then(|d| d.attribute_name()),

@@ -33,13 +33,11 @@ async fn the_sample_schedule_events_are_accepted() {
     assert_eq!(backfill.channel, Channel::Zonos);
     let db = Db::in_memory().unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let deps = Deps::build(
-        Arc::new(EmbeddedStore::new(db.clone(), clock.clone())),
-        Arc::new(EmbeddedQueue::new(db, "sync", None, clock)),
-        Default::default(),
-        Settings::default(),
-        Default::default(),
-    );
+    let store = Arc::new(EmbeddedStore::new(db.clone(), clock.clone()));
+    let queue = Arc::new(EmbeddedQueue::new(db, "sync", None, clock));
+    // No platform is configured: there is nothing to poll.
+    let (clients, settings, shops) = (Default::default(), Settings::default(), Arc::default());
+    let deps = Deps::build(store, queue, clients, settings, shops);
     let summary = order_poller::run(
         &deps,
         PollRequest::from_event(&event("schedule.json")).unwrap(),
