@@ -116,20 +116,11 @@ async fn a_huge_retry_after_ends_the_call_with_a_retryable_error_at_once() {
 #[tokio::test]
 async fn a_token_that_claims_to_live_for_ever_is_used_and_refreshed_within_a_day() {
     let server = MockServer::start().await;
-    answer(
-        &server,
-        Mock::given(method("POST")).and(path("/token")),
-        200,
-        json!({"access_token": "tok", "expires_in": u64::MAX, "token_type": "Bearer"}),
-    )
-    .await;
-    answer(
-        &server,
-        Mock::given(method("GET")).and(path(format!("{BASE}/orders/G-1"))),
-        200,
-        json!({"id": "G-1"}),
-    )
-    .await;
+    let for_ever = json!({"access_token": "tok", "expires_in": u64::MAX, "token_type": "Bearer"});
+    let token = Mock::given(method("POST")).and(path("/token"));
+    answer(&server, token, 200, for_ever).await;
+    let order = Mock::given(method("GET")).and(path(format!("{BASE}/orders/G-1")));
+    answer(&server, order, 200, json!({"id": "G-1"})).await;
     let mut key: Value = serde_json::from_slice(
         &std::fs::read(format!(
             "{}/tests/fixtures/google/test-service-account.json",

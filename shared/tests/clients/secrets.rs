@@ -34,23 +34,13 @@ async fn secret_references_resolve_through_the_extension_once() {
         json!({"Parameter": {"Name": "/orderbridge/genstore-token", "Value": "shpat_from_ssm"}}),
     )
     .await;
-    Mock::given(method("GET"))
-        .and(path("/secretsmanager/get"))
-        .and(query_param("secretId", "orderbridge/zonos"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(
-                json!({"Name": "orderbridge/zonos", "SecretString": "guid-from-sm"}),
-            ),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/secretsmanager/get"))
-        .and(query_param("secretId", "missing"))
-        .respond_with(ResponseTemplate::new(400))
-        .mount(&server)
-        .await;
+    let secret = |id: &str| {
+        let get = Mock::given(method("GET")).and(path("/secretsmanager/get"));
+        get.and(query_param("secretId", id))
+    };
+    let zonos = json!({"Name": "orderbridge/zonos", "SecretString": "guid-from-sm"});
+    answer_once(&server, secret("orderbridge/zonos"), 200, zonos).await;
+    answer(&server, secret("missing"), 400, json!({})).await;
     let r = SecretResolver::new(server.uri(), Some(Secret::new("session-token")));
     resolves_twice(&r, ["shpat_from_ssm", "guid-from-sm"]).await;
     assert_eq!(
