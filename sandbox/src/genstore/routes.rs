@@ -407,26 +407,11 @@ async fn update_tracking(
             "trackingInfo.number is required",
         ));
     }
-    let outcome = {
-        let mut st = sb.lock();
-        let mut same = false;
-        let out = st.genstore.change_fulfillment(&id, |f| {
-            same = f.tracking_info.as_ref() == Some(&tracking);
-            f.tracking_info = Some(tracking.clone());
-            Ok(())
-        });
-        if out.is_ok() {
-            count_write(&mut st.counters, "genstore.updateTracking", same);
-        }
-        out
-    };
-    answer_write(
-        &sb,
-        outcome,
-        StatusCode::OK,
-        "fulfillment",
-        fulfillment_json,
-    )
+    change_fulfillment(&sb, &id, "genstore.updateTracking", |f| {
+        let same = f.tracking_info.as_ref() == Some(&tracking);
+        f.tracking_info = Some(tracking.clone());
+        same
+    })
 }
 
 async fn cancel_fulfillment(
@@ -437,26 +422,34 @@ async fn cancel_fulfillment(
     if let Err(r) = gate(&sb, &headers) {
         return r;
     }
+    change_fulfillment(&sb, &id, "genstore.cancelFulfillment", |f| {
+        let already = f.status == "cancelled";
+        f.status = "cancelled".into();
+        already
+    })
+}
+
+/// Changes the fulfillment `id` with `change` (which says whether it was already so: a duplicate
+/// write), counts the write as `write`, and answers with the fulfillment and its webhooks.
+fn change_fulfillment(
+    sb: &Sandbox,
+    id: &str,
+    write: &str,
+    change: impl FnOnce(&mut gw::Fulfillment) -> bool,
+) -> Response {
     let outcome = {
         let mut st = sb.lock();
-        let mut already = false;
-        let out = st.genstore.change_fulfillment(&id, |f| {
-            already = f.status == "cancelled";
-            f.status = "cancelled".into();
+        let mut same = false;
+        let out = st.genstore.change_fulfillment(id, |f| {
+            same = change(f);
             Ok(())
         });
         if out.is_ok() {
-            count_write(&mut st.counters, "genstore.cancelFulfillment", already);
+            count_write(&mut st.counters, write, same);
         }
         out
     };
-    answer_write(
-        &sb,
-        outcome,
-        StatusCode::OK,
-        "fulfillment",
-        fulfillment_json,
-    )
+    answer_write(sb, outcome, StatusCode::OK, "fulfillment", fulfillment_json)
 }
 
 async fn cancel_order(
