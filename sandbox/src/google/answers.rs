@@ -50,7 +50,7 @@ impl axum::extract::FromRequestParts<Sandbox> for Gated {
 }
 
 /// Checks the merchant id and the bearer token.
-pub(crate) fn gate(sb: &Sandbox, headers: &HeaderMap, merchant: &str) -> Result<(), Response> {
+fn gate(sb: &Sandbox, headers: &HeaderMap, merchant: &str) -> Result<(), Response> {
     let bearer = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
