@@ -345,7 +345,6 @@ impl Run {
     }
 }
 
-/// Runs `work` under the lease of `run`.
 /// A live run of `channel` under its lease, when the shop has the channel (`client`).
 async fn live_run<'a, C, F, Fut>(
     deps: &Deps,
@@ -361,6 +360,7 @@ where
     Some(leased(deps, Run::Live(channel), || poll(c)).await)
 }
 
+/// Runs `work` under the lease of `run`.
 async fn leased<F, Fut>(deps: &Deps, run: Run, work: F) -> ChannelSummary
 where
     F: FnOnce() -> Fut,
