@@ -42,7 +42,6 @@ pub fn config(data_dir: std::path::PathBuf) -> DevConfig {
     }
 }
 
-/// The same pipeline on DynamoDB and SQS (moto, started by `scripts/test`), with fresh names.
 /// A runner in its own folder named after `name`: on the embedded backend, or on moto (`aws`).
 pub fn config_for(name: &str, aws: bool) -> (std::path::PathBuf, DevConfig) {
     let d = dir(&if aws {
@@ -83,6 +82,7 @@ pub async fn moto_clients() -> (aws_sdk_dynamodb::Client, aws_sdk_sqs::Client) {
     )
 }
 
+/// The same pipeline on DynamoDB and SQS (moto, started by `scripts/test`), with fresh names.
 pub fn on_moto(cfg: DevConfig, name: &str) -> DevConfig {
     needs_moto();
     let suffix = format!("{name}-{}", std::process::id());

@@ -209,7 +209,6 @@ fn base64_encode(b: &[u8]) -> String {
     out
 }
 
-/// The outcome a signed delivery of `topic` with `body` is answered with.
 /// The answer with `status` and JSON `body`.
 fn answered(status: u16, body: Value) -> Outbound {
     Outbound { status, body }
@@ -220,6 +219,7 @@ fn reason(out: &Outbound) -> &str {
     out.body["error"].as_str().unwrap_or_default()
 }
 
+/// The outcome a signed delivery of `topic` with `body` is answered with.
 async fn said(b: &Backend, topic: &str, body: &Value) -> Value {
     deliver(b, &Delivery::new(topic, body)).await.body["outcome"].clone()
 }
